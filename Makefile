@@ -1,0 +1,40 @@
+# kameng: `make run` brings up a demo marketplace, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.12 python3.13 /root/.pyenv/versions/3.12*/bin/python3 /root/.pyenv/versions/3.13*/bin/python3 /usr/bin/python3.12 /usr/bin/python3.13; do if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; break; fi; done)
+VENV := .venv
+UV := $(VENV)/bin/uv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install install-test run test lock compilemessages browser clean
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "kameng needs Python 3.12 or newer (Django 6)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q uv==0.13.9
+
+$(VENV)/.installed: $(VENV)/bin/python requirements.lock pyproject.toml
+	$(UV) pip sync -q -p $(VENV)/bin/python requirements.lock
+	$(UV) pip install -q -p $(VENV)/bin/python --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: install
+
+lock:
+	$(UV) pip compile -q pyproject.toml --extra test -p $(VENV)/bin/python -o requirements.lock
+
+run: install
+	$(VENV)/bin/kameng init
+	$(VENV)/bin/kameng demo
+	$(VENV)/bin/kameng serve --host $(HOST) --port $(PORT)
+
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: install browser
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""kameng: a virtual-goods marketplace with escrow and buyer protection."""

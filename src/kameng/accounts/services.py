@@ -1,0 +1,61 @@
+"""Registering users and issuing tokens."""
+import secrets
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from kameng.api.errors import ApiError
+from kameng.clock.services import now
+
+from .models import ApiToken, Role, User
+
+
+def create_user(username: str, password: str, role: str, *, validate: bool = True) -> User:
+    if role not in {r.value for r in Role}:
+        raise ApiError(400, "invalid_request", "invalid_role", "未知的角色", param="role")
+    username = (username or "").strip()
+    if not username or len(username) > 150:
+        raise ApiError(400, "invalid_request", "invalid_username", "用户名不能为空且不超过150个字符", param="username")
+    user = User(username=username, role=role, is_staff=(role == Role.ADMIN), is_superuser=(role == Role.ADMIN))
+    if validate:
+        try:
+            validate_password(password or "", user)
+        except ValidationError as exc:
+            raise ApiError(400, "invalid_request", "weak_password", " ".join(exc.messages), param="password") from None
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ApiError(409, "conflict", "username_taken", "用户名已被占用", param="username") from None
+    return user
+
+
+def register(username: str, password: str, role: str) -> tuple[User, str]:
+    """Self-registration: buyers and merchants only; staff come from the CLI."""
+    if role not in (Role.BUYER, Role.MERCHANT):
+        raise ApiError(400, "invalid_request", "invalid_role", "只能注册为买家或商家", param="role")
+    user = create_user(username, password, role)
+    return user, issue_token(user)
+
+
+def issue_token(user: User) -> str:
+    raw = secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), created_at=now())
+    return raw
+
+
+def login(username: str, password: str) -> tuple[User, str]:
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise ApiError(401, "authentication_required", "invalid_credentials", "用户名或密码错误")
+    return user, issue_token(user)
+
+
+def user_for_token(raw: str) -> User | None:
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(raw)).first()
+    if token is None or not token.user.is_active:
+        return None
+    return token.user

@@ -1,0 +1,115 @@
+"""API-wide conventions that apply to every route: the error shape and Idempotency-Key."""
+import hashlib
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+
+from .errors import ApiError, error_response
+from .models import IdempotencyRecord
+
+API_PREFIX = "/api/"
+log = logging.getLogger(__name__)
+
+_DEFAULT_MESSAGES = {
+    400: ("invalid_request", "请求无效"),
+    401: ("authentication_required", "需要登录"),
+    403: ("permission_denied", "无权执行此操作"),
+    404: ("not_found", "对象不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("too_large", "上传内容过大"),
+    429: ("rate_limited", "请求过于频繁"),
+    500: ("internal_error", "服务器内部错误"),
+}
+
+
+class ApiErrorShapeMiddleware:
+    """Any non-2xx answer under /api/ that is not already in the error shape gets it (404, 405, 500…)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            try:
+                if "error" in json.loads(response.content):
+                    return response
+            except (ValueError, TypeError, AttributeError):
+                pass
+        code, message = _DEFAULT_MESSAGES.get(response.status_code, ("error", "请求失败"))
+        shaped = error_response(response.status_code, code, message)
+        for header in ("Allow", "Retry-After"):
+            if response.has_header(header):
+                shaped[header] = response[header]
+        return shaped
+
+    def process_exception(self, request, exception):
+        if request.path.startswith(API_PREFIX):
+            log.exception("unhandled error on %s", request.path)
+            return error_response(500, "internal_error", "服务器内部错误")
+        return None
+
+
+class IdempotencyMiddleware:
+    """Replays the first answer to a repeated POST (same caller, same Idempotency-Key, same body)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key or not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        if len(key) > 255:
+            return error_response(400, "invalid_idempotency_key", "Idempotency-Key 过长", "Idempotency-Key")
+        scope = hashlib.sha256(
+            (request.headers.get("Authorization") or f"anon:{request.META.get('REMOTE_ADDR', '')}").encode()
+        ).hexdigest()
+        request_hash = self._request_hash(request)
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=request_hash)
+        except IntegrityError:
+            return self._replay(scope, key, request_hash)
+        try:
+            response = self.get_response(request)
+        except Exception:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if response.status_code >= 500 or response.streaming:
+            # Not a final answer: let the client retry with the same key.
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status=response.status_code, content_type=response.get("Content-Type", ""), body=response.content
+        )
+        return response
+
+    @staticmethod
+    def _request_hash(request) -> str:
+        digest = hashlib.sha256(f"{request.method} {request.path}?{request.META.get('QUERY_STRING', '')}\n".encode())
+        if request.content_type == "multipart/form-data":
+            # Uploads stream to disk; hash their declared shape rather than read them whole.
+            digest.update(f"{request.META.get('CONTENT_LENGTH', '')}".encode())
+        else:
+            digest.update(request.body)
+        return digest.hexdigest()
+
+    @staticmethod
+    def _replay(scope: str, key: str, request_hash: str):
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if record is None or record.request_hash != request_hash:
+            return ApiError(
+                409, "idempotency_error", "idempotency_key_reused", "Idempotency-Key 已用于不同的请求"
+            ).response()
+        if record.status is None:
+            return ApiError(
+                409, "idempotency_error", "idempotency_in_progress", "相同 Idempotency-Key 的请求仍在处理中"
+            ).response()
+        response = HttpResponse(bytes(record.body), status=record.status, content_type=record.content_type)
+        response["Idempotent-Replayed"] = "true"
+        return response

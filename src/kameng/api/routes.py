@@ -1,0 +1,18 @@
+"""Assembles every app's router under /api/v1."""
+from kameng.accounts.api import router as accounts
+from kameng.catalog.api import router as catalog
+from kameng.clock.api import router as clock
+from kameng.orders.api import router as orders
+from kameng.wallet.api import router as wallet
+
+from .base import api
+
+for router in (accounts, catalog, wallet, orders, clock):
+    api.add_router("", router)
+
+try:  # apps that add their own routers register them here
+    from kameng.aftersales.api import router as aftersales
+
+    api.add_router("", aftersales)
+except ImportError:  # pragma: no cover - during bootstrap only
+    pass

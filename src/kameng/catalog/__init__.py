@@ -1,0 +1,1 @@
+"""Shops, versioned listings and card-key stock."""

@@ -1,0 +1,88 @@
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import models
+
+
+class ShopStatus(StrEnum):
+    ACTIVE = "active"  # trades normally
+    RESTRICTED = "restricted"  # grade D: listings demoted in search (限制流量)
+    SUSPENDED = "suspended"  # grade E or repeated unreasonable refusals (清退): hidden, no new orders
+
+
+class ListingKind(StrEnum):
+    CARD_KEY = "card_key"  # delivered automatically from stock
+    ACCOUNT = "account"
+    DIRECT_TOPUP = "direct_topup"
+    SERVICE = "service"
+
+
+class Shop(models.Model):
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shop")
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, default=ShopStatus.ACTIVE)
+    # Merchant's published service promise (问题响应时限 / 退款处理时限).
+    response_promise_hours = models.PositiveIntegerField(default=1)
+    refund_promise_hours = models.PositiveIntegerField(default=24)
+    contact = models.CharField(max_length=120, blank=True, default="")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Listing(models.Model):
+    """The current version of a listing; every edit also writes a ListingVersion."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="listings")
+    version = models.PositiveIntegerField(default=1)
+    title = models.CharField(max_length=120)
+    category = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16)
+    price = models.PositiveBigIntegerField()  # fen
+    description = models.TextField(blank=True, default="")
+    promises = models.JSONField(default=list)
+    after_sale_days = models.PositiveIntegerField(default=7)
+    verification_minutes = models.PositiveIntegerField(default=24 * 60)
+    no_reason_refund = models.BooleanField(default=False)
+    deposit_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    special_terms = models.JSONField(default=list)
+    warnings = models.JSONField(default=list)
+    status = models.CharField(max_length=16, default="active")  # active | inactive
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["category", "status"], name="listing_category")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ListingVersion(models.Model):
+    """An immutable copy of a listing as it was; orders point at the one they bought."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    data = models.JSONField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["listing", "version"], name="listing_version_unique")]
+
+
+class StockItem(models.Model):
+    listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="stock")
+    secret = models.TextField()
+    secret_hash = models.CharField(max_length=64)
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="stock_items")
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["listing", "secret_hash"], name="stock_unique_per_listing")]
+        indexes = [
+            models.Index(fields=["listing", "id"], name="stock_available", condition=models.Q(order__isnull=True)),
+        ]

@@ -1,0 +1,223 @@
+"""Use cases for shops, listings and stock. The only code that writes catalog models."""
+import hashlib
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, IntegerField, Q, Value, When
+
+from kameng.accounts.models import Role, User
+from kameng.api.errors import ApiError, forbidden, invalid, not_found
+from kameng.clock.services import now as clock_now
+from kameng.policy.services import get_policy
+from kameng.trust.clauses import find_unfair_clauses
+
+from .models import Listing, ListingVersion, Shop, ShopStatus, StockItem
+from .rules import KINDS, special_terms_for, snapshot_sha256
+
+EDITABLE = (
+    "title", "category", "kind", "price", "description", "promises", "after_sale_days", "verification_minutes",
+    "no_reason_refund", "deposit_percent", "status",
+)
+
+
+def create_shop(*, acting_user: User, name: str, description: str = "", contact: str = "") -> Shop:
+    if acting_user.role != Role.MERCHANT:
+        raise forbidden("只有商家可以开店")
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise invalid("invalid_name", "店铺名称不能为空且不超过80个字符", "name")
+    if Shop.objects.filter(owner=acting_user).exists():
+        raise ApiError(409, "conflict", "shop_exists", "每个商家只能开一家店")
+    try:
+        with transaction.atomic():
+            return Shop.objects.create(owner=acting_user, name=name, description=description or "", contact=contact,
+                                       created_at=clock_now())
+    except IntegrityError:
+        raise ApiError(409, "conflict", "shop_exists", "每个商家只能开一家店") from None
+
+
+def update_shop(shop: Shop, *, acting_user: User, **fields) -> Shop:
+    if shop.owner_id != acting_user.pk:
+        raise forbidden()
+    for key in ("name", "description", "contact", "response_promise_hours", "refund_promise_hours"):
+        if fields.get(key) is not None:
+            setattr(shop, key, fields[key])
+    if not shop.name.strip():
+        raise invalid("invalid_name", "店铺名称不能为空", "name")
+    shop.save()
+    return shop
+
+
+def _validate(data: dict) -> None:
+    policy = get_policy()
+    if data["category"] not in policy.categories:
+        raise invalid("invalid_category", "未知的商品类目", "category")
+    if data["kind"] not in KINDS:
+        raise invalid("invalid_kind", "未知的交付方式", "kind")
+    title = (data.get("title") or "").strip()
+    if not title or len(title) > 120:
+        raise invalid("invalid_title", "标题不能为空且不超过120个字符", "title")
+    price = data["price"]
+    if not isinstance(price, int) or isinstance(price, bool) or price <= 0 or price > 10**10:
+        raise invalid("invalid_price", "价格必须是正整数（分）", "price")
+    if not (0 <= data["after_sale_days"] <= 365):
+        raise invalid("invalid_after_sale_days", "售后天数必须在0到365之间", "after_sale_days")
+    if not (0 <= data["verification_minutes"] <= 60 * 24 * 30):
+        raise invalid("invalid_verification_minutes", "验货期必须在0到43200分钟之间", "verification_minutes")
+    pct = data.get("deposit_percent")
+    if pct is not None and not (1 <= pct <= 99):
+        raise invalid("invalid_deposit_percent", "定金比例必须在1到99之间", "deposit_percent")
+    if pct is not None and data["kind"] == "card_key":
+        raise invalid("invalid_deposit_percent", "自动发卡商品不支持分阶段付款", "deposit_percent")
+    promises = data.get("promises") or []
+    if not isinstance(promises, list) or len(promises) > 20 or any(not isinstance(p, str) or len(p) > 200 for p in promises):
+        raise invalid("invalid_promises", "承诺最多20条，每条不超过200个字符", "promises")
+    if data.get("status", "active") not in ("active", "inactive"):
+        raise invalid("invalid_status", "状态只能是 active 或 inactive", "status")
+
+
+def _derive(listing: Listing) -> None:
+    policy = get_policy()
+    category_class = policy.category_class(listing.category)
+    listing.special_terms = special_terms_for(category_class)
+    if category_class == "customized":
+        listing.no_reason_refund = False  # special goods: never no-reason
+    listing.warnings = find_unfair_clauses(listing.title, listing.description, *listing.promises)
+
+
+def snapshot_data(listing: Listing) -> dict:
+    policy = get_policy()
+    return {
+        "title": listing.title, "category": listing.category,
+        "category_class": policy.category_class(listing.category), "kind": listing.kind, "price": listing.price,
+        "description": listing.description, "promises": list(listing.promises),
+        "after_sale_days": listing.after_sale_days, "verification_minutes": listing.verification_minutes,
+        "no_reason_refund": listing.no_reason_refund, "deposit_percent": listing.deposit_percent,
+        "special_terms": list(listing.special_terms), "warnings": list(listing.warnings),
+        "shop_name": listing.shop.name,
+    }
+
+
+def _write_version(listing: Listing, now) -> ListingVersion:
+    data = snapshot_data(listing)
+    return ListingVersion.objects.create(listing=listing, version=listing.version, data=data,
+                                         sha256=snapshot_sha256(data), created_at=now)
+
+
+def create_listing(*, acting_user: User, **data) -> Listing:
+    shop = Shop.objects.filter(owner=acting_user).first() if acting_user.role == Role.MERCHANT else None
+    if acting_user.role != Role.MERCHANT:
+        raise forbidden("只有商家可以发布商品")
+    if shop is None:
+        raise ApiError(409, "conflict", "shop_required", "请先开设店铺")
+    policy = get_policy()
+    data.setdefault("after_sale_days", policy.default_after_sale_days)
+    data.setdefault("verification_minutes", policy.default_verification_minutes)
+    if data.get("after_sale_days") is None:
+        data["after_sale_days"] = policy.default_after_sale_days
+    if data.get("verification_minutes") is None:
+        data["verification_minutes"] = policy.default_verification_minutes
+    data["promises"] = data.get("promises") or []
+    data["description"] = data.get("description") or ""
+    data["no_reason_refund"] = bool(data.get("no_reason_refund"))
+    _validate(data)
+    now = clock_now()
+    with transaction.atomic():
+        listing = Listing(shop=shop, created_at=now, updated_at=now,
+                          **{k: data[k] for k in EDITABLE if k in data})
+        listing.title = listing.title.strip()
+        _derive(listing)
+        listing.save()
+        _write_version(listing, now)
+    return listing
+
+
+def update_listing(listing: Listing, *, acting_user: User, **changes) -> Listing:
+    if listing.shop.owner_id != acting_user.pk:
+        raise forbidden("只能编辑自己店铺的商品")
+    data = {k: getattr(listing, k) for k in EDITABLE}
+    # `changes` holds only the fields the caller sent; deposit_percent may be cleared with null.
+    for key, value in changes.items():
+        if key in EDITABLE and (value is not None or key == "deposit_percent"):
+            data[key] = value
+    _validate(data)
+    now = clock_now()
+    with transaction.atomic():
+        locked = Listing.objects.select_for_update().get(pk=listing.pk)
+        for key in EDITABLE:
+            setattr(locked, key, data[key])
+        locked.title = locked.title.strip()
+        locked.version += 1
+        locked.updated_at = now
+        _derive(locked)
+        locked.save()
+        _write_version(locked, now)
+    return locked
+
+
+def current_version(listing: Listing) -> ListingVersion:
+    return ListingVersion.objects.get(listing=listing, version=listing.version)
+
+
+def add_stock(listing: Listing, *, acting_user: User, items: list[str]) -> dict:
+    """Bulk-add card keys; blank lines are ignored, duplicates (in the batch or stock) counted."""
+    if listing.shop.owner_id != acting_user.pk:
+        raise forbidden("只能为自己店铺的商品补货")
+    if listing.kind != "card_key":
+        raise ApiError(409, "conflict", "not_card_key", "只有自动发卡商品需要库存")
+    if not isinstance(items, list) or len(items) > 10_000:
+        raise invalid("invalid_items", "一次最多添加10000条", "items")
+    now = clock_now()
+    seen: set[str] = set()
+    fresh: list[StockItem] = []
+    duplicates = 0
+    cleaned = [str(i).strip() for i in items]
+    cleaned = [i for i in cleaned if i]
+    if any(len(i) > 2000 for i in cleaned):
+        raise invalid("invalid_items", "单条卡密不超过2000个字符", "items")
+    hashes = {i: hashlib.sha256(i.encode()).hexdigest() for i in cleaned}
+    with transaction.atomic():
+        existing = set(
+            StockItem.objects.filter(listing=listing, secret_hash__in=list(hashes.values())).values_list("secret_hash", flat=True)
+        )
+        for item in cleaned:
+            h = hashes[item]
+            if h in seen or h in existing:
+                duplicates += 1
+                continue
+            seen.add(h)
+            fresh.append(StockItem(listing=listing, secret=item, secret_hash=h, created_at=now))
+        StockItem.objects.bulk_create(fresh)
+    return {"added": len(fresh), "duplicates": duplicates, "available": available_stock(listing)}
+
+
+def available_stock(listing: Listing) -> int:
+    return StockItem.objects.filter(listing=listing, order__isnull=True).count()
+
+
+def visible_listings():
+    """Listings a buyer may find: active, in a shop that is not suspended."""
+    return Listing.objects.filter(status="active").exclude(shop__status=ShopStatus.SUSPENDED)
+
+
+def search(q: str = "", category: str = ""):
+    qs = visible_listings().select_related("shop")
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q) | Q(shop__name__icontains=q))
+    if category:
+        qs = qs.filter(category=category)
+    # 限制流量: restricted shops' listings come after everyone else's.
+    return qs.annotate(
+        demoted=Case(When(shop__status=ShopStatus.RESTRICTED, then=Value(1)), default=Value(0), output_field=IntegerField())
+    )
+
+
+def get_listing_for(listing_id, user) -> Listing:
+    try:
+        listing = Listing.objects.select_related("shop").get(pk=int(listing_id))
+    except (ValueError, TypeError, Listing.DoesNotExist):
+        raise not_found("商品") from None
+    owner = user is not None and user.is_authenticated and listing.shop.owner_id == user.pk
+    staff = user is not None and user.is_authenticated and user.role in (Role.ARBITRATOR, Role.ADMIN)
+    if not owner and not staff and (listing.status != "active" or listing.shop.status == ShopStatus.SUSPENDED):
+        raise not_found("商品")
+    return listing

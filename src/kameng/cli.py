@@ -1,0 +1,164 @@
+"""The `kameng` command: init, user create, serve, worker, demo, ledger check."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_init(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    print("database ready")
+    return 0
+
+
+def cmd_user_create(args) -> int:
+    from kameng.accounts.services import create_user
+    from kameng.api.errors import ApiError
+
+    try:
+        user = create_user(args.username, args.password, args.role, validate=False)
+    except ApiError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"created {user.role} {user.username} (id {user.pk})")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from kameng.demo import load_demo
+
+    print(load_demo())
+    return 0
+
+
+def cmd_ledger_check(args) -> int:
+    from kameng.ledger.services import check
+
+    result = check()
+    for problem in result.problems:
+        print(f"PROBLEM: {problem}")
+    print(f"ledger {'OK' if result.ok else 'BROKEN'}: {result.entries} entries, {result.accounts} accounts")
+    return 0 if result.ok else 1
+
+
+def cmd_worker(args) -> int:
+    """Sweep due timers until stopped. Several workers may run; each timer still runs once."""
+    from django.db import close_old_connections
+
+    from kameng.timers.services import sweep
+
+    stop = {"now": False}
+
+    def _stop(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if not args.quiet:
+        print(f"kameng worker: sweeping timers every {args.interval}s", flush=True)
+    while not stop["now"]:
+        try:
+            ran = sweep()
+            if ran and not args.quiet:
+                print(f"ran {ran} timer(s)", flush=True)
+        except Exception as exc:  # keep sweeping; the database may come back
+            print(f"sweep failed: {exc!r}", file=sys.stderr, flush=True)
+        finally:
+            close_old_connections()
+        if args.once:
+            break
+        deadline = time.monotonic() + args.interval
+        while not stop["now"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """gunicorn for the pages and the API; in the embedded setup also a timer worker process."""
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+    children: list[subprocess.Popen] = []
+    if not args.no_timers and not settings.BROKER_URL:
+        children.append(subprocess.Popen([sys.executable, "-m", "kameng.cli", "worker", "--quiet",
+                                          "--interval", str(args.timer_interval)], env=env))
+    web = subprocess.Popen([
+        sys.executable, "-m", "gunicorn", "kameng.wsgi:application", "--bind", f"{args.host}:{args.port}",
+        "--workers", str(args.workers), "--threads", str(args.threads), "--timeout", "120",
+        "--access-logfile", "-" if args.access_log else "/dev/null", "--graceful-timeout", "10",
+    ], env=env)
+    children.append(web)
+    print(f"kameng serving on http://{args.host}:{args.port}/", flush=True)
+
+    def _forward(signum, frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGINT, _forward)
+    code = web.wait()
+    _forward(None, None)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kameng", description="卡盟 kameng marketplace")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create or migrate the database").set_defaults(fn=cmd_init)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create a user (staff accounts come only from here)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", required=True, choices=["buyer", "merchant", "arbitrator", "admin"])
+    create.set_defaults(fn=cmd_user_create)
+
+    serve = sub.add_parser("serve", help="serve pages and API with gunicorn (and timers, embedded)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("KAMENG_WEB_WORKERS", "2")))
+    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--timer-interval", type=float, default=1.0)
+    serve.add_argument("--no-timers", action="store_true", help="do not start the embedded timer worker")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(fn=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run due timers in a separate process")
+    worker.add_argument("--interval", type=float, default=1.0)
+    worker.add_argument("--once", action="store_true")
+    worker.add_argument("--quiet", action="store_true")
+    worker.set_defaults(fn=cmd_worker)
+
+    sub.add_parser("demo", help="load demo data (idempotent)").set_defaults(fn=cmd_demo)
+
+    ledger = sub.add_parser("ledger", help="ledger tools").add_subparsers(dest="ledger_command", required=True)
+    ledger.add_parser("check", help="verify the ledger; exit 1 if anything is off").set_defaults(fn=cmd_ledger_check)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_django()
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The test clock (KAMENG_TEST_CLOCK=1 only; 404 otherwise; admin token)."""
+from django.conf import settings
+from ninja import Router, Schema
+
+from kameng.accounts.models import Role
+from kameng.api.base import iso, require_role
+from kameng.api.errors import invalid, not_found
+
+from . import services
+
+router = Router(tags=["test clock"])
+
+
+class AdvanceIn(Schema):
+    seconds: int
+
+
+def _guard(request):
+    if not settings.TEST_CLOCK:
+        raise not_found()
+    require_role(request, Role.ADMIN)
+
+
+@router.get("/test/clock", response=dict, include_in_schema=False)
+def get_clock(request):
+    _guard(request)
+    return {"now": iso(services.now())}
+
+
+@router.post("/test/clock/advance", response=dict, include_in_schema=False)
+def advance(request, payload: AdvanceIn):
+    from kameng.timers.services import sweep
+
+    _guard(request)
+    if payload.seconds < 0 or payload.seconds > 10 * 365 * 86400:
+        raise invalid("invalid_seconds", "seconds 必须在 0 到 315360000 之间", "seconds")
+    now = services.advance(payload.seconds)
+    sweep(now)
+    return {"now": iso(now)}

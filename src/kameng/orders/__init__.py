@@ -1,0 +1,1 @@
+"""Orders with escrow (担保交易), delivery, confirmation, chat and export."""

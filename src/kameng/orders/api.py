@@ -1,0 +1,125 @@
+"""Orders, delivery, confirmation, chat and export endpoints."""
+from django.http import HttpResponse
+from ninja import Router, Schema
+
+from kameng.api.base import iso, paginate
+from kameng.api.errors import invalid
+from kameng.ledger import services as ledger
+
+from . import services
+from .models import Message, Order
+
+router = Router(tags=["orders"])
+
+
+class OrderIn(Schema):
+    listing: str
+    quantity: int = 1
+    accept_special_terms: bool = False
+    topup_target: str | None = None
+
+
+class DeliverIn(Schema):
+    content: str
+
+
+class MessageIn(Schema):
+    body: str
+
+
+def order_out(order: Order, user) -> dict:
+    snap = order.snapshot
+    delivery = None
+    if services.can_see_delivery(order, user) and order.delivered_at:
+        delivery = {"items": [s.secret for s in order.stock_items.all().order_by("id")],
+                    "content": order.delivery_content}
+    escrow_amount = ledger.balance(ledger.escrow_code(order.pk))
+    return {
+        "id": str(order.pk), "number": order.number, "buyer": str(order.buyer_id), "shop": str(order.shop_id),
+        "listing": str(order.listing_id), "listing_version": order.listing_version.version,
+        "snapshot": {"title": snap["title"], "description": snap["description"], "promises": snap["promises"],
+                     "price": snap["price"], "no_reason_refund": snap["no_reason_refund"],
+                     "special_terms": snap["special_terms"], "category": snap["category"],
+                     "category_class": snap["category_class"], "kind": snap["kind"],
+                     "after_sale_days": snap["after_sale_days"], "verification_minutes": snap["verification_minutes"],
+                     "deposit_percent": snap["deposit_percent"], "warnings": snap.get("warnings", []),
+                     "sha256": order.snapshot_sha256},
+        "quantity": order.quantity, "amount": order.amount, "currency": "CNY", "status": order.status,
+        "escrow": {"status": order.escrow_status, "amount": escrow_amount, "release_at": iso(order.release_at)},
+        "deposit_amount": order.deposit_amount, "balance_due": order.balance_due,
+        "refunded_amount": order.refunded_amount,
+        "special_terms_accepted": order.special_terms_accepted, "topup_target": order.topup_target or None,
+        "delivery": delivery, "delivered_at": iso(order.delivered_at), "after_sale_until": iso(order.after_sale_until),
+        "created_at": iso(order.created_at),
+    }
+
+
+def message_out(message: Message) -> dict:
+    return {"id": str(message.pk), "author": str(message.author_id), "author_role": message.author.role,
+            "body": message.body, "created_at": iso(message.created_at), "flags": message.flags}
+
+
+@router.post("/orders", response={201: dict})
+def create_order(request, payload: OrderIn):
+    order = services.purchase(acting_user=request.auth, listing_id=payload.listing, quantity=payload.quantity,
+                              accept_special_terms=payload.accept_special_terms,
+                              topup_target=payload.topup_target or "")
+    return 201, order_out(order, request.auth)
+
+
+@router.get("/orders", response=dict)
+def list_orders(request, status: str = "", limit: int = 20, starting_after: str | None = None):
+    qs = services.visible_orders(request.auth).select_related("shop", "listing_version")
+    if status:
+        qs = qs.filter(status=status)
+    return paginate(qs, limit, starting_after, lambda o: order_out(o, request.auth))
+
+
+@router.get("/orders/export", auth=None, include_in_schema=True)
+def export_orders(request, format: str = "csv"):
+    from kameng.api.base import bearer
+    from kameng.api.errors import ApiError
+
+    user = request.user if request.user.is_authenticated else None
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        user = bearer.authenticate(request, header[7:].strip())
+    if user is None:
+        raise ApiError(401, "authentication_required", "authentication_required", "需要有效的访问令牌")
+    if format != "csv":
+        raise invalid("invalid_format", "只支持 csv 格式", "format")
+    orders = services.visible_orders(user).select_related("shop", "buyer").order_by("-pk")
+    response = HttpResponse(services.export_csv(orders.iterator(chunk_size=500)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="kameng-orders.csv"'
+    return response
+
+
+@router.get("/orders/{order_id}", response=dict)
+def get_order(request, order_id: str):
+    return order_out(services.get_order_for(order_id, request.auth), request.auth)
+
+
+@router.post("/orders/{order_id}/deliver", response=dict)
+def deliver(request, order_id: str, payload: DeliverIn):
+    order = services.get_order_for(order_id, request.auth)
+    return order_out(services.deliver(order, acting_user=request.auth, content=payload.content), request.auth)
+
+
+@router.post("/orders/{order_id}/confirm", response=dict)
+def confirm(request, order_id: str):
+    order = services.get_order_for(order_id, request.auth)
+    return order_out(services.confirm(order, acting_user=request.auth), request.auth)
+
+
+@router.post("/orders/{order_id}/messages", response={201: dict})
+def post_message(request, order_id: str, payload: MessageIn):
+    order = services.get_order_for(order_id, request.auth)
+    return 201, message_out(services.post_message(order, acting_user=request.auth, body=payload.body))
+
+
+@router.get("/orders/{order_id}/messages", response=dict)
+def list_messages(request, order_id: str, limit: int = 100, starting_after: str | None = None):
+    order = services.get_order_for(order_id, request.auth)
+    page = paginate(order.messages.select_related("author"), limit, starting_after, message_out)
+    page["data"].reverse()  # oldest first reads like a conversation
+    return page

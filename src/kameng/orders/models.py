@@ -1,0 +1,79 @@
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import models
+
+
+class OrderStatus(StrEnum):
+    PAID = "paid"  # money (or the deposit) in escrow; the merchant must deliver
+    DELIVERED = "delivered"  # goods handed over; escrow releases at release_at unless a case freezes it
+    COMPLETED = "completed"  # escrow released to the merchant
+    REFUNDED = "refunded"  # the whole amount went back to the buyer
+    PARTIALLY_REFUNDED = "partially_refunded"  # part refunded, the rest released
+
+
+class EscrowStatus(StrEnum):
+    HELD = "held"  # waiting for confirmation or release_at
+    FROZEN = "frozen"  # a refund case is open: nothing moves until it closes
+    RELEASED = "released"  # paid out to the merchant
+    REFUNDED = "refunded"  # returned to the buyer in full
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=32, unique=True, null=True)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    shop = models.ForeignKey("catalog.Shop", on_delete=models.PROTECT, related_name="orders")
+    listing = models.ForeignKey("catalog.Listing", on_delete=models.PROTECT, related_name="orders")
+    listing_version = models.ForeignKey("catalog.ListingVersion", on_delete=models.PROTECT, related_name="orders")
+    snapshot = models.JSONField()
+    snapshot_sha256 = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField(default=1)
+    amount = models.PositiveBigIntegerField()  # fen, price × quantity
+    deposit_amount = models.PositiveBigIntegerField(default=0)  # staged payment: paid up front
+    balance_due = models.PositiveBigIntegerField(default=0)  # staged payment: still to pay
+    refunded_amount = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=24, default=OrderStatus.PAID)
+    escrow_status = models.CharField(max_length=16, default=EscrowStatus.HELD)
+    release_at = models.DateTimeField(null=True, blank=True)
+    special_terms_accepted = models.BooleanField(default=False)
+    topup_target = models.CharField(max_length=120, blank=True, default="")
+    delivery_content = models.TextField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    after_sale_until = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["buyer", "-id"], name="order_buyer"),
+            models.Index(fields=["shop", "-id"], name="order_shop"),
+        ]
+
+    @property
+    def paid_amount(self) -> int:
+        return self.amount - self.balance_due
+
+
+class OrderEvent(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=32)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_role = models.CharField(max_length=16)  # buyer | merchant | system …
+    data = models.JSONField(default=dict)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "id"], name="orderevent_order")]
+
+
+class Message(models.Model):
+    """Order chat (交易留言). Immutable: evidence for any later case."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    body = models.TextField()
+    flags = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "id"], name="message_order")]

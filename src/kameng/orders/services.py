@@ -1,0 +1,332 @@
+"""Use cases for orders and their escrow. Money moves only through kameng.ledger, in the same
+transaction as the order's state change, each movement under its own idempotency key."""
+import csv
+import io
+import math
+from datetime import timedelta
+
+from django.db import connection, transaction
+
+from kameng.accounts.models import Role, User
+from kameng.api.errors import ApiError, conflict, forbidden, invalid, not_found
+from kameng.catalog.models import Listing, ShopStatus, StockItem
+from kameng.catalog.services import current_version
+from kameng.clock.services import now as clock_now
+from kameng.ledger import services as ledger
+from kameng.timers import services as timers
+from kameng.trust.offplatform import message_flags
+
+from .models import EscrowStatus, Message, Order, OrderEvent, OrderStatus
+
+RELEASE_TIMER = "order.release_escrow"
+MAX_QUANTITY = 100
+
+
+def _event(order: Order, type_: str, actor: User | None, now, **data) -> None:
+    role = actor.role if actor is not None else "system"
+    OrderEvent.objects.create(order=order, type=type_, actor=actor, actor_role=role, data=data, at=now)
+
+
+def _lock(order: Order) -> Order:
+    return Order.objects.select_for_update().select_related("shop", "listing").get(pk=order.pk)
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def visible_orders(user: User):
+    if user.role == Role.BUYER:
+        return Order.objects.filter(buyer=user)
+    if user.role == Role.MERCHANT:
+        return Order.objects.filter(shop__owner=user)
+    if user.role == Role.ADMIN:
+        return Order.objects.all()
+    if user.role == Role.ARBITRATOR:
+        # Arbitrators see an order once it is in a refund case.
+        return Order.objects.filter(refund_cases__isnull=False).distinct()
+    return Order.objects.none()
+
+
+def get_order_for(order_id, user: User) -> Order:
+    try:
+        pk = int(order_id)
+    except (TypeError, ValueError):
+        raise not_found("订单") from None
+    order = visible_orders(user).select_related("shop", "listing", "buyer").filter(pk=pk).first()
+    if order is None:
+        raise not_found("订单")
+    return order
+
+
+def can_see_delivery(order: Order, user: User) -> bool:
+    return user.pk == order.buyer_id or user.pk == order.shop.owner_id
+
+
+# ---- buying --------------------------------------------------------------------------------
+
+def purchase(*, acting_user: User, listing_id, quantity: int = 1, accept_special_terms: bool = False,
+             topup_target: str = "") -> Order:
+    if acting_user.role != Role.BUYER:
+        raise forbidden("只有买家可以下单")
+    try:
+        listing = Listing.objects.select_related("shop").get(pk=int(listing_id))
+    except (TypeError, ValueError, Listing.DoesNotExist):
+        raise not_found("商品") from None
+    if listing.status != "active" or listing.shop.status == ShopStatus.SUSPENDED:
+        raise not_found("商品")
+    if listing.shop.owner_id == acting_user.pk:
+        raise forbidden("不能购买自己店铺的商品")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not (1 <= quantity <= MAX_QUANTITY):
+        raise invalid("invalid_quantity", "数量必须在1到100之间", "quantity")
+    if listing.kind != "card_key" and quantity != 1:
+        raise invalid("invalid_quantity", "该商品每单只能购买1件", "quantity")
+    if listing.special_terms and not accept_special_terms:
+        raise ApiError(400, "invalid_request", "special_terms_not_accepted",
+                       "该商品属于特殊商品，请先阅读并确认特殊条款", param="accept_special_terms")
+    if listing.kind == "direct_topup" and not (topup_target or "").strip():
+        raise invalid("topup_target_required", "直充商品需要填写充值账号", "topup_target")
+    now = clock_now()
+    version = current_version(listing)
+    amount = listing.price * quantity
+    deposit = math.ceil(amount * listing.deposit_percent / 100) if listing.deposit_percent else amount
+    with transaction.atomic():
+        order = Order.objects.create(
+            buyer=acting_user, shop=listing.shop, listing=listing, listing_version=version,
+            snapshot=version.data, snapshot_sha256=version.sha256, quantity=quantity, amount=amount,
+            deposit_amount=deposit if listing.deposit_percent else 0, balance_due=amount - deposit,
+            special_terms_accepted=bool(accept_special_terms and listing.special_terms),
+            topup_target=(topup_target or "").strip()[:120], created_at=now,
+        )
+        order.number = f"KM{now:%Y%m%d}{order.pk:08d}"
+        order.save(update_fields=["number"])
+        ledger.transfer(f"purchase:{order.pk}", "purchase", ledger.wallet_code(acting_user.pk),
+                        ledger.escrow_code(order.pk), deposit, order_id=order.pk, actor=acting_user.username,
+                        memo=f"订单 {order.number}")
+        _event(order, "paid", acting_user, now, amount=deposit)
+        if listing.kind == "card_key":
+            _deliver_from_stock(order, now)
+    return order
+
+
+def _deliver_from_stock(order: Order, now) -> None:
+    qs = StockItem.objects.filter(listing_id=order.listing_id, order__isnull=True).order_by("id")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True)
+    items = list(qs[: order.quantity])
+    if len(items) < order.quantity:
+        raise conflict("out_of_stock", "库存不足")
+    ids = [i.pk for i in items]
+    # The filter on order__isnull makes a double delivery impossible even without row locks.
+    taken = StockItem.objects.filter(pk__in=ids, order__isnull=True).update(order=order, delivered_at=now)
+    if taken != len(ids):
+        raise conflict("out_of_stock", "库存不足")
+    _mark_delivered(order, None, now, content=None)
+
+
+def _mark_delivered(order: Order, actor: User | None, now, content: str | None) -> None:
+    snapshot = order.snapshot
+    order.status = OrderStatus.DELIVERED
+    order.delivered_at = now
+    order.delivery_content = content
+    order.after_sale_until = now + timedelta(days=snapshot["after_sale_days"])
+    order.release_at = now + timedelta(minutes=snapshot["verification_minutes"])
+    order.save()
+    if order.balance_due:
+        _collect_balance(order, actor, now, required=False)
+    _event(order, "delivered", actor, now)
+    if order.escrow_status == EscrowStatus.HELD:
+        timers.schedule(RELEASE_TIMER, f"order:{order.pk}", order.release_at, now=now)
+
+
+def _collect_balance(order: Order, actor: User | None, now, *, required: bool) -> None:
+    """Staged payment: take the balance (尾款) from the buyer's wallet into escrow."""
+    try:
+        with transaction.atomic():
+            ledger.transfer(f"balance:{order.pk}", "purchase_balance", ledger.wallet_code(order.buyer_id),
+                            ledger.escrow_code(order.pk), order.balance_due, order_id=order.pk,
+                            actor=order.buyer.username, memo=f"订单 {order.number} 尾款")
+    except ApiError:
+        if required:
+            raise
+        return
+    _event(order, "balance_paid", actor, now, amount=order.balance_due)
+    order.balance_due = 0
+    order.save(update_fields=["balance_due"])
+
+
+def deliver(order: Order, *, acting_user: User, content: str) -> Order:
+    if acting_user.pk != order.shop.owner_id:
+        raise forbidden("只有本店商家可以发货")
+    content = (content or "").strip()
+    if not content or len(content) > 20_000:
+        raise invalid("invalid_content", "交付内容不能为空且不超过20000个字符", "content")
+    with transaction.atomic():
+        order = _lock(order)
+        if order.listing.kind == "card_key":
+            raise conflict("invalid_state", "自动发卡商品无需手动发货")
+        if order.status != OrderStatus.PAID:
+            raise conflict("invalid_state", "订单当前状态不能发货")
+        _mark_delivered(order, acting_user, clock_now(), content=content)
+    return order
+
+
+def confirm(order: Order, *, acting_user: User) -> Order:
+    if acting_user.pk != order.buyer_id:
+        raise forbidden("只有买家可以确认收货")
+    now = clock_now()
+    with transaction.atomic():
+        order = _lock(order)
+        if order.status != OrderStatus.DELIVERED or order.escrow_status != EscrowStatus.HELD:
+            raise conflict("invalid_state", "订单当前状态不能确认收货")
+        if order.balance_due:
+            _collect_balance(order, acting_user, now, required=True)
+        _event(order, "confirmed", acting_user, now)
+        release_escrow(order, now, actor=acting_user)
+    return order
+
+
+# ---- escrow ----------------------------------------------------------------------------------
+
+def release_escrow(order: Order, now, *, actor: User | None = None) -> None:
+    """Pay what escrow still holds to the merchant (net of any merchant debt) and close the order.
+
+    Caller holds the order's row lock inside a transaction.
+    """
+    held = ledger.balance(ledger.escrow_code(order.pk))
+    if held:
+        merchant = order.shop.owner_id
+        owed = max(0, -ledger.balance(ledger.debt_code(merchant)))
+        settle = min(owed, held)
+        legs = [ledger.Leg(ledger.escrow_code(order.pk), ledger.wallet_code(merchant), held - settle)]
+        if settle:
+            # 先行赔付 recovery: what the merchant owes the platform comes out of new income first.
+            legs.append(ledger.Leg(ledger.escrow_code(order.pk), ledger.debt_code(merchant), settle))
+        ledger.post(f"release:{order.pk}", "release", legs, order_id=order.pk,
+                    actor=actor.username if actor else "system", memo=f"订单 {order.number} 放款")
+    order.escrow_status = EscrowStatus.RELEASED
+    if order.refunded_amount == 0:
+        order.status = OrderStatus.COMPLETED
+    elif order.refunded_amount >= order.amount:
+        order.status = OrderStatus.REFUNDED
+        order.escrow_status = EscrowStatus.REFUNDED
+    else:
+        order.status = OrderStatus.PARTIALLY_REFUNDED
+    order.completed_at = now
+    order.save()
+    timers.cancel(RELEASE_TIMER, f"order:{order.pk}")
+    _event(order, "escrow_released", actor, now, amount=held)
+
+
+def release_due_escrow(order_id: int, now) -> None:
+    """Timer: the verification window ended; release unless a case froze the escrow."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("shop").get(pk=order_id)
+        if order.escrow_status != EscrowStatus.HELD or order.status != OrderStatus.DELIVERED:
+            return
+        if order.release_at and order.release_at > now:
+            return
+        if order.balance_due:
+            _collect_balance(order, None, now, required=False)
+        release_escrow(order, now)
+
+
+def freeze_escrow(order: Order, now) -> None:
+    """A refund case opened: nothing leaves escrow until it closes. Caller holds the lock."""
+    if order.escrow_status == EscrowStatus.HELD:
+        order.escrow_status = EscrowStatus.FROZEN
+        order.save(update_fields=["escrow_status"])
+        timers.cancel(RELEASE_TIMER, f"order:{order.pk}")
+        _event(order, "escrow_frozen", None, now)
+
+
+def unfreeze_escrow(order: Order, now) -> None:
+    """The case closed: release now if the window is over (or the case settled everything), else wait for it."""
+    if order.escrow_status != EscrowStatus.FROZEN:
+        return
+    held = ledger.balance(ledger.escrow_code(order.pk))
+    if held == 0:
+        # Everything was refunded (or nothing was ever held beyond the refund).
+        order.escrow_status = EscrowStatus.REFUNDED if order.refunded_amount >= order.paid_amount else EscrowStatus.RELEASED
+        order.status = OrderStatus.REFUNDED if order.refunded_amount >= order.paid_amount else OrderStatus.PARTIALLY_REFUNDED
+        order.completed_at = now
+        order.save()
+        _event(order, "escrow_closed", None, now)
+        return
+    order.escrow_status = EscrowStatus.HELD
+    order.save(update_fields=["escrow_status"])
+    _event(order, "escrow_unfrozen", None, now)
+    if order.status == OrderStatus.DELIVERED and order.release_at and order.release_at <= now:
+        release_escrow(order, now)
+    elif order.status == OrderStatus.DELIVERED and order.release_at:
+        timers.schedule(RELEASE_TIMER, f"order:{order.pk}", order.release_at, now=now)
+
+
+def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, actor: str = "system") -> bool:
+    """Return `amount` to the buyer's wallet, exactly once per key. Caller holds the order lock.
+
+    From escrow first; once escrow was released, from the merchant's wallet; where that is short
+    the platform advances the rest (先行赔付) and books it as the merchant's debt.
+    """
+    refundable = order.paid_amount - order.refunded_amount
+    if amount <= 0 or amount > refundable:
+        raise invalid("amount_exceeds_refundable", "退款金额超过可退金额", "amount")
+    buyer = ledger.wallet_code(order.buyer_id)
+    from_escrow = min(amount, ledger.balance(ledger.escrow_code(order.pk)))
+    rest = amount - from_escrow
+    merchant_wallet = ledger.wallet_code(order.shop.owner_id)
+    from_merchant = min(rest, max(0, ledger.balance(merchant_wallet)))
+    advanced = rest - from_merchant
+    legs = [
+        ledger.Leg(ledger.escrow_code(order.pk), buyer, from_escrow),
+        ledger.Leg(merchant_wallet, buyer, from_merchant),
+        ledger.Leg(ledger.debt_code(order.shop.owner_id), buyer, advanced),
+    ]
+    entry = ledger.post(key, "refund", legs, order_id=order.pk, case_id=case_id, actor=actor,
+                        memo=f"订单 {order.number} 退款")
+    if entry is None:
+        return False
+    order.refunded_amount += amount
+    if order.refunded_amount >= order.amount:
+        order.status = OrderStatus.REFUNDED
+    order.save(update_fields=["refunded_amount", "status"])
+    _event(order, "refunded", None, now, amount=amount, advanced=advanced, case=case_id)
+    return True
+
+
+# ---- chat ----------------------------------------------------------------------------------
+
+def post_message(order: Order, *, acting_user: User, body: str) -> Message:
+    if acting_user.pk not in (order.buyer_id, order.shop.owner_id):
+        raise forbidden("只有交易双方可以留言")
+    body = (body or "").strip()
+    if not body or len(body) > 5000:
+        raise invalid("invalid_body", "留言不能为空且不超过5000个字符", "body")
+    return Message.objects.create(order=order, author=acting_user, body=body, flags=message_flags(body),
+                                  created_at=clock_now())
+
+
+# ---- export --------------------------------------------------------------------------------
+
+EXPORT_HEADER = ["订单号", "下单时间", "商品", "类目", "数量", "金额(元)", "已退款(元)", "订单状态", "担保状态", "店铺", "买家"]
+
+
+def export_csv(orders) -> bytes:
+    """UTF-8 with BOM so Excel opens the Chinese columns correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_HEADER)
+    for o in orders:
+        writer.writerow([
+            o.number, o.created_at.isoformat(), _csv_safe(o.snapshot["title"]), o.snapshot["category"], o.quantity,
+            _yuan(o.amount), _yuan(o.refunded_amount), o.status,
+            o.escrow_status, _csv_safe(o.shop.name), _csv_safe(o.buyer.username),
+        ])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _csv_safe(text: str) -> str:
+    """Neutralize spreadsheet formulas in user text (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

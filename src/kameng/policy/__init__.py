@@ -1,0 +1,1 @@
+"""The platform's rules in one object: deadlines, thresholds, categories (operators edit them)."""

@@ -1,0 +1,75 @@
+"""Default rules (shared/product/rules.md). Every number here is an operator-editable default."""
+
+STANDARDIZED = "standardized"
+CUSTOMIZED = "customized"
+
+CATEGORIES = {
+    "software_license": {
+        "name": "软件授权码", "name_en": "Software licence codes", "class": STANDARDIZED,
+        "no_reason": "no once revealed, unless the listing offers it",
+        "rule": "激活码无效或与描述不符全额退款；订阅类按未能使用的期限比例退款。",
+        "rule_en": "Full refund when invalid or not as described; pro-rata for subscriptions that worked for part of the term.",
+    },
+    "game_currency": {
+        "name": "虚拟货币/游戏币", "name_en": "Game currency", "class": STANDARDIZED,
+        "no_reason": "no once credited",
+        "rule": "到账金额不足时按不足部分比例退款。",
+        "rule_en": "Shortfall refunded: the missing share of the amount.",
+    },
+    "mobile_topup": {
+        "name": "话费充值", "name_en": "Mobile top-up", "class": STANDARDIZED,
+        "no_reason": "no once credited",
+        "rule": "未到账全额退款。",
+        "rule_en": "Full refund if not credited.",
+    },
+    "gift_card": {
+        "name": "礼品卡/卡密", "name_en": "Gift cards / card keys", "class": STANDARDIZED,
+        "no_reason": "no once revealed",
+        "rule": "交付时已失效或已被使用全额退款。",
+        "rule_en": "Full refund if invalid or already used at delivery.",
+    },
+    "online_course": {
+        "name": "课程", "name_en": "Online courses", "class": STANDARDIZED,
+        "no_reason": "per listing",
+        "rule": "按无法观看的内容比例退款。",
+        "rule_en": "Pro-rata by content unavailable.",
+    },
+    "game_account": {
+        "name": "游戏账号/专属账号", "name_en": "Game accounts", "class": CUSTOMIZED,
+        "no_reason": "no; confirmed at purchase",
+        "rule": "与描述不符（等级、道具、绑定）或被卖家找回的全额退款。",
+        "rule_en": "Full refund if not as described (level, items, binding) or reclaimed by the seller.",
+    },
+    "game_boosting": {
+        "name": "游戏代练", "name_en": "Game boosting", "class": CUSTOMIZED,
+        "no_reason": "no; confirmed at purchase",
+        "rule": "按未完成的进度比例退款。",
+        "rule_en": "Pro-rata by progress not delivered.",
+    },
+    "custom_design": {
+        "name": "专属设计", "name_en": "Custom design", "class": CUSTOMIZED,
+        "no_reason": "no; confirmed at purchase",
+        "rule": "按未交付的里程碑退款。",
+        "rule_en": "By milestone not delivered.",
+    },
+}
+
+# 特殊商品清单: terms a buyer of customized goods must confirm at purchase, or they do not bind.
+SPECIAL_TERMS = [
+    "本商品为定制类虚拟商品（特殊商品清单），不适用七日无理由退货（《消费者权益保护法》第二十五条）。",
+    "不影响主要功能的已使用商品不予退款；影响主要功能的缺陷仍可退款。",
+]
+
+DEFAULTS = {
+    "merchant_respond_hours": 48,
+    "buyer_respond_days": 7,
+    "arbitration_working_days": 3,
+    "fast_track_hours": 24,
+    "fast_track_threshold_fen": 20000,
+    "compromise_respond_hours": 48,
+    "appeal_days": 7,
+    "deadline_reminder_hours": 24,
+    "default_verification_minutes": 24 * 60,
+    "default_after_sale_days": 7,
+    "categories": CATEGORIES,
+}

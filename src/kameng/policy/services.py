@@ -1,0 +1,82 @@
+"""The policy object: defaults merged with the operator's overrides."""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from .defaults import DEFAULTS
+from .models import Holiday, PolicySetting
+
+
+@dataclass(frozen=True)
+class Policy:
+    values: dict[str, Any]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def category(self, code: str) -> dict:
+        return self.values["categories"][code]
+
+    def category_class(self, code: str) -> str:
+        return self.category(code)["class"]
+
+
+def get_policy() -> Policy:
+    values = dict(DEFAULTS)
+    for key, value in PolicySetting.objects.values_list("key", "value"):
+        if key in values:
+            values[key] = value
+    return Policy(values)
+
+
+def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    if type(value) is not type(DEFAULTS[key]):
+        raise TypeError(f"{key} must be {type(DEFAULTS[key]).__name__}")
+    with transaction.atomic():
+        PolicySetting.objects.update_or_create(
+            key=key, defaults={"value": value, "updated_at": now, "updated_by": acting_user.username}
+        )
+
+
+def is_working_day(day: date) -> bool:
+    """Monday–Friday minus Chinese public holidays, plus 调休 make-up working days.
+
+    The chinese_calendar package covers the years the State Council has published; outside
+    them (or for corrections) the operator's Holiday table decides, falling back to weekends.
+    """
+    override = Holiday.objects.filter(date=day).values_list("is_workday", flat=True).first()
+    if override is not None:
+        return override
+    try:
+        import chinese_calendar
+
+        return chinese_calendar.is_workday(day)
+    except (NotImplementedError, ImportError):
+        return day.weekday() < 5
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The moment `days` working days after `start`: same time of day, on a working day.
+
+    A request made on a holiday starts counting from the next working day.
+    """
+    moment = start
+    remaining = days
+    while remaining > 0:
+        moment += timedelta(days=1)
+        if is_working_day(moment.astimezone(_cst()).date()):
+            remaining -= 1
+    return moment
+
+
+def _cst():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Shanghai")

@@ -1,0 +1,35 @@
+from enum import StrEnum
+
+from django.db import models
+
+
+class TimerStatus(StrEnum):
+    PENDING = "pending"  # waits for due_at; the sweeper runs it once
+    DONE = "done"  # its handler ran and committed
+    CANCELLED = "cancelled"  # the thing it guarded happened first
+    FAILED = "failed"  # the handler raised max_attempts times; needs an operator
+
+
+class Timer(models.Model):
+    kind = models.CharField(max_length=64)
+    # What the timer acts on, e.g. "order:12" or "case:7".
+    target = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, default=TimerStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweeper's only query: pending timers by due time. A partial index keeps
+            # finding due timers independent of how many finished ones there are.
+            models.Index(
+                fields=["due_at"], name="timer_pending_due", condition=models.Q(status="pending")
+            ),
+            models.Index(fields=["target", "kind"], name="timer_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target} @ {self.due_at:%Y-%m-%d %H:%M} ({self.status})"

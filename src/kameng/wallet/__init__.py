@@ -1,0 +1,1 @@
+"""Wallets, top-ups and payment gateways (sandbox by default; real gateways are adapters)."""

@@ -1,0 +1,45 @@
+"""Wallet, top-ups and gateway notifications."""
+from ninja import Router, Schema
+
+from kameng.api.base import iso
+
+from . import services
+from .gateways import get_gateway
+
+router = Router(tags=["wallet"])
+
+
+class TopupIn(Schema):
+    amount: int
+
+
+def topup_out(topup) -> dict:
+    return {"id": str(topup.pk), "amount": topup.amount, "currency": "CNY", "status": topup.status,
+            "pay_url": get_gateway(topup.gateway).pay_url(topup), "created_at": iso(topup.created_at)}
+
+
+@router.get("/wallet", response=dict)
+def wallet(request):
+    user = request.auth
+    return {"balance": services.wallet_balance(user), "currency": "CNY", "debt": services.debt_of(user)}
+
+
+@router.post("/wallet/topups", response={201: dict})
+def create_topup(request, payload: TopupIn):
+    return 201, topup_out(services.create_topup(acting_user=request.auth, amount=payload.amount))
+
+
+@router.get("/wallet/topups/{topup_id}", response=dict)
+def get_topup(request, topup_id: str):
+    return topup_out(services.get_topup_for(topup_id, request.auth))
+
+
+@router.post("/payments/notify/{gateway}", response=dict, auth=None)
+def notify(request, gateway: str):
+    from kameng.api.errors import not_found
+    from .gateways import GATEWAYS
+
+    if gateway not in GATEWAYS:
+        raise not_found("支付渠道")
+    topup = services.handle_notification(gateway, request.body, request.headers)
+    return {"received": True, "topup": str(topup.pk), "status": topup.status}

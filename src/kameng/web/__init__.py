@@ -1,0 +1,1 @@
+"""Server-rendered pages for buyers, merchants, arbitrators and operators."""

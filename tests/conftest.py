@@ -1,0 +1,151 @@
+"""Shared fixtures: an HTTP client speaking the API, and small builders for users, shops, listings, orders."""
+import json
+import os
+
+import pytest
+
+os.environ.setdefault("KAMENG_TEST_CLOCK", "1")
+
+
+class Api:
+    """Thin JSON client over Django's test client, with bearer tokens."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def call(self, method, path, body=None, token=None, headers=None, **extra):
+        hdrs = dict(headers or {})
+        if token:
+            hdrs["Authorization"] = f"Bearer {token}"
+        kwargs = {"headers": hdrs, **extra}
+        if body is not None:
+            kwargs["data"] = json.dumps(body)
+            kwargs["content_type"] = "application/json"
+        response = getattr(self.client, method)(f"/api/v1{path}", **kwargs)
+        try:
+            response.data = response.json()
+        except ValueError:
+            response.data = None
+        return response
+
+    def get(self, path, token=None, **kw):
+        return self.call("get", path, token=token, **kw)
+
+    def post(self, path, body=None, token=None, **kw):
+        return self.call("post", path, body if body is not None else {}, token=token, **kw)
+
+    def patch(self, path, body=None, token=None, **kw):
+        return self.call("patch", path, body, token=token, **kw)
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+@pytest.fixture
+def make_user(api, db):
+    counter = {"n": 0}
+
+    def make(role="buyer", username=None, password="s3cret-pass-123"):
+        from kameng.accounts.services import create_user, issue_token
+
+        counter["n"] += 1
+        user = create_user(username or f"{role}{counter['n']}", password, role, validate=False)
+        user.token = issue_token(user)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def buyer(make_user):
+    return make_user("buyer")
+
+
+@pytest.fixture
+def merchant(make_user, api):
+    user = make_user("merchant")
+    res = api.post("/shops", {"name": f"{user.username}的小店", "description": "诚信经营"}, token=user.token)
+    assert res.status_code == 201, res.data
+    user.shop_id = res.data["id"]
+    return user
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("admin")
+
+
+@pytest.fixture
+def arbitrator(make_user):
+    return make_user("arbitrator")
+
+
+@pytest.fixture
+def make_listing(api):
+    def make(merchant, **overrides):
+        body = {
+            "title": "Windows 11 专业版激活码", "category": "software_license", "kind": "card_key",
+            "price": 9900, "description": "正版授权，24小时内激活", "promises": ["100%稳定激活", "24小时内激活"],
+            "after_sale_days": 7, "verification_minutes": 1440, "no_reason_refund": False,
+        }
+        body.update(overrides)
+        stock = body.pop("stock", None)
+        res = api.post("/listings", body, token=merchant.token)
+        assert res.status_code == 201, res.data
+        if body["kind"] == "card_key":
+            items = stock if stock is not None else [f"KEY-{res.data['id']}-{i:04d}" for i in range(5)]
+            if items:
+                added = api.post(f"/listings/{res.data['id']}/stock", {"items": items}, token=merchant.token)
+                assert added.status_code == 200, added.data
+        return res.data
+
+    return make
+
+
+@pytest.fixture
+def fund(api, admin):
+    """Top up a user's wallet through the real sandbox flow."""
+
+    def top_up(user, amount):
+        res = api.post("/wallet/topups", {"amount": amount}, token=user.token)
+        assert res.status_code == 201, res.data
+        paid = api.client.post(f"/sandbox/pay/{res.data['id']}", headers={"Accept": "application/json"})
+        assert paid.status_code == 200, paid.content
+        return res.data["id"]
+
+    return top_up
+
+
+@pytest.fixture
+def buy(api):
+    def purchase(buyer, listing, **extra):
+        res = api.post("/orders", {"listing": listing["id"], **extra}, token=buyer.token)
+        assert res.status_code == 201, res.data
+        return res.data
+
+    return purchase
+
+
+@pytest.fixture
+def advance(api, admin):
+    """Move the shared test clock and run every timer due by then."""
+
+    def move(seconds):
+        res = api.post("/test/clock/advance", {"seconds": int(seconds)}, token=admin.token)
+        assert res.status_code == 200, res.data
+        return res.data["now"]
+
+    return move
+
+
+@pytest.fixture(autouse=True)
+def _ledger_balances_after_each_test(request, db):
+    """Every test ends with a balanced ledger."""
+    yield
+    if "transactional_db" in request.fixturenames or "db" in request.fixturenames:
+        from kameng.ledger.services import check
+
+        result = check()
+        assert result.ok, result.problems
