@@ -1,5 +1,5 @@
 """Accounts endpoints: register, token, me."""
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kameng.accounts import services
 
@@ -35,7 +35,7 @@ def user_out(user) -> dict:
 @router.post("/auth/register", response={201: AuthOut}, auth=None)
 def register(request, payload: RegisterIn):
     user, token = services.register(payload.username, payload.password, payload.role)
-    return 201, {"user": user_out(user), "token": token}
+    return Status(201, {"user": user_out(user), "token": token})
 
 
 @router.post("/auth/token", response=AuthOut, auth=None)

@@ -1,5 +1,5 @@
 """Shops and listings endpoints."""
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kameng.accounts.models import Role
 from kameng.api.base import bearer, iso, paginate, require_role
@@ -84,7 +84,7 @@ def listing_out(listing: Listing, *, stock: int | None = None) -> dict:
 @router.post("/shops", response={201: dict})
 def create_shop(request, payload: ShopIn):
     shop = services.create_shop(acting_user=request.auth, name=payload.name, description=payload.description)
-    return 201, shop_out(shop)
+    return Status(201, shop_out(shop))
 
 
 @router.get("/shops/{shop_id}", response=dict, auth=None)
@@ -100,7 +100,7 @@ def get_shop(request, shop_id: str):
 def create_listing(request, payload: ListingIn):
     require_role(request, Role.MERCHANT)
     listing = services.create_listing(acting_user=request.auth, **payload.dict())
-    return 201, listing_out(listing)
+    return Status(201, listing_out(listing))
 
 
 @router.patch("/listings/{listing_id}", response=dict)

@@ -1,6 +1,6 @@
 """Orders, delivery, confirmation, chat and export endpoints."""
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kameng.api.base import iso, paginate
 from kameng.api.errors import invalid
@@ -64,7 +64,7 @@ def create_order(request, payload: OrderIn):
     order = services.purchase(acting_user=request.auth, listing_id=payload.listing, quantity=payload.quantity,
                               accept_special_terms=payload.accept_special_terms,
                               topup_target=payload.topup_target or "")
-    return 201, order_out(order, request.auth)
+    return Status(201, order_out(order, request.auth))
 
 
 @router.get("/orders", response=dict)
@@ -114,7 +114,7 @@ def confirm(request, order_id: str):
 @router.post("/orders/{order_id}/messages", response={201: dict})
 def post_message(request, order_id: str, payload: MessageIn):
     order = services.get_order_for(order_id, request.auth)
-    return 201, message_out(services.post_message(order, acting_user=request.auth, body=payload.body))
+    return Status(201, message_out(services.post_message(order, acting_user=request.auth, body=payload.body)))
 
 
 @router.get("/orders/{order_id}/messages", response=dict)

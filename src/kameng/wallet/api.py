@@ -1,5 +1,5 @@
 """Wallet, top-ups and gateway notifications."""
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kameng.api.base import iso
 
@@ -26,7 +26,7 @@ def wallet(request):
 
 @router.post("/wallet/topups", response={201: dict})
 def create_topup(request, payload: TopupIn):
-    return 201, topup_out(services.create_topup(acting_user=request.auth, amount=payload.amount))
+    return Status(201, topup_out(services.create_topup(acting_user=request.auth, amount=payload.amount)))
 
 
 @router.get("/wallet/topups/{topup_id}", response=dict)
