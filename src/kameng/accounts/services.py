@@ -59,3 +59,15 @@ def user_for_token(raw: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+def set_language(user: User, lang: str) -> User:
+    """Store the user's interface language (zh-hans / en); the middleware activates it on each request."""
+    from django.conf import settings
+
+    if lang not in dict(settings.LANGUAGES):
+        raise ApiError(400, "invalid_request", "invalid_language", "不支持的语言", param="language")
+    if user.language != lang:
+        user.language = lang
+        user.save(update_fields=["language"])
+    return user
