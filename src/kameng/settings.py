@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "kameng.wallet",
     "kameng.orders",
     "kameng.aftersales",
+    "kameng.evidence",
     "kameng.api",
     "kameng.web",
 ]

@@ -1,0 +1,216 @@
+"""Refund-case endpoints: open, act, read, queue, evidence, notifications."""
+from django.http import FileResponse
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from kameng.accounts.models import Role
+from kameng.api.base import iso, paginate, require_role
+from kameng.api.errors import not_found
+from kameng.clock.services import now as clock_now
+
+from . import rules, services
+from .models import Notification, RefundCase
+
+router = Router(tags=["refunds"])
+
+
+class OpenIn(Schema):
+    order: str
+    reason: str
+    description: str
+    amount: int
+
+
+class OfferIn(Schema):
+    amount: int
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class DecideIn(Schema):
+    outcome: str
+    amount: int | None = None
+    rationale: str
+
+
+class CompromiseIn(Schema):
+    accept: bool
+
+
+def evidence_out(item) -> dict:
+    return {"id": str(item.pk), "category": item.category, "source": item.source, "filename": item.filename,
+            "content_type": item.content_type, "size": item.size, "sha256": item.sha256, "note": item.note,
+            "uploaded_at": iso(item.uploaded_at)}
+
+
+def case_out(case: RefundCase, user, *, full: bool = True) -> dict:
+    now = clock_now()
+    decision = None
+    if case.decision:
+        d = case.decision
+        decision = {"outcome": d["outcome"], "amount": d["amount"], "rationale": d["rationale"],
+                    "arbitrator": d["arbitrator"], "decided_at": d["decided_at"], "final": d.get("final", False),
+                    "category_rule": d.get("category_rule")}
+    if case.appeal and case.appeal.get("decision"):
+        d = case.appeal["decision"]
+        decision = {"outcome": d["outcome"], "amount": d["amount"], "rationale": d["rationale"],
+                    "arbitrator": d["arbitrator"], "decided_at": d["decided_at"], "final": True,
+                    "category_rule": d.get("category_rule")}
+    role = services.role_on_case(case, user)
+    data = {
+        "id": str(case.pk), "order": str(case.order_id), "status": case.status, "reason": case.reason,
+        "description": case.description, "requested_amount": case.requested_amount,
+        "refunded_amount": case.refunded_amount, "currency": "CNY", "fast_track": case.fast_track,
+        "merchant_timed_out": case.merchant_timed_out,
+        "offer": {"amount": case.offer_amount} if case.offer_amount is not None else None,
+        "rejection_reason": case.rejection_reason or None,
+        "decision": decision,
+        "appeal": ({"by": case.appeal["by"], "reason": case.appeal["reason"], "decision": case.appeal.get("decision")}
+                   if case.appeal else None),
+        "resolution": case.resolution,
+        "deadlines": {"merchant_respond_by": iso(case.merchant_respond_by), "buyer_respond_by": iso(case.buyer_respond_by),
+                      "decide_by": iso(case.decide_by), "appeal_by": iso(case.appeal_by),
+                      "compromise_respond_by": iso(case.compromise_respond_by)},
+        "overdue": bool(case.decide_by and case.decide_by < now and case.status in ("in_arbitration", "in_appeal")),
+        "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
+        "available_actions": rules.available_actions(case.status, role or "", case.decision, case.offer_amount),
+        "created_at": iso(case.created_at), "closed_at": iso(case.closed_at),
+    }
+    if full:
+        data["evidence"] = [evidence_out(e) for e in case.evidence.order_by("seq")]
+        data["events"] = [{"type": e.type, "actor_role": e.actor_role, "at": iso(e.at), "from_status": e.from_status,
+                           "to_status": e.to_status, "data": e.data} for e in case.events.order_by("id")]
+    return data
+
+
+@router.post("/refunds", response={201: dict})
+def open_case(request, payload: OpenIn):
+    case = services.open_case(acting_user=request.auth, order_id=payload.order, reason=payload.reason,
+                              description=payload.description, amount=payload.amount)
+    return 201, case_out(case, request.auth)
+
+
+@router.get("/refunds", response=dict)
+def list_cases(request, status: str = "", limit: int = 20, starting_after: str | None = None):
+    qs = services.visible_cases(request.auth).select_related("shop")
+    if status:
+        qs = qs.filter(status=status)
+    return paginate(qs, limit, starting_after, lambda c: case_out(c, request.auth, full=False))
+
+
+@router.get("/arbitration/queue", response=dict)
+def queue(request, limit: int = 50):
+    require_role(request, Role.ARBITRATOR, Role.ADMIN)
+    limit = max(1, min(limit, 100))
+    cases = list(services.arbitration_queue().select_related("shop")[: limit + 1])
+    return {"data": [case_out(c, request.auth, full=False) for c in cases[:limit]], "has_more": len(cases) > limit}
+
+
+@router.get("/refunds/{case_id}", response=dict)
+def get_case(request, case_id: str):
+    return case_out(services.get_case_for(case_id, request.auth), request.auth)
+
+
+def _action(name):
+    def run(request, case_id: str, **kwargs):
+        case = services.get_case_for(case_id, request.auth)
+        case = getattr(services, name)(case, acting_user=request.auth, **kwargs)
+        return case_out(case, request.auth)
+
+    return run
+
+
+@router.post("/refunds/{case_id}/accept", response=dict)
+def accept(request, case_id: str):
+    return _action("accept")(request, case_id)
+
+
+@router.post("/refunds/{case_id}/offer", response=dict)
+def offer(request, case_id: str, payload: OfferIn):
+    return _action("offer")(request, case_id, amount=payload.amount)
+
+
+@router.post("/refunds/{case_id}/reject", response=dict)
+def reject(request, case_id: str, payload: ReasonIn):
+    return _action("reject")(request, case_id, reason=payload.reason)
+
+
+@router.post("/refunds/{case_id}/accept_offer", response=dict)
+def accept_offer(request, case_id: str):
+    return _action("accept_offer")(request, case_id)
+
+
+@router.post("/refunds/{case_id}/escalate", response=dict)
+def escalate(request, case_id: str):
+    return _action("escalate")(request, case_id)
+
+
+@router.post("/refunds/{case_id}/withdraw", response=dict)
+def withdraw(request, case_id: str):
+    return _action("withdraw")(request, case_id)
+
+
+@router.post("/refunds/{case_id}/claim", response=dict)
+def claim(request, case_id: str):
+    return _action("claim")(request, case_id)
+
+
+@router.post("/refunds/{case_id}/decide", response=dict)
+def decide(request, case_id: str, payload: DecideIn):
+    return _action("decide")(request, case_id, outcome=payload.outcome, amount=payload.amount,
+                             rationale=payload.rationale)
+
+
+@router.post("/refunds/{case_id}/respond_compromise", response=dict)
+def respond_compromise(request, case_id: str, payload: CompromiseIn):
+    return _action("respond_compromise")(request, case_id, accept=payload.accept)
+
+
+@router.post("/refunds/{case_id}/appeal", response=dict)
+def appeal(request, case_id: str, payload: ReasonIn):
+    return _action("appeal")(request, case_id, reason=payload.reason)
+
+
+@router.post("/refunds/{case_id}/accept_decision", response=dict)
+def accept_decision(request, case_id: str):
+    return _action("accept_decision")(request, case_id)
+
+
+@router.post("/refunds/{case_id}/evidence", response={201: dict})
+def upload_evidence(request, case_id: str, file: File[UploadedFile] = None, category: Form[str] = "problem",
+                    note: Form[str] = ""):
+    case = services.get_case_for(case_id, request.auth)
+    item = services.add_evidence(case, acting_user=request.auth, upload=file, category=category, note=note)
+    return 201, evidence_out(item)
+
+
+@router.get("/refunds/{case_id}/evidence/manifest", response=dict)
+def manifest(request, case_id: str):
+    case = services.get_case_for(case_id, request.auth)
+    items = list(case.evidence.order_by("seq"))
+    return {"items": [{"id": str(e.pk), "seq": e.seq, "sha256": e.sha256, "prev": e.prev, "chain": e.chain}
+                      for e in items],
+            "head": items[-1].chain if items else None}
+
+
+@router.get("/refunds/{case_id}/evidence/{evidence_id}/file")
+def evidence_file(request, case_id: str, evidence_id: str):
+    case = services.get_case_for(case_id, request.auth)
+    item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
+    if item is None:
+        raise not_found("证据")
+    response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.filename,
+                            content_type=item.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@router.get("/notifications", response=dict)
+def notifications(request, limit: int = 20, starting_after: str | None = None):
+    qs = Notification.objects.filter(user=request.auth)
+    return paginate(qs, limit, starting_after, lambda n: {
+        "id": str(n.pk), "kind": n.kind, "text": n.text, "case": str(n.case_id) if n.case_id else None,
+        "created_at": iso(n.created_at), "read": n.read_at is not None})

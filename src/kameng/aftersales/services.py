@@ -1,0 +1,620 @@
+"""Refund-case use cases: the only code that changes a case.
+
+Every action: lock the case (and its order), check the role, then the transition table and
+its guard, then the deadline; change state; append an event; move money when the outcome is
+final — all in one transaction. Timers call the same functions with actor=None (system).
+"""
+from datetime import timedelta
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+
+from kameng.accounts.models import Role, User
+from kameng.api.errors import ApiError, conflict, forbidden, invalid, not_found
+from kameng.clock.services import now as clock_now
+from kameng.evidence import services as evidence
+from kameng.orders import services as orders
+from kameng.orders.models import Order
+from kameng.policy.services import add_working_days, get_policy
+from kameng.timers import services as timers
+
+from . import rules
+from .models import OPEN_STATUSES, CaseEvent, CaseStatus, Notification, Outcome, Reason, RefundCase
+
+MERCHANT_TIMER = "case.merchant_deadline"
+BUYER_TIMER = "case.buyer_deadline"
+COMPROMISE_TIMER = "case.compromise_deadline"
+APPEAL_TIMER = "case.appeal_deadline"
+DECIDE_TIMER = "case.decide_deadline"
+REMINDER_TIMER = "case.reminder"
+ALL_TIMERS = (MERCHANT_TIMER, BUYER_TIMER, COMPROMISE_TIMER, APPEAL_TIMER, DECIDE_TIMER, REMINDER_TIMER)
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def visible_cases(user: User):
+    if user.role == Role.BUYER:
+        return RefundCase.objects.filter(buyer=user)
+    if user.role == Role.MERCHANT:
+        return RefundCase.objects.filter(shop__owner=user)
+    if user.role in (Role.ARBITRATOR, Role.ADMIN):
+        return RefundCase.objects.all()
+    return RefundCase.objects.none()
+
+
+def get_case_for(case_id, user: User) -> RefundCase:
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise not_found("售后单") from None
+    case = visible_cases(user).select_related("order", "shop", "buyer").filter(pk=pk).first()
+    if case is None:
+        raise not_found("售后单")
+    return case
+
+
+def role_on_case(case: RefundCase, user: User) -> str | None:
+    if user.pk == case.buyer_id:
+        return rules.BUYER
+    if user.pk == case.shop.owner_id:
+        return rules.MERCHANT
+    if user.role == Role.ARBITRATOR:
+        return rules.ARBITRATOR
+    if user.role == Role.ADMIN:
+        return "admin"
+    return None
+
+
+def arbitration_queue():
+    """Cases waiting for an arbitrator, earliest decide_by first."""
+    return RefundCase.objects.filter(status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL]).order_by(
+        "decide_by", "id")
+
+
+# ---- internals -----------------------------------------------------------------------------
+
+def _lock(case: RefundCase) -> RefundCase:
+    return RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case.pk)
+
+
+def _lock_order(case: RefundCase) -> Order:
+    return Order.objects.select_for_update().select_related("shop", "buyer").get(pk=case.order_id)
+
+
+def _check(case: RefundCase, action: str, role: str | None) -> frozenset[str]:
+    """Role first (403 whatever the status), then the table and its guard (409 invalid_state)."""
+    if role is None or role not in rules.ACTION_ROLES.get(action, ()):
+        raise forbidden("当前角色不能对该售后单执行此操作")
+    targets = rules.allowed(case.status, action, role, case.decision, case.offer_amount)
+    if targets is None:
+        raise conflict("invalid_state", "售后单当前状态不允许此操作")
+    return targets
+
+
+def _move(case: RefundCase, action: str, to_status: str, actor: User | None, now, **data) -> None:
+    from_status = case.status
+    role = rules.SYSTEM if actor is None else role_on_case(case, actor)
+    # _check already applied the guard; here the table alone must allow this exact move.
+    targets = rules.TRANSITIONS.get((from_status, action, role))
+    assert targets is not None and to_status in targets, (from_status, action, role, to_status)
+    case.status = to_status
+    case.save()
+    CaseEvent.objects.create(case=case, type=action, actor=actor, actor_role=role, from_status=from_status,
+                             to_status=to_status, data=data, at=now)
+
+
+def _event(case: RefundCase, type_: str, actor: User | None, now, **data) -> None:
+    role = rules.SYSTEM if actor is None else (role_on_case(case, actor) or actor.role)
+    CaseEvent.objects.create(case=case, type=type_, actor=actor, actor_role=role, from_status=case.status,
+                             to_status=case.status, data=data, at=now)
+
+
+def _notify(user: User, case: RefundCase, kind: str, text: str, now) -> None:
+    Notification.objects.create(user=user, case=case, kind=kind, text=text[:500], created_at=now)
+    if user.email:
+        transaction.on_commit(lambda: send_mail(f"[卡盟] 售后单 {case.pk}", text, None, [user.email],
+                                                fail_silently=True))
+
+
+def _notify_parties(case: RefundCase, kind: str, text: str, now) -> None:
+    _notify(case.buyer, case, kind, text, now)
+    _notify(case.shop.owner, case, kind, text, now)
+
+
+def _schedule(kind: str, case: RefundCase, due, now) -> None:
+    timers.schedule(kind, f"case:{case.pk}", due, now=now)
+    reminder_hours = get_policy().deadline_reminder_hours
+    remind_at = due - timedelta(hours=reminder_hours)
+    if kind != DECIDE_TIMER and remind_at > now:
+        timers.schedule(REMINDER_TIMER, f"case:{case.pk}", remind_at, now=now)
+
+
+def _cancel_timers(case: RefundCase, *kinds: str) -> None:
+    for kind in kinds or ALL_TIMERS:
+        timers.cancel(kind, f"case:{case.pk}")
+
+
+def _refund(case: RefundCase, order: Order, amount: int, now, *, key: str) -> None:
+    if amount <= 0:
+        return
+    if orders.refund_to_buyer(order, amount, key=key, now=now, case_id=case.pk, actor=f"case:{case.pk}"):
+        case.refunded_amount += amount
+        case.save(update_fields=["refunded_amount"])
+        _event(case, "refunded", None, now, amount=amount)
+
+
+def _close(case: RefundCase, order: Order, action: str, actor: User | None, now, *, refund: int, resolution: str,
+           **data) -> None:
+    """Final outcome: refund exactly once, close, let the rest of the escrow go to the merchant."""
+    _refund(case, order, refund, now, key=f"refund:case:{case.pk}")
+    case.resolution = resolution
+    case.closed_at = now
+    for field in ("merchant_respond_by", "buyer_respond_by", "decide_by", "compromise_respond_by", "appeal_by"):
+        setattr(case, field, None)
+    _move(case, action, CaseStatus.CLOSED, actor, now, refund=refund, resolution=resolution, **data)
+    _cancel_timers(case)
+    orders.unfreeze_escrow(order, now)
+    _notify_parties(case, "case_closed", f"售后单 {case.pk} 已结束：{_resolution_text(resolution, refund)}", now)
+
+
+def _resolution_text(resolution: str, refund: int) -> str:
+    money = f"¥{refund // 100}.{refund % 100:02d}"
+    return {"refund_full": f"全额退款 {money}", "refund_partial": f"部分退款 {money}", "no_refund": "不予退款",
+            "withdrawn": "买家已撤回"}[resolution]
+
+
+def _to_arbitration(case: RefundCase, action: str, actor: User | None, now, **data) -> None:
+    policy = get_policy()
+    case.decide_by = (now + timedelta(hours=policy.fast_track_hours) if case.fast_track
+                      else add_working_days(now, policy.arbitration_working_days))
+    case.merchant_respond_by = None
+    case.buyer_respond_by = None
+    case.compromise_respond_by = None
+    _cancel_timers(case)
+    _move(case, action, CaseStatus.IN_ARBITRATION, actor, now, decide_by=case.decide_by.isoformat(), **data)
+    timers.schedule(DECIDE_TIMER, f"case:{case.pk}", case.decide_by, now=now)
+    _notify_parties(case, "in_arbitration", f"售后单 {case.pk} 已进入平台仲裁，预计 {case.decide_by:%Y-%m-%d %H:%M} 前出结果", now)
+
+
+def _actor_role(case: RefundCase, actor: User) -> str | None:
+    return role_on_case(case, actor)
+
+
+# ---- opening -------------------------------------------------------------------------------
+
+def open_case(*, acting_user: User, order_id, reason: str, description: str, amount: int) -> RefundCase:
+    """申请售后. Checks in the contract's order: window, one open case, amount, no-reason."""
+    if acting_user.role != Role.BUYER:
+        raise forbidden("只有买家可以申请售后")
+    order = orders.get_order_for(order_id, acting_user)
+    if reason not in {r.value for r in Reason}:
+        raise invalid("invalid_reason", "售后原因无效", "reason")
+    description = (description or "").strip()
+    if not description or len(description) > 5000:
+        raise invalid("invalid_description", "请具体描述问题（不超过5000字）", "description")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise invalid("invalid_amount", "退款金额必须是正整数（分）", "amount")
+    now = clock_now()
+    policy = get_policy()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("shop", "buyer", "listing_version").get(pk=order.pk)
+        if order.after_sale_until is not None and now > order.after_sale_until:
+            raise conflict("refund_window_closed", "已超过售后期限")
+        if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
+            raise conflict("case_already_open", "该订单已有进行中的售后单")
+        refundable = order.paid_amount - order.refunded_amount
+        if amount > refundable:
+            raise invalid("amount_exceeds_refundable", f"退款金额超过可退金额（最多 {refundable} 分）", "amount")
+        if reason == Reason.NO_REASON and not order.snapshot.get("no_reason_refund"):
+            raise conflict("no_reason_not_allowed", "该商品不支持无理由退款")
+        fast = rules.is_fast_track(amount, order.snapshot["category_class"], policy.fast_track_threshold_fen)
+        try:
+            with transaction.atomic():
+                case = RefundCase.objects.create(
+                    order=order, buyer=acting_user, shop=order.shop, reason=reason, description=description,
+                    requested_amount=amount, fast_track=fast, created_at=now,
+                    merchant_respond_by=now + timedelta(hours=policy.merchant_respond_hours),
+                )
+        except IntegrityError:
+            raise conflict("case_already_open", "该订单已有进行中的售后单") from None
+        CaseEvent.objects.create(case=case, type="opened", actor=acting_user, actor_role=rules.BUYER,
+                                 to_status=case.status, data={"reason": reason, "amount": amount}, at=now)
+        orders.freeze_escrow(order, now)
+        _attach_system_evidence(case, order, now)
+        _schedule(MERCHANT_TIMER, case, case.merchant_respond_by, now)
+        _notify(order.shop.owner, case, "case_opened",
+                f"订单 {order.number} 的买家申请售后，请在 {case.merchant_respond_by:%Y-%m-%d %H:%M} 前处理", now)
+    _after_evidence(case)
+    return case
+
+
+def _attach_system_evidence(case: RefundCase, order: Order, now) -> None:
+    """The platform's own evidence: listing snapshot, transaction record, chat log (four-dimension chain)."""
+    from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
+
+    evidence.append_text(case, category="listing", filename=f"listing-snapshot-{order.number}.txt",
+                         text=snapshot_text(order), now=now)
+    evidence.append_text(case, category="transaction", filename=f"transaction-{order.number}.txt",
+                         text=transaction_text(order), now=now)
+    evidence.append_text(case, category="communication", filename=f"chat-log-{order.number}.txt",
+                         text=chat_log_text(order), now=now)
+
+
+def _after_evidence(case: RefundCase) -> None:
+    """Hook for evidence analysis (assist) once evidence is committed."""
+    try:
+        from kameng.evidence.assist import schedule_analysis
+    except ImportError:
+        return
+    transaction.on_commit(lambda: schedule_analysis(case.pk))
+
+
+# ---- negotiation ---------------------------------------------------------------------------
+
+def accept(case: RefundCase, *, acting_user: User) -> RefundCase:
+    """Merchant agrees: the requested amount is refunded at once."""
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "accept", _actor_role(case, acting_user))
+        order = _lock_order(case)
+        _first_response(case, now)
+        _close(case, order, "accept", acting_user, now, refund=case.requested_amount,
+               resolution=rules.resolution_for(case.requested_amount, case.requested_amount),
+               after_rejection=bool(case.rejection_reason), after_escalation=case.decide_by is not None)
+    return case
+
+
+def offer(case: RefundCase, *, acting_user: User, amount: int) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "offer", _actor_role(case, acting_user))
+        if not isinstance(amount, int) or isinstance(amount, bool) or not (0 < amount < case.requested_amount):
+            raise invalid("invalid_offer", "部分退款金额必须大于0且小于申请金额", "amount")
+        _first_response(case, now)
+        case.offer_amount = amount
+        _to_buyer(case, "offer", acting_user, now, amount=amount)
+    return case
+
+
+def reject(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "reject", _actor_role(case, acting_user))
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 2000:
+            raise invalid("reason_required", "拒绝退款必须说明理由", "reason")
+        _first_response(case, now)
+        case.rejection_reason = reason
+        _to_buyer(case, "reject", acting_user, now, reason=reason)
+    return case
+
+
+def _first_response(case: RefundCase, now) -> None:
+    if case.first_response_at is None:
+        case.first_response_at = now
+
+
+def _to_buyer(case: RefundCase, action: str, actor: User, now, **data) -> None:
+    policy = get_policy()
+    case.merchant_respond_by = None
+    case.buyer_respond_by = now + timedelta(days=policy.buyer_respond_days)
+    _cancel_timers(case)
+    _move(case, action, CaseStatus.AWAITING_BUYER, actor, now, **data)
+    _schedule(BUYER_TIMER, case, case.buyer_respond_by, now)
+    text = (f"商家提出部分退款 ¥{case.offer_amount // 100}.{case.offer_amount % 100:02d}" if action == "offer"
+            else "商家拒绝了退款申请")
+    _notify(case.buyer, case, f"merchant_{action}",
+            f"售后单 {case.pk}：{text}，请在 {case.buyer_respond_by:%Y-%m-%d %H:%M} 前接受、申请平台介入或撤回", now)
+
+
+def accept_offer(case: RefundCase, *, acting_user: User) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "accept_offer", _actor_role(case, acting_user))
+        order = _lock_order(case)
+        _close(case, order, "accept_offer", acting_user, now, refund=case.offer_amount,
+               resolution=rules.resolution_for(case.offer_amount, case.requested_amount))
+    return case
+
+
+def escalate(case: RefundCase, *, acting_user: User) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "escalate", _actor_role(case, acting_user))
+        _to_arbitration(case, "escalate", acting_user, now)
+    return case
+
+
+def withdraw(case: RefundCase, *, acting_user: User) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "withdraw", _actor_role(case, acting_user))
+        order = _lock_order(case)
+        _close(case, order, "withdraw", acting_user, now, refund=0, resolution="withdrawn")
+    return case
+
+
+# ---- arbitration ---------------------------------------------------------------------------
+
+def claim(case: RefundCase, *, acting_user: User) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "claim", _actor_role(case, acting_user))
+        _claim(case, acting_user, now)
+    return case
+
+
+def _claim(case: RefundCase, arbitrator: User, now) -> None:
+    if case.status == CaseStatus.IN_APPEAL and case.first_arbitrator_id == arbitrator.pk:
+        raise forbidden("原仲裁员不能处理该申诉", code="conflict_of_interest")
+    if case.claimed_by_id and case.claimed_by_id != arbitrator.pk:
+        raise conflict("already_claimed", "该案件已由其他仲裁员处理")
+    if case.claimed_by_id != arbitrator.pk:
+        case.claimed_by = arbitrator
+        case.claimed_at = now
+        case.save(update_fields=["claimed_by", "claimed_at"])
+        _event(case, "claimed", arbitrator, now)
+
+
+def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str, amount: int | None = None) -> RefundCase:
+    now = clock_now()
+    policy = get_policy()
+    with transaction.atomic():
+        case = _lock(case)
+        _check(case, "decide", _actor_role(case, acting_user))
+        _claim(case, acting_user, now)
+        if outcome not in {o.value for o in Outcome}:
+            raise invalid("invalid_outcome", "裁决结果无效", "outcome")
+        rationale = (rationale or "").strip()
+        if len(rationale) < 10:
+            raise invalid("rationale_required", "请写明裁决理由（至少10个字），并引用所适用的规则", "rationale")
+        order = _lock_order(case)
+        refundable = order.paid_amount - order.refunded_amount
+        if outcome in (Outcome.REFUND_PARTIAL, Outcome.COMPROMISE):
+            if not isinstance(amount, int) or isinstance(amount, bool) or not (0 < amount < case.requested_amount):
+                raise invalid("invalid_amount", "部分退款/折中金额必须大于0且小于申请金额", "amount")
+        else:
+            amount = rules.refund_amount_for(outcome, case.requested_amount, amount)
+        if amount > refundable:
+            raise invalid("amount_exceeds_refundable", "金额超过可退金额", "amount")
+        record = {"outcome": outcome, "amount": amount, "rationale": rationale, "arbitrator": str(acting_user.pk),
+                  "decided_at": now.isoformat(), "final": False,
+                  "category_rule": policy.category(order.snapshot["category"])["rule"]}
+        if case.status == CaseStatus.IN_APPEAL:
+            if outcome == Outcome.COMPROMISE:
+                raise invalid("binding_decision_required", "申诉裁决必须是终局裁决，不能再提出折中方案", "outcome")
+            record["final"] = True
+            case.appeal = {**case.appeal, "decision": record}
+            _close(case, order, "decide", acting_user, now, refund=amount,
+                   resolution=rules.resolution_for(amount, case.requested_amount), outcome=outcome, appeal=True)
+            return case
+        if outcome == Outcome.COMPROMISE and case.binding_required:
+            raise invalid("binding_decision_required", "折中方案已被拒绝，本次必须作出有约束力的裁决", "outcome")
+        case.decision = record
+        case.first_arbitrator = case.first_arbitrator or acting_user
+        case.decide_by = None
+        _cancel_timers(case)
+        if outcome == Outcome.COMPROMISE:
+            case.compromise_answers = {}
+            case.compromise_respond_by = now + timedelta(hours=policy.compromise_respond_hours)
+            _move(case, "decide", CaseStatus.DECIDED, acting_user, now, outcome=outcome, amount=amount)
+            _schedule(COMPROMISE_TIMER, case, case.compromise_respond_by, now)
+            _notify_parties(case, "compromise_proposed",
+                            f"售后单 {case.pk}：仲裁员提出折中方案 ¥{amount // 100}.{amount % 100:02d}，请在 "
+                            f"{case.compromise_respond_by:%Y-%m-%d %H:%M} 前答复", now)
+        else:
+            case.decision_acceptances = []
+            case.appeal_by = now + timedelta(days=policy.appeal_days)
+            _move(case, "decide", CaseStatus.DECIDED, acting_user, now, outcome=outcome, amount=amount)
+            _schedule(APPEAL_TIMER, case, case.appeal_by, now)
+            _notify_parties(case, "decided", f"售后单 {case.pk} 已裁决，{case.appeal_by:%Y-%m-%d %H:%M} 前可申诉一次", now)
+    return case
+
+
+def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        role = _actor_role(case, acting_user)
+        _check(case, "respond_compromise", role)
+        if role in case.compromise_answers:
+            raise conflict("already_answered", "已答复过折中方案")
+        case.compromise_answers = {**case.compromise_answers, role: bool(accept)}
+        if not accept:
+            _back_to_arbitrator(case, "respond_compromise", acting_user, now, accept=False)
+        elif set(case.compromise_answers) == {rules.BUYER, rules.MERCHANT}:
+            order = _lock_order(case)
+            amount = case.decision["amount"]
+            case.decision = {**case.decision, "final": True}
+            _close(case, order, "respond_compromise", acting_user, now, refund=amount,
+                   resolution=rules.resolution_for(amount, case.requested_amount), accept=True)
+        else:
+            _move(case, "respond_compromise", CaseStatus.DECIDED, acting_user, now, accept=True)
+    return case
+
+
+def _back_to_arbitrator(case: RefundCase, action: str, actor: User | None, now, **data) -> None:
+    """A compromise failed: the arbitrator (the same one) must now decide bindingly."""
+    case.binding_required = True
+    case.compromise_respond_by = None
+    case.decision = {**case.decision, "superseded": True}
+    _to_arbitration(case, action, actor, now, **data)
+    case.decision = None
+    case.save(update_fields=["decision"])
+
+
+def accept_decision(case: RefundCase, *, acting_user: User) -> RefundCase:
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        role = _actor_role(case, acting_user)
+        _check(case, "accept_decision", role)
+        against = rules.parties_against(case.decision["outcome"])
+        if role not in against:
+            raise forbidden("裁决对你有利，无需接受", code="not_losing_party")
+        if role in case.decision_acceptances:
+            raise conflict("already_accepted", "已接受过该裁决")
+        case.decision_acceptances = [*case.decision_acceptances, role]
+        if against <= set(case.decision_acceptances):
+            _finalize_decision(case, "accept_decision", acting_user, now)
+        else:
+            _move(case, "accept_decision", CaseStatus.DECIDED, acting_user, now)
+    return case
+
+
+def _finalize_decision(case: RefundCase, action: str, actor: User | None, now) -> None:
+    order = _lock_order(case)
+    amount = case.decision["amount"]
+    case.decision = {**case.decision, "final": True}
+    _close(case, order, action, actor, now, refund=amount,
+           resolution=rules.resolution_for(amount, case.requested_amount))
+
+
+def appeal(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
+    """二次申诉: once per case, with evidence added after the decision; another arbitrator decides."""
+    from kameng.evidence.models import Evidence
+
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        role = _actor_role(case, acting_user)
+        _check(case, "appeal", role)
+        if case.appeal:
+            raise conflict("appeal_already_used", "每个售后单只能申诉一次")
+        reason = (reason or "").strip()
+        if not reason:
+            raise invalid("reason_required", "请说明申诉理由", "reason")
+        decided_at = case.decision["decided_at"]
+        if not Evidence.objects.filter(case=case, uploaded_by=acting_user, uploaded_at__gt=decided_at).exists():
+            raise conflict("new_evidence_required", "申诉需要先补充裁决后的新证据")
+        policy = get_policy()
+        case.appeal = {"by": role, "reason": reason, "at": now.isoformat(), "decision": None}
+        case.appeal_by = None
+        case.claimed_by = None
+        case.claimed_at = None
+        case.decide_by = (now + timedelta(hours=policy.fast_track_hours) if case.fast_track
+                          else add_working_days(now, policy.arbitration_working_days))
+        _cancel_timers(case)
+        _move(case, "appeal", CaseStatus.IN_APPEAL, acting_user, now, reason=reason)
+        timers.schedule(DECIDE_TIMER, f"case:{case.pk}", case.decide_by, now=now)
+        _notify_parties(case, "appealed", f"售后单 {case.pk} 已提起申诉，将由另一位仲裁员复核", now)
+    return case
+
+
+# ---- timers (system actor) -----------------------------------------------------------------
+
+def expire_merchant_deadline(case_id: int, now) -> None:
+    """Merchant silence is never rewarded: fast track refunds in full, anything else goes to arbitration."""
+    with transaction.atomic():
+        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        if rules.allowed(case.status, "merchant_timeout", rules.SYSTEM) is None:
+            return
+        if case.merchant_respond_by and case.merchant_respond_by > now:
+            return
+        case.merchant_timed_out = True
+        if case.fast_track:
+            order = _lock_order(case)
+            _close(case, order, "merchant_timeout", None, now, refund=case.requested_amount,
+                   resolution=rules.resolution_for(case.requested_amount, case.requested_amount), fast_track=True)
+        else:
+            _to_arbitration(case, "merchant_timeout", None, now)
+
+
+def expire_buyer_deadline(case_id: int, now) -> None:
+    """The buyer did not answer the offer or rejection in time: the case closes withdrawn."""
+    with transaction.atomic():
+        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        if rules.allowed(case.status, "buyer_timeout", rules.SYSTEM) is None:
+            return
+        if case.buyer_respond_by and case.buyer_respond_by > now:
+            return
+        order = _lock_order(case)
+        _close(case, order, "buyer_timeout", None, now, refund=0, resolution="withdrawn")
+
+
+def expire_compromise_deadline(case_id: int, now) -> None:
+    with transaction.atomic():
+        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        if rules.allowed(case.status, "compromise_timeout", rules.SYSTEM, case.decision) is None:
+            return
+        if case.compromise_respond_by and case.compromise_respond_by > now:
+            return
+        _back_to_arbitrator(case, "compromise_timeout", None, now)
+
+
+def expire_appeal_window(case_id: int, now) -> None:
+    """No appeal in time: the decision becomes final and the money moves."""
+    with transaction.atomic():
+        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        if rules.allowed(case.status, "appeal_timeout", rules.SYSTEM, case.decision) is None:
+            return
+        if case.appeal_by and case.appeal_by > now:
+            return
+        _finalize_decision(case, "appeal_timeout", None, now)
+
+
+def flag_overdue_decision(case_id: int, now) -> None:
+    """decide_by passed: nothing is decided automatically; the case is flagged and staff told."""
+    with transaction.atomic():
+        case = RefundCase.objects.select_for_update().select_related("shop", "buyer", "shop__owner").get(pk=case_id)
+        if case.status not in (CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL):
+            return
+        _event(case, "decision_overdue", None, now)
+        for staff in User.objects.filter(role__in=[Role.ARBITRATOR, Role.ADMIN], is_active=True):
+            if case.claimed_by_id in (None, staff.pk) or staff.role == Role.ADMIN:
+                _notify(staff, case, "decision_overdue", f"售后单 {case.pk} 已超过仲裁时限", now)
+
+
+def remind_deadline(case_id: int, now) -> None:
+    """24 h before a party's deadline: tell whoever must act."""
+    case = RefundCase.objects.select_related("buyer", "shop__owner").get(pk=case_id)
+    who, due = None, None
+    if case.status == CaseStatus.AWAITING_MERCHANT:
+        who, due = case.shop.owner, case.merchant_respond_by
+    elif case.status == CaseStatus.AWAITING_BUYER:
+        who, due = case.buyer, case.buyer_respond_by
+    elif case.status == CaseStatus.DECIDED and case.compromise_respond_by:
+        for role, user in ((rules.BUYER, case.buyer), (rules.MERCHANT, case.shop.owner)):
+            if role not in case.compromise_answers:
+                _notify(user, case, "deadline_near", f"售后单 {case.pk} 的折中方案将于 {case.compromise_respond_by:%Y-%m-%d %H:%M} 到期", now)
+        return
+    elif case.status == CaseStatus.DECIDED and case.appeal_by:
+        _notify_parties(case, "deadline_near", f"售后单 {case.pk} 的申诉期将于 {case.appeal_by:%Y-%m-%d %H:%M} 结束", now)
+        return
+    if who is not None and due is not None:
+        _notify(who, case, "deadline_near", f"售后单 {case.pk} 需要你在 {due:%Y-%m-%d %H:%M} 前处理", now)
+
+
+# ---- evidence uploads by parties -----------------------------------------------------------
+
+def add_evidence(case: RefundCase, *, acting_user: User, upload, category: str, note: str = ""):
+    """A party (or arbitrator) adds a file; type and size are checked by kameng.evidence.uploads."""
+    from kameng.evidence.uploads import inspect_upload
+
+    role = role_on_case(case, acting_user)
+    if role not in (rules.BUYER, rules.MERCHANT, rules.ARBITRATOR):
+        raise forbidden("无权为该售后单上传证据")
+    if category not in evidence.CATEGORIES:
+        raise invalid("invalid_category", "证据类别无效", "category")
+    if len(note or "") > 2000:
+        raise invalid("invalid_note", "备注不超过2000个字符", "note")
+    checked = inspect_upload(upload)
+    now = clock_now()
+    with transaction.atomic():
+        case = _lock(case)
+        if case.status == CaseStatus.CLOSED:
+            raise conflict("invalid_state", "售后单已结束，不能再补充证据")
+        item = evidence.append(case, category=category, source=role if role != rules.ARBITRATOR else "system",
+                               filename=checked.filename, content_type=checked.content_type, content=checked.file,
+                               size=checked.size, sha256=checked.sha256, uploaded_by=acting_user, note=note or "",
+                               now=now)
+        _event(case, "evidence_added", acting_user, now, evidence=str(item.pk), category=category)
+    _after_evidence(case)
+    return item

@@ -1,0 +1,64 @@
+"""System evidence rendered as plain-text documents (listing snapshot, transaction record, chat log)."""
+from django.utils import timezone
+
+
+def _t(dt) -> str:
+    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S %Z") if dt else "—"
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+def snapshot_text(order) -> str:
+    s = order.snapshot
+    lines = [
+        "商品快照（下单时版本，网页快照）",
+        f"订单号：{order.number}",
+        f"商品编号：{order.listing_id}  版本：{order.listing_version.version}",
+        f"快照 SHA-256：{order.snapshot_sha256}",
+        f"标题：{s['title']}",
+        f"店铺：{s.get('shop_name', '')}",
+        f"类目：{s['category']}（{s['category_class']}）",
+        f"价格：{_yuan(s['price'])}",
+        f"售后期：{s['after_sale_days']} 天；验货期：{s['verification_minutes']} 分钟",
+        f"支持无理由退款：{'是' if s['no_reason_refund'] else '否'}",
+        "商家承诺：",
+        *[f"  - {p}" for p in s.get("promises", [])],
+        "商品描述：",
+        s.get("description", ""),
+    ]
+    if s.get("special_terms"):
+        lines += ["特殊条款（买家下单时确认）：", *[f"  - {t}" for t in s["special_terms"]]]
+    if s.get("warnings"):
+        lines += ["平台提示的无效格式条款：", *[f"  - {w['text']}（{w['law']}）" for w in s["warnings"]]]
+    return "\n".join(lines) + "\n"
+
+
+def transaction_text(order) -> str:
+    lines = [
+        "交易记录",
+        f"订单号：{order.number}",
+        f"买家：{order.buyer.username}",
+        f"店铺：{order.shop.name}",
+        f"下单时间：{_t(order.created_at)}",
+        f"数量：{order.quantity}",
+        f"金额：{_yuan(order.amount)}",
+        f"交付时间：{_t(order.delivered_at)}",
+        f"售后截止：{_t(order.after_sale_until)}",
+        f"订单状态：{order.status}；担保状态：{order.escrow_status}",
+        "订单事件：",
+    ]
+    for event in order.events.order_by("id"):
+        lines.append(f"  {_t(event.at)}  {event.type}  ({event.actor_role})")
+    return "\n".join(lines) + "\n"
+
+
+def chat_log_text(order) -> str:
+    lines = [f"交易留言记录（订单 {order.number}）"]
+    for m in order.messages.select_related("author").order_by("id"):
+        flag = "  [疑似引导站外支付]" if "off_platform_payment" in (m.flags or []) else ""
+        lines.append(f"{_t(m.created_at)}  {m.author.username}（{m.author.role}）：{m.body}{flag}")
+    if len(lines) == 1:
+        lines.append("（无留言）")
+    return "\n".join(lines) + "\n"

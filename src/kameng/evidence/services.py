@@ -1,0 +1,51 @@
+"""Adding evidence to a case and keeping its hash chain."""
+import hashlib
+import json
+import uuid
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+GENESIS = "0" * 64
+CATEGORIES = ("listing", "transaction", "communication", "problem")
+
+
+def chain_link(prev: str, sha256: str, meta: dict) -> str:
+    payload = prev + sha256 + json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def chain_meta(item) -> dict:
+    return {
+        "seq": item.seq, "category": item.category, "source": item.source, "filename": item.filename,
+        "content_type": item.content_type, "size": item.size, "uploaded_at": item.uploaded_at.isoformat(),
+    }
+
+
+def append(case, *, category: str, source: str, filename: str, content_type: str, content, size: int,
+           sha256: str, uploaded_by=None, note: str = "", now):
+    """Store the bytes under a generated name and link the item into the case's chain.
+
+    `content` is a Django File (or ContentFile). The caller has validated type and size and
+    holds the case row lock, so the chain is appended in order.
+    """
+    from .models import Evidence
+
+    assert transaction.get_connection().in_atomic_block
+    last = Evidence.objects.filter(case=case).order_by("-seq").first()
+    prev = last.chain if last else GENESIS
+    ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif", "video/mp4": "mp4",
+           "video/webm": "webm", "application/pdf": "pdf", "text/plain": "txt"}.get(content_type, "bin")
+    item = Evidence(case=case, seq=(last.seq + 1) if last else 1, category=category, source=source,
+                    uploaded_by=uploaded_by, filename=filename[:255], content_type=content_type, size=size,
+                    sha256=sha256, note=note, prev=prev, uploaded_at=now)
+    item.chain = chain_link(prev, sha256, chain_meta(item))
+    item.file.save(f"{uuid.uuid4().hex}.{ext}", content, save=False)
+    item.save()
+    return item
+
+
+def append_text(case, *, category: str, filename: str, text: str, now, source: str = "system"):
+    data = text.encode("utf-8")
+    return append(case, category=category, source=source, filename=filename, content_type="text/plain",
+                  content=ContentFile(data), size=len(data), sha256=hashlib.sha256(data).hexdigest(), now=now)
