@@ -6,6 +6,64 @@ import pytest
 
 os.environ.setdefault("KAMENG_TEST_CLOCK", "1")
 
+POSTGRES_REASON = (
+    "needs a real PostgreSQL (row locks, SKIP LOCKED, parallel connections): "
+    "run with KAMENG_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<db>, as .ci/run does"
+)
+
+
+def on_postgres() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _require_postgres() -> None:
+    """Skip off PostgreSQL; under CI=true a missing PostgreSQL is a failure, never a silent skip."""
+    if on_postgres():
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI=true but the database is not PostgreSQL; this test {POSTGRES_REASON}", pytrace=False)
+    pytest.skip(POSTGRES_REASON)
+
+
+def pytest_configure(config):
+    # The suite drives deadlines with the shared test clock (settings may be loaded before this file).
+    from django.conf import settings
+
+    settings.TEST_CLOCK = True
+    config.addinivalue_line(
+        "markers", "postgres: needs a real PostgreSQL; skipped on SQLite, a failure there when CI=true"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:  # a test asking for the `postgres` fixture is a postgres test (for -m selection)
+        if "postgres" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.postgres)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres"):
+        _require_postgres()  # before any fixture touches the database
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Production hashing (PBKDF2, 1.5M rounds) costs ~1 s per user; tests make hundreds of users."""
+    from django.test.utils import override_settings
+
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
+
+
+@pytest.fixture
+def postgres(transactional_db):
+    """A real PostgreSQL with committed transactions, so threads on their own connections see the data."""
+    _require_postgres()
+
 
 class Api:
     """Thin JSON client over Django's test client, with bearer tokens."""
