@@ -1,0 +1,123 @@
+"""The double-entry ledger as a service: balanced entries, idempotency keys, no negative wallets, `ledger check`."""
+import pytest
+from django.db import transaction
+
+from kameng.api.errors import ApiError
+from kameng.ledger import services as ledger
+from kameng.ledger.models import Account, JournalEntry, Posting
+
+
+def fund(user_id: int, amount: int, key: str = "seed") -> None:
+    with transaction.atomic():
+        ledger.transfer(f"{key}:{user_id}", "topup", ledger.GATEWAY_SANDBOX, ledger.wallet_code(user_id), amount)
+
+
+def test_every_entry_sums_to_zero_and_balances_follow_postings(db):
+    fund(1, 10000)
+    with transaction.atomic():
+        entry = ledger.post("purchase:1", "purchase", [
+            ledger.Leg(ledger.wallet_code(1), ledger.escrow_code(1), 7000),
+            ledger.Leg(ledger.wallet_code(1), "platform:fees", 500),
+        ])
+    assert sum(p.amount for p in entry.postings.all()) == 0
+    assert ledger.balance(ledger.wallet_code(1)) == 2500
+    assert ledger.balance(ledger.escrow_code(1)) == 7000
+    assert ledger.balance("platform:fees") == 500
+    assert ledger.balance(ledger.GATEWAY_SANDBOX) == -10000
+    assert sum(Account.objects.values_list("balance", flat=True)) == 0
+    result = ledger.check()
+    assert result.ok, result.problems
+    assert result.entries == 2
+
+
+def test_the_same_idempotency_key_moves_money_once(db):
+    fund(1, 10000)
+    with transaction.atomic():
+        assert ledger.transfer("release:9", "release", ledger.wallet_code(1), ledger.wallet_code(2), 3000) is not None
+    with transaction.atomic():
+        assert ledger.transfer("release:9", "release", ledger.wallet_code(1), ledger.wallet_code(2), 3000) is None
+    assert ledger.balance(ledger.wallet_code(1)) == 7000
+    assert ledger.balance(ledger.wallet_code(2)) == 3000
+    assert JournalEntry.objects.filter(idempotency_key="release:9").count() == 1
+
+
+def test_idempotency_key_is_unique_in_the_database(db):
+    from django.db import IntegrityError
+
+    from kameng.clock.services import now
+
+    JournalEntry.objects.create(idempotency_key="k", kind="x", created_at=now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        JournalEntry.objects.create(idempotency_key="k", kind="x", created_at=now())
+
+
+def test_a_wallet_never_goes_negative(db):
+    fund(1, 1000)
+    with pytest.raises(ApiError) as err, transaction.atomic():
+        ledger.transfer("purchase:2", "purchase", ledger.wallet_code(1), ledger.escrow_code(2), 1001)
+    assert err.value.status == 402
+    assert err.value.code == "insufficient_funds"
+    assert ledger.balance(ledger.wallet_code(1)) == 1000
+    assert not JournalEntry.objects.filter(idempotency_key="purchase:2").exists()
+
+
+def test_escrow_never_goes_negative_but_merchant_debt_may(db):
+    with pytest.raises(ApiError), transaction.atomic():
+        ledger.transfer("refund:1", "refund", ledger.escrow_code(5), ledger.wallet_code(1), 1)
+    with transaction.atomic():
+        ledger.transfer("advance:1", "refund", ledger.debt_code(7), ledger.wallet_code(1), 500)
+    assert ledger.balance(ledger.debt_code(7)) == -500
+    assert ledger.check().ok
+
+
+@pytest.mark.parametrize("amount", [-1, 1.5, True, "100"])
+def test_amounts_are_positive_integer_fen(db, amount):
+    with pytest.raises(ValueError), transaction.atomic():
+        ledger.transfer("bad", "x", ledger.GATEWAY_SANDBOX, ledger.wallet_code(1), amount)
+
+
+def test_posting_outside_a_transaction_is_refused(transactional_db):
+    # Money must move in the same transaction as the state change that causes it.
+    with pytest.raises(AssertionError):
+        ledger.transfer("loose", "topup", ledger.GATEWAY_SANDBOX, ledger.wallet_code(1), 100)
+    assert not JournalEntry.objects.exists()
+
+
+def test_check_finds_a_corrupted_cached_balance(db):
+    fund(1, 10000)
+    assert ledger.check().ok
+    account = Account.objects.get(code=ledger.wallet_code(1))
+    Account.objects.filter(pk=account.pk).update(balance=999999)
+    result = ledger.check()
+    assert not result.ok
+    assert any("wallet:user:1" in p and "999999" in p for p in result.problems)
+    Account.objects.filter(pk=account.pk).update(balance=10000)
+    assert ledger.check().ok
+
+
+def test_check_finds_an_unbalanced_entry(db):
+    fund(1, 10000)
+    posting = Posting.objects.filter(account__code=ledger.wallet_code(1)).get()
+    Posting.objects.filter(pk=posting.pk).update(amount=10001)
+    Account.objects.filter(code=ledger.wallet_code(1)).update(balance=10001)
+    result = ledger.check()
+    assert not result.ok
+    assert any("does not sum to zero" in p for p in result.problems)
+    assert any("not zero" in p for p in result.problems)
+    Posting.objects.filter(pk=posting.pk).update(amount=10000)
+    Account.objects.filter(code=ledger.wallet_code(1)).update(balance=10000)
+
+
+def test_ledger_check_cli_exits_0_when_sound_and_1_when_broken(db, capsys):
+    from kameng.cli import main
+
+    fund(1, 10000)
+    assert main(["ledger", "check"]) == 0
+    assert "ledger OK" in capsys.readouterr().out
+    Account.objects.filter(code=ledger.wallet_code(1)).update(balance=1)
+    assert main(["ledger", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "ledger BROKEN" in out
+    assert "PROBLEM: account wallet:user:1" in out
+    Account.objects.filter(code=ledger.wallet_code(1)).update(balance=10000)  # leave the books sound
+    assert main(["ledger", "check"]) == 0
