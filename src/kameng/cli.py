@@ -63,24 +63,27 @@ def cmd_worker(args) -> int:
     def _stop(signum, frame):
         stop["now"] = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     if not args.quiet:
         print(f"kameng worker: sweeping timers every {args.interval}s", flush=True)
-    while not stop["now"]:
-        try:
-            ran = sweep()
-            if ran and not args.quiet:
-                print(f"ran {ran} timer(s)", flush=True)
-        except Exception as exc:  # keep sweeping; the database may come back
-            print(f"sweep failed: {exc!r}", file=sys.stderr, flush=True)
-        finally:
-            close_old_connections()
-        if args.once:
-            break
-        deadline = time.monotonic() + args.interval
-        while not stop["now"] and time.monotonic() < deadline:
-            time.sleep(0.1)
+    try:
+        while not stop["now"]:
+            try:
+                ran = sweep()
+                if ran and not args.quiet:
+                    print(f"ran {ran} timer(s)", flush=True)
+            except Exception as exc:  # keep sweeping; the database may come back
+                print(f"sweep failed: {exc!r}", file=sys.stderr, flush=True)
+            finally:
+                close_old_connections()
+            if args.once:
+                break
+            deadline = time.monotonic() + args.interval
+            while not stop["now"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:  # when called in-process (tests, `--once`), give the caller its handlers back
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 
