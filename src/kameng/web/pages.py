@@ -1,0 +1,51 @@
+"""What every page view shares: role checks and turning a service's ApiError into form feedback."""
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext
+
+from kameng.api.errors import ApiError
+
+
+def role_required(*roles: str):
+    """Anonymous visitors go to the login page; signed-in users of another role get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if roles and request.user.role not in roles:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def login_required(view):
+    return role_required()(view)
+
+
+def error_text(exc: ApiError) -> str:
+    """The service's Chinese message, translated when the English catalog has it."""
+    return gettext(exc.message)
+
+
+def attach_error(form, exc: ApiError, *, aliases: dict[str, str] | None = None) -> None:
+    """Show a service error next to the field it names (`param`), else above the form."""
+    param = (aliases or {}).get(exc.param or "", exc.param)
+    field = param if param and param in form.fields else None
+    form.add_error(field, error_text(exc))
+
+
+def not_found_from(exc: ApiError):
+    """A service's 404 (no such object, or one the caller may not see) becomes the page 404."""
+    if exc.status == 404:
+        return Http404(error_text(exc))
+    if exc.status == 403:
+        return PermissionDenied(error_text(exc))
+    return exc

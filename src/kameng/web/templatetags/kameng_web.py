@@ -1,0 +1,135 @@
+"""Template filters for pages: money in yuan, category and status names in the active language."""
+from django import template
+from django.utils import translation
+
+from kameng.web import labels
+
+register = template.Library()
+
+
+@register.filter
+def yuan(fen) -> str:
+    """Integer fen → "¥1,234.56". Integer arithmetic only: money never passes through a float."""
+    if fen is None or fen == "" or isinstance(fen, bool):
+        return ""
+    try:
+        fen = int(fen)
+    except (TypeError, ValueError):
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+@register.filter
+def category_name(code: str) -> str:
+    """The category's display name from the policy, in Chinese or English."""
+    from kameng.policy.services import get_policy
+
+    try:
+        category = get_policy().category(code)
+    except KeyError:
+        return code
+    if translation.get_language() == "en":
+        return category.get("name_en") or category.get("name") or code
+    return category.get("name") or code
+
+
+@register.filter
+def category_rule(code: str) -> str:
+    from kameng.policy.services import get_policy
+
+    try:
+        category = get_policy().category(code)
+    except KeyError:
+        return ""
+    if translation.get_language() == "en":
+        return category.get("rule_en") or category.get("rule", "")
+    return category.get("rule", "")
+
+
+@register.filter
+def kind_label(code: str) -> str:
+    return str(labels.KINDS.get(code, code))
+
+
+@register.filter
+def order_status_label(code: str) -> str:
+    return str(labels.ORDER_STATUS.get(code, code))
+
+
+@register.filter
+def escrow_status_label(code: str) -> str:
+    return str(labels.ESCROW_STATUS.get(code, code))
+
+
+@register.filter
+def shop_status_label(code: str) -> str:
+    return str(labels.SHOP_STATUS.get(code, code))
+
+
+@register.filter
+def class_label(code: str) -> str:
+    return str(labels.CATEGORY_CLASS.get(code, code))
+
+
+@register.filter
+def role_label(code: str) -> str:
+    return str(labels.ROLES.get(code, code))
+
+
+@register.filter
+def minutes_label(minutes) -> str:
+    """Verification windows read better as hours or days than as raw minutes."""
+    from django.utils.translation import ngettext
+
+    try:
+        minutes = int(minutes)
+    except (TypeError, ValueError):
+        return ""
+    if minutes and minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return ngettext("%(n)d 天", "%(n)d 天", days) % {"n": days}
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("%(n)d 小时", "%(n)d 小时", hours) % {"n": hours}
+    return ngettext("%(n)d 分钟", "%(n)d 分钟", minutes) % {"n": minutes}
+
+
+@register.filter
+def duration_label(delta) -> str:
+    """A timedelta as "2 天 3 小时" / "45 分钟"; empty when already past."""
+    from django.utils.translation import gettext, ngettext
+
+    if delta is None:
+        return ""
+    seconds = int(delta.total_seconds())
+    if seconds <= 0:
+        return gettext("已到期")
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = []
+    if days:
+        parts.append(ngettext("%(n)d 天", "%(n)d 天", days) % {"n": days})
+    if hours:
+        parts.append(ngettext("%(n)d 小时", "%(n)d 小时", hours) % {"n": hours})
+    if not days and (minutes or not parts):
+        parts.append(ngettext("%(n)d 分钟", "%(n)d 分钟", max(minutes, 1)) % {"n": max(minutes, 1)})
+    return " ".join(parts)
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context, *prefixes) -> str:
+    """aria-current for the nav link whose path prefix matches the current page."""
+    request = context.get("request")
+    path = getattr(request, "path", "")
+    for prefix in prefixes:
+        # "=/shop/" matches that page only; "/" matches the home page only; others match as prefixes.
+        if prefix.startswith("="):
+            if path == prefix[1:]:
+                return "aria-current=page"
+            continue
+        if (prefix == "/" and path == "/") or (prefix != "/" and path.startswith(prefix)):
+            return 'aria-current=page'
+    return ""

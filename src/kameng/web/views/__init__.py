@@ -1,0 +1,1 @@
+"""Pages. Views read through the apps' query helpers and change state only by calling services."""

@@ -1,0 +1,66 @@
+"""Register, log in and log out with Django sessions (the API uses bearer tokens instead)."""
+from django.contrib.auth import authenticate, login as auth_login, logout as auth_logout
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kameng.accounts import services as account_services
+from kameng.api.errors import ApiError
+
+from ..forms import LoginForm, RegisterForm
+from ..pages import attach_error
+
+
+def _next_url(request, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _landing(user) -> str:
+    return "/shop/" if user.role == "merchant" else "/"
+
+
+def login(request):
+    if request.method == "POST":
+        form = LoginForm(request.POST)
+        if form.is_valid():
+            user = authenticate(request, username=form.cleaned_data["username"],
+                                password=form.cleaned_data["password"])
+            if user is not None and user.is_active:
+                auth_login(request, user)
+                return redirect(_next_url(request, _landing(user)))
+            form.add_error("password", _("用户名或密码错误"))
+    else:
+        form = LoginForm()
+    return render(request, "web/auth/login.html", {"form": form, "next": _next_url(request, "")})
+
+
+def register(request):
+    if request.method == "POST":
+        form = RegisterForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user, _token = account_services.register(data["username"], data["password"], data["role"])
+            except ApiError as exc:
+                attach_error(form, exc)
+            else:
+                # The interface language the visitor chose before registering stays theirs.
+                lang = getattr(request, "LANGUAGE_CODE", "")
+                if request.COOKIES.get("django_language") and lang:
+                    account_services.set_language(user, lang)
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect(_landing(user))
+    else:
+        form = RegisterForm(initial={"role": request.GET.get("role") if request.GET.get("role") in ("buyer", "merchant") else "buyer"})
+    return render(request, "web/auth/register.html", {"form": form})
+
+
+@require_POST
+def logout(request):
+    auth_logout(request)
+    return redirect("/")
