@@ -4,6 +4,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from kameng.ops.config import s3_storage
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("KAMENG_DATA_DIR", "./var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -21,6 +23,9 @@ PLATFORM_OPERATOR = {
     "address": os.environ.get("KAMENG_OPERATOR_ADDRESS", ""),
 }
 BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
+# /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
+METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
+LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kameng.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,6 +129,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Evidence on any S3-compatible store when KAMENG_S3_BUCKET is set (private objects, presigned downloads).
+STORAGES["default"] = s3_storage(os.environ) or STORAGES["default"]
 
 MAILERS = {
     "default": {"BACKEND": os.environ.get("KAMENG_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")},

@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("kameng.ops.urls")),  # /healthz, /metrics
     path("", include("kameng.web.urls")),
 ]

@@ -1,0 +1,51 @@
+"""The Celery app, used only when KAMENG_BROKER_URL is set (Redis: redis://host:6379/0).
+
+Run a worker with `kameng celery-worker` and the scheduler with `kameng beat`. Beat sends
+`kameng.sweep_timers` every KAMENG_SWEEP_INTERVAL seconds (default 2); each message expires
+after a few intervals, so a backlog never piles up: timers are database rows and the next
+sweep picks up whatever a lost message would have run.
+"""
+import os
+
+from celery import Celery
+
+from .config import celery_options
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+
+
+def configure(app: Celery, broker_url: str, env=os.environ) -> Celery:
+    from django.conf import settings
+
+    opts = celery_options(env)
+    interval = opts["sweep_interval"]
+    app.conf.update(
+        broker_url=broker_url or "memory://",
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"global_keyprefix": opts["key_prefix"]} if opts["key_prefix"] else {},
+        task_default_queue=opts["queue"],
+        task_ignore_result=True,
+        task_acks_late=True,  # a worker that dies mid-task leaves the message for another
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        timezone=settings.TIME_ZONE,
+        enable_utc=True,
+        beat_schedule={
+            "sweep-timers": {
+                "task": "kameng.sweep_timers",
+                "schedule": interval,
+                "options": {"expires": max(10.0, interval * 5)},
+            },
+        },
+    )
+    return app
+
+
+def _broker_url() -> str:
+    from django.conf import settings
+
+    return settings.BROKER_URL
+
+
+app = configure(Celery("kameng", include=["kameng.ops.tasks"]), _broker_url())

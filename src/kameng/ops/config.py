@@ -1,0 +1,38 @@
+"""Settings derived from KAMENG_* environment variables, as plain functions of an environment
+mapping so settings.py and the tests build them the same way (no Django imports here)."""
+from collections.abc import Mapping
+
+
+def s3_storage(env: Mapping[str, str]) -> dict | None:
+    """STORAGES["default"] for an S3-compatible store, or None when KAMENG_S3_BUCKET is unset.
+
+    Objects are private; downloads go through short-lived presigned URLs
+    (KAMENG_S3_URL_EXPIRE seconds, default 60).
+    """
+    bucket = env.get("KAMENG_S3_BUCKET", "")
+    if not bucket:
+        return None
+    options = {
+        "bucket_name": bucket,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": int(env.get("KAMENG_S3_URL_EXPIRE", "60")),
+        "file_overwrite": False,  # evidence is never replaced in place
+        "signature_version": "s3v4",
+        "location": env.get("KAMENG_S3_PREFIX", ""),
+    }
+    for key, option in (("KAMENG_S3_ENDPOINT_URL", "endpoint_url"), ("KAMENG_S3_ACCESS_KEY", "access_key"),
+                        ("KAMENG_S3_SECRET_KEY", "secret_key"), ("KAMENG_S3_REGION", "region_name"),
+                        ("KAMENG_S3_ADDRESSING_STYLE", "addressing_style")):
+        if env.get(key):
+            options[option] = env[key]
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def celery_options(env: Mapping[str, str]) -> dict:
+    """Queue name, Redis key prefix and beat interval for the Celery app."""
+    return {
+        "queue": env.get("KAMENG_CELERY_QUEUE", "kameng"),
+        "key_prefix": env.get("KAMENG_CELERY_KEY_PREFIX", ""),
+        "sweep_interval": float(env.get("KAMENG_SWEEP_INTERVAL", "2")),
+    }
