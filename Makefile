@@ -31,8 +31,9 @@ run: install
 	$(VENV)/bin/kameng serve --host $(HOST) --port $(PORT)
 
 browser:
-	@# fonts-noto-cjk: the browser suite renders Chinese, and the OCR tests draw Chinese screenshots
-	@command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@# fonts-noto-cjk: the browser suite renders Chinese, and the OCR tests draw Chinese screenshots;
+	@# poppler-utils: the complaint tests render the PDF to PNG with pdftoppm
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; }
 
 test: install browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
