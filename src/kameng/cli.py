@@ -1,4 +1,4 @@
-"""The `kameng` command: init, user create, serve, worker, demo, ledger check."""
+"""The `kameng` command: init, user create, serve, worker, celery-worker, beat, demo, ledger check."""
 import argparse
 import os
 import signal
@@ -54,6 +54,8 @@ def cmd_ledger_check(args) -> int:
 
 def cmd_worker(args) -> int:
     """Sweep due timers until stopped. Several workers may run; each timer still runs once."""
+    if args.celery:
+        return cmd_celery_worker(args)
     from django.db import close_old_connections
 
     from kameng.timers.services import sweep
@@ -87,12 +89,62 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def _celery_app():
+    from django.conf import settings
+
+    if not settings.BROKER_URL:
+        print("error: set KAMENG_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to use Celery", file=sys.stderr)
+        return None
+    from kameng.ops.celery import app
+
+    return app
+
+
+def cmd_celery_worker(args) -> int:
+    """A Celery worker on KAMENG_BROKER_URL: runs the timer sweep beat triggers, OCR, PDFs, emails."""
+    app = _celery_app()
+    if app is None:
+        return 2
+    argv = ["worker", "--loglevel", args.loglevel, "--queues", app.conf.task_default_queue,
+            "--without-gossip", "--without-mingle"]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    app.worker_main(argv)
+    return 0
+
+
+def cmd_beat(args) -> int:
+    """Celery beat: sends `kameng.sweep_timers` every KAMENG_SWEEP_INTERVAL seconds. Run exactly one."""
+    from django.conf import settings
+
+    app = _celery_app()
+    if app is None:
+        return 2
+    schedule = args.schedule or str(settings.DATA_DIR / "celerybeat-schedule")
+    return app.start(["beat", "--loglevel", args.loglevel, "--schedule", schedule]) or 0
+
+
+def _fresh_metrics_dir(env: dict) -> None:
+    """Several gunicorn workers share latency metrics through files in PROMETHEUS_MULTIPROC_DIR."""
+    import shutil
+
+    from django.conf import settings
+
+    if env.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    path = settings.DATA_DIR / "prometheus"
+    shutil.rmtree(path, ignore_errors=True)  # counts from a previous run would be added in
+    path.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
 def cmd_serve(args) -> int:
     """gunicorn for the pages and the API; in the embedded setup also a timer worker process."""
     from django.conf import settings
 
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+    _fresh_metrics_dir(env)
     children: list[subprocess.Popen] = []
     if not args.no_timers and not settings.BROKER_URL:
         children.append(subprocess.Popen([sys.executable, "-m", "kameng.cli", "worker", "--quiet",
@@ -148,7 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--interval", type=float, default=1.0)
     worker.add_argument("--once", action="store_true")
     worker.add_argument("--quiet", action="store_true")
+    worker.add_argument("--celery", action="store_true", help="run a Celery worker instead (same as celery-worker)")
+    worker.add_argument("--concurrency", type=int, default=0, help="with --celery: worker processes")
+    worker.add_argument("--loglevel", default="INFO", help="with --celery: Celery log level")
     worker.set_defaults(fn=cmd_worker)
+
+    celery_worker = sub.add_parser("celery-worker", help="run a Celery worker on KAMENG_BROKER_URL")
+    celery_worker.add_argument("--concurrency", type=int, default=0, help="worker processes (default: CPU count)")
+    celery_worker.add_argument("--loglevel", default="INFO")
+    celery_worker.set_defaults(fn=cmd_celery_worker)
+
+    beat = sub.add_parser("beat", help="run Celery beat (schedules the timer sweep); run exactly one")
+    beat.add_argument("--schedule", default="", help="beat state file (default: $KAMENG_DATA_DIR/celerybeat-schedule)")
+    beat.add_argument("--loglevel", default="INFO")
+    beat.set_defaults(fn=cmd_beat)
 
     sub.add_parser("demo", help="load demo data (idempotent)").set_defaults(fn=cmd_demo)
 
