@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test run test lock compilemessages browser clean
+.PHONY: install install-test run test lock makemessages compilemessages browser clean
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "kameng needs Python 3.12 or newer (Django 6)"; exit 1; }
@@ -37,6 +37,16 @@ browser:
 
 test: install browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Translations: source strings are Chinese; src/kameng/locale/en holds the English catalog.
+# The compiled .mo is committed, so running kameng never needs gettext; editing the catalog does.
+makemessages: install
+	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
+	cd src/kameng && KAMENG_DATA_DIR=$(CURDIR)/var DJANGO_SETTINGS_MODULE=kameng.settings ../../$(VENV)/bin/django-admin makemessages -l en --no-location --no-obsolete
+
+compilemessages: install
+	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
+	cd src/kameng && KAMENG_DATA_DIR=$(CURDIR)/var DJANGO_SETTINGS_MODULE=kameng.settings ../../$(VENV)/bin/django-admin compilemessages
 
 clean:
 	rm -rf $(VENV) var
