@@ -1,4 +1,10 @@
+"""Builders for refund-case tests: orders, cases in any status, actions and evidence over HTTP."""
+from datetime import datetime
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+RATIONALE = "依据类目规则与双方证据：商品与描述不符，部分影响主要功能"
 
 
 @pytest.fixture
@@ -11,10 +17,137 @@ def delivered_order(api, buyer, merchant, make_listing, fund, buy):
 
 @pytest.fixture
 def open_case(api, buyer):
-    def open_(order, amount=None, reason="defective", description="激活码无效，提示错误代码 0x8007007B"):
+    def open_(order, amount=None, reason="defective", description="激活码无效，提示错误代码 0x8007007B", user=None):
         res = api.post("/refunds", {"order": order["id"], "reason": reason, "description": description,
-                                    "amount": amount if amount is not None else order["amount"]}, token=buyer.token)
+                                    "amount": amount if amount is not None else order["amount"]},
+                       token=(user or buyer).token)
         assert res.status_code == 201, res.data
         return res.data
 
     return open_
+
+
+@pytest.fixture
+def act(api):
+    """POST /refunds/{id}/<action> as `user`; asserts the status code (200 unless told) and returns the body."""
+
+    def act_(case, action, user, body=None, status=200):
+        res = api.post(f"/refunds/{case['id']}/{action}", body or {}, token=user.token)
+        if status is not None:
+            assert res.status_code == status, (action, user.role, res.status_code, res.data)
+        return res.data
+
+    return act_
+
+
+@pytest.fixture
+def get_case(api):
+    def get(case, user):
+        res = api.get(f"/refunds/{case['id']}", token=user.token)
+        assert res.status_code == 200, res.data
+        return res.data
+
+    return get
+
+
+@pytest.fixture
+def add_evidence(api):
+    def add(case, user, text="补充证据：聊天截图文字版", category="problem"):
+        res = api.client.post(f"/api/v1/refunds/{case['id']}/evidence",
+                              {"file": SimpleUploadedFile("note.txt", text.encode()), "category": category,
+                               "note": "补充"},
+                              headers={"Authorization": f"Bearer {user.token}"})
+        assert res.status_code == 201, res.content
+        return res.json()
+
+    return add
+
+
+@pytest.fixture
+def wallet(api):
+    def balance(user):
+        return api.get("/wallet", token=user.token).data
+
+    return balance
+
+
+@pytest.fixture
+def second_arbitrator(make_user):
+    return make_user("arbitrator")
+
+
+@pytest.fixture
+def stocked_listing(merchant, make_listing):
+    """A ¥300 standardized card-key listing with plenty of stock: a full refund is not fast track."""
+    return make_listing(merchant, price=30000, stock=[f"KEY-{i:04d}" for i in range(40)])
+
+
+@pytest.fixture
+def new_order(buyer, fund, buy, stocked_listing):
+    def make(listing=None, user=None):
+        user = user or buyer
+        listing = listing or stocked_listing
+        fund(user, listing["price"])
+        return buy(user, listing)
+
+    return make
+
+
+@pytest.fixture
+def case_in(api, new_order, open_case, act, add_evidence, buyer, merchant, arbitrator):
+    """A fresh case (on a fresh ¥300 order) driven over HTTP into the named state.
+
+    States: awaiting_merchant, awaiting_buyer_offer, awaiting_buyer_rejected, in_arbitration,
+    decided (refund_partial ¥100, new evidence from both parties after it), compromise (a pending
+    compromise of ¥150), in_appeal (the buyer appealed), closed (withdrawn).
+    """
+
+    def build(state, amount=None):
+        order = new_order()
+        case = open_case(order, amount=amount)
+        if state == "awaiting_merchant":
+            return case
+        if state == "closed":
+            return act(case, "withdraw", buyer)
+        if state == "awaiting_buyer_offer":
+            return act(case, "offer", merchant, {"amount": case["requested_amount"] // 2})
+        case = act(case, "reject", merchant, {"reason": "激活码已被买家使用，系统显示激活成功"})
+        if state == "awaiting_buyer_rejected":
+            return case
+        case = act(case, "escalate", buyer)
+        if state == "in_arbitration":
+            return case
+        if state == "compromise":
+            return act(case, "decide", arbitrator,
+                       {"outcome": "compromise", "amount": case["requested_amount"] // 2, "rationale": RATIONALE})
+        case = act(case, "decide", arbitrator,
+                   {"outcome": "refund_partial", "amount": case["requested_amount"] // 3, "rationale": RATIONALE})
+        add_evidence(case, buyer, "买家补充：激活失败录屏说明")
+        add_evidence(case, merchant, "商家补充：激活日志")
+        if state == "decided":
+            return api.get(f"/refunds/{case['id']}", token=buyer.token).data
+        assert state == "in_appeal", state
+        return act(case, "appeal", buyer, {"reason": "仲裁未考虑激活失败录屏"})
+
+    return build
+
+
+@pytest.fixture
+def clock_at(advance):
+    """Put the shared test clock at `moment`: forward through the API; backwards (a past calendar
+    year the holiday package covers) by setting the offset row, which the API deliberately refuses."""
+
+    def set_(moment: datetime):
+        from kameng.clock.models import ClockOffset
+        from kameng.clock.services import now
+
+        delta = int((moment - now()).total_seconds())
+        if delta >= 0:
+            advance(delta)
+        else:
+            row, _ = ClockOffset.objects.get_or_create(pk=1)
+            row.seconds += delta
+            row.save(update_fields=["seconds"])
+        return now()
+
+    return set_

@@ -45,19 +45,20 @@ def evidence_out(item) -> dict:
             "uploaded_at": iso(item.uploaded_at)}
 
 
-def case_out(case: RefundCase, user, *, full: bool = True) -> dict:
+def decision_out(record: dict | None, *, final: bool | None = None) -> dict | None:
+    if not record:
+        return None
+    return {"outcome": record["outcome"], "amount": record["amount"], "rationale": record["rationale"],
+            "arbitrator": record["arbitrator"], "decided_at": record["decided_at"],
+            "final": record.get("final", False) if final is None else final,
+            "category_rule": record.get("category_rule")}
+
+
+def case_out(case: RefundCase, user) -> dict:
     now = clock_now()
-    decision = None
-    if case.decision:
-        d = case.decision
-        decision = {"outcome": d["outcome"], "amount": d["amount"], "rationale": d["rationale"],
-                    "arbitrator": d["arbitrator"], "decided_at": d["decided_at"], "final": d.get("final", False),
-                    "category_rule": d.get("category_rule")}
-    if case.appeal and case.appeal.get("decision"):
-        d = case.appeal["decision"]
-        decision = {"outcome": d["outcome"], "amount": d["amount"], "rationale": d["rationale"],
-                    "arbitrator": d["arbitrator"], "decided_at": d["decided_at"], "final": True,
-                    "category_rule": d.get("category_rule")}
+    appeal_decision = case.appeal.get("decision") if case.appeal else None
+    # Once an appeal is decided, that decision is the one that stands (and it is final).
+    decision = decision_out(appeal_decision, final=True) if appeal_decision else decision_out(case.decision)
     role = services.role_on_case(case, user)
     data = {
         "id": str(case.pk), "order": str(case.order_id), "status": case.status, "reason": case.reason,
@@ -67,21 +68,22 @@ def case_out(case: RefundCase, user, *, full: bool = True) -> dict:
         "offer": {"amount": case.offer_amount} if case.offer_amount is not None else None,
         "rejection_reason": case.rejection_reason or None,
         "decision": decision,
-        "appeal": ({"by": case.appeal["by"], "reason": case.appeal["reason"], "decision": case.appeal.get("decision")}
-                   if case.appeal else None),
+        "appeal": ({"by": case.appeal["by"], "reason": case.appeal["reason"],
+                    "decision": decision_out(appeal_decision, final=True)} if case.appeal else None),
         "resolution": case.resolution,
         "deadlines": {"merchant_respond_by": iso(case.merchant_respond_by), "buyer_respond_by": iso(case.buyer_respond_by),
                       "decide_by": iso(case.decide_by), "appeal_by": iso(case.appeal_by),
                       "compromise_respond_by": iso(case.compromise_respond_by)},
         "overdue": bool(case.decide_by and case.decide_by < now and case.status in ("in_arbitration", "in_appeal")),
         "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
-        "available_actions": rules.available_actions(case.status, role or "", case.decision, case.offer_amount),
+        "available_actions": rules.available_actions(case.status, role or "", case.decision, case.offer_amount,
+                                                     case.compromise_answers, case.decision_acceptances),
         "created_at": iso(case.created_at), "closed_at": iso(case.closed_at),
     }
-    if full:
-        data["evidence"] = [evidence_out(e) for e in case.evidence.order_by("seq")]
-        data["events"] = [{"type": e.type, "actor_role": e.actor_role, "at": iso(e.at), "from_status": e.from_status,
-                           "to_status": e.to_status, "data": e.data} for e in case.events.order_by("id")]
+    # sorted() rather than order_by() so the lists' prefetched rows are used.
+    data["evidence"] = [evidence_out(e) for e in sorted(case.evidence.all(), key=lambda e: e.seq)]
+    data["events"] = [{"type": e.type, "actor_role": e.actor_role, "at": iso(e.at), "from_status": e.from_status,
+                       "to_status": e.to_status, "data": e.data} for e in sorted(case.events.all(), key=lambda e: e.pk)]
     return data
 
 
@@ -94,18 +96,18 @@ def open_case(request, payload: OpenIn):
 
 @router.get("/refunds", response=dict)
 def list_cases(request, status: str = "", limit: int = 20, starting_after: str | None = None):
-    qs = services.visible_cases(request.auth).select_related("shop")
+    qs = services.visible_cases(request.auth).select_related("shop").prefetch_related("evidence", "events")
     if status:
         qs = qs.filter(status=status)
-    return paginate(qs, limit, starting_after, lambda c: case_out(c, request.auth, full=False))
+    return paginate(qs, limit, starting_after, lambda c: case_out(c, request.auth))
 
 
 @router.get("/arbitration/queue", response=dict)
 def queue(request, limit: int = 50):
     require_role(request, Role.ARBITRATOR, Role.ADMIN)
     limit = max(1, min(limit, 100))
-    cases = list(services.arbitration_queue().select_related("shop")[: limit + 1])
-    return {"data": [case_out(c, request.auth, full=False) for c in cases[:limit]], "has_more": len(cases) > limit}
+    cases = list(services.arbitration_queue().select_related("shop").prefetch_related("evidence", "events")[: limit + 1])
+    return {"data": [case_out(c, request.auth) for c in cases[:limit]], "has_more": len(cases) > limit}
 
 
 @router.get("/refunds/{case_id}", response=dict)

@@ -71,9 +71,22 @@ def allowed(status: str, action: str, role: str, decision=None, offer_amount=Non
     return targets
 
 
-def available_actions(status: str, role: str, decision=None, offer_amount=None) -> list[str]:
+def party_may(action: str, role: str, decision: dict | None, compromise_answers: dict | None = None,
+              decision_acceptances=()) -> bool:
+    """Per-party conditions inside an allowed status: only the losing side accepts a decision,
+    and each side answers a compromise or accepts a decision once."""
+    if action == "accept_decision":
+        return bool(decision) and role in parties_against(decision["outcome"]) and role not in decision_acceptances
+    if action == "respond_compromise":
+        return role not in (compromise_answers or {})
+    return True
+
+
+def available_actions(status: str, role: str, decision=None, offer_amount=None, compromise_answers=None,
+                      decision_acceptances=()) -> list[str]:
     """The public actions `role` may take now (for pages: show only these buttons)."""
-    return [a for a in PUBLIC_ACTIONS if allowed(status, a, role, decision, offer_amount) is not None]
+    return [a for a in PUBLIC_ACTIONS if allowed(status, a, role, decision, offer_amount) is not None
+            and party_may(a, role, decision, compromise_answers, decision_acceptances)]
 
 
 def refund_amount_for(outcome: str, requested: int, amount: int | None) -> int:

@@ -73,12 +73,15 @@ def arbitration_queue():
 
 # ---- internals -----------------------------------------------------------------------------
 
-def _lock(case: RefundCase) -> RefundCase:
-    return RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case.pk)
+def _lock(case: RefundCase | int) -> RefundCase:
+    """Lock the case row only (the order row is locked by _lock_order when money may move)."""
+    pk = case if isinstance(case, int) else case.pk
+    return RefundCase.objects.select_for_update(of=("self",)).select_related(
+        "order", "shop", "buyer", "shop__owner").get(pk=pk)
 
 
 def _lock_order(case: RefundCase) -> Order:
-    return Order.objects.select_for_update().select_related("shop", "buyer").get(pk=case.order_id)
+    return Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=case.order_id)
 
 
 def _check(case: RefundCase, action: str, role: str | None) -> frozenset[str]:
@@ -122,10 +125,10 @@ def _notify_parties(case: RefundCase, kind: str, text: str, now) -> None:
 
 
 def _schedule(kind: str, case: RefundCase, due, now) -> None:
+    """The deadline's timer, and a reminder `deadline_reminder_hours` (24 h) before it."""
     timers.schedule(kind, f"case:{case.pk}", due, now=now)
-    reminder_hours = get_policy().deadline_reminder_hours
-    remind_at = due - timedelta(hours=reminder_hours)
-    if kind != DECIDE_TIMER and remind_at > now:
+    remind_at = due - timedelta(hours=get_policy().deadline_reminder_hours)
+    if remind_at > now:
         timers.schedule(REMINDER_TIMER, f"case:{case.pk}", remind_at, now=now)
 
 
@@ -172,12 +175,8 @@ def _to_arbitration(case: RefundCase, action: str, actor: User | None, now, **da
     case.compromise_respond_by = None
     _cancel_timers(case)
     _move(case, action, CaseStatus.IN_ARBITRATION, actor, now, decide_by=case.decide_by.isoformat(), **data)
-    timers.schedule(DECIDE_TIMER, f"case:{case.pk}", case.decide_by, now=now)
+    _schedule(DECIDE_TIMER, case, case.decide_by, now)
     _notify_parties(case, "in_arbitration", f"售后单 {case.pk} 已进入平台仲裁，预计 {case.decide_by:%Y-%m-%d %H:%M} 前出结果", now)
-
-
-def _actor_role(case: RefundCase, actor: User) -> str | None:
-    return role_on_case(case, actor)
 
 
 # ---- opening -------------------------------------------------------------------------------
@@ -197,7 +196,8 @@ def open_case(*, acting_user: User, order_id, reason: str, description: str, amo
     now = clock_now()
     policy = get_policy()
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("shop", "buyer", "listing_version").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer", "listing_version").get(
+            pk=order.pk)
         if order.after_sale_until is not None and now > order.after_sale_until:
             raise conflict("refund_window_closed", "已超过售后期限")
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
@@ -256,7 +256,7 @@ def accept(case: RefundCase, *, acting_user: User) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "accept", _actor_role(case, acting_user))
+        _check(case, "accept", role_on_case(case, acting_user))
         order = _lock_order(case)
         _first_response(case, now)
         _close(case, order, "accept", acting_user, now, refund=case.requested_amount,
@@ -269,7 +269,7 @@ def offer(case: RefundCase, *, acting_user: User, amount: int) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "offer", _actor_role(case, acting_user))
+        _check(case, "offer", role_on_case(case, acting_user))
         if not isinstance(amount, int) or isinstance(amount, bool) or not (0 < amount < case.requested_amount):
             raise invalid("invalid_offer", "部分退款金额必须大于0且小于申请金额", "amount")
         _first_response(case, now)
@@ -282,7 +282,7 @@ def reject(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "reject", _actor_role(case, acting_user))
+        _check(case, "reject", role_on_case(case, acting_user))
         reason = (reason or "").strip()
         if not reason or len(reason) > 2000:
             raise invalid("reason_required", "拒绝退款必须说明理由", "reason")
@@ -314,7 +314,7 @@ def accept_offer(case: RefundCase, *, acting_user: User) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "accept_offer", _actor_role(case, acting_user))
+        _check(case, "accept_offer", role_on_case(case, acting_user))
         order = _lock_order(case)
         _close(case, order, "accept_offer", acting_user, now, refund=case.offer_amount,
                resolution=rules.resolution_for(case.offer_amount, case.requested_amount))
@@ -325,7 +325,7 @@ def escalate(case: RefundCase, *, acting_user: User) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "escalate", _actor_role(case, acting_user))
+        _check(case, "escalate", role_on_case(case, acting_user))
         _to_arbitration(case, "escalate", acting_user, now)
     return case
 
@@ -334,7 +334,7 @@ def withdraw(case: RefundCase, *, acting_user: User) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "withdraw", _actor_role(case, acting_user))
+        _check(case, "withdraw", role_on_case(case, acting_user))
         order = _lock_order(case)
         _close(case, order, "withdraw", acting_user, now, refund=0, resolution="withdrawn")
     return case
@@ -346,7 +346,7 @@ def claim(case: RefundCase, *, acting_user: User) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "claim", _actor_role(case, acting_user))
+        _check(case, "claim", role_on_case(case, acting_user))
         _claim(case, acting_user, now)
     return case
 
@@ -368,7 +368,7 @@ def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str,
     policy = get_policy()
     with transaction.atomic():
         case = _lock(case)
-        _check(case, "decide", _actor_role(case, acting_user))
+        _check(case, "decide", role_on_case(case, acting_user))
         _claim(case, acting_user, now)
         if outcome not in {o.value for o in Outcome}:
             raise invalid("invalid_outcome", "裁决结果无效", "outcome")
@@ -422,7 +422,7 @@ def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool) -> 
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        role = _actor_role(case, acting_user)
+        role = role_on_case(case, acting_user)
         _check(case, "respond_compromise", role)
         if role in case.compromise_answers:
             raise conflict("already_answered", "已答复过折中方案")
@@ -441,20 +441,20 @@ def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool) -> 
 
 
 def _back_to_arbitrator(case: RefundCase, action: str, actor: User | None, now, **data) -> None:
-    """A compromise failed: the arbitrator (the same one) must now decide bindingly."""
+    """A compromise failed: the arbitrator who proposed it (still holding the claim) must now decide bindingly."""
     case.binding_required = True
-    case.compromise_respond_by = None
-    case.decision = {**case.decision, "superseded": True}
+    case.decision = None  # the proposal lives on in the events; no decision stands now
     _to_arbitration(case, action, actor, now, **data)
-    case.decision = None
-    case.save(update_fields=["decision"])
+    if case.claimed_by_id:
+        _notify(case.claimed_by, case, "binding_decision_required",
+                f"售后单 {case.pk} 的折中方案未获双方同意，请在 {case.decide_by:%Y-%m-%d %H:%M} 前作出有约束力的裁决", now)
 
 
 def accept_decision(case: RefundCase, *, acting_user: User) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        role = _actor_role(case, acting_user)
+        role = role_on_case(case, acting_user)
         _check(case, "accept_decision", role)
         against = rules.parties_against(case.decision["outcome"])
         if role not in against:
@@ -484,7 +484,7 @@ def appeal(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
-        role = _actor_role(case, acting_user)
+        role = role_on_case(case, acting_user)
         _check(case, "appeal", role)
         if case.appeal:
             raise conflict("appeal_already_used", "每个售后单只能申诉一次")
@@ -503,7 +503,7 @@ def appeal(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
                           else add_working_days(now, policy.arbitration_working_days))
         _cancel_timers(case)
         _move(case, "appeal", CaseStatus.IN_APPEAL, acting_user, now, reason=reason)
-        timers.schedule(DECIDE_TIMER, f"case:{case.pk}", case.decide_by, now=now)
+        _schedule(DECIDE_TIMER, case, case.decide_by, now)
         _notify_parties(case, "appealed", f"售后单 {case.pk} 已提起申诉，将由另一位仲裁员复核", now)
     return case
 
@@ -513,12 +513,15 @@ def appeal(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
 def expire_merchant_deadline(case_id: int, now) -> None:
     """Merchant silence is never rewarded: fast track refunds in full, anything else goes to arbitration."""
     with transaction.atomic():
-        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        case = _lock(case_id)
         if rules.allowed(case.status, "merchant_timeout", rules.SYSTEM) is None:
             return
         if case.merchant_respond_by and case.merchant_respond_by > now:
             return
         case.merchant_timed_out = True
+        _notify(case.shop.owner, case, "deadline_passed",
+                f"售后单 {case.pk}：你未在时限内处理，" + ("已按规则自动全额退款" if case.fast_track else "已转平台仲裁并记录超时"),
+                now)
         if case.fast_track:
             order = _lock_order(case)
             _close(case, order, "merchant_timeout", None, now, refund=case.requested_amount,
@@ -530,40 +533,45 @@ def expire_merchant_deadline(case_id: int, now) -> None:
 def expire_buyer_deadline(case_id: int, now) -> None:
     """The buyer did not answer the offer or rejection in time: the case closes withdrawn."""
     with transaction.atomic():
-        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        case = _lock(case_id)
         if rules.allowed(case.status, "buyer_timeout", rules.SYSTEM) is None:
             return
         if case.buyer_respond_by and case.buyer_respond_by > now:
             return
         order = _lock_order(case)
+        _notify(case.buyer, case, "deadline_passed", f"售后单 {case.pk}：你未在时限内答复，售后单已按撤回处理", now)
         _close(case, order, "buyer_timeout", None, now, refund=0, resolution="withdrawn")
 
 
 def expire_compromise_deadline(case_id: int, now) -> None:
     with transaction.atomic():
-        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        case = _lock(case_id)
         if rules.allowed(case.status, "compromise_timeout", rules.SYSTEM, case.decision) is None:
             return
         if case.compromise_respond_by and case.compromise_respond_by > now:
             return
+        for role, user in ((rules.BUYER, case.buyer), (rules.MERCHANT, case.shop.owner)):
+            if role not in case.compromise_answers:
+                _notify(user, case, "deadline_passed", f"售后单 {case.pk}：你未在时限内答复折中方案，案件退回仲裁员裁决", now)
         _back_to_arbitrator(case, "compromise_timeout", None, now)
 
 
 def expire_appeal_window(case_id: int, now) -> None:
     """No appeal in time: the decision becomes final and the money moves."""
     with transaction.atomic():
-        case = RefundCase.objects.select_for_update().select_related("order", "shop", "buyer", "shop__owner").get(pk=case_id)
+        case = _lock(case_id)
         if rules.allowed(case.status, "appeal_timeout", rules.SYSTEM, case.decision) is None:
             return
         if case.appeal_by and case.appeal_by > now:
             return
+        _notify_parties(case, "deadline_passed", f"售后单 {case.pk}：申诉期已结束，裁决生效", now)
         _finalize_decision(case, "appeal_timeout", None, now)
 
 
 def flag_overdue_decision(case_id: int, now) -> None:
     """decide_by passed: nothing is decided automatically; the case is flagged and staff told."""
     with transaction.atomic():
-        case = RefundCase.objects.select_for_update().select_related("shop", "buyer", "shop__owner").get(pk=case_id)
+        case = _lock(case_id)
         if case.status not in (CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL):
             return
         _event(case, "decision_overdue", None, now)
@@ -574,7 +582,7 @@ def flag_overdue_decision(case_id: int, now) -> None:
 
 def remind_deadline(case_id: int, now) -> None:
     """24 h before a party's deadline: tell whoever must act."""
-    case = RefundCase.objects.select_related("buyer", "shop__owner").get(pk=case_id)
+    case = RefundCase.objects.select_related("buyer", "shop__owner", "claimed_by").get(pk=case_id)
     who, due = None, None
     if case.status == CaseStatus.AWAITING_MERCHANT:
         who, due = case.shop.owner, case.merchant_respond_by
@@ -588,6 +596,8 @@ def remind_deadline(case_id: int, now) -> None:
     elif case.status == CaseStatus.DECIDED and case.appeal_by:
         _notify_parties(case, "deadline_near", f"售后单 {case.pk} 的申诉期将于 {case.appeal_by:%Y-%m-%d %H:%M} 结束", now)
         return
+    elif case.status in (CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL):
+        who, due = case.claimed_by, case.decide_by  # an unclaimed case waits in the queue, sorted by decide_by
     if who is not None and due is not None:
         _notify(who, case, "deadline_near", f"售后单 {case.pk} 需要你在 {due:%Y-%m-%d %H:%M} 前处理", now)
 
