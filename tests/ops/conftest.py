@@ -1,0 +1,195 @@
+"""Fixtures for tests that run kameng in real processes (gunicorn, `kameng worker`, Celery):
+a database of their own (a fresh SQLite file, or a fresh PostgreSQL database when the suite
+runs on PostgreSQL), a way to run Django code against it, and process clean-up."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+PROBE_MAIN = str(HERE / "probe_main.py")
+# What a child process must not inherit from the test run.
+SCRUBBED = ("KAMENG_TEST_CLOCK", "KAMENG_BROKER_URL", "PROMETHEUS_MULTIPROC_DIR", "KAMENG_DATABASE_URL",
+            "KAMENG_S3_BUCKET", "KAMENG_TEST_DATABASE_NAME", "DJANGO_SETTINGS_MODULE")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class IsolatedDatabase:
+    """A migrated kameng database that child processes share with the test."""
+
+    def __init__(self, tmp_path: Path):
+        from django.conf import settings
+
+        self.tmp = tmp_path
+        self.probe_main = PROBE_MAIN
+        self.env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+        self.env["KAMENG_DATA_DIR"] = str(tmp_path / "data")
+        self.env["PYTHONUNBUFFERED"] = "1"
+        db = settings.DATABASES["default"]
+        self.vendor = "postgresql" if db["ENGINE"].endswith("postgresql") else "sqlite"
+        self.pg_name = None
+        if self.vendor == "postgresql":
+            self.pg_name = f"km8_{uuid.uuid4().hex[:12]}"
+            self._admin(f'CREATE DATABASE "{self.pg_name}"')
+            auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+            self.env["KAMENG_DATABASE_URL"] = (
+                f"postgresql://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{self.pg_name}"
+            )
+        self.kameng("init")
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+        from django.conf import settings
+
+        db = settings.DATABASES["default"]
+        with psycopg.connect(host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432, user=db["USER"],
+                             password=db.get("PASSWORD") or None, dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def drop(self) -> None:
+        if self.pg_name:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+    def kameng(self, *args: str, timeout: float = 120) -> str:
+        done = subprocess.run([sys.executable, "-m", "kameng.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    def django(self, code: str, timeout: float = 120):
+        """Run Python code with Django set up on this database; returns the JSON it assigns to `result`."""
+        script = "import django, json, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'kameng.settings')\n" \
+                 "django.setup()\nresult = None\n" + textwrap.dedent(code) + \
+                 "\nprint('@@RESULT@@' + json.dumps(result, default=str))\n"
+        done = subprocess.run([sys.executable, "-c", script], env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.rsplit("@@RESULT@@", 1)[1])
+
+    def create_probe_table(self) -> None:
+        self.django(f"""
+            from django.db import connection
+            with connection.cursor() as c:
+                c.execute({PROBE_MAIN_SQL!r})
+        """)
+
+    def schedule_probes(self, count: int, *, prefix: str = "p", seconds_ago: int = 5) -> None:
+        self.django(f"""
+            from datetime import timedelta
+            from django.utils import timezone
+            from kameng.timers.models import Timer
+            now = timezone.now()
+            Timer.objects.bulk_create([Timer(kind="test.probe", target="{prefix}:%d" % i, due_at=now - timedelta(seconds={seconds_ago}),
+                                             created_at=now) for i in range({count})], batch_size=1000)
+        """)
+
+    def probe_runs(self) -> list[tuple[str, int]]:
+        return [tuple(r) for r in self.django("""
+            from django.db import connection
+            with connection.cursor() as c:
+                c.execute("SELECT target, pid FROM ops_probe_run")
+                result = c.fetchall()
+        """)]
+
+    def timer_counts(self) -> dict:
+        return self.django("""
+            from django.db.models import Count
+            from kameng.timers.models import Timer
+            result = dict(Timer.objects.filter(kind="test.probe").values_list("status").annotate(n=Count("id")))
+        """)
+
+
+@pytest.fixture
+def free_port():
+    return _free_port
+
+
+@pytest.fixture
+def wait_for():
+    return _wait_for
+
+
+PROBE_MAIN_SQL = "CREATE TABLE ops_probe_run (target VARCHAR(64) NOT NULL, pid INTEGER NOT NULL)"
+
+
+@pytest.fixture
+def isolated_db(tmp_path, db):
+    database = IsolatedDatabase(tmp_path)
+    yield database
+    database.drop()
+
+
+class Processes:
+    """Child processes started by a test; all are stopped (SIGTERM, then SIGKILL) at its end."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp = tmp_path
+        self.started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self, argv: list[str], env: dict, name: str) -> subprocess.Popen:
+        log = self.tmp / f"{name}.log"
+        handle = open(log, "w")
+        proc = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        proc.log_path = log
+        self.started.append((proc, log))
+        return proc
+
+    @staticmethod
+    def output(proc) -> str:
+        return proc.log_path.read_text(errors="replace")
+
+    def says(self, proc, text: str) -> bool:
+        """Whether the process has printed `text`; fails at once if it died instead."""
+        out = self.output(proc)
+        if text in out:
+            return True
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode} before saying {text!r}:\n{out[-3000:]}")
+        return False
+
+    def stop(self, proc, timeout: float = 20) -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for proc, _ in reversed(self.started):
+            try:
+                self.stop(proc)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.fixture
+def processes(tmp_path):
+    procs = Processes(tmp_path)
+    yield procs
+    procs.stop_all()

@@ -1,0 +1,82 @@
+"""Several processes: `kameng worker` ×2 sharing one database, and `kameng serve --workers N`."""
+import os
+import sys
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+
+def test_two_workers_run_each_of_300_due_timers_exactly_once(isolated_db, processes, wait_for):
+    isolated_db.create_probe_table()
+    env = dict(isolated_db.env, PROBE_DELAY="0.005")
+    workers = [processes.start([sys.executable, isolated_db.probe_main, "worker", "--interval", "0.2"], env, f"worker{i}")
+               for i in range(2)]
+    for w in workers:  # both sweeping before any timer is due, so they compete for every one
+        wait_for(lambda: processes.says(w, "sweeping timers"), 60, what="worker start")
+
+    isolated_db.schedule_probes(300)
+    wait_for(lambda: isolated_db.timer_counts().get("done") == 300, 120, interval=0.5, what="300 timers done")
+    for w in workers:
+        processes.stop(w)
+        assert w.returncode == 0, processes.output(w)
+
+    runs = isolated_db.probe_runs()
+    per_target = Counter(target for target, _ in runs)
+    assert len(runs) == 300
+    assert set(per_target.values()) == {1}, [t for t, n in per_target.items() if n != 1]
+    assert set(per_target) == {f"p:{i}" for i in range(300)}
+    by_worker = Counter(pid for _, pid in runs)
+    assert set(by_worker) <= {w.pid for w in workers}
+    if isolated_db.vendor == "postgresql":
+        # SKIP LOCKED lets both take timers side by side (SQLite serialises them on its write lock).
+        assert len(by_worker) == 2, by_worker
+    assert isolated_db.timer_counts() == {"done": 300}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(isolated_db, processes, wait_for,
+                                                                              free_port):
+    port = free_port()
+    serve = processes.start([sys.executable, "-m", "kameng.cli", "serve", "--port", str(port), "--workers", "3",
+                             "--no-timers"], isolated_db.env, "serve")
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            return _get(f"{base}/healthz")[0] == 200
+        except OSError:
+            return False
+
+    wait_for(healthy, 60, interval=0.25, what="kameng serve to answer /healthz")
+    masters = [p for p in _children(serve.pid) if "gunicorn" in _cmdline(p)]
+    assert len(masters) == 1
+    workers = wait_for(lambda: len(_children(masters[0])) == 3 and _children(masters[0]), 30, what="3 workers")
+    assert all("gunicorn" in _cmdline(p) for p in workers)
+
+    for _ in range(30):
+        assert _get(f"{base}/api/v1/listings")[0] == 200
+    # The requests landed on different workers; /metrics (answered by any one) counts them all.
+    status, text = _get(f"{base}/metrics")
+    assert status == 200
+    line = next(l for l in text.splitlines()
+                if l.startswith("kameng_http_request_duration_seconds_count") and 'route="api/v1/listings"' in l)
+    assert float(line.rsplit(" ", 1)[1]) == 30.0
+    metric_files = os.listdir(Path(isolated_db.env["KAMENG_DATA_DIR"]) / "prometheus")
+    assert len({f.rsplit("_", 1)[-1] for f in metric_files if f.startswith("histogram")}) >= 2, metric_files
+    processes.stop(serve)
+    assert serve.returncode == 0, processes.output(serve)
