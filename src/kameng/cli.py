@@ -153,6 +153,9 @@ def cmd_serve(args) -> int:
         sys.executable, "-m", "gunicorn", "kameng.wsgi:application", "--bind", f"{args.host}:{args.port}",
         "--workers", str(args.workers), "--threads", str(args.threads), "--timeout", "120",
         "--access-logfile", "-" if args.access_log else "/dev/null", "--graceful-timeout", "10",
+        # gunicorn 27's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+        # a second kameng on the same machine would take over the first one's. We do not use gunicornc.
+        "--no-control-socket",
     ], env=env)
     children.append(web)
     print(f"kameng serving on http://{args.host}:{args.port}/", flush=True)
