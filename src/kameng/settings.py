@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "kameng.orders",
     "kameng.aftersales",
     "kameng.evidence",
+    "kameng.complaints",
     "kameng.api",
     "kameng.web",
 ]

@@ -8,5 +8,6 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("kameng.ops.urls")),  # /healthz, /metrics
+    path("", include("kameng.complaints.urls")),  # /refunds/<id>/complaint/ (before the web pages)
     path("", include("kameng.web.urls")),
 ]

@@ -1,4 +1,5 @@
 """Registering users and issuing tokens."""
+import re
 import secrets
 
 from django.contrib.auth import authenticate
@@ -70,4 +71,29 @@ def set_language(user: User, lang: str) -> User:
     if user.language != lang:
         user.language = lang
         user.save(update_fields=["language"])
+    return user
+
+
+PROFILE_LIMITS = {"real_name": 64, "phone": 32, "address": 255}
+
+
+def update_profile(user: User, real_name: str, phone: str, address: str) -> User:
+    """The buyer's own details for complaint packages (12315 asks for name, phone and address).
+
+    Blank is allowed (the documents then leave a marked blank); what is given is stored trimmed,
+    never guessed or completed.
+    """
+    values = {"real_name": real_name, "phone": phone, "address": address}
+    for name, value in values.items():
+        value = " ".join((value or "").split())
+        if len(value) > PROFILE_LIMITS[name]:
+            raise ApiError(400, "invalid_request", f"invalid_{name}", f"不能超过{PROFILE_LIMITS[name]}个字符", param=name)
+        values[name] = value
+    if values["phone"] and not re.fullmatch(r"\+?[0-9][0-9 \-]{4,30}", values["phone"]):
+        raise ApiError(400, "invalid_request", "invalid_phone", "请填写有效的联系电话（数字，可含 +、- 和空格）", param="phone")
+    changed = [name for name, value in values.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, values[name])
+    if changed:
+        user.save(update_fields=changed)
     return user

@@ -16,3 +16,7 @@ try:  # apps that add their own routers register them here
     api.add_router("", aftersales)
 except ImportError:  # pragma: no cover - during bootstrap only
     pass
+
+from kameng.complaints.api import router as complaints  # noqa: E402  (GET /refunds/{id}/complaint)
+
+api.add_router("", complaints)

@@ -1,0 +1,415 @@
+"""The three complaint documents, each in the form its recipient expects (pure: a Dossier in, a Document out).
+
+- `12315`: 消费者投诉书 for the market regulator (投诉人, 被投诉人, 消费信息, 投诉请求, 事实与理由,
+  法律依据, 证据清单), with what 《市场监督管理投诉举报处理暂行办法》 asks a complaint to state.
+- `arbitration`: 仲裁申请书 for an online arbitration commission (申请人, 被申请人, 仲裁请求,
+  事实与理由, 证据清单).
+- `police`: 报案材料 for fraud (报案人, 被报案人, 涉嫌行为, 损失金额, 事实经过, 报案请求, 证据清单).
+Blanks the buyer must fill by hand are marked 【请填写：…】; nothing is ever invented.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from . import rules
+from .rules import CaseFacts, Claims, blank, rmb, yuan
+
+REASON_LABELS = {"not_as_described": "描述不符", "defective": "功能缺陷", "service_missing": "服务缺失",
+                 "no_reason": "无理由退货"}
+CATEGORY_LABELS = {"listing": "商品页面快照", "transaction": "交易记录", "communication": "沟通记录",
+                   "problem": "问题证明"}
+SOURCE_LABELS = {"system": "平台系统生成", "buyer": "本人提交", "merchant": "商家提交"}
+PURPOSE = {
+    "listing": "证明商品页面的宣传内容和商家承诺（下单时快照）",
+    "transaction": "证明购买时间、订单号、支付金额及交付情况",
+    "communication": "证明双方沟通经过及商家的答复",
+    "problem": "证明商品存在的问题",
+}
+CHANNEL_TITLES = {"12315": "消费者投诉书", "arbitration": "仲裁申请书", "police": "报案材料"}
+OUTCOME_LABELS = {"refund_full": "全额退款", "refund_partial": "部分退款", "no_refund": "不予退款",
+                  "compromise": "折中方案", "withdrawn": "买家撤回"}
+ROLE_LABELS = {"buyer": "本人", "merchant": "商家", "arbitrator": "平台仲裁员", "admin": "平台管理员",
+               "system": "平台系统"}
+
+
+# ---- the facts a document is written from --------------------------------------------------
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    real_name: str = ""
+    phone: str = ""
+    address: str = ""
+
+    def missing(self, fields=tuple(rules.PROFILE_FIELDS)) -> list[str]:
+        return [name for name in fields if not (getattr(self, name) or "").strip()]
+
+    def value(self, name: str) -> str:
+        return (getattr(self, name) or "").strip() or blank(rules.PROFILE_FIELDS[name])
+
+
+@dataclass(frozen=True)
+class Shop:
+    id: str
+    name: str
+    owner_username: str
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class OrderInfo:
+    number: str
+    created_at: datetime
+    title: str
+    category: str
+    quantity: int
+    amount: int
+    paid_amount: int
+    delivered_at: datetime | None
+    snapshot_sha256: str
+    promises: tuple[str, ...] = ()
+    special_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fact:
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class EvidenceEntry:
+    seq: int
+    category: str
+    source: str
+    filename: str
+    sha256: str
+    size: int
+    uploaded_at: datetime
+    path: str  # where the file sits in the package
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Dossier:
+    case_id: str
+    case_created_at: datetime
+    status: str
+    resolution: str | None
+    buyer: Person
+    shop: Shop
+    operator: Operator
+    order: OrderInfo
+    facts: CaseFacts
+    timeline: list[Fact]
+    evidence: list[EvidenceEntry]
+    chain_head: str | None
+    generated_at: datetime
+
+
+# ---- the document --------------------------------------------------------------------------
+
+@dataclass
+class Block:
+    kind: str  # title | subtitle | heading | para | item | note | sign
+    text: str
+
+
+@dataclass
+class Document:
+    channel: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def add(self, kind: str, text: str) -> None:
+        self.blocks.append(Block(kind, text))
+
+    def text(self) -> str:
+        """Plain text (complaint.txt and the page's preview)."""
+        lines: list[str] = []
+        for block in self.blocks:
+            if block.kind == "title":
+                lines += [block.text.center(30).rstrip(), ""]
+            elif block.kind == "heading":
+                if lines and lines[-1] != "":
+                    lines.append("")
+                lines.append(block.text)
+            elif block.kind == "item":
+                lines.append(f"  {block.text}")
+            elif block.kind == "sign":
+                if lines and lines[-1] != "":
+                    lines.append("")
+                lines.append(block.text.rjust(30))
+            else:
+                lines.append(block.text)
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def local(dt: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
+    return timezone.localtime(dt).strftime(fmt) if dt else "—"
+
+
+def build(dossier: Dossier, channel: str) -> Document:
+    claims = rules.claims(dossier.facts, channel)
+    return {"12315": _complaint_12315, "arbitration": _arbitration, "police": _police}[channel](dossier, claims)
+
+
+# ---- shared sections -----------------------------------------------------------------------
+
+def _person_lines(p: Person, *, id_number: bool) -> list[str]:
+    lines = [f"姓名：{p.value('real_name')}"]
+    if id_number:
+        lines.append(f"身份证号码：{blank('身份证号码')}")
+    lines += [f"联系电话：{p.value('phone')}", f"通讯地址：{p.value('address')}", f"平台账号：{p.username}"]
+    return lines
+
+
+def _shop_lines(d: Dossier) -> list[str]:
+    return [
+        f"名称：网店“{d.shop.name}”的经营者（{d.operator.name}店铺编号 {d.shop.id}，商家账号 {d.shop.owner_username}）",
+        f"地址：{blank('被投诉人地址；不知道的，可要求平台依法提供商家的真实名称、地址和联系方式')}",
+        f"联系方式：{d.shop.contact or '平台站内交易留言'}",
+    ]
+
+
+def _operator_lines(d: Dossier) -> list[str]:
+    return [f"名称：{d.operator.name}（网络交易平台经营者）",
+            f"地址：{d.operator.address or blank('平台经营者地址')}"]
+
+
+def _purchase_lines(d: Dossier) -> list[str]:
+    o = d.order
+    lines = [
+        f"购买时间：{local(o.created_at)}",
+        f"订单号：{o.number}",
+        f"商品名称：{o.title}",
+        f"数量：{o.quantity}",
+        f"订单金额：{yuan(o.amount)}（已支付 {yuan(o.paid_amount)}）",
+        f"交付时间：{local(o.delivered_at) if o.delivered_at else '商家至今未交付'}",
+        f"平台售后单号：{d.case_id}（{REASON_LABELS.get(d.facts.reason, d.facts.reason)}，"
+        f"申请退款 {yuan(d.facts.requested)}，已退 {yuan(d.facts.refunded)}）",
+    ]
+    if o.promises:
+        lines.append("商家承诺：" + "；".join(f"“{p}”" for p in o.promises))
+    return lines
+
+
+def _facts(doc: Document, d: Dossier) -> None:
+    for i, fact in enumerate(d.timeline, 1):
+        text = fact.text if fact.text.endswith("。") else fact.text + "。"
+        doc.add("item", f"{i}. {local(fact.at)}，{text}")
+
+
+def _reasons(doc: Document, claims: Claims) -> None:
+    for i, b in enumerate(claims.basis, 1):
+        doc.add("item", f"{i}. {b.point}（依据：{b.law.cite}）")
+
+
+def _laws(doc: Document, claims: Claims) -> None:
+    for i, b in enumerate(claims.basis, 1):
+        doc.add("item", f"{i}. {b.law.cite}：{b.law.gist}。")
+
+
+def _demands(doc: Document, claims: Claims) -> None:
+    for i, demand in enumerate(claims.demands, 1):
+        doc.add("item", f"{i}. {demand.text}")
+
+
+def _evidence(doc: Document, d: Dossier, *, purpose: bool) -> None:
+    for e in d.evidence:
+        line = (f"证据{e.seq}：{CATEGORY_LABELS.get(e.category, e.category)}《{e.filename}》，"
+                f"{SOURCE_LABELS.get(e.source, e.source)}，{local(e.uploaded_at)}入链")
+        if purpose:
+            line += f"；证明目的：{PURPOSE.get(e.category, '证明案件事实')}"
+        if e.note:
+            line += f"；说明：{e.note}"
+        doc.add("item", line)
+        doc.add("item", f"    文件：{e.path}（{e.size} 字节）")
+        doc.add("item", f"    SHA-256：{e.sha256}")
+    doc.add("note", f"以上证据文件均附于本材料压缩包的 evidence/ 目录；manifest.json 列明每个文件的 SHA-256。"
+                    f"平台证据链（每项证据的哈希依次链接，任何增删改都会被发现）链头：{d.chain_head or '无'}。")
+
+
+# ---- 12315 投诉书 ----------------------------------------------------------------------------
+
+def _complaint_12315(d: Dossier, claims: Claims) -> Document:
+    doc = Document("12315", CHANNEL_TITLES["12315"])
+    doc.add("title", "消费者投诉书")
+    doc.add("subtitle", "提交至：全国12315平台，或被投诉人所在地的市场监督管理部门")
+    doc.add("heading", "一、投诉人")
+    for line in _person_lines(d.buyer, id_number=False):
+        doc.add("item", line)
+    doc.add("heading", "二、被投诉人")
+    doc.add("para", "被投诉人一（销售者）：")
+    for line in _shop_lines(d):
+        doc.add("item", line)
+    doc.add("para", "被投诉人二（网络交易平台经营者）：")
+    for line in _operator_lines(d):
+        doc.add("item", line)
+    doc.add("heading", "三、消费信息")
+    for line in _purchase_lines(d):
+        doc.add("item", line)
+    doc.add("heading", "四、投诉请求")
+    _demands(doc, claims)
+    doc.add("heading", "五、事实与理由")
+    doc.add("para", "（一）事实经过")
+    _facts(doc, d)
+    doc.add("para", "（二）理由")
+    _reasons(doc, claims)
+    doc.add("heading", "六、法律依据")
+    _laws(doc, claims)
+    doc.add("heading", "七、证据清单")
+    _evidence(doc, d, purpose=False)
+    doc.add("note", "本投诉书按《市场监督管理投诉举报处理暂行办法》的要求载明投诉人和被投诉人的信息、具体投诉请求及消费者权益争议事实。")
+    doc.add("sign", f"投诉人：{d.buyer.value('real_name')}")
+    doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
+    return doc
+
+
+# ---- 仲裁申请书 -------------------------------------------------------------------------------
+
+def _arbitration(d: Dossier, claims: Claims) -> Document:
+    doc = Document("arbitration", CHANNEL_TITLES["arbitration"])
+    doc.add("title", "仲裁申请书")
+    doc.add("subtitle", f"提交至：{blank('仲裁委员会名称（如某仲裁委员会网络仲裁平台）')}")
+    doc.add("heading", "申请人")
+    for line in _person_lines(d.buyer, id_number=True):
+        doc.add("item", line)
+    doc.add("heading", "被申请人")
+    doc.add("para", "被申请人一（销售者）：")
+    for line in _shop_lines(d):
+        doc.add("item", line)
+    doc.add("para", "被申请人二（网络交易平台经营者）：")
+    for line in _operator_lines(d):
+        doc.add("item", line)
+    doc.add("heading", "仲裁依据")
+    doc.add("para", f"仲裁协议或仲裁条款：{blank('仲裁协议，或平台用户协议中仲裁条款的出处；没有的，需对方书面同意仲裁')}")
+    doc.add("heading", "仲裁请求")
+    _demands(doc, claims)
+    total = claims.total_amount
+    if total:
+        doc.add("para", f"以上请求金额合计 {rmb(total)}。")
+    doc.add("heading", "事实与理由")
+    doc.add("para", "一、交易情况")
+    for line in _purchase_lines(d):
+        doc.add("item", line)
+    doc.add("para", "二、事实经过")
+    _facts(doc, d)
+    doc.add("para", "三、理由")
+    _reasons(doc, claims)
+    doc.add("para", "四、法律依据")
+    _laws(doc, claims)
+    doc.add("para", "综上，为维护申请人的合法权益，特依法申请仲裁，请求支持申请人的全部仲裁请求。")
+    doc.add("heading", "证据清单")
+    _evidence(doc, d, purpose=True)
+    doc.add("para", "此致")
+    doc.add("para", blank("仲裁委员会名称"))
+    doc.add("sign", f"申请人：{d.buyer.value('real_name')}")
+    doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
+    return doc
+
+
+# ---- 报案材料 --------------------------------------------------------------------------------
+
+def _police(d: Dossier, claims: Claims) -> Document:
+    f = d.facts
+    doc = Document("police", CHANNEL_TITLES["police"])
+    doc.add("title", "报案材料")
+    doc.add("subtitle", f"提交至：{blank('公安机关名称（如某市公安局某分局，或网上报案平台）')}")
+    doc.add("heading", "一、报案人")
+    for line in _person_lines(d.buyer, id_number=True):
+        doc.add("item", line)
+    doc.add("heading", "二、被报案人")
+    doc.add("item", f"网店“{d.shop.name}”的经营者（{d.operator.name}店铺编号 {d.shop.id}，商家账号 {d.shop.owner_username}）")
+    doc.add("item", f"联系方式：{d.shop.contact or '平台站内交易留言'}")
+    doc.add("item", f"真实身份：{blank('如已知')}；平台经营者“{d.operator.name}”掌握其实名信息，可依法调取。")
+    doc.add("heading", "三、涉嫌行为")
+    for i, conduct in enumerate(rules.fraud_conduct(f), 1):
+        doc.add("item", f"{i}. {conduct}")
+    doc.add("heading", "四、涉案金额")
+    loss = rules.unpaid_refund(f)
+    doc.add("item", f"订单金额：{yuan(d.order.amount)}；本人已支付：{yuan(d.order.paid_amount)}")
+    doc.add("item", f"申请退款：{yuan(f.requested)}；已退回：{yuan(f.refunded)}")
+    doc.add("item", f"尚未追回的损失：{rmb(loss)}")
+    doc.add("heading", "五、交易情况")
+    for line in _purchase_lines(d):
+        doc.add("item", line)
+    doc.add("heading", "六、事实经过")
+    _facts(doc, d)
+    doc.add("heading", "七、报案请求")
+    _demands(doc, claims)
+    doc.add("heading", "八、相关法律规定")
+    _laws(doc, claims)
+    doc.add("heading", "九、证据清单")
+    _evidence(doc, d, purpose=True)
+    doc.add("para", "本人保证以上所述情况属实，如有捏造、歪曲事实，愿意承担相应的法律责任。")
+    doc.add("sign", f"报案人：{d.buyer.value('real_name')}")
+    doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
+    return doc
+
+
+# ---- the timeline, in words ----------------------------------------------------------------
+
+def event_sentence(type_: str, role: str, data: dict, to_status: str, *, reason_label: str = "",
+                   description: str = "", rationale: str = "") -> str | None:
+    """One case event as a sentence of the facts (事实经过); None for bookkeeping events."""
+    who = ROLE_LABELS.get(role, role)
+    amount = data.get("amount")
+    money = yuan(amount) if isinstance(amount, int) else ""
+    closing = ""
+    if to_status == "closed" and type_ not in ("withdraw",):
+        refund = data.get("refund")
+        closing = f"售后单结束（{OUTCOME_LABELS.get(data.get('resolution', ''), data.get('resolution', ''))}" + (
+            f"，退款 {yuan(refund)}）" if isinstance(refund, int) and refund else "）")
+    if type_ == "opened":
+        text = f"本人在平台申请售后（{reason_label}），申请退款 {money}，问题描述：{description}"
+    elif type_ == "accept":
+        text = "商家同意退款"
+    elif type_ == "offer":
+        text = f"商家只同意部分退款 {money}"
+    elif type_ == "reject":
+        text = f"商家拒绝退款，理由：“{data.get('reason', '')}”"
+    elif type_ == "accept_offer":
+        text = "本人接受商家的部分退款方案"
+    elif type_ == "escalate":
+        text = "本人申请平台介入仲裁"
+    elif type_ == "withdraw":
+        text = "本人撤回售后申请"
+    elif type_ == "merchant_timeout":
+        text = ("商家超过响应时限未处理，平台按小额快速通道规则处理" if data.get("fast_track")
+                else "商家超过响应时限未处理，案件转入平台仲裁")
+    elif type_ == "buyer_timeout":
+        text = "本人未在期限内答复商家的方案，售后单按撤回关闭"
+    elif type_ == "decide":
+        outcome = OUTCOME_LABELS.get(data.get("outcome", ""), data.get("outcome", ""))
+        text = f"平台仲裁员作出{'申诉复核' if data.get('appeal') else ''}裁决：{outcome}"
+        if money and data.get("outcome") != "no_refund":
+            text += f" {money}"
+        if rationale:
+            text += f"，理由：“{rationale}”"
+    elif type_ == "respond_compromise":
+        text = f"{who}{'接受' if data.get('accept') else '拒绝'}了仲裁员提出的折中方案"
+    elif type_ == "compromise_timeout":
+        text = "折中方案未在期限内获得双方同意，案件退回仲裁员重新裁决"
+    elif type_ == "accept_decision":
+        text = f"{who}接受平台裁决"
+    elif type_ == "appeal":
+        text = f"{who}对裁决提出申诉，理由：“{data.get('reason', '')}”"
+    elif type_ == "appeal_timeout":
+        text = "申诉期届满，平台裁决生效"
+    elif type_ == "refunded":
+        return None  # the closing event that triggered it states the refund
+    elif type_ == "evidence_added":
+        text = f"{who}补充证据（{CATEGORY_LABELS.get(data.get('category', ''), data.get('category', ''))}）"
+    elif type_ == "decision_overdue":
+        text = "平台仲裁超过承诺时限仍未作出裁决"
+    else:
+        return None  # claimed, reminders and other bookkeeping
+    return f"{text}；{closing}" if closing else text
