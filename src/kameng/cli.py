@@ -52,6 +52,12 @@ def cmd_ledger_check(args) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_evidence_verify(args) -> int:
+    from kameng.evidence.verify import run
+
+    return run(args)
+
+
 def cmd_worker(args) -> int:
     """Sweep due timers until stopped. Several workers may run; each timer still runs once."""
     if args.celery:
@@ -222,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ledger = sub.add_parser("ledger", help="ledger tools").add_subparsers(dest="ledger_command", required=True)
     ledger.add_parser("check", help="verify the ledger; exit 1 if anything is off").set_defaults(fn=cmd_ledger_check)
+
+    evidence = sub.add_parser("evidence", help="evidence tools").add_subparsers(dest="evidence_command", required=True)
+    verify = evidence.add_parser("verify", help="re-hash stored evidence and check each case's chain; exit 1 on any problem")
+    verify.add_argument("--case", type=int, help="only this case")
+    verify.set_defaults(fn=cmd_evidence_verify)
     return parser
 
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "kameng.orders",
     "kameng.aftersales",
     "kameng.evidence",
+    "kameng.trust",
     "kameng.complaints",
     "kameng.api",
     "kameng.web",
@@ -132,6 +133,15 @@ STORAGES = {
 }
 # Evidence on any S3-compatible store when KAMENG_S3_BUCKET is set (private objects, presigned downloads).
 STORAGES["default"] = s3_storage(os.environ) or STORAGES["default"]
+
+# Uploads: bigger than 1 MiB goes to a temporary file (memory stays flat); the first handler
+# stops any file at 20 MiB of bytes actually received, whatever Content-Length claims.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "kameng.evidence.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 MAILERS = {
     "default": {"BACKEND": os.environ.get("KAMENG_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")},

@@ -1,5 +1,4 @@
 """Refund-case endpoints: open, act, read, queue, evidence, notifications."""
-from django.http import FileResponse
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
@@ -203,11 +202,11 @@ def evidence_file(request, case_id: str, evidence_id: str):
     item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
     if item is None:
         raise not_found("证据")
-    response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.filename,
-                            content_type=item.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    from kameng.evidence.services import download_name
+    from kameng.ops.storage import download_response
+
+    # attachment, nosniff, sandbox CSP; on S3 a redirect to a short-lived presigned URL
+    return download_response(item.file, download_name(item), item.content_type)
 
 
 @router.get("/notifications", response=dict)

@@ -14,9 +14,16 @@ try:  # apps that add their own routers register them here
     from kameng.aftersales.api import router as aftersales
 
     api.add_router("", aftersales)
+    from kameng.evidence.api import router as evidence
+
+    api.add_router("", evidence)
 except ImportError:  # pragma: no cover - during bootstrap only
     pass
 
 from kameng.complaints.api import router as complaints  # noqa: E402  (GET /refunds/{id}/complaint)
 
 api.add_router("", complaints)
+
+from kameng.trust.api import router as trust  # noqa: E402  (/policies, /stats, credit, reviews, sanctions)
+
+api.add_router("", trust)

@@ -28,3 +28,49 @@ class Evidence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="evidence_case_seq")]
         indexes = [models.Index(fields=["case", "seq"], name="evidence_case")]
+
+
+class EvidenceExtract(models.Model):
+    """What the assist read from one evidence item, computed once: text (OCR of an image or of
+    video frames, or the text itself) and perceptual hashes. The item's bytes are never touched."""
+
+    evidence = models.OneToOneField(Evidence, on_delete=models.CASCADE, related_name="extract")
+    status = models.CharField(max_length=12)  # done | failed | skipped
+    text_source = models.CharField(max_length=12, blank=True, default="")  # ocr | video_ocr | text
+    text = models.TextField(blank=True, default="")
+    frames = models.PositiveSmallIntegerField(default=0)  # video frames read
+    error = models.CharField(max_length=200, blank=True, default="")
+    engine = models.CharField(max_length=60, blank=True, default="")
+    analysed_at = models.DateTimeField()
+
+
+class ImageHash(models.Model):
+    """A perceptual hash of an image or a video frame, for finding the same picture in other cases.
+
+    `dhash` (64-bit difference hash) is split into six bands with an index each: two hashes at
+    Hamming distance <= 5 share at least one band (pigeonhole), so candidates come from an
+    indexed query; `fine` (a 256-bit difference hash) then confirms the match.
+    """
+
+    evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="image_hashes")
+    case = models.ForeignKey("aftersales.RefundCase", on_delete=models.CASCADE, related_name="+")
+    frame = models.PositiveSmallIntegerField(default=0)  # 0 for an image; video frames 0..n
+    dhash = models.CharField(max_length=16)
+    fine = models.CharField(max_length=64)
+    band0 = models.PositiveIntegerField(db_index=True)
+    band1 = models.PositiveIntegerField(db_index=True)
+    band2 = models.PositiveIntegerField(db_index=True)
+    band3 = models.PositiveIntegerField(db_index=True)
+    band4 = models.PositiveIntegerField(db_index=True)
+    band5 = models.PositiveIntegerField(db_index=True)
+
+
+class CaseAnalysis(models.Model):
+    """The latest assist analysis of a case, covering its evidence chain up to `head`."""
+
+    case = models.OneToOneField("aftersales.RefundCase", on_delete=models.CASCADE, related_name="analysis")
+    head = models.CharField(max_length=64)
+    rules_version = models.PositiveIntegerField(default=1)
+    result = models.JSONField()
+    analysed_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)

@@ -3,11 +3,15 @@ import hashlib
 import json
 import uuid
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from .uploads import EXTENSIONS
+
 GENESIS = "0" * 64
 CATEGORIES = ("listing", "transaction", "communication", "problem")
+MAX_UPLOADS_PER_CASE = 50  # files the parties (and arbitrators) may add to one case; system items aside
 
 
 def chain_link(prev: str, sha256: str, meta: dict) -> str:
@@ -27,15 +31,20 @@ def append(case, *, category: str, source: str, filename: str, content_type: str
     """Store the bytes under a generated name and link the item into the case's chain.
 
     `content` is a Django File (or ContentFile). The caller has validated type and size and
-    holds the case row lock, so the chain is appended in order.
+    holds the case row lock, so the chain is appended in order and the upload quota holds.
     """
+    from kameng.api.errors import conflict
+
     from .models import Evidence
 
     assert transaction.get_connection().in_atomic_block
+    if uploaded_by is not None:
+        quota = getattr(settings, "EVIDENCE_MAX_UPLOADS_PER_CASE", MAX_UPLOADS_PER_CASE)
+        if Evidence.objects.filter(case=case, uploaded_by__isnull=False).count() >= quota:
+            raise conflict("evidence_quota_exceeded", f"每个售后单最多上传 {quota} 个证据文件")
     last = Evidence.objects.filter(case=case).order_by("-seq").first()
     prev = last.chain if last else GENESIS
-    ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif", "video/mp4": "mp4",
-           "video/webm": "webm", "application/pdf": "pdf", "text/plain": "txt"}.get(content_type, "bin")
+    ext = EXTENSIONS.get(content_type, "bin")
     item = Evidence(case=case, seq=(last.seq + 1) if last else 1, category=category, source=source,
                     uploaded_by=uploaded_by, filename=filename[:255], content_type=content_type, size=size,
                     sha256=sha256, note=note, prev=prev, uploaded_at=now)
@@ -49,3 +58,14 @@ def append_text(case, *, category: str, filename: str, text: str, now, source: s
     data = text.encode("utf-8")
     return append(case, category=category, source=source, filename=filename, content_type="text/plain",
                   content=ContentFile(data), size=len(data), sha256=hashlib.sha256(data).hexdigest(), now=now)
+
+
+def download_name(item) -> str:
+    """The uploader's file name with an extension that matches the checked content, so a
+    'photo.png' that was really text downloads as 'photo.png.txt'."""
+    ext = EXTENSIONS.get(item.content_type, "bin")
+    name = item.filename or f"evidence-{item.pk}"
+    lowered = name.lower()
+    if lowered.endswith(f".{ext}") or (ext == "jpg" and lowered.endswith(".jpeg")):
+        return name
+    return f"{name}.{ext}"

@@ -1,10 +1,111 @@
-"""Checking uploads by their content, never their name or declared type."""
+"""Checking uploads by their content, never their name or declared type.
+
+Two layers. `UploadSizeLimitHandler` sits first in Django's upload handlers and aborts any
+multipart upload as soon as a file passes 20 MiB, counting the bytes actually received (a
+lying or missing Content-Length changes nothing); files above FILE_UPLOAD_MAX_MEMORY_SIZE go
+to temporary files, so memory stays flat whatever the size. `inspect_upload` then reads the
+file once in chunks — SHA-256, magic bytes, active-content scan — and validates its structure
+for the sniffed type (Pillow with decompression-bomb limits for images, a box walk and an
+FFmpeg probe for video). Anything not PNG, JPEG, WebP, GIF, MP4, WebM, PDF or text is a 415.
+"""
+import codecs
 import hashlib
+import re
+import struct
+import warnings
 from dataclasses import dataclass
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadhandler import FileUploadHandler
+from PIL import Image
 
 from kameng.api.errors import ApiError
 
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = 20 * 1024 * 1024  # one evidence file
+MAX_REQUEST_BYTES = 5 * MAX_BYTES  # all files of one multipart request together
+MAX_PIXELS = 50_000_000  # one image or video frame (a 1080 x 40000 long screenshot fits)
+MAX_ANIMATION_PIXELS = 400_000_000  # all frames of an animated GIF/WebP together
+CHUNK = 64 * 1024
+HEAD_BYTES = 64 * 1024
+TAIL_BYTES = 64 * 1024 + 22  # a ZIP's end-of-central-directory record lies in the last 64 KiB + 22
+
+# Pillow refuses (DecompressionBombError) above 2x this and warns above it; we make the warning
+# an error too while validating, and check the product explicitly.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+ALLOWED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "video/mp4", "video/webm",
+                 "application/pdf", "text/plain")
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
+              "video/mp4": "mp4", "video/webm": "webm", "application/pdf": "pdf", "text/plain": "txt"}
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+VIDEO_TYPES = ("video/mp4", "video/webm")
+
+# ISO base-media brands that are MP4 video; HEIC/AVIF images and M4A audio share the box format.
+MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9", b"mp41",
+              b"mp42", b"mp71", b"avc1", b"av01", b"hvc1", b"dash", b"M4V ", b"M4VH", b"M4VP", b"mmp4",
+              b"MSNV", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"f4v "}
+NOT_MP4_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1", b"avif", b"avis", b"M4A ",
+                  b"M4B ", b"M4P ", b"qt  ", b"crx "}
+
+# Markup or script that a browser could run if it ever took the file for HTML: polyglots
+# (a valid image whose bytes are also a page) and disguised pages. Scanned case-insensitively
+# in images, PDFs and text; long enough patterns that compressed data does not hit them by chance.
+ACTIVE_MARKUP = re.compile(
+    rb"<(?:script|iframe|html|svg|body|object|embed|frameset)[\s>/]|<!doctype\s+html|<\?php|javascript:"
+    rb"|<meta\s+http-equiv")
+# PDF features that run code or carry other files.
+PDF_ACTIVE = re.compile(rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia|XFA)(?![A-Za-z0-9])")
+SCAN_OVERLAP = 32
+# Control characters never found in human text (tab, newlines, form feed and ESC are allowed).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+class UploadTooLarge(ApiError, RequestDataTooBig):
+    """413 for the API; outside it Django's own handling of RequestDataTooBig applies (400)."""
+
+    def __init__(self, limit: int = MAX_BYTES):
+        super().__init__(413, "too_large", "file_too_large", f"文件不能超过 {limit // (1024 * 1024)} MiB",
+                         param="file")
+
+
+def unsupported(code: str, message: str) -> ApiError:
+    return ApiError(415, "unsupported_media_type", code, message, param="file")
+
+
+class UploadSizeLimitHandler(FileUploadHandler):
+    """First upload handler: stops a multipart upload the moment a file passes MAX_BYTES.
+
+    Counts the bytes it is handed, never the declared Content-Length, so a client that lies
+    about the length (or streams forever) is cut off after 20 MiB of real data. Before
+    raising, it closes the other handlers' files (their temporary files are deleted) and marks
+    the request's form data as unparsable so nothing reads the rest of the stream.
+    """
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.received = 0
+        if content_length and content_length > MAX_REQUEST_BYTES + 1024 * 1024:
+            self._abort(MAX_REQUEST_BYTES)
+        return None  # let the memory / temporary-file handlers do the storing
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received = getattr(self, "received", 0) + len(raw_data)
+        if start + len(raw_data) > MAX_BYTES:
+            self._abort(MAX_BYTES)
+        if self.received > MAX_REQUEST_BYTES:
+            self._abort(MAX_REQUEST_BYTES)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+    def _abort(self, limit: int):
+        request = self.request
+        for handler in getattr(request, "upload_handlers", ()):
+            if handler is not self and getattr(handler, "file", None) is not None:
+                handler.file.close()
+        if request is not None and hasattr(request, "_mark_post_parse_error"):
+            request._mark_post_parse_error()
+        raise UploadTooLarge(limit)
 
 
 @dataclass
@@ -14,10 +115,11 @@ class CheckedUpload:
     content_type: str
     size: int
     sha256: str
+    encoding: str | None = None  # for text: utf-8, utf-8-sig, utf-16, gb18030
 
 
 def sniff(head: bytes) -> str | None:
-    """The content type from magic bytes: PNG, JPEG, WebP, GIF, MP4, WebM, PDF, or plain UTF-8 text."""
+    """The content type from magic bytes: PNG, JPEG, WebP, GIF, MP4, WebM, PDF, or plain text."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -27,52 +129,305 @@ def sniff(head: bytes) -> str | None:
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     if head[4:8] == b"ftyp":
-        return "video/mp4"
+        return "video/mp4" if _mp4_brand_ok(head) else None
     if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm"
+        return "video/webm" if _ebml_doctype(head) == b"webm" else None
     if head.startswith(b"%PDF-"):
         return "application/pdf"
-    if _is_text(head):
+    if text_encoding(head, complete=False) is not None:
         return "text/plain"
     return None
 
 
-def _is_text(head: bytes) -> bool:
-    if not head or b"\x00" in head:
+def _mp4_brand_ok(head: bytes) -> bool:
+    size = struct.unpack(">I", head[:4])[0]
+    if size < 16 or size > len(head):
         return False
+    major = head[8:12]
+    compatible = {head[i:i + 4] for i in range(16, size - 3, 4)}
+    if major in NOT_MP4_BRANDS:
+        return False
+    return major in MP4_BRANDS or bool(compatible & MP4_BRANDS)
+
+
+def _read_vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int] | None:
+    """An EBML variable-length integer at `pos`: (value, length) or None."""
+    if pos >= len(data):
+        return None
+    first = data[pos]
+    length = 1
+    mask = 0x80
+    while length <= 8 and not first & mask:
+        mask >>= 1
+        length += 1
+    if length > 8 or pos + length > len(data):
+        return None
+    value = first if keep_marker else first & (mask - 1)
+    for b in data[pos + 1:pos + length]:
+        value = (value << 8) | b
+    return value, length
+
+
+def _ebml_doctype(head: bytes) -> bytes | None:
+    """The DocType of an EBML header (b"webm", b"matroska"), or None when it is not well formed."""
+    size = _read_vint(head, 4, keep_marker=False)
+    if size is None:
+        return None
+    pos = 4 + size[1]
+    end = min(pos + size[0], len(head))
+    while pos < end:
+        element = _read_vint(head, pos, keep_marker=True)
+        if element is None:
+            return None
+        pos += element[1]
+        length = _read_vint(head, pos, keep_marker=False)
+        if length is None:
+            return None
+        pos += length[1]
+        if element[0] == 0x4282:
+            return head[pos:pos + length[0]]
+        pos += length[0]
+    return None
+
+
+def text_encoding(data: bytes, *, complete: bool = True) -> str | None:
+    """The encoding that reads `data` as human text (no NULs or control characters), or None.
+
+    UTF-8 (with or without BOM), UTF-16 with BOM, then GB18030 (Windows Notepad's 'ANSI' in
+    China). Markup and scripts are never text: a page or script renamed .txt is rejected.
+    `complete=False` tolerates a character cut at the end of a sample.
+    """
+    if not data:
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
+        text = _decode(data, encoding, complete)
+        if text is not None and _is_plain_text(text):
+            return encoding
+    return None
+
+
+def _decode(data: bytes, encoding: str, complete: bool) -> str | None:
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # a multi-byte character cut at the end of the sample is fine
-            return False
-        text = head[: exc.start].decode("utf-8")
-    lowered = text.lstrip().lower()
-    if lowered.startswith(("<!doctype html", "<html", "<script", "<svg", "<?xml")):
-        return False  # markup is never accepted as "text"
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
-    return controls == 0
+        return decoder.decode(data, final=complete)
+    except UnicodeDecodeError:
+        return None
+
+
+def _is_plain_text(text: str) -> bool:
+    if CONTROL_CHARS.search(text):
+        return False
+    lowered = text.lstrip("\ufeff \t\r\n").lower()
+    if lowered.startswith(("<!doctype", "<html", "<script", "<svg", "<?xml", "<?php", "#!")):
+        return False
+    return True
 
 
 def inspect_upload(upload) -> CheckedUpload:
-    """Validate an UploadedFile: size (413) and content type by magic bytes (415); hash it."""
+    """Validate an UploadedFile: size (413), type by content and structure (415); hash it.
+
+    Reads the file once in chunks (memory stays flat), then checks the sniffed type's structure.
+    Raises ApiError; the caller stores nothing unless this returns.
+    """
     if upload is None:
         raise ApiError(400, "invalid_request", "file_required", "请选择要上传的文件", param="file")
     if upload.size is not None and upload.size > MAX_BYTES:
-        raise ApiError(413, "too_large", "file_too_large", "文件不能超过 20 MiB", param="file")
+        raise UploadTooLarge()
     digest = hashlib.sha256()
     size = 0
-    head = b""
-    for chunk in upload.chunks(64 * 1024):
-        if len(head) < 4096:
-            head += chunk[: 4096 - len(head)]
+    head = bytearray()
+    tail = b""
+    carry = b""
+    markup_hit = pdf_active = False
+    text = None
+    upload.seek(0)
+    for chunk in upload.chunks(CHUNK):
         size += len(chunk)
         if size > MAX_BYTES:
-            raise ApiError(413, "too_large", "file_too_large", "文件不能超过 20 MiB", param="file")
+            raise UploadTooLarge()
         digest.update(chunk)
-    content_type = sniff(head)
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        tail = (tail + chunk)[-TAIL_BYTES:]
+        window = carry + chunk
+        markup_hit = markup_hit or ACTIVE_MARKUP.search(window.lower()) is not None
+        pdf_active = pdf_active or PDF_ACTIVE.search(window) is not None
+        carry = window[-SCAN_OVERLAP:]
+        text = text or _StreamingText(bytes(head))
+        text.feed(chunk)
+    if size == 0:
+        raise unsupported("empty_file", "文件是空的")
+    content_type = sniff(bytes(head))
     if content_type is None:
-        raise ApiError(415, "unsupported_media_type", "unsupported_type",
-                       "只接受 PNG、JPEG、WebP、GIF、MP4、WebM、PDF 或纯文本文件", param="file")
+        raise unsupported("unsupported_type", "只接受 PNG、JPEG、WebP、GIF、MP4、WebM、PDF 或纯文本文件")
+    encoding = None
+    if content_type == "text/plain":
+        encoding = text.finish() if text else None
+        if encoding is None:
+            raise unsupported("unsupported_type", "文本文件必须是 UTF-8、UTF-16 或 GB18030 编码的纯文本")
+    if b"PK\x05\x06" in tail:
+        raise unsupported("polyglot", "文件末尾附带了压缩包，不予接受")
+    if content_type not in VIDEO_TYPES and markup_hit:
+        raise unsupported("active_content", "文件中含有网页或脚本内容，不予接受")
+    if content_type == "application/pdf":
+        _check_pdf(tail, pdf_active)
+    elif content_type in IMAGE_TYPES:
+        _check_image(upload, content_type, size, tail)
+    elif content_type in VIDEO_TYPES:
+        _check_video(upload, content_type, size)
     upload.seek(0)
     name = (upload.name or "evidence").replace("\\", "/").rsplit("/", 1)[-1][:200] or "evidence"
-    return CheckedUpload(file=upload, filename=name, content_type=content_type, size=size, sha256=digest.hexdigest())
+    return CheckedUpload(file=upload, filename=name, content_type=content_type, size=size,
+                         sha256=digest.hexdigest(), encoding=encoding)
+
+
+class _StreamingText:
+    """Checks a whole file as text while it streams by: UTF-8/UTF-16 incrementally; GB18030
+    needs no second pass either, since every candidate decoder is fed the same chunks."""
+
+    def __init__(self, head: bytes):
+        if head.startswith(codecs.BOM_UTF8):
+            names = ["utf-8-sig"]
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            names = ["utf-16"]
+        else:
+            names = ["utf-8", "gb18030"]
+        self.decoders = {n: codecs.getincrementaldecoder(n)() for n in names}
+        self.first = True
+
+    def feed(self, chunk: bytes) -> None:
+        for name, decoder in list(self.decoders.items()):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError:
+                del self.decoders[name]
+                continue
+            if not self._ok(text):
+                del self.decoders[name]
+        self.first = False
+
+    def _ok(self, text: str) -> bool:
+        if self.first:
+            return _is_plain_text(text)
+        return CONTROL_CHARS.search(text) is None
+
+    def finish(self) -> str | None:
+        for name, decoder in self.decoders.items():
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return name
+        return None
+
+
+def _check_pdf(tail: bytes, active: bool) -> None:
+    if b"%%EOF" not in tail[-2048:]:
+        raise unsupported("invalid_pdf", "PDF 文件不完整")
+    if active:
+        raise unsupported("active_content", "PDF 中含有脚本、启动动作或嵌入文件，不予接受")
+
+
+def _check_image(upload, content_type: str, size: int, tail: bytes) -> None:
+    """Decode the image with bomb limits; PNG must end at IEND and GIF at its trailer."""
+    expected = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}[content_type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            upload.seek(0)
+            with Image.open(upload, formats=[expected]) as im:
+                im.verify()
+            upload.seek(0)
+            with Image.open(upload, formats=[expected]) as im:
+                pixels = im.width * im.height
+                if pixels > MAX_PIXELS:
+                    raise Image.DecompressionBombError("too many pixels")
+                frames = getattr(im, "n_frames", 1)
+                if frames * pixels > MAX_ANIMATION_PIXELS:
+                    raise Image.DecompressionBombError("too many frames")
+                im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ApiError(413, "too_large", "image_too_large",
+                       f"图片像素过多（上限 {MAX_PIXELS // 1_000_000} 百万像素）", param="file") from None
+    except Exception:  # Pillow raises many kinds on malformed input
+        raise unsupported("invalid_image", "图片文件已损坏或格式不符") from None
+    if content_type == "image/png" and not _png_ends_at_iend(upload, size):
+        raise unsupported("polyglot", "PNG 文件在结束标记之后还有数据，不予接受")
+    if content_type == "image/gif" and not tail.endswith(b"\x3b"):
+        raise unsupported("polyglot", "GIF 文件在结束标记之后还有数据，不予接受")
+
+
+def _png_ends_at_iend(f, size: int) -> bool:
+    f.seek(8)
+    pos = 8
+    for _ in range(1_000_000):
+        header = f.read(8)
+        if len(header) < 8:
+            return False
+        length, kind = struct.unpack(">I4s", header)
+        pos += 12 + length
+        if pos > size:
+            return False
+        if kind == b"IEND":
+            return pos == size
+        f.seek(pos)
+    return False
+
+
+def _check_video(upload, content_type: str, size: int) -> None:
+    """MP4: top-level boxes must tile the file exactly. Both: FFmpeg must find a video stream."""
+    if content_type == "video/mp4" and not _mp4_boxes_ok(upload, size):
+        raise unsupported("invalid_video", "MP4 文件结构无效")
+    import av
+
+    upload.seek(0)
+    try:
+        with av.open(upload, mode="r", format="mp4" if content_type == "video/mp4" else "webm") as container:
+            streams = container.streams.video
+            if not streams:
+                raise unsupported("invalid_video", "视频文件中没有视频画面")
+            stream = streams[0]
+            if (stream.codec_context.width or 0) * (stream.codec_context.height or 0) > MAX_PIXELS:
+                raise ApiError(413, "too_large", "image_too_large", "视频画面尺寸过大", param="file")
+    except ApiError:
+        raise
+    except Exception:
+        raise unsupported("invalid_video", "视频文件已损坏或格式不符") from None
+
+
+def _mp4_boxes_ok(f, size: int) -> bool:
+    f.seek(0)
+    pos = 0
+    seen = set()
+    for _ in range(100_000):
+        if pos == size:
+            return b"ftyp" in seen and bool(seen & {b"moov", b"moof"})
+        header = f.read(8)
+        if len(header) < 8:
+            return False
+        box_size, kind = struct.unpack(">I4s", header)
+        header_len = 8
+        if box_size == 1:
+            large = f.read(8)
+            if len(large) < 8:
+                return False
+            box_size = struct.unpack(">Q", large)[0]
+            header_len = 16
+        elif box_size == 0:
+            box_size = size - pos
+        if box_size < header_len or not all(32 <= b < 127 for b in kind):
+            return False
+        if not seen and kind != b"ftyp":
+            return False
+        seen.add(kind)
+        pos += box_size
+        if pos > size:
+            return False
+        f.seek(pos)
+    return False
