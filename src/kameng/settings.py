@@ -44,7 +44,6 @@ INSTALLED_APPS = [
     "kameng.orders",
     "kameng.aftersales",
     "kameng.evidence",
-    "kameng.trust",
     "kameng.complaints",
     "kameng.api",
     "kameng.web",
