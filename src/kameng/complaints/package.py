@@ -33,8 +33,19 @@ def safe_name(filename: str, limit: int = 80) -> str:
     return name
 
 
-def evidence_path(seq: int, category: str, filename: str) -> str:
-    return f"evidence/{seq:03d}-{category}-{safe_name(filename)}"
+# The extension follows the checked content type, so "photo.png" that was really text opens as text.
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif", "video/mp4": "mp4",
+              "video/webm": "webm", "application/pdf": "pdf", "text/plain": "txt"}
+
+
+def evidence_path(seq: int, category: str, filename: str, content_type: str = "") -> str:
+    """evidence/<seq>-<category>-<name>, e.g. evidence/004-problem-error-screen.png."""
+    name = safe_name(filename)
+    ext = EXTENSIONS.get(content_type, "bin")
+    lowered = name.lower()
+    if not (lowered.endswith(f".{ext}") or (ext == "jpg" and lowered.endswith(".jpeg"))):
+        name = f"{name}.{ext}"
+    return f"evidence/{seq:03d}-{category}-{name}"
 
 
 def build_zip(dossier: Dossier, document: Document, claims: Claims, *, text: str, pdf: bytes, items) -> bytes:

@@ -69,7 +69,7 @@ _CLAUSE_LAWS = (("第二十六条", CPL_26), ("第四十九条", ECL_49), ("第�
 
 @dataclass(frozen=True)
 class Decision:
-    """The platform's own decision on the case (the appeal decision when there is one)."""
+    """The platform's own decision on the case (the appeal decision when there is one); local time."""
 
     outcome: str  # refund_full | refund_partial | no_refund | compromise
     amount: int
@@ -337,13 +337,16 @@ def demands(f: CaseFacts, channel: str) -> list[Demand]:
 
 
 def _decision_demand(f: CaseFacts, decision: Decision, channel: str) -> str:
-    summary = decision_summary(decision)
-    if decision.outcome != "no_refund" and decision.amount > f.refunded:
-        return f"{summary}，至今未执行完毕（已退 {yuan(f.refunded)}），请求督促其履行。"
+    parts = [decision_summary(decision)]
+    unexecuted = decision.outcome != "no_refund" and decision.amount > f.refunded
+    if unexecuted:
+        parts.append(f"至今未执行完毕（已退 {yuan(f.refunded)}）")
     if decision.amount < f.requested:
         ask = {"12315": "请求依法重新处理", "arbitration": "请求仲裁庭依法重新认定", "police": "请予查明"}[channel]
-        return f"{summary}，本人对此不服，{ask}。"
-    return f"{summary}。"
+        parts.append(f"本人对此不服，{ask}")
+    elif unexecuted:
+        parts.append("请求督促其履行")
+    return "，".join(parts) + "。"
 
 
 def claims(f: CaseFacts, channel: str) -> Claims:

@@ -6,6 +6,7 @@ the buyer's own profile through kameng.accounts.services.update_profile).
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 
 from kameng.accounts.models import User
 from kameng.aftersales import services as aftersales
@@ -105,7 +106,8 @@ def _decision(case: RefundCase) -> Decision | None:
     if not record:
         return None
     return Decision(outcome=record["outcome"], amount=int(record.get("amount") or 0),
-                    decided_at=datetime.fromisoformat(record["decided_at"]), final=bool(record.get("final")),
+                    decided_at=timezone.localtime(datetime.fromisoformat(record["decided_at"])),
+                    final=bool(record.get("final")),
                     rationale=record.get("rationale", ""), appeal=appeal)
 
 
@@ -148,7 +150,8 @@ def gather(case: RefundCase) -> Dossier:
     items = list(case.evidence.order_by("seq"))
     evidence = [EvidenceEntry(seq=e.seq, category=e.category, source=e.source, filename=e.filename, sha256=e.sha256,
                               size=e.size, uploaded_at=e.uploaded_at, note=e.note,
-                              path=package.evidence_path(e.seq, e.category, e.filename)) for e in items]
+                              path=package.evidence_path(e.seq, e.category, e.filename, e.content_type))
+                for e in items]
 
     facts = CaseFacts(
         reason=case.reason, price=order.amount, requested=case.requested_amount, refunded=case.refunded_amount,
