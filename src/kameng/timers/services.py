@@ -35,9 +35,18 @@ def schedule(kind: str, target: str, due_at: datetime, *, now: datetime | None =
 
 
 def cancel(kind: str, target: str) -> int:
-    return Timer.objects.filter(kind=kind, target=target, status=TimerStatus.PENDING).update(
-        status=TimerStatus.CANCELLED
-    )
+    """Cancel the pending timer of this kind and target.
+
+    A timer a sweeper holds right now (its row is locked while the handler runs) is skipped,
+    not waited for: the sweeper may be waiting for the very lock our caller holds (say a case
+    row), and waiting back would deadlock. Handlers re-check their state under that lock, so
+    the skipped run finds nothing left to do.
+    """
+    pending_timers = Timer.objects.filter(kind=kind, target=target, status=TimerStatus.PENDING)
+    if connection.features.has_select_for_update_skip_locked and connection.in_atomic_block:
+        ids = list(pending_timers.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        pending_timers = Timer.objects.filter(pk__in=ids)
+    return pending_timers.update(status=TimerStatus.CANCELLED)
 
 
 def pending(kind: str, target: str) -> Timer | None:
