@@ -13,6 +13,7 @@ from kameng.catalog.models import Listing, ShopStatus, StockItem
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
 from kameng.ledger import services as ledger
+from kameng.ledger.models import Account
 from kameng.timers import services as timers
 from kameng.trust.offplatform import message_flags
 
@@ -270,15 +271,23 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     if amount <= 0 or amount > refundable:
         raise invalid("amount_exceeds_refundable", "退款金额超过可退金额", "amount")
     buyer = ledger.wallet_code(order.buyer_id)
-    from_escrow = min(amount, ledger.balance(ledger.escrow_code(order.pk)))
-    rest = amount - from_escrow
+    escrow = ledger.escrow_code(order.pk)
     merchant_wallet = ledger.wallet_code(order.shop.owner_id)
-    from_merchant = min(rest, max(0, ledger.balance(merchant_wallet)))
+    debt = ledger.debt_code(order.shop.owner_id)
+    # Lock the balances we split the refund by (in code order, as ledger.post does), so a
+    # concurrent withdrawal or release cannot change them between reading and posting.
+    for code in (buyer, escrow, merchant_wallet, debt):
+        ledger.get_account(code)
+    locked = {a.code: a.balance for a in Account.objects.select_for_update().filter(
+        code__in=[buyer, escrow, merchant_wallet, debt]).order_by("code")}
+    from_escrow = min(amount, locked[escrow])
+    rest = amount - from_escrow
+    from_merchant = min(rest, max(0, locked[merchant_wallet]))
     advanced = rest - from_merchant
     legs = [
-        ledger.Leg(ledger.escrow_code(order.pk), buyer, from_escrow),
+        ledger.Leg(escrow, buyer, from_escrow),
         ledger.Leg(merchant_wallet, buyer, from_merchant),
-        ledger.Leg(ledger.debt_code(order.shop.owner_id), buyer, advanced),
+        ledger.Leg(debt, buyer, advanced),
     ]
     entry = ledger.post(key, "refund", legs, order_id=order.pk, case_id=case_id, actor=actor,
                         memo=f"订单 {order.number} 退款")
@@ -287,6 +296,8 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     order.refunded_amount += amount
     if order.refunded_amount >= order.amount:
         order.status = OrderStatus.REFUNDED
+    elif order.status == OrderStatus.COMPLETED:
+        order.status = OrderStatus.PARTIALLY_REFUNDED  # a refund after the escrow was released
     order.save(update_fields=["refunded_amount", "status"])
     _event(order, "refunded", None, now, amount=amount, advanced=advanced, case=case_id)
     return True
