@@ -13,6 +13,10 @@ class TopupIn(Schema):
     amount: int
 
 
+class WithdrawalIn(Schema):
+    amount: int
+
+
 def topup_out(topup) -> dict:
     return {"id": str(topup.pk), "amount": topup.amount, "currency": "CNY", "status": topup.status,
             "pay_url": get_gateway(topup.gateway).pay_url(topup), "created_at": iso(topup.created_at)}
@@ -27,6 +31,13 @@ def wallet(request):
 @router.post("/wallet/topups", response={201: dict})
 def create_topup(request, payload: TopupIn):
     return Status(201, topup_out(services.create_topup(acting_user=request.auth, amount=payload.amount)))
+
+
+@router.post("/wallet/withdrawals", response={201: dict})
+def create_withdrawal(request, payload: WithdrawalIn):
+    withdrawal = services.withdraw(acting_user=request.auth, amount=payload.amount)
+    return Status(201, {"id": str(withdrawal.pk), "amount": withdrawal.amount, "currency": "CNY",
+                        "status": withdrawal.status, "created_at": iso(withdrawal.created_at)})
 
 
 @router.get("/wallet/topups/{topup_id}", response=dict)

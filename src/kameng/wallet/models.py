@@ -23,3 +23,13 @@ class PaymentNotification(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["gateway", "notification_id"], name="notification_lookup")]
+
+
+class Withdrawal(models.Model):
+    """提现: money paid out of a wallet through the payout gateway (sandbox: at once)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
+    amount = models.PositiveBigIntegerField()
+    gateway = models.CharField(max_length=32, default="payout")
+    status = models.CharField(max_length=16, default="succeeded")  # succeeded: left the wallet through the gateway
+    created_at = models.DateTimeField()

@@ -1,14 +1,17 @@
 """Top-ups and crediting them exactly once."""
 from django.db import transaction
 
-from kameng.api.errors import ApiError, invalid, not_found
+from kameng.accounts.models import Role
+from kameng.api.errors import ApiError, conflict, forbidden, invalid, not_found
 from kameng.clock.services import now as clock_now
 from kameng.ledger import services as ledger
+from kameng.ledger.models import Account
 
 from .gateways import InvalidNotification, get_gateway
-from .models import PaymentNotification, Topup
+from .models import PaymentNotification, Topup, Withdrawal
 
 MAX_TOPUP = 10_000_000  # ¥100,000 per top-up
+GATEWAY_PAYOUT = "gateway:payout"  # clearing account of the payout gateway: money leaving the platform
 
 
 def create_topup(*, acting_user, amount: int, gateway: str = "sandbox") -> Topup:
@@ -60,3 +63,22 @@ def wallet_balance(user) -> int:
 def debt_of(user) -> int:
     """What a merchant owes the platform after 先行赔付 (positive number)."""
     return max(0, -ledger.balance(ledger.debt_code(user.pk)))
+
+
+def withdraw(*, acting_user, amount: int) -> Withdrawal:
+    """提现: wallet → the payout gateway. A merchant owing the platform (先行赔付 debt) cannot withdraw."""
+    if acting_user.role not in (Role.BUYER, Role.MERCHANT):
+        raise forbidden("只有买家和商家可以提现")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise invalid("invalid_amount", "提现金额必须是正整数（分）", "amount")
+    wallet = ledger.wallet_code(acting_user.pk)
+    with transaction.atomic():
+        ledger.get_account(wallet)
+        # A refund that books a debt holds this wallet's lock too, so the debt read next is current.
+        Account.objects.select_for_update().get(code=wallet)
+        if debt_of(acting_user) > 0:
+            raise conflict("merchant_debt_outstanding", "平台先行赔付的欠款尚未结清，暂不能提现")
+        withdrawal = Withdrawal.objects.create(user=acting_user, amount=amount, created_at=clock_now())
+        ledger.transfer(f"withdrawal:{withdrawal.pk}", "withdrawal", wallet, GATEWAY_PAYOUT, amount,
+                        actor=acting_user.username, memo=f"提现 {withdrawal.pk}")
+    return withdrawal
