@@ -1,0 +1,216 @@
+"""Evidence assist for arbitrators: offline OCR, findings, promise contradictions, the four
+elements, reused images across cases, buyer risk; computed after each upload; arbitrators only."""
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+from kameng.evidence import ocr
+from kameng.evidence.models import CaseAnalysis, EvidenceExtract
+
+from .conftest import encode, pattern_image, png_bytes, text_image, video_bytes
+
+ASSIST_KEYS = {"checklist", "promises", "findings", "contradictions", "buyer_risk", "reused_evidence"}
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any connection outside this machine fails loudly (the database may be local PostgreSQL)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None:
+            try:
+                local = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                local = host == "localhost"
+            if not local:
+                raise OSError(f"network access attempted during OCR: {address}")
+        return real_connect(self, address)
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        if host not in ("localhost", "127.0.0.1", "::1"):
+            raise OSError(f"DNS lookup attempted during OCR: {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+
+
+def test_ocr_models_ship_inside_the_installed_wheel():
+    import rapidocr
+
+    package = Path(rapidocr.__file__).resolve().parent
+    for path in ocr.model_files().values():
+        assert path.is_file() and path.stat().st_size > 1_000_000
+        assert package in path.parents  # inside site-packages, not a cache that was downloaded
+
+
+def test_ocr_reads_a_generated_chinese_screenshot_offline(no_network):
+    image = text_image(["激活失败：激活码无效", "错误代码 0x8007000D", "Login failed"])
+    text = ocr.read_text(image)
+    assert "激活码无效" in text
+    assert "0x8007000D" in text.replace(" ", "")
+    assert "login failed" in text.lower()
+
+
+def _arbitrator_view(api, case_id, user):
+    res = api.get(f"/refunds/{case_id}/assist", token=user.token)
+    assert res.status_code == 200, res.data
+    assert set(res.data) == ASSIST_KEYS
+    return res.data
+
+
+def test_assist_is_for_arbitrators_and_admins_only(api, make_user, buyer, merchant, case):
+    path = f"/refunds/{case['id']}/assist"
+    assert _arbitrator_view(api, case["id"], make_user("arbitrator"))
+    assert _arbitrator_view(api, case["id"], make_user("admin"))
+    for party in (buyer, merchant):
+        res = api.get(path, token=party.token)
+        assert res.status_code == 403 and res.data["error"]["type"] == "permission_denied"
+    assert api.get(path, token=make_user("buyer").token).status_code == 404
+    assert api.get(path).status_code == 401
+
+
+def test_contradiction_for_a_stable_activation_promise_against_an_invalid_key_screenshot(
+        api, buyer, arbitrator, delivered_order, open_case, upload, django_capture_on_commit_callbacks, no_network):
+    case = open_case(delivered_order, description="买到的激活码用不了")
+    shot = text_image(["Windows 激活", "激活码无效 错误代码 0x8007000D"])
+    with django_capture_on_commit_callbacks(execute=True):
+        res = upload(case["id"], buyer, png_bytes(shot), name="error.png")
+    assert res.status_code == 201, res.data
+    evidence_id = res.data["id"]
+
+    # analysed in the background after the upload committed, stored for the arbitrator
+    analysis = CaseAnalysis.objects.get(case_id=case["id"])
+    manifest = api.get(f"/refunds/{case['id']}/evidence/manifest", token=buyer.token).data
+    assert analysis.head == manifest["head"]
+    assert EvidenceExtract.objects.get(evidence_id=evidence_id).text_source == "ocr"
+
+    data = _arbitrator_view(api, case["id"], arbitrator)
+    assert data["promises"][:2] == ["100%稳定激活", "24小时内激活"]
+    mine = [f for f in data["findings"] if f["source"] == evidence_id]
+    assert {"kind": "activation_failed", "text": "激活码无效", "source": evidence_id}.items() <= mine[0].items()
+    assert any(f["kind"] == "error_code" and "0x8007000D" in f["text"] for f in mine)
+    against = {(c["promise"], c["finding"]) for c in data["contradictions"]}
+    assert ("100%稳定激活", "激活码无效") in against
+    assert any(p == "100%稳定激活" and "0x8007000D" in f for p, f in against)
+    assert data["checklist"] == {"listing": True, "transaction": True, "communication": False, "problem": True}
+
+
+def test_findings_come_from_the_description_and_chat_with_their_source(api, buyer, merchant, arbitrator,
+                                                                      delivered_order, open_case):
+    api.post(f"/orders/{delivered_order['id']}/messages", {"body": "卡密显示已被使用，登录失败，HTTP 403"},
+             token=buyer.token)
+    case = open_case(delivered_order, description="激活码无效，提示错误代码 0x8007007B，频繁掉线")
+    data = _arbitrator_view(api, case["id"], arbitrator)
+    by_source = {}
+    for f in data["findings"]:
+        by_source.setdefault(f["source"], set()).add((f["kind"], f["text"]))
+    assert {("activation_failed", "激活码无效"), ("disconnect", "频繁掉线")} <= by_source["description"]
+    assert any(kind == "error_code" and "0x8007007B" in text for kind, text in by_source["description"])
+    chat_log = next(e["id"] for e in case["evidence"] if e["category"] == "communication")
+    assert {("already_used", "已被使用"), ("login_failed", "登录失败"), ("http_error", "HTTP 403")} <= by_source[chat_log]
+    assert data["checklist"]["communication"] is True  # there was a conversation
+    assert data["checklist"]["problem"] is False  # nothing uploaded yet
+    kinds = {c["finding_kind"] for c in data["contradictions"] if c["promise"] == "100%稳定激活"}
+    assert {"activation_failed", "disconnect", "already_used"} <= kinds
+
+
+def test_screenshot_is_checked_for_the_four_elements(api, buyer, arbitrator, delivered_order, open_case, upload):
+    case = open_case(delivered_order)
+    shot = text_image([f"订单号 {delivered_order['number']}", "Windows 11 专业版激活码",
+                       "点击 激活 后提示：激活码无效"], size=(1000, 80))
+    item = upload(case["id"], buyer, png_bytes(shot), name="full.png").data["id"]
+    partial = upload(case["id"], buyer, png_bytes(text_image(["激活失败"], size=(500, 80))), name="crop.png").data["id"]
+    data = _arbitrator_view(api, case["id"], arbitrator)  # analysed on demand when not analysed yet
+    elements = {f["source"]: f for f in data["findings"] if f["kind"] == "recording_elements"}
+    assert elements[item]["elements"] == {"order_number": True, "product_name": True, "operation": True,
+                                          "problem_screen": True}
+    assert elements[item]["text"].startswith("截图四要素：订单号✓")
+    assert elements[partial]["elements"]["order_number"] is False
+    assert elements[partial]["elements"]["problem_screen"] is True
+
+
+def test_video_frames_are_read_for_findings_and_elements(api, buyer, arbitrator, delivered_order, open_case,
+                                                        upload, no_network):
+    case = open_case(delivered_order)
+    frames = [text_image([f"订单号 {delivered_order['number']}"], size=(640, 360)),
+              text_image(["Windows 11 专业版激活码", "输入激活码 点击激活"], size=(640, 360)),
+              text_image(["激活失败", "错误代码 0xC004C003"], size=(640, 360))]
+    video = video_bytes([f for f in frames for _ in range(4)], "mp4", fps=2)  # 6 seconds, 3 screens
+    res = upload(case["id"], buyer, video, name="recording.mp4")
+    assert res.status_code == 201, res.data
+    data = _arbitrator_view(api, case["id"], arbitrator)
+    extract = EvidenceExtract.objects.get(evidence_id=res.data["id"])
+    assert extract.text_source == "video_ocr" and extract.frames == 3
+    mine = [f for f in data["findings"] if f["source"] == res.data["id"]]
+    assert any(f["kind"] == "error_code" and "0xC004C003" in f["text"] for f in mine)
+    element = next(f for f in mine if f["kind"] == "recording_elements")
+    assert element["text"].startswith("录屏四要素")
+    assert element["elements"] == {"order_number": True, "product_name": True, "operation": True,
+                                   "problem_screen": True}
+
+
+def test_the_same_image_in_another_case_is_reported_as_reused(api, buyer, merchant, arbitrator, make_user,
+                                                              make_listing, fund, buy, open_case, upload,
+                                                              django_capture_on_commit_callbacks):
+    listing = make_listing(merchant)
+    other_buyer = make_user("buyer")
+    fund(buyer, 100000)
+    fund(other_buyer, 100000)
+    first = open_case(buy(buyer, listing))
+    second = open_case(buy(other_buyer, listing), token=other_buyer.token)
+    picture = pattern_image(seed=7, size=(640, 480))
+
+    def upload_and_analyse(*args, **kwargs):  # as in production: analysed once the upload commits
+        with django_capture_on_commit_callbacks(execute=True):
+            res = upload(*args, **kwargs)
+        assert res.status_code == 201, res.data
+        return res.data["id"]
+
+    original = upload_and_analyse(first["id"], buyer, png_bytes(picture), name="proof.png")
+    same = upload_and_analyse(second["id"], other_buyer, png_bytes(picture), name="mine.png")
+    # a re-encoded, resized copy: not the same bytes, the same picture
+    near = upload_and_analyse(second["id"], other_buyer, encode(picture.resize((480, 360)), "JPEG", quality=70),
+                              name="copy.jpg")
+    unrelated = upload_and_analyse(second["id"], other_buyer, png_bytes(pattern_image(seed=99, size=(640, 480))),
+                                   name="other.png")
+
+    data = _arbitrator_view(api, second["id"], arbitrator)
+    reused = {r["evidence"]: r for r in data["reused_evidence"]}
+    assert set(reused) == {same, near}
+    assert reused[same]["other_case"] == first["id"] and reused[same]["match"] == "identical"
+    assert reused[same]["other_evidence"] == original
+    assert reused[near]["other_case"] == first["id"] and reused[near]["match"] == "similar"
+    assert unrelated not in reused
+    assert any("相同或近似" in reason for reason in data["buyer_risk"]["reasons"])
+
+    back = _arbitrator_view(api, first["id"], arbitrator)  # seen from the first case too
+    assert {(r["evidence"], r["other_case"]) for r in back["reused_evidence"]} == {(original, second["id"])}
+
+
+def test_buyer_risk_reads_the_refund_history_as_context(api, buyer, merchant, arbitrator, make_listing, fund, buy,
+                                                       open_case):
+    listing = make_listing(merchant, stock=[f"K-{i}" for i in range(6)])
+    fund(buyer, 100000)
+    first_order = buy(buyer, listing)
+    clean = _arbitrator_view(api, open_case(first_order)["id"], arbitrator)["buyer_risk"]
+    assert clean == {"score": 0, "reasons": ["近90天无其他售后或退款记录"]}
+
+    # earlier refunds, two of them after the buyer had confirmed receipt
+    for _ in range(3):
+        order = buy(buyer, listing)
+        assert api.post(f"/orders/{order['id']}/confirm", token=buyer.token).status_code == 200
+        c = open_case(order)
+        assert api.post(f"/refunds/{c['id']}/accept", token=merchant.token).status_code == 200
+    latest = open_case(buy(buyer, listing))
+    risk = _arbitrator_view(api, latest["id"], arbitrator)["buyer_risk"]
+    assert 40 <= risk["score"] <= 100
+    text = " ".join(risk["reasons"])
+    assert "近90天另有 4 次售后申请" in text
+    assert "确认收货" in text
