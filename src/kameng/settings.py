@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "kameng.orders",
     "kameng.aftersales",
     "kameng.evidence",
+    "kameng.trust",
     "kameng.complaints",
     "kameng.api",
     "kameng.web",

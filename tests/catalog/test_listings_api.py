@@ -43,7 +43,9 @@ def test_listing_shape_matches_the_contract(api, merchant, make_listing):
         assert field in listing
     assert listing["price"] == 9900
     assert listing["promises"] == ["100%稳定激活", "24小时内激活"]
-    assert api.get(f"/listings/{listing['id']}").data == listing | {"stock_available": 5}
+    detail = api.get(f"/listings/{listing['id']}").data
+    assert detail.pop("three_checks")["merchant"]["shop"] == merchant.shop_id  # 三查: added on the detail endpoint
+    assert detail == listing | {"stock_available": 5}
 
 
 @pytest.mark.parametrize("field,value", [

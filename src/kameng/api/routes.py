@@ -23,3 +23,7 @@ except ImportError:  # pragma: no cover - during bootstrap only
 from kameng.complaints.api import router as complaints  # noqa: E402  (GET /refunds/{id}/complaint)
 
 api.add_router("", complaints)
+
+from kameng.trust.api import router as trust  # noqa: E402  (/policies, /stats, credit, reviews, sanctions)
+
+api.add_router("", trust)

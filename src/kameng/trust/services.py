@@ -1,0 +1,439 @@
+"""Trust use cases: credit facts from orders, case events, chat and reviews; the stored
+MerchantCredit and the sanctions it triggers; operator overrides; reviews; the three checks.
+
+How credit stays current without recomputing per request:
+- every countable happening becomes one CreditFact (idempotent by key);
+- `sync` reads orders, case events and messages past a stored cursor, adds their facts and
+  refreshes only the shops that got new ones (a few indexed aggregates over that shop's facts);
+- aftersales may push an event at once with `record_case_event(event)` (same path, same keys);
+- the daily timer refreshes rows whose 90-day window moved (`refresh_due_at`), and re-reads
+  the cursors' last stretch so a row committed out of id order is never missed.
+"""
+import statistics
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Avg, Count, F, Min
+
+from kameng.accounts.models import Role, User
+from kameng.api.errors import ApiError, conflict, forbidden, invalid
+from kameng.catalog.models import Listing, Shop
+from kameng.clock.services import now as clock_now
+from kameng.policy.services import add_working_days, get_policy
+from kameng.timers import services as timers
+
+from . import rules
+from .models import CreditFact, MerchantCredit, Review, SanctionEvent, SyncCursor
+
+REFRESH_TIMER = "trust.refresh_credit"
+REFRESH_TARGET = "platform"
+BATCH = 2000
+RESCAN = 1000  # ids re-read below each cursor by the daily timer
+STATUSES = (rules.ACTIVE, rules.RESTRICTED, rules.SUSPENDED)
+
+
+def _weights() -> dict:
+    return get_policy().values.get("credit_weights") or {}
+
+
+def _suspend_after() -> int:
+    return int(get_policy().values.get("suspend_after_overturned_refusals") or rules.SUSPEND_AFTER_OVERTURNED)
+
+
+# ---- facts from the source tables ------------------------------------------------------------
+
+def _order_rows(after: int):
+    from kameng.orders.models import Order
+
+    rows = Order.objects.filter(pk__gt=after).order_by("pk").values("pk", "shop_id", "created_at", "snapshot__category")
+    return [(r["pk"], [CreditFact(shop_id=r["shop_id"], kind="order", at=r["created_at"],
+                                  category=r["snapshot__category"] or "", key=f"order:{r['pk']}")])
+            for r in rows[:BATCH]]
+
+
+def _message_rows(after: int):
+    from kameng.orders.models import Message
+
+    rows = (Message.objects.filter(pk__gt=after).order_by("pk")
+            .values("pk", "flags", "author_id", "created_at", "order__shop_id", "order__shop__owner_id"))
+    out = []
+    for r in rows[:BATCH]:
+        facts = []
+        # Only the merchant's own messages count against the shop; a buyer's do not.
+        if "off_platform_payment" in (r["flags"] or []) and r["author_id"] == r["order__shop__owner_id"]:
+            facts.append(CreditFact(shop_id=r["order__shop_id"], kind="off_platform", at=r["created_at"],
+                                    key=f"off_platform:{r['pk']}"))
+        out.append((r["pk"], facts))
+    return out
+
+
+def _case_event_rows(after: int):
+    from kameng.aftersales.models import CaseEvent
+
+    events = CaseEvent.objects.filter(pk__gt=after).order_by("pk").select_related("case", "case__order")
+    return [(event.pk, _facts_for_event(event)) for event in events[:BATCH]]
+
+
+def _facts_for_event(event) -> list[CreditFact]:
+    case = event.case
+    category = (case.order.snapshot or {}).get("category", "")
+    view = rules.CaseView(id=case.pk, created_at=case.created_at, rejected=bool(case.rejection_reason), category=category)
+    ev = rules.EventView(id=event.pk, type=event.type, actor_role=event.actor_role, from_status=event.from_status,
+                         to_status=event.to_status, data=event.data or {}, at=event.at)
+    decide_by = _decide_deadline(event) if event.type == "decide" else None
+    return [CreditFact(shop_id=case.shop_id, kind=f["kind"], at=f["at"], value=f["value"], category=category,
+                       outcome=f["outcome"], key=f["key"])
+            for f in rules.case_event_facts(ev, view, decide_by=decide_by)]
+
+
+def _decide_deadline(event) -> datetime | None:
+    """The decide_by in force when this decision was made: from the event that sent the case to
+    arbitration (it records decide_by), or for an appeal the SLA counted from the appeal."""
+    from kameng.aftersales.models import CaseEvent
+
+    entered = (CaseEvent.objects.filter(case_id=event.case_id, pk__lt=event.pk,
+                                        to_status__in=["in_arbitration", "in_appeal"])
+               .exclude(from_status=F("to_status")).order_by("-pk").first())
+    if entered is None:
+        return None
+    if entered.data.get("decide_by"):
+        return datetime.fromisoformat(entered.data["decide_by"])
+    policy = get_policy()
+    if event.case.fast_track:
+        return entered.at + timedelta(hours=policy.fast_track_hours)
+    return add_working_days(entered.at, policy.arbitration_working_days)
+
+
+SOURCES = {"orders": _order_rows, "case_events": _case_event_rows, "messages": _message_rows}
+
+
+def _source_max_ids() -> dict[str, int]:
+    from kameng.aftersales.models import CaseEvent
+    from kameng.orders.models import Message, Order
+
+    return {name: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+            for name, model in (("orders", Order), ("case_events", CaseEvent), ("messages", Message))}
+
+
+def _add_facts(facts: list[CreditFact]) -> set[int]:
+    """Store the facts not stored yet; returns the shops that got new ones."""
+    unique = {f.key: f for f in facts}
+    if not unique:
+        return set()
+    existing = set(CreditFact.objects.filter(key__in=list(unique)).values_list("key", flat=True))
+    fresh = [f for key, f in unique.items() if key not in existing]
+    CreditFact.objects.bulk_create(fresh, ignore_conflicts=True)
+    return {f.shop_id for f in fresh}
+
+
+def _read_source(name: str, cursor: SyncCursor, now) -> set[int]:
+    shops: set[int] = set()
+    while True:
+        rows = SOURCES[name](cursor.last_id)
+        if not rows:
+            break
+        shops |= _add_facts([fact for _pk, facts in rows for fact in facts])
+        cursor.last_id = rows[-1][0]
+        if len(rows) < BATCH:
+            break
+    cursor.updated_at = now
+    cursor.save()
+    return shops
+
+
+def _cursors(lock: bool) -> dict[str, SyncCursor]:
+    for name in SOURCES:
+        SyncCursor.objects.get_or_create(source=name)
+    qs = SyncCursor.objects.filter(source__in=list(SOURCES))
+    return {c.source: c for c in (qs.select_for_update() if lock else qs)}
+
+
+def sync(now: datetime | None = None, *, rescan: int = 0) -> set[int]:
+    """Read every source past its cursor into facts and refresh the shops that changed.
+
+    `rescan` re-reads that many ids below each cursor first (idempotent), for rows that were
+    committed after a later id had already been read.
+    """
+    now = now or clock_now()
+    with transaction.atomic():
+        cursors = _cursors(lock=True)
+        shops: set[int] = set()
+        for name, cursor in cursors.items():
+            if rescan:
+                back = SyncCursor(source=name, last_id=max(0, cursor.last_id - rescan))
+                while back.last_id < cursor.last_id:
+                    rows = SOURCES[name](back.last_id)
+                    rows = [r for r in rows if r[0] <= cursor.last_id]
+                    if not rows:
+                        break
+                    shops |= _add_facts([fact for _pk, facts in rows for fact in facts])
+                    back.last_id = rows[-1][0]
+            shops |= _read_source(name, cursor, now)
+        for shop_id in sorted(shops):
+            refresh_shop(shop_id, now)
+        if shops:
+            ensure_refresh_timer(now)
+    return shops
+
+
+def sync_if_behind(now: datetime | None = None) -> None:
+    """The read paths' check: a handful of indexed lookups when nothing is new."""
+    stored = dict(SyncCursor.objects.values_list("source", "last_id"))
+    if any(latest > stored.get(name, 0) for name, latest in _source_max_ids().items()):
+        sync(now)
+
+
+def record_case_event(event) -> None:
+    """Push hook for aftersales: call right after a CaseEvent is created, inside its transaction.
+
+    Adds the event's facts and refreshes the shop's credit (and sanctions) at once. The cursor
+    sync reads the same event later and, finding its facts, does nothing more.
+    """
+    now = event.at
+    shops = _add_facts(_facts_for_event(event))
+    for shop_id in shops:
+        refresh_shop(shop_id, now)
+
+
+# ---- the stored credit and the sanctions it triggers ----------------------------------------
+
+def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
+    """Recount one shop's last 90 days from its facts, store the result, apply sanctions."""
+    since = now - timedelta(days=rules.WINDOW_DAYS)
+    with transaction.atomic():
+        shop = Shop.objects.select_for_update().get(pk=shop_id)
+        facts = CreditFact.objects.filter(shop_id=shop_id, at__gt=since)
+        by_kind = {row["kind"]: row for row in
+                   facts.values("kind").annotate(n=Count("id"), avg=Avg("value"), oldest=Min("at"))}
+        count = lambda kind: by_kind.get(kind, {}).get("n", 0)  # noqa: E731
+        responses = list(facts.filter(kind="response").values_list("value", flat=True))
+        rating = by_kind.get("rating")
+        inputs = rules.CreditInputs(
+            orders=count("order"), cases=count("case"), merchant_faults=count("fault"), timeouts=count("timeout"),
+            refunds=count("refund"), median_response_seconds=statistics.median(responses) if responses else None,
+            tenure_days=max(0, (now - shop.created_at).days),
+            rating_average=round(rating["avg"], 2) if rating else None, rating_count=count("rating"),
+            off_platform=count("off_platform"), overturned_refusals=count("overturned"),
+        )
+        result = rules.credit_score(inputs, _weights())
+        suspend_after = _suspend_after()
+        target = rules.sanction_target(result.grade, inputs.overturned_refusals, suspend_after=suspend_after)
+        oldest = min((row["oldest"] for row in by_kind.values()), default=None)
+        due = now + timedelta(days=1)
+        if oldest is not None:
+            due = min(due, oldest + timedelta(days=rules.WINDOW_DAYS, seconds=1))
+        record = MerchantCredit.objects.filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
+        record.score, record.grade = result.score, result.grade
+        record.orders_90d, record.cases_90d, record.faults_90d = inputs.orders, inputs.cases, inputs.merchant_faults
+        record.timeouts_90d, record.refunds_90d = inputs.timeouts, inputs.refunds
+        record.off_platform_90d, record.overturned_refusals_90d = inputs.off_platform, inputs.overturned_refusals
+        record.dispute_rate, record.merchant_fault_rate = result.dispute_rate, result.merchant_fault_rate
+        record.refund_rate = result.refund_rate
+        record.median_response_seconds = inputs.median_response_seconds
+        record.rating_average, record.rating_count = inputs.rating_average, inputs.rating_count
+        record.tenure_days, record.parts, record.sanction_target = inputs.tenure_days, result.parts, target
+        record.computed_at, record.refresh_due_at = now, due
+        new_status, override_ends = rules.next_status(shop.status, target, override_baseline=record.override_baseline)
+        if override_ends:
+            record.override_baseline = None
+        record.save()
+        if new_status != shop.status:
+            reason = rules.sanction_reason(result.grade, result.score, inputs.overturned_refusals, new_status,
+                                           suspend_after=suspend_after)
+            _change_status(shop, new_status, source="auto", reason=reason, actor=None, record=record, now=now)
+    return record
+
+
+def _change_status(shop: Shop, status: str, *, source: str, reason: str, actor: User | None, record: MerchantCredit,
+                   now) -> SanctionEvent:
+    event = SanctionEvent.objects.create(shop=shop, from_status=shop.status, to_status=status, source=source,
+                                         reason=reason, actor=actor, score=record.score, grade=record.grade, at=now)
+    shop.status = status
+    shop.save(update_fields=["status"])
+    return event
+
+
+def current_credit(shop: Shop, now: datetime | None = None) -> MerchantCredit:
+    """The stored credit, brought up to date first only if something happened since."""
+    now = now or clock_now()
+    sync_if_behind(now)
+    record = MerchantCredit.objects.filter(shop_id=shop.pk).first()
+    if record is None or record.refresh_due_at <= now:
+        record = refresh_shop(shop.pk, now)
+    shop.status = Shop.objects.values_list("status", flat=True).get(pk=shop.pk)
+    return record
+
+
+def credit_out(record: MerchantCredit) -> dict:
+    median = record.median_response_seconds
+    return {
+        "score": record.score, "grade": record.grade, "orders_90d": record.orders_90d, "cases_90d": record.cases_90d,
+        "dispute_rate": record.dispute_rate, "merchant_fault_rate": record.merchant_fault_rate,
+        "timeouts_90d": record.timeouts_90d, "median_response_seconds": round(median) if median is not None else None,
+        "tenure_days": record.tenure_days,
+        "rating_average": record.rating_average, "rating_count": record.rating_count,
+        "refund_rate": record.refund_rate, "refunds_90d": record.refunds_90d,
+        "merchant_faults_90d": record.faults_90d, "off_platform_90d": record.off_platform_90d,
+        "overturned_refusals_90d": record.overturned_refusals_90d,
+        "reasons": [p["text"] for p in record.parts if p["points"] < 0],
+        "parts": record.parts, "formula_version": rules.FORMULA_VERSION,
+        "computed_at": record.computed_at.isoformat(),
+    }
+
+
+def credit_for_shop(shop: Shop) -> dict:
+    return credit_out(current_credit(shop))
+
+
+def refresh_due_credits(now: datetime) -> int:
+    """Daily timer: catch up the sources (with a rescan), then every row whose window moved."""
+    sync(now, rescan=RESCAN)
+    due = list(MerchantCredit.objects.filter(refresh_due_at__lte=now).values_list("shop_id", flat=True)[:10_000])
+    for shop_id in due:
+        refresh_shop(shop_id, now)
+    return len(due)
+
+
+def ensure_refresh_timer(now: datetime) -> None:
+    if timers.pending(REFRESH_TIMER, REFRESH_TARGET) is None:
+        timers.schedule(REFRESH_TIMER, REFRESH_TARGET, now + timedelta(days=1), now=now)
+
+
+# ---- operator overrides ----------------------------------------------------------------------
+
+def set_sanction(shop: Shop, *, acting_user: User, status: str, reason: str) -> SanctionEvent:
+    """An operator sets the shop's status with a written reason; it holds against automatic
+    sanctioning until the credit calls for something more severe than it does now."""
+    if acting_user.role != Role.ADMIN:
+        raise forbidden("只有平台运营可以调整店铺状态")
+    if status not in STATUSES:
+        raise invalid("invalid_status", "状态只能是 active、restricted 或 suspended", "status")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 1000:
+        raise invalid("reason_required", "请写明调整理由（不超过1000字）", "reason")
+    now = clock_now()
+    with transaction.atomic():
+        record = refresh_shop(shop.pk, now)
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        record.override_baseline = record.sanction_target
+        record.save(update_fields=["override_baseline"])
+        return _change_status(shop, status, source="admin", reason=reason, actor=acting_user, record=record, now=now)
+
+
+def can_see_sanctions(shop: Shop, user) -> bool:
+    return bool(user and user.is_authenticated and (user.pk == shop.owner_id or user.role in (Role.ADMIN, Role.ARBITRATOR)))
+
+
+def sanction_out(event: SanctionEvent) -> dict:
+    return {"id": str(event.pk), "shop": str(event.shop_id), "from_status": event.from_status,
+            "to_status": event.to_status, "source": event.source, "reason": event.reason,
+            "actor": str(event.actor_id) if event.actor_id else None, "score": event.score, "grade": event.grade,
+            "at": event.at.isoformat()}
+
+
+# ---- reviews ---------------------------------------------------------------------------------
+
+def _reviewable(order) -> bool:
+    """A completed order, or one whose refund case has closed (and none is open)."""
+    from kameng.aftersales.models import OPEN_STATUSES, CaseStatus
+
+    cases = set(order.refund_cases.values_list("status", flat=True))
+    if cases & {str(s) for s in OPEN_STATUSES}:
+        return False
+    return order.status == "completed" or CaseStatus.CLOSED in cases
+
+
+def add_review(order, *, acting_user: User, stars, text: str = "") -> Review:
+    if acting_user.pk != order.buyer_id:
+        raise forbidden("只有该订单的买家可以评价")
+    if not isinstance(stars, int) or isinstance(stars, bool) or not (1 <= stars <= 5):
+        raise invalid("invalid_stars", "评分必须是1到5星", "stars")
+    text = (text or "").strip()
+    if len(text) > 2000:
+        raise invalid("invalid_text", "评价内容不超过2000字", "text")
+    now = clock_now()
+    with transaction.atomic():
+        if Review.objects.filter(order=order).exists():
+            raise conflict("already_reviewed", "该订单已评价过")
+        if not _reviewable(order):
+            raise conflict("review_not_allowed", "订单完成或售后结束后才能评价")
+        try:
+            with transaction.atomic():
+                review = Review.objects.create(order=order, shop_id=order.shop_id, buyer=acting_user, stars=stars,
+                                               text=text, created_at=now)
+        except IntegrityError:
+            raise conflict("already_reviewed", "该订单已评价过") from None
+        _add_facts([CreditFact(shop_id=order.shop_id, kind="rating", at=now, value=float(stars),
+                               category=(order.snapshot or {}).get("category", ""), key=f"review:{review.pk}")])
+        refresh_shop(order.shop_id, now)
+    return review
+
+
+def _mask(username: str) -> str:
+    return username[:1] + "***" + (username[-1:] if len(username) > 2 else "")
+
+
+def review_out(review: Review) -> dict:
+    return {"id": str(review.pk), "order": str(review.order_id), "shop": str(review.shop_id),
+            "buyer": _mask(review.buyer.username), "stars": review.stars, "text": review.text,
+            "listing_title": (review.order.snapshot or {}).get("title", ""), "created_at": review.created_at.isoformat()}
+
+
+def review_summary(shop: Shop) -> dict:
+    agg = Review.objects.filter(shop=shop).aggregate(n=Count("id"), avg=Avg("stars"))
+    return {"count": agg["n"], "average": round(agg["avg"], 2) if agg["avg"] is not None else None}
+
+
+# ---- the buyer's three checks (三查) ---------------------------------------------------------
+
+RULES_URL = "/rules/"
+
+
+def three_checks(listing: Listing) -> dict:
+    """查平台、查商家、查商品: everything a buyer should see before paying, in one place."""
+    from .stats import platform_summary
+
+    shop = listing.shop
+    record = current_credit(shop)
+    policy = get_policy()
+    category = policy.category(listing.category)
+    reviews = review_summary(shop)
+    latest = [review_out(r) for r in Review.objects.filter(shop=shop).select_related("buyer", "order").order_by("-pk")[:3]]
+    return {
+        "platform": {
+            "rules_url": RULES_URL, "policies_url": "/api/v1/policies", "stats_url": "/api/v1/stats",
+            **platform_summary(),
+            "protections": [
+                "担保交易：货款由平台托管，确认收货或验货期结束后才放款给商家",
+                f"商家须在 {policy.merchant_respond_hours} 小时内处理售后申请，超时不回复的小额标准化商品自动全额退款",
+                f"平台仲裁 {policy.arbitration_working_days} 个工作日内出结果（¥{policy.fast_track_threshold_fen // 100} 以下标准化商品 {policy.fast_track_hours} 小时）",
+                "退款只在平台内原路退回，不要站外付款或退款",
+            ],
+        },
+        "merchant": {
+            "shop": str(shop.pk), "name": shop.name, "status": shop.status, "profile_url": f"/merchants/{shop.pk}/",
+            "tenure_days": record.tenure_days, "refund_rate": record.refund_rate, "dispute_rate": record.dispute_rate,
+            "merchant_fault_rate": record.merchant_fault_rate,
+            "credit": {"score": record.score, "grade": record.grade},
+            "reviews": {**reviews, "latest": latest},
+        },
+        "listing": {
+            "category": listing.category, "category_name": category.get("name", listing.category),
+            "category_class": category["class"], "refund_rule": category.get("rule", ""),
+            "refund_standards": rules.REFUND_STANDARDS.get(listing.category, []),
+            "no_reason_refund": listing.no_reason_refund, "after_sale_days": listing.after_sale_days,
+            "trial_window_minutes": listing.verification_minutes, "deposit_percent": listing.deposit_percent,
+            "special_terms": list(listing.special_terms), "unfair_clauses": list(listing.warnings),
+            "used_goods_rule": rules.NO_DEFECT_AFTER_USE,
+            "after_sale_contact": {
+                "channel": "order_chat", "text": "下单后在订单页“交易留言”联系商家，售后在订单页“申请售后”",
+                "contact": shop.contact or None, "response_promise_hours": shop.response_promise_hours,
+                "refund_promise_hours": shop.refund_promise_hours,
+            },
+        },
+    }
+
+
+def require_admin(user) -> None:
+    if user.role != Role.ADMIN:
+        raise ApiError(403, "permission_denied", "wrong_role", "只有平台运营可以执行此操作")
