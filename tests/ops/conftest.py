@@ -3,6 +3,7 @@ a database of their own (a fresh SQLite file, or a fresh PostgreSQL database whe
 runs on PostgreSQL), a way to run Django code against it, and process clean-up."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,9 +40,13 @@ def _wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "con
 
 
 class IsolatedDatabase:
-    """A migrated kameng database that child processes share with the test."""
+    """A migrated kameng database that child processes share with the test.
 
-    def __init__(self, tmp_path: Path):
+    Migrating takes seconds, so the first one is migrated once per session and kept as a
+    template: later ones are a file copy (SQLite) or CREATE DATABASE … TEMPLATE (PostgreSQL).
+    """
+
+    def __init__(self, tmp_path: Path, template: "IsolatedDatabase | None" = None):
         from django.conf import settings
 
         self.tmp = tmp_path
@@ -54,12 +59,18 @@ class IsolatedDatabase:
         self.pg_name = None
         if self.vendor == "postgresql":
             self.pg_name = f"km8_{uuid.uuid4().hex[:12]}"
-            self._admin(f'CREATE DATABASE "{self.pg_name}"')
+            self._admin(f'CREATE DATABASE "{self.pg_name}"' + (f' TEMPLATE "{template.pg_name}"' if template else ""))
             auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
             self.env["KAMENG_DATABASE_URL"] = (
                 f"postgresql://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{self.pg_name}"
             )
-        self.kameng("init")
+        elif template:
+            data = Path(self.env["KAMENG_DATA_DIR"])
+            data.mkdir(parents=True)
+            shutil.copyfile(Path(template.env["KAMENG_DATA_DIR"]) / "kameng.sqlite3", data / "kameng.sqlite3")
+        if template is None:
+            self.kameng("init")
+            self.query(PROBE_TABLE_SQL)
 
     def _admin(self, sql: str) -> None:
         import psycopg
@@ -91,11 +102,7 @@ class IsolatedDatabase:
         return json.loads(done.stdout.rsplit("@@RESULT@@", 1)[1])
 
     def create_probe_table(self) -> None:
-        self.django(f"""
-            from django.db import connection
-            with connection.cursor() as c:
-                c.execute({PROBE_MAIN_SQL!r})
-        """)
+        """Every isolated database has it (made in the template); kept for readable tests."""
 
     def schedule_probes(self, count: int, *, prefix: str = "p", seconds_ago: int = 5) -> None:
         self.django(f"""
@@ -107,20 +114,32 @@ class IsolatedDatabase:
                                              created_at=now) for i in range({count})], batch_size=1000)
         """)
 
+    def query(self, sql: str, params=()) -> list[tuple]:
+        """Read the database directly (no Django subprocess: polling must be cheap)."""
+        if self.vendor == "postgresql":
+            import psycopg
+
+            with psycopg.connect(self.env["KAMENG_DATABASE_URL"], autocommit=True) as conn:
+                cursor = conn.execute(sql.replace("?", "%s"), params)
+                return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+        import sqlite3
+
+        conn = sqlite3.connect(Path(self.env["KAMENG_DATA_DIR"]) / "kameng.sqlite3", timeout=30)
+        try:
+            rows = [tuple(r) for r in conn.execute(sql, params).fetchall()]
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+
     def probe_runs(self) -> list[tuple[str, int]]:
-        return [tuple(r) for r in self.django("""
-            from django.db import connection
-            with connection.cursor() as c:
-                c.execute("SELECT target, pid FROM ops_probe_run")
-                result = c.fetchall()
-        """)]
+        return self.query("SELECT target, pid FROM ops_probe_run")
 
     def timer_counts(self) -> dict:
-        return self.django("""
-            from django.db.models import Count
-            from kameng.timers.models import Timer
-            result = dict(Timer.objects.filter(kind="test.probe").values_list("status").annotate(n=Count("id")))
-        """)
+        from kameng.timers.models import Timer
+
+        table = Timer._meta.db_table
+        return dict(self.query(f"SELECT status, COUNT(*) FROM {table} WHERE kind = 'test.probe' GROUP BY status"))
 
 
 @pytest.fixture
@@ -133,12 +152,20 @@ def wait_for():
     return _wait_for
 
 
-PROBE_MAIN_SQL = "CREATE TABLE ops_probe_run (target VARCHAR(64) NOT NULL, pid INTEGER NOT NULL)"
+PROBE_TABLE_SQL = "CREATE TABLE ops_probe_run (target VARCHAR(64) NOT NULL, pid INTEGER NOT NULL)"
+
+
+@pytest.fixture(scope="session")
+def _isolated_template(tmp_path_factory, django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        template = IsolatedDatabase(tmp_path_factory.mktemp("km-template"))
+    yield template
+    template.drop()
 
 
 @pytest.fixture
-def isolated_db(tmp_path, db):
-    database = IsolatedDatabase(tmp_path)
+def isolated_db(tmp_path, db, _isolated_template):
+    database = IsolatedDatabase(tmp_path, _isolated_template)
     yield database
     database.drop()
 
@@ -172,13 +199,19 @@ class Processes:
         return False
 
     def stop(self, proc, timeout: float = 20) -> None:
+        """SIGTERM to the process itself (it stops its own children), then SIGKILL to its whole group."""
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # anything it left behind
+        except ProcessLookupError:
+            pass
+        if proc.poll() is None:
+            proc.wait(timeout=10)
 
     def stop_all(self) -> None:
         for proc, _ in reversed(self.started):

@@ -1,0 +1,123 @@
+"""Celery on Redis: a real worker process (and beat) running kameng's tasks against a database
+it shares with the test. Timers stay database rows; the queue only triggers sweeps."""
+import os
+import sys
+import uuid
+
+import pytest
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_DB = int(os.environ.get("KAMENG_TEST_REDIS_DB", "13"))  # keep clear of db 0 and of other tests
+
+
+@pytest.fixture
+def redis_broker():
+    """A Redis database with a unique queue and key prefix; every key under the prefix is removed after."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        reason = f"needs Redis on {REDIS_HOST}:{REDIS_PORT} for a real Celery worker ({exc})"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    tag = f"km8-test-{uuid.uuid4().hex[:10]}"
+    env = {"KAMENG_BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}", "KAMENG_CELERY_QUEUE": tag,
+           "KAMENG_CELERY_KEY_PREFIX": f"{tag}:"}
+    yield env
+    for key in client.scan_iter(match=f"{tag}*"):
+        client.delete(key)
+    client.close()
+
+
+def _sender(env: dict):
+    """A Celery app in the test process talking to the same broker, queue and prefix as the worker."""
+    from celery import Celery
+
+    from kameng.ops.celery import configure
+
+    return configure(Celery("kameng-test-sender"), env["KAMENG_BROKER_URL"], env)
+
+
+def test_celery_worker_runs_due_timers_when_the_sweep_task_arrives(isolated_db, processes, redis_broker, wait_for):
+    isolated_db.create_probe_table()
+    env = dict(isolated_db.env, **redis_broker)
+    worker = processes.start([sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "2",
+                              "--loglevel", "INFO"], env, "celery-worker")
+    wait_for(lambda: processes.says(worker, "ready."), 60, what="celery worker ready")
+
+    isolated_db.schedule_probes(40)
+    assert isolated_db.timer_counts() == {"pending": 40}  # nothing sweeps them but the task
+    sender = _sender(redis_broker)
+    sender.send_task("kameng.sweep_timers")
+    wait_for(lambda: isolated_db.timer_counts() == {"done": 40}, 60, interval=0.3, what="the sweep task to run")
+    wait_for(lambda: processes.says(worker, "kameng.sweep_timers"), 10, what="the worker's task log")
+
+    # The same, queued by kameng's own dispatch (jobs.enqueue) in a process configured with the broker.
+    isolated_db.schedule_probes(10, prefix="q")
+    isolated_db.env.update(redis_broker)
+    isolated_db.django("""
+        from kameng.ops import jobs
+        jobs.enqueue("sweep_timers")  # outside a transaction: sent at once
+    """)
+    wait_for(lambda: isolated_db.timer_counts() == {"done": 50}, 60, interval=0.3, what="the enqueued sweep")
+
+    runs = isolated_db.probe_runs()
+    assert len(runs) == 50 and len({t for t, _ in runs}) == 50
+    assert {pid for _, pid in runs} - {worker.pid}, "tasks run in the worker's pool processes"
+    processes.stop(worker)
+
+
+def test_beat_triggers_the_sweep_every_few_seconds(isolated_db, processes, redis_broker, wait_for, tmp_path):
+    isolated_db.create_probe_table()
+    env = dict(isolated_db.env, KAMENG_SWEEP_INTERVAL="0.5", **redis_broker)
+    worker = processes.start([sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "1"], env,
+                             "celery-worker")
+    beat = processes.start([sys.executable, "-m", "kameng.cli", "beat", "--schedule", str(tmp_path / "beat.db")], env,
+                           "beat")
+    wait_for(lambda: processes.says(worker, "ready."), 60, what="celery worker ready")
+    wait_for(lambda: processes.says(beat, "beat: Starting"), 60, what="beat start")
+
+    isolated_db.schedule_probes(25)
+    wait_for(lambda: isolated_db.timer_counts() == {"done": 25}, 60, interval=0.3, what="beat-driven sweep")
+    # A timer that falls due later runs on a later beat, with nobody sending anything by hand.
+    isolated_db.schedule_probes(5, prefix="later", seconds_ago=-2)
+    wait_for(lambda: isolated_db.timer_counts() == {"done": 30}, 60, interval=0.3, what="the later timers")
+    assert len(isolated_db.probe_runs()) == 30
+    processes.stop(beat)
+    processes.stop(worker)
+
+
+def test_jobs_run_in_process_after_commit_without_a_broker(db, settings, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kameng.ops import jobs
+    from kameng.timers import services as timers
+    from kameng.timers.models import TimerStatus
+
+    settings.BROKER_URL = ""
+    ran = []
+    timers.HANDLERS["test.in_process"] = lambda target, now: ran.append(target)
+    try:
+        timer = timers.schedule("test.in_process", "thing:1", timezone.now() - timedelta(minutes=1))
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            jobs.enqueue("sweep_timers")
+        assert ran == []  # nothing runs before the commit
+        for callback in callbacks:
+            callback()
+        assert ran == ["thing:1"]
+        timer.refresh_from_db()
+        assert timer.status == TimerStatus.DONE
+    finally:
+        del timers.HANDLERS["test.in_process"]
+
+
+def test_enqueue_refuses_an_unknown_job():
+    from kameng.ops import jobs
+
+    with pytest.raises(KeyError):
+        jobs.enqueue("mine_bitcoin")
