@@ -171,10 +171,10 @@ def _person_lines(p: Person, *, id_number: bool) -> list[str]:
     return lines
 
 
-def _shop_lines(d: Dossier) -> list[str]:
+def _shop_lines(d: Dossier, party: str) -> list[str]:
     return [
         f"名称：网店“{d.shop.name}”的经营者（{d.operator.name}店铺编号 {d.shop.id}，商家账号 {d.shop.owner_username}）",
-        f"地址：{blank('被投诉人地址；不知道的，可要求平台依法提供商家的真实名称、地址和联系方式')}",
+        f"地址：{blank(party + '地址')}（不知道的，可要求平台经营者提供销售者的真实名称、地址和有效联系方式）",
         f"联系方式：{d.shop.contact or '平台站内交易留言'}",
     ]
 
@@ -248,7 +248,7 @@ def _complaint_12315(d: Dossier, claims: Claims) -> Document:
         doc.add("item", line)
     doc.add("heading", "二、被投诉人")
     doc.add("para", "被投诉人一（销售者）：")
-    for line in _shop_lines(d):
+    for line in _shop_lines(d, "被投诉人"):
         doc.add("item", line)
     doc.add("para", "被投诉人二（网络交易平台经营者）：")
     for line in _operator_lines(d):
@@ -284,7 +284,7 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
         doc.add("item", line)
     doc.add("heading", "被申请人")
     doc.add("para", "被申请人一（销售者）：")
-    for line in _shop_lines(d):
+    for line in _shop_lines(d, "被申请人"):
         doc.add("item", line)
     doc.add("para", "被申请人二（网络交易平台经营者）：")
     for line in _operator_lines(d):

@@ -167,8 +167,13 @@ def render(document: Document, *, subject: str = "", created_at: datetime | None
         if created_at is not None:
             pdf.set_creation_date(created_at)
         pdf.add_page()
-        for block in document.blocks:
+        for index, block in enumerate(document.blocks):
             size, height, align, gray, before = STYLES.get(block.kind, STYLES["para"])
+            if block.kind == "sign" and (index == 0 or document.blocks[index - 1].kind != "sign"):
+                # keep the signature lines together: never a page holding just the date
+                signs = sum(1 for b in document.blocks[index:] if b.kind == "sign")
+                if pdf.get_y() + signs * (height + before) > pdf.page_break_trigger:
+                    pdf.add_page()
             text = block.text
             indent = 0.0
             if block.kind == "item":
