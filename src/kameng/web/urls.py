@@ -4,7 +4,6 @@ from .views import accounts, merchant, orders, public, wallet
 
 urlpatterns = [
     path("", public.home, name="home"),
-    path("rules/", public.rules, name="rules"),
     path("language/", public.switch_language, name="language"),
     path("listings/<int:listing_id>", public.listing_detail, name="listing"),
     path("listings/<int:listing_id>/buy", orders.buy, name="listing-buy"),

@@ -22,6 +22,18 @@ def yuan(fen) -> str:
 
 
 @register.filter
+def percent(share) -> str:
+    """A share in 0..1 as "12.5%"; empty when unknown."""
+    if share is None or share == "":
+        return ""
+    try:
+        value = float(share) * 100
+    except (TypeError, ValueError):
+        return ""
+    return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
+
+
+@register.filter
 def category_name(code: str) -> str:
     """The category's display name from the policy, in Chinese or English."""
     from kameng.policy.services import get_policy

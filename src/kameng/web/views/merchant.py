@@ -160,6 +160,8 @@ def listing_stock(request, listing_id: int):
             else:
                 messages.success(request, _("已添加 %(added)d 条卡密，跳过重复 %(duplicates)d 条，当前可售库存 %(available)d 条。") % result)
                 return redirect("merchant-listing-stock", listing_id=listing.pk)
+        else:
+            context["error"] = " ".join(confirm_form.errors.get("items_text", []))
     elif request.method == "POST":
         form = StockUploadForm(request.POST, request.FILES)
         if form.is_valid():

@@ -1,4 +1,6 @@
-"""Pages anyone may see: the market, a listing with the buyer's three checks (三查), the rules."""
+"""Pages anyone may see: the market, and a listing with the buyer's three checks (三查).
+
+The published rules (/rules/) and merchant credit profiles are kameng.trust's pages."""
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -10,9 +12,7 @@ from kameng.accounts import services as account_services
 from kameng.api.errors import ApiError
 from kameng.catalog import services as catalog_services
 from kameng.catalog.models import ListingVersion
-from kameng.policy.defaults import SPECIAL_TERMS
 from kameng.policy.services import get_policy
-from kameng.trust.clauses import PATTERNS
 from kameng.trust.credit import credit_for_shop
 from kameng.wallet import services as wallet_services
 
@@ -74,20 +74,6 @@ def listing_detail(request, listing_id: int):
     except ApiError as exc:
         raise not_found_from(exc) from None
     return render(request, "web/buyer/listing.html", listing_context(request, listing))
-
-
-def rules(request):
-    """The platform's published rules: category classes and refund rules, deadlines, unfair clauses."""
-    policy = get_policy()
-    categories = [{"code": code, **data} for code, data in policy.categories.items()]
-    clauses = []
-    for _pattern, text, law in PATTERNS:
-        if text not in {c["text"] for c in clauses}:
-            clauses.append({"text": text, "law": law})
-    return render(request, "web/rules.html", {
-        "policy": policy, "categories": categories, "special_terms": SPECIAL_TERMS, "clauses": clauses,
-        "fast_track_threshold": policy.fast_track_threshold_fen,
-    })
 
 
 @require_POST

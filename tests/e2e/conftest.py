@@ -1,0 +1,193 @@
+"""Browser suite: Playwright drives Debian's chromium against a real `kameng serve` (gunicorn,
+WhiteNoise, the timer worker) on an embedded SQLite database of its own.
+
+Playwright's sync API keeps an asyncio loop in the test thread, and Django refuses ORM calls
+from a thread with a running loop (SynchronousOnlyOperation). The suite-wide autouse ledger
+fixture still touches the ORM after each test, so the guard is lifted for this process: the
+test thread never shares a connection with anything asynchronous.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSWORD = "e2e-pass-word-123"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_chromium() -> None:
+    """Skip without a browser; under CI=true a missing browser fails instead of hiding the suite."""
+    if Path(CHROMIUM).exists():
+        return
+    reason = f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
+    if _in_ci():
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A running kameng and the few API/CLI calls tests use to set the scene around the browser."""
+
+    def __init__(self, url: str, env: dict, data_dir: Path):
+        self.url, self.env, self.data_dir = url, env, data_dir
+        self._n = 0
+
+    def kameng(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kameng.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=120)
+
+    def api(self, method: str, path: str, body=None, token: str | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + "/api/v1" + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def unique(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}{self._n}_{int(time.time() * 1000) % 100000}"
+
+    def register(self, role: str, username: str | None = None) -> dict:
+        username = username or self.unique(role)
+        status, body = self.api("POST", "/auth/register", {"username": username, "password": PASSWORD, "role": role})
+        assert status == 201, body
+        return {"username": username, "token": body["token"], "id": body["user"]["id"]}
+
+    def fund(self, user: dict, fen: int) -> None:
+        status, topup = self.api("POST", "/wallet/topups", {"amount": fen}, token=user["token"])
+        assert status == 201, topup
+        request = urllib.request.Request(self.url + topup["pay_url"], data=b"", method="POST",
+                                         headers={"Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+
+    def merchant_with_card_listing(self, *, title: str, price: int, keys: list[str], **extra) -> tuple[dict, dict]:
+        merchant = self.register("merchant")
+        status, shop = self.api("POST", "/shops", {"name": f"{merchant['username']} 数码", "description": "正版"},
+                                token=merchant["token"])
+        assert status == 201, shop
+        body = {"title": title, "category": "software_license", "kind": "card_key", "price": price,
+                "description": "正版授权，在线激活。", "promises": ["100%稳定激活", "24小时内激活"],
+                "after_sale_days": 7, "verification_minutes": 1440, **extra}
+        status, listing = self.api("POST", "/listings", body, token=merchant["token"])
+        assert status == 201, listing
+        status, added = self.api("POST", f"/listings/{listing['id']}/stock", {"items": keys}, token=merchant["token"])
+        assert status == 200 and added["added"] == len(keys), added
+        return merchant, listing
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    require_chromium()
+    data_dir = tmp_path_factory.mktemp("kameng-e2e")
+    env = {k: v for k, v in os.environ.items() if k not in ("KAMENG_DATABASE_URL", "KAMENG_BROKER_URL")}
+    env.update({"KAMENG_DATA_DIR": str(data_dir), "KAMENG_TEST_CLOCK": "1",
+                "DJANGO_SETTINGS_MODULE": "kameng.settings"})
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    port = _free_port()
+    server = Server(f"http://127.0.0.1:{port}", env, data_dir)
+    init = server.kameng("init")
+    assert init.returncode == 0, init.stderr
+    log = open(data_dir / "serve.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "kameng.cli", "serve", "--host", "127.0.0.1", "--port",
+                                str(port), "--workers", "1"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(server.url + "/", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"kameng serve did not come up: {(data_dir / 'serve.log').read_text()[-2000:]}")
+        time.sleep(0.2)
+    yield server
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    # Whatever the browser did, the books still balance.
+    check = server.kameng("ledger", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Shots:
+    """Numbered screenshots of each step under tests/e2e/artifacts/<test>/."""
+
+    def __init__(self, name: str):
+        self.dir = ARTIFACTS / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for old in self.dir.glob("*.png"):
+            old.unlink()
+        self.n = 0
+
+    def __call__(self, page, step: str) -> None:
+        self.n += 1
+        page.screenshot(path=str(self.dir / f"{self.n:02d}-{step}.png"), full_page=True)
+
+
+@pytest.fixture
+def shots(request):
+    return Shots(request.node.name.replace("[", "-").replace("]", ""))
+
+
+@pytest.fixture
+def new_page(browser, server):
+    """Open a page in a fresh browser context; console errors (CSP violations included) are collected."""
+    contexts = []
+
+    def make(*, width: int = 1280, height: int = 900, locale: str = "zh-CN"):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
+                                      base_url=server.url)
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
