@@ -7,6 +7,7 @@ from PIL import Image, ImageOps, ImageStat
 from .uploads import MAX_PIXELS
 
 FRAME_POSITIONS = (0.1, 0.5, 0.9)  # where in a video to take frames (share of its duration)
+ANALYSIS_WIDTH = 2000  # OCR reads at most this wide (kameng.evidence.ocr.MAX_WIDTH)
 MAX_DECODED_FRAMES = 400  # per seek, so a video without keyframes cannot make us decode it all
 
 
@@ -18,6 +19,9 @@ def open_image(fileobj) -> Image.Image:
             if im.width * im.height > MAX_PIXELS:
                 raise Image.DecompressionBombError("too many pixels")
             im.seek(0)
+            if im.format == "JPEG" and im.width > ANALYSIS_WIDTH * 2:
+                # decode a big photo at a reduced scale straight from the DCT data (less memory)
+                im.draft("RGB", (ANALYSIS_WIDTH, round(im.height * ANALYSIS_WIDTH / im.width)))
             im = ImageOps.exif_transpose(im)
             return im.convert("RGB")
 

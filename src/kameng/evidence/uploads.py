@@ -232,48 +232,51 @@ def _is_plain_text(text: str) -> bool:
 def inspect_upload(upload) -> CheckedUpload:
     """Validate an UploadedFile: size (413), type by content and structure (415); hash it.
 
-    Reads the file once in chunks (memory stays flat), then checks the sniffed type's structure.
+    The type comes from the first 64 KiB; the file is then read once in chunks (memory stays
+    flat) for its hash and the scans that type needs, and its structure is checked last.
     Raises ApiError; the caller stores nothing unless this returns.
     """
     if upload is None:
         raise ApiError(400, "invalid_request", "file_required", "请选择要上传的文件", param="file")
     if upload.size is not None and upload.size > MAX_BYTES:
         raise UploadTooLarge()
+    upload.seek(0)
+    head = upload.read(HEAD_BYTES)
+    if not head:
+        raise unsupported("empty_file", "文件是空的")
+    content_type = sniff(head)
+    if content_type is None:
+        raise unsupported("unsupported_type", "只接受 PNG、JPEG、WebP、GIF、MP4、WebM、PDF 或纯文本文件")
+    scan_markup = content_type not in VIDEO_TYPES
+    text = _StreamingText(head) if content_type == "text/plain" else None
     digest = hashlib.sha256()
     size = 0
-    head = bytearray()
-    tail = b""
-    carry = b""
+    tail = carry = b""
     markup_hit = pdf_active = False
-    text = None
     upload.seek(0)
     for chunk in upload.chunks(CHUNK):
         size += len(chunk)
         if size > MAX_BYTES:
             raise UploadTooLarge()
         digest.update(chunk)
-        if len(head) < HEAD_BYTES:
-            head += chunk[: HEAD_BYTES - len(head)]
         tail = (tail + chunk)[-TAIL_BYTES:]
         window = carry + chunk
-        markup_hit = markup_hit or ACTIVE_MARKUP.search(window.lower()) is not None
-        pdf_active = pdf_active or PDF_ACTIVE.search(window) is not None
         carry = window[-SCAN_OVERLAP:]
-        text = text or _StreamingText(bytes(head))
-        text.feed(chunk)
-    if size == 0:
-        raise unsupported("empty_file", "文件是空的")
-    content_type = sniff(bytes(head))
-    if content_type is None:
-        raise unsupported("unsupported_type", "只接受 PNG、JPEG、WebP、GIF、MP4、WebM、PDF 或纯文本文件")
+        if scan_markup and not markup_hit:
+            lowered = window.lower()
+            markup_hit = (b"<" in lowered and ACTIVE_MARKUP.search(lowered) is not None) or b"javascript:" in lowered
+        if content_type == "application/pdf" and not pdf_active:
+            pdf_active = PDF_ACTIVE.search(window) is not None
+        if text is not None:
+            text.feed(chunk)
     encoding = None
-    if content_type == "text/plain":
-        encoding = text.finish() if text else None
+    if text is not None:
+        encoding = text.finish() or _gb18030_fallback(upload, text)
         if encoding is None:
             raise unsupported("unsupported_type", "文本文件必须是 UTF-8、UTF-16 或 GB18030 编码的纯文本")
     if b"PK\x05\x06" in tail:
         raise unsupported("polyglot", "文件末尾附带了压缩包，不予接受")
-    if content_type not in VIDEO_TYPES and markup_hit:
+    if markup_hit:
         raise unsupported("active_content", "文件中含有网页或脚本内容，不予接受")
     if content_type == "application/pdf":
         _check_pdf(tail, pdf_active)
@@ -287,44 +290,58 @@ def inspect_upload(upload) -> CheckedUpload:
                          sha256=digest.hexdigest(), encoding=encoding)
 
 
+# Bytes that are control characters in UTF-8 and GB18030 alike (both keep ASCII as is).
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
+_NOT_CONTROL_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+
+
 class _StreamingText:
-    """Checks a whole file as text while it streams by: UTF-8/UTF-16 incrementally; GB18030
-    needs no second pass either, since every candidate decoder is fed the same chunks."""
+    """Checks a whole file as text while it streams by, in the encoding its head suggests.
+
+    For UTF-8 and GB18030 the control-character check runs on the bytes (fast); UTF-16 is
+    checked on the decoded text. A file whose head read as UTF-8 but whose body does not gets
+    one more pass as GB18030 (`_gb18030_fallback`).
+    """
 
     def __init__(self, head: bytes):
-        if head.startswith(codecs.BOM_UTF8):
-            names = ["utf-8-sig"]
-        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            names = ["utf-16"]
-        else:
-            names = ["utf-8", "gb18030"]
-        self.decoders = {n: codecs.getincrementaldecoder(n)() for n in names}
-        self.first = True
+        self.encoding = text_encoding(head, complete=False)
+        self.decoder = codecs.getincrementaldecoder(self.encoding)() if self.encoding else None
 
     def feed(self, chunk: bytes) -> None:
-        for name, decoder in list(self.decoders.items()):
-            try:
-                text = decoder.decode(chunk)
-            except UnicodeDecodeError:
-                del self.decoders[name]
-                continue
-            if not self._ok(text):
-                del self.decoders[name]
-        self.first = False
-
-    def _ok(self, text: str) -> bool:
-        if self.first:
-            return _is_plain_text(text)
-        return CONTROL_CHARS.search(text) is None
+        if self.decoder is None:
+            return
+        try:
+            decoded = self.decoder.decode(chunk)
+        except UnicodeDecodeError:
+            self.decoder = None
+            return
+        if self.encoding == "utf-16":
+            bad = CONTROL_CHARS.search(decoded) is not None
+        else:
+            bad = bool(chunk.translate(None, _NOT_CONTROL_BYTES))
+        if bad:
+            self.decoder = None
+            self.encoding = "rejected"
 
     def finish(self) -> str | None:
-        for name, decoder in self.decoders.items():
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                continue
-            return name
+        if self.decoder is None:
+            return None
+        try:
+            self.decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+        return self.encoding
+
+
+def _gb18030_fallback(upload, checker: _StreamingText) -> str | None:
+    if checker.encoding != "utf-8":
         return None
+    retry = _StreamingText(b"")
+    retry.encoding, retry.decoder = "gb18030", codecs.getincrementaldecoder("gb18030")()
+    upload.seek(0)
+    for chunk in upload.chunks(CHUNK):
+        retry.feed(chunk)
+    return retry.finish()
 
 
 def _check_pdf(tail: bytes, active: bool) -> None:
