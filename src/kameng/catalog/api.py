@@ -4,6 +4,7 @@ from ninja import Router, Schema, Status
 from kameng.accounts.models import Role
 from kameng.api.base import bearer, iso, paginate, require_role
 from kameng.api.errors import not_found
+from kameng.policy.services import get_policy
 
 from . import services
 from .models import Listing, Shop
@@ -64,12 +65,13 @@ def shop_out(shop: Shop) -> dict:
             "response_promise_hours": shop.response_promise_hours, "refund_promise_hours": shop.refund_promise_hours}
 
 
-def listing_out(listing: Listing, *, stock: int | None = None) -> dict:
+def listing_out(listing: Listing, *, stock: int | None = None, policy=None) -> dict:
     from kameng.policy.services import get_policy
 
+    policy = policy or get_policy()
     data = {
         "id": str(listing.pk), "shop": str(listing.shop_id), "version": listing.version, "title": listing.title,
-        "category": listing.category, "category_class": get_policy().category_class(listing.category),
+        "category": listing.category, "category_class": policy.category_class(listing.category),
         "kind": listing.kind, "price": listing.price, "currency": "CNY", "description": listing.description,
         "promises": listing.promises, "after_sale_days": listing.after_sale_days,
         "verification_minutes": listing.verification_minutes, "no_reason_refund": listing.no_reason_refund,
@@ -126,10 +128,24 @@ def search_listings(request, q: str = "", category: str = "", shop: str = "", li
     qs = services.search(q, category)
     if shop:
         qs = qs.filter(shop_id=int(shop) if shop.isdigit() else -1)
-    page = paginate(qs, limit, starting_after)
+    page = paginate(qs.annotate(stock_left=_stock_left()), limit, starting_after)
+    policy = get_policy()  # once per page, not per listing
     # 限制流量: within a page, restricted shops' listings go last.
-    page["data"] = [listing_out(item) for item in sorted(page["data"], key=lambda l: l.demoted)]
+    page["data"] = [listing_out(item, stock=item.stock_left, policy=policy)
+                    for item in sorted(page["data"], key=lambda l: l.demoted)]
     return page
+
+
+def _stock_left():
+    """Unsold stock per listing inside the search query (the partial index stock_available)."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from .models import StockItem
+
+    unsold = (StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True).order_by()
+              .values("listing").annotate(n=Count("id")).values("n"))
+    return Coalesce(Subquery(unsold, output_field=IntegerField()), Value(0))
 
 
 @router.post("/listings/{listing_id}/stock", response=dict)

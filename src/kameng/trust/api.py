@@ -1,5 +1,6 @@
 """Trust endpoints: published policies and statistics, shop credit, reviews, sanctions."""
 from ninja import Router, Schema, Status
+from pydantic import StrictInt
 
 from kameng.accounts.models import Role
 from kameng.api.base import paginate, require_role
@@ -15,7 +16,7 @@ router = Router(tags=["trust"])
 
 
 class ReviewIn(Schema):
-    stars: int
+    stars: StrictInt  # 1–5; true/"5" are not stars
     text: str = ""
 
 

@@ -101,8 +101,8 @@ def platform_stats(*, days: int = 90, weeks: int = 12, now: datetime | None = No
 
     now = now or clock_now()
     sync_if_behind(now)
-    latest = CreditFact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    key = f"trust:stats:{days}:{weeks}:{latest}:{now:%Y%m%d%H}"
+    latest = CreditFact.objects.order_by("-pk").values_list("pk", "key", "at").first() or (0, "", None)
+    key = f"trust:stats:{days}:{weeks}:{latest[0]}:{latest[1]}:{latest[2] and latest[2].timestamp()}:{now:%Y%m%d%H}"
     data = cache.get(key)
     if data is None:
         data = compute_stats(now, days=days, weeks=weeks)

@@ -1,0 +1,107 @@
+"""Merchant credit (商家信用评级) through the API: counted from orders and case events over 90 days,
+stored, refreshed when something happens, and scored by the published formula."""
+from kameng.trust import rules
+
+RATIONALE = "截图显示激活码无效，与商品承诺不符，依据类目规则全额退款"
+
+
+def test_credit_counts_the_last_90_days_from_orders_and_case_events(
+        api, merchant, arbitrator, stocked, sale, open_refund, act, advance, shop):
+    listing = stocked(merchant)
+    (b1, o1), (b2, o2), (b3, o3), (b4, o4) = (sale(listing) for _ in range(4))
+    # 1: answered after an hour, accepted — a response, a refund, not the merchant's fault.
+    c1 = open_refund(b1, o1)
+    advance(3600)
+    act(merchant, c1, "accept")
+    # 2: rejected after two hours, escalated, lost in arbitration — a fault and an overturned refusal.
+    c2 = open_refund(b2, o2)
+    advance(7200)
+    act(merchant, c2, "reject", {"reason": "激活码已被使用，不予退款"})
+    act(b2, c2, "escalate")
+    act(arbitrator, c2, "decide", {"outcome": "refund_full", "rationale": RATIONALE})
+    act(merchant, c2, "accept_decision")
+    # 3: silence for 48 h on a fast-track case — a timeout and an automatic refund (a fault).
+    c3 = open_refund(b3, o3)
+    advance(48 * 3600 + 1)
+    assert api.get(f"/refunds/{c3['id']}", token=b3.token).data["merchant_timed_out"] is True
+    # 4: released after the verification window; the buyer rates it 4 stars.
+    assert api.post(f"/orders/{o4['id']}/review", {"stars": 4, "text": "发货快"}, token=b4.token).status_code == 201
+
+    data = shop(merchant)
+    credit = data["credit"]
+    assert credit["orders_90d"] == 4 and credit["cases_90d"] == 3
+    assert credit["dispute_rate"] == 0.75
+    assert credit["merchant_fault_rate"] == 0.6667 and credit["merchant_faults_90d"] == 2
+    assert credit["timeouts_90d"] == 1
+    assert credit["median_response_seconds"] == 5400  # median of 1 h and 2 h; silence is a timeout, not a response
+    assert credit["tenure_days"] == 2
+    assert credit["rating_average"] == 4.0 and credit["rating_count"] == 1
+    assert credit["refund_rate"] == 0.75 and credit["overturned_refusals_90d"] == 1
+    expected = rules.credit_score(rules.CreditInputs(
+        orders=4, cases=3, merchant_faults=2, timeouts=1, refunds=3, median_response_seconds=5400, tenure_days=2,
+        rating_average=4.0, rating_count=1, overturned_refusals=1))
+    # 80 + 0.1 + 0.4 + 5 − 15 − 20 − 5 − 0.3 − 5 = 40.2
+    assert (credit["score"], credit["grade"]) == (expected.score, expected.grade) == (40, "D")
+    assert data["status"] == "restricted"
+    assert "1 次协商超时未回复" in credit["reasons"] and "1 次拒绝退款后被推翻" in credit["reasons"]
+
+    # The public credit endpoint says the same, with the formula's parts.
+    detail = api.get(f"/shops/{merchant.shop_id}/credit").data
+    assert detail["score"] == 40 and {p["code"] for p in detail["parts"]} >= {"base", "disputes", "faults", "timeouts"}
+
+
+def test_credit_is_stored_and_not_recomputed_when_nothing_happened(api, merchant, stocked, sale, shop):
+    listing = stocked(merchant)
+    sale(listing)
+    first = shop(merchant)["credit"]
+    again = shop(merchant)["credit"]
+    assert first["orders_90d"] == again["orders_90d"] == 1
+    assert first["computed_at"] == again["computed_at"]
+    sale(listing)
+    after = shop(merchant)["credit"]
+    assert after["orders_90d"] == 2 and after["computed_at"] >= first["computed_at"]
+
+
+def test_facts_leave_the_window_after_90_days(api, merchant, stocked, sale, open_refund, act, advance, shop):
+    listing = stocked(merchant)
+    buyer, order = sale(listing)
+    act(merchant, open_refund(buyer, order), "accept")
+    assert shop(merchant)["credit"]["cases_90d"] == 1
+    advance(91 * 86400)
+    credit = shop(merchant)["credit"]
+    assert credit["orders_90d"] == 0 and credit["cases_90d"] == 0 and credit["tenure_days"] == 91
+    # 80 + 10 × 91 / 180 = 85.06
+    assert (credit["score"], credit["grade"]) == (85, "B")
+
+
+def test_aftersales_can_push_events_and_the_cursor_does_not_count_them_twice(
+        api, merchant, stocked, sale, open_refund, shop):
+    from kameng.aftersales.models import CaseEvent
+    from kameng.trust.models import MerchantCredit, SyncCursor
+    from kameng.trust.services import record_case_event
+
+    listing = stocked(merchant)
+    shop(merchant)  # creates the credit row
+    buyer, order = sale(listing)
+    case = open_refund(buyer, order)
+    record_case_event(CaseEvent.objects.get(case_id=case["id"], type="opened"))
+    assert MerchantCredit.objects.get(shop_id=merchant.shop_id).cases_90d == 1
+    cursor = SyncCursor.objects.filter(source="case_events").values_list("last_id", flat=True).first() or 0
+    assert CaseEvent.objects.filter(pk__gt=cursor).exists()  # the pull path has not read it yet
+    assert shop(merchant)["credit"]["cases_90d"] == 1  # … and reading it adds nothing twice
+
+
+def test_off_platform_messages_by_the_merchant_count_against_its_credit(api, merchant, stocked, sale, shop):
+    listing = stocked(merchant)
+    buyer, order = sale(listing)
+    post = lambda user, body: api.post(f"/orders/{order['id']}/messages", {"body": body}, token=user.token)  # noqa: E731
+    flagged = post(merchant, "加我微信 kameng888，下次直接找我买")
+    assert flagged.status_code == 201 and flagged.data["flags"] == ["off_platform_payment"]
+    assert post(buyer, "激活失败，提示错误代码 0x8007007B").data["flags"] == []
+    assert post(buyer, "订单号 KM2026011500000012，价格 99 元").data["flags"] == []
+    assert post(buyer, "v x: buyer_2026 加我").data["flags"] == ["off_platform_payment"]  # flagged, not the shop's
+    listed = api.get(f"/orders/{order['id']}/messages", token=buyer.token).data["data"]
+    assert [m["flags"] for m in listed] == [["off_platform_payment"], [], [], ["off_platform_payment"]]
+    credit = shop(merchant)["credit"]
+    assert credit["off_platform_90d"] == 1
+    assert "1 条引导站外交易的留言" in credit["reasons"]
