@@ -167,12 +167,13 @@ def render(document: Document, *, subject: str = "", created_at: datetime | None
         if created_at is not None:
             pdf.set_creation_date(created_at)
         pdf.add_page()
+        keep_from = _closing_start(document)
         for index, block in enumerate(document.blocks):
             size, height, align, gray, before = STYLES.get(block.kind, STYLES["para"])
-            if block.kind == "sign" and (index == 0 or document.blocks[index - 1].kind != "sign"):
-                # keep the signature lines together: never a page holding just the date
-                signs = sum(1 for b in document.blocks[index:] if b.kind == "sign")
-                if pdf.get_y() + signs * (height + before) > pdf.page_break_trigger:
+            if index == keep_from:
+                # the closing statement and the signature lines stay together: never a page of just the date
+                needed = sum(_height(pdf, b) for b in document.blocks[index:])
+                if pdf.get_y() + needed > pdf.page_break_trigger:
                     pdf.add_page()
             text = block.text
             indent = 0.0
@@ -191,3 +192,20 @@ def render(document: Document, *, subject: str = "", created_at: datetime | None
                 pdf.ln(2)
         pdf.set_text_color(0)
         return bytes(pdf.output())
+
+
+def _closing_start(document: Document) -> int | None:
+    """Index of the closing group: the trailing signature lines and the paragraph just before them."""
+    first_sign = next((i for i, b in enumerate(document.blocks) if b.kind == "sign"), None)
+    if first_sign and document.blocks[first_sign - 1].kind == "para":
+        return first_sign - 1
+    return first_sign
+
+
+def _height(pdf, block) -> float:
+    from fpdf.enums import WrapMode
+
+    size, height, align, _, before = STYLES.get(block.kind, STYLES["para"])
+    pdf.set_font(FAMILY, size=size)
+    lines = pdf.multi_cell(pdf.epw, height, block.text, wrapmode=WrapMode.CHAR, dry_run=True, output="LINES")
+    return before + height * max(len(lines), 1)
