@@ -214,3 +214,38 @@ def test_buyer_risk_reads_the_refund_history_as_context(api, buyer, merchant, ar
     text = " ".join(risk["reasons"])
     assert "近90天另有 4 次售后申请" in text
     assert "确认收货" in text
+
+
+def test_pictures_get_a_separate_derived_preview_and_the_original_is_untouched(api, make_user, buyer, merchant,
+                                                                              case, upload, media_root):
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from kameng.evidence.models import Evidence
+
+    original = png_bytes(pattern_image(seed=3, size=(1600, 1200)))
+    item_id = upload(case["id"], buyer, original, name="big.png").data["id"]
+    text_id = upload(case["id"], buyer, "说明\n".encode(), name="n.txt").data["id"]
+    url = f"/api/v1/refunds/{case['id']}/evidence/{item_id}/preview"
+    got = api.client.get(url, headers={"Authorization": f"Bearer {merchant.token}"})
+    assert got.status_code == 200
+    assert got["Content-Type"] == "image/jpeg" and got["X-Content-Type-Options"] == "nosniff"
+    thumb = Image.open(io.BytesIO(b"".join(got.streaming_content)))
+    assert thumb.format == "JPEG" and max(thumb.size) == 640
+    item = Evidence.objects.get(pk=item_id)
+    assert hashlib.sha256((media_root / item.file.name).read_bytes()).hexdigest() == item.sha256
+    assert item.extract.preview.name.startswith("evidence-previews/")
+    no_preview = api.client.get(f"/api/v1/refunds/{case['id']}/evidence/{text_id}/preview",
+                                headers={"Authorization": f"Bearer {buyer.token}"})
+    assert no_preview.status_code == 404
+    outsider = api.client.get(url, headers={"Authorization": f"Bearer {make_user('buyer').token}"})
+    assert outsider.status_code == 404
+
+
+def test_assist_is_described_in_the_openapi_document(api):
+    doc = api.get("/openapi.json").data
+    operation = doc["paths"]["/api/v1/refunds/{case_id}/assist"]["get"]
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(doc["components"]["schemas"][ref]["properties"]) == ASSIST_KEYS

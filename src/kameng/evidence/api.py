@@ -1,16 +1,67 @@
-"""Evidence-assist endpoint for arbitrators: GET /refunds/{id}/assist."""
-from ninja import Router
+"""Evidence endpoints owned by the evidence app: the arbitrator's assist and image previews.
+
+(Upload, download and manifest live with the refund-case endpoints in kameng.aftersales.api.)
+"""
+from ninja import Router, Schema
 
 from kameng.accounts.models import Role
-from kameng.api.errors import forbidden
+from kameng.api.errors import forbidden, not_found
 
 router = Router(tags=["evidence"])
 
 
-@router.get("/refunds/{case_id}/assist", response=dict)
+class Checklist(Schema):
+    listing: bool
+    transaction: bool
+    communication: bool
+    problem: bool
+
+
+class FindingOut(Schema):
+    kind: str  # error_code, http_error, activation_failed, …, recording_elements
+    text: str
+    source: str  # an evidence id, or "description"
+    source_label: str | None = None  # "#4 error.png", "售后描述"
+    elements: dict[str, bool] | None = None  # recording_elements only: the four elements
+
+
+class ContradictionOut(Schema):
+    promise: str
+    finding: str
+    finding_kind: str
+    source: str
+
+
+class BuyerRiskOut(Schema):
+    score: int  # 0–100, context only
+    reasons: list[str]
+
+
+class ReusedOut(Schema):
+    evidence: str  # this case's item
+    other_case: str
+    other_evidence: str
+    match: str  # identical (same SHA-256) | similar (perceptual hash)
+    distance: int
+    uploaded_by: str
+    same_order: bool
+
+
+class AssistOut(Schema):
+    checklist: Checklist
+    promises: list[str]
+    findings: list[FindingOut]
+    contradictions: list[ContradictionOut]
+    buyer_risk: BuyerRiskOut
+    reused_evidence: list[ReusedOut]
+
+
+@router.get("/refunds/{case_id}/assist", response=AssistOut)
 def assist(request, case_id: str):
-    """Checklist of the four dimensions, promises, findings, contradictions, buyer risk, reused
-    evidence. Arbitrators and admins; the case's own parties get 403, anyone else 404."""
+    """Evidence assist (AI证据辅助审核): the four-dimension checklist, the listing's promises,
+    findings from OCR, text and the description, promise-vs-finding contradictions, buyer risk
+    and reused evidence. Arbitrators and admins; the case's parties get 403, anyone else 404.
+    Hints for a human decision, never a decision."""
     from kameng.aftersales.services import get_case_for
 
     from .assist import assist_for
@@ -19,3 +70,26 @@ def assist(request, case_id: str):
     if request.auth.role not in (Role.ARBITRATOR, Role.ADMIN):
         raise forbidden("证据辅助分析只对仲裁员开放")
     return assist_for(case)
+
+
+@router.get("/refunds/{case_id}/evidence/{evidence_id}/preview")
+def preview(request, case_id: str, evidence_id: str):
+    """A small JPEG the platform drew from an image or video item (a separate derived file: the
+    original is never altered), safe to show inline. Same audience as the file itself."""
+    from kameng.aftersales.services import get_case_for
+    from kameng.ops.storage import download_response
+
+    from .assist import preview_file
+
+    case = get_case_for(case_id, request.auth)
+    item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
+    if item is None:
+        raise not_found("证据")
+    fieldfile = preview_file(item)
+    if fieldfile is None:
+        raise not_found("预览")
+    response = download_response(fieldfile, f"preview-{item.pk}.jpg", "image/jpeg")
+    if response.has_header("Content-Disposition"):  # our own re-encoded JPEG may be shown inline
+        response["Content-Disposition"] = response["Content-Disposition"].replace("attachment", "inline", 1)
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response

@@ -10,9 +10,11 @@ rules themselves live in kameng.evidence.rules. Context for a human decision, ne
 import logging
 import re
 import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
@@ -88,6 +90,7 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
 
     values = {"status": "done", "text_source": "", "text": "", "frames": 0, "error": "", "engine": ""}
     hashes: list[tuple[int, object]] = []
+    preview_source = None
     try:
         if item.content_type == "text/plain":
             with item.file.open("rb") as fh:
@@ -98,12 +101,14 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
             with item.file.open("rb") as fh:
                 image = media.open_image(fh)
             hashes.append((0, image))
+            preview_source = image
             values.update(text_source="ocr", text=ocr.read_text(image), engine=ocr.engine_name(), frames=1)
         elif item.content_type in VIDEO_TYPES:
             with item.file.open("rb") as fh:
                 frames = media.video_frames(fh)
             texts = [ocr.read_text(frame) for frame in frames]
             hashes.extend(enumerate(frames))
+            preview_source = frames[len(frames) // 2] if frames else None
             values.update(text_source="video_ocr", text="\n".join(t for t in texts if t)[:MAX_TEXT_CHARS],
                           frames=len(frames), engine=ocr.engine_name())
         else:
@@ -113,12 +118,24 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
         values.update(status="failed", error=repr(exc)[:200])
     try:
         with transaction.atomic():
-            extract = EvidenceExtract.objects.create(evidence=item, analysed_at=clock_now(), **values)
+            extract = EvidenceExtract(evidence=item, analysed_at=clock_now(), **values)
+            if preview_source is not None:
+                extract.preview.save(f"{uuid.uuid4().hex}.jpg", ContentFile(media.preview_jpeg(preview_source)),
+                                     save=False)
+            extract.save()
             for frame, image in hashes:
                 _store_hash(item, frame, image)
     except IntegrityError:  # read in parallel by another analysis
         return EvidenceExtract.objects.filter(evidence=item).first()
     return extract
+
+
+def preview_file(item: Evidence):
+    """The item's derived preview JPEG (a FieldFile), or None: not a picture, or not read yet."""
+    extract = EvidenceExtract.objects.filter(evidence=item).first()
+    if extract is None and item.content_type in IMAGE_TYPES + VIDEO_TYPES and not settings.BROKER_URL:
+        extract = extract_item(item)  # embedded: read it now rather than show nothing
+    return extract.preview if extract is not None and extract.preview else None
 
 
 def _store_hash(item: Evidence, frame: int, image) -> None:

@@ -1,5 +1,6 @@
 """Reading pictures out of evidence for analysis: images with bomb limits, a few video frames
 (PyAV, FFmpeg bundled in its wheel), and perceptual hashes. Reads only; never writes the item."""
+import io
 import warnings
 
 from PIL import Image, ImageOps, ImageStat
@@ -8,6 +9,7 @@ from .uploads import MAX_PIXELS
 
 FRAME_POSITIONS = (0.1, 0.5, 0.9)  # where in a video to take frames (share of its duration)
 ANALYSIS_WIDTH = 2000  # OCR reads at most this wide (kameng.evidence.ocr.MAX_WIDTH)
+PREVIEW_BOX = 640
 MAX_DECODED_FRAMES = 400  # per seek, so a video without keyframes cannot make us decode it all
 
 
@@ -69,6 +71,15 @@ def _frame_at(container, stream, seconds: float):
         if frame.time is None or frame.time >= seconds - 0.05 or i >= MAX_DECODED_FRAMES:
             break
     return last.to_image().convert("RGB") if last is not None else None
+
+
+def preview_jpeg(image: Image.Image, box: int = PREVIEW_BOX) -> bytes:
+    """A re-encoded thumbnail (no metadata, at most `box` pixels a side): safe to show inline."""
+    thumb = image.convert("RGB").copy()
+    thumb.thumbnail((box, box), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    thumb.save(buf, "JPEG", quality=80, optimize=True)
+    return buf.getvalue()
 
 
 def _difference_bits(image: Image.Image, size: int) -> int:

@@ -41,6 +41,8 @@ class EvidenceExtract(models.Model):
     frames = models.PositiveSmallIntegerField(default=0)  # video frames read
     error = models.CharField(max_length=200, blank=True, default="")
     engine = models.CharField(max_length=60, blank=True, default="")
+    # A small JPEG drawn from an image or a video frame: a separate derived file, never the original.
+    preview = models.FileField(upload_to="evidence-previews/%Y/%m/", max_length=255, blank=True, default="")
     analysed_at = models.DateTimeField()
 
 
