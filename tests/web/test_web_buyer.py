@@ -251,3 +251,15 @@ def test_only_the_two_parties_see_the_delivered_keys(login_as, admin, buyer, mer
     assert "KEY-AAAA-0001" in login_as(merchant).get(f"/orders/{order['id']}").content.decode()
     operator_view = login_as(admin).get(f"/orders/{order['id']}")
     assert operator_view.status_code == 200 and "KEY-AAAA-0001" not in operator_view.content.decode()
+
+
+def test_order_page_follows_the_automatic_release(login_as, buyer, card, fund, buy, advance, doc):
+    fund(buyer, 20000)
+    order = buy(buyer, card)
+    client = login_as(buyer)
+    assert "自动放款时间" in doc(client.get(f"/orders/{order['id']}")).text()
+    advance(24 * 3600 + 60)  # past the one-day verification window
+    page = doc(client.get(f"/orders/{order['id']}"))
+    escrow = page.by_id("escrow-h").parent.text()
+    assert "已放款给商家" in escrow and "完成时间" in escrow and "自动放款时间" not in escrow
+    assert not any(a.text().strip() == "确认收货" for a in page.all("a"))
