@@ -53,8 +53,8 @@ def decision_out(record: dict | None, *, final: bool | None = None) -> dict | No
             "category_rule": record.get("category_rule")}
 
 
-def case_out(case: RefundCase, user) -> dict:
-    now = clock_now()
+def case_out(case: RefundCase, user, *, now=None) -> dict:
+    now = now or clock_now()  # lists pass it: one clock read per page
     appeal_decision = case.appeal.get("decision") if case.appeal else None
     # Once an appeal is decided, that decision is the one that stands (and it is final).
     decision = decision_out(appeal_decision, final=True) if appeal_decision else decision_out(case.decision)
@@ -98,7 +98,8 @@ def list_cases(request, status: str = "", limit: int = 20, starting_after: str |
     qs = services.visible_cases(request.auth).select_related("shop").prefetch_related("evidence", "events")
     if status:
         qs = qs.filter(status=status)
-    return paginate(qs, limit, starting_after, lambda c: case_out(c, request.auth))
+    now = clock_now()
+    return paginate(qs, limit, starting_after, lambda c: case_out(c, request.auth, now=now))
 
 
 @router.get("/arbitration/queue", response=dict)
@@ -106,7 +107,8 @@ def queue(request, limit: int = 50):
     require_role(request, Role.ARBITRATOR, Role.ADMIN)
     limit = max(1, min(limit, 100))
     cases = list(services.arbitration_queue().select_related("shop").prefetch_related("evidence", "events")[: limit + 1])
-    return {"data": [case_out(c, request.auth) for c in cases[:limit]], "has_more": len(cases) > limit}
+    now = clock_now()
+    return {"data": [case_out(c, request.auth, now=now) for c in cases[:limit]], "has_more": len(cases) > limit}
 
 
 @router.get("/refunds/{case_id}", response=dict)
