@@ -80,6 +80,10 @@ class RefundCase(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["status", "decide_by"], name="case_queue"),
+            # The arbitration queue and the overdue count: an ordered scan that stops after one
+            # page, however many cases there are (an IN over two statuses of case_queue must sort).
+            models.Index(fields=["decide_by", "id"], name="case_arbitration_due",
+                         condition=models.Q(status__in=["in_arbitration", "in_appeal"])),
             models.Index(fields=["buyer", "-id"], name="case_buyer"),
             models.Index(fields=["shop", "-id"], name="case_shop"),
         ]
