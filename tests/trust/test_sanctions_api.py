@@ -130,3 +130,23 @@ def test_operator_override_needs_a_reason_is_logged_and_holds_until_the_record_g
     log = api.get(f"/shops/{restricted_merchant.shop_id}/sanctions", token=restricted_merchant.token).data["data"]
     assert [(e["from_status"], e["to_status"], e["source"]) for e in log] == [
         ("active", "suspended", "auto"), ("restricted", "active", "admin"), ("active", "restricted", "auto")]
+
+
+def test_demoted_last_holds_across_pages_with_the_usual_cursor(api, restricted_merchant, merchant, stocked):
+    from kameng.catalog import services as catalog
+    from kameng.trust.services import paginate_demoted_last
+
+    mixed = []
+    for i in range(3):  # interleave: active, restricted, active, restricted …
+        mixed.append(("active", stocked(merchant, tag=f"a{i}")["id"]))
+        mixed.append(("restricted", stocked(restricted_merchant, tag=f"r{i}")["id"]))
+    restricted_ids = [restricted_merchant.listing["id"]] + [i for s, i in mixed if s == "restricted"]
+    expected = ([i for s, i in reversed(mixed) if s == "active"] + sorted(restricted_ids, key=int, reverse=True))
+    seen, cursor = [], None
+    while True:
+        page = paginate_demoted_last(catalog.search("激活码"), 2, cursor, lambda listing: str(listing.pk))
+        seen += page["data"]
+        if not page["has_more"]:
+            break
+        cursor = page["data"][-1]
+    assert seen == expected
