@@ -11,7 +11,6 @@ import unicodedata
 LAW_CPL_26 = "《消费者权益保护法》第二十六条"
 LAW_EC_49 = "《电子商务法》第四十九条"
 LAW_CIVIL_497 = "《民法典》第四百九十七条"
-LAW_26 = LAW_CPL_26  # the first version's name
 
 REFUND_LAWS = f"{LAW_CPL_26}；{LAW_EC_49}；{LAW_CIVIL_497}"
 LIABILITY_LAWS = f"{LAW_CPL_26}；{LAW_CIVIL_497}"
@@ -63,8 +62,6 @@ PATTERNS: list[tuple[re.Pattern, str, str]] = [
 ]
 
 NOTICE = "「{text}」属于排除消费者权利、免除经营者责任的格式条款，依据{law}无效，对您不具有约束力，不影响您申请售后和退款。"
-NOTICE_EN = ("\"{text}\" is an unfair format clause that excludes consumers' rights; under {law} it is void and "
-             "does not bind you. You may still ask for after-sales service and refunds.")
 
 
 def normalize(text: str) -> str:

@@ -114,8 +114,3 @@ def is_off_platform_payment(text: str) -> bool:
 
 def message_flags(text: str) -> list[str]:
     return [FLAG] if is_off_platform_payment(text) else []
-
-
-def flag_notices(flags: list[str]) -> list[str]:
-    """What both parties are told under a flagged message."""
-    return [WARNING] if FLAG in (flags or []) else []

@@ -457,8 +457,3 @@ def three_checks(listing: Listing) -> dict:
             },
         },
     }
-
-
-def require_admin(user) -> None:
-    if user.role != Role.ADMIN:
-        raise ApiError(403, "permission_denied", "wrong_role", "只有平台运营可以执行此操作")

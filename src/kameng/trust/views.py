@@ -108,7 +108,8 @@ def staff_sanctions(request):
     if request.user.role != Role.ADMIN:
         raise PermissionDenied
     if request.method == "POST":
-        shop = Shop.objects.filter(pk=request.POST.get("shop") or 0).first() if (request.POST.get("shop") or "").isdigit() else None
+        shop_id = request.POST.get("shop") or ""
+        shop = Shop.objects.filter(pk=int(shop_id)).first() if shop_id.isdigit() else None
         if shop is None:
             messages.error(request, _("店铺不存在"))
         else:
