@@ -14,10 +14,20 @@ def _setup_django() -> None:
     django.setup()
 
 
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return str(os.getuid())
+
+
 def cmd_init(args) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # the login/registration counters (kameng.security)
     print("database ready")
     return 0
 
@@ -26,11 +36,15 @@ def cmd_user_create(args) -> int:
     from kameng.accounts.services import create_user
     from kameng.api.errors import ApiError
 
+    from kameng.security.audit import record
+
     try:
         user = create_user(args.username, args.password, args.role, validate=False)
     except ApiError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    record("user.create", actor_name=f"cli:{_os_user()}", target=f"user:{user.pk}",
+           summary=f"created {user.role} {user.username} from the command line", data={"role": user.role})
     print(f"created {user.role} {user.username} (id {user.pk})")
     return 0
 

@@ -47,12 +47,15 @@ INSTALLED_APPS = [
     "kameng.trust",
     "kameng.complaints",
     "kameng.api",
+    "kameng.security",
     "kameng.web",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "kameng.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -63,7 +66,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kameng.api.middleware.ApiErrorShapeMiddleware",
+    "kameng.security.middleware.ApiRateLimitMiddleware",
     "kameng.api.middleware.IdempotencyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns an axes lockout into kameng.security.lockout's answer
 ]
 
 ROOT_URLCONF = "kameng.urls"
@@ -151,13 +156,88 @@ DEFAULT_FROM_EMAIL = os.environ.get("KAMENG_FROM_EMAIL", "noreply@kameng.local")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if os.environ.get("KAMENG_TLS") == "1":
+TLS = os.environ.get("KAMENG_TLS") == "1"
+if TLS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Strict Content-Security-Policy on every response (Django's own middleware): scripts, styles,
+# fonts and images only from /static/, no inline code, no plugins, no framing. Downloads
+# (evidence, complaint packages, previews) set a stricter one of their own, which is kept.
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Caches. `default` stays per process. `security` holds the login and registration counters,
+# which every gunicorn worker must share: Redis when configured, else a table in the database.
+# `ratelimit` counts every API request: Redis when configured, else each process's memory.
+REDIS_URL = os.environ.get("KAMENG_REDIS_URL", "") or (BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if REDIS_URL:
+    _shared_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                     "KEY_PREFIX": "kameng"}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+              "security": _shared_cache, "ratelimit": _shared_cache}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "security": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kameng_security_cache",
+                     "OPTIONS": {"MAX_ENTRIES": 100_000}},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kameng-ratelimit",
+                      "OPTIONS": {"MAX_ENTRIES": 100_000}},
+    }
+
+# Request-rate limits, "count/seconds" each; KAMENG_RATE_LIMIT_<NAME> overrides one ("off" disables it),
+# KAMENG_RATE_LIMITS=off all of them (load tests only). See kameng.security.ratelimit.
+RATE_LIMITS_ENABLED = os.environ.get("KAMENG_RATE_LIMITS", "on").lower() not in ("off", "0", "false")
+RATE_LIMITS = {
+    "login_ip": "60/300",  # POST /auth/token per client address
+    "login_account": "10/300",  # POST /auth/token per username
+    "register_ip": "20/3600",  # POST /auth/register and the register page per client address
+    "api_token": "1200/60",  # every /api/ request per bearer token
+    "api_ip": "6000/60",  # every /api/ request with a token, per client address
+    "api_anonymous_ip": "600/60",  # every /api/ request without a token, per client address
+}
+for _name in RATE_LIMITS:
+    RATE_LIMITS[_name] = os.environ.get(f"KAMENG_RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name])
+PROXY_COUNT = int(os.environ.get("KAMENG_PROXY_COUNT", "0") or 0)  # trusted proxies adding X-Forwarded-For
+
+# django-axes: password logins (pages, the Django admin and POST /auth/token) lock for 15 minutes
+# after 10 failures for one account or from one address; the lockout store is the database.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+from datetime import timedelta  # noqa: E402
+
+AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_LOCK_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "kameng.security.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "kameng.security.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = False  # a success from the same address must not wipe an attack's count
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("kameng.ops.urls")),  # /healthz, /metrics
     path("", include("kameng.complaints.urls")),  # /refunds/<id>/complaint/ (before the web pages)
-    path("", include("kameng.trust.urls")),  # /rules/, /merchants/<id>/, /staff/sanctions/ (before the web pages)
+    path("", include("kameng.trust.urls")),
+    path("", include("kameng.security.urls")),  # /staff/audit/  # /rules/, /merchants/<id>/, /staff/sanctions/ (before the web pages)
     path("", include("kameng.web.urls")),
 ]

@@ -2,6 +2,7 @@
 from ninja import Router, Schema, Status
 
 from kameng.accounts import services
+from kameng.security import ratelimit
 
 router = Router(tags=["accounts"])
 
@@ -34,13 +35,15 @@ def user_out(user) -> dict:
 
 @router.post("/auth/register", response={201: AuthOut}, auth=None)
 def register(request, payload: RegisterIn):
+    ratelimit.limit_registration(request)
     user, token = services.register(payload.username, payload.password, payload.role)
     return Status(201, {"user": user_out(user), "token": token})
 
 
 @router.post("/auth/token", response=AuthOut, auth=None)
 def token(request, payload: CredentialsIn):
-    user, token = services.login(payload.username, payload.password)
+    ratelimit.limit_login(request, payload.username)
+    user, token = services.login(payload.username, payload.password, request=request)
     return {"user": user_out(user), "token": token}
 
 

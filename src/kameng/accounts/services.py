@@ -48,8 +48,19 @@ def issue_token(user: User) -> str:
     return raw
 
 
-def login(username: str, password: str) -> tuple[User, str]:
-    user = authenticate(username=username, password=password)
+def login(username: str, password: str, *, request=None) -> tuple[User, str]:
+    """Password login for a token. With the HTTP request, django-axes counts failures per account
+    and per address and refuses a locked one (429 login_locked)."""
+    if request is None:  # CLI and tests: no address to count against
+        from django.contrib.auth.backends import ModelBackend
+
+        user = ModelBackend().authenticate(None, username=username, password=password)
+    else:
+        user = authenticate(request, username=username, password=password)
+        if getattr(request, "axes_locked_out", False):
+            from kameng.security.lockout import locked_error
+
+            raise locked_error()
     if user is None or not user.is_active:
         raise ApiError(401, "authentication_required", "invalid_credentials", "用户名或密码错误")
     return user, issue_token(user)

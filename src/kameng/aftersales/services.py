@@ -137,10 +137,12 @@ def _cancel_timers(case: RefundCase, *kinds: str) -> None:
         timers.cancel(kind, f"case:{case.pk}")
 
 
-def _refund(case: RefundCase, order: Order, amount: int, now, *, key: str) -> None:
+def _refund(case: RefundCase, order: Order, amount: int, now, *, key: str, actor: User | None = None) -> None:
     if amount <= 0:
         return
-    if orders.refund_to_buyer(order, amount, key=key, now=now, case_id=case.pk, actor=f"case:{case.pk}"):
+    # The journal names who made the refund final (the case id is in its own column): the audit log.
+    if orders.refund_to_buyer(order, amount, key=key, now=now, case_id=case.pk,
+                              actor=actor.username if actor is not None else "system"):
         case.refunded_amount += amount
         case.save(update_fields=["refunded_amount"])
         _event(case, "refunded", None, now, amount=amount)
@@ -149,7 +151,7 @@ def _refund(case: RefundCase, order: Order, amount: int, now, *, key: str) -> No
 def _close(case: RefundCase, order: Order, action: str, actor: User | None, now, *, refund: int, resolution: str,
            **data) -> None:
     """Final outcome: refund exactly once, close, let the rest of the escrow go to the merchant."""
-    _refund(case, order, refund, now, key=f"refund:case:{case.pk}")
+    _refund(case, order, refund, now, key=f"refund:case:{case.pk}", actor=actor)
     case.resolution = resolution
     case.closed_at = now
     for field in ("merchant_respond_by", "buyer_respond_by", "decide_by", "compromise_respond_by", "appeal_by"):

@@ -27,3 +27,7 @@ api.add_router("", complaints)
 from kameng.trust.api import router as trust  # noqa: E402  (/policies, /stats, credit, reviews, sanctions)
 
 api.add_router("", trust)
+
+from kameng.security.api import router as security  # noqa: E402  (GET /audit)
+
+api.add_router("", security)

@@ -39,10 +39,16 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
         raise KeyError(key)
     if type(value) is not type(DEFAULTS[key]):
         raise TypeError(f"{key} must be {type(DEFAULTS[key]).__name__}")
+    from kameng.security.audit import record
+
     with transaction.atomic():
+        previous = PolicySetting.objects.filter(key=key).values_list("value", flat=True).first()
         PolicySetting.objects.update_or_create(
             key=key, defaults={"value": value, "updated_at": now, "updated_by": acting_user.username}
         )
+        # The setting keeps only its latest value: the audit log keeps every edit.
+        record("policy.set", actor=acting_user, target=f"policy:{key}", summary=f"{key}: {previous!r} → {value!r}",
+               data={"key": key, "old": previous if previous is not None else DEFAULTS[key], "new": value}, at=now)
 
 
 def is_working_day(day: date) -> bool:

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from kameng.accounts import services as account_services
 from kameng.api.errors import ApiError
+from kameng.security import ratelimit
 
 from ..forms import LoginForm, RegisterForm
 from ..pages import attach_error
@@ -45,7 +46,13 @@ def register(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
+                ratelimit.limit_registration(request)
                 user, _token = account_services.register(data["username"], data["password"], data["role"])
+            except ratelimit.RateLimited as exc:
+                form.add_error(None, _("注册过于频繁，请 %(seconds)d 秒后再试") % {"seconds": exc.retry_after})
+                response = render(request, "web/auth/register.html", {"form": form}, status=429)
+                response["Retry-After"] = str(exc.retry_after)
+                return response
             except ApiError as exc:
                 attach_error(form, exc)
             else:

@@ -1,0 +1,111 @@
+"""Request-rate limits: fixed windows counted in a Django cache.
+
+Limits are named in settings.RATE_LIMITS ("count/seconds"). The login and registration limits
+count in the `security` cache, which every gunicorn worker shares (the database cache, or Redis
+when KAMENG_REDIS_URL / a redis:// KAMENG_BROKER_URL is set). The per-token API limit counts in
+the `ratelimit` cache: Redis when set, else each worker's memory (then N workers allow N × the rate).
+"""
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+
+from kameng.api.errors import ApiError
+
+SHARED = "security"  # login / registration counters: must be shared by all workers
+FAST = "ratelimit"  # per-request API counters: Redis, or per process
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    count: int
+    seconds: int
+
+
+class RateLimited(ApiError):
+    """429 rate_limited in the contract's error shape, with Retry-After."""
+
+    def __init__(self, retry_after: int, code: str = "rate_limited", message: str = "请求过于频繁，请稍后再试"):
+        super().__init__(429, "rate_limited", code, f"{message}（{retry_after} 秒后重试）")
+        self.retry_after = max(1, int(retry_after))
+
+    def response(self):
+        response = super().response()
+        response["Retry-After"] = str(self.retry_after)
+        return response
+
+
+def get_limit(name: str) -> Limit | None:
+    """The configured limit, or None when limits are off or this one is disabled ("off" / 0)."""
+    if not getattr(settings, "RATE_LIMITS_ENABLED", True):
+        return None
+    spec = str(settings.RATE_LIMITS.get(name, "off")).strip().lower()
+    if spec in ("", "off", "0", "none"):
+        return None
+    count, _, seconds = spec.partition("/")
+    limit = Limit(name, int(count), int(seconds or 60))
+    return limit if limit.count > 0 and limit.seconds > 0 else None
+
+
+def hit(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> int | None:
+    """Count one request of `key` against the limit `name`.
+
+    Returns None while within the limit, else the seconds until the window ends (Retry-After).
+    """
+    limit = get_limit(name)
+    if limit is None:
+        return None
+    now = time.time() if now is None else now
+    window = int(now // limit.seconds)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    cache_key = f"rl:{name}:{window}:{digest}"
+    store = caches[cache]
+    if store.add(cache_key, 1, timeout=limit.seconds + 5):
+        count = 1
+    else:
+        try:
+            count = store.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            store.set(cache_key, 1, timeout=limit.seconds + 5)
+            count = 1
+    if count > limit.count:
+        return max(1, math.ceil((window + 1) * limit.seconds - now))
+    return None
+
+
+def enforce(*checks: tuple[str, str], cache: str = SHARED, code: str = "rate_limited") -> None:
+    """Count each (limit name, key); raise RateLimited with the longest wait if any is exceeded."""
+    waits = [w for name, key in checks if key and (w := hit(name, key, cache=cache)) is not None]
+    if waits:
+        raise RateLimited(max(waits), code=code)
+
+
+def client_ip(request) -> str:
+    """The caller's address: REMOTE_ADDR, or with KAMENG_PROXY_COUNT=N trusted proxies in front,
+    the address the outermost of them saw (the N-th entry from the right of X-Forwarded-For)."""
+    proxies = getattr(settings, "PROXY_COUNT", 0)
+    if proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def limit_login(request, username: str) -> None:
+    """POST /auth/token: per client IP and per account (the password guess rate)."""
+    enforce(("login_ip", client_ip(request)), ("login_account", (username or "").strip().lower()))
+
+
+def limit_registration(request) -> None:
+    """POST /auth/register and the register page: per client IP."""
+    enforce(("register_ip", client_ip(request)))
+
+
+def reset() -> None:
+    """Forget every counter (tests, or an operator after an incident)."""
+    for alias in (SHARED, FAST):
+        caches[alias].clear()
