@@ -90,6 +90,7 @@ REJECTED = {
     "png_then_zip_polyglot": (png_bytes() + _zip_bytes(), "shot.png", "polyglot"),
     "png_then_bytes_after_iend": (png_bytes() + b"\x00trailing bytes", "shot.png", "polyglot"),
     "gif_then_zip_polyglot": (gif_bytes() + _zip_bytes(), "a.gif", "polyglot"),
+    "gif_then_bytes_after_trailer": (gif_bytes() + b"alert(1);", "a.gif", "polyglot"),
     "jpeg_with_script_in_comment": (
         encode(pattern_image(), "JPEG", comment=b"<script>alert(1)</script>"), "a.jpg", "active_content"),
     "pdf_with_javascript": (pdf_bytes(b"<< /S /JavaScript /JS (app.alert(1)) >>"), "a.pdf", "active_content"),
@@ -180,3 +181,23 @@ def test_evidence_is_served_only_to_the_parties_arbitrators_and_admins(api, make
             assert got["Content-Type"].startswith("text/plain")
             assert 'filename="note.png.txt"' in got["Content-Disposition"]
     assert api.client.get(url).status_code == 401
+
+
+def _gif_of_tiny_frames(width: int, height: int, frames: int) -> bytes:
+    """A hand-made GIF: a huge canvas and many 1 x 1 frames, a few hundred bytes in all."""
+    import struct
+
+    out = bytearray(b"GIF89a" + struct.pack("<HH", width, height) + b"\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff")
+    for _ in range(frames):
+        out += b"\x2c" + struct.pack("<HHHH", 0, 0, 1, 1) + b"\x00" + b"\x02" + b"\x02\x44\x01\x00"
+    return bytes(out + b"\x3b")
+
+
+def test_animated_gif_bomb_is_refused_without_decoding_its_frames(buyer, case, upload):
+    sane = _gif_of_tiny_frames(100, 100, 3)
+    assert upload(case["id"], buyer, sane, name="ok.gif").status_code == 201
+    bomb = _gif_of_tiny_frames(5000, 5000, 40)  # 40 frames of 25 megapixels once decoded
+    assert len(bomb) < 1024
+    res = upload(case["id"], buyer, bomb, name="bomb.gif")
+    assert res.status_code == 413, res.data
+    assert res.data["error"]["code"] == "image_too_large"

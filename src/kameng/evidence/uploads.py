@@ -281,7 +281,7 @@ def inspect_upload(upload) -> CheckedUpload:
     if content_type == "application/pdf":
         _check_pdf(tail, pdf_active)
     elif content_type in IMAGE_TYPES:
-        _check_image(upload, content_type, size, tail)
+        _check_image(upload, content_type, size)
     elif content_type in VIDEO_TYPES:
         _check_video(upload, content_type, size)
     upload.seek(0)
@@ -351,9 +351,12 @@ def _check_pdf(tail: bytes, active: bool) -> None:
         raise unsupported("active_content", "PDF 中含有脚本、启动动作或嵌入文件，不予接受")
 
 
-def _check_image(upload, content_type: str, size: int, tail: bytes) -> None:
+def _check_image(upload, content_type: str, size: int) -> None:
     """Decode the image with bomb limits; PNG must end at IEND and GIF at its trailer."""
     expected = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}[content_type]
+    gif_frames = _gif_frames(upload, size) if content_type == "image/gif" else 1
+    if gif_frames is None:
+        raise unsupported("polyglot", "GIF 文件结构无效，或在结束标记之后还有数据")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -365,10 +368,14 @@ def _check_image(upload, content_type: str, size: int, tail: bytes) -> None:
                 pixels = im.width * im.height
                 if pixels > MAX_PIXELS:
                     raise Image.DecompressionBombError("too many pixels")
-                frames = getattr(im, "n_frames", 1)
+                if content_type == "image/gif":
+                    # Pillow decodes every frame to count them: count descriptors without decoding
+                    frames = gif_frames
+                else:
+                    frames = getattr(im, "n_frames", 1)  # PNG (acTL) and WebP read it from headers
                 if frames * pixels > MAX_ANIMATION_PIXELS:
                     raise Image.DecompressionBombError("too many frames")
-                im.load()
+                im.load()  # the first frame, fully: truncated or corrupt data fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ApiError(413, "too_large", "image_too_large",
                        f"图片像素过多（上限 {MAX_PIXELS // 1_000_000} 百万像素）", param="file") from None
@@ -376,8 +383,46 @@ def _check_image(upload, content_type: str, size: int, tail: bytes) -> None:
         raise unsupported("invalid_image", "图片文件已损坏或格式不符") from None
     if content_type == "image/png" and not _png_ends_at_iend(upload, size):
         raise unsupported("polyglot", "PNG 文件在结束标记之后还有数据，不予接受")
-    if content_type == "image/gif" and not tail.endswith(b"\x3b"):
-        raise unsupported("polyglot", "GIF 文件在结束标记之后还有数据，不予接受")
+
+
+def _gif_frames(f, size: int) -> int | None:
+    """Frames in a GIF, walking its blocks without decoding; None unless it ends at its trailer."""
+    f.seek(0)
+    header = f.read(13)
+    if len(header) < 13:
+        return None
+    packed = header[10]
+    if packed & 0x80:
+        f.seek(3 * (2 << (packed & 7)), 1)
+    frames = 0
+
+    def skip_sub_blocks() -> bool:
+        while True:
+            length = f.read(1)
+            if not length:
+                return False
+            if length[0] == 0:
+                return True
+            f.seek(length[0], 1)
+
+    while True:
+        introducer = f.read(1)
+        if introducer == b"\x3b":
+            return frames if f.tell() == size else None
+        if introducer == b"\x21":
+            if not f.read(1) or not skip_sub_blocks():
+                return None
+        elif introducer == b"\x2c":
+            descriptor = f.read(9)
+            if len(descriptor) < 9:
+                return None
+            if descriptor[8] & 0x80:
+                f.seek(3 * (2 << (descriptor[8] & 7)), 1)
+            if not f.read(1) or not skip_sub_blocks():  # LZW minimum code size, then the data
+                return None
+            frames += 1
+        else:
+            return None
 
 
 def _png_ends_at_iend(f, size: int) -> bool:
