@@ -97,7 +97,8 @@ class StockUploadForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}))
     file = forms.FileField(label=_("或上传 .txt / .csv 文件"), required=False,
                            help_text=_("CSV 取每行第一列；支持 UTF-8 和 GBK 编码；最大 2 MB。"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".txt,.csv,text/plain,text/csv"}))
+                           widget=forms.ClearableFileInput(attrs={"accept": ".txt,.csv,text/plain,text/csv",
+                                                                    "data-file-info": "file-info"}))
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
@@ -161,7 +162,8 @@ class BuyForm(forms.Form):
 
 
 class MessageForm(forms.Form):
-    body = forms.CharField(label=_("留言内容"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+    body = forms.CharField(label=_("留言内容"), max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 3, "data-submit-shortcut": "ctrl+enter"}),
                            help_text=_("留言不可修改或删除，会作为售后证据保存。"))
 
 

@@ -68,8 +68,22 @@
     });
   }
 
+  // Forms that move money or goods (<form data-submit-once>) cannot be sent twice by a double
+  // click: the buttons are disabled right after the browser has taken the form's data.
+  function setupSubmitOnce() {
+    document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        setTimeout(function () {
+          form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+            b.disabled = true;
+          });
+        }, 0);
+      });
+    });
+  }
+
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
-  ready(function () { setupCopy(); setupCountdowns(); setupFileInfo(); setupChatShortcut(); });
+  ready(function () { setupCopy(); setupCountdowns(); setupFileInfo(); setupChatShortcut(); setupSubmitOnce(); });
 })();
