@@ -199,9 +199,11 @@ def _demo_cases(users: dict, orders: dict) -> list[str]:
 
     `users` maps username → User; `orders` maps (buyer username, listing title) → Order.
     Return one line per case made (for the summary). Must stay idempotent like the rest.
-    Deliberately empty here: refund cases belong to kameng.aftersales.
+    The stories themselves live with the cases, in kameng.aftersales.demo.
     """
-    return []
+    from kameng.aftersales.demo import demo_cases
+
+    return demo_cases(users, orders)
 
 
 def load_demo() -> str:

@@ -3,8 +3,10 @@
 Every action: lock the case (and its order), check the role, then the transition table and
 its guard, then the deadline; change state; append an event; move money when the outcome is
 final — all in one transaction. Timers call the same functions with actor=None (system).
+Time is a parameter: each use case takes `now` (default: the clock), so a story can be told
+at any moment (the demo's overdue case is told days ago).
 """
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -183,7 +185,8 @@ def _to_arbitration(case: RefundCase, action: str, actor: User | None, now, **da
 
 # ---- opening -------------------------------------------------------------------------------
 
-def open_case(*, acting_user: User, order_id, reason: str, description: str, amount: int) -> RefundCase:
+def open_case(*, acting_user: User, order_id, reason: str, description: str, amount: int,
+              now: datetime | None = None) -> RefundCase:
     """申请售后. Checks in the contract's order: window, one open case, amount, no-reason."""
     if acting_user.role != Role.BUYER:
         raise forbidden("只有买家可以申请售后")
@@ -195,7 +198,7 @@ def open_case(*, acting_user: User, order_id, reason: str, description: str, amo
         raise invalid("invalid_description", "请具体描述问题（不超过5000字）", "description")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise invalid("invalid_amount", "退款金额必须是正整数（分）", "amount")
-    now = clock_now()
+    now = now or clock_now()
     policy = get_policy()
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer", "listing_version").get(
@@ -253,9 +256,9 @@ def _after_evidence(case: RefundCase) -> None:
 
 # ---- negotiation ---------------------------------------------------------------------------
 
-def accept(case: RefundCase, *, acting_user: User) -> RefundCase:
+def accept(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
     """Merchant agrees: the requested amount is refunded at once."""
-    now = clock_now()
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         _check(case, "accept", role_on_case(case, acting_user))
@@ -267,8 +270,8 @@ def accept(case: RefundCase, *, acting_user: User) -> RefundCase:
     return case
 
 
-def offer(case: RefundCase, *, acting_user: User, amount: int) -> RefundCase:
-    now = clock_now()
+def offer(case: RefundCase, *, acting_user: User, amount: int, now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         _check(case, "offer", role_on_case(case, acting_user))
@@ -280,8 +283,8 @@ def offer(case: RefundCase, *, acting_user: User, amount: int) -> RefundCase:
     return case
 
 
-def reject(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
-    now = clock_now()
+def reject(case: RefundCase, *, acting_user: User, reason: str, now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         _check(case, "reject", role_on_case(case, acting_user))
@@ -312,8 +315,8 @@ def _to_buyer(case: RefundCase, action: str, actor: User, now, **data) -> None:
             f"售后单 {case.pk}：{text}，请在 {case.buyer_respond_by:%Y-%m-%d %H:%M} 前接受、申请平台介入或撤回", now)
 
 
-def accept_offer(case: RefundCase, *, acting_user: User) -> RefundCase:
-    now = clock_now()
+def accept_offer(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         _check(case, "accept_offer", role_on_case(case, acting_user))
@@ -323,8 +326,8 @@ def accept_offer(case: RefundCase, *, acting_user: User) -> RefundCase:
     return case
 
 
-def escalate(case: RefundCase, *, acting_user: User) -> RefundCase:
-    now = clock_now()
+def escalate(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         _check(case, "escalate", role_on_case(case, acting_user))
@@ -332,8 +335,8 @@ def escalate(case: RefundCase, *, acting_user: User) -> RefundCase:
     return case
 
 
-def withdraw(case: RefundCase, *, acting_user: User) -> RefundCase:
-    now = clock_now()
+def withdraw(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         _check(case, "withdraw", role_on_case(case, acting_user))
@@ -344,8 +347,8 @@ def withdraw(case: RefundCase, *, acting_user: User) -> RefundCase:
 
 # ---- arbitration ---------------------------------------------------------------------------
 
-def claim(case: RefundCase, *, acting_user: User) -> RefundCase:
-    now = clock_now()
+def claim(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         _check(case, "claim", role_on_case(case, acting_user))
@@ -365,8 +368,9 @@ def _claim(case: RefundCase, arbitrator: User, now) -> None:
         _event(case, "claimed", arbitrator, now)
 
 
-def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str, amount: int | None = None) -> RefundCase:
-    now = clock_now()
+def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str, amount: int | None = None,
+           now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     policy = get_policy()
     with transaction.atomic():
         case = _lock(case)
@@ -420,8 +424,9 @@ def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str,
     return case
 
 
-def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool) -> RefundCase:
-    now = clock_now()
+def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool,
+                       now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         role = role_on_case(case, acting_user)
@@ -452,8 +457,8 @@ def _back_to_arbitrator(case: RefundCase, action: str, actor: User | None, now, 
                 f"售后单 {case.pk} 的折中方案未获双方同意，请在 {case.decide_by:%Y-%m-%d %H:%M} 前作出有约束力的裁决", now)
 
 
-def accept_decision(case: RefundCase, *, acting_user: User) -> RefundCase:
-    now = clock_now()
+def accept_decision(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         role = role_on_case(case, acting_user)
@@ -479,11 +484,11 @@ def _finalize_decision(case: RefundCase, action: str, actor: User | None, now) -
            resolution=rules.resolution_for(amount, case.requested_amount))
 
 
-def appeal(case: RefundCase, *, acting_user: User, reason: str) -> RefundCase:
+def appeal(case: RefundCase, *, acting_user: User, reason: str, now: datetime | None = None) -> RefundCase:
     """二次申诉: once per case, with evidence added after the decision; another arbitrator decides."""
     from kameng.evidence.models import Evidence
 
-    now = clock_now()
+    now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
         role = role_on_case(case, acting_user)
