@@ -106,7 +106,12 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
         elif item.content_type in VIDEO_TYPES:
             with item.file.open("rb") as fh:
                 frames = media.video_frames(fh)
-            texts = [ocr.read_text(frame) for frame in frames]
+            texts, read = [], []
+            for frame in frames:  # a still screen gives the same frame thrice: read it once
+                h = media.dhash(frame)
+                if all(media.hamming(h, seen) > 2 for seen in read):
+                    read.append(h)
+                    texts.append(ocr.read_text(frame))
             hashes.extend(enumerate(frames))
             preview_source = frames[len(frames) // 2] if frames else None
             values.update(text_source="video_ocr", text="\n".join(t for t in texts if t)[:MAX_TEXT_CHARS],
