@@ -199,6 +199,15 @@ def advance(api, admin):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits(db):
+    """Rate-limit counters outlive a test (per-process memory, the database cache); each test starts at zero."""
+    from django.core.cache import caches
+
+    caches["ratelimit"].clear()
+    caches["security"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _ledger_balances_after_each_test(request, db):
     """Every test ends with a balanced ledger."""
     yield
