@@ -103,3 +103,13 @@ def test_notifications_are_private_and_paginated(api, buyer, merchant, make_user
     assert len(rest["data"]) == 1 and rest["has_more"] is False
     assert api.get("/notifications", token=make_user("buyer").token).data["data"] == []
     assert {"id", "kind", "text", "case", "created_at", "read"} <= set(page["data"][0])
+
+
+def test_deadlines_in_notices_are_in_beijing_time(api, merchant, new_order, open_case):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    case = open_case(new_order())
+    due = datetime.fromisoformat(case["deadlines"]["merchant_respond_by"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    [notice] = api.get("/notifications", token=merchant.token).data["data"]
+    assert f"{due:%Y-%m-%d %H:%M}" in notice["text"]

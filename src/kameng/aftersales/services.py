@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kameng.accounts.models import Role, User
-from kameng.api.errors import ApiError, conflict, forbidden, invalid, not_found
+from kameng.api.errors import conflict, forbidden, invalid, not_found
 from kameng.clock.services import now as clock_now
 from kameng.evidence import services as evidence
 from kameng.orders import services as orders
@@ -121,6 +122,11 @@ def _notify(user: User, case: RefundCase, kind: str, text: str, now) -> None:
                                                 fail_silently=True))
 
 
+def _local(moment: datetime) -> str:
+    """A deadline as the parties read it: in the platform's time zone (Beijing time)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def _notify_parties(case: RefundCase, kind: str, text: str, now) -> None:
     _notify(case.buyer, case, kind, text, now)
     _notify(case.shop.owner, case, kind, text, now)
@@ -180,7 +186,7 @@ def _to_arbitration(case: RefundCase, action: str, actor: User | None, now, **da
     _cancel_timers(case)
     _move(case, action, CaseStatus.IN_ARBITRATION, actor, now, decide_by=case.decide_by.isoformat(), **data)
     _schedule(DECIDE_TIMER, case, case.decide_by, now)
-    _notify_parties(case, "in_arbitration", f"售后单 {case.pk} 已进入平台仲裁，预计 {case.decide_by:%Y-%m-%d %H:%M} 前出结果", now)
+    _notify_parties(case, "in_arbitration", f"售后单 {case.pk} 已进入平台仲裁，预计 {_local(case.decide_by)} 前出结果", now)
 
 
 # ---- opening -------------------------------------------------------------------------------
@@ -228,7 +234,7 @@ def open_case(*, acting_user: User, order_id, reason: str, description: str, amo
         _attach_system_evidence(case, order, now)
         _schedule(MERCHANT_TIMER, case, case.merchant_respond_by, now)
         _notify(order.shop.owner, case, "case_opened",
-                f"订单 {order.number} 的买家申请售后，请在 {case.merchant_respond_by:%Y-%m-%d %H:%M} 前处理", now)
+                f"订单 {order.number} 的买家申请售后，请在 {_local(case.merchant_respond_by)} 前处理", now)
     _after_evidence(case)
     return case
 
@@ -312,7 +318,7 @@ def _to_buyer(case: RefundCase, action: str, actor: User, now, **data) -> None:
     text = (f"商家提出部分退款 ¥{case.offer_amount // 100}.{case.offer_amount % 100:02d}" if action == "offer"
             else "商家拒绝了退款申请")
     _notify(case.buyer, case, f"merchant_{action}",
-            f"售后单 {case.pk}：{text}，请在 {case.buyer_respond_by:%Y-%m-%d %H:%M} 前接受、申请平台介入或撤回", now)
+            f"售后单 {case.pk}：{text}，请在 {_local(case.buyer_respond_by)} 前接受、申请平台介入或撤回", now)
 
 
 def accept_offer(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
@@ -414,13 +420,13 @@ def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str,
             _schedule(COMPROMISE_TIMER, case, case.compromise_respond_by, now)
             _notify_parties(case, "compromise_proposed",
                             f"售后单 {case.pk}：仲裁员提出折中方案 ¥{amount // 100}.{amount % 100:02d}，请在 "
-                            f"{case.compromise_respond_by:%Y-%m-%d %H:%M} 前答复", now)
+                            f"{_local(case.compromise_respond_by)} 前答复", now)
         else:
             case.decision_acceptances = []
             case.appeal_by = now + timedelta(days=policy.appeal_days)
             _move(case, "decide", CaseStatus.DECIDED, acting_user, now, outcome=outcome, amount=amount)
             _schedule(APPEAL_TIMER, case, case.appeal_by, now)
-            _notify_parties(case, "decided", f"售后单 {case.pk} 已裁决，{case.appeal_by:%Y-%m-%d %H:%M} 前可申诉一次", now)
+            _notify_parties(case, "decided", f"售后单 {case.pk} 已裁决，{_local(case.appeal_by)} 前可申诉一次", now)
     return case
 
 
@@ -454,7 +460,7 @@ def _back_to_arbitrator(case: RefundCase, action: str, actor: User | None, now, 
     _to_arbitration(case, action, actor, now, **data)
     if case.claimed_by_id:
         _notify(case.claimed_by, case, "binding_decision_required",
-                f"售后单 {case.pk} 的折中方案未获双方同意，请在 {case.decide_by:%Y-%m-%d %H:%M} 前作出有约束力的裁决", now)
+                f"售后单 {case.pk} 的折中方案未获双方同意，请在 {_local(case.decide_by)} 前作出有约束力的裁决", now)
 
 
 def accept_decision(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
@@ -598,15 +604,15 @@ def remind_deadline(case_id: int, now) -> None:
     elif case.status == CaseStatus.DECIDED and case.compromise_respond_by:
         for role, user in ((rules.BUYER, case.buyer), (rules.MERCHANT, case.shop.owner)):
             if role not in case.compromise_answers:
-                _notify(user, case, "deadline_near", f"售后单 {case.pk} 的折中方案将于 {case.compromise_respond_by:%Y-%m-%d %H:%M} 到期", now)
+                _notify(user, case, "deadline_near", f"售后单 {case.pk} 的折中方案将于 {_local(case.compromise_respond_by)} 到期", now)
         return
     elif case.status == CaseStatus.DECIDED and case.appeal_by:
-        _notify_parties(case, "deadline_near", f"售后单 {case.pk} 的申诉期将于 {case.appeal_by:%Y-%m-%d %H:%M} 结束", now)
+        _notify_parties(case, "deadline_near", f"售后单 {case.pk} 的申诉期将于 {_local(case.appeal_by)} 结束", now)
         return
     elif case.status in (CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL):
         who, due = case.claimed_by, case.decide_by  # an unclaimed case waits in the queue, sorted by decide_by
     if who is not None and due is not None:
-        _notify(who, case, "deadline_near", f"售后单 {case.pk} 需要你在 {due:%Y-%m-%d %H:%M} 前处理", now)
+        _notify(who, case, "deadline_near", f"售后单 {case.pk} 需要你在 {_local(due)} 前处理", now)
 
 
 # ---- evidence uploads by parties -----------------------------------------------------------
