@@ -66,8 +66,9 @@ PROMISE_CONTRADICTIONS: tuple[tuple[str, frozenset[str]], ...] = (
 _PROMISE_RE = [(re.compile(pattern, re.IGNORECASE), kinds) for pattern, kinds in PROMISE_CONTRADICTIONS]
 
 # Words that show an operation being performed on screen (录屏"操作过程").
+# Matched on text with spacing removed and the product title cut out ("…激活码" is not an action).
 _OPERATION = re.compile(r"激活|登录|登陆|输入|点击|兑换|充值|提交|确定|下一步|验证|播放|打开|安装|使用"
-                        r"|activate|login|log in|sign in|enter|submit|redeem|install|open", re.IGNORECASE)
+                        r"|activat|login|signin|enter|submit|redeem|install|open", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,11 @@ def recording_elements(text: str, *, order_number: str, product_name: str, frame
     squashed = _squash(text)
     title = _squash(product_name)
     runs = {title[i:i + 4] for i in range(max(1, len(title) - 3))} if len(title) >= 4 else {title}
+    actions = squashed.replace(title, " ") if title else squashed
     return {
         "order_number": bool(order_number) and _squash(order_number) in squashed,
         "product_name": bool(title) and any(run and run in squashed for run in runs),
-        "operation": distinct_frames >= 2 or bool(_OPERATION.search(text or "")),
+        "operation": distinct_frames >= 2 or bool(_OPERATION.search(actions)),
         "problem_screen": problem_found,
     }
 
