@@ -66,6 +66,8 @@ ELEMENTS = [
     ("Windows 11 专业版激活码", False, True, False),
     ("订单号KM202405010001", True, False, False),
     ("", False, False, False),
+    ("激活码无效 错误代码 0x8007000D", False, False, False),  # a result on screen, no action shown
+    ("输入激活码后提示失败", False, False, True),
 ]
 
 

@@ -56,7 +56,7 @@ class AssistOut(Schema):
     reused_evidence: list[ReusedOut]
 
 
-@router.get("/refunds/{case_id}/assist", response=AssistOut)
+@router.get("/refunds/{case_id}/assist", response=AssistOut, exclude_none=True)
 def assist(request, case_id: str):
     """Evidence assist (AI证据辅助审核): the four-dimension checklist, the listing's promises,
     findings from OCR, text and the description, promise-vs-finding contradictions, buyer risk

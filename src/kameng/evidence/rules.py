@@ -67,8 +67,10 @@ _PROMISE_RE = [(re.compile(pattern, re.IGNORECASE), kinds) for pattern, kinds in
 
 # Words that show an operation being performed on screen (录屏"操作过程").
 # Matched on text with spacing removed and the product title cut out ("…激活码" is not an action).
-_OPERATION = re.compile(r"激活|登录|登陆|输入|点击|兑换|充值|提交|确定|下一步|验证|播放|打开|安装|使用"
-                        r"|activat|login|signin|enter|submit|redeem|install|open", re.IGNORECASE)
+_OPERATION = re.compile(r"点击|输入|提交|确定|确认|下一步|立即|正在|开始|兑换(?!码)|充值(?!卡)|安装|打开|使用(?:激活码|卡密)"
+                        r"|激活(?!码|失败|不了|不成功)|登录(?!失败)|登陆(?!失败)|播放(?!失败)"
+                        r"|click|enter|submit|next|redeem|install|open|activate(?!d)|signin|login(?!failed)",
+                        re.IGNORECASE)
 
 
 @dataclass(frozen=True)
