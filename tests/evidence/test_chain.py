@@ -87,3 +87,14 @@ def test_verify_detects_a_removed_item_as_a_broken_link(buyer, case, upload, cap
     assert kameng(["evidence", "verify"]) == 1
     out = capsys.readouterr().out
     assert "sequence gap" in out and "broken link" in out
+
+
+def test_evidence_groups_by_the_four_dimensions(buyer, case, upload):
+    from kameng.aftersales.models import RefundCase
+    from kameng.evidence.services import by_dimension
+
+    upload(case["id"], buyer, png_bytes(), name="p.png")
+    groups = by_dimension(RefundCase.objects.get(pk=case["id"]))
+    assert list(groups) == ["listing", "transaction", "communication", "problem"]
+    assert [len(items) for items in groups.values()] == [1, 1, 1, 1]
+    assert groups["problem"][0].filename == "p.png"

@@ -69,3 +69,13 @@ def download_name(item) -> str:
     if lowered.endswith(f".{ext}") or (ext == "jpg" and lowered.endswith(".jpeg")):
         return name
     return f"{name}.{ext}"
+
+
+def by_dimension(case) -> dict[str, list]:
+    """The case's evidence grouped by the four dimensions (四个维度), each in upload order."""
+    from .models import Evidence
+
+    groups: dict[str, list] = {c: [] for c in CATEGORIES}
+    for item in Evidence.objects.filter(case=case).order_by("seq"):
+        groups.setdefault(item.category, []).append(item)
+    return groups
