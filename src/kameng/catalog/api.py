@@ -2,7 +2,7 @@
 from ninja import Router, Schema, Status
 
 from kameng.accounts.models import Role
-from kameng.api.base import bearer, iso, paginate, require_role
+from kameng.api.base import bearer, iso, require_role
 from kameng.api.errors import not_found
 from kameng.policy.services import get_policy
 
@@ -128,12 +128,9 @@ def search_listings(request, q: str = "", category: str = "", shop: str = "", li
     qs = services.search(q, category)
     if shop:
         qs = qs.filter(shop_id=int(shop) if shop.isdigit() else -1)
-    page = paginate(qs.annotate(stock_left=_stock_left()), limit, starting_after)
     policy = get_policy()  # once per page, not per listing
-    # 限制流量: within a page, restricted shops' listings go last.
-    page["data"] = [listing_out(item, stock=item.stock_left, policy=policy)
-                    for item in sorted(page["data"], key=lambda l: l.demoted)]
-    return page
+    return services.paginate_search(qs.annotate(stock_left=_stock_left()), limit, starting_after,
+                                    lambda item: listing_out(item, stock=item.stock_left, policy=policy))
 
 
 def _stock_left():

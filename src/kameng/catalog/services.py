@@ -205,10 +205,32 @@ def search(q: str = "", category: str = ""):
         qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q) | Q(shop__name__icontains=q))
     if category:
         qs = qs.filter(category=category)
-    # 限制流量: restricted shops' listings come after everyone else's.
+    # 限制流量: restricted shops' listings come after everyone else's, newest first in each group.
     return qs.annotate(
         demoted=Case(When(shop__status=ShopStatus.RESTRICTED, then=Value(1)), default=Value(0), output_field=IntegerField())
-    )
+    ).order_by("demoted", "-pk")
+
+
+def paginate_search(qs, limit: int = 20, starting_after: str | None = None, serialize=None) -> dict:
+    """Cursor pagination over `search()` that keeps restricted shops last across pages.
+
+    The cursor is the contract's usual one (the last id seen); its group is looked up so the
+    next page continues inside it, then moves on to the demoted group.
+    """
+    if limit < 1 or limit > 100:
+        raise ApiError(400, "invalid_request", "invalid_limit", "limit 必须在 1 到 100 之间", param="limit")
+    if starting_after:
+        try:
+            cursor = int(starting_after)
+        except ValueError:
+            raise ApiError(400, "invalid_request", "invalid_cursor", "starting_after 无效",
+                           param="starting_after") from None
+        status = Listing.objects.filter(pk=cursor).values_list("shop__status", flat=True).first()
+        rank = 1 if status == ShopStatus.RESTRICTED else 0
+        qs = qs.filter(Q(demoted__gt=rank) | Q(demoted=rank, pk__lt=cursor))
+    rows = list(qs[: limit + 1])
+    data = rows[:limit]
+    return {"data": [serialize(r) for r in data] if serialize else data, "has_more": len(rows) > limit}
 
 
 def get_listing_for(listing_id, user) -> Listing:

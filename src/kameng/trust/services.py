@@ -13,10 +13,10 @@ import statistics
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Case, Count, F, IntegerField, Min, Q, Value, When
+from django.db.models import Avg, Count, F, Min
 
 from kameng.accounts.models import Role, User
-from kameng.api.errors import ApiError, conflict, forbidden, invalid
+from kameng.api.errors import conflict, forbidden, invalid
 from kameng.catalog.models import Listing, Shop
 from kameng.clock.services import now as clock_now
 from kameng.policy.services import add_working_days, get_policy
@@ -319,30 +319,6 @@ def set_sanction(shop: Shop, *, acting_user: User, status: str, reason: str) -> 
         record.override_baseline = record.sanction_target
         record.save(update_fields=["override_baseline"])
         return _change_status(shop, status, source="admin", reason=reason, actor=acting_user, record=record, now=now)
-
-
-def paginate_demoted_last(qs, limit: int = 20, starting_after: str | None = None, serialize=None) -> dict:
-    """限制流量 across pages, not only within one: listings of restricted shops come after everyone
-    else's, newest first inside each group, with the contract's cursor (starting_after = last id seen).
-
-    For catalog search: `paginate_demoted_last(services.search(q, category), limit, starting_after, listing_out)`.
-    """
-    if limit < 1 or limit > 100:
-        raise ApiError(400, "invalid_request", "invalid_limit", "limit 必须在 1 到 100 之间", param="limit")
-    demoted = Case(When(shop__status=rules.RESTRICTED, then=Value(1)), default=Value(0), output_field=IntegerField())
-    qs = qs.annotate(demotion=demoted).order_by("demotion", "-pk")
-    if starting_after:
-        try:
-            cursor = int(starting_after)
-        except ValueError:
-            raise ApiError(400, "invalid_request", "invalid_cursor", "starting_after 无效",
-                           param="starting_after") from None
-        status = Listing.objects.filter(pk=cursor).values_list("shop__status", flat=True).first()
-        rank = 1 if status == rules.RESTRICTED else 0
-        qs = qs.filter(Q(demotion__gt=rank) | Q(demotion=rank, pk__lt=cursor))
-    rows = list(qs[: limit + 1])
-    data = rows[:limit]
-    return {"data": [serialize(r) for r in data] if serialize else data, "has_more": len(rows) > limit}
 
 
 def can_see_sanctions(shop: Shop, user) -> bool:
