@@ -51,10 +51,3 @@ def test_full_arbitration_with_appeal(api, buyer, merchant, make_user, make_list
     assert api.get("/wallet", token=merchant.token).data["balance"] == 25000
     assert api.get(f"/orders/{order['id']}", token=buyer.token).data["status"] == "partially_refunded"
 
-
-def test_merchant_silence_on_small_case_refunds_in_full(api, buyer, delivered_order, open_case, advance):
-    case = open_case(delivered_order)
-    advance(48 * 3600 + 1)
-    res = api.get(f"/refunds/{case['id']}", token=buyer.token)
-    assert res.data["status"] == "closed" and res.data["merchant_timed_out"] is True
-    assert res.data["resolution"] == "refund_full"
