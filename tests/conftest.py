@@ -65,6 +65,57 @@ def postgres(transactional_db):
     _require_postgres()
 
 
+class Race:
+    """Racers for `postgres` tests: `race(calls)` runs the callables at the same moment, each on its
+    own thread with its own database connection, and returns their results; `race.post(path, token,
+    body)` is such a callable, an API POST answering (status, body)."""
+
+    def __call__(self, calls):
+        import threading
+
+        from django.db import connection
+
+        barrier = threading.Barrier(len(calls))
+        results = [None] * len(calls)
+
+        def run(i, call):
+            try:
+                barrier.wait(timeout=30)
+                results[i] = call()
+            except BaseException as exc:  # reported by the test, not lost in the thread
+                results[i] = exc
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), "a racer hung"
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert not errors, errors
+        return results
+
+    @staticmethod
+    def post(path, token, body=None):
+        def call():
+            from django.test import Client
+
+            res = Client(raise_request_exception=False).post(
+                f"/api/v1{path}", data=json.dumps(body or {}), content_type="application/json",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            return res.status_code, res.json()
+
+        return call
+
+
+@pytest.fixture
+def race(postgres):
+    return Race()
+
+
 class Api:
     """Thin JSON client over Django's test client, with bearer tokens."""
 

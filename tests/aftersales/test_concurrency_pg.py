@@ -3,12 +3,7 @@
 Each racer runs on its own thread with its own HTTP client and database connection, started
 together by a barrier; timer sweeps race the same way.
 """
-import json
-import threading
-
 import pytest
-from django.db import connection
-from django.test import Client
 
 from kameng.clock import services as clock
 from kameng.ledger.models import JournalEntry
@@ -21,41 +16,6 @@ pytestmark = pytest.mark.postgres
 PARALLEL = 8
 
 
-def race(calls):
-    """Run the callables at the same moment, each on its own thread and connection; return their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = call()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a racer hung"
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert not errors, errors
-    return results
-
-
-def post(path, user, body=None):
-    def call():
-        res = Client(raise_request_exception=False).post(
-            f"/api/v1{path}", data=json.dumps(body or {}), content_type="application/json",
-            headers={"Authorization": f"Bearer {user.token}"})
-        return res.status_code, res.json()
-
-    return call
-
-
 def sweep_at(moment):
     return lambda: ("sweep", timers.sweep(moment))
 
@@ -64,11 +24,11 @@ def refunds(case) -> int:
     return JournalEntry.objects.filter(kind="refund", case_id=int(case["id"])).count()
 
 
-def test_eight_simultaneous_accepts_refund_once(postgres, api, buyer, merchant, new_order, open_case, wallet):
+def test_eight_simultaneous_accepts_refund_once(race, api, buyer, merchant, new_order, open_case, wallet):
     order = new_order()
     case = open_case(order)
     before = wallet(buyer)["balance"]
-    results = race([post(f"/refunds/{case['id']}/accept", merchant) for _ in range(PARALLEL)])
+    results = race([race.post(f"/refunds/{case['id']}/accept", merchant.token) for _ in range(PARALLEL)])
     assert sorted(status for status, _ in results) == [200] + [409] * (PARALLEL - 1), results
     for status, body in results:
         if status == 409:
@@ -81,26 +41,26 @@ def test_eight_simultaneous_accepts_refund_once(postgres, api, buyer, merchant, 
     assert [e["type"] for e in got["events"]].count("refunded") == 1
 
 
-def test_rival_actions_on_one_case_leave_one_winner(postgres, api, buyer, merchant, new_order, open_case):
+def test_rival_actions_on_one_case_leave_one_winner(race, api, buyer, merchant, new_order, open_case):
     """The merchant gives in while the buyer withdraws and escalates: one of them happens."""
     case = open_case(new_order())
     api.post(f"/refunds/{case['id']}/reject", {"reason": "已激活"}, token=merchant.token)
-    calls = [post(f"/refunds/{case['id']}/accept", merchant), post(f"/refunds/{case['id']}/withdraw", buyer),
-             post(f"/refunds/{case['id']}/escalate", buyer), post(f"/refunds/{case['id']}/accept", merchant)]
-    results = race(calls)
+    results = race([race.post(f"/refunds/{case['id']}/{action}", user.token)
+                    for action, user in (("accept", merchant), ("withdraw", buyer), ("escalate", buyer),
+                                         ("accept", merchant))])
     assert sorted(status for status, _ in results).count(200) == 1, results
     assert all(status in (200, 409) for status, _ in results), results
     got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
     assert refunds(case) == (1 if got["resolution"] == "refund_full" else 0)
 
 
-def test_the_appeal_window_closing_while_the_loser_accepts_refunds_once(postgres, api, buyer, merchant, arbitrator,
+def test_the_appeal_window_closing_while_the_loser_accepts_refunds_once(race, api, buyer, merchant, arbitrator,
                                                                        case_in, act, wallet):
     for _ in range(3):  # three rounds: either side may win each
         case = act(case_in("in_arbitration"), "decide", arbitrator, {"outcome": "refund_full", "rationale": RATIONALE})
         before = wallet(buyer)["balance"]
         moment = clock.advance(7 * 24 * 3600 + 1)  # past appeal_by; nobody has swept yet
-        results = race([sweep_at(moment), post(f"/refunds/{case['id']}/accept_decision", merchant)])
+        results = race([sweep_at(moment), race.post(f"/refunds/{case['id']}/accept_decision", merchant.token)])
         (status, body), = [r for r in results if r[0] != "sweep"]
         assert status in (200, 409), body
         got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
@@ -110,13 +70,13 @@ def test_the_appeal_window_closing_while_the_loser_accepts_refunds_once(postgres
     assert not Timer.objects.filter(attempts__gt=0).exists()
 
 
-def test_merchant_silence_firing_while_the_merchant_accepts_refunds_once(postgres, api, buyer, merchant, new_order,
+def test_merchant_silence_firing_while_the_merchant_accepts_refunds_once(race, api, buyer, merchant, new_order,
                                                                         open_case, wallet):
     for _ in range(3):
         case = open_case(new_order(), amount=9900)  # fast track: silence refunds in full
         before = wallet(buyer)["balance"]
         moment = clock.advance(48 * 3600 + 1)
-        results = race([sweep_at(moment), post(f"/refunds/{case['id']}/accept", merchant)])
+        results = race([sweep_at(moment), race.post(f"/refunds/{case['id']}/accept", merchant.token)])
         (status, body), = [r for r in results if r[0] != "sweep"]
         assert status in (200, 409), body
         got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
