@@ -111,7 +111,7 @@ def _admin_entry(e) -> Entry:
 
 
 def _staff_entry(e) -> Entry:
-    return Entry(f"staff:{e.pk}", "staff", e.type, e.actor.username if e.actor_id else (e.actor_name or "cli"),
+    return Entry(f"staff:{e.pk}", "staff", f"staff.{e.type}", e.actor.username if e.actor_id else (e.actor_name or "cli"),
                  _role(e.actor) if e.actor_id else "cli", e.at, e.target, e.summary, e.data or {})
 
 
@@ -149,7 +149,7 @@ def _sources() -> list[Source]:
         Source("admin", 5, lambda: LogEntry.objects.select_related("user", "content_type"), "action_time",
                ("object_repr", "change_message"), (), _user_actor_q("user"), admin_type, _admin_entry),
         Source("staff", 6, lambda: AuditRecord.objects.select_related("actor"), "at", ("type", "target", "summary"),
-               (), staff_actor, lambda t: Q(type=f"staff.{t}") | Q(type=t), _staff_entry),
+               (), staff_actor, lambda t: Q(type=t), _staff_entry),
     ]
 
 
