@@ -29,10 +29,6 @@ CHUNK = 64 * 1024
 HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 64 * 1024 + 22  # a ZIP's end-of-central-directory record lies in the last 64 KiB + 22
 
-# Pillow refuses (DecompressionBombError) above 2x this and warns above it; we make the warning
-# an error too while validating, and check the product explicitly.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
 ALLOWED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "video/mp4", "video/webm",
                  "application/pdf", "text/plain")
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
