@@ -51,6 +51,43 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
                data={"key": key, "old": previous if previous is not None else DEFAULTS[key], "new": value}, at=now)
 
 
+
+def add_holiday(day: date, *, name: str = "", is_workday: bool = False, acting_user, now: datetime) -> Holiday:
+    """An operator's calendar entry: `day` is a holiday, or (is_workday) a 调休 make-up working day.
+
+    Replaces any entry on that date. Deadlines already set keep their time; new ones count with it.
+    """
+    from kameng.api.errors import invalid
+    from kameng.security.audit import record
+
+    name = (name or "").strip()
+    if len(name) > 64:
+        raise invalid("invalid_name", "名称不超过64个字符", "name")
+    with transaction.atomic():
+        previous = Holiday.objects.filter(date=day).values("name", "is_workday").first()
+        holiday, _ = Holiday.objects.update_or_create(date=day, defaults={"name": name, "is_workday": is_workday})
+        kind = "调休上班" if is_workday else "放假"
+        record("policy.holiday_set", actor=acting_user, target=f"holiday:{day.isoformat()}",
+               summary=f"{day.isoformat()} {name} {kind}".replace("  ", " "),
+               data={"date": day.isoformat(), "old": previous, "new": {"name": name, "is_workday": is_workday}},
+               at=now)
+    return holiday
+
+
+def remove_holiday(day: date, *, acting_user, now: datetime) -> bool:
+    """Drop the operator's entry for `day` (the calendar package, or weekends, decide again)."""
+    from kameng.security.audit import record
+
+    with transaction.atomic():
+        previous = Holiday.objects.filter(date=day).values("name", "is_workday").first()
+        if previous is None:
+            return False
+        Holiday.objects.filter(date=day).delete()
+        record("policy.holiday_removed", actor=acting_user, target=f"holiday:{day.isoformat()}",
+               summary=f"{day.isoformat()} {previous['name']} removed".replace("  ", " "),
+               data={"date": day.isoformat(), "old": previous}, at=now)
+    return True
+
 def is_working_day(day: date) -> bool:
     """Monday–Friday minus Chinese public holidays, plus 调休 make-up working days.
 

@@ -1,6 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from .views import accounts, merchant, orders, public, wallet
+from .views import accounts, arbitration, cases, merchant, operator, orders, public, wallet
+
+CASE_ACTIONS = "|".join(cases.ACTIONS)
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -22,4 +24,20 @@ urlpatterns = [
     path("shop/listings/new", merchant.listing_new, name="merchant-listing-new"),
     path("shop/listings/<int:listing_id>/edit", merchant.listing_edit, name="merchant-listing-edit"),
     path("shop/listings/<int:listing_id>/stock", merchant.listing_stock, name="merchant-listing-stock"),
+    # After-sales (售后), arbitration and operator pages.
+    path("orders/<int:order_id>/refund", cases.case_open, name="case-open"),
+    path("refunds/", cases.my_cases, name="cases"),
+    path("refunds/<int:case_id>", cases.case_detail, name="case"),
+    path("refunds/<int:case_id>/evidence", cases.evidence_add, name="case-evidence"),
+    path("refunds/<int:case_id>/evidence/<int:evidence_id>/file", cases.evidence_file, name="case-evidence-file"),
+    path("refunds/<int:case_id>/evidence/<int:evidence_id>/preview", cases.evidence_preview,
+         name="case-evidence-preview"),
+    re_path(rf"^refunds/(?P<case_id>[0-9]+)/(?P<action>{CASE_ACTIONS})$", cases.case_action, name="case-action"),
+    path("shop/refunds/", cases.merchant_inbox, name="merchant-cases"),
+    path("notifications/", cases.notifications, name="notifications"),
+    path("arbitration/", arbitration.queue, name="arbitration-queue"),
+    path("arbitration/<int:case_id>", arbitration.review, name="arbitration-case"),
+    path("arbitration/<int:case_id>/decide", arbitration.decide, name="arbitration-decide"),
+    path("staff/", operator.home, name="operator-home"),
+    path("staff/policy/", operator.policy, name="operator-policy"),
 ]

@@ -82,8 +82,87 @@
     });
   }
 
+  // Evidence uploads with a progress bar: <form data-upload-progress> holding a hidden
+  // [data-progress-for-form] box. The form goes by XMLHttpRequest so the browser can report the
+  // bytes sent. With the X-Upload-Progress header the server answers a finished upload with
+  // {"redirect": url}, which the page follows (so the flash message is shown there), and a form
+  // with errors with the page itself, whose body replaces this one. Files over data-max-bytes
+  // are refused before anything is sent. Without this script the form posts normally.
+  function setupUploadProgress() {
+    if (!window.FormData || !window.XMLHttpRequest || !window.DOMParser) return;
+    document.querySelectorAll("form[data-upload-progress]").forEach(function (form) {
+      var box = form.querySelector("[data-progress-for-form]");
+      if (!box) return;
+      var bar = box.querySelector("progress");
+      var text = box.querySelector(".upload-progress-text");
+      var error = box.querySelector(".upload-error");
+      function enableButtons() {
+        setTimeout(function () {  // after setupSubmitOnce has disabled them
+          form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) { b.disabled = false; });
+        }, 0);
+      }
+      function fail(message) {
+        error.textContent = message;
+        error.hidden = false;
+        box.hidden = false;
+        enableButtons();
+      }
+      form.addEventListener("submit", function (event) {
+        if (event.defaultPrevented) return;
+        var files = [], tooBig = null;
+        form.querySelectorAll("input[type=file]").forEach(function (input) {
+          var max = parseInt(input.getAttribute("data-max-bytes") || "0", 10);
+          Array.prototype.forEach.call(input.files || [], function (file) {
+            files.push(file);
+            if (max && file.size > max && !tooBig) tooBig = file;
+          });
+        });
+        if (!files.length) return;  // nothing to upload: the ordinary submission is fine
+        event.preventDefault();
+        error.hidden = true;
+        if (tooBig) { fail(tooBig.name + "：" + error.getAttribute("data-too-large")); return; }
+        var data = new FormData(form);
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.action);
+        xhr.setRequestHeader("X-Upload-Progress", "1");
+        xhr.upload.addEventListener("progress", function (e) {
+          if (!e.lengthComputable) return;
+          var percent = Math.min(100, Math.round(e.loaded * 100 / e.total));
+          bar.value = percent;
+          text.textContent = percent + "%";
+        });
+        xhr.addEventListener("load", function () {
+          var type = xhr.getResponseHeader("Content-Type") || "";
+          if (type.indexOf("application/json") === 0) {
+            var answer = null;
+            try { answer = JSON.parse(xhr.responseText); } catch (ignored) { answer = null; }
+            if (answer && answer.redirect) { window.location.assign(answer.redirect); return; }
+          } else if (type.indexOf("text/html") === 0) {
+            var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+            document.title = page.title;
+            document.body.replaceWith(document.adoptNode(page.body));
+            init();
+            var firstError = document.querySelector(".has-error input, .has-error textarea, .has-error select, [role=alert]");
+            if (firstError) { if (firstError.focus) firstError.focus(); firstError.scrollIntoView({block: "center"}); }
+            return;
+          }
+          fail(error.getAttribute("data-failed"));
+        });
+        xhr.addEventListener("error", function () { fail(error.getAttribute("data-failed")); });
+        bar.value = 0;
+        text.textContent = "0%";
+        box.hidden = false;
+        xhr.send(data);
+      });
+    });
+  }
+
+  function init() {
+    setupCopy(); setupCountdowns(); setupFileInfo(); setupChatShortcut(); setupSubmitOnce(); setupUploadProgress();
+  }
+
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
-  ready(function () { setupCopy(); setupCountdowns(); setupFileInfo(); setupChatShortcut(); setupSubmitOnce(); });
+  ready(init);
 })();

@@ -1,0 +1,136 @@
+"""Operator pages (平台运营): the overview with links to merchants and sanctions, the audit log and
+the statistics, and the policy settings — deadlines and thresholds, each category's refund rule,
+and the holiday table behind working-day deadlines. Admins only; every change goes through
+kameng.policy.services, which writes the audit log."""
+from datetime import date
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from kameng.aftersales import services as aftersales
+from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
+from kameng.api.errors import ApiError
+from kameng.catalog.models import Shop
+from kameng.clock.services import now as clock_now
+from kameng.policy import services as policy_services
+from kameng.policy.defaults import DEFAULTS
+from kameng.policy.models import Holiday
+
+from ..case_forms import CategoryRuleForm, DeadlinesForm, HolidayForm
+from ..pages import attach_error, role_required
+
+admin_only = role_required("admin")
+NUMBER_KEYS = tuple(DeadlinesForm.base_fields)
+
+
+@admin_only
+@require_GET
+def home(request):
+    now = clock_now()
+    cases = RefundCase.objects
+    return render(request, "web/operator/home.html", {
+        "open_cases": cases.filter(status__in=OPEN_STATUSES).count(),
+        "awaiting_merchant": cases.filter(status=CaseStatus.AWAITING_MERCHANT).count(),
+        "in_arbitration": aftersales.arbitration_queue().count(),
+        "overdue": aftersales.arbitration_queue().filter(decide_by__lt=now).count(),
+        "shops_restricted": Shop.objects.filter(status="restricted").count(),
+        "shops_suspended": Shop.objects.filter(status="suspended").count(),
+    })
+
+
+def _category_forms(policy, bound: CategoryRuleForm | None = None) -> list[dict]:
+    rows = []
+    for code, category in policy.categories.items():
+        if bound is not None and bound.prefix == f"cat-{code}":
+            form = bound
+        else:
+            form = CategoryRuleForm(prefix=f"cat-{code}", initial={
+                "rule": category.get("rule", ""), "rule_en": category.get("rule_en", "")})
+        rows.append({"code": code, "category": category, "form": form})
+    return rows
+
+
+@admin_only
+@require_http_methods(["GET", "POST"])
+def policy(request):
+    current = policy_services.get_policy()
+    deadlines_form = category_form = holiday_form = None
+    if request.method == "POST":
+        kind = request.POST.get("form")
+        if kind == "deadlines":
+            deadlines_form = DeadlinesForm(request.POST)
+            if deadlines_form.is_valid() and _save_numbers(request, current, deadlines_form):
+                return redirect("operator-policy")
+        elif kind == "category":
+            code = request.POST.get("category_code", "")
+            if code in current.categories:
+                category_form = CategoryRuleForm(request.POST, prefix=f"cat-{code}")
+                if category_form.is_valid() and _save_rule(request, current, code, category_form):
+                    return redirect(f"{request.path}#cat-{code}")
+        elif kind == "holiday_add":
+            holiday_form = HolidayForm(request.POST)
+            if holiday_form.is_valid():
+                data = holiday_form.cleaned_data
+                try:
+                    policy_services.add_holiday(data["date"], name=data["name"], is_workday=data["is_workday"],
+                                                acting_user=request.user, now=clock_now())
+                except ApiError as exc:
+                    attach_error(holiday_form, exc)
+                else:
+                    messages.success(request, _("已保存 %(date)s 的日历设置。") % {"date": data["date"].isoformat()})
+                    return redirect(f"{request.path}#holidays")
+        elif kind == "holiday_remove":
+            try:
+                day = date.fromisoformat(request.POST.get("date", ""))
+            except ValueError:
+                messages.error(request, _("日期无效"))
+            else:
+                if policy_services.remove_holiday(day, acting_user=request.user, now=clock_now()):
+                    messages.success(request, _("已删除 %(date)s 的日历设置。") % {"date": day.isoformat()})
+            return redirect(f"{request.path}#holidays")
+    if deadlines_form is None:
+        initial = {key: getattr(current, key) for key in NUMBER_KEYS}
+        threshold = initial["fast_track_threshold_fen"]  # shown in yuan, like every amount on the pages
+        initial["fast_track_threshold_fen"] = f"{threshold // 100}.{threshold % 100:02d}"
+        deadlines_form = DeadlinesForm(initial=initial)
+    return render(request, "web/operator/policy.html", {
+        "deadlines_form": deadlines_form,
+        "categories": _category_forms(current, category_form),
+        "holiday_form": holiday_form or HolidayForm(),
+        "holidays": Holiday.objects.order_by("-date")[:200],
+        "defaults": DEFAULTS,
+    })
+
+
+def _save_numbers(request, current, form: DeadlinesForm) -> bool:
+    changed = [key for key in NUMBER_KEYS if form.cleaned_data[key] != getattr(current, key)]
+    now = clock_now()
+    for key in changed:
+        try:
+            policy_services.set_policy(key, int(form.cleaned_data[key]), acting_user=request.user, now=now)
+        except (KeyError, TypeError):
+            form.add_error(key, _("无法保存这个值"))
+            return False
+    if changed:
+        messages.success(request, _("已保存 %(n)d 项设置，之后新产生的时限按新设置计算。") % {"n": len(changed)})
+    else:
+        messages.info(request, _("没有改动。"))
+    return True
+
+
+def _save_rule(request, current, code: str, form: CategoryRuleForm) -> bool:
+    categories = {c: dict(v) for c, v in current.categories.items()}
+    rule, rule_en = form.cleaned_data["rule"].strip(), form.cleaned_data["rule_en"].strip()
+    if not rule:
+        form.add_error("rule", _("退款标准不能为空"))
+        return False
+    if categories[code].get("rule") == rule and categories[code].get("rule_en", "") == rule_en:
+        messages.info(request, _("没有改动。"))
+        return True
+    categories[code]["rule"] = rule
+    categories[code]["rule_en"] = rule_en
+    policy_services.set_policy("categories", categories, acting_user=request.user, now=clock_now())
+    messages.success(request, _("已更新“%(name)s”的退款标准。") % {"name": categories[code].get("name", code)})
+    return True
