@@ -4,8 +4,17 @@ A handler is registered per kind with @handler("kind"); it receives (target, now
 inside the same transaction that marks the timer done, so a crash leaves the timer pending
 and a commit runs it exactly once. Two sweepers never run one timer: on PostgreSQL the row
 is taken with SELECT … FOR UPDATE SKIP LOCKED, on SQLite the database write lock serializes.
+
+`sweep` takes due timers in batches (one transaction, one commit for up to BATCH timers: the
+commit's disk flush, not the handlers, is what limits a sweeper). If any handler in a batch
+raises, or on PostgreSQL waits more than BATCH_LOCK_TIMEOUT for a row a request holds, the
+whole batch rolls back and those timers run one transaction each, as `run_one_due` does. So a
+handler may be called again after a rollback, but its effects commit exactly once; side effects
+belong in transaction.on_commit, which a rollback discards.
 """
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -18,6 +27,11 @@ from .models import Timer, TimerStatus
 log = logging.getLogger(__name__)
 HANDLERS: dict[str, Callable[[str, datetime], None]] = {}
 MAX_ATTEMPTS = 5
+BATCH = {"postgresql": 100, "sqlite": 20}  # SQLite: the batch holds the write lock, keep it short
+BATCH_LOCK_TIMEOUT = "100ms"  # a batch never waits long on a request (which may wait on the batch)
+BATCH_BITE = 10  # timers locked per query inside a batch
+BATCH_SECONDS = 0.05  # and holds what its handlers locked no longer than this (plus one handler)
+_batch = threading.local()  # the ids a running batch holds, and which of them were cancelled
 
 
 def handler(kind: str):
@@ -43,9 +57,15 @@ def cancel(kind: str, target: str) -> int:
     the skipped run finds nothing left to do.
     """
     pending_timers = Timer.objects.filter(kind=kind, target=target, status=TimerStatus.PENDING)
+    held = getattr(_batch, "held", None)
     if connection.features.has_select_for_update_skip_locked and connection.in_atomic_block:
         ids = list(pending_timers.select_for_update(skip_locked=True).values_list("pk", flat=True))
         pending_timers = Timer.objects.filter(pk__in=ids)
+    elif held:
+        ids = list(pending_timers.values_list("pk", flat=True))
+        pending_timers = Timer.objects.filter(pk__in=ids)
+    if held:
+        _batch.cancelled.update(set(ids) & held)  # a handler cancelled a timer of its own batch: skip it
     return pending_timers.update(status=TimerStatus.CANCELLED)
 
 
@@ -89,10 +109,69 @@ def run_one_due(now: datetime | None = None) -> bool:
     return True
 
 
-def sweep(now: datetime | None = None, *, limit: int = 100_000) -> int:
+def _take_due_bite(now: datetime, count: int, exclude: set[int]) -> list[Timer]:
+    qs = Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now).exclude(pk__in=exclude)
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True)
+    return list(qs.order_by("due_at", "id").only("id", "kind", "target")[:count])
+
+
+def run_due_batch(now: datetime, size: int) -> int | None:
+    """Run up to `size` due timers in one transaction and mark them done together.
+
+    Stops early after BATCH_SECONDS: timers taken but not reached stay pending for the next
+    batch. Returns how many were dealt with (0: none due), or None when the batch rolled back (a
+    handler raised or waited too long for a lock); the caller then runs them one by one.
+    """
+    if not Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now).exists():
+        return 0  # the common idle case: one indexed query, no transaction
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'")
+            ran, dealt, started = [], 0, time.monotonic()
+            _batch.held, _batch.cancelled = set(), set()
+            while dealt < size and not (dealt and time.monotonic() - started > BATCH_SECONDS):
+                # Small bites, so a second sweeper finds unlocked due timers beside this one.
+                bite = _take_due_bite(now, min(BATCH_BITE, size - dealt), exclude=_batch.held)
+                if not bite:
+                    break
+                _batch.held.update(t.pk for t in bite)
+                for timer in bite:
+                    if dealt and time.monotonic() - started > BATCH_SECONDS:
+                        break  # taken but not reached: stays pending for the next batch
+                    dealt += 1
+                    if timer.pk in _batch.cancelled:
+                        continue
+                    fn = HANDLERS.get(timer.kind)
+                    if fn is None:
+                        raise LookupError(f"no handler for timer kind {timer.kind!r}")
+                    fn(timer.target, now)
+                    ran.append(timer.pk)
+            Timer.objects.filter(pk__in=ran).update(status=TimerStatus.DONE, ran_at=now)
+    except Exception:
+        log.info("timer batch rolled back; running its timers one by one", exc_info=True)
+        return None
+    finally:
+        _batch.held = _batch.cancelled = None
+    return dealt
+
+
+def sweep(now: datetime | None = None, *, limit: int = 100_000, batch: int | None = None) -> int:
     """Run every timer due by `now` (including ones its handlers schedule); returns how many ran."""
     now = now or clock_now()
+    size = batch or BATCH.get(connection.vendor, 20)
     ran = 0
-    while ran < limit and run_one_due(now):
-        ran += 1
+    while ran < limit:
+        dealt = run_due_batch(now, min(size, limit - ran))
+        if dealt == 0:
+            break
+        if dealt is None:  # one of them fails or is contended: one transaction each
+            for _ in range(min(size, limit - ran)):
+                if not run_one_due(now):
+                    break
+                ran += 1
+            continue
+        ran += dealt
     return ran
