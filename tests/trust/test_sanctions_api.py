@@ -46,8 +46,10 @@ def test_grade_e_suspends_hides_listings_and_refuses_orders_while_open_orders_an
     data = shop(merchant)
     # 80 + 0.5 − 15 (3 cases / 20) − 30 (3 faults / 3) − 15 (3 timeouts) = 20.5
     assert (data["credit"]["grade"], data["credit"]["score"], data["status"]) == ("E", 21, "suspended")
-    event = SanctionEvent.objects.get(shop_id=merchant.shop_id)
-    assert event.to_status == "suspended" and "信用等级 E" in event.reason
+    # Credit is pushed on each timeout, so the shop may pass through D (restricted) on the way to E.
+    events = list(SanctionEvent.objects.filter(shop_id=merchant.shop_id).order_by("pk"))
+    assert [e.to_status for e in events] in (["suspended"], ["restricted", "suspended"])
+    assert "信用等级 E" in events[-1].reason
 
     # Listings hidden from buyers and search; no new orders.
     assert _search_ids(api) == []

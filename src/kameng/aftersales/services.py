@@ -105,14 +105,23 @@ def _move(case: RefundCase, action: str, to_status: str, actor: User | None, now
     assert targets is not None and to_status in targets, (from_status, action, role, to_status)
     case.status = to_status
     case.save()
-    CaseEvent.objects.create(case=case, type=action, actor=actor, actor_role=role, from_status=from_status,
-                             to_status=to_status, data=data, at=now)
+    _append_event(case=case, type=action, actor=actor, actor_role=role, from_status=from_status,
+                  to_status=to_status, data=data, at=now)
 
 
 def _event(case: RefundCase, type_: str, actor: User | None, now, **data) -> None:
     role = rules.SYSTEM if actor is None else (role_on_case(case, actor) or actor.role)
-    CaseEvent.objects.create(case=case, type=type_, actor=actor, actor_role=role, from_status=case.status,
-                             to_status=case.status, data=data, at=now)
+    _append_event(case=case, type=type_, actor=actor, actor_role=role, from_status=case.status,
+                  to_status=case.status, data=data, at=now)
+
+
+def _append_event(**fields) -> CaseEvent:
+    """Every case event is written here, and merchant credit hears of it in the same transaction."""
+    from kameng.trust.services import record_case_event
+
+    event = CaseEvent.objects.create(**fields)
+    record_case_event(event)
+    return event
 
 
 def _notify(user: User, case: RefundCase, kind: str, text: str, now) -> None:
@@ -228,8 +237,8 @@ def open_case(*, acting_user: User, order_id, reason: str, description: str, amo
                 )
         except IntegrityError:
             raise conflict("case_already_open", "该订单已有进行中的售后单") from None
-        CaseEvent.objects.create(case=case, type="opened", actor=acting_user, actor_role=rules.BUYER,
-                                 to_status=case.status, data={"reason": reason, "amount": amount}, at=now)
+        _append_event(case=case, type="opened", actor=acting_user, actor_role=rules.BUYER,
+                      to_status=case.status, data={"reason": reason, "amount": amount}, at=now)
         orders.freeze_escrow(order, now)
         _attach_system_evidence(case, order, now)
         _schedule(MERCHANT_TIMER, case, case.merchant_respond_by, now)
