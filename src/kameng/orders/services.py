@@ -294,11 +294,14 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     if entry is None:
         return False
     order.refunded_amount += amount
-    if order.refunded_amount >= order.amount:
+    # Against what was paid: a staged-payment order may still owe its balance (尾款).
+    if order.refunded_amount >= order.paid_amount:
         order.status = OrderStatus.REFUNDED
+        if order.escrow_status == EscrowStatus.RELEASED:
+            order.escrow_status = EscrowStatus.REFUNDED  # clawed back in full after release
     elif order.status == OrderStatus.COMPLETED:
         order.status = OrderStatus.PARTIALLY_REFUNDED  # a refund after the escrow was released
-    order.save(update_fields=["refunded_amount", "status"])
+    order.save(update_fields=["refunded_amount", "status", "escrow_status"])
     _event(order, "refunded", None, now, amount=amount, advanced=advanced, case=case_id)
     return True
 
