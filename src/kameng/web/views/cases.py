@@ -166,6 +166,8 @@ def case_open(request, order_id: int):
         "order": order, "snap": order.snapshot, "form": form, "refundable": refundable, "open_case": open_case,
         "window_open": order.after_sale_until is None or order.after_sale_until > clock_now(),
         "merchant_hours": get_policy().merchant_respond_hours,
+        # Browsers never keep a chosen file across a page load: say so when the form comes back.
+        "reselect_files": request.method == "POST" and bool(request.FILES) and bool(form.errors),
     })
 
 
