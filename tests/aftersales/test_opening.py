@@ -139,3 +139,22 @@ def test_withdrawing_unfreezes_the_escrow(api, buyer, merchant, new_order, open_
     assert wallet(merchant)["balance"] == order["amount"]
     got = api.get(f"/orders/{order['id']}", token=buyer.token).data
     assert got["status"] == "completed" and got["escrow"]["status"] == "released"
+
+
+def test_no_second_case_after_a_final_platform_decision(api, buyer, merchant, arbitrator, delivered_order, open_case,
+                                                       act):
+    case = open_case(delivered_order, amount=5000)
+    act(case, "reject", merchant, {"reason": "激活码已被使用"})
+    act(case, "escalate", buyer)
+    act(case, "decide", arbitrator, {"outcome": "no_refund", "rationale": "录屏显示激活码首次使用即成功，问题不成立"})
+    closed = act(case, "accept_decision", buyer)
+    assert closed["status"] == "closed" and closed["resolution"] == "no_refund"
+    res = api.post("/refunds", {"order": delivered_order["id"], "reason": "defective", "description": "再试一次",
+                                "amount": 5000}, token=buyer.token)
+    assert res.status_code == 409 and res.data["error"]["code"] == "case_already_decided"
+
+
+def test_a_withdrawn_case_can_be_opened_again(api, buyer, delivered_order, open_case, act):
+    act(open_case(delivered_order, amount=5000), "withdraw", buyer)
+    again = open_case(delivered_order, amount=5000)
+    assert again["status"] == "awaiting_merchant"

@@ -222,6 +222,9 @@ def open_case(*, acting_user: User, order_id, reason: str, description: str, amo
             raise conflict("refund_window_closed", "已超过售后期限")
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
             raise conflict("case_already_open", "该订单已有进行中的售后单")
+        if RefundCase.objects.filter(order=order, status=CaseStatus.CLOSED, decision__isnull=False).exists():
+            # The platform already ruled on this order (finally, after the appeal window): no second round.
+            raise conflict("case_already_decided", "平台已对该订单作出终局裁决，不能再次申请售后")
         refundable = order.paid_amount - order.refunded_amount
         if amount > refundable:
             raise invalid("amount_exceeds_refundable", f"退款金额超过可退金额（最多 {refundable} 分）", "amount")
