@@ -444,6 +444,10 @@ def test_deciding_needs_a_rationale_and_a_confirmation_then_the_decision_becomes
     assert case.status == CaseStatus.CLOSED and wallet_balance(buyer) == before + 9900
     final = doc(login_as(buyer).get(f"/refunds/{case.pk}"))
     assert "已生效" in final.testid("decision-final").text() and final.testid("resolution").text() == "全额退款"
+    # No second round on an order the platform has ruled on.
+    order_page = doc(login_as(buyer).get(f"/orders/{case.order_id}"))
+    assert not any(a.attrs.get("href") == f"/orders/{case.order_id}/refund" for a in order_page.all("a"))
+    assert "终局裁决" in doc(login_as(buyer).get(f"/orders/{case.order_id}/refund")).text()
 
 
 def test_a_compromise_is_answered_after_a_confirmation(login_as, buyer, merchant, arbitrator, case, escalated, doc):

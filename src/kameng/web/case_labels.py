@@ -124,6 +124,7 @@ SERVICE_MESSAGES = [
     gettext_noop("退款金额必须是正整数（分）"),
     gettext_noop("已超过售后期限"),
     gettext_noop("该订单已有进行中的售后单"),
+    gettext_noop("平台已对该订单作出终局裁决，不能再次申请售后"),
     gettext_noop("该商品不支持无理由退款"),
     gettext_noop("部分退款金额必须大于0且小于申请金额"),
     gettext_noop("拒绝退款必须说明理由"),

@@ -83,8 +83,9 @@ def order_cases(context, order):
     refundable = order.paid_amount - order.refunded_amount
     window_open = order.after_sale_until is None or order.after_sale_until > clock_now()
     has_open = any(c.status in OPEN_STATUSES for c in cases)
+    ruled = any(c.status == "closed" and c.decision is not None for c in cases)  # no second round after a ruling
     return {
         "order": order, "cases": cases, "is_buyer": is_buyer, "request": request,
-        "can_open": is_buyer and window_open and not has_open and refundable > 0,
-        "window_open": window_open, "has_open": has_open,
+        "can_open": is_buyer and window_open and not has_open and not ruled and refundable > 0,
+        "window_open": window_open, "has_open": has_open, "ruled": ruled,
     }

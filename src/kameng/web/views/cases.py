@@ -153,6 +153,7 @@ def case_open(request, order_id: int):
         raise Http404(_("订单不存在"))
     refundable = order.paid_amount - order.refunded_amount
     open_case = order.refund_cases.filter(status__in=OPEN_STATUSES).first()
+    ruled = order.refund_cases.filter(status=CaseStatus.CLOSED, decision__isnull=False).exists()
     kwargs = {"refundable": refundable, "no_reason_allowed": bool(order.snapshot.get("no_reason_refund"))}
     if request.method == "POST":
         form = OpenCaseForm(request.POST, request.FILES, **kwargs)
@@ -166,6 +167,7 @@ def case_open(request, order_id: int):
         "order": order, "snap": order.snapshot, "form": form, "refundable": refundable, "open_case": open_case,
         "window_open": order.after_sale_until is None or order.after_sale_until > clock_now(),
         "merchant_hours": get_policy().merchant_respond_hours,
+        "ruled": ruled,
         # Browsers never keep a chosen file across a page load: say so when the form comes back.
         "reselect_files": request.method == "POST" and bool(request.FILES) and bool(form.errors),
     })
