@@ -1,38 +1,26 @@
-"""Timer entry points for refund cases: each reads the case id and calls its service."""
+"""Timer entry points for refund cases: each timer kind reads the case id and calls its service."""
 from kameng.timers.services import handler
 
 from . import services
 
-
-def _case_id(target: str) -> int:
-    return int(target.split(":", 1)[1])
-
-
-@handler(services.MERCHANT_TIMER)
-def run_merchant_deadline(target, now):
-    services.expire_merchant_deadline(_case_id(target), now)
-
-
-@handler(services.BUYER_TIMER)
-def run_buyer_deadline(target, now):
-    services.expire_buyer_deadline(_case_id(target), now)
+# timer kind → the use case that runs when it is due (each re-checks the case under its lock)
+DUE = {
+    services.MERCHANT_TIMER: services.expire_merchant_deadline,
+    services.BUYER_TIMER: services.expire_buyer_deadline,
+    services.COMPROMISE_TIMER: services.expire_compromise_deadline,
+    services.APPEAL_TIMER: services.expire_appeal_window,
+    services.DECIDE_TIMER: services.flag_overdue_decision,
+    services.REMINDER_TIMER: services.remind_deadline,
+}
 
 
-@handler(services.COMPROMISE_TIMER)
-def run_compromise_deadline(target, now):
-    services.expire_compromise_deadline(_case_id(target), now)
+def _register(kind, use_case):
+    @handler(kind)
+    def run(target: str, now) -> None:
+        use_case(int(target.split(":", 1)[1]), now)
+
+    return run
 
 
-@handler(services.APPEAL_TIMER)
-def run_appeal_window(target, now):
-    services.expire_appeal_window(_case_id(target), now)
-
-
-@handler(services.DECIDE_TIMER)
-def run_decide_deadline(target, now):
-    services.flag_overdue_decision(_case_id(target), now)
-
-
-@handler(services.REMINDER_TIMER)
-def run_reminder(target, now):
-    services.remind_deadline(_case_id(target), now)
+for _kind, _use_case in DUE.items():
+    _register(_kind, _use_case)

@@ -11,49 +11,18 @@ def _label(table: dict, code) -> str:
     return str(table.get(code, code or ""))
 
 
-@register.filter
-def case_status_label(code: str) -> str:
-    return _label(labels.CASE_STATUS, code)
+def _label_filter(name: str, table: dict) -> None:
+    register.filter(name, lambda code: _label(table, code))
 
 
-@register.filter
-def reason_label(code: str) -> str:
-    return _label(labels.REASONS, code)
-
-
-@register.filter
-def outcome_label(code: str) -> str:
-    return _label(labels.OUTCOMES, code)
-
-
-@register.filter
-def resolution_label(code: str) -> str:
-    return _label(labels.RESOLUTIONS, code)
-
-
-@register.filter
-def event_label(code: str) -> str:
-    return _label(labels.EVENTS, code)
-
-
-@register.filter
-def actor_label(code: str) -> str:
-    return _label(labels.ACTORS, code)
-
-
-@register.filter
-def evidence_category_label(code: str) -> str:
-    return _label(labels.EVIDENCE_CATEGORIES, code)
-
-
-@register.filter
-def evidence_source_label(code: str) -> str:
-    return _label(labels.EVIDENCE_SOURCES, code)
-
-
-@register.filter
-def finding_kind_label(code: str) -> str:
-    return _label(labels.FINDING_KINDS, code)
+# {{ code|case_status_label }} and friends: display names for the services' codes.
+for _name, _table in {
+    "case_status_label": labels.CASE_STATUS, "reason_label": labels.REASONS, "outcome_label": labels.OUTCOMES,
+    "resolution_label": labels.RESOLUTIONS, "event_label": labels.EVENTS, "actor_label": labels.ACTORS,
+    "evidence_category_label": labels.EVIDENCE_CATEGORIES, "evidence_source_label": labels.EVIDENCE_SOURCES,
+    "finding_kind_label": labels.FINDING_KINDS,
+}.items():
+    _label_filter(_name, _table)
 
 
 @register.filter
