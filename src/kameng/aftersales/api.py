@@ -53,7 +53,7 @@ def decision_out(record: dict | None, *, final: bool | None = None) -> dict | No
             "category_rule": record.get("category_rule")}
 
 
-def case_out(case: RefundCase, user, *, now=None) -> dict:
+def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None) -> dict:
     now = now or clock_now()  # lists pass it: one clock read per page
     appeal_decision = case.appeal.get("decision") if case.appeal else None
     # Once an appeal is decided, that decision is the one that stands (and it is final).
@@ -79,11 +79,36 @@ def case_out(case: RefundCase, user, *, now=None) -> dict:
                                                      case.compromise_answers, case.decision_acceptances),
         "created_at": iso(case.created_at), "closed_at": iso(case.closed_at),
     }
-    # sorted() rather than order_by() so the lists' prefetched rows are used.
-    data["evidence"] = [evidence_out(e) for e in sorted(case.evidence.all(), key=lambda e: e.seq)]
-    data["events"] = [{"type": e.type, "actor_role": e.actor_role, "at": iso(e.at), "from_status": e.from_status,
-                       "to_status": e.to_status, "data": e.data} for e in sorted(case.events.all(), key=lambda e: e.pk)]
+    if timelines is not None:  # a list page read every case's evidence and events in two queries
+        data["evidence"], data["events"] = timelines.get(case.pk, ([], []))
+        return data
+    data["evidence"] = [evidence_out(e) for e in case.evidence.order_by("seq")]
+    data["events"] = [_event_out(*row) for row in case.events.order_by("id").values_list(*_EVENT_FIELDS)]
     return data
+
+
+_EVENT_FIELDS = ("type", "actor_role", "at", "from_status", "to_status", "data")
+
+
+def _event_out(type_, actor_role, at, from_status, to_status, data) -> dict:
+    return {"type": type_, "actor_role": actor_role, "at": iso(at), "from_status": from_status,
+            "to_status": to_status, "data": data}
+
+
+def _timelines(case_ids: list[int]) -> dict:
+    """{case id: (evidence, events)} for a page of cases, as plain rows (no model instances:
+    a queue page carries hundreds of events)."""
+    from kameng.evidence.models import Evidence
+
+    from .models import CaseEvent
+
+    out = {pk: ([], []) for pk in case_ids}
+    for item in Evidence.objects.filter(case_id__in=case_ids).order_by("case_id", "seq"):
+        out[item.case_id][0].append(evidence_out(item))
+    for case_id, *row in (CaseEvent.objects.filter(case_id__in=case_ids).order_by("case_id", "id")
+                          .values_list("case_id", *_EVENT_FIELDS)):
+        out[case_id][1].append(_event_out(*row))
+    return out
 
 
 @router.post("/refunds", response={201: dict})
@@ -95,20 +120,23 @@ def open_case(request, payload: OpenIn):
 
 @router.get("/refunds", response=dict)
 def list_cases(request, status: str = "", limit: int = 20, starting_after: str | None = None):
-    qs = services.visible_cases(request.auth).select_related("shop").prefetch_related("evidence", "events")
+    qs = services.visible_cases(request.auth).select_related("shop")
     if status:
         qs = qs.filter(status=status)
-    now = clock_now()
-    return paginate(qs, limit, starting_after, lambda c: case_out(c, request.auth, now=now))
+    page = paginate(qs, limit, starting_after)
+    now, timelines = clock_now(), _timelines([c.pk for c in page["data"]])
+    page["data"] = [case_out(c, request.auth, now=now, timelines=timelines) for c in page["data"]]
+    return page
 
 
 @router.get("/arbitration/queue", response=dict)
 def queue(request, limit: int = 50):
     require_role(request, Role.ARBITRATOR, Role.ADMIN)
     limit = max(1, min(limit, 100))
-    cases = list(services.arbitration_queue().select_related("shop").prefetch_related("evidence", "events")[: limit + 1])
-    now = clock_now()
-    return {"data": [case_out(c, request.auth, now=now) for c in cases[:limit]], "has_more": len(cases) > limit}
+    cases = list(services.arbitration_queue().select_related("shop")[: limit + 1])
+    now, timelines = clock_now(), _timelines([c.pk for c in cases[:limit]])
+    return {"data": [case_out(c, request.auth, now=now, timelines=timelines) for c in cases[:limit]],
+            "has_more": len(cases) > limit}
 
 
 @router.get("/refunds/{case_id}", response=dict)

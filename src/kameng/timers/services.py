@@ -29,7 +29,7 @@ HANDLERS: dict[str, Callable[[str, datetime], None]] = {}
 MAX_ATTEMPTS = 5
 BATCH = {"postgresql": 100, "sqlite": 20}  # SQLite: the batch holds the write lock, keep it short
 BATCH_LOCK_TIMEOUT = "100ms"  # a batch never waits long on a request (which may wait on the batch)
-BATCH_BITE = 10  # timers locked per query inside a batch
+BATCH_BITE = 25  # timers locked per query inside a batch
 BATCH_SECONDS = 0.05  # and holds what its handlers locked no longer than this (plus one handler)
 _batch = threading.local()  # the ids a running batch holds, and which of them were cancelled
 

@@ -1,0 +1,75 @@
+"""Refund lifecycles per second through HTTP: the buyer opens a case (POST /refunds, which also
+freezes escrow and files the listing snapshot, the transaction record and the chat log as
+evidence) and the merchant accepts it (POST /refunds/{id}/accept: money back, case closed).
+
+    .venv/bin/python bench/refunds.py --db postgres   # or --db sqlite
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from _common import BenchDatabase, Server, fmt, load, machine, make_market, request
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--lifecycles", type=int, default=1000)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    db = BenchDatabase(args.db, "kameng_bench_refunds", keep=args.keep)
+    try:
+        db.kameng("init")
+        db.use_here()
+        warmup = 50
+        market = make_market(buyers=args.concurrency, stock=args.lifecycles + warmup)
+        from kameng.accounts.services import user_for_token
+        from kameng.orders.services import purchase
+
+        buyers = [(token, user_for_token(token)) for token in market["buyer_tokens"]]
+        orders = []
+        for i in range(args.lifecycles + warmup):
+            token, buyer = buyers[i % len(buyers)]
+            order = purchase(acting_user=buyer, listing_id=market["listing"].pk)
+            orders.append((token, order.pk, order.amount))
+        print(f"{len(orders)} delivered orders ready")
+        server = Server(db, workers=args.workers, threads=args.threads)
+
+        def lifecycle(token, order_id, amount):
+            def job(conn):
+                status, case = request("POST", server.port, "/api/v1/refunds", {
+                    "order": str(order_id), "reason": "defective", "description": "激活码无效，提示错误代码 0x8007007B",
+                    "amount": amount}, token, conn=conn)
+                if status != 201:
+                    return False
+                status, closed = request("POST", server.port, f"/api/v1/refunds/{case['id']}/accept", {},
+                                         market["merchant_token"], conn=conn)
+                return status == 200 and closed["status"] == "closed"
+
+            return job
+
+        try:
+            load(server.port, [lifecycle(*o) for o in orders[:warmup]], args.concurrency)
+            result = load(server.port, [lifecycle(*o) for o in orders[warmup:]], args.concurrency)
+        finally:
+            server.stop()
+        print(f"HTTP  {args.db} serve --workers {args.workers} --threads {args.threads}, {args.concurrency} clients, "
+              f"open → accept: {fmt(result)}")
+        if result["failures"]:
+            print("  failures:", result["failure_sample"])
+        from kameng.ledger.services import check
+
+        ledger = check()
+        print(f"ledger check after the run: {'OK' if ledger.ok else ledger.problems[:3]} ({ledger.entries} entries)")
+    finally:
+        db.drop()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()
