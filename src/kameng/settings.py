@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kameng.api.middleware.ApiErrorShapeMiddleware",
     "kameng.security.middleware.ApiRateLimitMiddleware",
+    "kameng.security.middleware.ApiInputMiddleware",
     "kameng.api.middleware.IdempotencyMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns an axes lockout into kameng.security.lockout's answer
 ]
@@ -235,7 +236,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_LOCK_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "kameng.security.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "kameng.security.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "kameng.security.ratelimit.axes_client_ip"
 AXES_RESET_ON_SUCCESS = False  # a success from the same address must not wipe an attack's count
 AXES_VERBOSE = False
 

@@ -150,3 +150,9 @@ def test_evidence_uploads_stop_at_the_quota_per_case(api, world, settings):
     assert upload(api, case["id"], world["merchant"], "商家说明".encode(), "m.txt").status_code == 201
     res = upload(api, case["id"], world["buyer"], "再来一个".encode(), "b.txt")
     assert res.status_code == 409 and res.data["error"]["code"] == "evidence_quota_exceeded"
+
+
+def test_a_request_without_a_client_address_still_logs_in(api, buyer):
+    """gunicorn on a unix socket gives no REMOTE_ADDR: the lockout store must not choke on that."""
+    assert login(api, buyer.username, "wrong", ip="").status_code == 401
+    assert login(api, buyer.username, PASSWORD, ip="").status_code == 200

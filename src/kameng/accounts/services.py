@@ -51,6 +51,9 @@ def issue_token(user: User) -> str:
 def login(username: str, password: str, *, request=None) -> tuple[User, str]:
     """Password login for a token. With the HTTP request, django-axes counts failures per account
     and per address and refuses a locked one (429 login_locked)."""
+    if not username or len(username) > 150 or len(password or "") > 4096:
+        # No account has such a name; and a lockout record could not store it (it would be a 500).
+        raise ApiError(401, "authentication_required", "invalid_credentials", "用户名或密码错误")
     if request is None:  # CLI and tests: no address to count against
         from django.contrib.auth.backends import ModelBackend
 

@@ -48,10 +48,19 @@ class ApiErrorShapeMiddleware:
         return shaped
 
     def process_exception(self, request, exception):
+        if request.path.startswith(API_PREFIX) and _is_nul_refusal(exception):
+            # A NUL character reached a PostgreSQL text column (e.g. a multipart form field): bad input.
+            return error_response(400, "invalid_characters", "请求中不能包含 NUL 字符")
         if request.path.startswith(API_PREFIX):
             log.exception("unhandled error on %s", request.path)
             return error_response(500, "internal_error", "服务器内部错误")
         return None
+
+
+def _is_nul_refusal(exception) -> bool:
+    from django.db import DataError
+
+    return isinstance(exception, (DataError, ValueError)) and "NUL" in str(exception)
 
 
 class IdempotencyMiddleware:

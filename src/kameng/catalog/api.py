@@ -127,7 +127,8 @@ def search_listings(request, q: str = "", category: str = "", shop: str = "", li
                     starting_after: str | None = None):
     qs = services.search(q, category)
     if shop:
-        qs = qs.filter(shop_id=int(shop) if shop.isdigit() else -1)
+        # A foreign-key filter is not range-checked by Django: an id past 64 bits would reach the database.
+        qs = qs.filter(shop_id=int(shop) if shop.isdigit() and len(shop) <= 18 else -1)
     policy = get_policy()  # once per page, not per listing
     return services.paginate_search(qs.annotate(stock_left=_stock_left()), limit, starting_after,
                                     lambda item: listing_out(item, stock=item.stock_left, policy=policy))

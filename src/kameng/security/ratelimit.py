@@ -95,6 +95,18 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
+def axes_client_ip(request) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: the same address, or None when there is none (a unix socket, a test
+    client): axes stores it in an IP address column, which refuses anything else."""
+    import ipaddress
+
+    address = client_ip(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
 def limit_login(request, username: str) -> None:
     """POST /auth/token: per client IP and per account (the password guess rate)."""
     enforce(("login_ip", client_ip(request)), ("login_account", (username or "").strip().lower()))

@@ -78,6 +78,8 @@ def withdraw(*, acting_user, amount: int) -> Withdrawal:
         Account.objects.select_for_update().get(code=wallet)
         if debt_of(acting_user) > 0:
             raise conflict("merchant_debt_outstanding", "平台先行赔付的欠款尚未结清，暂不能提现")
+        if amount > ledger.balance(wallet):  # before the row: an amount past 64 bits must not reach the database
+            raise ApiError(402, "insufficient_funds", "insufficient_funds", "余额不足")
         withdrawal = Withdrawal.objects.create(user=acting_user, amount=amount, created_at=clock_now())
         ledger.transfer(f"withdrawal:{withdrawal.pk}", "withdrawal", wallet, GATEWAY_PAYOUT, amount,
                         actor=acting_user.username, memo=f"提现 {withdrawal.pk}")
