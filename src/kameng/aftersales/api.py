@@ -1,5 +1,5 @@
 """Refund-case endpoints: open, act, read, queue, evidence, notifications."""
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from kameng.accounts.models import Role
@@ -115,7 +115,7 @@ def _timelines(case_ids: list[int]) -> dict:
 def open_case(request, payload: OpenIn):
     case = services.open_case(acting_user=request.auth, order_id=payload.order, reason=payload.reason,
                               description=payload.description, amount=payload.amount)
-    return 201, case_out(case, request.auth)
+    return Status(201, case_out(case, request.auth))
 
 
 @router.get("/refunds", response=dict)
@@ -214,7 +214,7 @@ def upload_evidence(request, case_id: str, file: File[UploadedFile] = None, cate
                     note: Form[str] = ""):
     case = services.get_case_for(case_id, request.auth)
     item = services.add_evidence(case, acting_user=request.auth, upload=file, category=category, note=note)
-    return 201, evidence_out(item)
+    return Status(201, evidence_out(item))
 
 
 @router.get("/refunds/{case_id}/evidence/manifest", response=dict)

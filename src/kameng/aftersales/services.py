@@ -8,7 +8,6 @@ at any moment (the demo's overdue case is told days ago).
 """
 from datetime import datetime, timedelta
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,6 +17,7 @@ from kameng.clock.services import now as clock_now
 from kameng.evidence import services as evidence
 from kameng.orders import services as orders
 from kameng.orders.models import Order
+from kameng.ops import jobs
 from kameng.policy.services import add_working_days, get_policy
 from kameng.timers import services as timers
 
@@ -127,8 +127,8 @@ def _append_event(**fields) -> CaseEvent:
 def _notify(user: User, case: RefundCase, kind: str, text: str, now) -> None:
     Notification.objects.create(user=user, case=case, kind=kind, text=text[:500], created_at=now)
     if user.email:
-        transaction.on_commit(lambda: send_mail(f"[卡盟] 售后单 {case.pk}", text, None, [user.email],
-                                                fail_silently=True))
+        # After commit: on Celery when a broker is configured, in this process otherwise.
+        jobs.enqueue("send_notification_email", user.email, f"[卡盟] 售后单 {case.pk}", text)
 
 
 def _local(moment: datetime) -> str:
