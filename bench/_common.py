@@ -42,17 +42,19 @@ def free_port() -> int:
 class BenchDatabase:
     """A fresh kameng database: SQLite in a temporary KAMENG_DATA_DIR, or a new PostgreSQL database."""
 
-    def __init__(self, backend: str, name: str, keep: bool = False):
+    def __init__(self, backend: str, name: str, keep: bool = False, reuse: bool = False):
         self.backend, self.keep = backend, keep
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith("KAMENG_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-        self.env.update(KAMENG_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1")
+        # Rate limits off: one client sends far more than a person would (see kameng.security.ratelimit).
+        self.env.update(KAMENG_DATA_DIR=str(self.data_dir), KAMENG_RATE_LIMITS="off", PYTHONUNBUFFERED="1")
         self.pg_name = None
         if backend == "postgres":
             self.pg_name = name
-            self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            self.admin(f'CREATE DATABASE "{name}"')
+            if not reuse:
+                self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                self.admin(f'CREATE DATABASE "{name}"')
             self.env["KAMENG_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
     @staticmethod

@@ -122,6 +122,17 @@ def generate(n_cases: int, events_per_case: int, merchants: int, buyers: int) ->
     return {"arb_token": arb_token, "merchant_token": merchant_token, "first_case": c0, "cases": n_cases}
 
 
+def existing() -> dict:
+    from kameng.accounts.models import User
+    from kameng.accounts.services import issue_token
+    from kameng.aftersales.models import RefundCase
+
+    first = RefundCase.objects.filter(buyer__username__startswith="bench-b-").order_by("id").values_list("id", flat=True)[0]
+    return {"arb_token": issue_token(User.objects.get(username="bench-arbitrator")),
+            "merchant_token": issue_token(User.objects.get(username="bench-merchant")),
+            "first_case": first, "cases": RefundCase.objects.filter(id__gte=first).count()}
+
+
 def measure(port: int, path_for, token: str, count: int) -> dict:
     import http.client
 
@@ -150,14 +161,18 @@ def main():
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the kameng_bench database")
+    parser.add_argument("--reuse", action="store_true", help="measure a kameng_bench kept by an earlier --keep run")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
-    db = BenchDatabase("postgres", "kameng_bench", keep=args.keep)
+    db = BenchDatabase("postgres", "kameng_bench", keep=args.keep, reuse=args.reuse)
     try:
-        db.kameng("init")
         db.use_here()
-        data = generate(args.cases, args.events_per_case, args.merchants, args.buyers)
+        if args.reuse:
+            data = existing()
+        else:
+            db.kameng("init")
+            data = generate(args.cases, args.events_per_case, args.merchants, args.buyers)
         server = Server(db, workers=args.workers)
         rng = random.Random(8)
         try:

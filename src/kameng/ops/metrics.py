@@ -80,7 +80,7 @@ class MarketplaceCollector:
 
         cases = GaugeMetricFamily("kameng_cases_open", "Refund cases not yet closed, by status", labels=["status"])
         counts = dict(RefundCase.objects.filter(status__in=[str(s) for s in OPEN_STATUSES])
-                      .values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+                      .values_list("status").annotate(n=Count("*")).values_list("status", "n"))  # COUNT(*): index-only
         for status in OPEN_STATUSES:
             cases.add_metric([str(status)], counts.get(str(status), 0))
         yield cases
