@@ -42,11 +42,13 @@ def test_eight_simultaneous_accepts_refund_once(race, api, buyer, merchant, new_
 
 
 def test_rival_actions_on_one_case_leave_one_winner(race, api, buyer, merchant, new_order, open_case):
-    """The merchant gives in while the buyer withdraws and escalates: one of them happens."""
+    """The merchant gives in (twice) while the buyer withdraws (twice): exactly one closes the case.
+
+    (escalate is left out: escalate then accept is a legal sequence, both may succeed.)"""
     case = open_case(new_order())
     api.post(f"/refunds/{case['id']}/reject", {"reason": "已激活"}, token=merchant.token)
     results = race([race.post(f"/refunds/{case['id']}/{action}", user.token)
-                    for action, user in (("accept", merchant), ("withdraw", buyer), ("escalate", buyer),
+                    for action, user in (("accept", merchant), ("withdraw", buyer), ("withdraw", buyer),
                                          ("accept", merchant))])
     assert sorted(status for status, _ in results).count(200) == 1, results
     assert all(status in (200, 409) for status, _ in results), results
