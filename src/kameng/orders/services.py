@@ -29,7 +29,9 @@ def _event(order: Order, type_: str, actor: User | None, now, **data) -> None:
 
 
 def _lock(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("shop", "listing").get(pk=order.pk)
+    # of=self: lock the order row only. Locking the joined shop and listing rows too deadlocked
+    # against concurrent purchases (their new orders reference both rows) on PostgreSQL.
+    return Order.objects.select_for_update(of=("self",)).select_related("shop", "listing").get(pk=order.pk)
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ def release_escrow(order: Order, now, *, actor: User | None = None) -> None:
 def release_due_escrow(order_id: int, now) -> None:
     """Timer: the verification window ended; release unless a case froze the escrow."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("shop").get(pk=order_id)
+        order = Order.objects.select_for_update(of=("self",)).select_related("shop").get(pk=order_id)
         if order.escrow_status != EscrowStatus.HELD or order.status != OrderStatus.DELIVERED:
             return
         if order.release_at and order.release_at > now:
