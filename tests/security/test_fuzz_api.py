@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import schemathesis
 
 FUZZ_EXAMPLES = int(os.environ.get("KAMENG_FUZZ_EXAMPLES", "12"))
-FUZZ_SECONDS = float(os.environ.get("KAMENG_FUZZ_SECONDS", "100"))
+FUZZ_SECONDS = float(os.environ.get("KAMENG_FUZZ_SECONDS", "90"))
 CALLERS = ("anon", "buyer", "merchant", "arbitrator", "admin")
 ERROR_TYPES = {
     400: {"invalid_request"}, 401: {"authentication_required"}, 402: {"insufficient_funds"},
@@ -94,43 +94,55 @@ def test_fuzzing_every_operation_as_every_caller_finds_no_5xx_and_only_shaped_er
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 50
     ids = known_ids(world)
-    slice_seconds = FUZZ_SECONDS / (len(operations) * len(CALLERS))
     found: list[str] = []
     calls = {"made": 0}
+    runs = [(caller, operation) for caller in CALLERS for operation in operations]
+    deadline = time.monotonic() + FUZZ_SECONDS
 
     with override_settings(RATE_LIMITS_ENABLED=False), keep_connection():
-        for caller in CALLERS:
+        for done, (caller, operation) in enumerate(runs):
             headers = {"Authorization": f"Bearer {world[caller].token}"} if caller != "anon" else {}
-            for operation in operations:
-                stop_at = time.monotonic() + slice_seconds
-                names = [p.name for p in operation.path_parameters] if operation.path_parameters else []
-
-                @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=True,
-                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-                @given(data=st.data())
-                def fuzz(data):
-                    case = data.draw(operation.as_strategy())
-                    for name in names:
-                        if name in ids and data.draw(st.booleans()):
-                            case.path_parameters[name] = data.draw(st.sampled_from(ids[name]))
-                    if time.monotonic() > stop_at:
-                        return  # this operation's share of the time budget is spent (draws stay the same)
-                    try:
-                        # A savepoint per call: one failing request must not spoil the test's transaction
-                        # for the calls after it (PostgreSQL refuses everything once a statement failed).
-                        with transaction.atomic():
-                            response = case.call(app=app, headers=headers)
-                    except Exception as exc:  # recorded, not raised: a raise would make Hypothesis replay
-                        found.append(f"as {caller}: {case.method} {case.formatted_path}: {exc!r}"[:500])
-                        return
-                    calls["made"] += 1
-                    found.extend(f"as {caller}: {p}" for p in problems_in(case, response))
-
-                fuzz()
-    assert calls["made"] >= len(operations) * len(CALLERS), calls
+            # Each run gets an equal share of what is left of the budget; past it, one example each.
+            left = deadline - time.monotonic()
+            stop_at = time.monotonic() + max(0.0, left) / (len(runs) - done)
+            examples = FUZZ_EXAMPLES if left > 0 else 1
+            names = [p.name for p in operation.path_parameters] if operation.path_parameters else []
+            _fuzz_one(operation, app, headers, caller, names, ids, examples, stop_at, found, calls)
+    assert calls["made"] >= len(runs), calls
     assert not found, "\n".join(list(dict.fromkeys(found))[:40])
     result = check()
     assert result.ok, result.problems
+
+
+def _fuzz_one(operation, app, headers, caller, names, ids, examples, stop_at, found, calls):
+    """Up to `examples` generated calls of one operation as one caller; the first always, later ones
+    only while this run's share of the time budget lasts (the draws stay the same either way, as
+    Hypothesis requires)."""
+    made = []
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def fuzz(data):
+        case = data.draw(operation.as_strategy())
+        for name in names:
+            if name in ids and data.draw(st.booleans()):
+                case.path_parameters[name] = data.draw(st.sampled_from(ids[name]))
+        if made and time.monotonic() > stop_at:
+            return
+        made.append(1)
+        try:
+            # A savepoint per call: one failing request must not spoil the test's transaction for
+            # the calls after it (PostgreSQL refuses everything once a statement failed).
+            with transaction.atomic():
+                response = case.call(app=app, headers=headers)
+        except Exception as exc:  # recorded, not raised: a raise would make Hypothesis replay
+            found.append(f"as {caller}: {case.method} {case.formatted_path}: {exc!r}"[:500])
+            return
+        calls["made"] += 1
+        found.extend(f"as {caller}: {p}" for p in problems_in(case, response))
+
+    fuzz()
 
 
 EXTREMES = [2**63, 2**64 + 5, -(2**63) - 1, 10**30, 0, -1]
