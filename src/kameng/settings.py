@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kameng.security",
     "kameng.web",
     "axes",
+    "ninja",  # serves the API docs page's Swagger UI from /static/ (the strict CSP refuses CDNs)
 ]
 
 MIDDLEWARE = [

@@ -60,6 +60,10 @@ class Page(HTMLParser):
                 self.problems.append(f"<{tag} style=…> inline style")
             if name in ("href", "src", "action") and (value or "").strip().lower().startswith("javascript:"):
                 self.problems.append(f"<{tag} {name}=javascript:…>")
+        resource = attrs.get("src") if tag in ("script", "img", "iframe") else (
+            attrs.get("href") if tag == "link" and "stylesheet" in (attrs.get("rel") or "") else None)
+        if resource and resource.strip().lower().startswith(("http:", "https:", "//")):
+            self.problems.append(f"<{tag}> loads {resource[:60]} from another origin (the CSP refuses it)")
         if tag == "script" and not attrs.get("src") and attrs.get("type") not in ("application/json",):
             self.problems.append("inline <script>")
         if tag == "style":
@@ -216,6 +220,16 @@ def test_pages_send_a_strict_csp_and_carry_no_inline_code_or_unescaped_user_text
                     problems.append(f"{role} {path}: payload {name} rendered raw")
     assert visited >= 20, visited
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_the_api_docs_page_loads_everything_from_this_site(client, db):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    page = Page()
+    page.feed(response.content.decode())
+    assert not page.problems, page.problems
+    assert "/static/ninja/" in response.content.decode()
+    assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_the_payloads_are_shown_as_text(crawled, payload_world):
