@@ -25,7 +25,7 @@ pytestmark = pytest.mark.postgres
 
 BUYERS = 6
 KILLS = 3
-LOAD_SECONDS = 3.0
+LOAD_SECONDS = 2.5
 PROBES = 150
 DUE = "SELECT 1 FROM timers_timer WHERE status = 'pending' AND due_at <= ? LIMIT 1"
 
@@ -184,18 +184,26 @@ def test_sigkill_mid_load_loses_nothing_and_moves_money_once(fresh_db, processes
     assert len(load.acked_orders) >= 20, load.answers
 
     # Eight days pass (the test clock, shared through the database): every deadline falls due
-    # (escrow releases, merchant silence on these fast-track cases) and the sweeps run them.
-    moved = requests.post(f"{base}/api/v1/test/clock/advance", json={"seconds": 8 * 86400}, timeout=300,
-                          headers={"Authorization": f"Bearer {world['admin']}"})
-    assert moved.status_code == 200, moved.text
-    kameng_now = moved.json()["now"]
-    due = (DUE, (kameng_now,))
-    try:
-        wait_for(lambda: not db.query(*due), 120, interval=0.5, what="every timer to run")
-    except AssertionError:
-        stuck = db.query("SELECT kind, target, attempts, last_error, due_at FROM timers_timer "
-                         "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 5", (kameng_now,))
-        raise AssertionError(f"timers still pending: {stuck}\n{processes.output(worker)[-2000:]}") from None
+    # (escrow releases, merchant silence on these fast-track cases) and the sweeps run them. A timer
+    # whose sweep lost a lock race is retried a minute later (kameng time): move on until none is left.
+    kameng_now = None
+    for step in (8 * 86400, 3600, 3600, 3600):
+        moved = requests.post(f"{base}/api/v1/test/clock/advance", json={"seconds": step}, timeout=300,
+                              headers={"Authorization": f"Bearer {world['admin']}"})
+        assert moved.status_code == 200, moved.text
+        kameng_now = moved.json()["now"]
+        try:
+            wait_for(lambda: not db.query(DUE, (kameng_now,)), 60, interval=0.5, what="every due timer to run")
+        except AssertionError:
+            stuck = db.query("SELECT kind, target, attempts, last_error FROM timers_timer "
+                             "WHERE status = 'pending' AND due_at <= ? LIMIT 5", (kameng_now,))
+            raise AssertionError(f"timers still pending: {stuck}\n{processes.output(worker)[-2000:]}") from None
+        soon = db.query("SELECT COUNT(*) FROM timers_timer WHERE status = 'pending' AND kind <> 'trust.refresh_credit' "
+                        "AND due_at <= ?::timestamptz + interval '1 hour'", (kameng_now,))[0][0]
+        if not soon:
+            break
+    retried = db.query("SELECT kind, attempts, last_error FROM timers_timer WHERE attempts > 0 LIMIT 10")
+    log(f"timers retried after a failed attempt: {retried}")
     log("every due timer ran")
     processes.stop(serve)
     processes.stop(worker)
@@ -228,7 +236,7 @@ def test_sigkill_mid_load_loses_nothing_and_moves_money_once(fresh_db, processes
     runs = Counter(target for target, _pid in db.probe_runs())
     assert len(runs) == PROBES and set(runs.values()) == {1}, [t for t, n in runs.items() if n != 1]
     statuses = dict(db.query("SELECT status, COUNT(*) FROM timers_timer GROUP BY status"))
-    assert "failed" not in statuses and not db.query(*due), statuses  # pending: recurring ones, not yet due
+    assert "failed" not in statuses and not db.query(DUE, (kameng_now,)), statuses  # pending: recurring ones
     releases = db.query("SELECT order_id, COUNT(*) FROM ledger_journalentry WHERE kind = 'release' "
                         "GROUP BY order_id HAVING COUNT(*) > 1")
     assert not releases
