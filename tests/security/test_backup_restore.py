@@ -142,6 +142,8 @@ def _rewrite(archive: Path, out: Path, change) -> None:
 
 def test_damaged_or_unsafe_backups_are_refused_before_anything_changes(seeded, fresh_db, tmp_path):
     source, archive = seeded
+    if source.vendor == "postgresql":
+        pytest.skip("the checks before a restore do not depend on the database: the SQLite pass runs them")
     damaged = tmp_path / "damaged.tar.gz"
 
     def flip_evidence_byte(name, data):

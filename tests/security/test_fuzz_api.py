@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import schemathesis
 
 FUZZ_EXAMPLES = int(os.environ.get("KAMENG_FUZZ_EXAMPLES", "12"))
-FUZZ_SECONDS = float(os.environ.get("KAMENG_FUZZ_SECONDS", "90"))
+FUZZ_SECONDS = float(os.environ.get("KAMENG_FUZZ_SECONDS", "40"))
 CALLERS = ("anon", "buyer", "merchant", "arbitrator", "admin")
 ERROR_TYPES = {
     400: {"invalid_request"}, 401: {"authentication_required"}, 402: {"insufficient_funds"},

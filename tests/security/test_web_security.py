@@ -195,6 +195,7 @@ def crawled(payload_world):
 
 
 def test_pages_send_a_strict_csp_and_carry_no_inline_code_or_unescaped_user_text(crawled):
+    """Every crawled page: the CSP header, no inline code, no raw payload; and the crawl covered the site."""
     problems = []
     visited = 0
     for role, pages in crawled.items():
@@ -221,25 +222,12 @@ def test_pages_send_a_strict_csp_and_carry_no_inline_code_or_unescaped_user_text
     assert visited >= 20, visited
     assert not problems, "\n".join(sorted(set(problems)))
 
-
-def test_the_api_docs_page_loads_everything_from_this_site(client, db):
-    response = client.get("/api/v1/docs")
-    assert response.status_code == 200
-    page = Page()
-    page.feed(response.content.decode())
-    assert not page.problems, page.problems
-    assert "/static/ninja/" in response.content.decode()
-    assert "script-src 'self'" in response["Content-Security-Policy"]
-
-
-def test_the_payloads_are_shown_as_text(crawled, payload_world):
-    """The escaped payloads do appear where their text belongs (so the crawl really saw them)."""
+    # The escaped payloads do appear where their text belongs (so the crawl really saw them).
     html = "".join(r.content.decode() for pages in crawled.values() for r, p in pages.values() if p is not None)
     assert "&lt;script&gt;alert(&quot;xss-script&quot;)&lt;/script&gt;" in html
     assert "onerror=alert(&quot;xss-img&quot;)" in html
 
-
-def test_every_page_route_is_reached_or_declared(crawled):
+    # Every page route was reached (as a page, an image, or a form's target) or is declared not a page.
     reached = set()
     for pages in crawled.values():
         for path, (response, page) in pages.items():
@@ -250,6 +238,16 @@ def test_every_page_route_is_reached_or_declared(crawled):
                 reached.add(route_of(urljoin(path, form["action"] or path)))
     missing = sorted(set(page_routes()) - reached - NOT_PAGES)
     assert not missing, f"page routes the crawl never reached (link them, add a start page, or list in NOT_PAGES): {missing}"
+
+
+def test_the_api_docs_page_loads_everything_from_this_site(client, db):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    page = Page()
+    page.feed(response.content.decode())
+    assert not page.problems, page.problems
+    assert "/static/ninja/" in response.content.decode()
+    assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_every_post_form_carries_a_csrf_token_and_fails_without_it(crawled, payload_world):
