@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test run test lock makemessages compilemessages browser clean
+.PHONY: install install-test run test check lock makemessages compilemessages browser clean
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "kameng needs Python 3.12 or newer (Django 6)"; exit 1; }
@@ -35,7 +35,13 @@ browser:
 	@# poppler-utils: the complaint tests render the PDF to PNG with pdftoppm
 	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; }
 
-test: install browser
+# Static checks: lint and format (ruff), types (mypy with django-stubs, configured in pyproject.toml).
+check: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+test: install browser check
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Translations: source strings are Chinese; src/kameng/locale/en holds the English catalog.

@@ -5,6 +5,8 @@ its numbers; none of this is part of `make test`.
 Everything talks to 127.0.0.1 only. PostgreSQL benchmarks use their own databases
 (kameng_bench_*), created fresh and dropped at the end unless --keep is given.
 """
+
+import contextlib
 import http.client
 import json
 import os
@@ -26,9 +28,17 @@ PG_ADMIN_URL = os.environ.get("KAMENG_BENCH_PG", "postgresql://postgres@127.0.0.
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor())
-    mem = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
     load = os.getloadavg()[0]
     return f"{os.cpu_count()} cores, {mem / 1024 / 1024:.1f} GiB, {cpu}; load avg {load:.2f} at start"
 
@@ -45,8 +55,9 @@ class BenchDatabase:
     def __init__(self, backend: str, name: str, keep: bool = False, reuse: bool = False):
         self.backend, self.keep = backend, keep
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("KAMENG_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith("KAMENG_") and k != "PROMETHEUS_MULTIPROC_DIR"
+        }
         # Rate limits off: one client sends far more than a person would (see kameng.security.ratelimit).
         self.env.update(KAMENG_DATA_DIR=str(self.data_dir), KAMENG_RATE_LIMITS="off", PYTHONUNBUFFERED="1")
         self.pg_name = None
@@ -98,10 +109,26 @@ class Server:
     def __init__(self, db: BenchDatabase, workers: int = 2, threads: int = 4, extra_env: dict | None = None):
         self.port = free_port()
         env = dict(db.env, **(extra_env or {}))
-        self.log = open(db.data_dir / "serve.log", "w")
-        self.proc = subprocess.Popen([PYTHON, "-m", "kameng.cli", "serve", "--port", str(self.port), "--workers",
-                                      str(workers), "--threads", str(threads), "--no-timers"], env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.log = open(db.data_dir / "serve.log", "w")  # noqa: SIM115  (open while the server runs)
+        self.proc = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "kameng.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--no-timers",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -121,26 +148,29 @@ class Server:
                 out += [int(c) for c in (task / "children").read_text().split()]
             return out
 
-        master = next(p for p in children(self.proc.pid)
-                      if b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes())
+        master = next(p for p in children(self.proc.pid) if b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes())
         return children(master)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.log.close()
 
 
-def request(method: str, port: int, path: str, body=None, token: str | None = None, conn=None,
-            raw: bytes | None = None, headers: dict | None = None):
+def request(
+    method: str,
+    port: int,
+    path: str,
+    body=None,
+    token: str | None = None,
+    conn=None,
+    raw: bytes | None = None,
+    headers: dict | None = None,
+):
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     hdrs = dict(headers or {})
@@ -197,8 +227,14 @@ def load(port: int, jobs: list, concurrency: int) -> dict:
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
-    return {"count": len(latencies), "failures": len(failures), "seconds": wall,
-            "per_second": len(latencies) / wall, **percentiles(latencies), "failure_sample": failures[:3]}
+    return {
+        "count": len(latencies),
+        "failures": len(failures),
+        "seconds": wall,
+        "per_second": len(latencies) / wall,
+        **percentiles(latencies),
+        "failure_sample": failures[:3],
+    }
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -209,14 +245,20 @@ def percentiles(samples: list[float]) -> dict:
     def pick(q):
         return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
 
-    return {"p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99), "max_ms": ordered[-1] * 1000,
-            "mean_ms": statistics.fmean(ordered) * 1000}
+    return {
+        "p50_ms": pick(0.50),
+        "p95_ms": pick(0.95),
+        "p99_ms": pick(0.99),
+        "max_ms": ordered[-1] * 1000,
+        "mean_ms": statistics.fmean(ordered) * 1000,
+    }
 
 
 def fmt(result: dict) -> str:
     keys = ("count", "failures", "seconds", "per_second", "p50_ms", "p95_ms", "p99_ms", "max_ms")
-    return "  ".join(f"{k}={result[k]:.1f}" if isinstance(result[k], float) else f"{k}={result[k]}"
-                     for k in keys if k in result)
+    return "  ".join(
+        f"{k}={result[k]:.1f}" if isinstance(result[k], float) else f"{k}={result[k]}" for k in keys if k in result
+    )
 
 
 def make_market(buyers: int, stock: int, price: int = 1000, funds: int = 10**9, **listing):
@@ -231,22 +273,40 @@ def make_market(buyers: int, stock: int, price: int = 1000, funds: int = 10**9, 
 
     merchant = create_user("bench-merchant", "bench-password-1", "merchant", validate=False)
     create_shop(acting_user=merchant, name="压测小店", description="benchmark")
-    fields = {"title": "Windows 11 专业版激活码", "category": "software_license", "kind": "card_key", "price": price,
-              "description": "正版授权", "promises": ["24小时内激活"], "after_sale_days": 7,
-              "verification_minutes": 1440, "no_reason_refund": False}
+    fields = {
+        "title": "Windows 11 专业版激活码",
+        "category": "software_license",
+        "kind": "card_key",
+        "price": price,
+        "description": "正版授权",
+        "promises": ["24小时内激活"],
+        "after_sale_days": 7,
+        "verification_minutes": 1440,
+        "no_reason_refund": False,
+    }
     fields.update(listing)
     item = create_listing(acting_user=merchant, **fields)
     at = now()
     import hashlib
 
     StockItem.objects.bulk_create(
-        [StockItem(listing=item, secret=f"KEY-{i:08d}", secret_hash=hashlib.sha256(f"KEY-{i:08d}".encode()).hexdigest(),
-                   created_at=at) for i in range(stock)], batch_size=5000)
+        [
+            StockItem(
+                listing=item,
+                secret=f"KEY-{i:08d}",
+                secret_hash=hashlib.sha256(f"KEY-{i:08d}".encode()).hexdigest(),
+                created_at=at,
+            )
+            for i in range(stock)
+        ],
+        batch_size=5000,
+    )
     tokens = []
     for i in range(buyers):
         buyer = create_user(f"bench-buyer-{i}", "bench-password-1", "buyer", validate=False)
         with transaction.atomic():
-            ledger.transfer(f"bench-topup:{buyer.pk}", "topup", ledger.GATEWAY_SANDBOX, ledger.wallet_code(buyer.pk),
-                            funds)
+            ledger.transfer(
+                f"bench-topup:{buyer.pk}", "topup", ledger.GATEWAY_SANDBOX, ledger.wallet_code(buyer.pk), funds
+            )
         tokens.append(issue_token(buyer))
     return {"merchant": merchant, "merchant_token": issue_token(merchant), "listing": item, "buyer_tokens": tokens}

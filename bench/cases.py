@@ -10,6 +10,7 @@ them with INSERT … SELECT generate_series: 1,000 merchants with a shop and a l
 buyers, one delivered order per case, cases spread over every status (15% waiting for an
 arbitrator, a fifth of those overdue) and ten events per case.
 """
+
 import argparse
 import random
 import sys
@@ -19,14 +20,21 @@ from pathlib import Path
 from _common import BenchDatabase, Server, machine, make_market, percentiles, request
 
 STATUS_BY_PERCENT = (  # mod(g, 100) below the bound → status
-    (70, "closed"), (80, "awaiting_merchant"), (85, "awaiting_buyer"), (95, "in_arbitration"), (98, "decided"),
+    (70, "closed"),
+    (80, "awaiting_merchant"),
+    (85, "awaiting_buyer"),
+    (95, "in_arbitration"),
+    (98, "decided"),
     (100, "in_appeal"),
 )
 
 
 def columns(cursor, table: str) -> list[str]:
-    cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'id' "
-                   "ORDER BY ordinal_position", [table])
+    cursor.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'id' "
+        "ORDER BY ordinal_position",
+        [table],
+    )
     return [r[0] for r in cursor.fetchall()]
 
 
@@ -39,8 +47,11 @@ def clone(cursor, table: str, template_id: int, count: int, overrides: dict[str,
     for start in range(1, count + 1, chunk):
         end = min(count, start + chunk - 1)
         t0 = time.perf_counter()
-        cursor.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t, "
-                       f"generate_series(%s, %s) AS g WHERE t.id = %s", [start, end, template_id])
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t, "
+            f"generate_series(%s, %s) AS g WHERE t.id = %s",
+            [start, end, template_id],
+        )
         if count >= chunk:
             print(f"    {table}: {end:,}/{count:,} ({time.perf_counter() - t0:.1f}s)", flush=True)
     cursor.execute(f"SELECT MIN(id), MAX(id), COUNT(*) FROM {table} WHERE id >= %s", [first_id])
@@ -59,8 +70,9 @@ def generate(n_cases: int, events_per_case: int, merchants: int, buyers: int) ->
     market = make_market(buyers=1, stock=5, price=30000)
     buyer = user_for_token(market["buyer_tokens"][0])
     order = purchase(acting_user=buyer, listing_id=market["listing"].pk)
-    case = open_case(acting_user=buyer, order_id=order.pk, reason="defective", description="激活码无效",
-                     amount=order.amount)
+    case = open_case(
+        acting_user=buyer, order_id=order.pk, reason="defective", description="激活码无效", amount=order.amount
+    )
     arbitrator = create_user("bench-arbitrator", "bench-password-1", "arbitrator", validate=False)
     arb_token = issue_token(arbitrator)
     merchant_token = market["merchant_token"]
@@ -70,48 +82,83 @@ def generate(n_cases: int, events_per_case: int, merchants: int, buyers: int) ->
         version_id = cur.fetchone()[0]
         cur.execute("SELECT id FROM aftersales_caseevent WHERE case_id = %s ORDER BY id LIMIT 1", [case.pk])
         event_id = cur.fetchone()[0]
-        print(f"  cloning: {merchants:,} merchants/shops/listings, {buyers:,} buyers, {n_cases:,} orders and cases, "
-              f"{n_cases * events_per_case:,} events", flush=True)
+        print(
+            f"  cloning: {merchants:,} merchants/shops/listings, {buyers:,} buyers, {n_cases:,} orders and cases, "
+            f"{n_cases * events_per_case:,} events",
+            flush=True,
+        )
         m0 = clone(cur, "accounts_user", market["merchant"].pk, merchants, {"username": "'bench-m-' || g"})
-        s0 = clone(cur, "catalog_shop", market["listing"].shop_id, merchants,
-                   {"owner_id": f"{m0} + g - 1", "name": "'店铺' || g"})
+        s0 = clone(
+            cur,
+            "catalog_shop",
+            market["listing"].shop_id,
+            merchants,
+            {"owner_id": f"{m0} + g - 1", "name": "'店铺' || g"},
+        )
         l0 = clone(cur, "catalog_listing", market["listing"].pk, merchants, {"shop_id": f"{s0} + g - 1"})
         v0 = clone(cur, "catalog_listingversion", version_id, merchants, {"listing_id": f"{l0} + g - 1"})
         b0 = clone(cur, "accounts_user", buyer.pk, buyers, {"username": "'bench-b-' || g"})
         pick = lambda base, n: f"{base} + mod(g, {n})"  # noqa: E731
         t0 = time.perf_counter()
-        o0 = clone(cur, "orders_order", order.pk, n_cases, {
-            "buyer_id": pick(b0, buyers), "shop_id": pick(s0, merchants), "listing_id": pick(l0, merchants),
-            "listing_version_id": pick(v0, merchants), "number": "'KB' || lpad(g::text, 10, '0')",
-            "escrow_status": "'frozen'", "created_at": f"now() - ({n_cases} - g) * interval '20 seconds'"})
+        o0 = clone(
+            cur,
+            "orders_order",
+            order.pk,
+            n_cases,
+            {
+                "buyer_id": pick(b0, buyers),
+                "shop_id": pick(s0, merchants),
+                "listing_id": pick(l0, merchants),
+                "listing_version_id": pick(v0, merchants),
+                "number": "'KB' || lpad(g::text, 10, '0')",
+                "escrow_status": "'frozen'",
+                "created_at": f"now() - ({n_cases} - g) * interval '20 seconds'",
+            },
+        )
         print(f"  orders: {time.perf_counter() - t0:.1f}s", flush=True)
         status = "CASE " + " ".join(f"WHEN mod(g, 100) < {bound} THEN '{s}'" for bound, s in STATUS_BY_PERCENT) + " END"
-        decision = ("jsonb_build_object('outcome', 'refund_partial', 'amount', 10000, 'rationale', '部分退款', "
-                    f"'arbitrator', '{arbitrator.pk}', 'decided_at', now()::text, 'final', false)")
+        decision = (
+            "jsonb_build_object('outcome', 'refund_partial', 'amount', 10000, 'rationale', '部分退款', "
+            f"'arbitrator', '{arbitrator.pk}', 'decided_at', now()::text, 'final', false)"
+        )
         t0 = time.perf_counter()
-        c0 = clone(cur, "aftersales_refundcase", case.pk, n_cases, {
-            "order_id": f"{o0} + g - 1", "buyer_id": pick(b0, buyers), "shop_id": pick(s0, merchants),
-            "status": status,
-            "created_at": f"now() - ({n_cases} - g) * interval '20 seconds'",
-            "decide_by": "CASE WHEN mod(g, 100) >= 85 AND mod(g, 100) < 95 OR mod(g, 100) >= 98 "
-                         "THEN now() + (mod(g, 7200) - 1440) * interval '1 minute' END",
-            "merchant_respond_by": "CASE WHEN mod(g, 100) >= 70 AND mod(g, 100) < 80 THEN now() + interval '1 day' END",
-            "decision": f"CASE WHEN mod(g, 100) >= 95 THEN {decision} END",
-            "first_arbitrator_id": f"CASE WHEN mod(g, 100) >= 95 THEN {arbitrator.pk} END",
-            "appeal": "CASE WHEN mod(g, 100) >= 98 THEN jsonb_build_object('by', 'merchant', 'reason', '不服', "
-                      "'at', now()::text) END",
-            "appeal_by": "CASE WHEN mod(g, 100) >= 95 AND mod(g, 100) < 98 THEN now() + interval '7 days' END",
-            "resolution": "CASE WHEN mod(g, 100) < 70 THEN 'refund_full' END",
-            "closed_at": "CASE WHEN mod(g, 100) < 70 THEN now() END",
-        })
+        c0 = clone(
+            cur,
+            "aftersales_refundcase",
+            case.pk,
+            n_cases,
+            {
+                "order_id": f"{o0} + g - 1",
+                "buyer_id": pick(b0, buyers),
+                "shop_id": pick(s0, merchants),
+                "status": status,
+                "created_at": f"now() - ({n_cases} - g) * interval '20 seconds'",
+                "decide_by": "CASE WHEN mod(g, 100) >= 85 AND mod(g, 100) < 95 OR mod(g, 100) >= 98 "
+                "THEN now() + (mod(g, 7200) - 1440) * interval '1 minute' END",
+                "merchant_respond_by": "CASE WHEN mod(g, 100) >= 70 AND mod(g, 100) < 80 THEN now() + interval '1 day' END",
+                "decision": f"CASE WHEN mod(g, 100) >= 95 THEN {decision} END",
+                "first_arbitrator_id": f"CASE WHEN mod(g, 100) >= 95 THEN {arbitrator.pk} END",
+                "appeal": "CASE WHEN mod(g, 100) >= 98 THEN jsonb_build_object('by', 'merchant', 'reason', '不服', "
+                "'at', now()::text) END",
+                "appeal_by": "CASE WHEN mod(g, 100) >= 95 AND mod(g, 100) < 98 THEN now() + interval '7 days' END",
+                "resolution": "CASE WHEN mod(g, 100) < 70 THEN 'refund_full' END",
+                "closed_at": "CASE WHEN mod(g, 100) < 70 THEN now() END",
+            },
+        )
         print(f"  cases: {time.perf_counter() - t0:.1f}s", flush=True)
         t0 = time.perf_counter()
-        clone(cur, "aftersales_caseevent", event_id, n_cases * events_per_case, {
-            "case_id": f"{c0} + (g - 1) / {events_per_case}",
-            "type": "(ARRAY['opened','evidence_added','message','offered','rejected','escalated','claimed',"
-                    "'reminded','evidence_added','noted'])[1 + mod(g, 10)]",
-            "at": f"now() - ({n_cases * events_per_case} - g) * interval '2 seconds'",
-        })
+        clone(
+            cur,
+            "aftersales_caseevent",
+            event_id,
+            n_cases * events_per_case,
+            {
+                "case_id": f"{c0} + (g - 1) / {events_per_case}",
+                "type": "(ARRAY['opened','evidence_added','message','offered','rejected','escalated','claimed',"
+                "'reminded','evidence_added','noted'])[1 + mod(g, 10)]",
+                "at": f"now() - ({n_cases * events_per_case} - g) * interval '2 seconds'",
+            },
+        )
         print(f"  events: {time.perf_counter() - t0:.1f}s", flush=True)
         t0 = time.perf_counter()
         cur.execute("VACUUM ANALYZE") if connection.connection.autocommit else cur.execute("ANALYZE")
@@ -127,10 +174,15 @@ def existing() -> dict:
     from kameng.accounts.services import issue_token
     from kameng.aftersales.models import RefundCase
 
-    first = RefundCase.objects.filter(buyer__username__startswith="bench-b-").order_by("id").values_list("id", flat=True)[0]
-    return {"arb_token": issue_token(User.objects.get(username="bench-arbitrator")),
-            "merchant_token": issue_token(User.objects.get(username="bench-merchant")),
-            "first_case": first, "cases": RefundCase.objects.filter(id__gte=first).count()}
+    first = (
+        RefundCase.objects.filter(buyer__username__startswith="bench-b-").order_by("id").values_list("id", flat=True)[0]
+    )
+    return {
+        "arb_token": issue_token(User.objects.get(username="bench-arbitrator")),
+        "merchant_token": issue_token(User.objects.get(username="bench-merchant")),
+        "first_case": first,
+        "cases": RefundCase.objects.filter(id__gte=first).count(),
+    }
 
 
 def measure(port: int, path_for, token: str, count: int) -> dict:
@@ -148,8 +200,10 @@ def measure(port: int, path_for, token: str, count: int) -> dict:
 
 
 def show(name: str, r: dict) -> None:
-    print(f"  {name:<44} n={r['count']:<5} p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  "
-          f"p99 {r['p99_ms']:6.1f} ms  max {r['max_ms']:6.1f} ms" + (f"  NON-200: {r['non_200']}" if r['non_200'] else ""))
+    print(
+        f"  {name:<44} n={r['count']:<5} p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  "
+        f"p99 {r['p99_ms']:6.1f} ms  max {r['max_ms']:6.1f} ms" + (f"  NON-200: {r['non_200']}" if r["non_200"] else "")
+    )
 
 
 def main():
@@ -181,18 +235,28 @@ def main():
                 request("GET", server.port, f"/api/v1/refunds/{first + rng.randrange(n)}", token=data["arb_token"])
                 request("GET", server.port, "/api/v1/arbitration/queue", token=data["arb_token"])
             print(f"HTTP against kameng serve --workers {args.workers}, one client, sequential requests:")
-            show("GET /refunds/{random of 1M} (arbitrator)",
-                 measure(server.port, lambda i: f"/api/v1/refunds/{first + rng.randrange(n)}", data["arb_token"],
-                         args.requests))
-            show("GET /arbitration/queue (50 earliest)",
-                 measure(server.port, lambda i: "/api/v1/arbitration/queue", data["arb_token"], args.requests))
-            show("GET /arbitration/queue?limit=20",
-                 measure(server.port, lambda i: "/api/v1/arbitration/queue?limit=20", data["arb_token"],
-                         args.requests))
-            show("GET /refunds (merchant of the template shop)",
-                 measure(server.port, lambda i: "/api/v1/refunds", data["merchant_token"], args.requests // 4))
-            show("GET /metrics (counts over 1M cases)",
-                 measure(server.port, lambda i: "/metrics", None, 20))
+            show(
+                "GET /refunds/{random of 1M} (arbitrator)",
+                measure(
+                    server.port,
+                    lambda i: f"/api/v1/refunds/{first + rng.randrange(n)}",
+                    data["arb_token"],
+                    args.requests,
+                ),
+            )
+            show(
+                "GET /arbitration/queue (50 earliest)",
+                measure(server.port, lambda i: "/api/v1/arbitration/queue", data["arb_token"], args.requests),
+            )
+            show(
+                "GET /arbitration/queue?limit=20",
+                measure(server.port, lambda i: "/api/v1/arbitration/queue?limit=20", data["arb_token"], args.requests),
+            )
+            show(
+                "GET /refunds (merchant of the template shop)",
+                measure(server.port, lambda i: "/api/v1/refunds", data["merchant_token"], args.requests // 4),
+            )
+            show("GET /metrics (counts over 1M cases)", measure(server.port, lambda i: "/metrics", None, 20))
         finally:
             server.stop()
     finally:

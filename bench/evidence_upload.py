@@ -7,6 +7,7 @@ show what the server holds, not what the client built.
 
     .venv/bin/python bench/evidence_upload.py [--rounds 3] [--json bench/out/evidence_upload.json]
 """
+
 import argparse
 import io
 import json
@@ -38,9 +39,11 @@ class Body:
     """multipart/form-data with one file part, produced chunk by chunk."""
 
     def __init__(self, payload_chunks, size: int, filename: str):
-        self.head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nproblem\r\n"
-                     f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-                     "Content-Type: application/octet-stream\r\n\r\n").encode()
+        self.head = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="category"\r\n\r\nproblem\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
         self.tail = f"\r\n--{BOUNDARY}--\r\n".encode()
         self.length = len(self.head) + size + len(self.tail)
         self._parts = iter([self.head, *payload_chunks, self.tail])
@@ -102,21 +105,40 @@ def _case_and_token():
     bt, mt = issue_token(buyer), issue_token(merchant)
 
     def call(path, body, token):
-        res = client.post(f"/api/v1{path}", json.dumps(body), content_type="application/json",
-                          headers={"Authorization": f"Bearer {token}"})
+        res = client.post(
+            f"/api/v1{path}",
+            json.dumps(body),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert res.status_code in (200, 201), res.content
         return res.json()
 
     call("/shops", {"name": f"店{suffix}", "description": "bench"}, mt)
-    listing = call("/listings", {"title": "Windows 11 专业版激活码", "category": "software_license", "kind": "card_key",
-                                 "price": 9900, "description": "正版授权", "promises": ["100%稳定激活"],
-                                 "after_sale_days": 7, "verification_minutes": 1440, "no_reason_refund": False}, mt)
+    listing = call(
+        "/listings",
+        {
+            "title": "Windows 11 专业版激活码",
+            "category": "software_license",
+            "kind": "card_key",
+            "price": 9900,
+            "description": "正版授权",
+            "promises": ["100%稳定激活"],
+            "after_sale_days": 7,
+            "verification_minutes": 1440,
+            "no_reason_refund": False,
+        },
+        mt,
+    )
     call(f"/listings/{listing['id']}/stock", {"items": [f"K-{suffix}-{i}" for i in range(3)]}, mt)
     topup = call("/wallet/topups", {"amount": 100000}, bt)
     assert client.post(f"/sandbox/pay/{topup['id']}", headers={"Accept": "application/json"}).status_code == 200
     order = call("/orders", {"listing": listing["id"]}, bt)
-    case = call("/refunds", {"order": order["id"], "reason": "defective", "description": "激活码无效",
-                             "amount": order["amount"]}, bt)
+    case = call(
+        "/refunds",
+        {"order": order["id"], "reason": "defective", "description": "激活码无效", "amount": order["amount"]},
+        bt,
+    )
     return case["id"], bt
 
 
@@ -124,10 +146,18 @@ def _upload(case_id: str, token: str, body: Body):
     from django.core.handlers.wsgi import WSGIHandler
 
     environ = {
-        "REQUEST_METHOD": "POST", "PATH_INFO": f"/api/v1/refunds/{case_id}/evidence", "QUERY_STRING": "",
-        "SERVER_NAME": "bench", "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": body,
-        "wsgi.errors": sys.stderr, "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
-        "CONTENT_LENGTH": str(body.length), "HTTP_AUTHORIZATION": f"Bearer {token}", "REMOTE_ADDR": "127.0.0.1",
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": f"/api/v1/refunds/{case_id}/evidence",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "bench",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
+        "CONTENT_LENGTH": str(body.length),
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "REMOTE_ADDR": "127.0.0.1",
     }
     status = {}
 
@@ -145,8 +175,12 @@ def run(rounds: int, *, analysis: bool) -> list[dict]:
     jpeg = _photo_jpeg()
     kinds = {
         "text 20 MiB": (lambda: _text_chunks(20 * MiB), 20 * MiB, "chat.txt", 201),
-        f"jpeg {len(jpeg) / MiB:.1f} MiB": (lambda: [jpeg[i:i + 64 * 1024] for i in range(0, len(jpeg), 64 * 1024)],
-                                            len(jpeg), "photo.jpg", 201),
+        f"jpeg {len(jpeg) / MiB:.1f} MiB": (
+            lambda: [jpeg[i : i + 64 * 1024] for i in range(0, len(jpeg), 64 * 1024)],
+            len(jpeg),
+            "photo.jpg",
+            201,
+        ),
         "text 21 MiB (refused)": (lambda: _text_chunks(21 * MiB), 21 * MiB, "big.txt", 413),
     }
     results = []
@@ -170,10 +204,18 @@ def run(rounds: int, *, analysis: bool) -> list[dict]:
             timings.append(elapsed)
             peaks.append(peak)
         best = min(timings)
-        results.append({"upload": name, "analysis": analysis, "status": expected, "rounds": rounds, "best_seconds": round(best, 3),
-                        "median_seconds": round(sorted(timings)[len(timings) // 2], 3),
-                        "throughput_mib_s": round(size / MiB / best, 1),
-                        "peak_python_mib": round(max(peaks) / MiB, 2)})
+        results.append(
+            {
+                "upload": name,
+                "analysis": analysis,
+                "status": expected,
+                "rounds": rounds,
+                "best_seconds": round(best, 3),
+                "median_seconds": round(sorted(timings)[len(timings) // 2], 3),
+                "throughput_mib_s": round(size / MiB / best, 1),
+                "peak_python_mib": round(max(peaks) / MiB, 2),
+            }
+        )
     assist.schedule_analysis = real_schedule
     return results
 
@@ -190,16 +232,25 @@ def main() -> int:
         with_analysis = run(args.rounds, analysis=True)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results = upload_only + with_analysis
-    print(f"{'upload':<24} {'analysis':>8} {'status':>6} {'best s':>8} {'median s':>9} {'MiB/s':>7} {'peak py MiB':>12}")
+    print(
+        f"{'upload':<24} {'analysis':>8} {'status':>6} {'best s':>8} {'median s':>9} {'MiB/s':>7} {'peak py MiB':>12}"
+    )
     for r in results:
-        print(f"{r['upload']:<24} {'yes' if r['analysis'] else 'no':>8} {r['status']:>6} {r['best_seconds']:>8} "
-              f"{r['median_seconds']:>9} {r['throughput_mib_s']:>7} {r['peak_python_mib']:>12}")
-    print(f"process max RSS: {rss_upload:.0f} MiB after the upload-only runs, {rss:.0f} MiB with the assist "
-          "analysis (OCR models loaded)")
+        print(
+            f"{r['upload']:<24} {'yes' if r['analysis'] else 'no':>8} {r['status']:>6} {r['best_seconds']:>8} "
+            f"{r['median_seconds']:>9} {r['throughput_mib_s']:>7} {r['peak_python_mib']:>12}"
+        )
+    print(
+        f"process max RSS: {rss_upload:.0f} MiB after the upload-only runs, {rss:.0f} MiB with the assist "
+        "analysis (OCR models loaded)"
+    )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"results": results, "max_rss_upload_only_mib": round(rss_upload),
-                                               "max_rss_mib": round(rss)}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {"results": results, "max_rss_upload_only_mib": round(rss_upload), "max_rss_mib": round(rss)}, indent=2
+            )
+        )
     return 0
 
 

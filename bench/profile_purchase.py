@@ -5,6 +5,7 @@ count of SQL statements and the time the database took.
     uv pip install -p .venv/bin/python -e '.[bench]'   # pyinstrument (once)
     .venv/bin/python bench/profile_purchase.py --db postgres
 """
+
 import argparse
 import sys
 import time
@@ -53,8 +54,10 @@ def main():
             buy()
         profiler.stop()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"{args.purchases} purchases in one process: {args.purchases / wall:.1f}/s, "
-              f"{wall / args.purchases * 1000:.1f} ms wall and {cpu / args.purchases * 1000:.1f} ms CPU each")
+        print(
+            f"{args.purchases} purchases in one process: {args.purchases / wall:.1f}/s, "
+            f"{wall / args.purchases * 1000:.1f} ms wall and {cpu / args.purchases * 1000:.1f} ms CPU each"
+        )
         print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=True))
     finally:
         db.drop()

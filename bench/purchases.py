@@ -5,6 +5,7 @@ limit for it — and the ratio of the two.
 
     .venv/bin/python bench/purchases.py --db postgres   # or --db sqlite
 """
+
 import argparse
 import json
 import sqlite3
@@ -23,8 +24,9 @@ def http_purchases(db, market, args) -> dict:
 
     def buy(i):
         def job(conn):
-            status, body = request("POST", server.port, "/api/v1/orders", {"listing": listing}, tokens[i % len(tokens)],
-                                   conn=conn)
+            status, body = request(
+                "POST", server.port, "/api/v1/orders", {"listing": listing}, tokens[i % len(tokens)], conn=conn
+            )
             return status == 201
 
         return job
@@ -34,9 +36,23 @@ def http_purchases(db, market, args) -> dict:
         profiler = None
         if args.profile:
             pids = server.worker_pids()
-            profiler = subprocess.Popen(["py-spy", "record", "--format", "speedscope", "-o", args.profile,
-                                         "--pid", str(pids[0]), "--rate", "200", "--nonblocking"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profiler = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--format",
+                    "speedscope",
+                    "-o",
+                    args.profile,
+                    "--pid",
+                    str(pids[0]),
+                    "--rate",
+                    "200",
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(1)
         result = load(server.port, [buy(i) for i in range(args.requests)], args.concurrency)
         if profiler:
@@ -49,27 +65,27 @@ def http_purchases(db, market, args) -> dict:
 
 RAW_PG = {
     "listing": "SELECT l.id, l.price, l.version, l.status, s.status, s.owner_id, s.id FROM catalog_listing l "
-               "JOIN catalog_shop s ON s.id = l.shop_id WHERE l.id = %s",
+    "JOIN catalog_shop s ON s.id = l.shop_id WHERE l.id = %s",
     "version": "SELECT id, data::text, sha256 FROM catalog_listingversion WHERE listing_id = %s AND version = %s",
     "order": "INSERT INTO orders_order (buyer_id, shop_id, listing_id, listing_version_id, snapshot, snapshot_sha256, "
-             "quantity, amount, deposit_amount, balance_due, refunded_amount, status, escrow_status, "
-             "special_terms_accepted, topup_target, created_at) VALUES (%s, %s, %s, %s, %s, %s, 1, %s, 0, 0, 0, "
-             "'paid', 'held', false, '', %s) RETURNING id",
+    "quantity, amount, deposit_amount, balance_due, refunded_amount, status, escrow_status, "
+    "special_terms_accepted, topup_target, created_at) VALUES (%s, %s, %s, %s, %s, %s, 1, %s, 0, 0, 0, "
+    "'paid', 'held', false, '', %s) RETURNING id",
     "number": "UPDATE orders_order SET number = %s WHERE id = %s",
     "escrow": "INSERT INTO ledger_account (code, kind, balance) VALUES (%s, 'escrow', 0)",
     "lock": "SELECT id, code, balance FROM ledger_account WHERE code IN (%s, %s) ORDER BY code FOR UPDATE",
     "entry": "INSERT INTO ledger_journalentry (idempotency_key, kind, memo, order_id, actor, created_at) "
-             "VALUES (%s, 'purchase', %s, %s, %s, %s) RETURNING id",
+    "VALUES (%s, 'purchase', %s, %s, %s, %s) RETURNING id",
     "postings": "INSERT INTO ledger_posting (entry_id, account_id, amount) VALUES (%s, %s, %s), (%s, %s, %s)",
     "balance": "UPDATE ledger_account SET balance = balance + %s WHERE id = %s",
     "event": "INSERT INTO orders_orderevent (order_id, type, actor_id, actor_role, data, at) VALUES (%s, %s, %s, %s, %s, %s)",
     "stock": "SELECT id FROM catalog_stockitem WHERE listing_id = %s AND order_id IS NULL ORDER BY id LIMIT 1 "
-             "FOR UPDATE SKIP LOCKED",
+    "FOR UPDATE SKIP LOCKED",
     "take": "UPDATE catalog_stockitem SET order_id = %s, delivered_at = %s WHERE id = %s AND order_id IS NULL",
     "deliver": "UPDATE orders_order SET status = 'delivered', delivered_at = %s, after_sale_until = %s, "
-               "release_at = %s WHERE id = %s",
+    "release_at = %s WHERE id = %s",
     "timer": "INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, created_at) "
-             "VALUES ('order.release_escrow', %s, %s, 'pending', 0, '', %s)",
+    "VALUES ('order.release_escrow', %s, %s, 'pending', 0, '', %s)",
 }
 
 
@@ -149,8 +165,13 @@ class SqliteCursor:
         self.cur = cur
 
     def execute(self, sql, params):
-        sql = (sql.replace("%s", "?").replace(" FOR UPDATE SKIP LOCKED", "").replace(" FOR UPDATE", "")
-               .replace("data::text", "data").replace("false", "0"))
+        sql = (
+            sql.replace("%s", "?")
+            .replace(" FOR UPDATE SKIP LOCKED", "")
+            .replace(" FOR UPDATE", "")
+            .replace("data::text", "data")
+            .replace("false", "0")
+        )
         params = [p.isoformat(" ") if hasattr(p, "isoformat") else p for p in params]
         self.cur.execute(sql, params)
 
@@ -181,8 +202,10 @@ def main():
         db.use_here()
         market = make_market(buyers=args.concurrency, stock=args.warmup + args.requests + args.raw + 10)
         http = http_purchases(db, market, args)
-        print(f"HTTP  {args.db} serve --workers {args.workers} --threads {args.threads}, {args.concurrency} clients: "
-              f"{fmt(http)}")
+        print(
+            f"HTTP  {args.db} serve --workers {args.workers} --threads {args.threads}, {args.concurrency} clients: "
+            f"{fmt(http)}"
+        )
         if http["failures"]:
             print("  failures:", http["failure_sample"])
         raw = raw_sql_purchases(db, market, args.raw)

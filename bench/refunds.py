@@ -4,6 +4,7 @@ evidence) and the merchant accepts it (POST /refunds/{id}/accept: money back, ca
 
     .venv/bin/python bench/refunds.py --db postgres   # or --db sqlite
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -42,13 +43,24 @@ def main():
 
         def lifecycle(token, order_id, amount):
             def job(conn):
-                status, case = request("POST", server.port, "/api/v1/refunds", {
-                    "order": str(order_id), "reason": "defective", "description": "激活码无效，提示错误代码 0x8007007B",
-                    "amount": amount}, token, conn=conn)
+                status, case = request(
+                    "POST",
+                    server.port,
+                    "/api/v1/refunds",
+                    {
+                        "order": str(order_id),
+                        "reason": "defective",
+                        "description": "激活码无效，提示错误代码 0x8007007B",
+                        "amount": amount,
+                    },
+                    token,
+                    conn=conn,
+                )
                 if status != 201:
                     return False
-                status, closed = request("POST", server.port, f"/api/v1/refunds/{case['id']}/accept", {},
-                                         market["merchant_token"], conn=conn)
+                status, closed = request(
+                    "POST", server.port, f"/api/v1/refunds/{case['id']}/accept", {}, market["merchant_token"], conn=conn
+                )
                 return status == 200 and closed["status"] == "closed"
 
             return job
@@ -58,8 +70,10 @@ def main():
             result = load(server.port, [lifecycle(*o) for o in orders[warmup:]], args.concurrency)
         finally:
             server.stop()
-        print(f"HTTP  {args.db} serve --workers {args.workers} --threads {args.threads}, {args.concurrency} clients, "
-              f"open → accept: {fmt(result)}")
+        print(
+            f"HTTP  {args.db} serve --workers {args.workers} --threads {args.threads}, {args.concurrency} clients, "
+            f"open → accept: {fmt(result)}"
+        )
         if result["failures"]:
             print("  failures:", result["failure_sample"])
         from kameng.ledger.services import check

@@ -6,6 +6,7 @@ to find that nothing is due as the table grows (the partial index timer_pending_
 The due timers are of a kind whose handler does nothing, so the figure is the sweeper's own cost
 (take with SKIP LOCKED, run, mark done, commit); real handlers add their own queries.
 """
+
 import argparse
 import statistics
 import subprocess
@@ -37,13 +38,20 @@ def insert_timers(db, count: int, *, due_from_seconds: float, start: int = 0) ->
             cursor.execute(
                 "INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, created_at) "
                 "SELECT %s, 'bench:' || g, %s + g * interval '1 millisecond', 'pending', 0, '', %s "
-                "FROM generate_series(%s, %s) AS g", [KIND, first, now, start, start + count - 1])
+                "FROM generate_series(%s, %s) AS g",
+                [KIND, first, now, start, start + count - 1],
+            )
             cursor.execute("ANALYZE timers_timer")
         else:
-            rows = ((KIND, f"bench:{g}", (first + timedelta(milliseconds=g)).isoformat(" "), now.isoformat(" "))
-                    for g in range(start, start + count))
-            cursor.executemany("INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, "
-                               "created_at) VALUES (%s, %s, %s, 'pending', 0, '', %s)", rows)
+            rows = (
+                (KIND, f"bench:{g}", (first + timedelta(milliseconds=g)).isoformat(" "), now.isoformat(" "))
+                for g in range(start, start + count)
+            )
+            cursor.executemany(
+                "INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, "
+                "created_at) VALUES (%s, %s, %s, 'pending', 0, '', %s)",
+                rows,
+            )
             cursor.execute("ANALYZE")
 
 
@@ -105,8 +113,10 @@ def main():
             fill = time.perf_counter() - t0
             inserted = size
             r = time_nothing_due()
-            print(f"  {size:>9,} pending: median {r['median_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
-                  f"   (filled in {fill:.1f}s)")
+            print(
+                f"  {size:>9,} pending: median {r['median_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
+                f"   (filled in {fill:.1f}s)"
+            )
 
         t0 = time.perf_counter()
         insert_timers(db, args.due, due_from_seconds=-3600, start=inserted)
@@ -117,19 +127,27 @@ def main():
         connections.close_all()
         env = dict(db.env, DJANGO_SETTINGS_MODULE="kameng.settings")
         t0 = time.perf_counter()
-        procs = [subprocess.Popen([PYTHON, str(Path(__file__).resolve()), "--sweeper"], env=env,
-                                  stdout=subprocess.PIPE, text=True) for _ in range(args.sweepers)]
+        procs = [
+            subprocess.Popen(
+                [PYTHON, str(Path(__file__).resolve()), "--sweeper"], env=env, stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(args.sweepers)
+        ]
         outputs = [p.communicate()[0].split() for p in procs]
         wall = time.perf_counter() - t0
         ran = sum(int(o[0]) for o in outputs)
         busy = max(float(o[1]) for o in outputs)
-        print(f"sweep: {args.sweepers} process(es) ran {ran:,} timers in {busy:.1f}s of sweeping "
-              f"({wall:.1f}s with start-up): {ran / busy:,.0f} timers/s")
+        print(
+            f"sweep: {args.sweepers} process(es) ran {ran:,} timers in {busy:.1f}s of sweeping "
+            f"({wall:.1f}s with start-up): {ran / busy:,.0f} timers/s"
+        )
         left = pending_count()
         print(f"pending after the sweep: {left:,} (expected {args.total - args.due:,})")
         r = time_nothing_due()
-        print(f"finding nothing due after the sweep ({args.due:,} done rows beside {left:,} pending): "
-              f"median {r['median_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
+        print(
+            f"finding nothing due after the sweep ({args.due:,} done rows beside {left:,} pending): "
+            f"median {r['median_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
+        )
     finally:
         db.drop()
 

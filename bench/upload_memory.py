@@ -5,9 +5,9 @@ gunicorn worker before and after, against a real `kameng serve --workers 1`.
     .venv/bin/python bench/upload_memory.py            # SQLite, files on disk
     .venv/bin/python bench/upload_memory.py --s3       # evidence to an S3 API (moto's server)
 """
+
 import argparse
 import hashlib
-import os
 import sys
 import time
 import uuid
@@ -29,9 +29,11 @@ def vm(pid: int) -> dict:
 
 def multipart(data: bytes, filename: str) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nproblem\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-            f"Content-Type: text/plain\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="category"\r\n\r\nproblem\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: text/plain\r\n\r\n"
+    ).encode()
     return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -48,17 +50,26 @@ def main():
     extra = {}
     if args.s3:
         import boto3
-        from moto.server import ThreadedMotoServer
-
         from _common import free_port
+        from moto.server import ThreadedMotoServer
 
         port = free_port()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         moto.start()
-        extra = {"KAMENG_S3_BUCKET": "bench-evidence", "KAMENG_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-                 "KAMENG_S3_ACCESS_KEY": "bench", "KAMENG_S3_SECRET_KEY": "bench-secret", "KAMENG_S3_REGION": "us-east-1"}
-        boto3.client("s3", endpoint_url=extra["KAMENG_S3_ENDPOINT_URL"], aws_access_key_id="bench",
-                     aws_secret_access_key="bench-secret", region_name="us-east-1").create_bucket(Bucket="bench-evidence")
+        extra = {
+            "KAMENG_S3_BUCKET": "bench-evidence",
+            "KAMENG_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "KAMENG_S3_ACCESS_KEY": "bench",
+            "KAMENG_S3_SECRET_KEY": "bench-secret",
+            "KAMENG_S3_REGION": "us-east-1",
+        }
+        boto3.client(
+            "s3",
+            endpoint_url=extra["KAMENG_S3_ENDPOINT_URL"],
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench-secret",
+            region_name="us-east-1",
+        ).create_bucket(Bucket="bench-evidence")
         db.env.update(extra)
     try:
         db.kameng("init")
@@ -73,8 +84,15 @@ def main():
         cases = []
         for _ in range(args.uploads):
             order = purchase(acting_user=buyer, listing_id=market["listing"].pk)
-            cases.append(open_case(acting_user=buyer, order_id=order.pk, reason="defective", description="无法激活",
-                                   amount=order.amount).pk)
+            cases.append(
+                open_case(
+                    acting_user=buyer,
+                    order_id=order.pk,
+                    reason="defective",
+                    description="无法激活",
+                    amount=order.amount,
+                ).pk
+            )
         server = Server(db, workers=1, threads=1)
         try:
             (worker,) = server.worker_pids()
@@ -88,15 +106,23 @@ def main():
             print(f"worker {worker} before: peak {before['VmHWM']:.1f} MiB, resident {before['VmRSS']:.1f} MiB")
             for case_id in cases:
                 t0 = time.perf_counter()
-                status, item = request("POST", server.port, f"/api/v1/refunds/{case_id}/evidence", raw=body, token=token,
-                                       headers={"Content-Type": content_type, "Content-Length": str(len(body))})
+                status, item = request(
+                    "POST",
+                    server.port,
+                    f"/api/v1/refunds/{case_id}/evidence",
+                    raw=body,
+                    token=token,
+                    headers={"Content-Type": content_type, "Content-Length": str(len(body))},
+                )
                 took = time.perf_counter() - t0
                 assert status == 201, (status, item)
                 assert item["sha256"] == hashlib.sha256(data).hexdigest() and item["size"] == size
                 after = vm(worker)
-                print(f"upload of {size / MiB:.1f} MiB: 201 in {took * 1000:.0f} ms; worker peak {after['VmHWM']:.1f} MiB "
-                      f"(+{after['VmHWM'] - before['VmHWM']:.1f} MiB over the warm baseline), resident now "
-                      f"{after['VmRSS']:.1f} MiB")
+                print(
+                    f"upload of {size / MiB:.1f} MiB: 201 in {took * 1000:.0f} ms; worker peak {after['VmHWM']:.1f} MiB "
+                    f"(+{after['VmHWM'] - before['VmHWM']:.1f} MiB over the warm baseline), resident now "
+                    f"{after['VmRSS']:.1f} MiB"
+                )
         finally:
             server.stop()
     finally:

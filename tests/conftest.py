@@ -1,4 +1,5 @@
 """Shared fixtures: an HTTP client speaking the API, and small builders for users, shops, listings, orders."""
+
 import json
 import os
 
@@ -103,7 +104,9 @@ class Race:
             from django.test import Client
 
             res = Client(raise_request_exception=False).post(
-                f"/api/v1{path}", data=json.dumps(body or {}), content_type="application/json",
+                f"/api/v1{path}",
+                data=json.dumps(body or {}),
+                content_type="application/json",
                 headers={"Authorization": f"Bearer {token}"},
             )
             return res.status_code, res.json()
@@ -195,9 +198,15 @@ def arbitrator(make_user):
 def make_listing(api):
     def make(merchant, **overrides):
         body = {
-            "title": "Windows 11 专业版激活码", "category": "software_license", "kind": "card_key",
-            "price": 9900, "description": "正版授权，24小时内激活", "promises": ["100%稳定激活", "24小时内激活"],
-            "after_sale_days": 7, "verification_minutes": 1440, "no_reason_refund": False,
+            "title": "Windows 11 专业版激活码",
+            "category": "software_license",
+            "kind": "card_key",
+            "price": 9900,
+            "description": "正版授权，24小时内激活",
+            "promises": ["100%稳定激活", "24小时内激活"],
+            "after_sale_days": 7,
+            "verification_minutes": 1440,
+            "no_reason_refund": False,
         }
         body.update(overrides)
         stock = body.pop("stock", None)

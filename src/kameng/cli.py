@@ -1,5 +1,6 @@
 """The `kameng` command: init, user create, serve, worker, celery-worker, beat, demo, ledger check,
 evidence verify, backup, restore."""
+
 import argparse
 import os
 import signal
@@ -36,7 +37,6 @@ def cmd_init(args) -> int:
 def cmd_user_create(args) -> int:
     from kameng.accounts.services import create_user
     from kameng.api.errors import ApiError
-
     from kameng.security.audit import record
 
     try:
@@ -44,8 +44,13 @@ def cmd_user_create(args) -> int:
     except ApiError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    record("user.create", actor_name=f"cli:{_os_user()}", target=f"user:{user.pk}",
-           summary=f"created {user.role} {user.username} from the command line", data={"role": user.role})
+    record(
+        "user.create",
+        actor_name=f"cli:{_os_user()}",
+        target=f"user:{user.pk}",
+        summary=f"created {user.role} {user.username} from the command line",
+        data={"role": user.role},
+    )
     print(f"created {user.role} {user.username} (id {user.pk})")
     return 0
 
@@ -83,7 +88,9 @@ def cmd_backup(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     counts = ", ".join(f"{k} {v}" for k, v in manifest["counts"].items())
-    print(f"backup written to {args.to}: {manifest['engine']} database, {len(manifest['members']) - 1} file(s); {counts}")
+    print(
+        f"backup written to {args.to}: {manifest['engine']} database, {len(manifest['members']) - 1} file(s); {counts}"
+    )
     if not manifest["ledger_ok"]:
         print("warning: the ledger check failed when the backup was taken", file=sys.stderr)
     return 0
@@ -102,9 +109,11 @@ def cmd_restore(args) -> int:
         print(f"LEDGER PROBLEM: {problem}")
     for problem in report.evidence_problems:
         print(f"EVIDENCE PROBLEM: {problem}")
-    print(f"restored the backup of {report.manifest['created_at']}: ledger {'OK' if report.ledger_ok else 'BROKEN'}, "
-          f"evidence {'OK' if report.evidence_ok else 'BROKEN'}, "
-          f"rows {'as backed up' if report.counts_match else f'{report.counts} (backup said {report.manifest['counts']})'}")
+    print(
+        f"restored the backup of {report.manifest['created_at']}: ledger {'OK' if report.ledger_ok else 'BROKEN'}, "
+        f"evidence {'OK' if report.evidence_ok else 'BROKEN'}, "
+        f"rows {'as backed up' if report.counts_match else f'{report.counts} (backup said {report.manifest["counts"]})'}"
+    )
     return 0 if report.ok else 1
 
 
@@ -161,8 +170,15 @@ def cmd_celery_worker(args) -> int:
     app = _celery_app()
     if app is None:
         return 2
-    argv = ["worker", "--loglevel", args.loglevel, "--queues", app.conf.task_default_queue,
-            "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        "--loglevel",
+        args.loglevel,
+        "--queues",
+        app.conf.task_default_queue,
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if args.concurrency:
         argv += ["--concurrency", str(args.concurrency)]
     app.worker_main(argv)
@@ -203,16 +219,36 @@ def cmd_serve(args) -> int:
     _fresh_metrics_dir(env)
     children: list[subprocess.Popen] = []
     if not args.no_timers and not settings.BROKER_URL:
-        children.append(subprocess.Popen([sys.executable, "-m", "kameng.cli", "worker", "--quiet",
-                                          "--interval", str(args.timer_interval)], env=env))
-    web = subprocess.Popen([
-        sys.executable, "-m", "gunicorn", "kameng.wsgi:application", "--bind", f"{args.host}:{args.port}",
-        "--workers", str(args.workers), "--threads", str(args.threads), "--timeout", "120",
-        "--access-logfile", "-" if args.access_log else "/dev/null", "--graceful-timeout", "10",
-        # gunicorn 27's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
-        # a second kameng on the same machine would take over the first one's. We do not use gunicornc.
-        "--no-control-socket",
-    ], env=env)
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "kameng.cli", "worker", "--quiet", "--interval", str(args.timer_interval)],
+                env=env,
+            )
+        )
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kameng.wsgi:application",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--timeout",
+            "120",
+            "--access-logfile",
+            "-" if args.access_log else "/dev/null",
+            "--graceful-timeout",
+            "10",
+            # gunicorn 27's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+            # a second kameng on the same machine would take over the first one's. We do not use gunicornc.
+            "--no-control-socket",
+        ],
+        env=env,
+    )
     children.append(web)
     print(f"kameng serving on http://{args.host}:{args.port}/", flush=True)
 
@@ -288,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_parser("check", help="verify the ledger; exit 1 if anything is off").set_defaults(fn=cmd_ledger_check)
 
     evidence = sub.add_parser("evidence", help="evidence tools").add_subparsers(dest="evidence_command", required=True)
-    verify = evidence.add_parser("verify", help="re-hash stored evidence and check each case's chain; exit 1 on any problem")
+    verify = evidence.add_parser(
+        "verify", help="re-hash stored evidence and check each case's chain; exit 1 on any problem"
+    )
     verify.add_argument("--case", type=int, help="only this case")
     verify.set_defaults(fn=cmd_evidence_verify)
     return parser

@@ -4,7 +4,9 @@ categories, buyers with wallets topped up through the sandbox gateway, orders in
 Everything goes through the services, exactly as the API would; nothing writes models directly.
 Idempotent: each object is looked up first, so a second run adds nothing.
 """
+
 import hashlib
+from typing import Any
 
 from django.db import transaction
 
@@ -15,20 +17,29 @@ BUYERS = ["buyer1", "buyer2", "buyer3"]
 BUYER_TOPUP = 300_000  # ¥3,000 each, paid through the sandbox gateway
 
 # merchant username → shop and its listings. `stock`: how many card keys to generate.
-MERCHANTS = {
+MERCHANTS: dict[str, dict[str, Any]] = {
     "merchant1": {
         "shop": ("星辰数码授权店", "正版软件授权码专营，自动发卡，激活失败包退包换。工作时间 9:00-23:00 在线。"),
         "listings": [
             {
-                "title": "Windows 11 专业版 零售激活码（永久）", "category": "software_license", "kind": "card_key",
-                "price": 4900, "stock": 12, "after_sale_days": 30, "verification_minutes": 24 * 60,
+                "title": "Windows 11 专业版 零售激活码（永久）",
+                "category": "software_license",
+                "kind": "card_key",
+                "price": 4900,
+                "stock": 12,
+                "after_sale_days": 30,
+                "verification_minutes": 24 * 60,
                 "description": "微软官方零售版密钥，支持全新安装和家庭版升级专业版。下单后自动发卡，"
-                               "请在设置-激活中输入。激活失败请在售后期内联系客服。",
+                "请在设置-激活中输入。激活失败请在售后期内联系客服。",
                 "promises": ["30天包稳定激活", "激活失败全额退款", "1小时内响应"],
             },
             {
-                "title": "Office 2021 专业增强版 绑定微软账户激活码", "category": "software_license",
-                "kind": "card_key", "price": 8800, "stock": 8, "after_sale_days": 7,
+                "title": "Office 2021 专业增强版 绑定微软账户激活码",
+                "category": "software_license",
+                "kind": "card_key",
+                "price": 8800,
+                "stock": 8,
+                "after_sale_days": 7,
                 "description": "可绑定个人微软账户，重装系统后登录账户即可恢复。仅支持 Windows。",
                 "promises": ["可绑定账户", "提供安装教程"],
             },
@@ -38,20 +49,32 @@ MERCHANTS = {
         "shop": ("畅玩游戏服务社", "游戏充值、账号交易与代练，平台担保交易，验号期内可申请售后。"),
         "listings": [
             {
-                "title": "原神 创世结晶 6480 官服直充", "category": "game_currency", "kind": "direct_topup",
-                "price": 59800, "after_sale_days": 7, "verification_minutes": 120,
+                "title": "原神 创世结晶 6480 官服直充",
+                "category": "game_currency",
+                "kind": "direct_topup",
+                "price": 59800,
+                "after_sale_days": 7,
+                "verification_minutes": 120,
                 "description": "官服（天空岛）UID 直充，不需要账号密码，30 分钟内到账。B 服请勿拍。",
                 "promises": ["30分钟内到账", "到账不足按比例退款"],
             },
             {
-                "title": "王者荣耀 V10 安卓QQ区 全英雄 158皮肤 账号", "category": "game_account", "kind": "account",
-                "price": 128000, "after_sale_days": 30, "verification_minutes": 60,
+                "title": "王者荣耀 V10 安卓QQ区 全英雄 158皮肤 账号",
+                "category": "game_account",
+                "kind": "account",
+                "price": 128000,
+                "after_sale_days": 30,
+                "verification_minutes": 60,
                 "description": "实名可改，已解绑手机，附带 12 个传说皮肤。交付后 1 小时验号，请及时修改密码。",
                 "promises": ["找回包赔", "1小时验号", "与描述不符全额退款"],
             },
             {
-                "title": "王者荣耀 星耀一 → 王者 代练（含保段位）", "category": "game_boosting", "kind": "service",
-                "price": 26800, "after_sale_days": 7, "verification_minutes": 24 * 60,
+                "title": "王者荣耀 星耀一 → 王者 代练（含保段位）",
+                "category": "game_boosting",
+                "kind": "service",
+                "price": 26800,
+                "after_sale_days": 7,
+                "verification_minutes": 24 * 60,
                 "description": "国服前 100 打手代练，5 天内完成，每日截图汇报进度。未完成部分按进度退款。",
                 "promises": ["5天内完成", "不开挂不违规", "每日截图汇报"],
             },
@@ -61,15 +84,24 @@ MERCHANTS = {
         "shop": ("卡券优选", "礼品卡、话费充值一站购齐。"),
         "listings": [
             {
-                "title": "Steam 钱包充值卡 100 元（国区）", "category": "gift_card", "kind": "card_key",
-                "price": 9500, "stock": 15, "after_sale_days": 7, "verification_minutes": 24 * 60,
+                "title": "Steam 钱包充值卡 100 元（国区）",
+                "category": "gift_card",
+                "kind": "card_key",
+                "price": 9500,
+                "stock": 15,
+                "after_sale_days": 7,
+                "verification_minutes": 24 * 60,
                 # An unfair clause on purpose, so the demo shows the warning (《消费者权益保护法》第二十六条).
                 "description": "自动发卡，秒到账。虚拟商品一经售出概不退换，最终解释权归本店所有。",
                 "promises": ["秒发货"],
             },
             {
-                "title": "中国移动 话费充值 100 元 全国通用", "category": "mobile_topup", "kind": "direct_topup",
-                "price": 9850, "after_sale_days": 7, "verification_minutes": 6 * 60,
+                "title": "中国移动 话费充值 100 元 全国通用",
+                "category": "mobile_topup",
+                "kind": "direct_topup",
+                "price": 9850,
+                "after_sale_days": 7,
+                "verification_minutes": 6 * 60,
                 "description": "三网中的移动号码均可充值，一般 10 分钟内到账，高峰期最长 2 小时。",
                 "promises": ["未到账全额退款", "2小时内到账"],
             },
@@ -79,14 +111,24 @@ MERCHANTS = {
         "shop": ("匠心设计工作室", "十年品牌设计经验，LOGO、海报、PPT 定制，先付定金后付尾款。"),
         "listings": [
             {
-                "title": "企业 LOGO 原创设计（三稿可选，含源文件）", "category": "custom_design", "kind": "service",
-                "price": 80000, "deposit_percent": 30, "after_sale_days": 15, "verification_minutes": 3 * 24 * 60,
+                "title": "企业 LOGO 原创设计（三稿可选，含源文件）",
+                "category": "custom_design",
+                "kind": "service",
+                "price": 80000,
+                "deposit_percent": 30,
+                "after_sale_days": 15,
+                "verification_minutes": 3 * 24 * 60,
                 "description": "先付 30% 定金，初稿 3 个工作日内交付，确认终稿后支付尾款。交付 AI/PSD/PNG 源文件。",
                 "promises": ["3个工作日出初稿", "不满意可修改3次", "版权归买家"],
             },
             {
-                "title": "Python 数据分析实战课程（60 课时，永久回看）", "category": "online_course", "kind": "account",
-                "price": 19900, "after_sale_days": 7, "verification_minutes": 24 * 60, "no_reason_refund": True,
+                "title": "Python 数据分析实战课程（60 课时，永久回看）",
+                "category": "online_course",
+                "kind": "account",
+                "price": 19900,
+                "after_sale_days": 7,
+                "verification_minutes": 24 * 60,
+                "no_reason_refund": True,
                 "description": "从 pandas 到可视化的完整课程，交付学习平台账号，课程永久有效，配套习题与答疑群。",
                 "promises": ["永久回看", "7天无理由退款", "助教答疑"],
             },
@@ -96,16 +138,31 @@ MERCHANTS = {
 
 # (buyer, listing title, what happens after buying, chat messages as (who, text))
 ORDERS = [
-    ("buyer1", "Windows 11 专业版 零售激活码（永久）", "delivered",
-     [("buyer", "你好，这个码可以从家庭版升级吗？"), ("merchant", "可以的，设置-激活-更改产品密钥输入即可。")]),
+    (
+        "buyer1",
+        "Windows 11 专业版 零售激活码（永久）",
+        "delivered",
+        [("buyer", "你好，这个码可以从家庭版升级吗？"), ("merchant", "可以的，设置-激活-更改产品密钥输入即可。")],
+    ),
     ("buyer1", "Steam 钱包充值卡 100 元（国区）", "confirm", []),
     ("buyer1", "王者荣耀 星耀一 → 王者 代练（含保段位）", "deliver", []),
-    ("buyer2", "王者荣耀 V10 安卓QQ区 全英雄 158皮肤 账号", "paid",
-     [("buyer", "账号什么时候可以交付？我今晚在线验号。"), ("merchant", "今晚 8 点前发货，请保持在线，1 小时内验号。")]),
+    (
+        "buyer2",
+        "王者荣耀 V10 安卓QQ区 全英雄 158皮肤 账号",
+        "paid",
+        [
+            ("buyer", "账号什么时候可以交付？我今晚在线验号。"),
+            ("merchant", "今晚 8 点前发货，请保持在线，1 小时内验号。"),
+        ],
+    ),
     ("buyer2", "中国移动 话费充值 100 元 全国通用", "deliver", []),
     ("buyer2", "Office 2021 专业增强版 绑定微软账户激活码", "confirm", []),
-    ("buyer3", "企业 LOGO 原创设计（三稿可选，含源文件）", "paid",
-     [("buyer", "我们是一家咖啡店，希望风格简约，主色调深绿。"), ("merchant", "收到，3 个工作日内给您初稿。")]),
+    (
+        "buyer3",
+        "企业 LOGO 原创设计（三稿可选，含源文件）",
+        "paid",
+        [("buyer", "我们是一家咖啡店，希望风格简约，主色调深绿。"), ("merchant", "收到，3 个工作日内给您初稿。")],
+    ),
     ("buyer3", "Python 数据分析实战课程（60 课时，永久回看）", "confirm", []),
     ("buyer3", "原神 创世结晶 6480 官服直充", "deliver", []),
 ]
@@ -127,7 +184,7 @@ def demo_card_keys(title: str, count: int) -> list[str]:
     keys = []
     for i in range(count):
         digest = hashlib.sha256(f"kameng-demo:{title}:{i}".encode()).hexdigest().upper()
-        keys.append("-".join(digest[j:j + 5] for j in range(0, 25, 5)))
+        keys.append("-".join(digest[j : j + 5] for j in range(0, 25, 5)))
     return keys
 
 
@@ -135,16 +192,16 @@ def _user(username: str, role: str):
     from kameng.accounts.models import User
     from kameng.accounts.services import create_user
 
-    return User.objects.filter(username=username).first() or create_user(username, DEMO_PASSWORD, role,
-                                                                        validate=False)
+    return User.objects.filter(username=username).first() or create_user(username, DEMO_PASSWORD, role, validate=False)
 
 
 def _shop(merchant, name: str, description: str):
     from kameng.catalog.models import Shop
     from kameng.catalog.services import create_shop
 
-    return Shop.objects.filter(owner=merchant).first() or create_shop(acting_user=merchant, name=name,
-                                                                       description=description)
+    return Shop.objects.filter(owner=merchant).first() or create_shop(
+        acting_user=merchant, name=name, description=description
+    )
 
 
 def _listing(merchant, shop, spec: dict):
@@ -169,7 +226,8 @@ def _fund(buyer, amount: int) -> bool:
     if Topup.objects.filter(user=buyer).exists():
         return False
     topup = create_topup(acting_user=buyer, amount=amount)
-    gateway: SandboxGateway = get_gateway("sandbox")
+    gateway = get_gateway("sandbox")
+    assert isinstance(gateway, SandboxGateway)
     body = gateway.notification_for(topup)
     handle_notification("sandbox", body, {SandboxGateway.SIGNATURE_HEADER: gateway.sign(body)})
     return True
@@ -183,8 +241,12 @@ def _order(buyer, listing, outcome: str, chat: list[tuple[str, str]]):
     if existing is not None:
         return existing, False
     merchant = listing.shop.owner
-    order = purchase(acting_user=buyer, listing_id=listing.pk, accept_special_terms=bool(listing.special_terms),
-                     topup_target=TOPUP_TARGETS.get(listing.title, ""))
+    order = purchase(
+        acting_user=buyer,
+        listing_id=listing.pk,
+        accept_special_terms=bool(listing.special_terms),
+        topup_target=TOPUP_TARGETS.get(listing.title, ""),
+    )
     if outcome in ("deliver", "confirm") and listing.kind != "card_key":
         order = deliver(order, acting_user=merchant, content=DELIVERY_CONTENT.get(listing.title, "已交付，请查收。"))
     if outcome == "confirm":

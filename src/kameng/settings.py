@@ -1,6 +1,8 @@
 """One settings module, driven by environment variables (KAMENG_*)."""
+
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -195,19 +197,33 @@ SECURE_CSP = {
 # Caches. `default` stays per process. `security` holds the login and registration counters,
 # which every gunicorn worker must share: Redis when configured, else a table in the database.
 # `ratelimit` counts every API request: Redis when configured, else each process's memory.
-REDIS_URL = os.environ.get("KAMENG_REDIS_URL", "") or (BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://")) else "")
+REDIS_URL = os.environ.get("KAMENG_REDIS_URL", "") or (
+    BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
 if REDIS_URL:
-    _shared_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                     "KEY_PREFIX": "kameng"}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-              "security": _shared_cache, "ratelimit": _shared_cache}
+    _shared_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "kameng",
+    }
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "security": _shared_cache,
+        "ratelimit": _shared_cache,
+    }
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "security": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kameng_security_cache",
-                     "OPTIONS": {"MAX_ENTRIES": 100_000}},
-        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kameng-ratelimit",
-                      "OPTIONS": {"MAX_ENTRIES": 100_000}},
+        "security": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "kameng_security_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "kameng-ratelimit",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
     }
 
 # Request-rate limits, "count/seconds" each; KAMENG_RATE_LIMIT_<NAME> overrides one ("off" disables it),

@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("kameng.ops.urls")),  # /healthz, /metrics
     path("", include("kameng.complaints.urls")),  # /refunds/<id>/complaint/ (before the web pages)
     path("", include("kameng.trust.urls")),
-    path("", include("kameng.security.urls")),  # /staff/audit/  # /rules/, /merchants/<id>/, /staff/sanctions/ (before the web pages)
+    path(
+        "", include("kameng.security.urls")
+    ),  # /staff/audit/  # /rules/, /merchants/<id>/, /staff/sanctions/ (before the web pages)
     path("", include("kameng.web.urls")),
 ]

@@ -1,4 +1,5 @@
 """Accounts through HTTP: self-registration, tokens, /me; staff only from the CLI."""
+
 import pytest
 
 

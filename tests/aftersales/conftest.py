@@ -1,4 +1,5 @@
 """Builders for refund-case tests: orders, cases in any status, actions and evidence over HTTP."""
+
 from datetime import datetime
 
 import pytest
@@ -18,9 +19,16 @@ def delivered_order(api, buyer, merchant, make_listing, fund, buy):
 @pytest.fixture
 def open_case(api, buyer):
     def open_(order, amount=None, reason="defective", description="激活码无效，提示错误代码 0x8007007B", user=None):
-        res = api.post("/refunds", {"order": order["id"], "reason": reason, "description": description,
-                                    "amount": amount if amount is not None else order["amount"]},
-                       token=(user or buyer).token)
+        res = api.post(
+            "/refunds",
+            {
+                "order": order["id"],
+                "reason": reason,
+                "description": description,
+                "amount": amount if amount is not None else order["amount"],
+            },
+            token=(user or buyer).token,
+        )
         assert res.status_code == 201, res.data
         return res.data
 
@@ -53,10 +61,11 @@ def get_case(api):
 @pytest.fixture
 def add_evidence(api):
     def add(case, user, text="补充证据：聊天截图文字版", category="problem"):
-        res = api.client.post(f"/api/v1/refunds/{case['id']}/evidence",
-                              {"file": SimpleUploadedFile("note.txt", text.encode()), "category": category,
-                               "note": "补充"},
-                              headers={"Authorization": f"Bearer {user.token}"})
+        res = api.client.post(
+            f"/api/v1/refunds/{case['id']}/evidence",
+            {"file": SimpleUploadedFile("note.txt", text.encode()), "category": category, "note": "补充"},
+            headers={"Authorization": f"Bearer {user.token}"},
+        )
         assert res.status_code == 201, res.content
         return res.json()
 
@@ -118,10 +127,18 @@ def case_in(api, new_order, open_case, act, add_evidence, buyer, merchant, arbit
         if state == "in_arbitration":
             return case
         if state == "compromise":
-            return act(case, "decide", arbitrator,
-                       {"outcome": "compromise", "amount": case["requested_amount"] // 2, "rationale": RATIONALE})
-        case = act(case, "decide", arbitrator,
-                   {"outcome": "refund_partial", "amount": case["requested_amount"] // 3, "rationale": RATIONALE})
+            return act(
+                case,
+                "decide",
+                arbitrator,
+                {"outcome": "compromise", "amount": case["requested_amount"] // 2, "rationale": RATIONALE},
+            )
+        case = act(
+            case,
+            "decide",
+            arbitrator,
+            {"outcome": "refund_partial", "amount": case["requested_amount"] // 3, "rationale": RATIONALE},
+        )
         add_evidence(case, buyer, "买家补充：激活失败录屏说明")
         add_evidence(case, merchant, "商家补充：激活日志")
         if state == "decided":

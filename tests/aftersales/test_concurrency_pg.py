@@ -3,6 +3,7 @@
 Each racer runs on its own thread with its own HTTP client and database connection, started
 together by a barrier; timer sweeps race the same way.
 """
+
 import pytest
 
 from kameng.clock import services as clock
@@ -32,8 +33,12 @@ def test_eight_simultaneous_accepts_refund_once(race, api, buyer, merchant, new_
     assert sorted(status for status, _ in results) == [200] + [409] * (PARALLEL - 1), results
     for status, body in results:
         if status == 409:
-            assert body["error"] == {"type": "conflict", "code": "invalid_state",
-                                     "message": body["error"]["message"], "param": None}
+            assert body["error"] == {
+                "type": "conflict",
+                "code": "invalid_state",
+                "message": body["error"]["message"],
+                "param": None,
+            }
     assert refunds(case) == 1
     assert wallet(buyer)["balance"] == before + order["amount"]
     got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
@@ -47,23 +52,27 @@ def test_rival_actions_on_one_case_leave_one_winner(race, api, buyer, merchant, 
     (escalate is left out: escalate then accept is a legal sequence, both may succeed.)"""
     case = open_case(new_order())
     api.post(f"/refunds/{case['id']}/reject", {"reason": "已激活"}, token=merchant.token)
-    results = race([race.post(f"/refunds/{case['id']}/{action}", user.token)
-                    for action, user in (("accept", merchant), ("withdraw", buyer), ("withdraw", buyer),
-                                         ("accept", merchant))])
+    results = race(
+        [
+            race.post(f"/refunds/{case['id']}/{action}", user.token)
+            for action, user in (("accept", merchant), ("withdraw", buyer), ("withdraw", buyer), ("accept", merchant))
+        ]
+    )
     assert sorted(status for status, _ in results).count(200) == 1, results
     assert all(status in (200, 409) for status, _ in results), results
     got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
     assert refunds(case) == (1 if got["resolution"] == "refund_full" else 0)
 
 
-def test_the_appeal_window_closing_while_the_loser_accepts_refunds_once(race, api, buyer, merchant, arbitrator,
-                                                                       case_in, act, wallet):
+def test_the_appeal_window_closing_while_the_loser_accepts_refunds_once(
+    race, api, buyer, merchant, arbitrator, case_in, act, wallet
+):
     for _ in range(3):  # three rounds: either side may win each
         case = act(case_in("in_arbitration"), "decide", arbitrator, {"outcome": "refund_full", "rationale": RATIONALE})
         before = wallet(buyer)["balance"]
         moment = clock.advance(7 * 24 * 3600 + 1)  # past appeal_by; nobody has swept yet
         results = race([sweep_at(moment), race.post(f"/refunds/{case['id']}/accept_decision", merchant.token)])
-        (status, body), = [r for r in results if r[0] != "sweep"]
+        ((status, body),) = [r for r in results if r[0] != "sweep"]
         assert status in (200, 409), body
         got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
         assert got["status"] == "closed" and got["decision"]["final"] is True
@@ -72,14 +81,15 @@ def test_the_appeal_window_closing_while_the_loser_accepts_refunds_once(race, ap
     assert not Timer.objects.filter(attempts__gt=0).exists()
 
 
-def test_merchant_silence_firing_while_the_merchant_accepts_refunds_once(race, api, buyer, merchant, new_order,
-                                                                        open_case, wallet):
+def test_merchant_silence_firing_while_the_merchant_accepts_refunds_once(
+    race, api, buyer, merchant, new_order, open_case, wallet
+):
     for _ in range(3):
         case = open_case(new_order(), amount=9900)  # fast track: silence refunds in full
         before = wallet(buyer)["balance"]
         moment = clock.advance(48 * 3600 + 1)
         results = race([sweep_at(moment), race.post(f"/refunds/{case['id']}/accept", merchant.token)])
-        (status, body), = [r for r in results if r[0] != "sweep"]
+        ((status, body),) = [r for r in results if r[0] != "sweep"]
         assert status in (200, 409), body
         got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
         assert got["status"] == "closed" and got["resolution"] == "refund_full"

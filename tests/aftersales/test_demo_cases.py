@@ -1,4 +1,5 @@
 """`kameng demo` shows refund cases in every state the pages need, and loading it twice adds none."""
+
 from kameng.aftersales.models import RefundCase
 from kameng.demo import DEMO_PASSWORD, load_demo
 

@@ -1,5 +1,6 @@
 """Where a refund's money comes from: escrow, else the merchant's wallet, else the platform
 (先行赔付) against a merchant debt that blocks withdrawals until income settles it."""
+
 from kameng.ledger.models import JournalEntry
 from kameng.ledger.services import balance
 
@@ -14,8 +15,7 @@ def withdraw(api, user, amount, **kw):
     return api.post("/wallet/withdrawals", {"amount": amount}, token=user.token, **kw)
 
 
-def test_a_refund_comes_out_of_escrow_into_the_buyers_wallet(api, buyer, merchant, new_order, open_case, act,
-                                                            wallet):
+def test_a_refund_comes_out_of_escrow_into_the_buyers_wallet(api, buyer, merchant, new_order, open_case, act, wallet):
     order = new_order()
     before = wallet(buyer)["balance"]
     case = act(open_case(order, amount=12345), "accept", merchant)
@@ -43,9 +43,9 @@ def test_after_release_the_merchants_wallet_pays_the_refund(api, buyer, merchant
     assert got["status"] == "partially_refunded"
 
 
-def test_where_the_merchant_is_short_the_platform_advances_and_books_a_debt(api, buyer, merchant, new_order,
-                                                                          open_case, act, wallet, fund, buy,
-                                                                          stocked_listing):
+def test_where_the_merchant_is_short_the_platform_advances_and_books_a_debt(
+    api, buyer, merchant, new_order, open_case, act, wallet, fund, buy, stocked_listing
+):
     order = new_order()
     api.post(f"/orders/{order['id']}/confirm", token=buyer.token)
     assert withdraw(api, merchant, 25000).status_code == 201  # the merchant takes most of the money out

@@ -1,5 +1,6 @@
 """Each party hears when a case needs them, 24 h before their deadline, and when it passed —
 in the app (GET /notifications) and by email through Django's mail backend."""
+
 import pytest
 from django.core import mail
 
@@ -26,7 +27,8 @@ def with_email(buyer, merchant, arbitrator):
 
 
 def test_merchant_is_told_of_a_new_case_reminded_and_told_the_deadline_passed(
-        api, buyer, merchant, new_order, open_case, advance, inbox, with_email, django_capture_on_commit_callbacks):
+    api, buyer, merchant, new_order, open_case, advance, inbox, with_email, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         case = open_case(new_order())  # ¥300: not fast track
     assert inbox(merchant, case) == ["case_opened"]
@@ -43,8 +45,9 @@ def test_merchant_is_told_of_a_new_case_reminded_and_told_the_deadline_passed(
     assert inbox(buyer, case) == ["in_arbitration"]
 
 
-def test_buyer_is_told_of_an_offer_reminded_and_told_the_deadline_passed(api, buyer, merchant, new_order, open_case,
-                                                                         act, advance, inbox):
+def test_buyer_is_told_of_an_offer_reminded_and_told_the_deadline_passed(
+    api, buyer, merchant, new_order, open_case, act, advance, inbox
+):
     case = act(open_case(new_order()), "offer", merchant, {"amount": 10000})
     assert inbox(buyer, case) == ["merchant_offer"]
     advance(6 * DAY + 1)
@@ -71,7 +74,8 @@ def test_compromise_reminders_go_to_whoever_has_not_answered(buyer, merchant, ca
 
 
 def test_the_arbitrator_hears_of_a_failed_compromise_a_near_deadline_and_an_overdue_one(
-        api, buyer, arbitrator, case_in, act, advance, inbox):
+    api, buyer, arbitrator, case_in, act, advance, inbox
+):
     case = case_in("compromise")
     act(case, "respond_compromise", buyer, {"accept": False})
     assert inbox(arbitrator, case) == ["binding_decision_required"]
@@ -81,8 +85,9 @@ def test_the_arbitrator_hears_of_a_failed_compromise_a_near_deadline_and_an_over
     assert inbox(arbitrator, case) == ["binding_decision_required", "deadline_near", "decision_overdue"]
 
 
-def test_the_appeal_window_is_announced_reminded_and_closed(api, buyer, merchant, arbitrator, case_in, act,
-                                                            advance, inbox):
+def test_the_appeal_window_is_announced_reminded_and_closed(
+    api, buyer, merchant, arbitrator, case_in, act, advance, inbox
+):
     case = act(case_in("in_arbitration"), "decide", arbitrator, {"outcome": "no_refund", "rationale": RATIONALE})
     for user in (buyer, merchant):
         assert inbox(user, case)[-1] == "decided"

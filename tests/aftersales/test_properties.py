@@ -5,6 +5,7 @@ Each example plays a random story over three orders (two buyers, one merchant, t
 an admin) through the HTTP API and the test clock, checking everything after every step, inside
 a savepoint that is rolled back so every example starts from the same marketplace.
 """
+
 import os
 
 import pytest
@@ -17,7 +18,11 @@ from hypothesis import strategies as st
 from kameng.aftersales import rules
 from kameng.aftersales.models import OPEN_STATUSES, CaseEvent, CaseStatus, RefundCase, Resolution
 from kameng.aftersales.services import (
-    APPEAL_TIMER, BUYER_TIMER, COMPROMISE_TIMER, DECIDE_TIMER, MERCHANT_TIMER,
+    APPEAL_TIMER,
+    BUYER_TIMER,
+    COMPROMISE_TIMER,
+    DECIDE_TIMER,
+    MERCHANT_TIMER,
 )
 from kameng.clock.services import now as clock_now
 from kameng.ledger.models import Account, JournalEntry, Posting
@@ -28,37 +33,72 @@ from kameng.timers.models import Timer, TimerStatus
 H = 3600
 DAY = 24 * H
 RATIONALE = "依据双方证据与类目规则作出裁决"
-ACTIONS = ("accept", "offer", "reject", "accept_offer", "escalate", "withdraw", "claim", "decide",
-           "respond_compromise", "appeal", "accept_decision")
+ACTIONS = (
+    "accept",
+    "offer",
+    "reject",
+    "accept_offer",
+    "escalate",
+    "withdraw",
+    "claim",
+    "decide",
+    "respond_compromise",
+    "appeal",
+    "accept_decision",
+)
 PEOPLE = ("buyer_a", "buyer_b", "merchant", "arb1", "arb2", "admin")
 ANSWERS = {200, 201, 400, 402, 403, 404, 409}
 
 OUTCOMES = ("refund_full", "refund_partial", "no_refund", "compromise")
 act_step = st.tuples(
-    st.just("act"), st.integers(0, 3),
+    st.just("act"),
+    st.integers(0, 3),
     # mostly one of the actions the case offers someone now (so stories get somewhere), sometimes
     # any action by anyone at all (403s and 409s)
-    st.integers(0, 20), st.sampled_from([False, False, False, True]), st.sampled_from(PEOPLE),
-    st.sampled_from(OUTCOMES), st.booleans(),
+    st.integers(0, 20),
+    st.sampled_from([False, False, False, True]),
+    st.sampled_from(PEOPLE),
+    st.sampled_from(OUTCOMES),
+    st.booleans(),
     # actions that end a case at once are taken a third as often, so stories reach arbitration and appeal
     st.sampled_from([True, False, False]),
 )
-steps = st.lists(st.one_of(
-    st.tuples(st.just("open"), st.integers(0, 2), st.sampled_from(["one", "small", "full", "full", "over"]),
-              st.sampled_from(["defective", "not_as_described", "defective", "no_reason"])),
-    act_step, act_step, act_step, act_step, act_step, act_step,
-    st.tuples(st.just("evidence"), st.integers(0, 3), st.sampled_from(["party", "party", "arb1", "admin"]),
-              st.booleans()),
-    st.tuples(st.just("advance"), st.sampled_from([H, 12 * H, 25 * H, 49 * H, 3 * DAY, 8 * DAY])),
-    st.tuples(st.just("confirm"), st.integers(0, 2)),
-    st.tuples(st.just("withdraw_money"), st.sampled_from([1000, 10000, 100000])),
-), min_size=6, max_size=16)
+steps = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("open"),
+            st.integers(0, 2),
+            st.sampled_from(["one", "small", "full", "full", "over"]),
+            st.sampled_from(["defective", "not_as_described", "defective", "no_reason"]),
+        ),
+        act_step,
+        act_step,
+        act_step,
+        act_step,
+        act_step,
+        act_step,
+        st.tuples(
+            st.just("evidence"), st.integers(0, 3), st.sampled_from(["party", "party", "arb1", "admin"]), st.booleans()
+        ),
+        st.tuples(st.just("advance"), st.sampled_from([H, 12 * H, 25 * H, 49 * H, 3 * DAY, 8 * DAY])),
+        st.tuples(st.just("confirm"), st.integers(0, 2)),
+        st.tuples(st.just("withdraw_money"), st.sampled_from([1000, 10000, 100000])),
+    ),
+    min_size=6,
+    max_size=16,
+)
 
 
 @pytest.fixture
 def market(api, make_user, merchant, make_listing, admin):
-    people = {"buyer_a": make_user("buyer"), "buyer_b": make_user("buyer"), "merchant": merchant,
-              "arb1": make_user("arbitrator"), "arb2": make_user("arbitrator"), "admin": admin}
+    people = {
+        "buyer_a": make_user("buyer"),
+        "buyer_b": make_user("buyer"),
+        "merchant": merchant,
+        "arb1": make_user("arbitrator"),
+        "arb2": make_user("arbitrator"),
+        "admin": admin,
+    }
     small = make_listing(merchant, price=9900, stock=[f"S-{i}" for i in range(100)])
     big = make_listing(merchant, price=30000, stock=[f"B-{i}" for i in range(100)])
     return people, [(small, "buyer_a"), (big, "buyer_a"), (big, "buyer_b")]
@@ -78,19 +118,29 @@ class Story:
     def offered(self, case) -> list[tuple[str, str]]:
         """(who, action) for every action the case offers any of its parties right now."""
         row = RefundCase.objects.get(pk=int(case["id"]))
-        return [(who, action)
-                for who, role in ((case["_by"], "buyer"), ("merchant", "merchant"), ("arb1", "arbitrator"),
-                                  ("arb2", "arbitrator"))
-                for action in rules.available_actions(row.status, role, row.decision, row.offer_amount,
-                                                      row.compromise_answers, row.decision_acceptances)]
+        return [
+            (who, action)
+            for who, role in (
+                (case["_by"], "buyer"),
+                ("merchant", "merchant"),
+                ("arb1", "arbitrator"),
+                ("arb2", "arbitrator"),
+            )
+            for action in rules.available_actions(
+                row.status, role, row.decision, row.offer_amount, row.compromise_answers, row.decision_acceptances
+            )
+        ]
 
     def do(self, case, who, action, outcome, accept):
         requested = case["requested_amount"]
         body = {
             "offer": {"amount": max(1, requested // 2)},
             "reject": {"reason": "不同意"},
-            "decide": {"outcome": outcome, "rationale": RATIONALE,
-                       **({"amount": max(1, requested // 3)} if outcome in ("refund_partial", "compromise") else {})},
+            "decide": {
+                "outcome": outcome,
+                "rationale": RATIONALE,
+                **({"amount": max(1, requested // 3)} if outcome in ("refund_partial", "compromise") else {}),
+            },
             "respond_compromise": {"accept": accept},
             "appeal": {"reason": "有新证据"},
         }.get(action, {})
@@ -105,8 +155,11 @@ class Story:
             _, i, size, reason = step
             order = self.orders[i]
             amount = {"one": 1, "small": 9000, "full": order["amount"], "over": order["amount"] + 1}[size]
-            res = self.api.post("/refunds", {"order": order["id"], "reason": reason, "description": "有问题",
-                                             "amount": amount}, token=self.token(order["_by"]))
+            res = self.api.post(
+                "/refunds",
+                {"order": order["id"], "reason": reason, "description": "有问题", "amount": amount},
+                token=self.token(order["_by"]),
+            )
             self.check_answer(res)
             if res.status_code == 201:
                 self.cases.append({**res.data, "_by": order["_by"]})
@@ -139,7 +192,8 @@ class Story:
             res = self.api.client.post(
                 f"/api/v1/refunds/{case['id']}/evidence",
                 {"file": SimpleUploadedFile("e.txt", "证据".encode()), "category": "problem"},
-                headers={"Authorization": f"Bearer {self.token(who)}"})
+                headers={"Authorization": f"Bearer {self.token(who)}"},
+            )
             assert res.status_code in {201, 403, 404, 409}, res.content[:500]
         elif kind == "advance":
             self.advance(step[1])
@@ -162,12 +216,20 @@ def check_books(story: Story) -> None:
     people, merchant = story.people, story.people["merchant"]
     order_ids = [int(o["id"]) for o in story.orders]
     buyer_wallets = {wallet_code(people[w].pk) for w in ("buyer_a", "buyer_b")}
-    refunded_in_ledger = dict(Posting.objects.filter(
-        entry__kind="refund", entry__order_id__in=order_ids, account__code__in=buyer_wallets,
-    ).values_list("entry__order_id").annotate(t=Sum("amount")).values_list("entry__order_id", "t"))
+    refunded_in_ledger = dict(
+        Posting.objects.filter(
+            entry__kind="refund",
+            entry__order_id__in=order_ids,
+            account__code__in=buyer_wallets,
+        )
+        .values_list("entry__order_id")
+        .annotate(t=Sum("amount"))
+        .values_list("entry__order_id", "t")
+    )
     cases_by_order: dict[int, list] = {}
     for order_id, status, refunded in RefundCase.objects.filter(order_id__in=order_ids).values_list(
-            "order_id", "status", "refunded_amount"):
+        "order_id", "status", "refunded_amount"
+    ):
         cases_by_order.setdefault(order_id, []).append((status, refunded))
     net_kept = 0  # what the merchant has kept of all orders: paid − still in escrow − refunded
     paid_by, refunded_to = {}, {}
@@ -206,14 +268,16 @@ def check_cases(story: Story) -> None:
     cases = list(RefundCase.objects.filter(order_id__in=[int(o["id"]) for o in story.orders]))
     targets = [f"case:{c.pk}" for c in cases]
     pending: dict[str, set] = {}
-    for target, kind in Timer.objects.filter(target__in=targets, status=TimerStatus.PENDING).values_list(
-            "target", "kind"):
-        pending.setdefault(target, set()).add(kind)
+    for timer_target, kind in Timer.objects.filter(target__in=targets, status=TimerStatus.PENDING).values_list(
+        "target", "kind"
+    ):
+        pending.setdefault(timer_target, set()).add(kind)
     events: dict[int, set] = {}
     for case_id, type_ in CaseEvent.objects.filter(case__in=cases).values_list("case_id", "type"):
         events.setdefault(case_id, set()).add(type_)
-    refunds = list(JournalEntry.objects.filter(kind="refund", case_id__in=[c.pk for c in cases])
-                   .values_list("case_id", flat=True))
+    refunds = list(
+        JournalEntry.objects.filter(kind="refund", case_id__in=[c.pk for c in cases]).values_list("case_id", flat=True)
+    )
     now = clock_now()
     for case in cases:
         assert refunds.count(case.pk) <= 1  # money moved at most once per case
@@ -242,8 +306,11 @@ def check_case(case: RefundCase, pending: set, events: set, now) -> None:
     assert case.resolution is None and case.closed_at is None and case.refunded_amount == 0
     if status == CaseStatus.DECIDED:
         assert case.decision and not case.decision.get("final")
-        running = ("compromise_respond_by", COMPROMISE_TIMER) if case.decision["outcome"] == "compromise" \
+        running = (
+            ("compromise_respond_by", COMPROMISE_TIMER)
+            if case.decision["outcome"] == "compromise"
             else ("appeal_by", APPEAL_TIMER)
+        )
     else:
         running = RUNNING[status]
         if status == CaseStatus.IN_ARBITRATION:
@@ -271,35 +338,71 @@ def do(i, who, action, outcome="refund_full", accept=True):
 # then whatever later steps open.
 DEEP_STORIES = [
     [  # a refused compromise, a binding decision, an appeal decided by the other arbitrator;
-       # the fast-track case refunded on merchant silence; a case after release paid by 先行赔付
-        do(1, "merchant", "reject"), do(1, "buyer", "escalate"), do(1, "arb1", "decide", "compromise"),
-        do(1, "buyer", "respond_compromise", accept=False), ("expect", 1, "in_arbitration", None),
-        do(1, "arb1", "decide", "compromise"), do(1, "arb2", "decide", "no_refund"),
-        do(1, "arb1", "decide", "refund_partial"), ("evidence", 1, "party", False),
-        do(1, "merchant", "appeal"), do(1, "arb1", "decide", "no_refund"), ("expect", 1, "in_appeal", None),
-        do(1, "arb2", "decide", "refund_full"), ("expect", 1, "closed", "refund_full"),
-        ("advance", 49 * H), ("expect", 0, "closed", "refund_full"),
-        ("confirm", 1), ("withdraw_money", 30000), ("open", 1, "full", "defective"), do(2, "merchant", "accept"),
-        ("expect", 2, "closed", "refund_full"), ("expect_debt", 30000 - 900), ("withdraw_money", 1000),
+        # the fast-track case refunded on merchant silence; a case after release paid by 先行赔付
+        do(1, "merchant", "reject"),
+        do(1, "buyer", "escalate"),
+        do(1, "arb1", "decide", "compromise"),
+        do(1, "buyer", "respond_compromise", accept=False),
+        ("expect", 1, "in_arbitration", None),
+        do(1, "arb1", "decide", "compromise"),
+        do(1, "arb2", "decide", "no_refund"),
+        do(1, "arb1", "decide", "refund_partial"),
+        ("evidence", 1, "party", False),
+        do(1, "merchant", "appeal"),
+        do(1, "arb1", "decide", "no_refund"),
+        ("expect", 1, "in_appeal", None),
+        do(1, "arb2", "decide", "refund_full"),
+        ("expect", 1, "closed", "refund_full"),
+        ("advance", 49 * H),
+        ("expect", 0, "closed", "refund_full"),
+        ("confirm", 1),
+        ("withdraw_money", 30000),
+        ("open", 1, "full", "defective"),
+        do(2, "merchant", "accept"),
+        ("expect", 2, "closed", "refund_full"),
+        ("expect_debt", 30000 - 900),
+        ("withdraw_money", 1000),
     ],
     [  # a partial refund accepted by both; a compromise accepted by both after release (merchant
-       # short: 先行赔付); a no-refund decision made final by the appeal window
-        do(1, "merchant", "offer"), do(1, "buyer", "escalate"), do(1, "arb2", "decide", "refund_partial"),
-        do(1, "buyer", "accept_decision"), do(1, "buyer", "accept_decision"), do(1, "merchant", "accept_decision"),
+        # short: 先行赔付); a no-refund decision made final by the appeal window
+        do(1, "merchant", "offer"),
+        do(1, "buyer", "escalate"),
+        do(1, "arb2", "decide", "refund_partial"),
+        do(1, "buyer", "accept_decision"),
+        do(1, "buyer", "accept_decision"),
+        do(1, "merchant", "accept_decision"),
         ("expect", 1, "closed", "refund_partial"),
-        ("confirm", 1), ("withdraw_money", 25000), ("open", 1, "full", "not_as_described"),
-        do(2, "merchant", "offer"), do(2, "buyer", "escalate"), do(2, "arb1", "decide", "compromise"),
-        do(2, "merchant", "respond_compromise"), do(2, "buyer", "respond_compromise"),
-        ("expect", 2, "closed", "refund_partial"), ("expect_debt", 5000),
-        do(0, "merchant", "reject"), do(0, "buyer", "escalate"), do(0, "arb1", "claim"),
-        do(0, "arb2", "decide", "no_refund"), do(0, "arb1", "decide", "no_refund"), ("advance", 8 * DAY),
-        ("expect", 0, "closed", "no_refund"), ("expect_debt", 0),  # later income settled the debt
+        ("confirm", 1),
+        ("withdraw_money", 25000),
+        ("open", 1, "full", "not_as_described"),
+        do(2, "merchant", "offer"),
+        do(2, "buyer", "escalate"),
+        do(2, "arb1", "decide", "compromise"),
+        do(2, "merchant", "respond_compromise"),
+        do(2, "buyer", "respond_compromise"),
+        ("expect", 2, "closed", "refund_partial"),
+        ("expect_debt", 5000),
+        do(0, "merchant", "reject"),
+        do(0, "buyer", "escalate"),
+        do(0, "arb1", "claim"),
+        do(0, "arb2", "decide", "no_refund"),
+        do(0, "arb1", "decide", "no_refund"),
+        ("advance", 8 * DAY),
+        ("expect", 0, "closed", "no_refund"),
+        ("expect_debt", 0),  # later income settled the debt
     ],
     [  # silence everywhere: compromise unanswered, appeal unanswered after a binding decision
-        do(0, "buyer", "withdraw"), ("expect", 0, "closed", "withdrawn"),
-        do(1, "merchant", "reject"), do(1, "buyer", "escalate"), do(1, "arb2", "decide", "compromise"),
-        do(1, "merchant", "respond_compromise"), ("advance", 49 * H), ("expect", 1, "in_arbitration", None),
-        do(1, "arb2", "decide", "refund_partial"), ("advance", 8 * DAY), ("expect", 1, "closed", "refund_partial"),
+        do(0, "buyer", "withdraw"),
+        ("expect", 0, "closed", "withdrawn"),
+        do(1, "merchant", "reject"),
+        do(1, "buyer", "escalate"),
+        do(1, "arb2", "decide", "compromise"),
+        do(1, "merchant", "respond_compromise"),
+        ("advance", 49 * H),
+        ("expect", 1, "in_arbitration", None),
+        do(1, "arb2", "decide", "refund_partial"),
+        ("advance", 8 * DAY),
+        ("expect", 1, "closed", "refund_partial"),
     ],
 ]
 
@@ -307,9 +410,13 @@ DEEP_STORIES = [
 # Bounded for CI: 30 random stories (KAMENG_PROPERTY_EXAMPLES to change it) plus the three above;
 # no shrinking (a failing story of at most 16 steps reads well as it is, and shrinking HTTP
 # stories takes minutes); no example database in the working tree.
-@settings(max_examples=int(os.environ.get("KAMENG_PROPERTY_EXAMPLES", "30")), deadline=None, database=None,
-          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("KAMENG_PROPERTY_EXAMPLES", "30")),
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(story_steps=steps)
 @example(story_steps=DEEP_STORIES[0])
 @example(story_steps=DEEP_STORIES[1])

@@ -1,5 +1,6 @@
 """Every case timer through HTTP and the test clock: merchant silence, buyer silence, compromise
 answers, the appeal window, and the arbitration deadline (overdue flag, fast track)."""
+
 from datetime import datetime
 
 from .conftest import RATIONALE
@@ -18,8 +19,10 @@ def last_event(case):
 
 # ---- merchant silence (48 h) ---------------------------------------------------------------
 
-def test_merchant_silence_on_small_case_refunds_in_full(api, buyer, merchant, new_order, open_case, advance,
-                                                        get_case, wallet):
+
+def test_merchant_silence_on_small_case_refunds_in_full(
+    api, buyer, merchant, new_order, open_case, advance, get_case, wallet
+):
     order = new_order()
     case = open_case(order, amount=19999)  # under ¥200 on a standardized listing
     assert case["fast_track"] is True
@@ -35,8 +38,9 @@ def test_merchant_silence_on_small_case_refunds_in_full(api, buyer, merchant, ne
     assert wallet(buyer)["balance"] == before + 19999
 
 
-def test_merchant_silence_on_a_larger_case_goes_to_arbitration(api, buyer, merchant, arbitrator, new_order,
-                                                               open_case, advance, get_case, wallet):
+def test_merchant_silence_on_a_larger_case_goes_to_arbitration(
+    api, buyer, merchant, arbitrator, new_order, open_case, advance, get_case, wallet
+):
     order = new_order()
     case = open_case(order, amount=20000)  # ¥200 is not under ¥200
     assert case["fast_track"] is False
@@ -51,8 +55,7 @@ def test_merchant_silence_on_a_larger_case_goes_to_arbitration(api, buyer, merch
     assert wallet(buyer)["balance"] == 0  # nothing moves before a decision
 
 
-def test_a_merchant_answer_in_time_stops_the_timer(api, merchant, buyer, new_order, open_case, act, advance,
-                                                   get_case):
+def test_a_merchant_answer_in_time_stops_the_timer(api, merchant, buyer, new_order, open_case, act, advance, get_case):
     case = open_case(new_order(), amount=100)
     advance(47 * H)
     act(case, "offer", merchant, {"amount": 50})
@@ -63,8 +66,10 @@ def test_a_merchant_answer_in_time_stops_the_timer(api, merchant, buyer, new_ord
 
 # ---- buyer silence (7 days after an offer or a rejection) ---------------------------------
 
-def test_buyer_silence_after_an_offer_closes_the_case_withdrawn(api, buyer, merchant, new_order, open_case, act,
-                                                                advance, get_case, wallet):
+
+def test_buyer_silence_after_an_offer_closes_the_case_withdrawn(
+    api, buyer, merchant, new_order, open_case, act, advance, get_case, wallet
+):
     order = new_order()
     case = act(open_case(order), "offer", merchant, {"amount": 10000})
     assert case["deadlines"]["buyer_respond_by"] is not None
@@ -81,8 +86,9 @@ def test_buyer_silence_after_an_offer_closes_the_case_withdrawn(api, buyer, merc
     assert wallet(merchant)["balance"] == order["amount"]
 
 
-def test_buyer_silence_after_a_rejection_closes_the_case_withdrawn(api, buyer, merchant, new_order, open_case, act,
-                                                                   advance, get_case):
+def test_buyer_silence_after_a_rejection_closes_the_case_withdrawn(
+    api, buyer, merchant, new_order, open_case, act, advance, get_case
+):
     case = act(open_case(new_order()), "reject", merchant, {"reason": "已成功激活"})
     advance(7 * DAY + 1)
     case = get_case(case, buyer)
@@ -99,8 +105,8 @@ def test_buyer_answer_in_time_stops_the_timer(api, buyer, merchant, new_order, o
 
 # ---- compromise (48 h, both must accept) ---------------------------------------------------
 
-def test_compromise_accepted_by_both_is_final_at_that_amount(api, buyer, merchant, arbitrator, case_in, act,
-                                                             wallet):
+
+def test_compromise_accepted_by_both_is_final_at_that_amount(api, buyer, merchant, arbitrator, case_in, act, wallet):
     case = case_in("compromise")
     assert case["status"] == "decided" and case["decision"]["outcome"] == "compromise"
     assert case["decision"]["final"] is False and case["deadlines"]["appeal_by"] is None
@@ -116,26 +122,32 @@ def test_compromise_accepted_by_both_is_final_at_that_amount(api, buyer, merchan
     assert wallet(buyer)["balance"] == before + 15000
 
 
-def test_a_refused_compromise_goes_back_for_a_binding_decision(api, buyer, merchant, arbitrator, second_arbitrator,
-                                                               case_in, act, wallet):
+def test_a_refused_compromise_goes_back_for_a_binding_decision(
+    api, buyer, merchant, arbitrator, second_arbitrator, case_in, act, wallet
+):
     case = case_in("compromise")
     case = act(case, "respond_compromise", buyer, {"accept": False})
     assert case["status"] == "in_arbitration" and case["decision"] is None
     assert case["deadlines"]["decide_by"] is not None and case["deadlines"]["compromise_respond_by"] is None
-    res = api.post(f"/refunds/{case['id']}/decide",
-                   {"outcome": "compromise", "amount": 1000, "rationale": RATIONALE}, token=arbitrator.token)
+    res = api.post(
+        f"/refunds/{case['id']}/decide",
+        {"outcome": "compromise", "amount": 1000, "rationale": RATIONALE},
+        token=arbitrator.token,
+    )
     assert res.status_code == 400 and res.data["error"]["code"] == "binding_decision_required"
     # the arbitrator who proposed it keeps the case
-    res = api.post(f"/refunds/{case['id']}/decide", {"outcome": "no_refund", "rationale": RATIONALE},
-                   token=second_arbitrator.token)
+    res = api.post(
+        f"/refunds/{case['id']}/decide", {"outcome": "no_refund", "rationale": RATIONALE}, token=second_arbitrator.token
+    )
     assert res.status_code == 409 and res.data["error"]["code"] == "already_claimed"
     case = act(case, "decide", arbitrator, {"outcome": "no_refund", "rationale": RATIONALE})
     assert case["status"] == "decided" and case["deadlines"]["appeal_by"] is not None
     assert case["decision"]["outcome"] == "no_refund" and case["decision"]["final"] is False
 
 
-def test_compromise_silence_sends_it_back_to_the_arbitrator(api, buyer, merchant, arbitrator, case_in, act,
-                                                            advance, get_case):
+def test_compromise_silence_sends_it_back_to_the_arbitrator(
+    api, buyer, merchant, arbitrator, case_in, act, advance, get_case
+):
     case = case_in("compromise")
     act(case, "respond_compromise", merchant, {"accept": True})  # one yes is not enough
     advance(48 * H - 60)
@@ -143,15 +155,20 @@ def test_compromise_silence_sends_it_back_to_the_arbitrator(api, buyer, merchant
     advance(61)
     case = get_case(case, buyer)
     assert case["status"] == "in_arbitration" and last_event(case) == ("compromise_timeout", "system")
-    res = api.post(f"/refunds/{case['id']}/decide",
-                   {"outcome": "compromise", "amount": 1000, "rationale": RATIONALE}, token=arbitrator.token)
+    res = api.post(
+        f"/refunds/{case['id']}/decide",
+        {"outcome": "compromise", "amount": 1000, "rationale": RATIONALE},
+        token=arbitrator.token,
+    )
     assert res.status_code == 400 and res.data["error"]["code"] == "binding_decision_required"
 
 
 # ---- finality: appeal window, accept_decision ----------------------------------------------
 
-def test_the_appeal_window_passing_makes_the_decision_final(api, buyer, merchant, arbitrator, case_in, act,
-                                                            advance, get_case, wallet):
+
+def test_the_appeal_window_passing_makes_the_decision_final(
+    api, buyer, merchant, arbitrator, case_in, act, advance, get_case, wallet
+):
     case = act(case_in("in_arbitration"), "decide", arbitrator, {"outcome": "refund_full", "rationale": RATIONALE})
     assert case["deadlines"]["appeal_by"] is not None and case["deadlines"]["decide_by"] is None
     before = wallet(buyer)["balance"]
@@ -166,8 +183,9 @@ def test_the_appeal_window_passing_makes_the_decision_final(api, buyer, merchant
     assert wallet(buyer)["balance"] == before + case["requested_amount"]
 
 
-def test_the_merchant_accepting_a_full_refund_makes_it_final_at_once(api, buyer, merchant, arbitrator, case_in, act,
-                                                                     wallet):
+def test_the_merchant_accepting_a_full_refund_makes_it_final_at_once(
+    api, buyer, merchant, arbitrator, case_in, act, wallet
+):
     case = act(case_in("in_arbitration"), "decide", arbitrator, {"outcome": "refund_full", "rationale": RATIONALE})
     before = wallet(buyer)["balance"]
     case = act(case, "accept_decision", merchant)
@@ -175,8 +193,9 @@ def test_the_merchant_accepting_a_full_refund_makes_it_final_at_once(api, buyer,
     assert wallet(buyer)["balance"] == before + case["requested_amount"]
 
 
-def test_the_buyer_accepting_no_refund_makes_it_final_at_once(api, buyer, merchant, arbitrator, case_in, act,
-                                                              advance, wallet):
+def test_the_buyer_accepting_no_refund_makes_it_final_at_once(
+    api, buyer, merchant, arbitrator, case_in, act, advance, wallet
+):
     case = act(case_in("in_arbitration"), "decide", arbitrator, {"outcome": "no_refund", "rationale": RATIONALE})
     res = api.post(f"/refunds/{case['id']}/accept_decision", token=merchant.token)
     assert res.status_code == 403 and res.data["error"]["code"] == "not_losing_party"
@@ -186,8 +205,9 @@ def test_the_buyer_accepting_no_refund_makes_it_final_at_once(api, buyer, mercha
     assert wallet(merchant)["balance"] == 30000  # released at close (release time was long past)
 
 
-def test_a_partial_refund_is_final_only_when_both_parties_accept(api, buyer, merchant, arbitrator, case_in, act,
-                                                                 wallet):
+def test_a_partial_refund_is_final_only_when_both_parties_accept(
+    api, buyer, merchant, arbitrator, case_in, act, wallet
+):
     """A partial refund goes against both parties; either could still appeal, so one
     acceptance cannot make it final — both must accept (or the window pass)."""
     case = case_in("decided")
@@ -205,8 +225,10 @@ def test_a_partial_refund_is_final_only_when_both_parties_accept(api, buyer, mer
 
 # ---- appeal ----------------------------------------------------------------------------------
 
-def test_an_appeal_needs_evidence_that_party_added_after_the_decision(api, buyer, merchant, arbitrator, case_in,
-                                                                      act, add_evidence):
+
+def test_an_appeal_needs_evidence_that_party_added_after_the_decision(
+    api, buyer, merchant, arbitrator, case_in, act, add_evidence
+):
     case = case_in("in_arbitration")
     add_evidence(case, merchant, "决定之前的证据")
     case = act(case, "decide", arbitrator, {"outcome": "refund_full", "rationale": RATIONALE})
@@ -224,8 +246,9 @@ def test_an_appeal_needs_evidence_that_party_added_after_the_decision(api, buyer
     assert case["deadlines"]["appeal_by"] is None and case["deadlines"]["decide_by"] is not None
 
 
-def test_the_appeal_is_decided_by_another_arbitrator_and_is_final(api, buyer, merchant, arbitrator,
-                                                                  second_arbitrator, case_in, act, wallet):
+def test_the_appeal_is_decided_by_another_arbitrator_and_is_final(
+    api, buyer, merchant, arbitrator, second_arbitrator, case_in, act, wallet
+):
     case = case_in("in_appeal")
     assert case["appeal"]["by"] == "buyer" and case["decision"]["final"] is False
     queue = api.get("/arbitration/queue", token=second_arbitrator.token).data["data"]
@@ -233,8 +256,11 @@ def test_the_appeal_is_decided_by_another_arbitrator_and_is_final(api, buyer, me
     for action, body in (("claim", {}), ("decide", {"outcome": "refund_full", "rationale": RATIONALE})):
         res = api.post(f"/refunds/{case['id']}/{action}", body, token=arbitrator.token)
         assert res.status_code == 403 and res.data["error"]["code"] == "conflict_of_interest"
-    res = api.post(f"/refunds/{case['id']}/decide", {"outcome": "compromise", "amount": 100, "rationale": RATIONALE},
-                   token=second_arbitrator.token)
+    res = api.post(
+        f"/refunds/{case['id']}/decide",
+        {"outcome": "compromise", "amount": 100, "rationale": RATIONALE},
+        token=second_arbitrator.token,
+    )
     assert res.status_code == 400 and res.data["error"]["code"] == "binding_decision_required"
     before = wallet(buyer)["balance"]
     case = act(case, "decide", second_arbitrator, {"outcome": "refund_full", "rationale": RATIONALE})
@@ -256,11 +282,13 @@ def test_the_appeal_deadline_passing_flags_it_overdue(api, second_arbitrator, ca
 
 # ---- arbitration: queue, claim, deadline -----------------------------------------------------
 
-def test_queue_is_ordered_by_decide_by_with_overdue_flagged(api, buyer, merchant, arbitrator, second_arbitrator,
-                                                            case_in, advance, act, make_user):
-    slow = case_in("in_arbitration")                  # 3 working days
+
+def test_queue_is_ordered_by_decide_by_with_overdue_flagged(
+    api, buyer, merchant, arbitrator, second_arbitrator, case_in, advance, act, make_user
+):
+    slow = case_in("in_arbitration")  # 3 working days
     advance(H)
-    fast = case_in("in_arbitration", amount=9900)     # fast track: 24 h, so due first
+    fast = case_in("in_arbitration", amount=9900)  # fast track: 24 h, so due first
     assert fast["fast_track"] is True
     escalated = [e for e in fast["events"] if e["type"] == "escalate"][0]
     assert (at(fast["deadlines"]["decide_by"]) - at(escalated["at"])).total_seconds() == 24 * H

@@ -1,5 +1,6 @@
 """Every public transition of the case table through HTTP: allowed where the contract allows it,
 409 invalid_state where the status does not, 403 for a role that may never take the action."""
+
 import pytest
 
 from kameng.aftersales import rules
@@ -10,35 +11,63 @@ ROLES = ("buyer", "merchant", "arbitrator", "admin")
 
 # Who may ever send each action (anyone else: 403 whatever the status).
 ACTION_ROLES = {
-    "accept": {"merchant"}, "offer": {"merchant"}, "reject": {"merchant"},
-    "accept_offer": {"buyer"}, "escalate": {"buyer"}, "withdraw": {"buyer"},
-    "claim": {"arbitrator"}, "decide": {"arbitrator"},
-    "respond_compromise": {"buyer", "merchant"}, "appeal": {"buyer", "merchant"},
+    "accept": {"merchant"},
+    "offer": {"merchant"},
+    "reject": {"merchant"},
+    "accept_offer": {"buyer"},
+    "escalate": {"buyer"},
+    "withdraw": {"buyer"},
+    "claim": {"arbitrator"},
+    "decide": {"arbitrator"},
+    "respond_compromise": {"buyer", "merchant"},
+    "appeal": {"buyer", "merchant"},
     "accept_decision": {"buyer", "merchant"},
 }
 
 # The contract's lifecycle, written out by hand: (state, action, role) → status afterwards.
 # Everything not listed for a state answers 409 invalid_state to a role in ACTION_ROLES.
 ALLOWED = {
-    "awaiting_merchant": {("accept", "merchant"): "closed", ("offer", "merchant"): "awaiting_buyer",
-                          ("reject", "merchant"): "awaiting_buyer", ("withdraw", "buyer"): "closed"},
-    "awaiting_buyer_offer": {("accept_offer", "buyer"): "closed", ("escalate", "buyer"): "in_arbitration",
-                             ("withdraw", "buyer"): "closed", ("accept", "merchant"): "closed"},
+    "awaiting_merchant": {
+        ("accept", "merchant"): "closed",
+        ("offer", "merchant"): "awaiting_buyer",
+        ("reject", "merchant"): "awaiting_buyer",
+        ("withdraw", "buyer"): "closed",
+    },
+    "awaiting_buyer_offer": {
+        ("accept_offer", "buyer"): "closed",
+        ("escalate", "buyer"): "in_arbitration",
+        ("withdraw", "buyer"): "closed",
+        ("accept", "merchant"): "closed",
+    },
     # after a rejection there is no offer to accept
-    "awaiting_buyer_rejected": {("escalate", "buyer"): "in_arbitration", ("withdraw", "buyer"): "closed",
-                                ("accept", "merchant"): "closed"},
-    "in_arbitration": {("claim", "arbitrator"): "in_arbitration", ("decide", "arbitrator"): "decided",
-                       ("withdraw", "buyer"): "closed", ("accept", "merchant"): "closed"},
+    "awaiting_buyer_rejected": {
+        ("escalate", "buyer"): "in_arbitration",
+        ("withdraw", "buyer"): "closed",
+        ("accept", "merchant"): "closed",
+    },
+    "in_arbitration": {
+        ("claim", "arbitrator"): "in_arbitration",
+        ("decide", "arbitrator"): "decided",
+        ("withdraw", "buyer"): "closed",
+        ("accept", "merchant"): "closed",
+    },
     # a refund_partial decision goes partly against both parties: either may accept it or appeal
-    "decided": {("accept_decision", "buyer"): "decided", ("accept_decision", "merchant"): "decided",
-                ("appeal", "buyer"): "in_appeal", ("appeal", "merchant"): "in_appeal"},
+    "decided": {
+        ("accept_decision", "buyer"): "decided",
+        ("accept_decision", "merchant"): "decided",
+        ("appeal", "buyer"): "in_appeal",
+        ("appeal", "merchant"): "in_appeal",
+    },
     "compromise": {("respond_compromise", "buyer"): "decided", ("respond_compromise", "merchant"): "decided"},
     "in_appeal": {("claim", "arbitrator"): "in_appeal", ("decide", "arbitrator"): "closed"},
     "closed": {},
 }
 
-TABLE_STATUS = {"awaiting_buyer_offer": "awaiting_buyer", "awaiting_buyer_rejected": "awaiting_buyer",
-                "compromise": "decided"}
+TABLE_STATUS = {
+    "awaiting_buyer_offer": "awaiting_buyer",
+    "awaiting_buyer_rejected": "awaiting_buyer",
+    "compromise": "decided",
+}
 
 
 def body_for(action: str, case: dict) -> dict:
@@ -53,8 +82,13 @@ def body_for(action: str, case: dict) -> dict:
 
 @pytest.fixture
 def people(buyer, merchant, arbitrator, second_arbitrator, admin):
-    return {"buyer": buyer, "merchant": merchant, "arbitrator": arbitrator, "arbitrator2": second_arbitrator,
-            "admin": admin}
+    return {
+        "buyer": buyer,
+        "merchant": merchant,
+        "arbitrator": arbitrator,
+        "arbitrator2": second_arbitrator,
+        "admin": admin,
+    }
 
 
 def actor(people, state, role):
@@ -77,22 +111,28 @@ def test_each_action_in_each_status(state, api, case_in, people):
         for role in ROLES:
             if (action, role) in ALLOWED[state]:
                 continue  # changes the case: checked on a fresh case below
-            res = api.post(f"/refunds/{case['id']}/{action}", body_for(action, case),
-                           token=actor(people, state, role).token)
+            res = api.post(
+                f"/refunds/{case['id']}/{action}", body_for(action, case), token=actor(people, state, role).token
+            )
             if role not in roles:
                 assert res.status_code == 403, (state, action, role, res.data)
                 assert res.data["error"]["type"] == "permission_denied"
             else:
                 assert res.status_code == 409, (state, action, role, res.data)
-                assert res.data["error"] == {"type": "conflict", "code": "invalid_state",
-                                             "message": res.data["error"]["message"], "param": None}
+                assert res.data["error"] == {
+                    "type": "conflict",
+                    "code": "invalid_state",
+                    "message": res.data["error"]["message"],
+                    "param": None,
+                }
     after = api.get(f"/refunds/{case['id']}", token=people["buyer"].token).data
     assert after["status"] == case["status"] and after["events"] == case["events"]
 
     for (action, role), expected in ALLOWED[state].items():
         fresh = case_in(state)
-        res = api.post(f"/refunds/{fresh['id']}/{action}", body_for(action, fresh),
-                       token=actor(people, state, role).token)
+        res = api.post(
+            f"/refunds/{fresh['id']}/{action}", body_for(action, fresh), token=actor(people, state, role).token
+        )
         assert res.status_code == 200, (state, action, role, res.data)
         assert res.data["status"] == expected, (state, action, role)
         assert res.data["events"][-1]["type"] in (action, "claimed")

@@ -4,6 +4,7 @@ from the chinesecalendar package where it has the year and the operator's Holida
 The 2025 National Day holiday (chinesecalendar 1.11): Oct 1–8 off (Oct 6 is 中秋), Sunday Sept 28
 and Saturday Oct 11 are make-up working days.
 """
+
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,15 +31,18 @@ def test_the_package_knows_the_2025_national_day_holiday():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("start, expected", [
-    (cst(2025, 9, 25, 10), cst(2025, 9, 29, 10)),   # Thu → Fri, Sun 28 (make-up), Mon 29
-    (cst(2025, 9, 26, 10), cst(2025, 9, 30, 10)),   # Fri → Sun 28, Mon 29, Tue 30
-    (cst(2025, 9, 29, 10), cst(2025, 10, 10, 10)),  # Mon → Tue 30, (Oct 1–8 off) Thu 9, Fri 10
-    (cst(2025, 9, 30, 10), cst(2025, 10, 11, 10)),  # Tue → Thu 9, Fri 10, Sat 11 (make-up)
-    (cst(2025, 10, 3, 10), cst(2025, 10, 11, 10)),  # asked during the holiday
-    (cst(2025, 10, 10, 10), cst(2025, 10, 14, 10)),  # Fri → Sat 11 (make-up), Mon 13, Tue 14
-    (cst(2025, 9, 30, 23, 30), cst(2025, 10, 11, 23, 30)),  # late evening keeps its Shanghai date
-])
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        (cst(2025, 9, 25, 10), cst(2025, 9, 29, 10)),  # Thu → Fri, Sun 28 (make-up), Mon 29
+        (cst(2025, 9, 26, 10), cst(2025, 9, 30, 10)),  # Fri → Sun 28, Mon 29, Tue 30
+        (cst(2025, 9, 29, 10), cst(2025, 10, 10, 10)),  # Mon → Tue 30, (Oct 1–8 off) Thu 9, Fri 10
+        (cst(2025, 9, 30, 10), cst(2025, 10, 11, 10)),  # Tue → Thu 9, Fri 10, Sat 11 (make-up)
+        (cst(2025, 10, 3, 10), cst(2025, 10, 11, 10)),  # asked during the holiday
+        (cst(2025, 10, 10, 10), cst(2025, 10, 14, 10)),  # Fri → Sat 11 (make-up), Mon 13, Tue 14
+        (cst(2025, 9, 30, 23, 30), cst(2025, 10, 11, 23, 30)),  # late evening keeps its Shanghai date
+    ],
+)
 def test_three_working_days_across_national_day_2025(start, expected):
     assert add_working_days(start, 3) == expected
 
@@ -50,8 +54,8 @@ def test_a_year_the_package_lacks_falls_back_to_weekends_and_the_holiday_table()
     assert add_working_days(cst(2031, 10, 9, 10), 3) == cst(2031, 10, 14, 10)
     _national_day_2031()
     assert not is_working_day(date(2031, 10, 1)) and is_working_day(date(2031, 10, 11))
-    assert add_working_days(cst(2031, 9, 30, 10), 3) == cst(2031, 10, 10, 10)   # Oct 1–7 off
-    assert add_working_days(cst(2031, 10, 9, 10), 3) == cst(2031, 10, 13, 10)   # Sat Oct 11 works
+    assert add_working_days(cst(2031, 9, 30, 10), 3) == cst(2031, 10, 10, 10)  # Oct 1–7 off
+    assert add_working_days(cst(2031, 10, 9, 10), 3) == cst(2031, 10, 13, 10)  # Sat Oct 11 works
 
 
 def _national_day_2031():

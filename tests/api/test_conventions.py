@@ -1,4 +1,5 @@
 """API-wide conventions under /api/v1: the error shape (404/405/500 too), Idempotency-Key, cursor pagination."""
+
 import json
 
 import pytest
@@ -50,8 +51,12 @@ def test_validation_errors_name_the_field(api, buyer):
     err = assert_error_shape(api.post("/wallet/topups", {"amount": "lots"}, token=buyer.token), 400)
     assert err["type"] == "invalid_request"
     assert err["param"] == "amount"
-    res = api.client.post("/api/v1/wallet/topups", data="{not json", content_type="application/json",
-                          headers={"Authorization": f"Bearer {buyer.token}"})
+    res = api.client.post(
+        "/api/v1/wallet/topups",
+        data="{not json",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {buyer.token}"},
+    )
     assert_error_shape(res, 400)
 
 
@@ -62,6 +67,7 @@ def test_pages_outside_the_api_keep_their_own_404(db, client):
 
 
 # ---- Idempotency-Key ----------------------------------------------------------------------
+
 
 def test_repeated_post_with_the_same_key_replays_the_first_answer(api, buyer, merchant, make_listing, fund):
     listing = make_listing(merchant, price=1000)
@@ -126,6 +132,7 @@ def test_confirm_with_a_key_releases_once(api, buyer, merchant, make_listing, fu
 
 # ---- cursor pagination ----------------------------------------------------------------------
 
+
 def test_cursor_pagination_walks_every_item_once(api, merchant, make_listing):
     ids = [make_listing(merchant, title=f"分页商品 {i}", stock=[])["id"] for i in range(7)]
     seen, cursor, pages = [], None, 0
@@ -155,8 +162,9 @@ def test_default_limit_is_20_and_has_more_says_so(api, merchant, make_listing):
     assert last["has_more"] is False
 
 
-@pytest.mark.parametrize("query,param", [("limit=0", "limit"), ("limit=101", "limit"),
-                                         ("starting_after=abc", "starting_after")])
+@pytest.mark.parametrize(
+    "query,param", [("limit=0", "limit"), ("limit=101", "limit"), ("starting_after=abc", "starting_after")]
+)
 def test_bad_pagination_parameters_are_400(api, db, query, param):
     err = assert_error_shape(api.get(f"/listings?{query}"), 400)
     assert err["param"] == param
@@ -178,7 +186,16 @@ def test_openapi_document_is_served_and_lists_the_contract_paths(api, db):
     res = api.get("/openapi.json")
     assert res.status_code == 200
     paths = res.data["paths"]
-    for path in ("/api/v1/auth/register", "/api/v1/auth/token", "/api/v1/me", "/api/v1/shops",
-                 "/api/v1/listings", "/api/v1/listings/{listing_id}", "/api/v1/wallet/topups",
-                 "/api/v1/orders", "/api/v1/orders/{order_id}/confirm", "/api/v1/orders/export"):
+    for path in (
+        "/api/v1/auth/register",
+        "/api/v1/auth/token",
+        "/api/v1/me",
+        "/api/v1/shops",
+        "/api/v1/listings",
+        "/api/v1/listings/{listing_id}",
+        "/api/v1/wallet/topups",
+        "/api/v1/orders",
+        "/api/v1/orders/{order_id}/confirm",
+        "/api/v1/orders/export",
+    ):
         assert path in paths, path

@@ -12,8 +12,15 @@ def test_merchant_opens_one_shop_and_anyone_can_see_it(api, merchant):
     credit = shop["credit"]
     assert 0 <= credit["score"] <= 100
     assert credit["grade"] in "ABCDE"
-    assert {"orders_90d", "cases_90d", "dispute_rate", "merchant_fault_rate", "timeouts_90d",
-            "median_response_seconds", "tenure_days"} <= set(credit)
+    assert {
+        "orders_90d",
+        "cases_90d",
+        "dispute_rate",
+        "merchant_fault_rate",
+        "timeouts_90d",
+        "median_response_seconds",
+        "tenure_days",
+    } <= set(credit)
 
 
 def test_a_second_shop_for_the_same_merchant_is_a_conflict(api, merchant):
@@ -38,7 +45,10 @@ def test_unknown_shop_is_404(api, db):
 
 def test_listing_needs_a_shop_first(api, make_user):
     shopless = make_user("merchant")
-    res = api.post("/listings", {"title": "无店商品", "category": "gift_card", "kind": "card_key", "price": 100},
-                   token=shopless.token)
+    res = api.post(
+        "/listings",
+        {"title": "无店商品", "category": "gift_card", "kind": "card_key", "price": 100},
+        token=shopless.token,
+    )
     assert res.status_code == 409
     assert res.data["error"]["code"] == "shop_required"

@@ -1,4 +1,5 @@
 """The `kameng` command in-process: init, user create, worker --once, ledger check."""
+
 import signal
 from datetime import timedelta
 

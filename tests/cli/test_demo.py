@@ -1,4 +1,5 @@
 """`kameng demo`: a realistic marketplace through the services, loaded twice without adding anything."""
+
 from kameng.cli import main
 
 
@@ -10,8 +11,22 @@ def _counts():
     from kameng.timers.models import Timer
     from kameng.wallet.models import Topup
 
-    return {m.__name__: m.objects.count() for m in (User, Shop, Listing, ListingVersion, StockItem, Order,
-                                                    OrderEvent, Message, Topup, JournalEntry, Timer)}
+    return {
+        m.__name__: m.objects.count()
+        for m in (
+            User,
+            Shop,
+            Listing,
+            ListingVersion,
+            StockItem,
+            Order,
+            OrderEvent,
+            Message,
+            Topup,
+            JournalEntry,
+            Timer,
+        )
+    }
 
 
 def test_demo_loads_a_marketplace_and_a_second_run_adds_nothing(db, api, capsys):

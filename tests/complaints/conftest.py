@@ -1,4 +1,5 @@
 """Builders for complaint-package tests: orders and cases driven over HTTP, evidence uploads, ZIP reading."""
+
 import io
 import json
 import zipfile
@@ -24,8 +25,16 @@ def order_for(api, buyer, merchant, make_listing, fund, buy):
 @pytest.fixture
 def open_case(api, buyer):
     def open_(order, reason="defective", description="激活码无效，提示错误代码 0x8007007B", amount=None):
-        res = api.post("/refunds", {"order": order["id"], "reason": reason, "description": description,
-                                    "amount": amount if amount is not None else order["amount"]}, token=buyer.token)
+        res = api.post(
+            "/refunds",
+            {
+                "order": order["id"],
+                "reason": reason,
+                "description": description,
+                "amount": amount if amount is not None else order["amount"],
+            },
+            token=buyer.token,
+        )
         assert res.status_code == 201, res.data
         return res.data
 
@@ -45,9 +54,11 @@ def act(api):
 @pytest.fixture
 def upload(api):
     def add(case, user, name, data, category="problem", note=""):
-        res = api.client.post(f"/api/v1/refunds/{case['id']}/evidence",
-                              {"file": SimpleUploadedFile(name, data), "category": category, "note": note},
-                              headers={"Authorization": f"Bearer {user.token}"})
+        res = api.client.post(
+            f"/api/v1/refunds/{case['id']}/evidence",
+            {"file": SimpleUploadedFile(name, data), "category": category, "note": note},
+            headers={"Authorization": f"Bearer {user.token}"},
+        )
         assert res.status_code == 201, res.content
         return res.json()
 

@@ -1,4 +1,5 @@
 """GET /refunds/{id}/complaint over HTTP: the buyer's ZIP; 403 for the merchant and staff; 404 for others."""
+
 import pytest
 
 from .conftest import squash
@@ -9,8 +10,9 @@ def case(order_for, open_case):
     return open_case(order_for(), reason="not_as_described", description="宣传100%稳定激活，实际无法激活")
 
 
-@pytest.mark.parametrize("channel, document", [("12315", "消费者投诉书"), ("arbitration", "仲裁申请书"),
-                                               ("police", "报案材料")])
+@pytest.mark.parametrize(
+    "channel, document", [("12315", "消费者投诉书"), ("arbitration", "仲裁申请书"), ("police", "报案材料")]
+)
 def test_buyer_downloads_the_package_for_each_channel(api, buyer, case, channel, document, open_package):
     res = api.get(f"/refunds/{case['id']}/complaint?channel={channel}", token=buyer.token)
     assert res.status_code == 200, res.content[:300]

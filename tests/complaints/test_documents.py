@@ -1,4 +1,5 @@
 """The three documents for constructed cases: parties, purchase, facts in order, demands, articles, evidence."""
+
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -37,8 +38,14 @@ def test_12315_complaint_states_parties_purchase_facts_demands_law_and_evidence(
     assert "商品名称：Windows 11 专业版激活码" in text
     assert "订单金额：¥99.00" in text
     # the facts, in the order they happened, from the case timeline
-    steps = ["下单购买", "商家交付商品", "本人在平台申请售后（功能缺陷）", "商家拒绝退款，理由：“激活码已被买家使用",
-             "本人申请平台介入仲裁", f"平台仲裁员作出裁决：部分退款 ¥50.00，理由：“{RATIONALE}”"]
+    steps = [
+        "下单购买",
+        "商家交付商品",
+        "本人在平台申请售后（功能缺陷）",
+        "商家拒绝退款，理由：“激活码已被买家使用",
+        "本人申请平台介入仲裁",
+        f"平台仲裁员作出裁决：部分退款 ¥50.00，理由：“{RATIONALE}”",
+    ]
     positions = [text.index(step) for step in steps]
     assert positions == sorted(positions)
     # demands: the unpaid refund, the platform's decision and its date, mediation
@@ -111,8 +118,14 @@ def test_arbitration_application_has_the_commission_sections_in_order(api, buyer
 
 
 def test_police_report_for_a_service_never_delivered(api, buyer, order_for, open_case, case_obj):
-    order = order_for(title="专属头像设计", category="custom_design", kind="service", price=30000, promises=[],
-                      description="三天内交付设计稿")
+    order = order_for(
+        title="专属头像设计",
+        category="custom_design",
+        kind="service",
+        price=30000,
+        promises=[],
+        description="三天内交付设计稿",
+    )
     assert order["status"] == "paid"
     case = open_case(order, reason="service_missing", description="付款后商家一直不交付，也不回复")
     text = services.preview_text(case_obj(case), "police")
@@ -127,8 +140,14 @@ def test_police_report_for_a_service_never_delivered(api, buyer, order_for, open
 
 
 def test_police_report_for_a_game_account_the_seller_reclaimed(api, buyer, merchant, order_for, open_case, case_obj):
-    order = order_for(title="王者荣耀 V8 账号", category="game_account", kind="account", price=50000,
-                      promises=["找回包赔"], description="V8 满皮肤")
+    order = order_for(
+        title="王者荣耀 V8 账号",
+        category="game_account",
+        kind="account",
+        price=50000,
+        promises=["找回包赔"],
+        description="V8 满皮肤",
+    )
     res = api.post(f"/orders/{order['id']}/deliver", {"content": "账号 abc 密码 123"}, token=merchant.token)
     assert res.status_code == 200, res.data
     case = open_case(order, reason="not_as_described", description="登录三天后账号被卖家找回，密码已被修改")
@@ -143,8 +162,11 @@ def test_unfair_clause_in_the_listing_is_argued_void_under_26_49_and_497(api, bu
     case = open_case(order)
     text = services.preview_text(case_obj(case), "12315")
     assert "要求确认商品页面所载格式条款“一经售出概不退换”无效。" in text
-    for cite in ("《中华人民共和国消费者权益保护法》第二十六条", "《中华人民共和国电子商务法》第四十九条",
-                 "《中华人民共和国民法典》第四百九十七条"):
+    for cite in (
+        "《中华人民共和国消费者权益保护法》第二十六条",
+        "《中华人民共和国电子商务法》第四十九条",
+        "《中华人民共和国民法典》第四百九十七条",
+    ):
         assert cite in text
     clause_lines = [line for line in text.splitlines() if "格式条款" in line]
     assert clause_lines and all("第十七条" not in line for line in clause_lines)
@@ -152,8 +174,9 @@ def test_unfair_clause_in_the_listing_is_argued_void_under_26_49_and_497(api, bu
 
 
 def test_no_reason_return_cites_article_25_and_the_seven_day_measures(api, buyer, order_for, open_case, case_obj):
-    order = order_for(title="网课 Python 入门", category="online_course", kind="card_key", no_reason_refund=True,
-                      promises=[])
+    order = order_for(
+        title="网课 Python 入门", category="online_course", kind="card_key", no_reason_refund=True, promises=[]
+    )
     case = open_case(order, reason="no_reason", description="不想学了，七天内无理由退货")
     text = services.preview_text(case_obj(case), "12315")
     assert "《中华人民共和国消费者权益保护法》第二十五条" in text

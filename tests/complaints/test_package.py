@@ -1,4 +1,5 @@
 """The ZIP: every evidence file, hashes that match, the chain head; a PDF whose Chinese renders and extracts."""
+
 import hashlib
 import io
 import os
@@ -32,8 +33,24 @@ def render_page(pdf_bytes: bytes, tmp_path, dpi: int = 60) -> Image.Image:
     exe = _need_pdftoppm()
     source = tmp_path / "doc.pdf"
     source.write_bytes(pdf_bytes)
-    subprocess.run([exe, "-r", str(dpi), "-gray", "-png", "-f", "1", "-l", "1", "-singlefile", str(source),
-                    str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(
+        [
+            exe,
+            "-r",
+            str(dpi),
+            "-gray",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(source),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+        timeout=60,
+    )
     return Image.open(tmp_path / "page.png").convert("L")
 
 
@@ -48,12 +65,19 @@ def case_with_uploads(api, buyer, merchant, order_for, open_case, upload, png_by
     order = order_for()
     case = open_case(order, reason="not_as_described", description="宣传100%稳定激活，激活后提示错误代码 0x8007007B")
     upload(case, buyer, "激活失败截图.png", png_bytes, note="激活界面报错")
-    upload(case, merchant, "../../etc/激活日志.txt", "2026-01-05 12:00 激活成功（商家日志）".encode(), category="communication")
+    upload(
+        case,
+        merchant,
+        "../../etc/激活日志.txt",
+        "2026-01-05 12:00 激活成功（商家日志）".encode(),
+        category="communication",
+    )
     return order, case
 
 
-def test_zip_holds_every_evidence_file_and_a_manifest_whose_hashes_match(api, buyer, case_with_uploads, case_obj,
-                                                                        open_package):
+def test_zip_holds_every_evidence_file_and_a_manifest_whose_hashes_match(
+    api, buyer, case_with_uploads, case_obj, open_package
+):
     order, case = case_with_uploads
     obj = case_obj(case)
     package = open_package(services.build_package(obj, "12315"))
@@ -107,14 +131,25 @@ def test_tampered_evidence_shows_in_the_manifest(case_with_uploads, case_obj, op
     assert entry["evidence"]["link_valid"] is False and manifest["chain_valid"] is False
 
 
-@pytest.mark.parametrize("channel, title, expected", [
-    ("12315", "消费者投诉书", ["第二十四条", "要求被投诉人一退还货款人民币99.00元", "第十七条", "第五十五条"]),
-    ("arbitration", "仲裁申请书", ["仲裁请求", "请求裁决被申请人一按价款¥99.00的三倍增加赔偿人民币500.00元",
-                                  "请求裁决本案仲裁费用由被申请人承担"]),
-    ("police", "报案材料", ["涉嫌行为", "虚假宣传", "尚未追回的损失：人民币99.00元", "立案侦查"]),
-])
-def test_pdf_text_is_extractable_and_carries_the_case(channel, title, expected, case_with_uploads, case_obj,
-                                                      open_package):
+@pytest.mark.parametrize(
+    "channel, title, expected",
+    [
+        ("12315", "消费者投诉书", ["第二十四条", "要求被投诉人一退还货款人民币99.00元", "第十七条", "第五十五条"]),
+        (
+            "arbitration",
+            "仲裁申请书",
+            [
+                "仲裁请求",
+                "请求裁决被申请人一按价款¥99.00的三倍增加赔偿人民币500.00元",
+                "请求裁决本案仲裁费用由被申请人承担",
+            ],
+        ),
+        ("police", "报案材料", ["涉嫌行为", "虚假宣传", "尚未追回的损失：人民币99.00元", "立案侦查"]),
+    ],
+)
+def test_pdf_text_is_extractable_and_carries_the_case(
+    channel, title, expected, case_with_uploads, case_obj, open_package
+):
     order, case = case_with_uploads
     package = open_package(services.build_package(case_obj(case), channel))
     text = squash(package.pdf_text())

@@ -1,4 +1,5 @@
 """The buyer's complaint page: channels with when-to-use, the missing details form, the preview, the download."""
+
 import io
 import zipfile
 
@@ -33,8 +34,10 @@ def test_buyer_page_offers_three_channels_the_preview_and_asks_for_missing_detai
 
 def test_filling_the_form_saves_the_profile_and_fills_the_documents(client, buyer, page):
     client.force_login(buyer)
-    res = client.post(page + "?channel=arbitration", {"real_name": "张三", "phone": "13800138000",
-                                                     "address": "广东省广州市天河区某路1号"})
+    res = client.post(
+        page + "?channel=arbitration",
+        {"real_name": "张三", "phone": "13800138000", "address": "广东省广州市天河区某路1号"},
+    )
     assert res.status_code == 302 and res["Location"].endswith("?channel=arbitration")
     buyer.refresh_from_db()
     assert (buyer.real_name, buyer.phone, buyer.address) == ("张三", "13800138000", "广东省广州市天河区某路1号")

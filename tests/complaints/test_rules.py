@@ -1,4 +1,5 @@
 """Pure rules: demands, the fraud rule, treble damages with the ¥500 minimum, and the articles cited."""
+
 from datetime import UTC, datetime
 from itertools import product
 
@@ -9,17 +10,31 @@ from hypothesis import strategies as st
 from kameng.complaints import rules
 from kameng.complaints.rules import CaseFacts, Decision
 
-UNFAIR = ({"code": "unfair_clause", "text": "一经售出概不退换",
-           "law": "《消费者权益保护法》第二十六条；《电子商务法》第四十九条；《民法典》第四百九十七条"},)
-INTERPRETATION = ({"code": "unfair_clause", "text": "最终解释权归本店所有",
-                   "law": "《消费者权益保护法》第二十六条；《民法典》第四百九十七条"},)
+UNFAIR = (
+    {
+        "code": "unfair_clause",
+        "text": "一经售出概不退换",
+        "law": "《消费者权益保护法》第二十六条；《电子商务法》第四十九条；《民法典》第四百九十七条",
+    },
+)
+INTERPRETATION = (
+    {
+        "code": "unfair_clause",
+        "text": "最终解释权归本店所有",
+        "law": "《消费者权益保护法》第二十六条；《民法典》第四百九十七条",
+    },
+)
 
 # Every citation the package may ever make, with its correct number.
 ALLOWED_CITES = {
-    "《中华人民共和国消费者权益保护法》第二十四条", "《中华人民共和国消费者权益保护法》第二十五条",
-    "《中华人民共和国消费者权益保护法》第二十六条", "《中华人民共和国消费者权益保护法》第四十四条",
-    "《中华人民共和国消费者权益保护法》第五十五条", "《中华人民共和国电子商务法》第十七条",
-    "《中华人民共和国电子商务法》第四十九条", "《中华人民共和国民法典》第四百九十七条",
+    "《中华人民共和国消费者权益保护法》第二十四条",
+    "《中华人民共和国消费者权益保护法》第二十五条",
+    "《中华人民共和国消费者权益保护法》第二十六条",
+    "《中华人民共和国消费者权益保护法》第四十四条",
+    "《中华人民共和国消费者权益保护法》第五十五条",
+    "《中华人民共和国电子商务法》第十七条",
+    "《中华人民共和国电子商务法》第四十九条",
+    "《中华人民共和国民法典》第四百九十七条",
     "《网络购买商品七日无理由退货暂行办法》",
 }
 
@@ -38,8 +53,9 @@ def kinds(f: CaseFacts, channel: str) -> list[str]:
     return [d.kind for d in rules.demands(f, channel)]
 
 
-@pytest.mark.parametrize("price, treble", [(0, 50000), (9900, 50000), (16666, 50000), (16667, 50001),
-                                           (30000, 90000), (123456, 370368)])
+@pytest.mark.parametrize(
+    "price, treble", [(0, 50000), (9900, 50000), (16666, 50000), (16667, 50001), (30000, 90000), (123456, 370368)]
+)
 def test_treble_damages_is_three_times_the_price_but_at_least_500_yuan(price, treble):
     assert rules.treble_damages(price) == treble
 
@@ -50,11 +66,23 @@ def test_treble_damages_never_below_the_minimum_nor_three_times_the_price(price)
     assert result >= 50000 and result >= 3 * price and result in (50000, 3 * price)
 
 
-@pytest.mark.parametrize("fen, upper", [
-    (0, "零元整"), (9900, "玖拾玖元整"), (50000, "伍佰元整"), (150000, "壹仟伍佰元整"), (10005, "壹佰元零伍分"),
-    (1050, "壹拾元零伍角整"), (1234567, "壹万贰仟叁佰肆拾伍元陆角柒分"), (10000100, "壹拾万零壹元整"),
-    (100100000, "壹佰万壹仟元整"), (1001000000, "壹仟零壹万元整"), (5, "伍分"), (30, "叁角整"),
-])
+@pytest.mark.parametrize(
+    "fen, upper",
+    [
+        (0, "零元整"),
+        (9900, "玖拾玖元整"),
+        (50000, "伍佰元整"),
+        (150000, "壹仟伍佰元整"),
+        (10005, "壹佰元零伍分"),
+        (1050, "壹拾元零伍角整"),
+        (1234567, "壹万贰仟叁佰肆拾伍元陆角柒分"),
+        (10000100, "壹拾万零壹元整"),
+        (100100000, "壹佰万壹仟元整"),
+        (1001000000, "壹仟零壹万元整"),
+        (5, "伍分"),
+        (30, "叁角整"),
+    ],
+)
 def test_amounts_in_capital_numerals(fen, upper):
     assert rules.rmb_upper(fen) == upper
 
@@ -67,17 +95,20 @@ def test_refund_demand_is_what_is_still_unpaid():
     assert "refund" not in kinds(facts(requested=9900, refunded=9900), "12315")
 
 
-@pytest.mark.parametrize("reason, promises, channel, fraud", [
-    ("not_as_described", ("100%稳定激活",), "12315", True),
-    ("not_as_described", ("１００％稳定",), "arbitration", True),  # full-width forms count
-    ("not_as_described", ("百分百到账",), "12315", True),
-    ("not_as_described", ("24小时内激活",), "12315", False),  # a promise, but not an absolute one
-    ("not_as_described", (), "12315", False),
-    ("defective", ("100%稳定激活",), "12315", False),  # a defect is not by itself an allegation of fraud
-    ("no_reason", ("100%稳定激活",), "arbitration", False),
-    ("defective", (), "police", True),  # a police report always alleges fraud
-    ("service_missing", (), "police", True),
-])
+@pytest.mark.parametrize(
+    "reason, promises, channel, fraud",
+    [
+        ("not_as_described", ("100%稳定激活",), "12315", True),
+        ("not_as_described", ("１００％稳定",), "arbitration", True),  # full-width forms count
+        ("not_as_described", ("百分百到账",), "12315", True),
+        ("not_as_described", ("24小时内激活",), "12315", False),  # a promise, but not an absolute one
+        ("not_as_described", (), "12315", False),
+        ("defective", ("100%稳定激活",), "12315", False),  # a defect is not by itself an allegation of fraud
+        ("no_reason", ("100%稳定激活",), "arbitration", False),
+        ("defective", (), "police", True),  # a police report always alleges fraud
+        ("service_missing", (), "police", True),
+    ],
+)
 def test_fraud_rule(reason, promises, channel, fraud):
     f = facts(reason=reason, promises=promises)
     assert rules.fraud_alleged(f, channel) is fraud
@@ -86,13 +117,21 @@ def test_fraud_rule(reason, promises, channel, fraud):
 
 
 def test_fraud_claim_states_the_treble_amount_and_the_article():
-    demand = next(d for d in rules.demands(facts(reason="not_as_described", promises=("100%稳定激活",)), "arbitration")
-                  if d.kind == "treble_damages")
+    demand = next(
+        d
+        for d in rules.demands(facts(reason="not_as_described", promises=("100%稳定激活",)), "arbitration")
+        if d.kind == "treble_damages"
+    )
     assert demand.amount == 50000
     assert "请求裁决被申请人一按价款 ¥99.00 的三倍增加赔偿人民币500.00元（大写：伍佰元整）" in demand.text
     assert "第五十五条" in demand.text
-    big = next(d for d in rules.demands(facts(reason="not_as_described", price=30000, requested=30000,
-                                              promises=("100%成功",)), "12315") if d.kind == "treble_damages")
+    big = next(
+        d
+        for d in rules.demands(
+            facts(reason="not_as_described", price=30000, requested=30000, promises=("100%成功",)), "12315"
+        )
+        if d.kind == "treble_damages"
+    )
     assert big.amount == 90000
 
 
@@ -110,8 +149,10 @@ def test_unfair_clause_cites_26_49_and_497_never_article_17():
     basis = rules.legal_basis(facts(warnings=UNFAIR), "12315")
     clause_basis = [b for b in basis if "一经售出概不退换" in b.point]
     assert [b.law.cite for b in clause_basis] == [
-        "《中华人民共和国消费者权益保护法》第二十六条", "《中华人民共和国电子商务法》第四十九条",
-        "《中华人民共和国民法典》第四百九十七条"]
+        "《中华人民共和国消费者权益保护法》第二十六条",
+        "《中华人民共和国电子商务法》第四十九条",
+        "《中华人民共和国民法典》第四百九十七条",
+    ]
     assert all("第十七条" not in b.law.cite and "第十七条" not in b.point for b in clause_basis)
     assert "《中华人民共和国电子商务法》第十七条" not in [b.law.cite for b in basis]
     assert "void_clause" in kinds(facts(warnings=UNFAIR), "12315")
@@ -125,8 +166,11 @@ def test_unfair_clause_follows_the_laws_the_clause_detector_recorded():
 
 def test_false_promotion_cites_ecommerce_article_17_only_when_promises_are_contradicted():
     assert "《中华人民共和国电子商务法》第十七条" in cites(
-        facts(reason="not_as_described", promises=("24小时内激活",)), "12315")
-    assert "《中华人民共和国电子商务法》第十七条" not in cites(facts(reason="defective", promises=("24小时内激活",)), "12315")
+        facts(reason="not_as_described", promises=("24小时内激活",)), "12315"
+    )
+    assert "《中华人民共和国电子商务法》第十七条" not in cites(
+        facts(reason="defective", promises=("24小时内激活",)), "12315"
+    )
     assert "《中华人民共和国电子商务法》第十七条" not in cites(facts(reason="not_as_described"), "12315")
 
 
@@ -154,10 +198,18 @@ def _check_citations(reason, promises, warnings, channel):
 
 
 def test_platform_decision_and_its_date_are_in_the_demands():
-    decided = Decision(outcome="refund_partial", amount=10000, decided_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
-                       final=True, rationale="部分退款")
-    text = next(d.text for d in rules.demands(facts(requested=30000, refunded=10000, decision=decided), "12315")
-                if d.kind == "platform_decision")
+    decided = Decision(
+        outcome="refund_partial",
+        amount=10000,
+        decided_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+        final=True,
+        rationale="部分退款",
+    )
+    text = next(
+        d.text
+        for d in rules.demands(facts(requested=30000, refunded=10000, decision=decided), "12315")
+        if d.kind == "platform_decision"
+    )
     assert text == "平台于2026年03月02日作出裁决：部分退款 ¥100.00，本人对此不服，请求依法重新处理。"
     pending = Decision(outcome="refund_full", amount=9900, decided_at=datetime(2026, 3, 2, tzinfo=UTC), final=False)
     text = next(d.text for d in rules.demands(facts(decision=pending), "arbitration") if d.kind == "platform_decision")
@@ -176,8 +228,9 @@ def test_each_channel_words_its_own_demands():
 
 def test_fraud_conduct_for_the_police_report():
     assert rules.fraud_conduct(facts(reason="service_missing", delivered=False)) == ["收款后未交付商品"]
-    reclaimed = rules.fraud_conduct(facts(reason="not_as_described", category="game_account",
-                                          description="账号三天后被卖家找回，密码已被修改"))
+    reclaimed = rules.fraud_conduct(
+        facts(reason="not_as_described", category="game_account", description="账号三天后被卖家找回，密码已被修改")
+    )
     assert reclaimed[0].startswith("出售游戏账号后又将账号找回")
     assert "虚假宣传" in rules.fraud_conduct(facts(reason="not_as_described", promises=("100%稳定激活",)))[0]
     assert "疑似售假" in rules.fraud_conduct(facts(reason="defective"))[0]

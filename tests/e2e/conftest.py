@@ -6,6 +6,7 @@ from a thread with a running loop (SynchronousOnlyOperation). The suite-wide aut
 fixture still touches the ORM after each test, so the guard is lifted for this process: the
 test thread never shares a connection with anything asynchronous.
 """
+
 import json
 import os
 import socket
@@ -54,8 +55,9 @@ class Server:
         self._n = 0
 
     def kameng(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "kameng.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "kameng.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
 
     def api(self, method: str, path: str, body=None, token: str | None = None):
         data = json.dumps(body).encode() if body is not None else None
@@ -82,19 +84,29 @@ class Server:
     def fund(self, user: dict, fen: int) -> None:
         status, topup = self.api("POST", "/wallet/topups", {"amount": fen}, token=user["token"])
         assert status == 201, topup
-        request = urllib.request.Request(self.url + topup["pay_url"], data=b"", method="POST",
-                                         headers={"Accept": "application/json"})
+        request = urllib.request.Request(
+            self.url + topup["pay_url"], data=b"", method="POST", headers={"Accept": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200
 
     def merchant_with_card_listing(self, *, title: str, price: int, keys: list[str], **extra) -> tuple[dict, dict]:
         merchant = self.register("merchant")
-        status, shop = self.api("POST", "/shops", {"name": f"{merchant['username']} 数码", "description": "正版"},
-                                token=merchant["token"])
+        status, shop = self.api(
+            "POST", "/shops", {"name": f"{merchant['username']} 数码", "description": "正版"}, token=merchant["token"]
+        )
         assert status == 201, shop
-        body = {"title": title, "category": "software_license", "kind": "card_key", "price": price,
-                "description": "正版授权，在线激活。", "promises": ["100%稳定激活", "24小时内激活"],
-                "after_sale_days": 7, "verification_minutes": 1440, **extra}
+        body = {
+            "title": title,
+            "category": "software_license",
+            "kind": "card_key",
+            "price": price,
+            "description": "正版授权，在线激活。",
+            "promises": ["100%稳定激活", "24小时内激活"],
+            "after_sale_days": 7,
+            "verification_minutes": 1440,
+            **extra,
+        }
         status, listing = self.api("POST", "/listings", body, token=merchant["token"])
         assert status == 201, listing
         status, added = self.api("POST", f"/listings/{listing['id']}/stock", {"items": keys}, token=merchant["token"])
@@ -107,16 +119,21 @@ def server(tmp_path_factory):
     require_chromium()
     data_dir = tmp_path_factory.mktemp("kameng-e2e")
     env = {k: v for k, v in os.environ.items() if k not in ("KAMENG_DATABASE_URL", "KAMENG_BROKER_URL")}
-    env.update({"KAMENG_DATA_DIR": str(data_dir), "KAMENG_TEST_CLOCK": "1",
-                "DJANGO_SETTINGS_MODULE": "kameng.settings"})
+    env.update(
+        {"KAMENG_DATA_DIR": str(data_dir), "KAMENG_TEST_CLOCK": "1", "DJANGO_SETTINGS_MODULE": "kameng.settings"}
+    )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     port = _free_port()
     server = Server(f"http://127.0.0.1:{port}", env, data_dir)
     init = server.kameng("init")
     assert init.returncode == 0, init.stderr
-    log = open(data_dir / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "kameng.cli", "serve", "--host", "127.0.0.1", "--port",
-                                str(port), "--workers", "1"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(data_dir / "serve.log", "w")  # noqa: SIM115  (open while the server runs)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kameng.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -178,8 +195,7 @@ def new_page(browser, server):
     contexts = []
 
     def make(*, width: int = 1280, height: int = 900, locale: str = "zh-CN"):
-        context = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
-                                      base_url=server.url)
+        context = browser.new_context(viewport={"width": width, "height": height}, locale=locale, base_url=server.url)
         context.set_default_timeout(15000)
         contexts.append(context)
         page = context.new_page()

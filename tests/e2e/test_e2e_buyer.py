@@ -1,5 +1,6 @@
 """The buyer's story in a real browser: register, top up through the sandbox gateway, buy a card
 key, see it, confirm — and the same market read on a 375 px phone without sideways scrolling."""
+
 import re
 
 from playwright.sync_api import expect
@@ -25,7 +26,9 @@ OVERFLOW_JS = """() => {
 
 def test_buyer_registers_tops_up_buys_a_card_key_and_confirms(server, new_page, shots):
     merchant, listing = server.merchant_with_card_listing(
-        title="Windows 11 专业版激活码", price=9900, keys=["W11-E2E-0001-AAAA", "W11-E2E-0002-BBBB"],
+        title="Windows 11 专业版激活码",
+        price=9900,
+        keys=["W11-E2E-0001-AAAA", "W11-E2E-0002-BBBB"],
         description="正版授权。一经售出概不退换。",
     )
     username = server.unique("买家")
@@ -96,7 +99,8 @@ def test_buyer_registers_tops_up_buys_a_card_key_and_confirms(server, new_page, 
 
 def test_buyer_pages_fit_a_375px_phone(server, new_page, shots):
     _merchant, listing = server.merchant_with_card_listing(
-        title="超长标题的王者荣耀点券充值卡密一百元面值全国通用自动发货秒到账" * 2, price=9800,
+        title="超长标题的王者荣耀点券充值卡密一百元面值全国通用自动发货秒到账" * 2,
+        price=9800,
         keys=["PHONE-KEY-0001-WITH-A-VERY-LONG-SECRET-THAT-HAS-NO-SPACES-AT-ALL-0123456789"],
     )
     buyer = server.register("buyer")
@@ -115,8 +119,12 @@ def test_buyer_pages_fit_a_375px_phone(server, new_page, shots):
         assert result["scrollWidth"] <= result["width"], (step, result)
         assert not result["offenders"], (step, result)
 
-    for path, step in (("/", "home"), (f"/listings/{listing['id']}", "listing"), ("/rules/", "rules"),
-                       ("/wallet/", "wallet")):
+    for path, step in (
+        ("/", "home"),
+        (f"/listings/{listing['id']}", "listing"),
+        ("/rules/", "rules"),
+        ("/wallet/", "wallet"),
+    ):
         page.goto(path)
         fits(step)
 

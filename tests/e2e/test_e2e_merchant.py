@@ -1,5 +1,6 @@
 """The merchant's side in a real browser: open a shop, list a card key (and see the unfair-clause
 warning right after saving), upload stock from a CSV file with a preview, deliver by hand."""
+
 import re
 
 from playwright.sync_api import expect
@@ -43,9 +44,10 @@ def test_merchant_opens_a_shop_lists_a_card_key_and_uploads_stock(server, new_pa
 
     # Upload stock from a CSV file: preview first, then confirm.
     page.get_by_role("link", name=re.compile("补库存")).first.click()
-    csv_bytes = "卡密\nADOBE-0001\nADOBE-0002\nADOBE-0002\nADOBE-0003\n".encode("utf-8")
+    csv_bytes = "卡密\nADOBE-0001\nADOBE-0002\nADOBE-0002\nADOBE-0003\n".encode()
     page.get_by_label("或上传 .txt / .csv 文件").set_input_files(
-        files=[{"name": "keys.csv", "mimeType": "text/csv", "buffer": csv_bytes}])
+        files=[{"name": "keys.csv", "mimeType": "text/csv", "buffer": csv_bytes}]
+    )
     expect(page.locator("#file-info")).to_contain_text("keys.csv")
     page.get_by_role("button", name="预览").click()
     expect(page.get_by_test_id("preview-lines")).to_have_text("4")
@@ -67,14 +69,25 @@ def test_merchant_delivers_a_service_order_by_hand(server, new_page):
     merchant = server.register("merchant")
     status, _shop = server.api("POST", "/shops", {"name": "代练工作室"}, token=merchant["token"])
     assert status == 201
-    status, listing = server.api("POST", "/listings", {
-        "title": "英雄联盟 代练 白银到黄金", "category": "game_boosting", "kind": "service", "price": 12000,
-        "description": "五天内完成", "promises": ["不使用外挂"]}, token=merchant["token"])
+    status, listing = server.api(
+        "POST",
+        "/listings",
+        {
+            "title": "英雄联盟 代练 白银到黄金",
+            "category": "game_boosting",
+            "kind": "service",
+            "price": 12000,
+            "description": "五天内完成",
+            "promises": ["不使用外挂"],
+        },
+        token=merchant["token"],
+    )
     assert status == 201, listing
     buyer = server.register("buyer")
     server.fund(buyer, 20000)
-    status, order = server.api("POST", "/orders", {"listing": listing["id"], "accept_special_terms": True},
-                               token=buyer["token"])
+    status, order = server.api(
+        "POST", "/orders", {"listing": listing["id"], "accept_special_terms": True}, token=buyer["token"]
+    )
     assert status == 201, order
 
     page = new_page()

@@ -6,6 +6,7 @@ final, and both wallets show the money where it should be. Then the buyer's part
 Labels are looked up through the same gettext catalog the pages use, so one script reads both
 languages. Screenshots of every step land in tests/e2e/artifacts/<test>/.
 """
+
 import io
 import re
 from pathlib import Path
@@ -64,8 +65,10 @@ def cjk_font() -> str | None:
             return str(bundled)
     except ImportError:
         pass
-    for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                 "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"):
+    for path in (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    ):
         if Path(path).is_file():
             return path
     return None
@@ -77,7 +80,12 @@ def screenshot_png(order_number: str) -> bytes:
     path = cjk_font()
     font = ImageFont.truetype(path, 30) if path else ImageFont.load_default()
     if path is None:
-        lines = [f"Order {order_number}", "Windows 11 Pro key", "Activate -> invalid product key", "error code 0x8007007B"]
+        lines = [
+            f"Order {order_number}",
+            "Windows 11 Pro key",
+            "Activate -> invalid product key",
+            "error code 0x8007007B",
+        ]
     image = Image.new("RGB", (720, 420), "white")
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
@@ -155,7 +163,8 @@ def test_the_whole_after_sales_story(lang, server, new_page, shots):
     page.get_by_label(t("问题描述")).fill("激活码无效，激活时提示错误代码 0x8007007B，截图见附件。")
     expect(page.get_by_label(t("申请退款金额（元）"))).to_have_value("99.00")
     page.get_by_label(t("问题证据（截图、录屏、错误提示）")).set_input_files(
-        files=[{"name": "activation-error.png", "mimeType": "image/png", "buffer": screenshot_png(order_number)}])
+        files=[{"name": "activation-error.png", "mimeType": "image/png", "buffer": screenshot_png(order_number)}]
+    )
     page.get_by_label(t("证据说明")).fill("第二步点击激活后出现")
     shots(page, "buyer-refund-form")
     page.get_by_role("button", name=t("提交售后申请")).click()
@@ -207,7 +216,8 @@ def test_the_whole_after_sales_story(lang, server, new_page, shots):
     desk.get_by_role("radio", name=t("全额退款")).check()
     desk.get_by_label(t("裁决理由")).fill(
         "买家截图显示激活码无效（错误代码 0x8007007B），与商家“100%稳定激活”的承诺不符；"
-        "依软件授权码类目规则“激活码无效全额退款”，裁决全额退款。")
+        "依软件授权码类目规则“激活码无效全额退款”，裁决全额退款。"
+    )
     desk.get_by_role("button", name=t("下一步：确认裁决")).click()
     expect(desk.get_by_test_id("confirm-outcome")).to_have_text(t("全额退款"))
     shots(desk, "arbitration-confirm")
@@ -218,8 +228,15 @@ def test_the_whole_after_sales_story(lang, server, new_page, shots):
     shop.goto(f"/refunds/{case_id}")
     expect(shop.get_by_test_id("decision-outcome")).to_have_text(t("全额退款"))
     shop.get_by_role("link", name=t("接受裁决")).click()
-    expect(shop.get_by_text(t("接受后裁决立即生效（%(o)s，退款 %(a)s），你将放弃申诉的权利。此操作不可撤销。",
-                              o=t("全额退款"), a="¥99.00"))).to_be_visible()
+    expect(
+        shop.get_by_text(
+            t(
+                "接受后裁决立即生效（%(o)s，退款 %(a)s），你将放弃申诉的权利。此操作不可撤销。",
+                o=t("全额退款"),
+                a="¥99.00",
+            )
+        )
+    ).to_be_visible()
     shots(shop, "merchant-accept-decision")
     shop.get_by_test_id("confirm-action").click()
     expect(shop.get_by_test_id("case-status")).to_have_text(t("已结束"))
@@ -249,8 +266,10 @@ def test_the_whole_after_sales_story(lang, server, new_page, shots):
 def test_the_buyers_refund_request_fits_a_375px_phone(server, new_page, shots):
     t = Labels("zh")
     _merchant, listing = server.merchant_with_card_listing(
-        title="王者荣耀点券充值卡密一百元面值全国通用自动发货秒到账超长标题" * 2, price=9800,
-        keys=["PHONE-CASE-0001-WITH-A-VERY-LONG-SECRET-THAT-HAS-NO-SPACES-0123456789"])
+        title="王者荣耀点券充值卡密一百元面值全国通用自动发货秒到账超长标题" * 2,
+        price=9800,
+        keys=["PHONE-CASE-0001-WITH-A-VERY-LONG-SECRET-THAT-HAS-NO-SPACES-0123456789"],
+    )
     buyer = server.register("buyer")
     server.fund(buyer, 50000)
     page = new_page(width=375, height=812)

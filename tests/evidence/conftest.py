@@ -1,5 +1,6 @@
 """Evidence fixtures: an isolated storage root, cases through the API, uploads over HTTP, and
 builders for real files of every accepted type (and some that must be refused)."""
+
 import io
 import shutil
 import subprocess
@@ -39,9 +40,16 @@ def delivered_order(api, buyer, merchant, make_listing, fund, buy):
 @pytest.fixture
 def open_case(api, buyer):
     def open_(order, token=None, description="激活码无效，提示错误代码 0x8007007B", amount=None):
-        res = api.post("/refunds", {"order": order["id"], "reason": "defective", "description": description,
-                                    "amount": amount if amount is not None else order["amount"]},
-                       token=token or buyer.token)
+        res = api.post(
+            "/refunds",
+            {
+                "order": order["id"],
+                "reason": "defective",
+                "description": description,
+                "amount": amount if amount is not None else order["amount"],
+            },
+            token=token or buyer.token,
+        )
         assert res.status_code == 201, res.data
         return res.data
 
@@ -57,12 +65,21 @@ def case(delivered_order, open_case):
 def upload(api):
     """POST a file to a case's evidence as multipart over HTTP; returns the response."""
 
-    def post(case_id, user, data: bytes, name="evidence.bin", category="problem", note="",
-             declared_type="application/octet-stream"):
+    def post(
+        case_id,
+        user,
+        data: bytes,
+        name="evidence.bin",
+        category="problem",
+        note="",
+        declared_type="application/octet-stream",
+    ):
         file = SimpleUploadedFile(name, data, content_type=declared_type)
-        res = api.client.post(f"/api/v1/refunds/{case_id}/evidence",
-                              {"file": file, "category": category, "note": note},
-                              headers={"Authorization": f"Bearer {user.token}"})
+        res = api.client.post(
+            f"/api/v1/refunds/{case_id}/evidence",
+            {"file": file, "category": category, "note": note},
+            headers={"Authorization": f"Bearer {user.token}"},
+        )
         try:
             res.data = res.json()
         except ValueError:
@@ -73,6 +90,7 @@ def upload(api):
 
 
 # ---- file builders -------------------------------------------------------------------------
+
 
 def cjk_font_path() -> str:
     try:  # Noto Sans CJK from the noto-cjk-sans-otc wheel (a project dependency for complaint PDFs)
@@ -90,8 +108,7 @@ def cjk_font_path() -> str:
         found = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh"], capture_output=True, text=True).stdout
         if found and Path(found).is_file():
             return found
-    pytest.fail("no CJK font: `make install` brings noto-cjk-sans-otc, `make browser` fonts-noto-cjk",
-                pytrace=False)
+    pytest.fail("no CJK font: `make install` brings noto-cjk-sans-otc, `make browser` fonts-noto-cjk", pytrace=False)
 
 
 def text_image(lines: list[str], size=(900, 80), font_size=28) -> Image.Image:
@@ -160,8 +177,11 @@ def video_bytes(frames: list[Image.Image], container="mp4", fps=2) -> bytes:
 
 def pdf_bytes(extra: bytes = b"") -> bytes:
     """A minimal valid one-page PDF (with an optional extra object), xref offsets computed."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+    ]
     if extra:
         objects.append(extra)
     out = bytearray(b"%PDF-1.4\n")

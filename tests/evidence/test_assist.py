@@ -1,5 +1,6 @@
 """Evidence assist for arbitrators: offline OCR, findings, promise contradictions, the four
 elements, reused images across cases, buyer risk; computed after each upload; arbitrators only."""
+
 import ipaddress
 import socket
 from pathlib import Path
@@ -77,7 +78,8 @@ def test_assist_is_for_arbitrators_and_admins_only(api, make_user, buyer, mercha
 
 
 def test_contradiction_for_a_stable_activation_promise_against_an_invalid_key_screenshot(
-        api, buyer, arbitrator, delivered_order, open_case, upload, django_capture_on_commit_callbacks, no_network):
+    api, buyer, arbitrator, delivered_order, open_case, upload, django_capture_on_commit_callbacks, no_network
+):
     case = open_case(delivered_order, description="买到的激活码用不了")
     shot = text_image(["Windows 激活", "激活码无效 错误代码 0x8007000D"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -102,10 +104,12 @@ def test_contradiction_for_a_stable_activation_promise_against_an_invalid_key_sc
     assert data["checklist"] == {"listing": True, "transaction": True, "communication": False, "problem": True}
 
 
-def test_findings_come_from_the_description_and_chat_with_their_source(api, buyer, merchant, arbitrator,
-                                                                      delivered_order, open_case):
-    api.post(f"/orders/{delivered_order['id']}/messages", {"body": "卡密显示已被使用，登录失败，HTTP 403"},
-             token=buyer.token)
+def test_findings_come_from_the_description_and_chat_with_their_source(
+    api, buyer, merchant, arbitrator, delivered_order, open_case
+):
+    api.post(
+        f"/orders/{delivered_order['id']}/messages", {"body": "卡密显示已被使用，登录失败，HTTP 403"}, token=buyer.token
+    )
     case = open_case(delivered_order, description="激活码无效，提示错误代码 0x8007007B，频繁掉线")
     data = _arbitrator_view(api, case["id"], arbitrator)
     by_source = {}
@@ -114,7 +118,9 @@ def test_findings_come_from_the_description_and_chat_with_their_source(api, buye
     assert {("activation_failed", "激活码无效"), ("disconnect", "频繁掉线")} <= by_source["description"]
     assert any(kind == "error_code" and "0x8007007B" in text for kind, text in by_source["description"])
     chat_log = next(e["id"] for e in case["evidence"] if e["category"] == "communication")
-    assert {("already_used", "已被使用"), ("login_failed", "登录失败"), ("http_error", "HTTP 403")} <= by_source[chat_log]
+    assert {("already_used", "已被使用"), ("login_failed", "登录失败"), ("http_error", "HTTP 403")} <= by_source[
+        chat_log
+    ]
     assert data["checklist"]["communication"] is True  # there was a conversation
     assert data["checklist"]["problem"] is False  # nothing uploaded yet
     kinds = {c["finding_kind"] for c in data["contradictions"] if c["promise"] == "100%稳定激活"}
@@ -123,25 +129,34 @@ def test_findings_come_from_the_description_and_chat_with_their_source(api, buye
 
 def test_screenshot_is_checked_for_the_four_elements(api, buyer, arbitrator, delivered_order, open_case, upload):
     case = open_case(delivered_order)
-    shot = text_image([f"订单号 {delivered_order['number']}", "Windows 11 专业版激活码",
-                       "点击 激活 后提示：激活码无效"], size=(1000, 80))
+    shot = text_image(
+        [f"订单号 {delivered_order['number']}", "Windows 11 专业版激活码", "点击 激活 后提示：激活码无效"],
+        size=(1000, 80),
+    )
     item = upload(case["id"], buyer, png_bytes(shot), name="full.png").data["id"]
     partial = upload(case["id"], buyer, png_bytes(text_image(["激活失败"], size=(500, 80))), name="crop.png").data["id"]
     data = _arbitrator_view(api, case["id"], arbitrator)  # analysed on demand when not analysed yet
     elements = {f["source"]: f for f in data["findings"] if f["kind"] == "recording_elements"}
-    assert elements[item]["elements"] == {"order_number": True, "product_name": True, "operation": True,
-                                          "problem_screen": True}
+    assert elements[item]["elements"] == {
+        "order_number": True,
+        "product_name": True,
+        "operation": True,
+        "problem_screen": True,
+    }
     assert elements[item]["text"].startswith("截图四要素：订单号✓")
     assert elements[partial]["elements"]["order_number"] is False
     assert elements[partial]["elements"]["problem_screen"] is True
 
 
-def test_video_frames_are_read_for_findings_and_elements(api, buyer, arbitrator, delivered_order, open_case,
-                                                        upload, no_network):
+def test_video_frames_are_read_for_findings_and_elements(
+    api, buyer, arbitrator, delivered_order, open_case, upload, no_network
+):
     case = open_case(delivered_order)
-    frames = [text_image([f"订单号 {delivered_order['number']}"], size=(640, 360)),
-              text_image(["Windows 11 专业版激活码", "输入激活码 点击激活"], size=(640, 360)),
-              text_image(["激活失败", "错误代码 0xC004C003"], size=(640, 360))]
+    frames = [
+        text_image([f"订单号 {delivered_order['number']}"], size=(640, 360)),
+        text_image(["Windows 11 专业版激活码", "输入激活码 点击激活"], size=(640, 360)),
+        text_image(["激活失败", "错误代码 0xC004C003"], size=(640, 360)),
+    ]
     video = video_bytes([f for f in frames for _ in range(4)], "mp4", fps=2)  # 6 seconds, 3 screens
     res = upload(case["id"], buyer, video, name="recording.mp4")
     assert res.status_code == 201, res.data
@@ -152,13 +167,27 @@ def test_video_frames_are_read_for_findings_and_elements(api, buyer, arbitrator,
     assert any(f["kind"] == "error_code" and "0xC004C003" in f["text"] for f in mine)
     element = next(f for f in mine if f["kind"] == "recording_elements")
     assert element["text"].startswith("录屏四要素")
-    assert element["elements"] == {"order_number": True, "product_name": True, "operation": True,
-                                   "problem_screen": True}
+    assert element["elements"] == {
+        "order_number": True,
+        "product_name": True,
+        "operation": True,
+        "problem_screen": True,
+    }
 
 
-def test_the_same_image_in_another_case_is_reported_as_reused(api, buyer, merchant, arbitrator, make_user,
-                                                              make_listing, fund, buy, open_case, upload,
-                                                              django_capture_on_commit_callbacks):
+def test_the_same_image_in_another_case_is_reported_as_reused(
+    api,
+    buyer,
+    merchant,
+    arbitrator,
+    make_user,
+    make_listing,
+    fund,
+    buy,
+    open_case,
+    upload,
+    django_capture_on_commit_callbacks,
+):
     listing = make_listing(merchant)
     other_buyer = make_user("buyer")
     fund(buyer, 100000)
@@ -176,10 +205,12 @@ def test_the_same_image_in_another_case_is_reported_as_reused(api, buyer, mercha
     original = upload_and_analyse(first["id"], buyer, png_bytes(picture), name="proof.png")
     same = upload_and_analyse(second["id"], other_buyer, png_bytes(picture), name="mine.png")
     # a re-encoded, resized copy: not the same bytes, the same picture
-    near = upload_and_analyse(second["id"], other_buyer, encode(picture.resize((480, 360)), "JPEG", quality=70),
-                              name="copy.jpg")
-    unrelated = upload_and_analyse(second["id"], other_buyer, png_bytes(pattern_image(seed=99, size=(640, 480))),
-                                   name="other.png")
+    near = upload_and_analyse(
+        second["id"], other_buyer, encode(picture.resize((480, 360)), "JPEG", quality=70), name="copy.jpg"
+    )
+    unrelated = upload_and_analyse(
+        second["id"], other_buyer, png_bytes(pattern_image(seed=99, size=(640, 480))), name="other.png"
+    )
 
     data = _arbitrator_view(api, second["id"], arbitrator)
     reused = {r["evidence"]: r for r in data["reused_evidence"]}
@@ -194,8 +225,9 @@ def test_the_same_image_in_another_case_is_reported_as_reused(api, buyer, mercha
     assert {(r["evidence"], r["other_case"]) for r in back["reused_evidence"]} == {(original, second["id"])}
 
 
-def test_buyer_risk_reads_the_refund_history_as_context(api, buyer, merchant, arbitrator, make_listing, fund, buy,
-                                                       open_case):
+def test_buyer_risk_reads_the_refund_history_as_context(
+    api, buyer, merchant, arbitrator, make_listing, fund, buy, open_case
+):
     listing = make_listing(merchant, stock=[f"K-{i}" for i in range(6)])
     fund(buyer, 100000)
     first_order = buy(buyer, listing)
@@ -216,8 +248,9 @@ def test_buyer_risk_reads_the_refund_history_as_context(api, buyer, merchant, ar
     assert "确认收货" in text
 
 
-def test_pictures_get_a_separate_derived_preview_and_the_original_is_untouched(api, make_user, buyer, merchant,
-                                                                              case, upload, media_root):
+def test_pictures_get_a_separate_derived_preview_and_the_original_is_untouched(
+    api, make_user, buyer, merchant, case, upload, media_root
+):
     import hashlib
     import io
 
@@ -237,8 +270,9 @@ def test_pictures_get_a_separate_derived_preview_and_the_original_is_untouched(a
     item = Evidence.objects.get(pk=item_id)
     assert hashlib.sha256((media_root / item.file.name).read_bytes()).hexdigest() == item.sha256
     assert item.extract.preview.name.startswith("evidence-previews/")
-    no_preview = api.client.get(f"/api/v1/refunds/{case['id']}/evidence/{text_id}/preview",
-                                headers={"Authorization": f"Bearer {buyer.token}"})
+    no_preview = api.client.get(
+        f"/api/v1/refunds/{case['id']}/evidence/{text_id}/preview", headers={"Authorization": f"Bearer {buyer.token}"}
+    )
     assert no_preview.status_code == 404
     outsider = api.client.get(url, headers={"Authorization": f"Bearer {make_user('buyer').token}"})
     assert outsider.status_code == 404

@@ -1,5 +1,6 @@
 """Tamper evidence: system items are real stored files, the manifest is the case's hash chain,
 and `kameng evidence verify` catches a changed, missing or relinked item."""
+
 import hashlib
 
 from django.core.files.storage import default_storage
@@ -82,7 +83,7 @@ def test_verify_reports_a_missing_file_and_a_rewritten_record(buyer, case, uploa
 
 def test_verify_detects_a_removed_item_as_a_broken_link(buyer, case, upload, capsys):
     upload(case["id"], buyer, png_bytes(), name="a.png")
-    last = Evidence.objects.get(pk=upload(case["id"], buyer, "x\n".encode(), name="b.txt").data["id"])
+    last = Evidence.objects.get(pk=upload(case["id"], buyer, b"x\n", name="b.txt").data["id"])
     Evidence.objects.filter(case_id=case["id"], seq=last.seq - 1).delete()
     assert kameng(["evidence", "verify"]) == 1
     out = capsys.readouterr().out

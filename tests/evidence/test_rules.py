@@ -1,5 +1,6 @@
 """Pure evidence rules, table-driven and property-based: findings, promise contradictions, the
 four elements, buyer risk, content sniffing, and the perceptual-hash bands."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,8 +25,10 @@ FINDINGS = [
     ("账号被找回", [("account_recovered", "账号被找回")]),
     ("玩一会就掉线", [("disconnect", "掉线")]),
     ("授权已过期", [("expired", "已过期")]),
-    ("Activation failed: invalid product key", [("activation_failed", "Activation failed"),
-                                                ("activation_failed", "invalid product key")]),
+    (
+        "Activation failed: invalid product key",
+        [("activation_failed", "Activation failed"), ("activation_failed", "invalid product key")],
+    ),
     ("一切正常，谢谢", []),
     ("价格 403 元，订单 500 份", []),  # numbers that are no HTTP errors
 ]
@@ -58,7 +61,8 @@ def test_a_promise_is_not_contradicted_by_an_unrelated_finding():
     findings = rules.find_findings("课程视频无法播放", "7")
     assert rules.contradictions(["7×12小时售后"], findings) == []
     assert rules.contradictions(["高清课程随时播放"], findings) == [
-        {"promise": "高清课程随时播放", "finding": "无法播放", "finding_kind": "playback_failed", "source": "7"}]
+        {"promise": "高清课程随时播放", "finding": "无法播放", "finding_kind": "playback_failed", "source": "7"}
+    ]
 
 
 ELEMENTS = [
@@ -73,8 +77,9 @@ ELEMENTS = [
 
 @pytest.mark.parametrize(("text", "order", "product", "operation"), ELEMENTS)
 def test_four_elements_table(text, order, product, operation):
-    got = rules.recording_elements(text, order_number="KM202405010001", product_name="Windows 11 专业版激活码",
-                                   problem_found=True)
+    got = rules.recording_elements(
+        text, order_number="KM202405010001", product_name="Windows 11 专业版激活码", problem_found=True
+    )
     assert got == {"order_number": order, "product_name": product, "operation": operation, "problem_screen": True}
 
 
@@ -83,9 +88,14 @@ def test_frames_that_change_count_as_an_operation():
     assert got["operation"] is True and got["problem_screen"] is False
 
 
-history = st.builds(rules.BuyerHistory, orders=st.integers(0, 200), cases=st.integers(0, 50),
-                    refunded_cases=st.integers(0, 50), refunds_after_confirm=st.integers(0, 20),
-                    reused_items=st.integers(0, 10))
+history = st.builds(
+    rules.BuyerHistory,
+    orders=st.integers(0, 200),
+    cases=st.integers(0, 50),
+    refunded_cases=st.integers(0, 50),
+    refunds_after_confirm=st.integers(0, 20),
+    reused_items=st.integers(0, 10),
+)
 
 
 @given(history)
@@ -102,17 +112,32 @@ def test_more_bad_history_never_lowers_the_risk(h, field):
 
 
 def test_a_clean_history_scores_zero():
-    assert rules.buyer_risk(rules.BuyerHistory(5, 0, 0, 0, 0)) == {"score": 0, "reasons": ["近90天无其他售后或退款记录"]}
+    assert rules.buyer_risk(rules.BuyerHistory(5, 0, 0, 0, 0)) == {
+        "score": 0,
+        "reasons": ["近90天无其他售后或退款记录"],
+    }
 
 
 @given(st.binary(max_size=512))
 def test_sniffing_never_crashes_and_only_names_allowed_types(data):
-    assert sniff(data) in (None, "image/png", "image/jpeg", "image/webp", "image/gif", "video/mp4", "video/webm",
-                           "application/pdf", "text/plain")
+    assert sniff(data) in (
+        None,
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+        "image/gif",
+        "video/mp4",
+        "video/webm",
+        "application/pdf",
+        "text/plain",
+    )
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=300)
-       .filter(lambda t: not t.lstrip("\ufeff \t\r\n").lower().startswith(("<", "#!"))))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=300).filter(
+        lambda t: not t.lstrip("\ufeff \t\r\n").lower().startswith(("<", "#!"))
+    )
+)
 def test_any_human_text_is_text_in_utf8_and_utf16(text):
     assert text_encoding(text.encode("utf-8")) == "utf-8"
     assert text_encoding(text.encode("utf-16")) == "utf-16"

@@ -1,6 +1,7 @@
 """The evidence vault on an S3-compatible store (moto's server on a local port, behind
 django-storages): verify re-hashes objects through the storage API and names a changed one;
 the assist reads pictures from the bucket and writes its previews there as separate objects."""
+
 import hashlib
 import socket
 
@@ -32,10 +33,20 @@ def s3_server():
 def bucket(s3_server, settings):
     import boto3
 
-    env = {"KAMENG_S3_BUCKET": BUCKET, "KAMENG_S3_ENDPOINT_URL": s3_server, "KAMENG_S3_ACCESS_KEY": "testing",
-           "KAMENG_S3_SECRET_KEY": "testing-secret", "KAMENG_S3_REGION": "us-east-1"}
-    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing",
-                          aws_secret_access_key="testing-secret", region_name="us-east-1")
+    env = {
+        "KAMENG_S3_BUCKET": BUCKET,
+        "KAMENG_S3_ENDPOINT_URL": s3_server,
+        "KAMENG_S3_ACCESS_KEY": "testing",
+        "KAMENG_S3_SECRET_KEY": "testing-secret",
+        "KAMENG_S3_REGION": "us-east-1",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing-secret",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket=BUCKET)
     settings.STORAGES = {**settings.STORAGES, "default": s3_storage(env)}
     yield client
@@ -44,8 +55,9 @@ def bucket(s3_server, settings):
     client.delete_bucket(Bucket=BUCKET)
 
 
-def test_verify_and_assist_work_on_s3_and_a_changed_object_is_named(api, bucket, buyer, arbitrator, case, upload,
-                                                                     capsys):
+def test_verify_and_assist_work_on_s3_and_a_changed_object_is_named(
+    api, bucket, buyer, arbitrator, case, upload, capsys
+):
     shot = png_bytes(text_image(["激活码无效"], size=(480, 80)))
     item_id = upload(case["id"], buyer, shot, name="s3.png").data["id"]
     item = Evidence.objects.get(pk=item_id)

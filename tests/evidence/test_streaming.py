@@ -1,5 +1,6 @@
 """The 20 MiB limit holds while the upload streams in, whatever Content-Length says, and memory
 stays flat: a request body produced on the fly is fed straight to the WSGI handler."""
+
 import tracemalloc
 
 from django.test.client import ClientHandler
@@ -16,16 +17,18 @@ class EndlessUpload:
     """A multipart body whose file part never ends: it is generated as it is read, never held."""
 
     def __init__(self, filler: bytes = b"0123456789abcdef" * 4096):
-        self.head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nproblem\r\n"
-                     f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.txt\"\r\n"
-                     f"Content-Type: text/plain\r\n\r\n").encode()
+        self.head = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="category"\r\n\r\nproblem\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="huge.txt"\r\n'
+            f"Content-Type: text/plain\r\n\r\n"
+        ).encode()
         self.filler = filler
         self.sent = 0
 
     def read(self, size=-1):
         size = 64 * 1024 if size is None or size < 0 else size
         if self.sent < len(self.head):
-            out = self.head[self.sent:self.sent + size]
+            out = self.head[self.sent : self.sent + size]
         else:
             offset = (self.sent - len(self.head)) % len(self.filler)
             out = (self.filler[offset:] + self.filler)[:size]
@@ -38,10 +41,17 @@ class EndlessUpload:
 
 def _post(case_id, token, body, content_length):
     environ = {
-        "REQUEST_METHOD": "POST", "PATH_INFO": f"/api/v1/refunds/{case_id}/evidence", "QUERY_STRING": "",
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": body,
-        "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}", "CONTENT_LENGTH": str(content_length),
-        "HTTP_AUTHORIZATION": f"Bearer {token}", "REMOTE_ADDR": "127.0.0.1",
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": f"/api/v1/refunds/{case_id}/evidence",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": body,
+        "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
+        "CONTENT_LENGTH": str(content_length),
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "REMOTE_ADDR": "127.0.0.1",
     }
     return ClientHandler(enforce_csrf_checks=False)(environ)
 

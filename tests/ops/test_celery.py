@@ -1,5 +1,6 @@
 """Celery on Redis: a real worker process (and beat) running kameng's tasks against a database
 it shares with the test. Timers stay database rows; the queue only triggers sweeps."""
+
 import os
 import sys
 import uuid
@@ -24,8 +25,11 @@ def redis_broker():
             pytest.fail(f"CI=true but {reason}", pytrace=False)
         pytest.skip(reason)
     tag = f"km8-test-{uuid.uuid4().hex[:10]}"
-    env = {"KAMENG_BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}", "KAMENG_CELERY_QUEUE": tag,
-           "KAMENG_CELERY_KEY_PREFIX": f"{tag}:"}
+    env = {
+        "KAMENG_BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+        "KAMENG_CELERY_QUEUE": tag,
+        "KAMENG_CELERY_KEY_PREFIX": f"{tag}:",
+    }
     yield env
     for key in client.scan_iter(match=f"{tag}*"):
         client.delete(key)
@@ -44,8 +48,11 @@ def _sender(env: dict):
 def test_celery_worker_runs_due_timers_when_the_sweep_task_arrives(isolated_db, processes, redis_broker, wait_for):
     isolated_db.create_probe_table()
     env = dict(isolated_db.env, **redis_broker)
-    worker = processes.start([sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "2",
-                              "--loglevel", "INFO"], env, "celery-worker")
+    worker = processes.start(
+        [sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "2", "--loglevel", "INFO"],
+        env,
+        "celery-worker",
+    )
     wait_for(lambda: processes.says(worker, "ready."), 60, what="celery worker ready")
 
     isolated_db.schedule_probes(40)
@@ -73,10 +80,12 @@ def test_celery_worker_runs_due_timers_when_the_sweep_task_arrives(isolated_db, 
 def test_beat_triggers_the_sweep_every_few_seconds(isolated_db, processes, redis_broker, wait_for, tmp_path):
     isolated_db.create_probe_table()
     env = dict(isolated_db.env, KAMENG_SWEEP_INTERVAL="0.5", **redis_broker)
-    worker = processes.start([sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "1"], env,
-                             "celery-worker")
-    beat = processes.start([sys.executable, "-m", "kameng.cli", "beat", "--schedule", str(tmp_path / "beat.db")], env,
-                           "beat")
+    worker = processes.start(
+        [sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "1"], env, "celery-worker"
+    )
+    beat = processes.start(
+        [sys.executable, "-m", "kameng.cli", "beat", "--schedule", str(tmp_path / "beat.db")], env, "beat"
+    )
     wait_for(lambda: processes.says(worker, "ready."), 60, what="celery worker ready")
     wait_for(lambda: processes.says(beat, "beat: Starting"), 60, what="beat start")
 

@@ -1,5 +1,6 @@
 """/healthz answers 200 only when database, storage and broker are all reachable; /metrics
 speaks Prometheus and reports latency, cases, overdue arbitrations, timer lag and the ledger."""
+
 from datetime import timedelta
 
 import pytest
@@ -35,8 +36,12 @@ def test_healthz_is_200_with_every_check_when_all_is_reachable(client, db):
     body = res.json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["ok"] and body["checks"]["storage"]["ok"]
-    assert body["checks"]["broker"] == {"ok": True, "ms": 0.0, "detail": "not configured: jobs run in-process",
-                                        "configured": False}
+    assert body["checks"]["broker"] == {
+        "ok": True,
+        "ms": 0.0,
+        "detail": "not configured: jobs run in-process",
+        "configured": False,
+    }
     assert res["Cache-Control"].startswith("max-age=0")
 
 
@@ -66,8 +71,13 @@ def test_healthz_checks_a_real_redis_broker(client, db, settings):
 def test_healthz_is_503_when_storage_cannot_be_written(client, db, settings, tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(blocker / "files")}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(blocker / "files")},
+        },
+    }
     res = client.get("/healthz")
     assert res.status_code == 503
     assert res.json()["checks"]["storage"]["ok"] is False
@@ -96,14 +106,20 @@ def test_database_check_fails_on_an_unreachable_database(db):
 def test_metrics_report_request_latency_by_url_pattern(client, api, buyer, db):
     api.get("/orders/123456", token=buyer.token)
     samples = _samples(client)
-    count = _value(samples, "kameng_http_request_duration_seconds_count", method="GET",
-                   route="api/v1/orders/<order_id>", status="404")
+    count = _value(
+        samples,
+        "kameng_http_request_duration_seconds_count",
+        method="GET",
+        route="api/v1/orders/<order_id>",
+        status="404",
+    )
     assert count >= 1
     assert not any("123456" in str(labels) for _, labels in samples)
 
 
-def test_metrics_report_open_cases_overdue_arbitrations_and_timer_lag(client, api, buyer, merchant, make_listing,
-                                                                       fund, buy, advance, db):
+def test_metrics_report_open_cases_overdue_arbitrations_and_timer_lag(
+    client, api, buyer, merchant, make_listing, fund, buy, advance, db
+):
     from kameng.clock.services import now as clock_now
     from kameng.timers.models import Timer
 
@@ -111,8 +127,11 @@ def test_metrics_report_open_cases_overdue_arbitrations_and_timer_lag(client, ap
     fund(buyer, 100000)
     orders = [buy(buyer, listing) for _ in range(2)]
     for order in orders:
-        res = api.post("/refunds", {"order": order["id"], "reason": "defective", "description": "无法激活",
-                                    "amount": order["amount"]}, token=buyer.token)
+        res = api.post(
+            "/refunds",
+            {"order": order["id"], "reason": "defective", "description": "无法激活", "amount": order["amount"]},
+            token=buyer.token,
+        )
         assert res.status_code == 201, res.data
     samples = _samples(client)
     assert _value(samples, "kameng_cases_open", status="awaiting_merchant") == 2
@@ -149,8 +168,9 @@ def test_ledger_check_in_metrics_is_cached_and_reports_a_broken_ledger(client, d
     try:
         cached = _samples(client)
         assert _value(cached, "kameng_ledger_ok") == 1  # not recomputed within the interval
-        assert _value(cached, "kameng_ledger_checked_timestamp_seconds") == \
-            _value(first, "kameng_ledger_checked_timestamp_seconds")
+        assert _value(cached, "kameng_ledger_checked_timestamp_seconds") == _value(
+            first, "kameng_ledger_checked_timestamp_seconds"
+        )
         settings.LEDGER_CHECK_SECONDS = 0
         fresh = _samples(client)
         assert _value(fresh, "kameng_ledger_ok") == 0

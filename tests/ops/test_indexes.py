@@ -1,11 +1,16 @@
 """The hot queries have their indexes, and on PostgreSQL the planner can answer them from an
 ordered index scan without sorting (so a page costs the same at any table size)."""
+
 import pytest
 from django.db import connection, transaction
 
 HOT = {
-    "aftersales_refundcase": {"case_queue": ["status", "decide_by"], "case_arbitration_due": ["decide_by", "id"],
-                              "case_buyer": ["buyer_id", "id"], "case_shop": ["shop_id", "id"]},
+    "aftersales_refundcase": {
+        "case_queue": ["status", "decide_by"],
+        "case_arbitration_due": ["decide_by", "id"],
+        "case_buyer": ["buyer_id", "id"],
+        "case_shop": ["shop_id", "id"],
+    },
     "aftersales_caseevent": {"caseevent_case": ["case_id", "id"]},
     "orders_order": {"order_buyer": ["buyer_id", "id"], "order_shop": ["shop_id", "id"]},
     "ledger_posting": {"posting_account": ["account_id", "id"]},

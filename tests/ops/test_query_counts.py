@@ -2,6 +2,7 @@
 
 Each list is read with few rows, then with a full page of 20+; the query count must not move.
 """
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -30,8 +31,11 @@ def _orders_with_cases(api, market, make_listing, buy, count):
     cases = []
     for _ in range(count):
         order = buy(market["buyer"], listing)
-        res = api.post("/refunds", {"order": order["id"], "reason": "defective", "description": "无法激活",
-                                    "amount": order["amount"]}, token=market["buyer"].token)
+        res = api.post(
+            "/refunds",
+            {"order": order["id"], "reason": "defective", "description": "无法激活", "amount": order["amount"]},
+            token=market["buyer"].token,
+        )
         assert res.status_code == 201, res.data
         cases.append(res.data)
     return cases
@@ -78,8 +82,11 @@ def test_listing_search_queries_do_not_grow_with_the_page(api, market, make_list
     other = make_user("merchant")
     api.post("/shops", {"name": "第二家店", "description": ""}, token=other.token)
     for i in range(MANY):
-        make_listing(market["merchant"] if i % 2 else other, title=f"Office 2021 激活码 {i + 1}",
-                     stock=[f"S-{i}-{j}" for j in range(i % 3)])
+        make_listing(
+            market["merchant"] if i % 2 else other,
+            title=f"Office 2021 激活码 {i + 1}",
+            stock=[f"S-{i}-{j}" for j in range(i % 3)],
+        )
     many, page = _queries(api, "/listings")
     assert len(page["data"]) == 20
     assert {item["stock_available"] for item in page["data"]} == {0, 1, 2}

@@ -1,8 +1,8 @@
 """Evidence on an S3-compatible store: a real S3 API (moto's server mode, on a free local port)
 behind django-storages, private objects and presigned downloads."""
+
 import hashlib
 import io
-import os
 import random
 import urllib.error
 import urllib.parse
@@ -32,10 +32,20 @@ def s3_server():
 def s3_env(s3_server):
     import boto3
 
-    env = {"KAMENG_S3_BUCKET": BUCKET, "KAMENG_S3_ENDPOINT_URL": s3_server, "KAMENG_S3_ACCESS_KEY": "testing",
-           "KAMENG_S3_SECRET_KEY": "testing-secret", "KAMENG_S3_REGION": "us-east-1"}
-    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing",
-                          aws_secret_access_key="testing-secret", region_name="us-east-1")
+    env = {
+        "KAMENG_S3_BUCKET": BUCKET,
+        "KAMENG_S3_ENDPOINT_URL": s3_server,
+        "KAMENG_S3_ACCESS_KEY": "testing",
+        "KAMENG_S3_SECRET_KEY": "testing-secret",
+        "KAMENG_S3_REGION": "us-east-1",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing-secret",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket=BUCKET)
     env["client"] = client
     yield env
@@ -74,14 +84,22 @@ def case_with_upload(api, buyer, merchant, make_listing, fund, buy, on_s3):
     listing = make_listing(merchant)
     fund(buyer, 50000)
     order = buy(buyer, listing)
-    case = api.post("/refunds", {"order": order["id"], "reason": "defective", "description": "激活码无效",
-                                 "amount": order["amount"]}, token=buyer.token)
+    case = api.post(
+        "/refunds",
+        {"order": order["id"], "reason": "defective", "description": "激活码无效", "amount": order["amount"]},
+        token=buyer.token,
+    )
     assert case.status_code == 201, case.data
     data = _png()
-    res = api.client.post(f"/api/v1/refunds/{case.data['id']}/evidence",
-                          {"file": SimpleUploadedFile("截图 error.png", data, content_type="image/png"),
-                           "category": "problem", "note": "激活失败截图"},
-                          headers={"Authorization": f"Bearer {buyer.token}"})
+    res = api.client.post(
+        f"/api/v1/refunds/{case.data['id']}/evidence",
+        {
+            "file": SimpleUploadedFile("截图 error.png", data, content_type="image/png"),
+            "category": "problem",
+            "note": "激活失败截图",
+        },
+        headers={"Authorization": f"Bearer {buyer.token}"},
+    )
     assert res.status_code == 201, res.content
     return case.data["id"], res.json(), data
 
@@ -104,8 +122,9 @@ def test_evidence_uploaded_through_the_api_lands_in_the_bucket_unchanged_and_pri
 
 def test_evidence_reads_back_through_the_api_with_the_same_sha256(api, buyer, case_with_upload):
     case_id, item, data = case_with_upload
-    res = api.client.get(f"/api/v1/refunds/{case_id}/evidence/{item['id']}/file",
-                         headers={"Authorization": f"Bearer {buyer.token}"})
+    res = api.client.get(
+        f"/api/v1/refunds/{case_id}/evidence/{item['id']}/file", headers={"Authorization": f"Bearer {buyer.token}"}
+    )
     if res.status_code == 302:  # the endpoint redirects to a presigned URL (kameng.ops.storage.download_response)
         status, headers, body = _fetch(res["Location"])
         assert status == 200
@@ -168,8 +187,15 @@ def test_download_response_streams_from_the_filesystem_when_not_on_s3(db, tmp_pa
 
 def test_s3_settings_come_only_from_the_environment():
     assert s3_storage({}) is None
-    config = s3_storage({"KAMENG_S3_BUCKET": "b", "KAMENG_S3_ENDPOINT_URL": "https://s3.example",
-                         "KAMENG_S3_ACCESS_KEY": "a", "KAMENG_S3_SECRET_KEY": "s", "KAMENG_S3_REGION": "cn-north-1"})
+    config = s3_storage(
+        {
+            "KAMENG_S3_BUCKET": "b",
+            "KAMENG_S3_ENDPOINT_URL": "https://s3.example",
+            "KAMENG_S3_ACCESS_KEY": "a",
+            "KAMENG_S3_SECRET_KEY": "s",
+            "KAMENG_S3_REGION": "cn-north-1",
+        }
+    )
     assert config["BACKEND"] == "storages.backends.s3.S3Storage"
     assert config["OPTIONS"]["default_acl"] == "private" and config["OPTIONS"]["querystring_auth"] is True
     assert config["OPTIONS"]["endpoint_url"] == "https://s3.example"

@@ -1,5 +1,6 @@
 """The sweeper runs due timers in batches (one commit for many) without changing what runs:
 each timer's effects commit once, a cancelled timer never runs, a failing one backs off alone."""
+
 from datetime import timedelta
 
 import pytest
@@ -45,8 +46,12 @@ def test_finding_nothing_due_is_one_query(db):
 
 def test_a_batch_commits_many_timers_with_one_update(db):
     now = clock_now()
-    Timer.objects.bulk_create([Timer(kind="test.batch", target=f"t:{i}", due_at=now - timedelta(seconds=i),
-                                     created_at=now) for i in range(30)])
+    Timer.objects.bulk_create(
+        [
+            Timer(kind="test.batch", target=f"t:{i}", due_at=now - timedelta(seconds=i), created_at=now)
+            for i in range(30)
+        ]
+    )
     assert timers.sweep(now, batch=30) == 30
     assert sorted(RUNS) == sorted(f"t:{i}" for i in range(30))
     assert Timer.objects.filter(kind="test.batch", status=TimerStatus.DONE, ran_at=now).count() == 30

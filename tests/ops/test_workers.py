@@ -1,4 +1,5 @@
 """Several processes: `kameng worker` ×2 sharing one database, and `kameng serve --workers N`."""
+
 import os
 import sys
 import urllib.request
@@ -9,10 +10,12 @@ from pathlib import Path
 def test_two_workers_run_each_of_300_due_timers_exactly_once(isolated_db, processes, wait_for):
     isolated_db.create_probe_table()
     env = dict(isolated_db.env, PROBE_DELAY="0.005")
-    workers = [processes.start([sys.executable, isolated_db.probe_main, "worker", "--interval", "0.2"], env, f"worker{i}")
-               for i in range(2)]
+    workers = [
+        processes.start([sys.executable, isolated_db.probe_main, "worker", "--interval", "0.2"], env, f"worker{i}")
+        for i in range(2)
+    ]
     for w in workers:  # both sweeping before any timer is due, so they compete for every one
-        wait_for(lambda: processes.says(w, "sweeping timers"), 60, what="worker start")
+        wait_for(lambda w=w: processes.says(w, "sweeping timers"), 60, what="worker start")
 
     isolated_db.schedule_probes(300)
     wait_for(lambda: isolated_db.timer_counts().get("done") == 300, 120, interval=0.5, what="300 timers done")
@@ -49,11 +52,15 @@ def _get(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(isolated_db, processes, wait_for,
-                                                                              free_port):
+def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(
+    isolated_db, processes, wait_for, free_port
+):
     port = free_port()
-    serve = processes.start([sys.executable, "-m", "kameng.cli", "serve", "--port", str(port), "--workers", "3",
-                             "--no-timers"], isolated_db.env, "serve")
+    serve = processes.start(
+        [sys.executable, "-m", "kameng.cli", "serve", "--port", str(port), "--workers", "3", "--no-timers"],
+        isolated_db.env,
+        "serve",
+    )
     base = f"http://127.0.0.1:{port}"
 
     def healthy():
@@ -73,8 +80,11 @@ def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(
     # The requests landed on different workers; /metrics (answered by any one) counts them all.
     status, text = _get(f"{base}/metrics")
     assert status == 200
-    line = next(l for l in text.splitlines()
-                if l.startswith("kameng_http_request_duration_seconds_count") and 'route="api/v1/listings"' in l)
+    line = next(
+        row
+        for row in text.splitlines()
+        if row.startswith("kameng_http_request_duration_seconds_count") and 'route="api/v1/listings"' in row
+    )
     assert float(line.rsplit(" ", 1)[1]) == 30.0
     metric_files = os.listdir(Path(isolated_db.env["KAMENG_DATA_DIR"]) / "prometheus")
     assert len({f.rsplit("_", 1)[-1] for f in metric_files if f.startswith("histogram")}) >= 2, metric_files

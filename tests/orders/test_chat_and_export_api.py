@@ -1,4 +1,5 @@
 """Order chat (immutable, private to the two parties) and the CSV export."""
+
 import csv
 import io
 
@@ -30,8 +31,9 @@ def test_both_parties_chat_and_read_the_conversation_in_order(api, buyer, mercha
 
 
 def test_pushing_payment_off_the_platform_is_flagged(api, merchant, order):
-    res = api.post(f"/orders/{order['id']}/messages", {"body": "加我微信 kameng888 私下转账更便宜"},
-                   token=merchant.token)
+    res = api.post(
+        f"/orders/{order['id']}/messages", {"body": "加我微信 kameng888 私下转账更便宜"}, token=merchant.token
+    )
     assert res.data["flags"] == ["off_platform_payment"]
 
 
@@ -40,8 +42,10 @@ def test_strangers_cannot_read_or_write_the_chat(api, buyer, order, make_user):
     stranger_buyer = make_user("buyer")
     stranger_merchant = make_user("merchant")
     for stranger in (stranger_buyer, stranger_merchant):
-        for res in (api.get(f"/orders/{order['id']}/messages", token=stranger.token),
-                    api.post(f"/orders/{order['id']}/messages", {"body": "偷看"}, token=stranger.token)):
+        for res in (
+            api.get(f"/orders/{order['id']}/messages", token=stranger.token),
+            api.post(f"/orders/{order['id']}/messages", {"body": "偷看"}, token=stranger.token),
+        ):
             assert res.status_code == 404
             assert res.data["error"]["type"] == "not_found"
             assert "只有双方能看".encode() not in res.content
@@ -98,7 +102,7 @@ def test_export_shows_only_the_callers_orders_and_needs_auth(api, order, make_us
 
 
 def test_export_neutralizes_spreadsheet_formulas(api, buyer, merchant, make_listing, fund, buy):
-    listing = make_listing(merchant, title="=HYPERLINK(\"http://evil\")", price=100)
+    listing = make_listing(merchant, title='=HYPERLINK("http://evil")', price=100)
     fund(buyer, 100)
     buy(buyer, listing)
     text = api.get("/orders/export?format=csv", token=buyer.token).content.decode("utf-8-sig")

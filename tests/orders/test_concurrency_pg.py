@@ -2,6 +2,7 @@
 
 Each thread is its own HTTP client with its own database connection, started together by a barrier.
 """
+
 import pytest
 
 from kameng.catalog.models import StockItem
@@ -11,8 +12,7 @@ pytestmark = pytest.mark.postgres
 PARALLEL = 8
 
 
-def test_last_card_key_goes_to_exactly_one_of_eight_parallel_buyers(race, api, merchant, make_user,
-                                                                     make_listing, fund):
+def test_last_card_key_goes_to_exactly_one_of_eight_parallel_buyers(race, api, merchant, make_user, make_listing, fund):
     listing = make_listing(merchant, title="最后一张 Steam 卡", stock=["LAST-KEY-0001"], price=5000)
     buyers = [make_user("buyer") for _ in range(PARALLEL)]
     for b in buyers:
@@ -68,8 +68,7 @@ def test_eight_racing_confirmations_release_escrow_once(race, api, buyer, mercha
     assert api.get(f"/orders/{order['id']}", token=buyer.token).data["status"] == "completed"
 
 
-def test_confirmations_racing_the_release_timer_still_release_once(race, api, buyer, merchant, make_listing,
-                                                                   fund, buy):
+def test_confirmations_racing_the_release_timer_still_release_once(race, api, buyer, merchant, make_listing, fund, buy):
     from kameng.clock.services import advance
     from kameng.timers.services import sweep
 

@@ -1,4 +1,5 @@
 """Orders: buying with escrow, delivery, confirmation, automatic release, staged payment, secrecy of card keys."""
+
 import pytest
 
 
@@ -14,8 +15,24 @@ def test_order_shape_and_a_readable_number(api, buyer, merchant, make_listing, f
     listing = make_listing(merchant)
     fund(buyer, 20000)
     order = buy(buyer, listing)
-    for field in ("id", "number", "buyer", "shop", "listing", "listing_version", "snapshot", "quantity", "amount",
-                  "currency", "status", "escrow", "delivery", "delivered_at", "after_sale_until", "created_at"):
+    for field in (
+        "id",
+        "number",
+        "buyer",
+        "shop",
+        "listing",
+        "listing_version",
+        "snapshot",
+        "quantity",
+        "amount",
+        "currency",
+        "status",
+        "escrow",
+        "delivery",
+        "delivered_at",
+        "after_sale_until",
+        "created_at",
+    ):
         assert field in order
     assert order["number"].startswith("KM") and order["number"][2:].isdigit()
     assert order["buyer"] == str(buyer.pk)
@@ -63,8 +80,14 @@ def test_quantity_takes_that_many_distinct_keys(api, buyer, merchant, make_listi
 
 
 def test_customized_goods_need_the_special_terms_accepted(api, buyer, merchant, make_listing, fund, buy):
-    listing = make_listing(merchant, title="王者荣耀 V8 账号 全皮肤", category="game_account", kind="account",
-                           price=50000, verification_minutes=60)
+    listing = make_listing(
+        merchant,
+        title="王者荣耀 V8 账号 全皮肤",
+        category="game_account",
+        kind="account",
+        price=50000,
+        verification_minutes=60,
+    )
     fund(buyer, 60000)
     res = api.post("/orders", {"listing": listing["id"]}, token=buyer.token)
     assert res.status_code == 400
@@ -77,8 +100,14 @@ def test_customized_goods_need_the_special_terms_accepted(api, buyer, merchant, 
 
 
 def test_merchant_delivers_non_card_key_goods(api, buyer, merchant, make_listing, fund, buy):
-    listing = make_listing(merchant, title="原神 648 创世结晶直充", category="game_currency", kind="direct_topup",
-                           price=60000, verification_minutes=120)
+    listing = make_listing(
+        merchant,
+        title="原神 648 创世结晶直充",
+        category="game_currency",
+        kind="direct_topup",
+        price=60000,
+        verification_minutes=120,
+    )
     fund(buyer, 60000)
     order = buy(buyer, listing, topup_target="UID 100234567")
     assert order["status"] == "paid"
@@ -86,8 +115,9 @@ def test_merchant_delivers_non_card_key_goods(api, buyer, merchant, make_listing
     assert order["delivery"] is None
 
     assert api.post(f"/orders/{order['id']}/deliver", {"content": "x"}, token=buyer.token).status_code == 403
-    done = api.post(f"/orders/{order['id']}/deliver", {"content": "已充值到 UID 100234567，订单号 GS-88"},
-                    token=merchant.token)
+    done = api.post(
+        f"/orders/{order['id']}/deliver", {"content": "已充值到 UID 100234567，订单号 GS-88"}, token=merchant.token
+    )
     assert done.status_code == 200, done.data
     assert done.data["status"] == "delivered"
     assert done.data["delivery"] == {"items": [], "content": "已充值到 UID 100234567，订单号 GS-88"}
@@ -143,8 +173,9 @@ def test_confirm_before_delivery_is_a_conflict(api, buyer, merchant, make_listin
     assert wallet(api, merchant) == 0
 
 
-def test_escrow_releases_itself_when_the_verification_window_ends(api, buyer, merchant, make_listing, fund, buy,
-                                                                   advance):
+def test_escrow_releases_itself_when_the_verification_window_ends(
+    api, buyer, merchant, make_listing, fund, buy, advance
+):
     listing = make_listing(merchant, verification_minutes=60)
     fund(buyer, 9900)
     order = buy(buyer, listing)
@@ -176,10 +207,15 @@ def test_release_at_is_delivery_plus_the_verification_window(api, buyer, merchan
     assert datetime.fromisoformat(delivered["after_sale_until"]) == at + timedelta(days=7)
 
 
-def test_staged_payment_takes_the_deposit_then_the_balance_on_delivery(api, buyer, merchant, make_listing, fund,
-                                                                      buy):
-    listing = make_listing(merchant, title="企业 LOGO 定制设计（三稿）", category="custom_design", kind="service",
-                           price=100000, deposit_percent=30)
+def test_staged_payment_takes_the_deposit_then_the_balance_on_delivery(api, buyer, merchant, make_listing, fund, buy):
+    listing = make_listing(
+        merchant,
+        title="企业 LOGO 定制设计（三稿）",
+        category="custom_design",
+        kind="service",
+        price=100000,
+        deposit_percent=30,
+    )
     assert listing["deposit_percent"] == 30
     fund(buyer, 150000)
     order = buy(buyer, listing, accept_special_terms=True)
@@ -188,8 +224,9 @@ def test_staged_payment_takes_the_deposit_then_the_balance_on_delivery(api, buye
     assert order["escrow"]["amount"] == 30000
     assert wallet(api, buyer) == 120000
 
-    delivered = api.post(f"/orders/{order['id']}/deliver", {"content": "终稿源文件：https://pan.example/logo"},
-                         token=merchant.token).data
+    delivered = api.post(
+        f"/orders/{order['id']}/deliver", {"content": "终稿源文件：https://pan.example/logo"}, token=merchant.token
+    ).data
     assert delivered["status"] == "delivered"
     assert delivered["escrow"]["amount"] == 100000
     assert wallet(api, buyer) == 50000
@@ -202,8 +239,7 @@ def test_staged_payment_takes_the_deposit_then_the_balance_on_delivery(api, buye
     assert wallet(api, buyer) == 50000
 
 
-def test_staged_balance_short_at_delivery_is_collected_at_confirmation(api, buyer, merchant, make_listing, fund,
-                                                                       buy):
+def test_staged_balance_short_at_delivery_is_collected_at_confirmation(api, buyer, merchant, make_listing, fund, buy):
     listing = make_listing(merchant, category="game_boosting", kind="service", price=10000, deposit_percent=30)
     fund(buyer, 3000)
     order = buy(buyer, listing, accept_special_terms=True)
@@ -244,6 +280,7 @@ def test_merchants_cannot_buy(api, merchant, make_user, make_listing):
 
 # ---- card-key secrecy -------------------------------------------------------------------------
 
+
 def test_stock_bulk_add_counts_duplicates_and_does_not_add_them(api, merchant, make_listing):
     listing = make_listing(merchant, stock=[])
     url = f"/listings/{listing['id']}/stock"
@@ -265,8 +302,9 @@ def test_only_the_owner_adds_stock_and_only_to_card_key_listings(api, merchant, 
 
 
 @pytest.mark.parametrize("delivered_to_other", [False, True])
-def test_card_key_secrets_reach_only_their_buyer_and_merchant(api, buyer, merchant, make_user, make_listing, fund,
-                                                             buy, delivered_to_other):
+def test_card_key_secrets_reach_only_their_buyer_and_merchant(
+    api, buyer, merchant, make_user, make_listing, fund, buy, delivered_to_other
+):
     secrets = ["SECRET-ALPHA-0001", "SECRET-BRAVO-0002"]
     listing = make_listing(merchant, title="Steam 50元 充值卡", category="gift_card", stock=secrets)
     fund(buyer, 50000)
@@ -285,11 +323,19 @@ def test_card_key_secrets_reach_only_their_buyer_and_merchant(api, buyer, mercha
     assert api.get(f"/orders/{order['id']}", token=buyer.token).data["delivery"]["items"] == [mine]
     assert api.get(f"/orders/{order['id']}", token=merchant.token).data["delivery"]["items"] == [mine]
     # Nobody else, anywhere.
-    public = [api.get(f"/listings/{listing['id']}"), api.get("/listings"), api.get("/listings?q=Steam"),
-              api.get(f"/shops/{merchant.shop_id}"), api.get("/openapi.json")]
-    as_other = [api.get(f"/orders/{order['id']}", token=other.token), api.get("/orders", token=other.token),
-                api.get(f"/listings/{listing['id']}", token=other.token),
-                api.get("/orders/export?format=csv", token=other.token)]
+    public = [
+        api.get(f"/listings/{listing['id']}"),
+        api.get("/listings"),
+        api.get("/listings?q=Steam"),
+        api.get(f"/shops/{merchant.shop_id}"),
+        api.get("/openapi.json"),
+    ]
+    as_other = [
+        api.get(f"/orders/{order['id']}", token=other.token),
+        api.get("/orders", token=other.token),
+        api.get(f"/listings/{listing['id']}", token=other.token),
+        api.get("/orders/export?format=csv", token=other.token),
+    ]
     for res in public + as_other:
         assert not leaked(res, mine), res.request["PATH_INFO"]
     if not delivered_to_other:

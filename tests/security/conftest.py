@@ -1,5 +1,6 @@
 """Fixtures for the security suite: a small marketplace with one of everything and a secret in
 each private place (the `world`), racing helpers, and real kameng processes for crash tests."""
+
 import importlib.util
 import io
 import json
@@ -38,9 +39,11 @@ def tiny_png(seed: int = 0) -> bytes:
 
 
 def upload(api, case_id, user, content: bytes, filename: str, category: str = "problem"):
-    res = api.client.post(f"/api/v1/refunds/{case_id}/evidence",
-                          {"file": SimpleUploadedFile(filename, content), "category": category, "note": "证据"},
-                          headers={"Authorization": f"Bearer {user.token}"})
+    res = api.client.post(
+        f"/api/v1/refunds/{case_id}/evidence",
+        {"file": SimpleUploadedFile(filename, content), "category": category, "note": "证据"},
+        headers={"Authorization": f"Bearer {user.token}"},
+    )
     res.data = res.json() if res.get("Content-Type", "").startswith("application/json") else None
     return res
 
@@ -65,16 +68,24 @@ def world(api, make_user, make_listing, fund, buy):
     update_profile(w["buyer"], "张三", PHONE, "北京市朝阳区某路1号")
     listing = make_listing(w["merchant"], price=9900, stock=[SOLD_KEY] + [f"PLAIN-KEY-{i}" for i in range(8)])
     make_listing(w["merchant"], title="Office 2021 激活码", price=8800, stock=UNSOLD_KEYS)  # nobody buys these
-    service = make_listing(w["merchant"], title="Logo 设计", category="custom_design", kind="service", price=20000,
-                           promises=["三稿内满意"])
+    service = make_listing(
+        w["merchant"], title="Logo 设计", category="custom_design", kind="service", price=20000, promises=["三稿内满意"]
+    )
     fund(w["buyer"], 100_000)
     topup = api.post("/wallet/topups", {"amount": 500}, token=w["buyer"].token).data  # left pending
     o1 = buy(w["buyer"], listing)
     assert o1["delivery"]["items"] == [SOLD_KEY]
-    assert api.post(f"/orders/{o1['id']}/messages", {"body": f"卡密无法激活 {CHAT_SECRET}"},
-                    token=w["buyer"].token).status_code == 201
-    case = api.post("/refunds", {"order": o1["id"], "reason": "defective", "description": "激活失败，错误代码 0xC004C003",
-                                 "amount": 9900}, token=w["buyer"].token)
+    assert (
+        api.post(
+            f"/orders/{o1['id']}/messages", {"body": f"卡密无法激活 {CHAT_SECRET}"}, token=w["buyer"].token
+        ).status_code
+        == 201
+    )
+    case = api.post(
+        "/refunds",
+        {"order": o1["id"], "reason": "defective", "description": "激活失败，错误代码 0xC004C003", "amount": 9900},
+        token=w["buyer"].token,
+    )
     assert case.status_code == 201, case.data
     text = upload(api, case.data["id"], w["buyer"], f"客服回复记录 {EVIDENCE_SECRET}".encode(), "reply.txt")
     assert text.status_code == 201, text.content
@@ -82,16 +93,32 @@ def world(api, make_user, make_listing, fund, buy):
     assert png.status_code == 201, png.content
     o2 = buy(w["buyer"], listing)
     assert api.post(f"/orders/{o2['id']}/confirm", token=w["buyer"].token).status_code == 200
-    assert api.post(f"/orders/{o2['id']}/review", {"stars": 5, "text": "很好"}, token=w["buyer"].token).status_code == 201
+    assert (
+        api.post(f"/orders/{o2['id']}/review", {"stars": 5, "text": "很好"}, token=w["buyer"].token).status_code == 201
+    )
     o3 = buy(w["buyer"], service, accept_special_terms=True)
-    assert api.post(f"/orders/{o3['id']}/deliver", {"content": f"设计稿链接 {DELIVERY_SECRET}"},
-                    token=w["merchant"].token).status_code == 200
-    w.update(listing=listing, service=service, topup=topup, o1=o1, o2=o2, o3=o3, case=case.data,
-             text_evidence=text.data, png_evidence=png.data)
+    assert (
+        api.post(
+            f"/orders/{o3['id']}/deliver", {"content": f"设计稿链接 {DELIVERY_SECRET}"}, token=w["merchant"].token
+        ).status_code
+        == 200
+    )
+    w.update(
+        listing=listing,
+        service=service,
+        topup=topup,
+        o1=o1,
+        o2=o2,
+        o3=o3,
+        case=case.data,
+        text_evidence=text.data,
+        png_evidence=png.data,
+    )
     return w
 
 
 # ---- racing ---------------------------------------------------------------------------------
+
 
 def race(calls, timeout: float = 120):
     """Run the callables at the same moment, each on its own thread and database connection."""
@@ -126,8 +153,11 @@ def http_post(path, token=None, body=None, headers=None, raw: bytes | None = Non
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
         res = Client(raise_request_exception=False).post(
-            f"/api/v1{path}", data=raw if raw is not None else json.dumps(body or {}),
-            content_type="application/json", headers=hdrs)
+            f"/api/v1{path}",
+            data=raw if raw is not None else json.dumps(body or {}),
+            content_type="application/json",
+            headers=hdrs,
+        )
         try:
             return res.status_code, res.json()
         except ValueError:
@@ -137,6 +167,7 @@ def http_post(path, token=None, body=None, headers=None, raw: bytes | None = Non
 
 
 # ---- real processes (kameng serve, kameng worker) --------------------------------------------
+
 
 def _ops_helpers():
     """IsolatedDatabase and Processes from tests/ops/conftest.py (fresh databases and process clean-up)."""

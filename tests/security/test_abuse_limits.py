@@ -1,6 +1,7 @@
 """Abuse limits: password guessing (per account, per address), registration floods, API request
 rates per token and per address (429 rate_limited in the contract's shape, with Retry-After),
 and the evidence upload quota per case."""
+
 import pytest
 from django.core.cache import caches
 from django.test import Client, override_settings
@@ -10,8 +11,12 @@ from kameng.security import ratelimit
 from .conftest import PASSWORD, upload
 
 LIMITS = {
-    "login_ip": "6/300", "login_account": "4/300", "register_ip": "3/3600",
-    "api_token": "5/60", "api_ip": "8/60", "api_anonymous_ip": "12/60",
+    "login_ip": "6/300",
+    "login_account": "4/300",
+    "register_ip": "3/3600",
+    "api_token": "5/60",
+    "api_ip": "8/60",
+    "api_anonymous_ip": "12/60",
 }
 
 
@@ -73,16 +78,30 @@ def test_repeated_web_login_failures_from_one_address_lock_that_address(client, 
 
 def test_registration_is_limited_per_address_on_the_api_and_the_page(api, client, tight_limits):
     for i in range(3):
-        res = api.post("/auth/register", {"username": f"flood{i}", "password": "a-long-passphrase-9", "role": "buyer"},
-                       REMOTE_ADDR="10.0.5.1")
+        res = api.post(
+            "/auth/register",
+            {"username": f"flood{i}", "password": "a-long-passphrase-9", "role": "buyer"},
+            REMOTE_ADDR="10.0.5.1",
+        )
         assert res.status_code == 201, res.data
-    assert_rate_limited(api.post("/auth/register", {"username": "flood9", "password": "a-long-passphrase-9",
-                                                    "role": "buyer"}, REMOTE_ADDR="10.0.5.1"))
-    page = client.post("/register/", {"username": "flood10", "password": "pass-word-123", "password2": "pass-word-123",
-                                      "role": "buyer"}, REMOTE_ADDR="10.0.5.1")
+    assert_rate_limited(
+        api.post(
+            "/auth/register",
+            {"username": "flood9", "password": "a-long-passphrase-9", "role": "buyer"},
+            REMOTE_ADDR="10.0.5.1",
+        )
+    )
+    page = client.post(
+        "/register/",
+        {"username": "flood10", "password": "pass-word-123", "password2": "pass-word-123", "role": "buyer"},
+        REMOTE_ADDR="10.0.5.1",
+    )
     assert page.status_code == 429 and "注册过于频繁" in page.content.decode()
-    other = api.post("/auth/register", {"username": "neighbour", "password": "a-long-passphrase-9", "role": "buyer"},
-                     REMOTE_ADDR="10.0.5.2")
+    other = api.post(
+        "/auth/register",
+        {"username": "neighbour", "password": "a-long-passphrase-9", "role": "buyer"},
+        REMOTE_ADDR="10.0.5.2",
+    )
     assert other.status_code == 201
 
 
@@ -109,8 +128,12 @@ def test_random_tokens_from_one_address_are_limited_per_address(api, tight_limit
 
 
 def test_gateway_notifications_are_never_rate_limited(api, tight_limits, db):
-    statuses = {api.client.post("/api/v1/payments/notify/sandbox", data=b"{}", content_type="application/json",
-                                REMOTE_ADDR="10.0.9.1").status_code for _ in range(10)}
+    statuses = {
+        api.client.post(
+            "/api/v1/payments/notify/sandbox", data=b"{}", content_type="application/json", REMOTE_ADDR="10.0.9.1"
+        ).status_code
+        for _ in range(10)
+    }
     assert statuses == {400}
 
 

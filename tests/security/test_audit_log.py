@@ -1,5 +1,6 @@
 """The audit log: staff state changes and every money movement, traceable to who and when,
 searchable by admins (GET /audit, /staff/audit/), never editable from the UI."""
+
 from datetime import date
 
 import pytest
@@ -25,8 +26,9 @@ def decided_case(api, world):
     case, buyer, merchant, arbitrator = world["case"], world["buyer"], world["merchant"], world["arbitrator"]
     assert api.post(f"/refunds/{case['id']}/reject", {"reason": "已激活"}, token=merchant.token).status_code == 200
     assert api.post(f"/refunds/{case['id']}/escalate", token=buyer.token).status_code == 200
-    res = api.post(f"/refunds/{case['id']}/decide", {"outcome": "refund_full", "rationale": RATIONALE},
-                   token=arbitrator.token)
+    res = api.post(
+        f"/refunds/{case['id']}/decide", {"outcome": "refund_full", "rationale": RATIONALE}, token=arbitrator.token
+    )
     assert res.status_code == 200, res.data
     assert api.post(f"/refunds/{case['id']}/accept_decision", token=merchant.token).status_code == 200
     return case
@@ -42,7 +44,7 @@ def test_every_money_movement_is_in_the_audit_log_with_who_and_when(api, world, 
         money += page["data"]
     assert {e["id"] for e in money} == {f"money:{pk}" for pk in JournalEntry.objects.values_list("pk", flat=True)}
     assert all(e["actor"] and e["at"] for e in money)
-    refund, = [e for e in money if e["type"] == "money.refund"]
+    (refund,) = [e for e in money if e["type"] == "money.refund"]
     assert refund["actor"] == world["merchant"].username  # whose accept_decision made the decision final
     assert refund["data"]["amount"] == 9900 and f"case:{decided_case['id']}" in refund["target"]
     purchase = next(e for e in money if e["type"] == "money.purchase")
@@ -54,16 +56,19 @@ def test_staff_decisions_sanctions_and_policy_edits_are_traceable(api, world, de
     from kameng.policy.services import set_policy
 
     admin, arbitrator = world["admin"], world["arbitrator"]
-    api.post(f"/shops/{world['merchant2'].shop_id}/sanction", {"status": "restricted", "reason": "刷单嫌疑，限制流量"},
-             token=admin.token)
+    api.post(
+        f"/shops/{world['merchant2'].shop_id}/sanction",
+        {"status": "restricted", "reason": "刷单嫌疑，限制流量"},
+        token=admin.token,
+    )
     set_policy("fast_track_threshold_fen", 30000, acting_user=admin, now=now())
 
     decisions = audit(api, admin, actor=arbitrator.username, type="case.decide")["data"]
     assert len(decisions) == 1 and decisions[0]["target"] == f"case:{decided_case['id']}"
     assert decisions[0]["actor_role"] == "arbitrator" and decisions[0]["data"]["outcome"] == "refund_full"
-    sanction, = audit(api, admin, type="sanction", actor=admin.username)["data"]
+    (sanction,) = audit(api, admin, type="sanction", actor=admin.username)["data"]
     assert sanction["type"] == "sanction.restricted" and "刷单嫌疑" in sanction["summary"]
-    policy, = audit(api, admin, type="staff.policy.set")["data"]
+    (policy,) = audit(api, admin, type="staff.policy.set")["data"]
     assert policy["actor"] == admin.username and policy["data"]["new"] == 30000
     everything_by_admin = audit(api, admin, actor=admin.username, limit=100)["data"]
     assert {e["source"] for e in everything_by_admin} >= {"sanction", "staff"}
@@ -120,7 +125,7 @@ def test_the_audit_page_is_for_admins_and_searches(world, decided_case):
     page.force_login(world["merchant"])
     assert page.get("/staff/audit/").status_code == 403
     page.force_login(world["admin"])
-    html = page.get(f"/staff/audit/?type=money.refund").content.decode()
+    html = page.get("/staff/audit/?type=money.refund").content.decode()
     assert "money.refund" in html and world["merchant"].username in html
     assert "money.purchase" not in html
 
@@ -134,8 +139,12 @@ def test_the_audit_tables_are_read_only_in_the_django_admin(world, decided_case)
     admin.force_login(world["admin"])
     record = AuditRecord.objects.latest("pk")
     entry = JournalEntry.objects.latest("pk")
-    for url in ("/django-admin/security/auditrecord/", "/django-admin/ledger/journalentry/",
-                "/django-admin/aftersales/caseevent/", "/django-admin/admin/logentry/"):
+    for url in (
+        "/django-admin/security/auditrecord/",
+        "/django-admin/ledger/journalentry/",
+        "/django-admin/aftersales/caseevent/",
+        "/django-admin/admin/logentry/",
+    ):
         assert admin.get(url).status_code == 200, url
     assert admin.get("/django-admin/security/auditrecord/add/").status_code == 403
     view = admin.get(f"/django-admin/security/auditrecord/{record.pk}/change/")

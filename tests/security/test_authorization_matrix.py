@@ -15,19 +15,29 @@ shop's owner), merchant2 (another merchant), arbitrator, admin. Expected answers
 And whatever the answer, no body carries a secret its caller may not see (card keys, delivery
 content, chat, evidence bytes, the buyer's phone number, order numbers, tokens, password hashes).
 """
+
 import json
 from itertools import count
 
-import pytest
 from django.urls import get_resolver
 from django.urls.resolvers import URLPattern, URLResolver
 from ninja.operation import PathView
 
-from .conftest import (CHAT_SECRET, DELIVERY_SECRET, EVIDENCE_SECRET, PARTIES_AND_STAFF, PASSWORD, PHONE, ROLES,
-                       SOLD_KEY, UNSOLD_KEYS, tiny_png)
+from .conftest import (
+    CHAT_SECRET,
+    DELIVERY_SECRET,
+    EVIDENCE_SECRET,
+    PARTIES_AND_STAFF,
+    PASSWORD,
+    PHONE,
+    ROLES,
+    SOLD_KEY,
+    UNSOLD_KEYS,
+    tiny_png,
+)
 
 OK = "ok"
-EVERYONE = {role: OK for role in ROLES}
+EVERYONE = dict.fromkeys(ROLES, OK)
 SIGNED_IN = {**EVERYONE, "anon": 401}
 
 
@@ -112,6 +122,7 @@ MATRIX = {
     ("GET", "/audit"): ADMIN_ONLY,
 }
 
+
 # Secrets and who may see them (anyone else must never find them in any answer).
 def secrets(world) -> dict[str, set[str]]:
     tokens = {world[r].token: set() for r in ROLES[1:]}
@@ -125,7 +136,9 @@ def secrets(world) -> dict[str, set[str]]:
         world["o1"]["number"]: PARTIES_AND_STAFF,
         world["o3"]["number"]: {"buyer", "merchant", "admin"},
         **tokens,
-        "md5$": set(), "pbkdf2_sha256$": set(), "argon2$": set(),
+        "md5$": set(),
+        "pbkdf2_sha256$": set(),
+        "argon2$": set(),
     }
 
 
@@ -165,9 +178,15 @@ def test_every_api_route_has_a_row_in_the_matrix():
 
 def _params(world, path):
     order = world["o2"] if path.startswith("/orders/{order_id}/review") else world["o1"]
-    return {"shop_id": world["merchant"].shop_id, "listing_id": world["listing"]["id"], "topup_id": world["topup"]["id"],
-            "gateway": "sandbox", "order_id": order["id"], "case_id": world["case"]["id"],
-            "evidence_id": world["png_evidence"]["id"] if path.endswith("preview") else world["text_evidence"]["id"]}
+    return {
+        "shop_id": world["merchant"].shop_id,
+        "listing_id": world["listing"]["id"],
+        "topup_id": world["topup"]["id"],
+        "gateway": "sandbox",
+        "order_id": order["id"],
+        "case_id": world["case"]["id"],
+        "evidence_id": world["png_evidence"]["id"] if path.endswith("preview") else world["text_evidence"]["id"],
+    }
 
 
 _n = count()
@@ -179,9 +198,17 @@ def _body(method, path, world, role):
         "/auth/register": {"username": f"matrix-{role}-{n}", "password": "a-long-passphrase-9", "role": "buyer"},
         "/auth/token": {"username": world["buyer"].username, "password": PASSWORD},
         "/shops": {"name": "又一家店", "description": ""},
-        "/listings": {"title": "Steam 充值卡", "category": "gift_card", "kind": "card_key", "price": 1000,
-                      "description": "自动发卡", "promises": [], "after_sale_days": 7, "verification_minutes": 60,
-                      "no_reason_refund": False},
+        "/listings": {
+            "title": "Steam 充值卡",
+            "category": "gift_card",
+            "kind": "card_key",
+            "price": 1000,
+            "description": "自动发卡",
+            "promises": [],
+            "after_sale_days": 7,
+            "verification_minutes": 60,
+            "no_reason_refund": False,
+        },
         "/listings/{listing_id}": {"price": 9900},
         "/listings/{listing_id}/stock": {"items": [f"NEW-KEY-{role}-{n}"]},
         "/wallet/topups": {"amount": 100},
@@ -210,15 +237,21 @@ def _call(api, world, role, method, path):
     if path == "/refunds/{case_id}/evidence":
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        return api.client.post(url, {"file": SimpleUploadedFile("shot.png", tiny_png(next(_n))), "category": "problem"},
-                               headers=headers)
+        return api.client.post(
+            url, {"file": SimpleUploadedFile("shot.png", tiny_png(next(_n))), "category": "problem"}, headers=headers
+        )
     if path == "/payments/notify/{gateway}":
-        return api.client.post(url, data=b'{"topup": "1", "amount": 1}', content_type="application/json",
-                               headers={**headers, "X-Sandbox-Signature": "forged"})
+        return api.client.post(
+            url,
+            data=b'{"topup": "1", "amount": 1}',
+            content_type="application/json",
+            headers={**headers, "X-Sandbox-Signature": "forged"},
+        )
     if method == "GET":
         return api.client.get(url, headers=headers)
-    return getattr(api.client, method.lower())(url, data=json.dumps(_body(method, path, world, role)),
-                                               content_type="application/json", headers=headers)
+    return getattr(api.client, method.lower())(
+        url, data=json.dumps(_body(method, path, world, role)), content_type="application/json", headers=headers
+    )
 
 
 def _body_bytes(response) -> bytes:

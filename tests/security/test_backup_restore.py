@@ -2,6 +2,7 @@
 their own (a SQLite file, or on the PostgreSQL pass a PostgreSQL database and pg_dump/pg_restore):
 after the restore the ledger check and the evidence verification are green, every row and
 every evidence file is back, and a damaged or unsafe backup is refused before anything changes."""
+
 import io
 import json
 import shutil
@@ -59,18 +60,32 @@ call("post", f"/refunds/{cases[0]['id']}/accept", None, merchant)
 result = {"buyer": buyer, "merchant": merchant, "cases": [c["id"] for c in cases]}
 """
 
+
 def state(db) -> dict:
     """What a restore must give back, read straight from the database (no Django process: fast)."""
-    counts = {table: db.query(f"SELECT COUNT(*) FROM {table}")[0][0] for table in (
-        "ledger_journalentry", "ledger_posting", "ledger_account", "orders_order", "aftersales_refundcase",
-        "evidence_evidence", "accounts_user")}
-    return {"counts": counts, "balances": dict(db.query("SELECT code, balance FROM ledger_account")),
-            "evidence": sorted(r[0] for r in db.query("SELECT sha256 FROM evidence_evidence"))}
+    counts = {
+        table: db.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+        for table in (
+            "ledger_journalentry",
+            "ledger_posting",
+            "ledger_account",
+            "orders_order",
+            "aftersales_refundcase",
+            "evidence_evidence",
+            "accounts_user",
+        )
+    }
+    return {
+        "counts": counts,
+        "balances": dict(db.query("SELECT code, balance FROM ledger_account")),
+        "evidence": sorted(r[0] for r in db.query("SELECT sha256 FROM evidence_evidence")),
+    }
 
 
 def kameng(db, *args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "kameng.cli", *args], env=db.env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "kameng.cli", *args], env=db.env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ got (201 order, 200 accept) is durable; and every timer ran exactly once: the pr
 (each run leaves one row, written in the sweeper's transaction) and the real ones (escrow
 release, merchant deadlines) once all are made due.
 """
+
+import contextlib
 import os
 import random
 import signal
@@ -80,8 +82,9 @@ class Load:
     def post(self, path, token, body=None, files=None):
         try:
             kwargs = {"files": files, "data": {"category": "problem"}} if files else {"json": body or {}}
-            response = requests.post(f"{self.base}/api/v1{path}", headers={"Authorization": f"Bearer {token}"},
-                                     timeout=10, **kwargs)
+            response = requests.post(
+                f"{self.base}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10, **kwargs
+            )
         except requests.RequestException:
             self.answers["connection_error"] += 1
             return None, None
@@ -106,8 +109,11 @@ class Load:
             if choice == 0:
                 self.post(f"/orders/{order['id']}/confirm", buyer)
                 continue
-            status, case = self.post("/refunds", buyer, {"order": order["id"], "reason": "defective",
-                                                         "description": "卡密无效", "amount": 9900})
+            status, case = self.post(
+                "/refunds",
+                buyer,
+                {"order": order["id"], "reason": "defective", "description": "卡密无效", "amount": 9900},
+            )
             if status != 201:
                 continue
             if choice == 1:
@@ -119,18 +125,37 @@ class Load:
                 if self.post(f"/refunds/{case['id']}/offer", merchant, {"amount": 5000})[0] == 200:
                     self.post(f"/refunds/{case['id']}/accept_offer", buyer)
             else:  # evidence, then leave the case to the merchant deadline
-                status, item = self.post(f"/refunds/{case['id']}/evidence", buyer,
-                                         files={"file": ("log.txt", f"激活失败日志 {order['id']}".encode())})
+                status, item = self.post(
+                    f"/refunds/{case['id']}/evidence",
+                    buyer,
+                    files={"file": ("log.txt", f"激活失败日志 {order['id']}".encode())},
+                )
                 if status == 201:
                     self.acked_uploads.add(item["id"])
 
 
 def _start(processes, db, port, n):
     env = {**db.env, "KAMENG_TEST_CLOCK": "1"}
-    serve = processes.start([sys.executable, "-m", "kameng.cli", "serve", "--port", str(port), "--workers", "2",
-                             "--threads", "4", "--no-timers"], env, f"serve{n}")
-    worker = processes.start([sys.executable, OPS.PROBE_MAIN, "worker", "--interval", "0.2", "--quiet"], env,
-                             f"worker{n}")
+    serve = processes.start(
+        [
+            sys.executable,
+            "-m",
+            "kameng.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--no-timers",
+        ],
+        env,
+        f"serve{n}",
+    )
+    worker = processes.start(
+        [sys.executable, OPS.PROBE_MAIN, "worker", "--interval", "0.2", "--quiet"], env, f"worker{n}"
+    )
     return serve, worker
 
 
@@ -143,10 +168,8 @@ def _healthy(base):
 
 def _kill(proc):
     """SIGKILL to the whole process group: kameng serve, the gunicorn master and its workers."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=10)
 
 
@@ -188,18 +211,28 @@ def test_sigkill_mid_load_loses_nothing_and_moves_money_once(fresh_db, processes
     # whose sweep lost a lock race is retried a minute later (kameng time): move on until none is left.
     kameng_now = None
     for step in (8 * 86400, 3600, 3600, 3600):
-        moved = requests.post(f"{base}/api/v1/test/clock/advance", json={"seconds": step}, timeout=300,
-                              headers={"Authorization": f"Bearer {world['admin']}"})
+        moved = requests.post(
+            f"{base}/api/v1/test/clock/advance",
+            json={"seconds": step},
+            timeout=300,
+            headers={"Authorization": f"Bearer {world['admin']}"},
+        )
         assert moved.status_code == 200, moved.text
         kameng_now = moved.json()["now"]
         try:
-            wait_for(lambda: not db.query(DUE, (kameng_now,)), 60, interval=0.5, what="every due timer to run")
+            wait_for(lambda at=kameng_now: not db.query(DUE, (at,)), 60, interval=0.5, what="every due timer to run")
         except AssertionError:
-            stuck = db.query("SELECT kind, target, attempts, last_error FROM timers_timer "
-                             "WHERE status = 'pending' AND due_at <= ? LIMIT 5", (kameng_now,))
+            stuck = db.query(
+                "SELECT kind, target, attempts, last_error FROM timers_timer "
+                "WHERE status = 'pending' AND due_at <= ? LIMIT 5",
+                (kameng_now,),
+            )
             raise AssertionError(f"timers still pending: {stuck}\n{processes.output(worker)[-2000:]}") from None
-        soon = db.query("SELECT COUNT(*) FROM timers_timer WHERE status = 'pending' AND kind <> 'trust.refresh_credit' "
-                        "AND due_at <= ?::timestamptz + interval '1 hour'", (kameng_now,))[0][0]
+        soon = db.query(
+            "SELECT COUNT(*) FROM timers_timer WHERE status = 'pending' AND kind <> 'trust.refresh_credit' "
+            "AND due_at <= ?::timestamptz + interval '1 hour'",
+            (kameng_now,),
+        )[0][0]
         if not soon:
             break
     retried = db.query("SELECT kind, attempts, last_error FROM timers_timer WHERE attempts > 0 LIMIT 10")
@@ -212,23 +245,27 @@ def test_sigkill_mid_load_loses_nothing_and_moves_money_once(fresh_db, processes
     assert "evidence OK" in db.kameng("evidence", "verify")
     log(f"ledger and evidence checked; answers {dict(load.answers)}")
 
-    twice = db.query("SELECT case_id, COUNT(*) FROM ledger_journalentry WHERE kind = 'refund' "
-                     "GROUP BY case_id HAVING COUNT(*) > 1")
+    twice = db.query(
+        "SELECT case_id, COUNT(*) FROM ledger_journalentry WHERE kind = 'refund' GROUP BY case_id HAVING COUNT(*) > 1"
+    )
     assert not twice, f"cases refunded twice: {twice}"
     mismatched = db.query(
         "SELECT c.id, c.refunded_amount, COALESCE(SUM(p.amount), 0) FROM aftersales_refundcase c "
         "LEFT JOIN ledger_journalentry e ON e.case_id = c.id AND e.kind = 'refund' "
         "LEFT JOIN ledger_posting p ON p.entry_id = e.id AND p.amount > 0 "
-        "GROUP BY c.id, c.refunded_amount HAVING c.refunded_amount <> COALESCE(SUM(p.amount), 0)")
+        "GROUP BY c.id, c.refunded_amount HAVING c.refunded_amount <> COALESCE(SUM(p.amount), 0)"
+    )
     assert not mismatched, mismatched
-    open_cases = db.query("SELECT c.id, c.status, c.fast_track, c.merchant_respond_by, c.buyer_respond_by, "
-                          "c.decide_by, (SELECT string_agg(t.kind || ':' || t.status, ',') FROM timers_timer t "
-                          "WHERE t.target = 'case:' || c.id) FROM aftersales_refundcase c WHERE c.status <> 'closed'")
+    open_cases = db.query(
+        "SELECT c.id, c.status, c.fast_track, c.merchant_respond_by, c.buyer_respond_by, "
+        "c.decide_by, (SELECT string_agg(t.kind || ':' || t.status, ',') FROM timers_timer t "
+        "WHERE t.target = 'case:' || c.id) FROM aftersales_refundcase c WHERE c.status <> 'closed'"
+    )
     assert not open_cases, open_cases[:5]  # every case settled (merchant silence on fast track refunds in full)
 
     orders = {str(r[0]) for r in db.query("SELECT id FROM orders_order")}
     assert load.acked_orders <= orders, "an order the client was told about is gone"
-    accepted = dict((str(i), (s, r)) for i, s, r in db.query("SELECT id, status, resolution FROM aftersales_refundcase"))
+    accepted = {str(i): (s, r) for i, s, r in db.query("SELECT id, status, resolution FROM aftersales_refundcase")}
     assert all(accepted[c] == ("closed", "refund_full") for c in load.acked_accepts)
     evidence = {str(r[0]) for r in db.query("SELECT id FROM evidence_evidence")}
     assert load.acked_uploads <= evidence
@@ -237,6 +274,8 @@ def test_sigkill_mid_load_loses_nothing_and_moves_money_once(fresh_db, processes
     assert len(runs) == PROBES and set(runs.values()) == {1}, [t for t, n in runs.items() if n != 1]
     statuses = dict(db.query("SELECT status, COUNT(*) FROM timers_timer GROUP BY status"))
     assert "failed" not in statuses and not db.query(DUE, (kameng_now,)), statuses  # pending: recurring ones
-    releases = db.query("SELECT order_id, COUNT(*) FROM ledger_journalentry WHERE kind = 'release' "
-                        "GROUP BY order_id HAVING COUNT(*) > 1")
+    releases = db.query(
+        "SELECT order_id, COUNT(*) FROM ledger_journalentry WHERE kind = 'release' "
+        "GROUP BY order_id HAVING COUNT(*) > 1"
+    )
     assert not releases

@@ -8,7 +8,6 @@ once, and against the buyer's deadline), both parties accepting a compromise at 
 the compromise deadline against the last acceptance, and replays of one signed sandbox
 notification.
 """
-import json
 
 import pytest
 from django.db.models import Count
@@ -41,20 +40,24 @@ def case_for(api, buyer, merchant, make_listing, fund, buy):
 
     def make():
         order = buy(buyer, listing)
-        res = api.post("/refunds", {"order": order["id"], "reason": "defective", "description": "无法激活",
-                                    "amount": order["amount"]}, token=buyer.token)
+        res = api.post(
+            "/refunds",
+            {"order": order["id"], "reason": "defective", "description": "无法激活", "amount": order["amount"]},
+            token=buyer.token,
+        )
         assert res.status_code == 201, res.data
         return res.data
 
     return make
 
 
-def test_one_wallet_pays_for_only_one_of_eight_simultaneous_purchases(postgres, api, buyer, merchant, make_listing,
-                                                                      fund):
+def test_one_wallet_pays_for_only_one_of_eight_simultaneous_purchases(
+    postgres, api, buyer, merchant, make_listing, fund
+):
     listings = [make_listing(merchant, title=f"点卡 {i}", price=5000, stock=[f"W-{i}"]) for i in range(PARALLEL)]
     fund(buyer, 5000)
 
-    results = race([http_post("/orders", buyer.token, {"listing": l["id"]}) for l in listings])
+    results = race([http_post("/orders", buyer.token, {"listing": item["id"]}) for item in listings])
 
     statuses = sorted(s for s, _ in results)
     assert statuses == [201] + [402] * (PARALLEL - 1), results
@@ -64,14 +67,16 @@ def test_one_wallet_pays_for_only_one_of_eight_simultaneous_purchases(postgres, 
     assert not Account.objects.filter(kind__in=["wallet", "escrow"], balance__lt=0).exists()
 
 
-def test_one_idempotency_key_buys_once_however_often_it_is_sent_at_once(postgres, api, buyer, merchant,
-                                                                        make_listing, fund):
+def test_one_idempotency_key_buys_once_however_often_it_is_sent_at_once(
+    postgres, api, buyer, merchant, make_listing, fund
+):
     listing = make_listing(merchant, price=2000, stock=[f"I-{i}" for i in range(PARALLEL)])
     fund(buyer, 2000 * PARALLEL)
     key = {"Idempotency-Key": "double-click-7f3a"}
 
-    results = race([http_post("/orders", buyer.token, {"listing": listing["id"]}, headers=key)
-                    for _ in range(PARALLEL)])
+    results = race(
+        [http_post("/orders", buyer.token, {"listing": listing["id"]}, headers=key) for _ in range(PARALLEL)]
+    )
 
     created = {b["id"] for s, b in results if s == 201}
     assert len(created) == 1, results  # replays answer with the same order
@@ -101,10 +106,14 @@ def test_accept_offer_racing_the_buyer_deadline_has_one_outcome(postgres, api, b
         before = balance(api, buyer)
         moment = clock.advance(7 * 24 * 3600 + 1)  # past buyer_respond_by, not swept yet
 
-        results = race([lambda: ("sweep", timers.sweep(moment)),
-                        http_post(f"/refunds/{case['id']}/accept_offer", buyer.token)])
+        results = race(
+            [
+                lambda moment=moment: ("sweep", timers.sweep(moment)),
+                http_post(f"/refunds/{case['id']}/accept_offer", buyer.token),
+            ]
+        )
 
-        (status, body), = [r for r in results if r[0] != "sweep"]
+        ((status, body),) = [r for r in results if r[0] != "sweep"]
         got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
         assert got["status"] == "closed"
         if status == 200:
@@ -119,20 +128,26 @@ def test_accept_offer_racing_the_buyer_deadline_has_one_outcome(postgres, api, b
 def _compromise(api, case, arbitrator, buyer, merchant):
     assert api.post(f"/refunds/{case['id']}/reject", {"reason": "已使用"}, token=merchant.token).status_code == 200
     assert api.post(f"/refunds/{case['id']}/escalate", token=buyer.token).status_code == 200
-    res = api.post(f"/refunds/{case['id']}/decide", {"outcome": "compromise", "amount": 15000, "rationale": RATIONALE},
-                   token=arbitrator.token)
+    res = api.post(
+        f"/refunds/{case['id']}/decide",
+        {"outcome": "compromise", "amount": 15000, "rationale": RATIONALE},
+        token=arbitrator.token,
+    )
     assert res.status_code == 200, res.data
 
 
-def test_both_parties_accepting_a_compromise_at_once_refund_once(postgres, api, buyer, merchant, arbitrator,
-                                                                  case_for):
+def test_both_parties_accepting_a_compromise_at_once_refund_once(postgres, api, buyer, merchant, arbitrator, case_for):
     for _ in range(3):
         case = case_for()
         _compromise(api, case, arbitrator, buyer, merchant)
         before = balance(api, buyer)
 
-        results = race([http_post(f"/refunds/{case['id']}/respond_compromise", buyer.token, {"accept": True}),
-                        http_post(f"/refunds/{case['id']}/respond_compromise", merchant.token, {"accept": True})])
+        results = race(
+            [
+                http_post(f"/refunds/{case['id']}/respond_compromise", buyer.token, {"accept": True}),
+                http_post(f"/refunds/{case['id']}/respond_compromise", merchant.token, {"accept": True}),
+            ]
+        )
 
         assert sorted(s for s, _ in results) == [200, 200], results
         got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
@@ -140,20 +155,27 @@ def test_both_parties_accepting_a_compromise_at_once_refund_once(postgres, api, 
         assert refunds(case["id"]) == 1 and balance(api, buyer) == before + 15000
 
 
-def test_the_compromise_deadline_racing_the_last_acceptance_has_one_outcome(postgres, api, buyer, merchant,
-                                                                          arbitrator, case_for):
+def test_the_compromise_deadline_racing_the_last_acceptance_has_one_outcome(
+    postgres, api, buyer, merchant, arbitrator, case_for
+):
     for _ in range(3):
         case = case_for()
         _compromise(api, case, arbitrator, buyer, merchant)
-        assert api.post(f"/refunds/{case['id']}/respond_compromise", {"accept": True},
-                        token=buyer.token).status_code == 200
+        assert (
+            api.post(f"/refunds/{case['id']}/respond_compromise", {"accept": True}, token=buyer.token).status_code
+            == 200
+        )
         before = balance(api, buyer)
         moment = clock.advance(48 * 3600 + 1)
 
-        results = race([lambda: ("sweep", timers.sweep(moment)),
-                        http_post(f"/refunds/{case['id']}/respond_compromise", merchant.token, {"accept": True})])
+        results = race(
+            [
+                lambda moment=moment: ("sweep", timers.sweep(moment)),
+                http_post(f"/refunds/{case['id']}/respond_compromise", merchant.token, {"accept": True}),
+            ]
+        )
 
-        (status, body), = [r for r in results if r[0] != "sweep"]
+        ((status, body),) = [r for r in results if r[0] != "sweep"]
         got = api.get(f"/refunds/{case['id']}", token=buyer.token).data
         if status == 200:  # the merchant was in time: final at the compromise
             assert got["status"] == "closed" and refunds(case["id"]) == 1

@@ -8,6 +8,7 @@ every link of the site, so new pages are covered as soon as something links to t
 page route must be reached by the crawl, be the target of a crawled form, or be listed in
 NOT_PAGES below.
 """
+
 import csv
 import io
 import json
@@ -27,8 +28,7 @@ from .conftest import tiny_png, upload
 
 SKIP_PREFIXES = ("/api/", "/django-admin/", "/static/", "/i18n/", "/healthz", "/metrics")
 # Routes that are not pages: POST-only endpoints, downloads, machine endpoints.
-NOT_PAGES = {"set_language", "healthz", "metrics", "logout", "language", "download", "order-message",
-             "order-deliver"}
+NOT_PAGES = {"set_language", "healthz", "metrics", "logout", "language", "download", "order-message", "order-deliver"}
 # Forms whose target is deliberately not CSRF-protected, and why.
 CSRF_EXEMPT = {
     # The sandbox payment gateway's own page: it stands for the gateway's external site (a real
@@ -60,8 +60,11 @@ class Page(HTMLParser):
                 self.problems.append(f"<{tag} style=…> inline style")
             if name in ("href", "src", "action") and (value or "").strip().lower().startswith("javascript:"):
                 self.problems.append(f"<{tag} {name}=javascript:…>")
-        resource = attrs.get("src") if tag in ("script", "img", "iframe") else (
-            attrs.get("href") if tag == "link" and "stylesheet" in (attrs.get("rel") or "") else None)
+        resource = (
+            attrs.get("src")
+            if tag in ("script", "img", "iframe")
+            else (attrs.get("href") if tag == "link" and "stylesheet" in (attrs.get("rel") or "") else None)
+        )
         if resource and resource.strip().lower().startswith(("http:", "https:", "//")):
             self.problems.append(f"<{tag}> loads {resource[:60]} from another origin (the CSP refuses it)")
         if tag == "script" and not attrs.get("src") and attrs.get("type") not in ("application/json",):
@@ -73,8 +76,12 @@ class Page(HTMLParser):
         if tag == "img" and attrs.get("src"):
             self.images.append(attrs["src"])
         if tag == "form":
-            self._form = {"method": (attrs.get("method") or "get").lower(), "action": attrs.get("action"),
-                          "fields": {}, "files": []}
+            self._form = {
+                "method": (attrs.get("method") or "get").lower(),
+                "action": attrs.get("action"),
+                "fields": {},
+                "files": [],
+            }
             self.forms.append(self._form)
         if self._form is not None and tag in ("input", "textarea", "select", "button") and attrs.get("name"):
             if attrs.get("type") == "file":
@@ -150,16 +157,25 @@ def payload_world(world, api, make_listing, buy, fund):
     """The world, plus user text full of script payloads everywhere a page may show it."""
     p = PAYLOADS
     merchant, buyer, admin = world["merchant2"], world["buyer"], world["admin"]
-    api.patch(f"/listings/{world['listing']['id']}", {"description": f"正版授权 {p['svg']}"},
-              token=world["merchant"].token)
-    listing = make_listing(merchant, title=f"Steam 点卡 {p['script']}", description=f"描述 {p['img']}",
-                           promises=[f"承诺 {p['svg']}"], price=3000,
-                           stock=[f"KEY{p['img']}", f"KEY{p['script']}", "KEY-3"])
+    api.patch(
+        f"/listings/{world['listing']['id']}", {"description": f"正版授权 {p['svg']}"}, token=world["merchant"].token
+    )
+    listing = make_listing(
+        merchant,
+        title=f"Steam 点卡 {p['script']}",
+        description=f"描述 {p['img']}",
+        promises=[f"承诺 {p['svg']}"],
+        price=3000,
+        stock=[f"KEY{p['img']}", f"KEY{p['script']}", "KEY-3"],
+    )
     order = buy(buyer, listing)
     api.post(f"/orders/{order['id']}/messages", {"body": f"你好 {p['script']} {p['img']}"}, token=buyer.token)
     api.post(f"/orders/{order['id']}/messages", {"body": f"回复 {p['svg']}"}, token=merchant.token)
-    case = api.post("/refunds", {"order": order["id"], "reason": "not_as_described",
-                                 "description": f"不符 {p['script']}", "amount": 3000}, token=buyer.token).data
+    case = api.post(
+        "/refunds",
+        {"order": order["id"], "reason": "not_as_described", "description": f"不符 {p['script']}", "amount": 3000},
+        token=buyer.token,
+    ).data
     upload(api, case["id"], buyer, tiny_png(7), f"{p['img']}.png")
     upload(api, case["id"], buyer, "文字证据".encode(), f"{p['script']}.txt")
     api.post(f"/refunds/{case['id']}/reject", {"reason": f"拒绝 {p['img']}"}, token=merchant.token)
@@ -167,20 +183,41 @@ def payload_world(world, api, make_listing, buy, fund):
     reviewed = buy(buyer, listing)
     api.post(f"/orders/{reviewed['id']}/confirm", token=buyer.token)
     api.post(f"/orders/{reviewed['id']}/review", {"stars": 1, "text": f"差评 {p['svg']}"}, token=buyer.token)
-    api.post(f"/shops/{merchant.shop_id}/sanction", {"status": "restricted", "reason": f"处罚 {p['script']}"},
-             token=admin.token)
+    api.post(
+        f"/shops/{merchant.shop_id}/sanction",
+        {"status": "restricted", "reason": f"处罚 {p['script']}"},
+        token=admin.token,
+    )
     return {**world, "xss_listing": listing, "xss_order": order, "xss_case": case}
 
 
 START_PAGES = {
-    "anon": lambda w: ["/", "/login/", "/register/", "/rules/", f"/merchants/{w['merchant2'].shop_id}/",
-                       f"/listings/{w['xss_listing']['id']}"],
-    "buyer": lambda w: ["/", "/orders/", "/wallet/", f"/orders/{w['xss_order']['id']}", f"/orders/{w['o1']['id']}",
-                        f"/orders/{w['o3']['id']}", f"/refunds/{w['xss_case']['id']}/complaint/",
-                        f"/sandbox/pay/{w['topup']['id']}"],
+    "anon": lambda w: [
+        "/",
+        "/login/",
+        "/register/",
+        "/rules/",
+        f"/merchants/{w['merchant2'].shop_id}/",
+        f"/listings/{w['xss_listing']['id']}",
+    ],
+    "buyer": lambda w: [
+        "/",
+        "/orders/",
+        "/wallet/",
+        f"/orders/{w['xss_order']['id']}",
+        f"/orders/{w['o1']['id']}",
+        f"/orders/{w['o3']['id']}",
+        f"/refunds/{w['xss_case']['id']}/complaint/",
+        f"/sandbox/pay/{w['topup']['id']}",
+    ],
     "merchant": lambda w: ["/shop/", "/shop/listings/", "/orders/", f"/orders/{w['o3']['id']}"],
-    "merchant2": lambda w: ["/shop/", "/shop/listings/", "/orders/", f"/orders/{w['xss_order']['id']}",
-                            f"/shop/listings/{w['xss_listing']['id']}/stock"],
+    "merchant2": lambda w: [
+        "/shop/",
+        "/shop/listings/",
+        "/orders/",
+        f"/orders/{w['xss_order']['id']}",
+        f"/shop/listings/{w['xss_listing']['id']}/stock",
+    ],
     "arbitrator": lambda w: ["/", "/arbitration/", "/orders/", f"/orders/{w['xss_order']['id']}"],
     "admin": lambda w: ["/", "/staff/", "/orders/", "/staff/sanctions/", "/staff/audit/", "/staff/audit/?q=xss"],
 }
@@ -206,8 +243,15 @@ def test_pages_send_a_strict_csp_and_carry_no_inline_code_or_unescaped_user_text
                 continue
             visited += 1
             csp = response.get("Content-Security-Policy", "")
-            for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
-                              "frame-ancestors 'none'", "base-uri 'self'", "form-action 'self'"):
+            for directive in (
+                "default-src 'self'",
+                "script-src 'self'",
+                "style-src 'self'",
+                "object-src 'none'",
+                "frame-ancestors 'none'",
+                "base-uri 'self'",
+                "form-action 'self'",
+            ):
                 if directive not in csp:
                     problems.append(f"{role} {path}: CSP lacks {directive!r}: {csp!r}")
             if "unsafe-inline" in csp or "unsafe-eval" in csp:
@@ -230,14 +274,16 @@ def test_pages_send_a_strict_csp_and_carry_no_inline_code_or_unescaped_user_text
     # Every page route was reached (as a page, an image, or a form's target) or is declared not a page.
     reached = set()
     for pages in crawled.values():
-        for path, (response, page) in pages.items():
+        for path, (_response, page) in pages.items():
             reached.add(route_of(path))
-            for src in (page.images if page else []):
+            for src in page.images if page else []:
                 reached.add(route_of(urljoin(path, src)))
-            for form in (page.forms if page else []):
+            for form in page.forms if page else []:
                 reached.add(route_of(urljoin(path, form["action"] or path)))
     missing = sorted(set(page_routes()) - reached - NOT_PAGES)
-    assert not missing, f"page routes the crawl never reached (link them, add a start page, or list in NOT_PAGES): {missing}"
+    assert not missing, (
+        f"page routes the crawl never reached (link them, add a start page, or list in NOT_PAGES): {missing}"
+    )
 
 
 def test_the_api_docs_page_loads_everything_from_this_site(client, db):
@@ -254,8 +300,8 @@ def test_every_post_form_carries_a_csrf_token_and_fails_without_it(crawled, payl
     forms = {}
     missing_token = []
     for role, pages in crawled.items():
-        for path, (response, page) in pages.items():
-            for form in (page.forms if page else []):
+        for path, (_response, page) in pages.items():
+            for form in page.forms if page else []:
                 if form["method"] != "post":
                     continue
                 action = urljoin(path, form["action"] or path)
@@ -282,8 +328,10 @@ def test_session_and_csrf_cookies_are_httponly_and_samesite(client, world):
     page = client.get("/login/")
     token = page.cookies["csrftoken"]
     assert token["httponly"] and token["samesite"] == "Lax" and not token["secure"]
-    response = client.post("/login/", {"username": world["buyer"].username, "password": "s3cret-pass-123",
-                                       "csrfmiddlewaretoken": token.value})
+    response = client.post(
+        "/login/",
+        {"username": world["buyer"].username, "password": "s3cret-pass-123", "csrfmiddlewaretoken": token.value},
+    )
     assert response.status_code == 302
     session = response.cookies["sessionid"]
     assert session["httponly"] and session["samesite"] == "Lax"
@@ -295,25 +343,42 @@ def test_session_and_csrf_cookies_are_httponly_and_samesite(client, world):
 def test_kameng_tls_turns_on_secure_cookies_and_hsts():
     """settings.py reads KAMENG_TLS=1 (a fresh interpreter, since settings are read once)."""
     env = {**os.environ, "KAMENG_TLS": "1", "DJANGO_SETTINGS_MODULE": "kameng.settings"}
-    code = ("import json; from django.conf import settings as s; print(json.dumps([s.SESSION_COOKIE_SECURE, "
-            "s.CSRF_COOKIE_SECURE, s.LANGUAGE_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))")
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps([s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.LANGUAGE_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, True, True, 31536000,
-                                                               ["HTTP_X_FORWARDED_PROTO", "https"]]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [
+        True,
+        True,
+        True,
+        31536000,
+        ["HTTP_X_FORWARDED_PROTO", "https"],
+    ]
 
 
 def test_behind_tls_pages_send_hsts_and_secure_cookies(world):
     client = Client()  # a fresh handler: middleware reads these settings when it is built
-    with override_settings(SESSION_COOKIE_SECURE=True, CSRF_COOKIE_SECURE=True, SECURE_HSTS_SECONDS=31536000,
-                           SECURE_HSTS_INCLUDE_SUBDOMAINS=True,
-                           SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+    with override_settings(
+        SESSION_COOKIE_SECURE=True,
+        CSRF_COOKIE_SECURE=True,
+        SECURE_HSTS_SECONDS=31536000,
+        SECURE_HSTS_INCLUDE_SUBDOMAINS=True,
+        SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    ):
         page = client.get("/login/", HTTP_X_FORWARDED_PROTO="https")
         assert page["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
         assert page.cookies["csrftoken"]["secure"]
-        response = client.post("/login/", {"username": world["buyer"].username, "password": "s3cret-pass-123",
-                                           "csrfmiddlewaretoken": page.cookies["csrftoken"].value},
-                               HTTP_X_FORWARDED_PROTO="https")
+        response = client.post(
+            "/login/",
+            {
+                "username": world["buyer"].username,
+                "password": "s3cret-pass-123",
+                "csrfmiddlewaretoken": page.cookies["csrftoken"].value,
+            },
+            HTTP_X_FORWARDED_PROTO="https",
+        )
         assert response.cookies["sessionid"]["secure"] and response.cookies["sessionid"]["httponly"]
         assert "Strict-Transport-Security" not in Client().get("/login/")  # plain HTTP: no HSTS
 
@@ -331,15 +396,19 @@ def test_the_csv_export_neutralises_formulas_and_is_a_download(api, world, make_
     titles = [row[2] for row in rows[1:]]
     for cell in (cell for row in rows[1:] for cell in row):
         assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell
-    assert "'=HYPERLINK(\"http://evil.example\",\"点我\")" in titles
+    assert '\'=HYPERLINK("http://evil.example","点我")' in titles
     assert PAYLOADS["script"] in titles  # kept as text: a CSV is not HTML, and it is served as an attachment
 
 
 def test_downloads_of_user_files_cannot_run_in_the_site_origin(api, world):
     case, item = world["case"], world["text_evidence"]
-    response = api.client.get(f"/api/v1/refunds/{case['id']}/evidence/{item['id']}/file",
-                              headers={"Authorization": f"Bearer {world['buyer'].token}"})
+    response = api.client.get(
+        f"/api/v1/refunds/{case['id']}/evidence/{item['id']}/file",
+        headers={"Authorization": f"Bearer {world['buyer'].token}"},
+    )
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert "sandbox" in response["Content-Security-Policy"] or "default-src 'none'" in response["Content-Security-Policy"]
+    assert (
+        "sandbox" in response["Content-Security-Policy"] or "default-src 'none'" in response["Content-Security-Policy"]
+    )

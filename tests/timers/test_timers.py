@@ -1,4 +1,5 @@
 """Timers are database rows run by a sweeper: once each, never early, surviving the process that scheduled them."""
+
 import threading
 import time
 from datetime import timedelta
@@ -120,8 +121,9 @@ def test_a_timer_survives_its_scheduler_and_runs_on_a_later_sweep(transactional_
     assert RAN == ["order:6"]
 
 
-def test_the_order_release_timer_survives_and_the_worker_runs_it(api, buyer, merchant, make_listing, fund, buy,
-                                                                 transactional_db):
+def test_the_order_release_timer_survives_and_the_worker_runs_it(
+    api, buyer, merchant, make_listing, fund, buy, transactional_db
+):
     from kameng.cli import main
     from kameng.clock.services import advance
 

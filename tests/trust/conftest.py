@@ -1,6 +1,6 @@
 """Builders for trust tests: sales to fresh buyers, refund cases, and the shop's credit as the API shows it."""
-import pytest
 
+import pytest
 
 
 @pytest.fixture
@@ -29,8 +29,16 @@ def sale(make_user, fund, buy):
 @pytest.fixture
 def open_refund(api):
     def open_(buyer, order, amount=None, reason="defective", description="激活码无效，提示错误代码 0x8007007B"):
-        res = api.post("/refunds", {"order": order["id"], "reason": reason, "description": description,
-                                    "amount": amount if amount is not None else order["amount"]}, token=buyer.token)
+        res = api.post(
+            "/refunds",
+            {
+                "order": order["id"],
+                "reason": reason,
+                "description": description,
+                "amount": amount if amount is not None else order["amount"],
+            },
+            token=buyer.token,
+        )
         assert res.status_code == 201, res.data
         return res.data
 

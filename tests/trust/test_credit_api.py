@@ -1,12 +1,14 @@
 """Merchant credit (商家信用评级) through the API: counted from orders and case events over 90 days,
 stored, refreshed when something happens, and scored by the published formula."""
+
 from kameng.trust import rules
 
 RATIONALE = "截图显示激活码无效，与商品承诺不符，依据类目规则全额退款"
 
 
 def test_credit_counts_the_last_90_days_from_orders_and_case_events(
-        api, merchant, arbitrator, stocked, sale, open_refund, act, advance, shop):
+    api, merchant, arbitrator, stocked, sale, open_refund, act, advance, shop
+):
     listing = stocked(merchant)
     (b1, o1), (b2, o2), (b3, o3), (b4, o4) = (sale(listing) for _ in range(4))
     # 1: answered after an hour, accepted — a response, a refund, not the merchant's fault.
@@ -40,9 +42,20 @@ def test_credit_counts_the_last_90_days_from_orders_and_case_events(
     assert credit["tenure_days"] == 2
     assert credit["rating_average"] == 4.0 and credit["rating_count"] == 1
     assert credit["refund_rate"] == 0.75 and credit["overturned_refusals_90d"] == 1
-    expected = rules.credit_score(rules.CreditInputs(
-        orders=4, cases=3, merchant_faults=2, timeouts=1, refunds=3, median_response_seconds=5400, tenure_days=2,
-        rating_average=4.0, rating_count=1, overturned_refusals=1))
+    expected = rules.credit_score(
+        rules.CreditInputs(
+            orders=4,
+            cases=3,
+            merchant_faults=2,
+            timeouts=1,
+            refunds=3,
+            median_response_seconds=5400,
+            tenure_days=2,
+            rating_average=4.0,
+            rating_count=1,
+            overturned_refusals=1,
+        )
+    )
     # 80 + 0.1 + 0.4 + 5 − 15 − 20 − 5 − 0.3 − 5 = 40.2
     assert (credit["score"], credit["grade"]) == (expected.score, expected.grade) == (40, "D")
     assert data["status"] == "restricted"
@@ -78,7 +91,8 @@ def test_facts_leave_the_window_after_90_days(api, merchant, stocked, sale, open
 
 
 def test_aftersales_can_push_events_and_the_cursor_does_not_count_them_twice(
-        api, merchant, stocked, sale, open_refund, shop):
+    api, merchant, stocked, sale, open_refund, shop
+):
     from kameng.aftersales.models import CaseEvent
     from kameng.trust.models import MerchantCredit, SyncCursor
     from kameng.trust.services import record_case_event

@@ -1,4 +1,5 @@
 """Table-driven tests of the two text detectors: unfair clauses in listings, off-platform payment in chat."""
+
 import pytest
 
 from kameng.trust.clauses import find_unfair_clauses

@@ -1,5 +1,6 @@
 """Trust pages: the public rules-and-statistics page with server-drawn SVG charts (Chinese, English
 by choice), a merchant's credit profile with its sanction log, and the operators' sanctions page."""
+
 import re
 
 from django.test import Client
@@ -17,7 +18,8 @@ def _html(response):
 
 
 def test_rules_page_publishes_standards_formula_and_live_statistics_with_charts(
-        client, merchant, stocked, sale, open_refund, act):
+    client, merchant, stocked, sale, open_refund, act
+):
     listing = stocked(merchant)
     buyer, order = sale(listing)
     act(merchant, open_refund(buyer, order), "accept")
@@ -39,7 +41,8 @@ def test_rules_page_in_english(client):
 
 
 def test_merchant_profile_shows_credit_and_reviews_and_the_sanction_log_to_the_merchant(
-        client, restricted_merchant, login_as, admin, make_user):
+    client, restricted_merchant, login_as, admin, make_user
+):
     url = f"/merchants/{restricted_merchant.shop_id}/"
     public = _html(client.get(url))
     assert 'id="credit-grade">D<' in public and 'id="credit-score">55<' in public and "限制流量" in public
@@ -58,8 +61,10 @@ def test_operators_sanction_page_changes_status_with_a_reason(client, restricted
     html = _html(staff.get("/staff/sanctions/"))
     assert f'id="shop-{restricted_merchant.shop_id}"' in html and "audit-log" in html
     assert 'for="reason-' in html and 'for="status-' in html
-    response = staff.post("/staff/sanctions/", {"shop": restricted_merchant.shop_id, "status": "suspended",
-                                                "reason": "多次引导买家站外交易"})
+    response = staff.post(
+        "/staff/sanctions/",
+        {"shop": restricted_merchant.shop_id, "status": "suspended", "reason": "多次引导买家站外交易"},
+    )
     assert response.status_code == 302
     assert Shop.objects.get(pk=restricted_merchant.shop_id).status == "suspended"
     event = SanctionEvent.objects.order_by("-pk").first()

@@ -34,7 +34,8 @@ def test_buyer_rates_a_completed_order_once(api, merchant, buyer, make_user, sto
 
 
 def test_an_order_whose_case_closed_can_be_rated_but_not_while_a_case_is_open(
-        api, merchant, stocked, sale, open_refund, act, shop):
+    api, merchant, stocked, sale, open_refund, act, shop
+):
     listing = stocked(merchant)
     buyer, order = sale(listing)
     case = open_refund(buyer, order)

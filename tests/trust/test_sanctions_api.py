@@ -1,5 +1,6 @@
 """Sanctions: grade D restricts (限制流量), grade E or repeated overturned refusals suspend (清退),
 operators override with a reason, and every change is in the audit log the merchant sees."""
+
 from kameng.catalog.models import Shop
 from kameng.trust.models import SanctionEvent
 
@@ -10,7 +11,9 @@ def _search_ids(api, q="激活码"):
     return [item["id"] for item in res.data["data"]]
 
 
-def test_grade_d_restricts_the_shop_and_demotes_its_listings_in_search(api, restricted_merchant, merchant, stocked, admin):
+def test_grade_d_restricts_the_shop_and_demotes_its_listings_in_search(
+    api, restricted_merchant, merchant, stocked, admin
+):
     first = restricted_merchant.listing
     active = stocked(merchant, tag="active")
     newest = stocked(restricted_merchant, tag="new")
@@ -19,8 +22,11 @@ def test_grade_d_restricts_the_shop_and_demotes_its_listings_in_search(api, rest
     assert [(e["from_status"], e["to_status"], e["source"]) for e in log] == [("active", "restricted", "auto")]
     assert "信用等级 D（55 分）" in log[0]["reason"] and log[0]["grade"] == "D"
     # Lifted (here by an operator), newest first again.
-    res = api.post(f"/shops/{restricted_merchant.shop_id}/sanction", {"status": "active", "reason": "已核实为误判"},
-                   token=admin.token)
+    res = api.post(
+        f"/shops/{restricted_merchant.shop_id}/sanction",
+        {"status": "active", "reason": "已核实为误判"},
+        token=admin.token,
+    )
     assert res.status_code == 200 and res.data["status"] == "active"
     assert _search_ids(api) == [newest["id"], active["id"], first["id"]]
 
@@ -34,7 +40,8 @@ def test_restriction_lifts_itself_when_the_bad_record_leaves_the_window(api, res
 
 
 def test_grade_e_suspends_hides_listings_and_refuses_orders_while_open_orders_and_cases_go_on(
-        api, merchant, make_user, stocked, make_listing, sale, fund, buy, open_refund, act, advance, shop):
+    api, merchant, make_user, stocked, make_listing, sale, fund, buy, open_refund, act, advance, shop
+):
     card = stocked(merchant)
     service = make_listing(merchant, title="王者荣耀代练上分", category="game_boosting", kind="service", price=5000)
     service_buyer, service_order = sale(service, accept_special_terms=True)  # paid, not yet delivered
@@ -63,7 +70,9 @@ def test_grade_e_suspends_hides_listings_and_refuses_orders_while_open_orders_an
     # Open orders and cases continue.
     res = api.post(f"/orders/{service_order['id']}/deliver", {"content": "已代练至王者段位"}, token=merchant.token)
     assert res.status_code == 200 and res.data["status"] == "delivered"
-    assert api.post(f"/orders/{service_order['id']}/messages", {"body": "请验收"}, token=merchant.token).status_code == 201
+    assert (
+        api.post(f"/orders/{service_order['id']}/messages", {"body": "请验收"}, token=merchant.token).status_code == 201
+    )
     assert api.post(f"/orders/{service_order['id']}/confirm", token=service_buyer.token).data["status"] == "completed"
     case = open_refund(card_buyer, card_order)
     assert act(merchant, case, "accept")["resolution"] == "refund_full"
@@ -74,7 +83,8 @@ def test_grade_e_suspends_hides_listings_and_refuses_orders_while_open_orders_an
 
 
 def test_three_refusals_later_overturned_suspend_even_without_grade_e(
-        api, merchant, make_user, stocked, fund, buy, open_refund, act, advance, shop):
+    api, merchant, make_user, stocked, fund, buy, open_refund, act, advance, shop
+):
     advance(180 * 86400)  # an established shop: +10 for tenure
     listing = stocked(merchant, n=20)
     buyer = make_user("buyer")
@@ -82,7 +92,10 @@ def test_three_refusals_later_overturned_suspend_even_without_grade_e(
     orders = [buy(buyer, listing) for _ in range(20)]
     for order in orders[:17]:
         assert api.post(f"/orders/{order['id']}/confirm", token=buyer.token).status_code == 200
-        assert api.post(f"/orders/{order['id']}/review", {"stars": 5, "text": "好评"}, token=buyer.token).status_code == 201
+        assert (
+            api.post(f"/orders/{order['id']}/review", {"stars": 5, "text": "好评"}, token=buyer.token).status_code
+            == 201
+        )
     assert shop(merchant)["credit"]["grade"] == "A"
     for order in orders[17:]:  # rejected, then refunded after all: 驳回后又同意退款
         case = open_refund(buyer, order)
@@ -96,7 +109,8 @@ def test_three_refusals_later_overturned_suspend_even_without_grade_e(
 
 
 def test_operator_override_needs_a_reason_is_logged_and_holds_until_the_record_gets_worse(
-        api, restricted_merchant, merchant, buyer, admin, arbitrator, sale, open_refund, advance, shop):
+    api, restricted_merchant, merchant, buyer, admin, arbitrator, sale, open_refund, advance, shop
+):
     url = f"/shops/{restricted_merchant.shop_id}/sanction"
     assert api.post(url, {"status": "active", "reason": "申诉"}, token=restricted_merchant.token).status_code == 403
     assert api.post(url, {"status": "active", "reason": "申诉"}, token=buyer.token).status_code == 403
@@ -116,7 +130,8 @@ def test_operator_override_needs_a_reason_is_logged_and_holds_until_the_record_g
     # Shown to the merchant, and to staff; not to other merchants or the public.
     log = api.get(f"/shops/{restricted_merchant.shop_id}/sanctions", token=restricted_merchant.token)
     assert [(e["to_status"], e["source"], e["reason"]) for e in log.data["data"]][:1] == [
-        ("active", "admin", "商家已整改并承诺不再站外交易")]
+        ("active", "admin", "商家已整改并承诺不再站外交易")
+    ]
     assert api.get(f"/shops/{restricted_merchant.shop_id}/sanctions", token=admin.token).status_code == 200
     assert api.get(f"/shops/{restricted_merchant.shop_id}/sanctions", token=merchant.token).status_code == 403
     assert api.get(f"/shops/{restricted_merchant.shop_id}/sanctions").status_code == 401
@@ -131,7 +146,10 @@ def test_operator_override_needs_a_reason_is_logged_and_holds_until_the_record_g
     assert shop(restricted_merchant)["status"] == "suspended"
     log = api.get(f"/shops/{restricted_merchant.shop_id}/sanctions", token=restricted_merchant.token).data["data"]
     assert [(e["from_status"], e["to_status"], e["source"]) for e in log] == [
-        ("active", "suspended", "auto"), ("restricted", "active", "admin"), ("active", "restricted", "auto")]
+        ("active", "suspended", "auto"),
+        ("restricted", "active", "admin"),
+        ("active", "restricted", "auto"),
+    ]
 
 
 def test_demoted_last_holds_across_pages_with_the_usual_cursor(api, restricted_merchant, merchant, stocked):
@@ -140,7 +158,7 @@ def test_demoted_last_holds_across_pages_with_the_usual_cursor(api, restricted_m
         mixed.append(("active", stocked(merchant, tag=f"a{i}")["id"]))
         mixed.append(("restricted", stocked(restricted_merchant, tag=f"r{i}")["id"]))
     restricted_ids = [restricted_merchant.listing["id"]] + [i for s, i in mixed if s == "restricted"]
-    expected = ([i for s, i in reversed(mixed) if s == "active"] + sorted(restricted_ids, key=int, reverse=True))
+    expected = [i for s, i in reversed(mixed) if s == "active"] + sorted(restricted_ids, key=int, reverse=True)
     seen, cursor = [], None
     while True:
         query = "/listings?q=激活码&limit=2" + (f"&starting_after={cursor}" if cursor else "")

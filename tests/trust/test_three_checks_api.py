@@ -30,29 +30,42 @@ def test_listing_detail_carries_the_three_checks(api, merchant, make_user, stock
 
 
 def test_unfair_clauses_warn_the_merchant_tell_the_buyer_and_reach_the_arbitrator(
-        api, merchant, arbitrator, stocked, sale, open_refund):
-    listing = stocked(merchant, description="虛擬商品，一經售出，概不退換！最终解释权归本店所有",
-                      promises=["账号被封概不负责"])
+    api, merchant, arbitrator, stocked, sale, open_refund
+):
+    listing = stocked(
+        merchant, description="虛擬商品，一經售出，概不退換！最终解释权归本店所有", promises=["账号被封概不负责"]
+    )
     assert [w["text"] for w in listing["warnings"]] == ["一经售出概不退换", "最终解释权归本店所有", "概不负责"]
     for warning in listing["warnings"]:
-        assert warning["code"] == "unfair_clause" and "第二十六条" in warning["law"] and "不具有约束力" in warning["notice"]
+        assert (
+            warning["code"] == "unfair_clause"
+            and "第二十六条" in warning["law"]
+            and "不具有约束力" in warning["notice"]
+        )
     detail = api.get(f"/listings/{listing['id']}").data
     assert detail["warnings"] == listing["warnings"] == detail["three_checks"]["listing"]["unfair_clauses"]
 
     buyer, order = sale(listing)
     assert order["snapshot"]["warnings"] == listing["warnings"]
     # The merchant edits the clause away: the listing is clean, the order keeps what was bought.
-    edited = api.patch(f"/listings/{listing['id']}", {"description": "激活失败全额退款", "promises": ["7天包换"]},
-                       token=merchant.token)
+    edited = api.patch(
+        f"/listings/{listing['id']}", {"description": "激活失败全额退款", "promises": ["7天包换"]}, token=merchant.token
+    )
     assert edited.status_code == 200 and edited.data["warnings"] == []
     case = open_refund(buyer, order)
     seen = api.get(f"/orders/{order['id']}", token=arbitrator.token)
     assert seen.status_code == 200 and [w["text"] for w in seen.data["snapshot"]["warnings"]] == [
-        "一经售出概不退换", "最终解释权归本店所有", "概不负责"]
+        "一经售出概不退换",
+        "最终解释权归本店所有",
+        "概不负责",
+    ]
     assert api.get(f"/refunds/{case['id']}", token=arbitrator.token).status_code == 200
 
 
 def test_normal_listing_text_has_no_warnings(api, merchant, stocked):
-    listing = stocked(merchant, description="正版授权，激活失败全额退款；虚拟商品不支持七天无理由退货",
-                      promises=["100%稳定激活", "7×12小时售后"])
+    listing = stocked(
+        merchant,
+        description="正版授权，激活失败全额退款；虚拟商品不支持七天无理由退货",
+        promises=["100%稳定激活", "7×12小时售后"],
+    )
     assert listing["warnings"] == []

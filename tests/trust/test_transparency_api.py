@@ -1,4 +1,5 @@
 """GET /policies and GET /stats: the published rules and the live dispute statistics."""
+
 from kameng.trust import rules
 
 RATIONALE = "截图与录屏显示问题属实，依据类目规则作出裁决"
@@ -16,21 +17,30 @@ def test_policies_publish_categories_deadlines_fast_track_and_the_credit_formula
     assert all(c["refund_rule"] and c["refund_ratios"] for c in p["categories"])
     assert p["deadlines"]["merchant_respond_hours"] == 48 and p["deadlines"]["arbitration_working_days"] == 3
     assert p["deadlines"]["appeal_days"] == 7 and p["deadlines"]["buyer_respond_days"] == 7
-    assert p["fast_track"] == {"threshold": 20000, "currency": "CNY", "category_class": "standardized",
-                               "decide_within_hours": 24, "on_merchant_silence": "refund_full"}
+    assert p["fast_track"] == {
+        "threshold": 20000,
+        "currency": "CNY",
+        "category_class": "standardized",
+        "decide_within_hours": 24,
+        "on_merchant_silence": "refund_full",
+    }
     formula = p["credit_formula"]
     assert formula["weights"] == rules.DEFAULT_WEIGHTS and formula["window_days"] == 90
     assert [g["grade"] for g in formula["grades"]] == ["A", "B", "C", "D", "E"]
     assert formula["terms"][0]["zh"] == "基础分 80" and len(formula["terms"]) == 10
     assert {s["status"] for s in formula["sanctions"]} >= {"restricted", "suspended"}
     clauses = {c["text"]: c["law"] for c in p["unfair_clauses"]}
-    assert "《电子商务法》第四十九条" in clauses["一经售出概不退换"] and "第四百九十七条" in clauses["最终解释权归本店所有"]
+    assert (
+        "《电子商务法》第四十九条" in clauses["一经售出概不退换"]
+        and "第四百九十七条" in clauses["最终解释权归本店所有"]
+    )
     assert p["off_platform_payment"]["flag"] == "off_platform_payment"
     assert any(law["law"] == "《消费者权益保护法》第二十六条" for law in p["laws"])
 
 
 def test_stats_count_disputes_resolution_times_and_decisions_inside_the_sla(
-        api, merchant, make_user, make_listing, stocked, sale, open_refund, act, arbitrator, advance):
+    api, merchant, make_user, make_listing, stocked, sale, open_refund, act, arbitrator, advance
+):
     card = stocked(merchant)
     account = make_listing(merchant, title="王者荣耀 V8 账号", category="game_account", kind="account", price=50000)
     sales = [sale(card) for _ in range(4)]

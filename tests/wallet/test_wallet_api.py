@@ -1,4 +1,5 @@
 """Wallet and the sandbox gateway: top-up → pay → signed notification → credited exactly once."""
+
 import json
 
 from kameng.wallet.gateways import SandboxGateway
@@ -14,8 +15,12 @@ def balance(api, user):
 
 
 def notify(api, body: bytes, signature: str):
-    return api.client.post(f"/api/v1{NOTIFY}", data=body, content_type="application/json",
-                           headers={SandboxGateway.SIGNATURE_HEADER: signature})
+    return api.client.post(
+        f"/api/v1{NOTIFY}",
+        data=body,
+        content_type="application/json",
+        headers={SandboxGateway.SIGNATURE_HEADER: signature},
+    )
 
 
 def test_topup_is_pending_until_paid_then_credited_once(api, buyer):

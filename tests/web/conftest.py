@@ -1,4 +1,5 @@
 """Page-test helpers: a signed-in test client per user, and a small HTML tree to ask pages questions."""
+
 from html.parser import HTMLParser
 
 import pytest

@@ -2,9 +2,9 @@
 party (timeline, countdowns, only the allowed actions, evidence by the four dimensions, downloads),
 confirmation before irreversible actions, the merchant's inbox, and the arbitrator's queue,
 review page and decision form."""
+
 import io
 import re
-
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,9 +45,16 @@ def order(buyer, merchant, make_listing, fund, buy):
 @pytest.fixture
 def open_case(api, buyer):
     def open_(order, *, amount=None, description="激活码无效，提示错误代码 0x8007007B", token=None):
-        res = api.post("/refunds", {"order": order["id"], "reason": "defective", "description": description,
-                                    "amount": amount if amount is not None else order["amount"]},
-                       token=token or buyer.token)
+        res = api.post(
+            "/refunds",
+            {
+                "order": order["id"],
+                "reason": "defective",
+                "description": description,
+                "amount": amount if amount is not None else order["amount"],
+            },
+            token=token or buyer.token,
+        )
         assert res.status_code == 201, res.data
         return RefundCase.objects.get(pk=res.data["id"])
 
@@ -66,11 +73,12 @@ def action_urls(page, case_id) -> set[str]:
     for node in page.all():
         target = node.attrs.get("href") if node.tag == "a" else node.attrs.get("action") if node.tag == "form" else None
         if target and target.startswith(prefix):
-            found.add(target[len(prefix):].split("?")[0])
+            found.add(target[len(prefix) :].split("?")[0])
     return found - {"evidence"} - {t for t in found if t.startswith("evidence/") or t.startswith("complaint")}
 
 
 # ---- the buyer's request ---------------------------------------------------------------------------
+
 
 def test_order_page_offers_the_refund_form_to_its_buyer_only(login_as, buyer, merchant, order, doc):
     page = doc(login_as(buyer).get(f"/orders/{order['id']}"))
@@ -89,15 +97,26 @@ def test_buyer_opens_a_case_in_yuan_with_a_screenshot(login_as, buyer, merchant,
     assert all(form.by_id(f"id_{name}") is not None for name in ("description", "amount", "evidence", "note"))
     assert "label" in {n.tag for n in form.all() if n.attrs.get("for") == "id_amount"}
 
-    response = client.post(f"/orders/{order['id']}/refund", {
-        "reason": "defective", "description": "激活码无效，提示 0xC004F074", "amount": "12.34",
-        "note": "第二步报错", "evidence": [upload("screen.png", png_bytes())],
-    })
+    response = client.post(
+        f"/orders/{order['id']}/refund",
+        {
+            "reason": "defective",
+            "description": "激活码无效，提示 0xC004F074",
+            "amount": "12.34",
+            "note": "第二步报错",
+            "evidence": [upload("screen.png", png_bytes())],
+        },
+    )
     case = RefundCase.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/refunds/{case.pk}"
     assert case.requested_amount == 1234 and case.status == CaseStatus.AWAITING_MERCHANT
     shot = Evidence.objects.get(case=case, source="buyer")
-    assert (shot.category, shot.content_type, shot.filename, shot.note) == ("problem", "image/png", "screen.png", "第二步报错")
+    assert (shot.category, shot.content_type, shot.filename, shot.note) == (
+        "problem",
+        "image/png",
+        "screen.png",
+        "第二步报错",
+    )
 
     page = doc(client.get(response["Location"]))
     text = page.text()
@@ -118,17 +137,35 @@ def test_refund_form_errors_show_next_to_their_fields(login_as, buyer, order, do
     assert page.field_error("reason")  # not offered: the listing has no no-reason refunds
     assert page.field_error("description")
     assert "不能超过可退金额 ¥99.00" in page.field_error("amount")
-    assert "2" in doc(client.post(url, {"reason": "defective", "description": "坏了", "amount": "1.005"})).field_error("amount")
-    refused = doc(client.post(url, {"reason": "defective", "description": "坏了", "amount": "9.90",
-                                    "evidence": [upload("virus.png", b"MZ\x90\x00" + bytes(200))]}))
+    assert "2" in doc(client.post(url, {"reason": "defective", "description": "坏了", "amount": "1.005"})).field_error(
+        "amount"
+    )
+    refused = doc(
+        client.post(
+            url,
+            {
+                "reason": "defective",
+                "description": "坏了",
+                "amount": "9.90",
+                "evidence": [upload("virus.png", b"MZ\x90\x00" + bytes(200))],
+            },
+        )
+    )
     assert "virus.png" in refused.field_error("evidence") and "只接受" in refused.field_error("evidence")
     assert not RefundCase.objects.exists()  # a refused file never leaves a half-made case
 
 
 def test_the_upload_script_gets_json_naming_the_case_page(login_as, buyer, order):
-    response = login_as(buyer).post(f"/orders/{order['id']}/refund", {
-        "reason": "defective", "description": "激活失败", "amount": "99",
-        "evidence": [upload("a.txt", "错误代码 0x8007007B".encode())]}, headers={"X-Upload-Progress": "1"})
+    response = login_as(buyer).post(
+        f"/orders/{order['id']}/refund",
+        {
+            "reason": "defective",
+            "description": "激活失败",
+            "amount": "99",
+            "evidence": [upload("a.txt", "错误代码 0x8007007B".encode())],
+        },
+        headers={"X-Upload-Progress": "1"},
+    )
     case = RefundCase.objects.get()
     assert response.status_code == 200 and response.json() == {"redirect": f"/refunds/{case.pk}"}
 
@@ -152,9 +189,10 @@ def test_refund_form_keeps_csrf(buyer, order):
 
 # ---- the case page ---------------------------------------------------------------------------------
 
-def test_case_page_renders_for_its_parties_and_staff_404_for_outsiders(login_as, buyer, merchant, admin,
-                                                                       arbitrator, make_user, make_listing,
-                                                                       case, doc):
+
+def test_case_page_renders_for_its_parties_and_staff_404_for_outsiders(
+    login_as, buyer, merchant, admin, arbitrator, make_user, make_listing, case, doc
+):
     url = f"/refunds/{case.pk}"
     for user in (buyer, merchant, admin):
         assert login_as(user).get(url).status_code == 200, user.role
@@ -178,12 +216,15 @@ def test_case_page_counts_down_to_the_running_deadline(login_as, buyer, case, do
     counter = next(n for n in deadline.iter() if "data-countdown-seconds" in n.attrs)
     assert 47 * 3600 < int(counter.attrs["data-countdown-seconds"]) <= 48 * 3600
     time = next(n for n in deadline.iter() if n.tag == "time")
-    assert time.attrs["datetime"][:19] == case.merchant_respond_by.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()[:19]
+    assert (
+        time.attrs["datetime"][:19] == case.merchant_respond_by.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()[:19]
+    )
     assert re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", time.text())
 
 
-def test_evidence_is_grouped_by_the_four_dimensions_and_downloads_as_an_attachment(login_as, buyer, make_user,
-                                                                                     case, doc):
+def test_evidence_is_grouped_by_the_four_dimensions_and_downloads_as_an_attachment(
+    login_as, buyer, make_user, case, doc
+):
     page = doc(login_as(buyer).get(f"/refunds/{case.pk}"))
     groups = {n.attrs["data-dimension"]: n for n in page.all("section") if "data-dimension" in n.attrs}
     assert list(groups) == ["listing", "transaction", "communication", "problem"]
@@ -201,15 +242,25 @@ def test_evidence_is_grouped_by_the_four_dimensions_and_downloads_as_an_attachme
 
 def test_parties_add_evidence_and_see_errors_next_to_the_file(login_as, merchant, case, doc):
     client = login_as(merchant)
-    response = client.post(f"/refunds/{case.pk}/evidence", {
-        "file": upload("chat.txt", "买家已成功激活，见截图".encode()), "category": "communication", "note": "激活记录"})
+    response = client.post(
+        f"/refunds/{case.pk}/evidence",
+        {
+            "file": upload("chat.txt", "买家已成功激活，见截图".encode()),
+            "category": "communication",
+            "note": "激活记录",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == f"/refunds/{case.pk}#evidence"
     item = Evidence.objects.get(case=case, source="merchant")
     assert (item.category, item.note) == ("communication", "激活记录")
     empty = doc(client.post(f"/refunds/{case.pk}/evidence", {"file": upload("e.txt", b""), "category": "problem"}))
     assert empty.field_error("file")
-    bad = doc(client.post(f"/refunds/{case.pk}/evidence", {"file": upload("x.html", b"<html><script>1</script>"),
-                                                           "category": "problem"}))
+    bad = doc(
+        client.post(
+            f"/refunds/{case.pk}/evidence",
+            {"file": upload("x.html", b"<html><script>1</script>"), "category": "problem"},
+        )
+    )
     assert "只接受" in bad.field_error("file") or "网页" in bad.field_error("file")
 
 
@@ -291,6 +342,7 @@ def test_buyer_case_page_links_to_the_complaint_page(login_as, buyer, merchant, 
 
 # ---- lists -----------------------------------------------------------------------------------------
 
+
 def test_my_cases_and_notifications(login_as, buyer, merchant, case, doc):
     page = doc(login_as(buyer).get("/refunds/"))
     assert any(a.attrs.get("href") == f"/refunds/{case.pk}" for a in page.testid("open-cases").iter())
@@ -300,8 +352,9 @@ def test_my_cases_and_notifications(login_as, buyer, merchant, case, doc):
     assert "申请售后" in notes.testid("notifications").text()
 
 
-def test_merchant_inbox_sorts_by_deadline_with_one_click_actions(login_as, api, buyer, merchant, make_listing,
-                                                                 fund, buy, open_case, advance, doc):
+def test_merchant_inbox_sorts_by_deadline_with_one_click_actions(
+    login_as, api, buyer, merchant, make_listing, fund, buy, open_case, advance, doc
+):
     listing = make_listing(merchant)
     fund(buyer, 100000)
     first = open_case(buy(buyer, listing))
@@ -324,16 +377,22 @@ def test_merchant_inbox_sorts_by_deadline_with_one_click_actions(login_as, api, 
     assert login_as(buyer).get("/shop/refunds/").status_code == 403
     # An outside `next` is ignored.
     third = open_case(buy(buyer, listing))
-    response = client.post(f"/refunds/{third.pk}/reject", {"reject-reason": "已正常激活", "next": "https://evil.example/"})
+    response = client.post(
+        f"/refunds/{third.pk}/reject", {"reject-reason": "已正常激活", "next": "https://evil.example/"}
+    )
     assert response["Location"] == f"/refunds/{third.pk}"
 
 
 # ---- arbitration -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def escalated(api, buyer, merchant, open_case):
     def escalate(case):
-        assert api.post(f"/refunds/{case.pk}/reject", {"reason": "买家已激活使用"}, token=merchant.token).status_code == 200
+        assert (
+            api.post(f"/refunds/{case.pk}/reject", {"reason": "买家已激活使用"}, token=merchant.token).status_code
+            == 200
+        )
         assert api.post(f"/refunds/{case.pk}/escalate", token=buyer.token).status_code == 200
         case.refresh_from_db()
         return case
@@ -341,9 +400,9 @@ def escalated(api, buyer, merchant, open_case):
     return escalate
 
 
-def test_queue_is_ordered_by_sla_with_overdue_and_fast_track_marks(login_as, buyer, merchant, arbitrator,
-                                                                   make_listing, fund, buy, open_case, escalated,
-                                                                   advance, doc):
+def test_queue_is_ordered_by_sla_with_overdue_and_fast_track_marks(
+    login_as, buyer, merchant, arbitrator, make_listing, fund, buy, open_case, escalated, advance, doc
+):
     fund(buyer, 200000)
     big = escalated(open_case(buy(buyer, make_listing(merchant, price=50000))))  # ¥500: 3 working days
     small = escalated(open_case(buy(buyer, make_listing(merchant, price=9900))))  # ¥99: fast track, 24 h
@@ -375,15 +434,20 @@ def test_claiming_keeps_other_arbitrators_off_the_case(login_as, make_user, arbi
     page = doc(other.get(f"/arbitration/{case.pk}"))
     assert arbitrator.username in page.testid("claimed-by").text()
     assert not any(f.attrs.get("action") == f"/arbitration/{case.pk}/decide" for f in page.all("form"))
-    refused = doc(other.post(f"/arbitration/{case.pk}/decide", {
-        "outcome": "no_refund", "rationale": "证据不足，依据类目规则不予退款。", "confirmed": "yes"}))
+    refused = doc(
+        other.post(
+            f"/arbitration/{case.pk}/decide",
+            {"outcome": "no_refund", "rationale": "证据不足，依据类目规则不予退款。", "confirmed": "yes"},
+        )
+    )
     assert "其他仲裁员" in refused.form_errors()
     case.refresh_from_db()
     assert case.status == CaseStatus.IN_ARBITRATION
 
 
-def test_review_page_shows_evidence_rule_void_clauses_assist_and_history(login_as, arbitrator, admin, case,
-                                                                        escalated, doc):
+def test_review_page_shows_evidence_rule_void_clauses_assist_and_history(
+    login_as, arbitrator, admin, case, escalated, doc
+):
     escalated(case)
     page = doc(login_as(arbitrator).get(f"/arbitration/{case.pk}"))
     text = page.text()
@@ -410,7 +474,8 @@ def test_review_page_shows_evidence_rule_void_clauses_assist_and_history(login_a
 
 
 def test_deciding_needs_a_rationale_and_a_confirmation_then_the_decision_becomes_final(
-        login_as, buyer, merchant, arbitrator, case, escalated, doc):
+    login_as, buyer, merchant, arbitrator, case, escalated, doc
+):
     escalated(case)
     client = login_as(arbitrator)
     url = f"/arbitration/{case.pk}/decide"
@@ -452,8 +517,15 @@ def test_deciding_needs_a_rationale_and_a_confirmation_then_the_decision_becomes
 
 def test_a_compromise_is_answered_after_a_confirmation(login_as, buyer, merchant, arbitrator, case, escalated, doc):
     escalated(case)
-    login_as(arbitrator).post(f"/arbitration/{case.pk}/decide", {
-        "outcome": "compromise", "amount": "60", "rationale": "双方各有责任，提出折中退款 60 元。", "confirmed": "yes"})
+    login_as(arbitrator).post(
+        f"/arbitration/{case.pk}/decide",
+        {
+            "outcome": "compromise",
+            "amount": "60",
+            "rationale": "双方各有责任，提出折中退款 60 元。",
+            "confirmed": "yes",
+        },
+    )
     case.refresh_from_db()
     assert case.decision["outcome"] == "compromise"
     page = doc(login_as(buyer).get(f"/refunds/{case.pk}"))
@@ -466,8 +538,9 @@ def test_a_compromise_is_answered_after_a_confirmation(login_as, buyer, merchant
     assert case.status == CaseStatus.CLOSED and case.refunded_amount == 6000
 
 
-def test_english_case_pages_have_no_chinese_left(login_as, buyer, merchant, arbitrator, make_listing, fund, buy,
-                                                 open_case, escalated):
+def test_english_case_pages_have_no_chinese_left(
+    login_as, buyer, merchant, arbitrator, make_listing, fund, buy, open_case, escalated
+):
     listing = make_listing(merchant, title="Steam wallet code", description="Global", promises=["Instant"])
     fund(buyer, 20000)
     order = buy(buyer, listing)
@@ -477,9 +550,14 @@ def test_english_case_pages_have_no_chinese_left(login_as, buyer, merchant, arbi
         clients[user.role].post("/language/", {"language": "en"})
     form = clients["buyer"].get(f"/orders/{order['id']}/refund")
     case = open_case(order, description="The code is invalid")
-    pages = [(clients["buyer"], f"/orders/{order['id']}/refund", form), (clients["buyer"], f"/refunds/{case.pk}", None),
-             (clients["buyer"], "/refunds/", None), (clients["merchant"], "/shop/refunds/", None),
-             (clients["merchant"], f"/refunds/{case.pk}", None), (clients["merchant"], f"/refunds/{case.pk}/accept", None)]
+    pages = [
+        (clients["buyer"], f"/orders/{order['id']}/refund", form),
+        (clients["buyer"], f"/refunds/{case.pk}", None),
+        (clients["buyer"], "/refunds/", None),
+        (clients["merchant"], "/shop/refunds/", None),
+        (clients["merchant"], f"/refunds/{case.pk}", None),
+        (clients["merchant"], f"/refunds/{case.pk}/accept", None),
+    ]
     escalated(case)
     pages += [(clients["arbitrator"], "/arbitration/", None)]
     for client, path, response in pages:

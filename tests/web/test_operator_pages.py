@@ -1,6 +1,7 @@
 """Operator pages through Django's test client: admins only (403 for every other role), links to the
 trust and audit pages, policy numbers, category refund rules and the holiday table — each change
 through kameng.policy.services, visible on the public rules page and in the audit log."""
+
 import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -40,23 +41,41 @@ def test_deadlines_are_saved_through_the_policy_with_errors_next_to_fields(login
     page = doc(client.get("/staff/policy/"))
     assert page.by_id("id_merchant_respond_hours").attrs["value"] == "48"
     assert page.by_id("id_fast_track_threshold_fen").attrs["value"] == "200.00"
-    values = {key: str(getattr(get_policy(), key)) for key in (
-        "merchant_respond_hours", "buyer_respond_days", "arbitration_working_days", "fast_track_hours",
-        "compromise_respond_hours", "appeal_days", "deadline_reminder_hours", "default_verification_minutes",
-        "default_after_sale_days")}
-    bad = doc(client.post("/staff/policy/", {**values, "form": "deadlines", "merchant_respond_hours": "0",
-                                             "fast_track_threshold_fen": "abc"}))
+    values = {
+        key: str(getattr(get_policy(), key))
+        for key in (
+            "merchant_respond_hours",
+            "buyer_respond_days",
+            "arbitration_working_days",
+            "fast_track_hours",
+            "compromise_respond_hours",
+            "appeal_days",
+            "deadline_reminder_hours",
+            "default_verification_minutes",
+            "default_after_sale_days",
+        )
+    }
+    bad = doc(
+        client.post(
+            "/staff/policy/",
+            {**values, "form": "deadlines", "merchant_respond_hours": "0", "fast_track_threshold_fen": "abc"},
+        )
+    )
     assert bad.field_error("merchant_respond_hours") and bad.field_error("fast_track_threshold_fen")
     assert get_policy().merchant_respond_hours == 48
 
-    response = client.post("/staff/policy/", {**values, "form": "deadlines", "merchant_respond_hours": "24",
-                                              "fast_track_threshold_fen": "150.50"})
+    response = client.post(
+        "/staff/policy/",
+        {**values, "form": "deadlines", "merchant_respond_hours": "24", "fast_track_threshold_fen": "150.50"},
+    )
     assert response.status_code == 302
     policy = get_policy()
     assert policy.merchant_respond_hours == 24 and policy.fast_track_threshold_fen == 15050
     assert policy.appeal_days == 7  # untouched values are not written
     assert set(AuditRecord.objects.filter(type="policy.set").values_list("target", flat=True)) == {
-        "policy:merchant_respond_hours", "policy:fast_track_threshold_fen"}
+        "policy:merchant_respond_hours",
+        "policy:fast_track_threshold_fen",
+    }
     assert "已保存 2 项设置" in doc(client.get("/staff/policy/")).text()
 
 
@@ -64,21 +83,34 @@ def test_category_refund_rules_are_editable_and_published(login_as, admin, doc, 
     admin_client = login_as(admin)
     page = doc(admin_client.get("/staff/policy/"))
     assert "激活码无效或与描述不符全额退款" in page.by_id("id_cat-software_license-rule").text()
-    empty = doc(admin_client.post("/staff/policy/", {"form": "category", "category_code": "software_license",
-                                                     "cat-software_license-rule": " ", "cat-software_license-rule_en": ""}))
+    empty = doc(
+        admin_client.post(
+            "/staff/policy/",
+            {
+                "form": "category",
+                "category_code": "software_license",
+                "cat-software_license-rule": " ",
+                "cat-software_license-rule_en": "",
+            },
+        )
+    )
     assert empty.field_error("cat-software_license-rule")
-    response = admin_client.post("/staff/policy/", {
-        "form": "category", "category_code": "software_license",
-        "cat-software_license-rule": "激活码无效全额退款；已激活后失效的按剩余期限比例退款。",
-        "cat-software_license-rule_en": "Invalid codes: full refund; codes that stop working: pro rata."})
+    response = admin_client.post(
+        "/staff/policy/",
+        {
+            "form": "category",
+            "category_code": "software_license",
+            "cat-software_license-rule": "激活码无效全额退款；已激活后失效的按剩余期限比例退款。",
+            "cat-software_license-rule_en": "Invalid codes: full refund; codes that stop working: pro rata.",
+        },
+    )
     assert response["Location"] == "/staff/policy/#cat-software_license"
     category = get_policy().category("software_license")
     assert category["rule"].startswith("激活码无效全额退款") and category["class"] == "standardized"
     assert get_policy().category("game_boosting")["rule"] == "按未完成的进度比例退款。"  # others unchanged
     assert "已激活后失效的按剩余期限比例退款" in client.get("/rules/").content.decode()
     assert AuditRecord.objects.filter(type="policy.set", target="policy:categories").exists()
-    unknown = admin_client.post("/staff/policy/", {"form": "category", "category_code": "nope",
-                                                   "cat-nope-rule": "x"})
+    unknown = admin_client.post("/staff/policy/", {"form": "category", "category_code": "nope", "cat-nope-rule": "x"})
     assert unknown.status_code == 200 and "nope" not in get_policy().categories
 
 
@@ -86,10 +118,14 @@ def test_holiday_table_adds_and_removes_days_that_deadlines_respect(login_as, ad
     client = login_as(admin)
     bad = doc(client.post("/staff/policy/", {"form": "holiday_add", "date": "2031-13-40", "name": "x"}))
     assert bad.field_error("date")
-    for day, name, workday in (("2031-10-01", "国庆节", ""), ("2031-10-02", "国庆节", ""),
-                               ("2031-09-28", "国庆节调休", "on")):
-        response = client.post("/staff/policy/", {"form": "holiday_add", "date": day, "name": name,
-                                                  "is_workday": workday})
+    for day, name, workday in (
+        ("2031-10-01", "国庆节", ""),
+        ("2031-10-02", "国庆节", ""),
+        ("2031-09-28", "国庆节调休", "on"),
+    ):
+        response = client.post(
+            "/staff/policy/", {"form": "holiday_add", "date": day, "name": name, "is_workday": workday}
+        )
         assert response["Location"] == "/staff/policy/#holidays"
     assert Holiday.objects.count() == 3
     assert not is_working_day(date(2031, 10, 1)) and is_working_day(date(2031, 9, 28))  # a Sunday, worked

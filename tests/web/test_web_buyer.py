@@ -1,5 +1,6 @@
 """The buyer's pages: search, the three checks, buying, the wallet and sandbox payment, orders,
 the order page with its snapshot, escrow, delivery, confirmation and chat."""
+
 import re
 
 import pytest
@@ -32,8 +33,9 @@ def test_home_lists_and_searches_listings_with_chinese_category_names(client, me
 
 
 def test_listing_page_shows_the_three_checks(client, merchant, make_listing, doc):
-    listing = make_listing(merchant, description="一经售出概不退换，最终解释权归本店所有", after_sale_days=5,
-                           verification_minutes=120)
+    listing = make_listing(
+        merchant, description="一经售出概不退换，最终解释权归本店所有", after_sale_days=5, verification_minutes=120
+    )
     page = doc(client.get(f"/listings/{listing['id']}"))
     text = page.text()
     # Platform rules: the category's rule and a link to the published rules.
@@ -142,8 +144,9 @@ def test_invalid_top_up_amounts_are_refused_next_to_the_field(login_as, buyer, d
     assert not Topup.objects.exists()
 
 
-def test_my_orders_filters_by_status_and_links_the_csv_export(login_as, buyer, merchant, card, make_listing, fund,
-                                                             buy, doc):
+def test_my_orders_filters_by_status_and_links_the_csv_export(
+    login_as, buyer, merchant, card, make_listing, fund, buy, doc
+):
     service = make_listing(merchant, title="代写简历", category="custom_design", kind="service", price=3000)
     fund(buyer, 50000)
     buy(buyer, card)
@@ -235,9 +238,14 @@ def test_user_text_is_escaped_everywhere(login_as, buyer, merchant, make_listing
     fund(buyer, 20000)
     order = buy(buyer, listing)
     login_as(buyer).post(f"/orders/{order['id']}/messages", {"body": payload})
-    pages = [client.get("/"), client.get(f"/listings/{listing['id']}"), login_as(buyer).get(f"/orders/{order['id']}"),
-             login_as(buyer).get("/orders/"), login_as(merchant).get("/shop/listings/"),
-             login_as(merchant).get(f"/shop/listings/{listing['id']}/edit")]
+    pages = [
+        client.get("/"),
+        client.get(f"/listings/{listing['id']}"),
+        login_as(buyer).get(f"/orders/{order['id']}"),
+        login_as(buyer).get("/orders/"),
+        login_as(merchant).get("/shop/listings/"),
+        login_as(merchant).get(f"/shop/listings/{listing['id']}/edit"),
+    ]
     for response in pages:
         html = response.content.decode()
         assert payload not in html, response.request["PATH_INFO"]

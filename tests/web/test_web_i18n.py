@@ -1,5 +1,6 @@
 """Chinese first, English by choice: the switch, the per-user setting, the committed catalog,
 and money formatting."""
+
 import gettext as gnu_gettext
 import re
 from pathlib import Path
@@ -23,10 +24,22 @@ def _visible_text(response) -> str:
     return re.sub(r"<[^>]+>", " ", html)
 
 
-@pytest.mark.parametrize("yuan_in, shown", [
-    (0, "¥0.00"), (1, "¥0.01"), (99, "¥0.99"), (100, "¥1.00"), (9900, "¥99.00"), (123456789, "¥1,234,567.89"),
-    (-50, "-¥0.50"), ("12345", "¥123.45"), (None, ""), ("abc", ""), (True, ""),
-])
+@pytest.mark.parametrize(
+    "yuan_in, shown",
+    [
+        (0, "¥0.00"),
+        (1, "¥0.01"),
+        (99, "¥0.99"),
+        (100, "¥1.00"),
+        (9900, "¥99.00"),
+        (123456789, "¥1,234,567.89"),
+        (-50, "-¥0.50"),
+        ("12345", "¥123.45"),
+        (None, ""),
+        ("abc", ""),
+        (True, ""),
+    ],
+)
 def test_yuan_filter_formats_integer_fen(yuan_in, shown):
     assert yuan(yuan_in) == shown
 
@@ -74,9 +87,13 @@ def test_english_pages_have_no_chinese_left(login_as, buyer, merchant, make_list
     as_merchant = login_as(merchant)
     as_merchant.post("/language/", {"language": "en"})
     pages = [
-        (anonymous, "/login/"), (anonymous, "/register/"),
-        (as_buyer, "/wallet/"), (as_buyer, "/orders/"), (as_buyer, f"/orders/{order['id']}/confirm"),
-        (as_merchant, "/shop/listings/"), (as_merchant, "/shop/listings/new"),
+        (anonymous, "/login/"),
+        (anonymous, "/register/"),
+        (as_buyer, "/wallet/"),
+        (as_buyer, "/orders/"),
+        (as_buyer, f"/orders/{order['id']}/confirm"),
+        (as_merchant, "/shop/listings/"),
+        (as_merchant, "/shop/listings/new"),
         (as_merchant, f"/shop/listings/{listing['id']}/stock"),
     ]
     for client, path in pages:
@@ -89,8 +106,10 @@ def test_english_pages_have_no_chinese_left(login_as, buyer, merchant, make_list
 
 def test_service_errors_are_translated_when_english_is_active(client, buyer):
     client.post("/language/", {"language": "en"})
-    html = client.post("/register/", {"username": buyer.username, "password": "pass-word-123",
-                                      "password2": "pass-word-123", "role": "buyer"}).content.decode()
+    html = client.post(
+        "/register/",
+        {"username": buyer.username, "password": "pass-word-123", "password2": "pass-word-123", "role": "buyer"},
+    ).content.decode()
     assert "This username is taken" in html
 
 
@@ -111,8 +130,13 @@ def _po_entries(path: Path) -> dict[str, str]:
             current[key] = match.group(2)
         elif line.startswith('"') and key:
             current[key] += line[1:-1]
-    return {k.encode().decode("unicode_escape").encode("latin-1").decode("utf-8"):
-            v.encode().decode("unicode_escape").encode("latin-1").decode("utf-8") for k, v in entries.items()}
+    return {
+        k.encode().decode("unicode_escape").encode("latin-1").decode("utf-8"): v.encode()
+        .decode("unicode_escape")
+        .encode("latin-1")
+        .decode("utf-8")
+        for k, v in entries.items()
+    }
 
 
 def test_the_committed_catalog_is_complete_and_compiled():

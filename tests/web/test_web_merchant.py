@@ -1,5 +1,6 @@
 """The merchant's pages: shop, listings with versions and unfair-clause warnings, stock upload
 with a preview step, and manual delivery."""
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -7,9 +8,16 @@ from kameng.catalog.models import Listing, Shop, StockItem
 from kameng.orders.models import Order
 
 LISTING_FORM = {
-    "title": "Office 2021 专业增强版", "category": "software_license", "kind": "card_key", "price": "39.90",
-    "description": "正版密钥，在线激活", "promises": "100%稳定激活\n24小时内激活\n", "after_sale_days": "7",
-    "verification_minutes": "1440", "deposit_percent": "", "status": "active",
+    "title": "Office 2021 专业增强版",
+    "category": "software_license",
+    "kind": "card_key",
+    "price": "39.90",
+    "description": "正版密钥，在线激活",
+    "promises": "100%稳定激活\n24小时内激活\n",
+    "after_sale_days": "7",
+    "verification_minutes": "1440",
+    "deposit_percent": "",
+    "status": "active",
 }
 
 
@@ -24,13 +32,29 @@ def test_merchant_opens_and_edits_a_shop(login_as, new_merchant, doc):
     assert "开设店铺" in page.text()
     empty = doc(client.post("/shop/", {"name": "", "response_promise_hours": "1", "refund_promise_hours": "24"}))
     assert empty.field_error("name")
-    response = client.post("/shop/", {"name": "数码小铺", "description": "正版", "contact": "客服 9:00-21:00",
-                                      "response_promise_hours": "2", "refund_promise_hours": "12"})
+    response = client.post(
+        "/shop/",
+        {
+            "name": "数码小铺",
+            "description": "正版",
+            "contact": "客服 9:00-21:00",
+            "response_promise_hours": "2",
+            "refund_promise_hours": "12",
+        },
+    )
     assert response["Location"] == "/shop/"
     shop = Shop.objects.get(owner=new_merchant)
     assert shop.name == "数码小铺"
-    client.post("/shop/", {"name": "数码小铺 2 店", "description": "正版", "contact": "",
-                           "response_promise_hours": "3", "refund_promise_hours": "12"})
+    client.post(
+        "/shop/",
+        {
+            "name": "数码小铺 2 店",
+            "description": "正版",
+            "contact": "",
+            "response_promise_hours": "3",
+            "refund_promise_hours": "12",
+        },
+    )
     shop.refresh_from_db()
     assert shop.name == "数码小铺 2 店" and shop.response_promise_hours == 3
     dashboard = doc(client.get("/shop/")).text()
@@ -63,10 +87,18 @@ def test_create_listing_then_edit_makes_versions_and_warns_about_unfair_clauses(
     assert "v2" in doc(client.get("/shop/listings/")).text()
 
 
-@pytest.mark.parametrize("field, value", [
-    ("price", "abc"), ("price", "0"), ("price", "1.234"), ("title", ""), ("after_sale_days", "400"),
-    ("verification_minutes", "-1"), ("category", "weapons"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("price", "abc"),
+        ("price", "0"),
+        ("price", "1.234"),
+        ("title", ""),
+        ("after_sale_days", "400"),
+        ("verification_minutes", "-1"),
+        ("category", "weapons"),
+    ],
+)
 def test_listing_form_errors_sit_next_to_their_field(login_as, merchant, doc, field, value):
     page = doc(login_as(merchant).post("/shop/listings/new", {**LISTING_FORM, field: value}))
     assert page.field_error(field), (field, value)

@@ -1,5 +1,6 @@
 """Every page renders for the roles that use it, and keeps the layout promises: labels on every
 field, a skip link, no inline script or style (CSP), every asset served locally."""
+
 import re
 
 import pytest
@@ -11,7 +12,9 @@ CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"
 def market(merchant, buyer, make_listing, fund, buy):
     """A card-key listing, a service listing, and one order of each by the buyer."""
     card = make_listing(merchant)
-    service = make_listing(merchant, title="王者荣耀代练 钻石到星耀", category="game_boosting", kind="service", price=15000)
+    service = make_listing(
+        merchant, title="王者荣耀代练 钻石到星耀", category="game_boosting", kind="service", price=15000
+    )
     fund(buyer, 100000)
     card_order = buy(buyer, card)
     service_order = buy(buyer, service, accept_special_terms=True)
@@ -22,20 +25,48 @@ def _pages(market):
     card, order = market["card"]["id"], market["card_order"]["id"]
     service_order = market["service_order"]["id"]
     return {
-        "anonymous": ["/", f"/listings/{card}", "/rules/", "/login/", "/register/", "/?q=Windows&category=software_license"],
-        "buyer": ["/", f"/listings/{card}", "/rules/", "/wallet/", "/orders/", "/orders/?status=delivered",
-                  f"/orders/{order}", f"/orders/{order}/confirm", f"/orders/{service_order}"],
-        "merchant": ["/", "/shop/", "/shop/listings/", "/shop/listings/new", f"/shop/listings/{card}/edit",
-                     f"/shop/listings/{card}/stock", "/orders/", f"/orders/{order}", f"/orders/{service_order}",
-                     "/wallet/"],
+        "anonymous": [
+            "/",
+            f"/listings/{card}",
+            "/rules/",
+            "/login/",
+            "/register/",
+            "/?q=Windows&category=software_license",
+        ],
+        "buyer": [
+            "/",
+            f"/listings/{card}",
+            "/rules/",
+            "/wallet/",
+            "/orders/",
+            "/orders/?status=delivered",
+            f"/orders/{order}",
+            f"/orders/{order}/confirm",
+            f"/orders/{service_order}",
+        ],
+        "merchant": [
+            "/",
+            "/shop/",
+            "/shop/listings/",
+            "/shop/listings/new",
+            f"/shop/listings/{card}/edit",
+            f"/shop/listings/{card}/stock",
+            "/orders/",
+            f"/orders/{order}",
+            f"/orders/{service_order}",
+            "/wallet/",
+        ],
     }
 
 
 def _client_for(role, login_as, buyer, merchant):
     from django.test import Client
 
-    return {"anonymous": Client(), "buyer": login_as(buyer) if role == "buyer" else None,
-            "merchant": login_as(merchant) if role == "merchant" else None}[role]
+    return {
+        "anonymous": Client(),
+        "buyer": login_as(buyer) if role == "buyer" else None,
+        "merchant": login_as(merchant) if role == "merchant" else None,
+    }[role]
 
 
 @pytest.mark.parametrize("role", ["anonymous", "buyer", "merchant"])

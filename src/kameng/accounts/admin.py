@@ -8,4 +8,7 @@ from .models import User
 class KamengUserAdmin(UserAdmin):
     list_display = ("username", "role", "is_active", "date_joined")
     list_filter = ("role", "is_active")
-    fieldsets = UserAdmin.fieldsets + (("kameng", {"fields": ("role", "language", "real_name", "phone", "address")}),)
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("kameng", {"fields": ("role", "language", "real_name", "phone", "address")}),
+    )

@@ -1,4 +1,5 @@
 """Accounts endpoints: register, token, me."""
+
 from ninja import Router, Schema, Status
 
 from kameng.accounts import services

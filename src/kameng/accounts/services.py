@@ -1,4 +1,5 @@
 """Registering users and issuing tokens."""
+
 import re
 import secrets
 
@@ -101,10 +102,14 @@ def update_profile(user: User, real_name: str, phone: str, address: str) -> User
     for name, value in values.items():
         value = " ".join((value or "").split())
         if len(value) > PROFILE_LIMITS[name]:
-            raise ApiError(400, "invalid_request", f"invalid_{name}", f"不能超过{PROFILE_LIMITS[name]}个字符", param=name)
+            raise ApiError(
+                400, "invalid_request", f"invalid_{name}", f"不能超过{PROFILE_LIMITS[name]}个字符", param=name
+            )
         values[name] = value
     if values["phone"] and not re.fullmatch(r"\+?[0-9][0-9 \-]{4,30}", values["phone"]):
-        raise ApiError(400, "invalid_request", "invalid_phone", "请填写有效的联系电话（数字，可含 +、- 和空格）", param="phone")
+        raise ApiError(
+            400, "invalid_request", "invalid_phone", "请填写有效的联系电话（数字，可含 +、- 和空格）", param="phone"
+        )
     changed = [name for name, value in values.items() if getattr(user, name) != value]
     for name in changed:
         setattr(user, name, values[name])

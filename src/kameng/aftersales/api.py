@@ -1,4 +1,5 @@
 """Refund-case endpoints: open, act, read, queue, evidence, notifications."""
+
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -39,18 +40,31 @@ class CompromiseIn(Schema):
 
 
 def evidence_out(item) -> dict:
-    return {"id": str(item.pk), "category": item.category, "source": item.source, "filename": item.filename,
-            "content_type": item.content_type, "size": item.size, "sha256": item.sha256, "note": item.note,
-            "uploaded_at": iso(item.uploaded_at)}
+    return {
+        "id": str(item.pk),
+        "category": item.category,
+        "source": item.source,
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "size": item.size,
+        "sha256": item.sha256,
+        "note": item.note,
+        "uploaded_at": iso(item.uploaded_at),
+    }
 
 
 def decision_out(record: dict | None, *, final: bool | None = None) -> dict | None:
     if not record:
         return None
-    return {"outcome": record["outcome"], "amount": record["amount"], "rationale": record["rationale"],
-            "arbitrator": record["arbitrator"], "decided_at": record["decided_at"],
-            "final": record.get("final", False) if final is None else final,
-            "category_rule": record.get("category_rule")}
+    return {
+        "outcome": record["outcome"],
+        "amount": record["amount"],
+        "rationale": record["rationale"],
+        "arbitrator": record["arbitrator"],
+        "decided_at": record["decided_at"],
+        "final": record.get("final", False) if final is None else final,
+        "category_rule": record.get("category_rule"),
+    }
 
 
 def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None) -> dict:
@@ -60,24 +74,48 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
     decision = decision_out(appeal_decision, final=True) if appeal_decision else decision_out(case.decision)
     role = services.role_on_case(case, user)
     data = {
-        "id": str(case.pk), "order": str(case.order_id), "status": case.status, "reason": case.reason,
-        "description": case.description, "requested_amount": case.requested_amount,
-        "refunded_amount": case.refunded_amount, "currency": "CNY", "fast_track": case.fast_track,
+        "id": str(case.pk),
+        "order": str(case.order_id),
+        "status": case.status,
+        "reason": case.reason,
+        "description": case.description,
+        "requested_amount": case.requested_amount,
+        "refunded_amount": case.refunded_amount,
+        "currency": "CNY",
+        "fast_track": case.fast_track,
         "merchant_timed_out": case.merchant_timed_out,
         "offer": {"amount": case.offer_amount} if case.offer_amount is not None else None,
         "rejection_reason": case.rejection_reason or None,
         "decision": decision,
-        "appeal": ({"by": case.appeal["by"], "reason": case.appeal["reason"],
-                    "decision": decision_out(appeal_decision, final=True)} if case.appeal else None),
+        "appeal": (
+            {
+                "by": case.appeal["by"],
+                "reason": case.appeal["reason"],
+                "decision": decision_out(appeal_decision, final=True),
+            }
+            if case.appeal
+            else None
+        ),
         "resolution": case.resolution,
-        "deadlines": {"merchant_respond_by": iso(case.merchant_respond_by), "buyer_respond_by": iso(case.buyer_respond_by),
-                      "decide_by": iso(case.decide_by), "appeal_by": iso(case.appeal_by),
-                      "compromise_respond_by": iso(case.compromise_respond_by)},
+        "deadlines": {
+            "merchant_respond_by": iso(case.merchant_respond_by),
+            "buyer_respond_by": iso(case.buyer_respond_by),
+            "decide_by": iso(case.decide_by),
+            "appeal_by": iso(case.appeal_by),
+            "compromise_respond_by": iso(case.compromise_respond_by),
+        },
         "overdue": bool(case.decide_by and case.decide_by < now and case.status in ("in_arbitration", "in_appeal")),
         "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
-        "available_actions": rules.available_actions(case.status, role or "", case.decision, case.offer_amount,
-                                                     case.compromise_answers, case.decision_acceptances),
-        "created_at": iso(case.created_at), "closed_at": iso(case.closed_at),
+        "available_actions": rules.available_actions(
+            case.status,
+            role or "",
+            case.decision,
+            case.offer_amount,
+            case.compromise_answers,
+            case.decision_acceptances,
+        ),
+        "created_at": iso(case.created_at),
+        "closed_at": iso(case.closed_at),
     }
     if timelines is not None:  # a list page read every case's evidence and events in two queries
         data["evidence"], data["events"] = timelines.get(case.pk, ([], []))
@@ -91,8 +129,14 @@ _EVENT_FIELDS = ("type", "actor_role", "at", "from_status", "to_status", "data")
 
 
 def _event_out(type_, actor_role, at, from_status, to_status, data) -> dict:
-    return {"type": type_, "actor_role": actor_role, "at": iso(at), "from_status": from_status,
-            "to_status": to_status, "data": data}
+    return {
+        "type": type_,
+        "actor_role": actor_role,
+        "at": iso(at),
+        "from_status": from_status,
+        "to_status": to_status,
+        "data": data,
+    }
 
 
 def _timelines(case_ids: list[int]) -> dict:
@@ -105,16 +149,22 @@ def _timelines(case_ids: list[int]) -> dict:
     out = {pk: ([], []) for pk in case_ids}
     for item in Evidence.objects.filter(case_id__in=case_ids).order_by("case_id", "seq"):
         out[item.case_id][0].append(evidence_out(item))
-    for case_id, *row in (CaseEvent.objects.filter(case_id__in=case_ids).order_by("case_id", "id")
-                          .values_list("case_id", *_EVENT_FIELDS)):
+    for case_id, *row in (
+        CaseEvent.objects.filter(case_id__in=case_ids).order_by("case_id", "id").values_list("case_id", *_EVENT_FIELDS)
+    ):
         out[case_id][1].append(_event_out(*row))
     return out
 
 
 @router.post("/refunds", response={201: dict})
 def open_case(request, payload: OpenIn):
-    case = services.open_case(acting_user=request.auth, order_id=payload.order, reason=payload.reason,
-                              description=payload.description, amount=payload.amount)
+    case = services.open_case(
+        acting_user=request.auth,
+        order_id=payload.order,
+        reason=payload.reason,
+        description=payload.description,
+        amount=payload.amount,
+    )
     return Status(201, case_out(case, request.auth))
 
 
@@ -145,8 +195,10 @@ def queue(request, limit: int = 50):
     limit = max(1, min(limit, 100))
     cases = list(services.arbitration_queue().select_related("shop")[: limit + 1])
     now, timelines = clock_now(), _timelines([c.pk for c in cases[:limit]])
-    return {"data": [case_out(c, request.auth, now=now, timelines=timelines) for c in cases[:limit]],
-            "has_more": len(cases) > limit}
+    return {
+        "data": [case_out(c, request.auth, now=now, timelines=timelines) for c in cases[:limit]],
+        "has_more": len(cases) > limit,
+    }
 
 
 @router.get("/refunds/{case_id}", response=dict)
@@ -200,8 +252,9 @@ def claim(request, case_id: str):
 
 @router.post("/refunds/{case_id}/decide", response=dict)
 def decide(request, case_id: str, payload: DecideIn):
-    return _action("decide")(request, case_id, outcome=payload.outcome, amount=payload.amount,
-                             rationale=payload.rationale)
+    return _action("decide")(
+        request, case_id, outcome=payload.outcome, amount=payload.amount, rationale=payload.rationale
+    )
 
 
 @router.post("/refunds/{case_id}/respond_compromise", response=dict)
@@ -220,8 +273,9 @@ def accept_decision(request, case_id: str):
 
 
 @router.post("/refunds/{case_id}/evidence", response={201: dict})
-def upload_evidence(request, case_id: str, file: File[UploadedFile] = None, category: Form[str] = "problem",
-                    note: Form[str] = ""):
+def upload_evidence(
+    request, case_id: str, file: File[UploadedFile] = None, category: Form[str] = "problem", note: Form[str] = ""
+):
     case = services.get_case_for(case_id, request.auth)
     item = services.add_evidence(case, acting_user=request.auth, upload=file, category=category, note=note)
     return Status(201, evidence_out(item))
@@ -231,9 +285,10 @@ def upload_evidence(request, case_id: str, file: File[UploadedFile] = None, cate
 def manifest(request, case_id: str):
     case = services.get_case_for(case_id, request.auth)
     items = list(case.evidence.order_by("seq"))
-    return {"items": [{"id": str(e.pk), "seq": e.seq, "sha256": e.sha256, "prev": e.prev, "chain": e.chain}
-                      for e in items],
-            "head": items[-1].chain if items else None}
+    return {
+        "items": [{"id": str(e.pk), "seq": e.seq, "sha256": e.sha256, "prev": e.prev, "chain": e.chain} for e in items],
+        "head": items[-1].chain if items else None,
+    }
 
 
 @router.get("/refunds/{case_id}/evidence/{evidence_id}/file")
@@ -252,6 +307,16 @@ def evidence_file(request, case_id: str, evidence_id: str):
 @router.get("/notifications", response=dict)
 def notifications(request, limit: int = 20, starting_after: str | None = None):
     qs = Notification.objects.filter(user=request.auth)
-    return paginate(qs, limit, starting_after, lambda n: {
-        "id": str(n.pk), "kind": n.kind, "text": n.text, "case": str(n.case_id) if n.case_id else None,
-        "created_at": iso(n.created_at), "read": n.read_at is not None})
+    return paginate(
+        qs,
+        limit,
+        starting_after,
+        lambda n: {
+            "id": str(n.pk),
+            "kind": n.kind,
+            "text": n.text,
+            "case": str(n.case_id) if n.case_id else None,
+            "created_at": iso(n.created_at),
+            "read": n.read_at is not None,
+        },
+    )

@@ -14,7 +14,10 @@ class CaseStatus(StrEnum):
 
 
 OPEN_STATUSES = (
-    CaseStatus.AWAITING_MERCHANT, CaseStatus.AWAITING_BUYER, CaseStatus.IN_ARBITRATION, CaseStatus.DECIDED,
+    CaseStatus.AWAITING_MERCHANT,
+    CaseStatus.AWAITING_BUYER,
+    CaseStatus.IN_ARBITRATION,
+    CaseStatus.DECIDED,
     CaseStatus.IN_APPEAL,
 )
 
@@ -56,13 +59,15 @@ class RefundCase(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
 
     # Arbitration. `claimed_by` keeps two arbitrators off one case.
-    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="claimed_cases")
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_cases"
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     binding_required = models.BooleanField(default=False)  # a compromise failed: no second compromise
     decision = models.JSONField(null=True, blank=True)  # {outcome, amount, rationale, arbitrator, decided_at, final}
-    first_arbitrator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="first_decisions")
+    first_arbitrator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="first_decisions"
+    )
     compromise_answers = models.JSONField(default=dict)  # {"buyer": bool, "merchant": bool}
     decision_acceptances = models.JSONField(default=list)  # roles that sent accept_decision
     appeal = models.JSONField(null=True, blank=True)  # {by, reason, at, decision}
@@ -82,15 +87,19 @@ class RefundCase(models.Model):
             models.Index(fields=["status", "decide_by"], name="case_queue"),
             # The arbitration queue and the overdue count: an ordered scan that stops after one
             # page, however many cases there are (an IN over two statuses of case_queue must sort).
-            models.Index(fields=["decide_by", "id"], name="case_arbitration_due",
-                         condition=models.Q(status__in=["in_arbitration", "in_appeal"])),
+            models.Index(
+                fields=["decide_by", "id"],
+                name="case_arbitration_due",
+                condition=models.Q(status__in=["in_arbitration", "in_appeal"]),
+            ),
             models.Index(fields=["buyer", "-id"], name="case_buyer"),
             models.Index(fields=["shop", "-id"], name="case_shop"),
         ]
         constraints = [
             # One open case per order, enforced by the database too.
             models.UniqueConstraint(
-                fields=["order"], name="one_open_case_per_order",
+                fields=["order"],
+                name="one_open_case_per_order",
                 condition=models.Q(status__in=[s.value for s in OPEN_STATUSES]),
             ),
         ]

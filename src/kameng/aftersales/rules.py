@@ -3,6 +3,7 @@
 TRANSITIONS maps (from status, action, actor role) → the statuses the action may lead to.
 The service layer is the only caller; the API, the pages and the timers all go through it.
 """
+
 from .models import CaseStatus as S
 from .models import Outcome
 
@@ -40,12 +41,21 @@ TRANSITIONS: dict[tuple[str, str, str], frozenset[str]] = {
 }
 
 ACTION_ROLES: dict[str, frozenset[str]] = {}
-for (_status, _action, _role) in TRANSITIONS:
+for _status, _action, _role in TRANSITIONS:
     ACTION_ROLES[_action] = ACTION_ROLES.get(_action, frozenset()) | {_role}
 
 PUBLIC_ACTIONS = (
-    "accept", "offer", "reject", "accept_offer", "escalate", "withdraw", "claim", "decide", "respond_compromise",
-    "appeal", "accept_decision",
+    "accept",
+    "offer",
+    "reject",
+    "accept_offer",
+    "escalate",
+    "withdraw",
+    "claim",
+    "decide",
+    "respond_compromise",
+    "appeal",
+    "accept_decision",
 )
 
 
@@ -71,8 +81,9 @@ def allowed(status: str, action: str, role: str, decision=None, offer_amount=Non
     return targets
 
 
-def party_may(action: str, role: str, decision: dict | None, compromise_answers: dict | None = None,
-              decision_acceptances=()) -> bool:
+def party_may(
+    action: str, role: str, decision: dict | None, compromise_answers: dict | None = None, decision_acceptances=()
+) -> bool:
     """Per-party conditions inside an allowed status: only the losing side accepts a decision,
     and each side answers a compromise or accepts a decision once."""
     if action == "accept_decision":
@@ -82,11 +93,16 @@ def party_may(action: str, role: str, decision: dict | None, compromise_answers:
     return True
 
 
-def available_actions(status: str, role: str, decision=None, offer_amount=None, compromise_answers=None,
-                      decision_acceptances=()) -> list[str]:
+def available_actions(
+    status: str, role: str, decision=None, offer_amount=None, compromise_answers=None, decision_acceptances=()
+) -> list[str]:
     """The public actions `role` may take now (for pages: show only these buttons)."""
-    return [a for a in PUBLIC_ACTIONS if allowed(status, a, role, decision, offer_amount) is not None
-            and party_may(a, role, decision, compromise_answers, decision_acceptances)]
+    return [
+        a
+        for a in PUBLIC_ACTIONS
+        if allowed(status, a, role, decision, offer_amount) is not None
+        and party_may(a, role, decision, compromise_answers, decision_acceptances)
+    ]
 
 
 def refund_amount_for(outcome: str, requested: int, amount: int | None) -> int:

@@ -6,6 +6,7 @@ final — all in one transaction. Timers call the same functions with actor=None
 Time is a parameter: each use case takes `now` (default: the clock), so a story can be told
 at any moment (the demo's overdue case is told days ago).
 """
+
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -15,9 +16,9 @@ from kameng.accounts.models import Role, User
 from kameng.api.errors import conflict, forbidden, invalid, not_found
 from kameng.clock.services import now as clock_now
 from kameng.evidence import services as evidence
+from kameng.ops import jobs
 from kameng.orders import services as orders
 from kameng.orders.models import Order
-from kameng.ops import jobs
 from kameng.policy.services import add_working_days, get_policy
 from kameng.timers import services as timers
 
@@ -34,6 +35,7 @@ ALL_TIMERS = (MERCHANT_TIMER, BUYER_TIMER, COMPROMISE_TIMER, APPEAL_TIMER, DECID
 
 
 # ---- reading -------------------------------------------------------------------------------
+
 
 def visible_cases(user: User):
     if user.role == Role.BUYER:
@@ -71,16 +73,21 @@ def role_on_case(case: RefundCase, user: User) -> str | None:
 def arbitration_queue():
     """Cases waiting for an arbitrator, earliest decide_by first."""
     return RefundCase.objects.filter(status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL]).order_by(
-        "decide_by", "id")
+        "decide_by", "id"
+    )
 
 
 # ---- internals -----------------------------------------------------------------------------
 
+
 def _lock(case: RefundCase | int) -> RefundCase:
     """Lock the case row only (the order row is locked by _lock_order when money may move)."""
     pk = case if isinstance(case, int) else case.pk
-    return RefundCase.objects.select_for_update(of=("self",)).select_related(
-        "order", "shop", "buyer", "shop__owner").get(pk=pk)
+    return (
+        RefundCase.objects.select_for_update(of=("self",))
+        .select_related("order", "shop", "buyer", "shop__owner")
+        .get(pk=pk)
+    )
 
 
 def _lock_order(case: RefundCase) -> Order:
@@ -105,14 +112,30 @@ def _move(case: RefundCase, action: str, to_status: str, actor: User | None, now
     assert targets is not None and to_status in targets, (from_status, action, role, to_status)
     case.status = to_status
     case.save()
-    _append_event(case=case, type=action, actor=actor, actor_role=role, from_status=from_status,
-                  to_status=to_status, data=data, at=now)
+    _append_event(
+        case=case,
+        type=action,
+        actor=actor,
+        actor_role=role,
+        from_status=from_status,
+        to_status=to_status,
+        data=data,
+        at=now,
+    )
 
 
 def _event(case: RefundCase, type_: str, actor: User | None, now, **data) -> None:
     role = rules.SYSTEM if actor is None else (role_on_case(case, actor) or actor.role)
-    _append_event(case=case, type=type_, actor=actor, actor_role=role, from_status=case.status,
-                  to_status=case.status, data=data, at=now)
+    _append_event(
+        case=case,
+        type=type_,
+        actor=actor,
+        actor_role=role,
+        from_status=case.status,
+        to_status=case.status,
+        data=data,
+        at=now,
+    )
 
 
 def _append_event(**fields) -> CaseEvent:
@@ -158,15 +181,17 @@ def _refund(case: RefundCase, order: Order, amount: int, now, *, key: str, actor
     if amount <= 0:
         return
     # The journal names who made the refund final (the case id is in its own column): the audit log.
-    if orders.refund_to_buyer(order, amount, key=key, now=now, case_id=case.pk,
-                              actor=actor.username if actor is not None else "system"):
+    if orders.refund_to_buyer(
+        order, amount, key=key, now=now, case_id=case.pk, actor=actor.username if actor is not None else "system"
+    ):
         case.refunded_amount += amount
         case.save(update_fields=["refunded_amount"])
         _event(case, "refunded", None, now, amount=amount)
 
 
-def _close(case: RefundCase, order: Order, action: str, actor: User | None, now, *, refund: int, resolution: str,
-           **data) -> None:
+def _close(
+    case: RefundCase, order: Order, action: str, actor: User | None, now, *, refund: int, resolution: str, **data
+) -> None:
     """Final outcome: refund exactly once, close, let the rest of the escrow go to the merchant."""
     _refund(case, order, refund, now, key=f"refund:case:{case.pk}", actor=actor)
     case.resolution = resolution
@@ -181,27 +206,38 @@ def _close(case: RefundCase, order: Order, action: str, actor: User | None, now,
 
 def _resolution_text(resolution: str, refund: int) -> str:
     money = f"¥{refund // 100}.{refund % 100:02d}"
-    return {"refund_full": f"全额退款 {money}", "refund_partial": f"部分退款 {money}", "no_refund": "不予退款",
-            "withdrawn": "买家已撤回"}[resolution]
+    return {
+        "refund_full": f"全额退款 {money}",
+        "refund_partial": f"部分退款 {money}",
+        "no_refund": "不予退款",
+        "withdrawn": "买家已撤回",
+    }[resolution]
 
 
 def _to_arbitration(case: RefundCase, action: str, actor: User | None, now, **data) -> None:
     policy = get_policy()
-    case.decide_by = (now + timedelta(hours=policy.fast_track_hours) if case.fast_track
-                      else add_working_days(now, policy.arbitration_working_days))
+    case.decide_by = (
+        now + timedelta(hours=policy.fast_track_hours)
+        if case.fast_track
+        else add_working_days(now, policy.arbitration_working_days)
+    )
     case.merchant_respond_by = None
     case.buyer_respond_by = None
     case.compromise_respond_by = None
     _cancel_timers(case)
     _move(case, action, CaseStatus.IN_ARBITRATION, actor, now, decide_by=case.decide_by.isoformat(), **data)
     _schedule(DECIDE_TIMER, case, case.decide_by, now)
-    _notify_parties(case, "in_arbitration", f"售后单 {case.pk} 已进入平台仲裁，预计 {_local(case.decide_by)} 前出结果", now)
+    _notify_parties(
+        case, "in_arbitration", f"售后单 {case.pk} 已进入平台仲裁，预计 {_local(case.decide_by)} 前出结果", now
+    )
 
 
 # ---- opening -------------------------------------------------------------------------------
 
-def open_case(*, acting_user: User, order_id, reason: str, description: str, amount: int,
-              now: datetime | None = None) -> RefundCase:
+
+def open_case(
+    *, acting_user: User, order_id, reason: str, description: str, amount: int, now: datetime | None = None
+) -> RefundCase:
     """申请售后. Checks in the contract's order: window, one open case, amount, no-reason."""
     if acting_user.role != Role.BUYER:
         raise forbidden("只有买家可以申请售后")
@@ -216,8 +252,11 @@ def open_case(*, acting_user: User, order_id, reason: str, description: str, amo
     now = now or clock_now()
     policy = get_policy()
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer", "listing_version").get(
-            pk=order.pk)
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("shop", "buyer", "listing_version")
+            .get(pk=order.pk)
+        )
         if order.after_sale_until is not None and now > order.after_sale_until:
             raise conflict("refund_window_closed", "已超过售后期限")
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
@@ -234,19 +273,37 @@ def open_case(*, acting_user: User, order_id, reason: str, description: str, amo
         try:
             with transaction.atomic():
                 case = RefundCase.objects.create(
-                    order=order, buyer=acting_user, shop=order.shop, reason=reason, description=description,
-                    requested_amount=amount, fast_track=fast, created_at=now,
+                    order=order,
+                    buyer=acting_user,
+                    shop=order.shop,
+                    reason=reason,
+                    description=description,
+                    requested_amount=amount,
+                    fast_track=fast,
+                    created_at=now,
                     merchant_respond_by=now + timedelta(hours=policy.merchant_respond_hours),
                 )
         except IntegrityError:
             raise conflict("case_already_open", "该订单已有进行中的售后单") from None
-        _append_event(case=case, type="opened", actor=acting_user, actor_role=rules.BUYER,
-                      to_status=case.status, data={"reason": reason, "amount": amount}, at=now)
+        _append_event(
+            case=case,
+            type="opened",
+            actor=acting_user,
+            actor_role=rules.BUYER,
+            to_status=case.status,
+            data={"reason": reason, "amount": amount},
+            at=now,
+        )
         orders.freeze_escrow(order, now)
         _attach_system_evidence(case, order, now)
         _schedule(MERCHANT_TIMER, case, case.merchant_respond_by, now)
-        _notify(order.shop.owner, case, "case_opened",
-                f"订单 {order.number} 的买家申请售后，请在 {_local(case.merchant_respond_by)} 前处理", now)
+        _notify(
+            order.shop.owner,
+            case,
+            "case_opened",
+            f"订单 {order.number} 的买家申请售后，请在 {_local(case.merchant_respond_by)} 前处理",
+            now,
+        )
     _after_evidence(case)
     return case
 
@@ -255,12 +312,15 @@ def _attach_system_evidence(case: RefundCase, order: Order, now) -> None:
     """The platform's own evidence: listing snapshot, transaction record, chat log (four-dimension chain)."""
     from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
 
-    evidence.append_text(case, category="listing", filename=f"listing-snapshot-{order.number}.txt",
-                         text=snapshot_text(order), now=now)
-    evidence.append_text(case, category="transaction", filename=f"transaction-{order.number}.txt",
-                         text=transaction_text(order), now=now)
-    evidence.append_text(case, category="communication", filename=f"chat-log-{order.number}.txt",
-                         text=chat_log_text(order), now=now)
+    evidence.append_text(
+        case, category="listing", filename=f"listing-snapshot-{order.number}.txt", text=snapshot_text(order), now=now
+    )
+    evidence.append_text(
+        case, category="transaction", filename=f"transaction-{order.number}.txt", text=transaction_text(order), now=now
+    )
+    evidence.append_text(
+        case, category="communication", filename=f"chat-log-{order.number}.txt", text=chat_log_text(order), now=now
+    )
 
 
 def _after_evidence(case: RefundCase) -> None:
@@ -274,6 +334,7 @@ def _after_evidence(case: RefundCase) -> None:
 
 # ---- negotiation ---------------------------------------------------------------------------
 
+
 def accept(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
     """Merchant agrees: the requested amount is refunded at once."""
     now = now or clock_now()
@@ -282,9 +343,17 @@ def accept(case: RefundCase, *, acting_user: User, now: datetime | None = None) 
         _check(case, "accept", role_on_case(case, acting_user))
         order = _lock_order(case)
         _first_response(case, now)
-        _close(case, order, "accept", acting_user, now, refund=case.requested_amount,
-               resolution=rules.resolution_for(case.requested_amount, case.requested_amount),
-               after_rejection=bool(case.rejection_reason), after_escalation=case.decide_by is not None)
+        _close(
+            case,
+            order,
+            "accept",
+            acting_user,
+            now,
+            refund=case.requested_amount,
+            resolution=rules.resolution_for(case.requested_amount, case.requested_amount),
+            after_rejection=bool(case.rejection_reason),
+            after_escalation=case.decide_by is not None,
+        )
     return case
 
 
@@ -327,10 +396,18 @@ def _to_buyer(case: RefundCase, action: str, actor: User, now, **data) -> None:
     _cancel_timers(case)
     _move(case, action, CaseStatus.AWAITING_BUYER, actor, now, **data)
     _schedule(BUYER_TIMER, case, case.buyer_respond_by, now)
-    text = (f"商家提出部分退款 ¥{case.offer_amount // 100}.{case.offer_amount % 100:02d}" if action == "offer"
-            else "商家拒绝了退款申请")
-    _notify(case.buyer, case, f"merchant_{action}",
-            f"售后单 {case.pk}：{text}，请在 {_local(case.buyer_respond_by)} 前接受、申请平台介入或撤回", now)
+    text = (
+        f"商家提出部分退款 ¥{case.offer_amount // 100}.{case.offer_amount % 100:02d}"
+        if action == "offer"
+        else "商家拒绝了退款申请"
+    )
+    _notify(
+        case.buyer,
+        case,
+        f"merchant_{action}",
+        f"售后单 {case.pk}：{text}，请在 {_local(case.buyer_respond_by)} 前接受、申请平台介入或撤回",
+        now,
+    )
 
 
 def accept_offer(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
@@ -339,8 +416,15 @@ def accept_offer(case: RefundCase, *, acting_user: User, now: datetime | None = 
         case = _lock(case)
         _check(case, "accept_offer", role_on_case(case, acting_user))
         order = _lock_order(case)
-        _close(case, order, "accept_offer", acting_user, now, refund=case.offer_amount,
-               resolution=rules.resolution_for(case.offer_amount, case.requested_amount))
+        _close(
+            case,
+            order,
+            "accept_offer",
+            acting_user,
+            now,
+            refund=case.offer_amount,
+            resolution=rules.resolution_for(case.offer_amount, case.requested_amount),
+        )
     return case
 
 
@@ -365,6 +449,7 @@ def withdraw(case: RefundCase, *, acting_user: User, now: datetime | None = None
 
 # ---- arbitration ---------------------------------------------------------------------------
 
+
 def claim(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
     now = now or clock_now()
     with transaction.atomic():
@@ -386,8 +471,15 @@ def _claim(case: RefundCase, arbitrator: User, now) -> None:
         _event(case, "claimed", arbitrator, now)
 
 
-def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str, amount: int | None = None,
-           now: datetime | None = None) -> RefundCase:
+def decide(
+    case: RefundCase,
+    *,
+    acting_user: User,
+    outcome: str,
+    rationale: str,
+    amount: int | None = None,
+    now: datetime | None = None,
+) -> RefundCase:
     now = now or clock_now()
     policy = get_policy()
     with transaction.atomic():
@@ -408,16 +500,31 @@ def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str,
             amount = rules.refund_amount_for(outcome, case.requested_amount, amount)
         if amount > refundable:
             raise invalid("amount_exceeds_refundable", "金额超过可退金额", "amount")
-        record = {"outcome": outcome, "amount": amount, "rationale": rationale, "arbitrator": str(acting_user.pk),
-                  "decided_at": now.isoformat(), "final": False,
-                  "category_rule": policy.category(order.snapshot["category"])["rule"]}
+        record = {
+            "outcome": outcome,
+            "amount": amount,
+            "rationale": rationale,
+            "arbitrator": str(acting_user.pk),
+            "decided_at": now.isoformat(),
+            "final": False,
+            "category_rule": policy.category(order.snapshot["category"])["rule"],
+        }
         if case.status == CaseStatus.IN_APPEAL:
             if outcome == Outcome.COMPROMISE:
                 raise invalid("binding_decision_required", "申诉裁决必须是终局裁决，不能再提出折中方案", "outcome")
             record["final"] = True
             case.appeal = {**case.appeal, "decision": record}
-            _close(case, order, "decide", acting_user, now, refund=amount,
-                   resolution=rules.resolution_for(amount, case.requested_amount), outcome=outcome, appeal=True)
+            _close(
+                case,
+                order,
+                "decide",
+                acting_user,
+                now,
+                refund=amount,
+                resolution=rules.resolution_for(amount, case.requested_amount),
+                outcome=outcome,
+                appeal=True,
+            )
             return case
         if outcome == Outcome.COMPROMISE and case.binding_required:
             raise invalid("binding_decision_required", "折中方案已被拒绝，本次必须作出有约束力的裁决", "outcome")
@@ -430,9 +537,13 @@ def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str,
             case.compromise_respond_by = now + timedelta(hours=policy.compromise_respond_hours)
             _move(case, "decide", CaseStatus.DECIDED, acting_user, now, outcome=outcome, amount=amount)
             _schedule(COMPROMISE_TIMER, case, case.compromise_respond_by, now)
-            _notify_parties(case, "compromise_proposed",
-                            f"售后单 {case.pk}：仲裁员提出折中方案 ¥{amount // 100}.{amount % 100:02d}，请在 "
-                            f"{_local(case.compromise_respond_by)} 前答复", now)
+            _notify_parties(
+                case,
+                "compromise_proposed",
+                f"售后单 {case.pk}：仲裁员提出折中方案 ¥{amount // 100}.{amount % 100:02d}，请在 "
+                f"{_local(case.compromise_respond_by)} 前答复",
+                now,
+            )
         else:
             case.decision_acceptances = []
             case.appeal_by = now + timedelta(days=policy.appeal_days)
@@ -442,8 +553,7 @@ def decide(case: RefundCase, *, acting_user: User, outcome: str, rationale: str,
     return case
 
 
-def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool,
-                       now: datetime | None = None) -> RefundCase:
+def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool, now: datetime | None = None) -> RefundCase:
     now = now or clock_now()
     with transaction.atomic():
         case = _lock(case)
@@ -458,8 +568,16 @@ def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool,
             order = _lock_order(case)
             amount = case.decision["amount"]
             case.decision = {**case.decision, "final": True}
-            _close(case, order, "respond_compromise", acting_user, now, refund=amount,
-                   resolution=rules.resolution_for(amount, case.requested_amount), accept=True)
+            _close(
+                case,
+                order,
+                "respond_compromise",
+                acting_user,
+                now,
+                refund=amount,
+                resolution=rules.resolution_for(amount, case.requested_amount),
+                accept=True,
+            )
         else:
             _move(case, "respond_compromise", CaseStatus.DECIDED, acting_user, now, accept=True)
     return case
@@ -471,8 +589,13 @@ def _back_to_arbitrator(case: RefundCase, action: str, actor: User | None, now, 
     case.decision = None  # the proposal lives on in the events; no decision stands now
     _to_arbitration(case, action, actor, now, **data)
     if case.claimed_by_id:
-        _notify(case.claimed_by, case, "binding_decision_required",
-                f"售后单 {case.pk} 的折中方案未获双方同意，请在 {_local(case.decide_by)} 前作出有约束力的裁决", now)
+        _notify(
+            case.claimed_by,
+            case,
+            "binding_decision_required",
+            f"售后单 {case.pk} 的折中方案未获双方同意，请在 {_local(case.decide_by)} 前作出有约束力的裁决",
+            now,
+        )
 
 
 def accept_decision(case: RefundCase, *, acting_user: User, now: datetime | None = None) -> RefundCase:
@@ -498,8 +621,9 @@ def _finalize_decision(case: RefundCase, action: str, actor: User | None, now) -
     order = _lock_order(case)
     amount = case.decision["amount"]
     case.decision = {**case.decision, "final": True}
-    _close(case, order, action, actor, now, refund=amount,
-           resolution=rules.resolution_for(amount, case.requested_amount))
+    _close(
+        case, order, action, actor, now, refund=amount, resolution=rules.resolution_for(amount, case.requested_amount)
+    )
 
 
 def appeal(case: RefundCase, *, acting_user: User, reason: str, now: datetime | None = None) -> RefundCase:
@@ -524,8 +648,11 @@ def appeal(case: RefundCase, *, acting_user: User, reason: str, now: datetime | 
         case.appeal_by = None
         case.claimed_by = None
         case.claimed_at = None
-        case.decide_by = (now + timedelta(hours=policy.fast_track_hours) if case.fast_track
-                          else add_working_days(now, policy.arbitration_working_days))
+        case.decide_by = (
+            now + timedelta(hours=policy.fast_track_hours)
+            if case.fast_track
+            else add_working_days(now, policy.arbitration_working_days)
+        )
         _cancel_timers(case)
         _move(case, "appeal", CaseStatus.IN_APPEAL, acting_user, now, reason=reason)
         _schedule(DECIDE_TIMER, case, case.decide_by, now)
@@ -534,6 +661,7 @@ def appeal(case: RefundCase, *, acting_user: User, reason: str, now: datetime | 
 
 
 # ---- timers (system actor) -----------------------------------------------------------------
+
 
 def expire_merchant_deadline(case_id: int, now) -> None:
     """Merchant silence is never rewarded: fast track refunds in full, anything else goes to arbitration."""
@@ -544,13 +672,26 @@ def expire_merchant_deadline(case_id: int, now) -> None:
         if case.merchant_respond_by and case.merchant_respond_by > now:
             return
         case.merchant_timed_out = True
-        _notify(case.shop.owner, case, "deadline_passed",
-                f"售后单 {case.pk}：你未在时限内处理，" + ("已按规则自动全额退款" if case.fast_track else "已转平台仲裁并记录超时"),
-                now)
+        _notify(
+            case.shop.owner,
+            case,
+            "deadline_passed",
+            f"售后单 {case.pk}：你未在时限内处理，"
+            + ("已按规则自动全额退款" if case.fast_track else "已转平台仲裁并记录超时"),
+            now,
+        )
         if case.fast_track:
             order = _lock_order(case)
-            _close(case, order, "merchant_timeout", None, now, refund=case.requested_amount,
-                   resolution=rules.resolution_for(case.requested_amount, case.requested_amount), fast_track=True)
+            _close(
+                case,
+                order,
+                "merchant_timeout",
+                None,
+                now,
+                refund=case.requested_amount,
+                resolution=rules.resolution_for(case.requested_amount, case.requested_amount),
+                fast_track=True,
+            )
         else:
             _to_arbitration(case, "merchant_timeout", None, now)
 
@@ -577,7 +718,13 @@ def expire_compromise_deadline(case_id: int, now) -> None:
             return
         for role, user in ((rules.BUYER, case.buyer), (rules.MERCHANT, case.shop.owner)):
             if role not in case.compromise_answers:
-                _notify(user, case, "deadline_passed", f"售后单 {case.pk}：你未在时限内答复折中方案，案件退回仲裁员裁决", now)
+                _notify(
+                    user,
+                    case,
+                    "deadline_passed",
+                    f"售后单 {case.pk}：你未在时限内答复折中方案，案件退回仲裁员裁决",
+                    now,
+                )
         _back_to_arbitrator(case, "compromise_timeout", None, now)
 
 
@@ -616,7 +763,13 @@ def remind_deadline(case_id: int, now) -> None:
     elif case.status == CaseStatus.DECIDED and case.compromise_respond_by:
         for role, user in ((rules.BUYER, case.buyer), (rules.MERCHANT, case.shop.owner)):
             if role not in case.compromise_answers:
-                _notify(user, case, "deadline_near", f"售后单 {case.pk} 的折中方案将于 {_local(case.compromise_respond_by)} 到期", now)
+                _notify(
+                    user,
+                    case,
+                    "deadline_near",
+                    f"售后单 {case.pk} 的折中方案将于 {_local(case.compromise_respond_by)} 到期",
+                    now,
+                )
         return
     elif case.status == CaseStatus.DECIDED and case.appeal_by:
         _notify_parties(case, "deadline_near", f"售后单 {case.pk} 的申诉期将于 {_local(case.appeal_by)} 结束", now)
@@ -628,6 +781,7 @@ def remind_deadline(case_id: int, now) -> None:
 
 
 # ---- evidence uploads by parties -----------------------------------------------------------
+
 
 def add_evidence(case: RefundCase, *, acting_user: User, upload, category: str, note: str = ""):
     """A party (or arbitrator) adds a file; type and size are checked by kameng.evidence.uploads."""
@@ -646,10 +800,19 @@ def add_evidence(case: RefundCase, *, acting_user: User, upload, category: str, 
         case = _lock(case)
         if case.status == CaseStatus.CLOSED:
             raise conflict("invalid_state", "售后单已结束，不能再补充证据")
-        item = evidence.append(case, category=category, source=role if role != rules.ARBITRATOR else "system",
-                               filename=checked.filename, content_type=checked.content_type, content=checked.file,
-                               size=checked.size, sha256=checked.sha256, uploaded_by=acting_user, note=note or "",
-                               now=now)
+        item = evidence.append(
+            case,
+            category=category,
+            source=role if role != rules.ARBITRATOR else "system",
+            filename=checked.filename,
+            content_type=checked.content_type,
+            content=checked.file,
+            size=checked.size,
+            sha256=checked.sha256,
+            uploaded_by=acting_user,
+            note=note or "",
+            now=now,
+        )
         _event(case, "evidence_added", acting_user, now, evidence=str(item.pk), category=category)
     _after_evidence(case)
     return item

@@ -1,4 +1,5 @@
 """Timer entry points for refund cases: each timer kind reads the case id and calls its service."""
+
 from kameng.timers.services import handler
 
 from . import services

@@ -1,4 +1,5 @@
 """The NinjaAPI instance, bearer auth, role checks and cursor pagination."""
+
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -72,7 +73,9 @@ def paginate(qs, limit: int = 20, starting_after: str | None = None, serialize=N
         try:
             qs = qs.filter(pk__lt=int(starting_after))
         except ValueError:
-            raise ApiError(400, "invalid_request", "invalid_cursor", "starting_after 无效", param="starting_after") from None
+            raise ApiError(
+                400, "invalid_request", "invalid_cursor", "starting_after 无效", param="starting_after"
+            ) from None
     rows = list(qs[: limit + 1])
     data = rows[:limit]
     return {"data": [serialize(r) for r in data] if serialize else data, "has_more": len(rows) > limit}

@@ -1,4 +1,5 @@
 """The contract's error shape: {"error": {"type", "code", "message", "param"}}."""
+
 from django.http import JsonResponse
 
 STATUS_TYPES = {

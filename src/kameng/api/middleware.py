@@ -1,4 +1,5 @@
 """API-wide conventions that apply to every route: the error shape and Idempotency-Key."""
+
 import hashlib
 import json
 import logging

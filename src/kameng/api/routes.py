@@ -1,4 +1,5 @@
 """Assembles every app's router under /api/v1."""
+
 from kameng.accounts.api import router as accounts
 from kameng.catalog.api import router as catalog
 from kameng.clock.api import router as clock

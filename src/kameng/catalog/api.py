@@ -1,4 +1,5 @@
 """Shops and listings endpoints."""
+
 from ninja import Router, Schema, Status
 
 from kameng.accounts.models import Role
@@ -60,9 +61,16 @@ def shop_out(shop: Shop) -> dict:
     from kameng.trust.credit import credit_for_shop
 
     credit = credit_for_shop(shop)  # first: bringing credit up to date may change the status
-    return {"id": str(shop.pk), "name": shop.name, "description": shop.description, "status": shop.status,
-            "created_at": iso(shop.created_at), "credit": credit,
-            "response_promise_hours": shop.response_promise_hours, "refund_promise_hours": shop.refund_promise_hours}
+    return {
+        "id": str(shop.pk),
+        "name": shop.name,
+        "description": shop.description,
+        "status": shop.status,
+        "created_at": iso(shop.created_at),
+        "credit": credit,
+        "response_promise_hours": shop.response_promise_hours,
+        "refund_promise_hours": shop.refund_promise_hours,
+    }
 
 
 def listing_out(listing: Listing, *, stock: int | None = None, policy=None) -> dict:
@@ -70,14 +78,26 @@ def listing_out(listing: Listing, *, stock: int | None = None, policy=None) -> d
 
     policy = policy or get_policy()
     data = {
-        "id": str(listing.pk), "shop": str(listing.shop_id), "version": listing.version, "title": listing.title,
-        "category": listing.category, "category_class": policy.category_class(listing.category),
-        "kind": listing.kind, "price": listing.price, "currency": "CNY", "description": listing.description,
-        "promises": listing.promises, "after_sale_days": listing.after_sale_days,
-        "verification_minutes": listing.verification_minutes, "no_reason_refund": listing.no_reason_refund,
-        "deposit_percent": listing.deposit_percent, "special_terms": listing.special_terms,
-        "warnings": listing.warnings, "status": listing.status,
-        "created_at": iso(listing.created_at), "updated_at": iso(listing.updated_at),
+        "id": str(listing.pk),
+        "shop": str(listing.shop_id),
+        "version": listing.version,
+        "title": listing.title,
+        "category": listing.category,
+        "category_class": policy.category_class(listing.category),
+        "kind": listing.kind,
+        "price": listing.price,
+        "currency": "CNY",
+        "description": listing.description,
+        "promises": listing.promises,
+        "after_sale_days": listing.after_sale_days,
+        "verification_minutes": listing.verification_minutes,
+        "no_reason_refund": listing.no_reason_refund,
+        "deposit_percent": listing.deposit_percent,
+        "special_terms": listing.special_terms,
+        "warnings": listing.warnings,
+        "status": listing.status,
+        "created_at": iso(listing.created_at),
+        "updated_at": iso(listing.updated_at),
     }
     if listing.kind == "card_key":
         data["stock_available"] = stock if stock is not None else services.available_stock(listing)
@@ -123,15 +143,20 @@ def get_listing(request, listing_id: str):
 
 
 @router.get("/listings", response=dict, auth=None)
-def search_listings(request, q: str = "", category: str = "", shop: str = "", limit: int = 20,
-                    starting_after: str | None = None):
+def search_listings(
+    request, q: str = "", category: str = "", shop: str = "", limit: int = 20, starting_after: str | None = None
+):
     qs = services.search(q, category)
     if shop:
         # A foreign-key filter is not range-checked by Django: an id past 64 bits would reach the database.
         qs = qs.filter(shop_id=int(shop) if shop.isdigit() and len(shop) <= 18 else -1)
     policy = get_policy()  # once per page, not per listing
-    return services.paginate_search(qs.annotate(stock_left=_stock_left()), limit, starting_after,
-                                    lambda item: listing_out(item, stock=item.stock_left, policy=policy))
+    return services.paginate_search(
+        qs.annotate(stock_left=_stock_left()),
+        limit,
+        starting_after,
+        lambda item: listing_out(item, stock=item.stock_left, policy=policy),
+    )
 
 
 def _stock_left():
@@ -141,8 +166,13 @@ def _stock_left():
 
     from .models import StockItem
 
-    unsold = (StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True).order_by()
-              .values("listing").annotate(n=Count("id")).values("n"))
+    unsold = (
+        StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True)
+        .order_by()
+        .values("listing")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return Coalesce(Subquery(unsold, output_field=IntegerField()), Value(0))
 
 

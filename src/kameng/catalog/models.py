@@ -77,7 +77,9 @@ class StockItem(models.Model):
     listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="stock")
     secret = models.TextField()
     secret_hash = models.CharField(max_length=64)
-    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="stock_items")
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="stock_items"
+    )
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
 

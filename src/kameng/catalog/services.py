@@ -1,4 +1,5 @@
 """Use cases for shops, listings and stock. The only code that writes catalog models."""
+
 import hashlib
 
 from django.db import IntegrityError, transaction
@@ -11,11 +12,20 @@ from kameng.policy.services import get_policy
 from kameng.trust.clauses import find_unfair_clauses
 
 from .models import Listing, ListingVersion, Shop, ShopStatus, StockItem
-from .rules import KINDS, special_terms_for, snapshot_sha256
+from .rules import KINDS, snapshot_sha256, special_terms_for
 
 EDITABLE = (
-    "title", "category", "kind", "price", "description", "promises", "after_sale_days", "verification_minutes",
-    "no_reason_refund", "deposit_percent", "status",
+    "title",
+    "category",
+    "kind",
+    "price",
+    "description",
+    "promises",
+    "after_sale_days",
+    "verification_minutes",
+    "no_reason_refund",
+    "deposit_percent",
+    "status",
 )
 
 
@@ -29,8 +39,9 @@ def create_shop(*, acting_user: User, name: str, description: str = "", contact:
         raise ApiError(409, "conflict", "shop_exists", "每个商家只能开一家店")
     try:
         with transaction.atomic():
-            return Shop.objects.create(owner=acting_user, name=name, description=description or "", contact=contact,
-                                       created_at=clock_now())
+            return Shop.objects.create(
+                owner=acting_user, name=name, description=description or "", contact=contact, created_at=clock_now()
+            )
     except IntegrityError:
         raise ApiError(409, "conflict", "shop_exists", "每个商家只能开一家店") from None
 
@@ -69,7 +80,11 @@ def _validate(data: dict) -> None:
     if pct is not None and data["kind"] == "card_key":
         raise invalid("invalid_deposit_percent", "自动发卡商品不支持分阶段付款", "deposit_percent")
     promises = data.get("promises") or []
-    if not isinstance(promises, list) or len(promises) > 20 or any(not isinstance(p, str) or len(p) > 200 for p in promises):
+    if (
+        not isinstance(promises, list)
+        or len(promises) > 20
+        or any(not isinstance(p, str) or len(p) > 200 for p in promises)
+    ):
         raise invalid("invalid_promises", "承诺最多20条，每条不超过200个字符", "promises")
     if data.get("status", "active") not in ("active", "inactive"):
         raise invalid("invalid_status", "状态只能是 active 或 inactive", "status")
@@ -87,20 +102,28 @@ def _derive(listing: Listing) -> None:
 def snapshot_data(listing: Listing) -> dict:
     policy = get_policy()
     return {
-        "title": listing.title, "category": listing.category,
-        "category_class": policy.category_class(listing.category), "kind": listing.kind, "price": listing.price,
-        "description": listing.description, "promises": list(listing.promises),
-        "after_sale_days": listing.after_sale_days, "verification_minutes": listing.verification_minutes,
-        "no_reason_refund": listing.no_reason_refund, "deposit_percent": listing.deposit_percent,
-        "special_terms": list(listing.special_terms), "warnings": list(listing.warnings),
+        "title": listing.title,
+        "category": listing.category,
+        "category_class": policy.category_class(listing.category),
+        "kind": listing.kind,
+        "price": listing.price,
+        "description": listing.description,
+        "promises": list(listing.promises),
+        "after_sale_days": listing.after_sale_days,
+        "verification_minutes": listing.verification_minutes,
+        "no_reason_refund": listing.no_reason_refund,
+        "deposit_percent": listing.deposit_percent,
+        "special_terms": list(listing.special_terms),
+        "warnings": list(listing.warnings),
         "shop_name": listing.shop.name,
     }
 
 
 def _write_version(listing: Listing, now) -> ListingVersion:
     data = snapshot_data(listing)
-    return ListingVersion.objects.create(listing=listing, version=listing.version, data=data,
-                                         sha256=snapshot_sha256(data), created_at=now)
+    return ListingVersion.objects.create(
+        listing=listing, version=listing.version, data=data, sha256=snapshot_sha256(data), created_at=now
+    )
 
 
 def create_listing(*, acting_user: User, **data) -> Listing:
@@ -122,8 +145,7 @@ def create_listing(*, acting_user: User, **data) -> Listing:
     _validate(data)
     now = clock_now()
     with transaction.atomic():
-        listing = Listing(shop=shop, created_at=now, updated_at=now,
-                          **{k: data[k] for k in EDITABLE if k in data})
+        listing = Listing(shop=shop, created_at=now, updated_at=now, **{k: data[k] for k in EDITABLE if k in data})
         listing.title = listing.title.strip()
         _derive(listing)
         listing.save()
@@ -177,7 +199,9 @@ def add_stock(listing: Listing, *, acting_user: User, items: list[str]) -> dict:
     hashes = {i: hashlib.sha256(i.encode()).hexdigest() for i in cleaned}
     with transaction.atomic():
         existing = set(
-            StockItem.objects.filter(listing=listing, secret_hash__in=list(hashes.values())).values_list("secret_hash", flat=True)
+            StockItem.objects.filter(listing=listing, secret_hash__in=list(hashes.values())).values_list(
+                "secret_hash", flat=True
+            )
         )
         for item in cleaned:
             h = hashes[item]
@@ -207,7 +231,9 @@ def search(q: str = "", category: str = ""):
         qs = qs.filter(category=category)
     # 限制流量: restricted shops' listings come after everyone else's, newest first in each group.
     return qs.annotate(
-        demoted=Case(When(shop__status=ShopStatus.RESTRICTED, then=Value(1)), default=Value(0), output_field=IntegerField())
+        demoted=Case(
+            When(shop__status=ShopStatus.RESTRICTED, then=Value(1)), default=Value(0), output_field=IntegerField()
+        )
     ).order_by("demoted", "-pk")
 
 
@@ -223,8 +249,9 @@ def paginate_search(qs, limit: int = 20, starting_after: str | None = None, seri
         try:
             cursor = int(starting_after)
         except ValueError:
-            raise ApiError(400, "invalid_request", "invalid_cursor", "starting_after 无效",
-                           param="starting_after") from None
+            raise ApiError(
+                400, "invalid_request", "invalid_cursor", "starting_after 无效", param="starting_after"
+            ) from None
         status = Listing.objects.filter(pk=cursor).values_list("shop__status", flat=True).first()
         rank = 1 if status == ShopStatus.RESTRICTED else 0
         qs = qs.filter(Q(demoted__gt=rank) | Q(demoted=rank, pk__lt=cursor))

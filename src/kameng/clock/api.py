@@ -1,4 +1,5 @@
 """The test clock (KAMENG_TEST_CLOCK=1 only; 404 otherwise; admin token)."""
+
 from django.conf import settings
 from ninja import Router, Schema
 

@@ -1,4 +1,5 @@
 """Reading and (in test mode) moving the clock."""
+
 from datetime import datetime, timedelta
 
 from django.conf import settings

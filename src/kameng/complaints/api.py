@@ -1,4 +1,5 @@
 """Complaint package endpoints: the ZIP for an external channel, and which channels need what."""
+
 from django.http import HttpResponse
 from ninja import Router
 
@@ -10,7 +11,7 @@ ZIP_RESPONSE = {
     "responses": {
         200: {
             "description": "ZIP with complaint.pdf, complaint.txt, evidence/… and manifest.json (SHA-256 of each file). "
-                           "The header Kameng-Missing-Fields lists the buyer's profile fields left blank in the documents.",
+            "The header Kameng-Missing-Fields lists the buyer's profile fields left blank in the documents.",
             "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
         },
     },

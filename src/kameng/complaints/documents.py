@@ -7,6 +7,7 @@
 - `police`: 报案材料 for fraud (报案人, 被报案人, 涉嫌行为, 损失金额, 事实经过, 报案请求, 证据清单).
 Blanks the buyer must fill by hand are marked 【请填写：…】; nothing is ever invented.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,10 +16,18 @@ from django.utils import timezone
 from . import rules
 from .rules import CaseFacts, Claims, blank, rmb, yuan
 
-REASON_LABELS = {"not_as_described": "描述不符", "defective": "功能缺陷", "service_missing": "服务缺失",
-                 "no_reason": "无理由退货"}
-CATEGORY_LABELS = {"listing": "商品页面快照", "transaction": "交易记录", "communication": "沟通记录",
-                   "problem": "问题证明"}
+REASON_LABELS = {
+    "not_as_described": "描述不符",
+    "defective": "功能缺陷",
+    "service_missing": "服务缺失",
+    "no_reason": "无理由退货",
+}
+CATEGORY_LABELS = {
+    "listing": "商品页面快照",
+    "transaction": "交易记录",
+    "communication": "沟通记录",
+    "problem": "问题证明",
+}
 SOURCE_LABELS = {"system": "平台系统生成", "buyer": "本人提交", "merchant": "商家提交"}
 PURPOSE = {
     "listing": "证明商品页面的宣传内容和商家承诺（下单时快照）",
@@ -27,13 +36,24 @@ PURPOSE = {
     "problem": "证明商品存在的问题",
 }
 CHANNEL_TITLES = {"12315": "消费者投诉书", "arbitration": "仲裁申请书", "police": "报案材料"}
-OUTCOME_LABELS = {"refund_full": "全额退款", "refund_partial": "部分退款", "no_refund": "不予退款",
-                  "compromise": "折中方案", "withdrawn": "买家撤回"}
-ROLE_LABELS = {"buyer": "本人", "merchant": "商家", "arbitrator": "平台仲裁员", "admin": "平台管理员",
-               "system": "平台系统"}
+OUTCOME_LABELS = {
+    "refund_full": "全额退款",
+    "refund_partial": "部分退款",
+    "no_refund": "不予退款",
+    "compromise": "折中方案",
+    "withdrawn": "买家撤回",
+}
+ROLE_LABELS = {
+    "buyer": "本人",
+    "merchant": "商家",
+    "arbitrator": "平台仲裁员",
+    "admin": "平台管理员",
+    "system": "平台系统",
+}
 
 
 # ---- the facts a document is written from --------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Person:
@@ -116,6 +136,7 @@ class Dossier:
 
 # ---- the document --------------------------------------------------------------------------
 
+
 @dataclass
 class Block:
     kind: str  # title | subtitle | heading | para | item | note | sign
@@ -163,6 +184,7 @@ def build(dossier: Dossier, channel: str) -> Document:
 
 # ---- shared sections -----------------------------------------------------------------------
 
+
 def _person_lines(p: Person, *, id_number: bool) -> list[str]:
     lines = [f"姓名：{p.value('real_name')}"]
     if id_number:
@@ -180,8 +202,7 @@ def _shop_lines(d: Dossier, party: str) -> list[str]:
 
 
 def _operator_lines(d: Dossier) -> list[str]:
-    return [f"名称：{d.operator.name}（网络交易平台经营者）",
-            f"地址：{d.operator.address or blank('平台经营者地址')}"]
+    return [f"名称：{d.operator.name}（网络交易平台经营者）", f"地址：{d.operator.address or blank('平台经营者地址')}"]
 
 
 def _purchase_lines(d: Dossier) -> list[str]:
@@ -224,8 +245,10 @@ def _demands(doc: Document, claims: Claims) -> None:
 
 def _evidence(doc: Document, d: Dossier, *, purpose: bool) -> None:
     for e in d.evidence:
-        line = (f"证据{e.seq}：{CATEGORY_LABELS.get(e.category, e.category)}《{e.filename}》，"
-                f"{SOURCE_LABELS.get(e.source, e.source)}，{local(e.uploaded_at)}入链")
+        line = (
+            f"证据{e.seq}：{CATEGORY_LABELS.get(e.category, e.category)}《{e.filename}》，"
+            f"{SOURCE_LABELS.get(e.source, e.source)}，{local(e.uploaded_at)}入链"
+        )
         if purpose:
             line += f"；证明目的：{PURPOSE.get(e.category, '证明案件事实')}"
         if e.note:
@@ -233,11 +256,15 @@ def _evidence(doc: Document, d: Dossier, *, purpose: bool) -> None:
         doc.add("item", line)
         doc.add("item", f"    文件：{e.path}（{e.size} 字节）")
         doc.add("item", f"    SHA-256：{e.sha256}")
-    doc.add("note", f"以上证据文件均附于本材料压缩包的 evidence/ 目录；manifest.json 列明每个文件的 SHA-256。"
-                    f"平台证据链（每项证据的哈希依次链接，任何增删改都会被发现）链头：{d.chain_head or '无'}。")
+    doc.add(
+        "note",
+        f"以上证据文件均附于本材料压缩包的 evidence/ 目录；manifest.json 列明每个文件的 SHA-256。"
+        f"平台证据链（每项证据的哈希依次链接，任何增删改都会被发现）链头：{d.chain_head or '无'}。",
+    )
 
 
 # ---- 12315 投诉书 ----------------------------------------------------------------------------
+
 
 def _complaint_12315(d: Dossier, claims: Claims) -> Document:
     doc = Document("12315", CHANNEL_TITLES["12315"])
@@ -267,13 +294,17 @@ def _complaint_12315(d: Dossier, claims: Claims) -> Document:
     _laws(doc, claims)
     doc.add("heading", "七、证据清单")
     _evidence(doc, d, purpose=False)
-    doc.add("note", "本投诉书按《市场监督管理投诉举报处理暂行办法》的要求载明投诉人和被投诉人的信息、具体投诉请求及消费者权益争议事实。")
+    doc.add(
+        "note",
+        "本投诉书按《市场监督管理投诉举报处理暂行办法》的要求载明投诉人和被投诉人的信息、具体投诉请求及消费者权益争议事实。",
+    )
     doc.add("sign", f"投诉人：{d.buyer.value('real_name')}")
     doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
     return doc
 
 
 # ---- 仲裁申请书 -------------------------------------------------------------------------------
+
 
 def _arbitration(d: Dossier, claims: Claims) -> Document:
     doc = Document("arbitration", CHANNEL_TITLES["arbitration"])
@@ -290,7 +321,9 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
     for line in _operator_lines(d):
         doc.add("item", line)
     doc.add("heading", "仲裁依据")
-    doc.add("para", f"仲裁协议或仲裁条款：{blank('仲裁协议，或平台用户协议中仲裁条款的出处；没有的，需对方书面同意仲裁')}")
+    doc.add(
+        "para", f"仲裁协议或仲裁条款：{blank('仲裁协议，或平台用户协议中仲裁条款的出处；没有的，需对方书面同意仲裁')}"
+    )
     doc.add("heading", "仲裁请求")
     _demands(doc, claims)
     total = claims.total_amount
@@ -318,6 +351,7 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
 
 # ---- 报案材料 --------------------------------------------------------------------------------
 
+
 def _police(d: Dossier, claims: Claims) -> Document:
     f = d.facts
     doc = Document("police", CHANNEL_TITLES["police"])
@@ -327,7 +361,10 @@ def _police(d: Dossier, claims: Claims) -> Document:
     for line in _person_lines(d.buyer, id_number=True):
         doc.add("item", line)
     doc.add("heading", "二、被报案人")
-    doc.add("item", f"网店“{d.shop.name}”的经营者（{d.operator.name}店铺编号 {d.shop.id}，商家账号 {d.shop.owner_username}）")
+    doc.add(
+        "item",
+        f"网店“{d.shop.name}”的经营者（{d.operator.name}店铺编号 {d.shop.id}，商家账号 {d.shop.owner_username}）",
+    )
     doc.add("item", f"联系方式：{d.shop.contact or '平台站内交易留言'}")
     doc.add("item", f"真实身份：{blank('如已知')}；平台经营者“{d.operator.name}”掌握其实名信息，可依法调取。")
     doc.add("heading", "三、涉嫌行为")
@@ -357,8 +394,17 @@ def _police(d: Dossier, claims: Claims) -> Document:
 
 # ---- the timeline, in words ----------------------------------------------------------------
 
-def event_sentence(type_: str, role: str, data: dict, to_status: str, *, reason_label: str = "",
-                   description: str = "", rationale: str = "") -> str | None:
+
+def event_sentence(
+    type_: str,
+    role: str,
+    data: dict,
+    to_status: str,
+    *,
+    reason_label: str = "",
+    description: str = "",
+    rationale: str = "",
+) -> str | None:
     """One case event as a sentence of the facts (事实经过); None for bookkeeping events."""
     who = ROLE_LABELS.get(role, role)
     amount = data.get("amount")
@@ -367,7 +413,8 @@ def event_sentence(type_: str, role: str, data: dict, to_status: str, *, reason_
     if to_status == "closed" and type_ not in ("withdraw",):
         refund = data.get("refund")
         closing = f"售后单结束（{OUTCOME_LABELS.get(data.get('resolution', ''), data.get('resolution', ''))}" + (
-            f"，退款 {yuan(refund)}）" if isinstance(refund, int) and refund else "）")
+            f"，退款 {yuan(refund)}）" if isinstance(refund, int) and refund else "）"
+        )
     if type_ == "opened":
         text = f"本人在平台申请售后（{reason_label}），申请退款 {money}，问题描述：{description}"
     elif type_ == "accept":
@@ -383,8 +430,11 @@ def event_sentence(type_: str, role: str, data: dict, to_status: str, *, reason_
     elif type_ == "withdraw":
         text = "本人撤回售后申请"
     elif type_ == "merchant_timeout":
-        text = ("商家超过响应时限未处理，平台按小额快速通道规则处理" if data.get("fast_track")
-                else "商家超过响应时限未处理，案件转入平台仲裁")
+        text = (
+            "商家超过响应时限未处理，平台按小额快速通道规则处理"
+            if data.get("fast_track")
+            else "商家超过响应时限未处理，案件转入平台仲裁"
+        )
     elif type_ == "buyer_timeout":
         text = "本人未在期限内答复商家的方案，售后单按撤回关闭"
     elif type_ == "decide":

@@ -4,6 +4,7 @@ The manifest lets the recipient check each file (its SHA-256 is of the bytes in 
 platform's evidence chain (each item's `prev`/`chain` link, and the head), recomputed here as the
 files are copied: `chain_valid` is false if any stored file or link no longer matches.
 """
+
 import hashlib
 import json
 import unicodedata
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from kameng.evidence.services import GENESIS, chain_link, chain_meta
 
-from .documents import Dossier, Document, EvidenceEntry
+from .documents import Document, Dossier, EvidenceEntry
 from .rules import Claims
 
 FORMAT = "kameng-complaint-package/1"
@@ -34,8 +35,16 @@ def safe_name(filename: str, limit: int = 80) -> str:
 
 
 # The extension follows the checked content type, so "photo.png" that was really text opens as text.
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif", "video/mp4": "mp4",
-              "video/webm": "webm", "application/pdf": "pdf", "text/plain": "txt"}
+EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+    "application/pdf": "pdf",
+    "text/plain": "txt",
+}
 
 
 def evidence_path(seq: int, category: str, filename: str, content_type: str = "") -> str:
@@ -55,6 +64,7 @@ def build_zip(dossier: Dossier, document: Document, claims: Claims, *, text: str
     buffer = BytesIO()
     by_seq: dict[int, EvidenceEntry] = {e.seq: e for e in dossier.evidence}
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+
         def put(path: str, data: bytes) -> None:
             zf.writestr(zipfile.ZipInfo(path, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
             entries.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
@@ -74,17 +84,33 @@ def build_zip(dossier: Dossier, document: Document, claims: Claims, *, text: str
                     size += len(chunk)
                     target.write(chunk)
             sha256 = digest.hexdigest()
-            link_ok = (item.prev == prev and sha256 == item.sha256
-                       and chain_link(item.prev, sha256, chain_meta(item)) == item.chain)
+            link_ok = (
+                item.prev == prev
+                and sha256 == item.sha256
+                and chain_link(item.prev, sha256, chain_meta(item)) == item.chain
+            )
             chain_valid = chain_valid and link_ok
             prev = item.chain
-            entries.append({
-                "path": entry.path, "sha256": sha256, "size": size,
-                "evidence": {"id": str(item.pk), "seq": item.seq, "category": item.category, "source": item.source,
-                             "filename": item.filename, "content_type": item.content_type,
-                             "uploaded_at": item.uploaded_at.isoformat(), "recorded_sha256": item.sha256,
-                             "prev": item.prev, "chain": item.chain, "link_valid": link_ok},
-            })
+            entries.append(
+                {
+                    "path": entry.path,
+                    "sha256": sha256,
+                    "size": size,
+                    "evidence": {
+                        "id": str(item.pk),
+                        "seq": item.seq,
+                        "category": item.category,
+                        "source": item.source,
+                        "filename": item.filename,
+                        "content_type": item.content_type,
+                        "uploaded_at": item.uploaded_at.isoformat(),
+                        "recorded_sha256": item.sha256,
+                        "prev": item.prev,
+                        "chain": item.chain,
+                        "link_valid": link_ok,
+                    },
+                }
+            )
         manifest = {
             "format": FORMAT,
             "channel": document.channel,
@@ -100,7 +126,9 @@ def build_zip(dossier: Dossier, document: Document, claims: Claims, *, text: str
             "legal_basis": [b.law.cite for b in claims.basis],
             "files": entries,
         }
-        zf.writestr(zipfile.ZipInfo("manifest.json", date_time=stamp),
-                    json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"),
-                    compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr(
+            zipfile.ZipInfo("manifest.json", date_time=stamp),
+            json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
     return buffer.getvalue()

@@ -7,6 +7,7 @@ through a custom encoding CMap that several extractors cannot read back; so each
 font subset to exactly the characters it uses, converted to TrueType outlines (fontTools cu2qu), which
 fpdf2 embeds as a standard CIDFontType2 with Identity-H encoding and a ToUnicode map.
 """
+
 import functools
 import os
 import tempfile
@@ -119,8 +120,15 @@ def _cff_to_truetype(font) -> None:
     maxp = font["maxp"] = newTable("maxp")
     maxp.tableVersion = 0x00010000
     maxp.maxZones = 1
-    for attr in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
-                 "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
+    for attr in (
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ):
         setattr(maxp, attr, 0)
     font["post"].formatType = 3.0  # no glyph names: CID-keyed CFF has none worth keeping
     font["head"].glyphDataFormat = 0
@@ -186,8 +194,9 @@ def render(document: Document, *, subject: str = "", created_at: datetime | None
             pdf.set_font(FAMILY, size=size)
             pdf.set_text_color(gray)
             pdf.set_x(pdf.l_margin + indent)
-            pdf.multi_cell(pdf.epw - indent, height, text, align=align, wrapmode=WrapMode.CHAR,
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                pdf.epw - indent, height, text, align=align, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
             if block.kind == "title":
                 pdf.ln(2)
         pdf.set_text_color(0)

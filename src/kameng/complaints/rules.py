@@ -13,13 +13,19 @@ at least ¥500, on top of the refund, when fraud is alleged, that is when
 Defects, missing service, no-reason returns, and not-as-described without such a promise claim
 the refund only; a buyer who has proof of fraud there can still add the claim by hand.
 """
+
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 CHANNELS = ("12315", "arbitration", "police")
 
-NOT_AS_DESCRIBED, DEFECTIVE, SERVICE_MISSING, NO_REASON = "not_as_described", "defective", "service_missing", "no_reason"
+NOT_AS_DESCRIBED, DEFECTIVE, SERVICE_MISSING, NO_REASON = (
+    "not_as_described",
+    "defective",
+    "service_missing",
+    "no_reason",
+)
 QUALITY_REASONS = (NOT_AS_DESCRIBED, DEFECTIVE, SERVICE_MISSING)
 
 TREBLE_FACTOR = 3
@@ -46,22 +52,48 @@ CPL = "《中华人民共和国消费者权益保护法》"
 ECL = "《中华人民共和国电子商务法》"
 CIVIL = "《中华人民共和国民法典》"
 
-CPL_24 = Law(f"{CPL}第二十四条", "经营者提供的商品或者服务不符合质量要求的，消费者可以依照国家规定、当事人约定退货，"
-                                "或者要求经营者履行更换、修理等义务；没有国家规定和当事人约定的，可以自收到商品之日起七日内退货")
-CPL_25 = Law(f"{CPL}第二十五条", "经营者采用网络等方式销售商品，消费者有权自收到商品之日起七日内退货，且无需说明理由，"
-                                "法定的除外商品以及消费者在购买时确认不宜退货的商品除外")
-NO_REASON_MEASURES = Law("《网络购买商品七日无理由退货暂行办法》",
-                         "数字化商品等只有在经营者提示、消费者购买时确认不宜退货的情况下，才不适用七日无理由退货")
-CPL_26 = Law(f"{CPL}第二十六条", "经营者不得以格式条款、通知、声明、店堂告示等方式排除或者限制消费者权利、减轻或者免除经营者责任，"
-                                "含有上述内容的，其内容无效")
-ECL_49 = Law(f"{ECL}第四十九条", "电子商务经营者不得以格式条款等方式约定消费者支付价款后合同不成立；格式条款等含有该内容的，其内容无效")
-CIVIL_497 = Law(f"{CIVIL}第四百九十七条", "提供格式条款一方不合理地免除或者减轻其责任、加重对方责任、限制对方主要权利的，该格式条款无效")
-ECL_17 = Law(f"{ECL}第十七条", "电子商务经营者应当全面、真实、准确、及时地披露商品或者服务信息，不得以虚构交易、编造用户评价等方式"
-                              "进行虚假或者引人误解的商业宣传")
-CPL_55 = Law(f"{CPL}第五十五条", "经营者提供商品或者服务有欺诈行为的，应当按照消费者的要求增加赔偿其受到的损失，增加赔偿的金额为"
-                                "消费者购买商品的价款或者接受服务的费用的三倍；增加赔偿的金额不足五百元的，为五百元")
-CPL_44 = Law(f"{CPL}第四十四条", "消费者通过网络交易平台购买商品，合法权益受到损害的，可以向销售者要求赔偿；网络交易平台提供者"
-                                "不能提供销售者的真实名称、地址和有效联系方式的，消费者也可以向网络交易平台提供者要求赔偿")
+CPL_24 = Law(
+    f"{CPL}第二十四条",
+    "经营者提供的商品或者服务不符合质量要求的，消费者可以依照国家规定、当事人约定退货，"
+    "或者要求经营者履行更换、修理等义务；没有国家规定和当事人约定的，可以自收到商品之日起七日内退货",
+)
+CPL_25 = Law(
+    f"{CPL}第二十五条",
+    "经营者采用网络等方式销售商品，消费者有权自收到商品之日起七日内退货，且无需说明理由，"
+    "法定的除外商品以及消费者在购买时确认不宜退货的商品除外",
+)
+NO_REASON_MEASURES = Law(
+    "《网络购买商品七日无理由退货暂行办法》",
+    "数字化商品等只有在经营者提示、消费者购买时确认不宜退货的情况下，才不适用七日无理由退货",
+)
+CPL_26 = Law(
+    f"{CPL}第二十六条",
+    "经营者不得以格式条款、通知、声明、店堂告示等方式排除或者限制消费者权利、减轻或者免除经营者责任，"
+    "含有上述内容的，其内容无效",
+)
+ECL_49 = Law(
+    f"{ECL}第四十九条",
+    "电子商务经营者不得以格式条款等方式约定消费者支付价款后合同不成立；格式条款等含有该内容的，其内容无效",
+)
+CIVIL_497 = Law(
+    f"{CIVIL}第四百九十七条",
+    "提供格式条款一方不合理地免除或者减轻其责任、加重对方责任、限制对方主要权利的，该格式条款无效",
+)
+ECL_17 = Law(
+    f"{ECL}第十七条",
+    "电子商务经营者应当全面、真实、准确、及时地披露商品或者服务信息，不得以虚构交易、编造用户评价等方式"
+    "进行虚假或者引人误解的商业宣传",
+)
+CPL_55 = Law(
+    f"{CPL}第五十五条",
+    "经营者提供商品或者服务有欺诈行为的，应当按照消费者的要求增加赔偿其受到的损失，增加赔偿的金额为"
+    "消费者购买商品的价款或者接受服务的费用的三倍；增加赔偿的金额不足五百元的，为五百元",
+)
+CPL_44 = Law(
+    f"{CPL}第四十四条",
+    "消费者通过网络交易平台购买商品，合法权益受到损害的，可以向销售者要求赔偿；网络交易平台提供者"
+    "不能提供销售者的真实名称、地址和有效联系方式的，消费者也可以向网络交易平台提供者要求赔偿",
+)
 
 # The clause detector (kameng.trust.clauses) records, per unfair clause, the laws that void it.
 _CLAUSE_LAWS = (("第二十六条", CPL_26), ("第四十九条", ECL_49), ("第四百九十七条", CIVIL_497))
@@ -118,6 +150,7 @@ class Claims:
 
 
 # ---- money ---------------------------------------------------------------------------------
+
 
 def yuan(fen: int) -> str:
     return f"¥{fen // 100:,}.{fen % 100:02d}"
@@ -178,7 +211,7 @@ def _integer_upper(n: int) -> str:
 def _group_upper(group: int) -> str:
     out, zero = "", False
     for position in range(3, -1, -1):
-        digit = group // 10 ** position % 10
+        digit = group // 10**position % 10
         if digit == 0:
             zero = bool(out)
             continue
@@ -190,6 +223,7 @@ def _group_upper(group: int) -> str:
 
 
 # ---- facts → findings ----------------------------------------------------------------------
+
 
 def absolute_promises(promises) -> list[str]:
     """Promises of certainty ("100%稳定激活", "百分百到账"), full-width forms included."""
@@ -260,33 +294,59 @@ def legal_basis(f: CaseFacts, channel: str) -> list[Basis]:
     """Each law the facts call for, with the reason it applies. Order: the claim, the clauses, the fraud."""
     basis: list[Basis] = []
     if f.reason in QUALITY_REASONS:
-        what = {NOT_AS_DESCRIBED: "商品与描述不符", DEFECTIVE: "商品存在功能缺陷、无法正常使用",
-                SERVICE_MISSING: "商家未提供承诺的服务"}[f.reason]
+        what = {
+            NOT_AS_DESCRIBED: "商品与描述不符",
+            DEFECTIVE: "商品存在功能缺陷、无法正常使用",
+            SERVICE_MISSING: "商家未提供承诺的服务",
+        }[f.reason]
         basis.append(Basis(CPL_24, f"{what}，不符合质量要求和双方约定，消费者有权退货并要求退款。"))
     elif f.reason == NO_REASON:
         basis.append(Basis(CPL_25, "本商品为网络购买，且商品页面明示支持无理由退货，消费者有权在七日内无理由退货。"))
-        basis.append(Basis(NO_REASON_MEASURES, "经营者未在购买时提示并经消费者确认该商品不宜退货，不得拒绝无理由退货。"))
+        basis.append(
+            Basis(NO_REASON_MEASURES, "经营者未在购买时提示并经消费者确认该商品不宜退货，不得拒绝无理由退货。")
+        )
     clauses = clause_texts(f.warnings)
     if f.warnings:
         quoted = "、".join(f"“{c}”" for c in clauses) or "排除消费者权利的条款"
         for law in clause_laws(f.warnings):
-            basis.append(Basis(law, f"商品页面所载{quoted}属于排除消费者权利、免除经营者责任的格式条款，依法无效，"
-                                    "不能作为拒绝退款的理由。"))
+            basis.append(
+                Basis(
+                    law,
+                    f"商品页面所载{quoted}属于排除消费者权利、免除经营者责任的格式条款，依法无效，"
+                    "不能作为拒绝退款的理由。",
+                )
+            )
     if promises_contradicted(f):
         promised = "、".join(f"“{p}”" for p in f.promises)
-        basis.append(Basis(ECL_17, f"商家在商品页面承诺{promised}，实际交付的商品与之不符，属于虚假或者引人误解的商业宣传。"))
+        basis.append(
+            Basis(ECL_17, f"商家在商品页面承诺{promised}，实际交付的商品与之不符，属于虚假或者引人误解的商业宣传。")
+        )
     if fraud_alleged(f, channel):
-        basis.append(Basis(CPL_55, f"经营者的上述行为构成欺诈，消费者有权要求退还货款，并要求按价款三倍增加赔偿"
-                                   f"（不足五百元的为五百元），即 {yuan(treble_damages(f.price))}。"))
+        basis.append(
+            Basis(
+                CPL_55,
+                f"经营者的上述行为构成欺诈，消费者有权要求退还货款，并要求按价款三倍增加赔偿"
+                f"（不足五百元的为五百元），即 {yuan(treble_damages(f.price))}。",
+            )
+        )
     if channel in ("12315", "arbitration"):
-        basis.append(Basis(CPL_44, "本人通过网络交易平台购买商品，平台经营者应当提供销售者的真实名称、地址和有效联系方式，"
-                                   "不能提供的，应当承担赔偿责任，故一并列为被投诉（被申请）人。"))
+        basis.append(
+            Basis(
+                CPL_44,
+                "本人通过网络交易平台购买商品，平台经营者应当提供销售者的真实名称、地址和有效联系方式，"
+                "不能提供的，应当承担赔偿责任，故一并列为被投诉（被申请）人。",
+            )
+        )
     return basis
 
 
 def _decision_label(decision: Decision) -> str:
-    return {"refund_full": "全额退款", "refund_partial": "部分退款", "no_refund": "不予退款",
-            "compromise": "折中方案"}.get(decision.outcome, decision.outcome)
+    return {
+        "refund_full": "全额退款",
+        "refund_partial": "部分退款",
+        "no_refund": "不予退款",
+        "compromise": "折中方案",
+    }.get(decision.outcome, decision.outcome)
 
 
 def decision_summary(decision: Decision) -> str:
@@ -307,11 +367,18 @@ def demands(f: CaseFacts, channel: str) -> list[Demand]:
     seller = {"12315": "被投诉人一", "arbitration": "被申请人一", "police": "对方"}[channel]
     if channel == "police":
         if unpaid:
-            out.append(Demand("investigate", f"请求公安机关依法立案侦查，追回本人被骗取的款项 {yuan(unpaid)}。", unpaid))
+            out.append(
+                Demand("investigate", f"请求公安机关依法立案侦查，追回本人被骗取的款项 {yuan(unpaid)}。", unpaid)
+            )
         else:
             out.append(Demand("investigate", "请求公安机关依法立案侦查。"))
-        out.append(Demand("treble_damages", f"本人保留依据{CPL_55.cite}要求经营者按价款三倍增加赔偿 "
-                                            f"{yuan(treble_damages(f.price))}（不足五百元的按五百元计）的权利。"))
+        out.append(
+            Demand(
+                "treble_damages",
+                f"本人保留依据{CPL_55.cite}要求经营者按价款三倍增加赔偿 "
+                f"{yuan(treble_damages(f.price))}（不足五百元的按五百元计）的权利。",
+            )
+        )
     else:
         verb = "要求" if channel == "12315" else "请求裁决"
         if unpaid:
@@ -321,8 +388,14 @@ def demands(f: CaseFacts, channel: str) -> list[Demand]:
             out.append(Demand("refund", text + "。", unpaid))
         if fraud:
             treble = treble_damages(f.price)
-            out.append(Demand("treble_damages", f"{verb}{seller}按价款 {yuan(f.price)} 的三倍增加赔偿{rmb(treble)}"
-                                                f"（{CPL_55.cite}，不足五百元的为五百元）。", treble))
+            out.append(
+                Demand(
+                    "treble_damages",
+                    f"{verb}{seller}按价款 {yuan(f.price)} 的三倍增加赔偿{rmb(treble)}"
+                    f"（{CPL_55.cite}，不足五百元的为五百元）。",
+                    treble,
+                )
+            )
         if f.warnings:
             clauses = "、".join(f"“{c}”" for c in clause_texts(f.warnings))
             verb_void = "要求确认" if channel == "12315" else "请求确认"

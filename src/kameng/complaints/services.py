@@ -3,6 +3,7 @@
 The web pages and the API call these; both read the case only (nothing here changes state, except
 the buyer's own profile through kameng.accounts.services.update_profile).
 """
+
 from datetime import datetime
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from kameng.api.errors import forbidden, invalid
 from kameng.clock.services import now as clock_now
 
 from . import documents, package, pdf, rules
-from .documents import Dossier, EvidenceEntry, Fact, OrderInfo, Operator, Person, Shop
+from .documents import Dossier, EvidenceEntry, Fact, Operator, OrderInfo, Person, Shop
 from .rules import CHANNELS, CaseFacts, Decision, yuan
 
 CHANNEL_INFO = {
@@ -23,19 +24,19 @@ CHANNEL_INFO = {
         "title": "12315 消费者投诉",
         "recipient": "全国12315平台或被投诉人所在地的市场监督管理部门",
         "when_to_use": "商家拒绝退款、平台不处理或处理明显不公时的首选：向市场监督管理部门投诉，免费，"
-                       "由市场监管部门组织调解，并可查处霸王条款、虚假宣传等违法行为。",
+        "由市场监管部门组织调解，并可查处霸王条款、虚假宣传等违法行为。",
     },
     "arbitration": {
         "title": "在线仲裁申请",
         "recipient": "互联网仲裁机构（如广州仲裁委员会的在线仲裁平台）",
         "when_to_use": "想要一份有法律约束力、可申请强制执行的裁决时使用；虚拟商品金额小，在线仲裁全程网上办理、"
-                       "成本低。前提是有仲裁协议（如平台用户协议中的仲裁条款）或对方书面同意仲裁。",
+        "成本低。前提是有仲裁协议（如平台用户协议中的仲裁条款）或对方书面同意仲裁。",
     },
     "police": {
         "title": "公安机关报案",
         "recipient": "当地公安机关或网上报案平台",
         "when_to_use": "只在涉嫌欺诈时使用：虚假宣传或售假、付款后根本不发货、卖出账号后又找回；"
-                       "金额较大或明显是骗局时报案追究刑事责任。一般的质量纠纷请用前两种渠道。",
+        "金额较大或明显是骗局时报案追究刑事责任。一般的质量纠纷请用前两种渠道。",
     },
 }
 
@@ -66,11 +67,17 @@ def channels_for(case: RefundCase) -> list[dict]:
     for channel in CHANNELS:
         missing = missing_profile_fields(buyer, channel)
         info = CHANNEL_INFO[channel]
-        out.append({
-            "channel": channel, "title": info["title"], "document": documents.CHANNEL_TITLES[channel],
-            "recipient": info["recipient"], "when_to_use": info["when_to_use"], "missing_fields": missing,
-            "missing_labels": [rules.PROFILE_FIELDS[name] for name in missing],
-        })
+        out.append(
+            {
+                "channel": channel,
+                "title": info["title"],
+                "document": documents.CHANNEL_TITLES[channel],
+                "recipient": info["recipient"],
+                "when_to_use": info["when_to_use"],
+                "missing_fields": missing,
+                "missing_labels": [rules.PROFILE_FIELDS[name] for name in missing],
+            }
+        )
     return out
 
 
@@ -85,8 +92,9 @@ def build_package(case: RefundCase, channel: str) -> bytes:
     dossier = gather(case)
     document = documents.build(dossier, channel)
     claims = rules.claims(dossier.facts, channel)
-    rendered = pdf.render(document, subject=f"{document.title}（订单 {dossier.order.number}）",
-                          created_at=dossier.generated_at)
+    rendered = pdf.render(
+        document, subject=f"{document.title}（订单 {dossier.order.number}）", created_at=dossier.generated_at
+    )
     items = RefundCase.objects.get(pk=case.pk).evidence.order_by("seq")
     return package.build_zip(dossier, document, claims, text=document.text(), pdf=rendered, items=items)
 
@@ -97,6 +105,7 @@ def package_filename(case: RefundCase, channel: str) -> str:
 
 # ---- reading the case ----------------------------------------------------------------------
 
+
 def _decision(case: RefundCase) -> Decision | None:
     record, appeal = None, False
     if case.appeal and case.appeal.get("decision"):
@@ -105,10 +114,14 @@ def _decision(case: RefundCase) -> Decision | None:
         record = case.decision
     if not record:
         return None
-    return Decision(outcome=record["outcome"], amount=int(record.get("amount") or 0),
-                    decided_at=timezone.localtime(datetime.fromisoformat(record["decided_at"])),
-                    final=bool(record.get("final")),
-                    rationale=record.get("rationale", ""), appeal=appeal)
+    return Decision(
+        outcome=record["outcome"],
+        amount=int(record.get("amount") or 0),
+        decided_at=timezone.localtime(datetime.fromisoformat(record["decided_at"])),
+        final=bool(record.get("final")),
+        rationale=record.get("rationale", ""),
+        appeal=appeal,
+    )
 
 
 def _rationales(case: RefundCase) -> dict[datetime, str]:
@@ -125,22 +138,33 @@ def gather(case: RefundCase) -> Dossier:
     case = RefundCase.objects.select_related("order", "shop", "shop__owner", "buyer").get(pk=case.pk)
     order, shop, buyer = case.order, case.shop, case.buyer
     snap = order.snapshot
-    operator = Operator(name=settings.PLATFORM_OPERATOR.get("name", ""),
-                        address=settings.PLATFORM_OPERATOR.get("address", ""))
+    operator = Operator(
+        name=settings.PLATFORM_OPERATOR.get("name", ""), address=settings.PLATFORM_OPERATOR.get("address", "")
+    )
     generated_at = clock_now()
     reason_label = documents.REASON_LABELS.get(case.reason, case.reason)
 
-    timeline = [Fact(order.created_at,
-                     f"本人在{operator.name}的网店“{shop.name}”下单购买“{snap.get('title', '')}”×{order.quantity}，"
-                     f"订单金额 {yuan(order.amount)}，已付款 {yuan(order.paid_amount)}（订单号 {order.number}），"
-                     f"货款由平台担保托管")]
+    timeline = [
+        Fact(
+            order.created_at,
+            f"本人在{operator.name}的网店“{shop.name}”下单购买“{snap.get('title', '')}”×{order.quantity}，"
+            f"订单金额 {yuan(order.amount)}，已付款 {yuan(order.paid_amount)}（订单号 {order.number}），"
+            f"货款由平台担保托管",
+        )
+    ]
     if order.delivered_at:
         timeline.append(Fact(order.delivered_at, "商家交付商品（交付记录见交易记录证据）"))
     rationales = _rationales(case)
     for event in case.events.order_by("id"):
         sentence = documents.event_sentence(
-            event.type, event.actor_role, event.data or {}, event.to_status, reason_label=reason_label,
-            description=case.description, rationale=rationales.get(event.at, "") if event.type == "decide" else "")
+            event.type,
+            event.actor_role,
+            event.data or {},
+            event.to_status,
+            reason_label=reason_label,
+            description=case.description,
+            rationale=rationales.get(event.at, "") if event.type == "decide" else "",
+        )
         if sentence:
             timeline.append(Fact(event.at, sentence))
     if not order.delivered_at:
@@ -148,27 +172,57 @@ def gather(case: RefundCase) -> Dossier:
     timeline.sort(key=lambda fact: fact.at)  # stable: same-moment facts keep their order
 
     items = list(case.evidence.order_by("seq"))
-    evidence = [EvidenceEntry(seq=e.seq, category=e.category, source=e.source, filename=e.filename, sha256=e.sha256,
-                              size=e.size, uploaded_at=e.uploaded_at, note=e.note,
-                              path=package.evidence_path(e.seq, e.category, e.filename, e.content_type))
-                for e in items]
+    evidence = [
+        EvidenceEntry(
+            seq=e.seq,
+            category=e.category,
+            source=e.source,
+            filename=e.filename,
+            sha256=e.sha256,
+            size=e.size,
+            uploaded_at=e.uploaded_at,
+            note=e.note,
+            path=package.evidence_path(e.seq, e.category, e.filename, e.content_type),
+        )
+        for e in items
+    ]
 
     facts = CaseFacts(
-        reason=case.reason, price=order.amount, requested=case.requested_amount, refunded=case.refunded_amount,
-        promises=tuple(snap.get("promises") or ()), warnings=tuple(snap.get("warnings") or ()),
-        delivered=order.delivered_at is not None, category=snap.get("category", ""), description=case.description,
+        reason=case.reason,
+        price=order.amount,
+        requested=case.requested_amount,
+        refunded=case.refunded_amount,
+        promises=tuple(snap.get("promises") or ()),
+        warnings=tuple(snap.get("warnings") or ()),
+        delivered=order.delivered_at is not None,
+        category=snap.get("category", ""),
+        description=case.description,
         decision=_decision(case),
     )
     return Dossier(
-        case_id=str(case.pk), case_created_at=case.created_at, status=case.status, resolution=case.resolution,
+        case_id=str(case.pk),
+        case_created_at=case.created_at,
+        status=case.status,
+        resolution=case.resolution,
         buyer=Person(username=buyer.username, real_name=buyer.real_name, phone=buyer.phone, address=buyer.address),
         shop=Shop(id=str(shop.pk), name=shop.name, owner_username=shop.owner.username, contact=shop.contact),
         operator=operator,
-        order=OrderInfo(number=order.number or str(order.pk), created_at=order.created_at, title=snap.get("title", ""),
-                        category=snap.get("category", ""), quantity=order.quantity, amount=order.amount,
-                        paid_amount=order.paid_amount, delivered_at=order.delivered_at,
-                        snapshot_sha256=order.snapshot_sha256, promises=tuple(snap.get("promises") or ()),
-                        special_terms=tuple(snap.get("special_terms") or ())),
-        facts=facts, timeline=timeline, evidence=evidence, chain_head=items[-1].chain if items else None,
+        order=OrderInfo(
+            number=order.number or str(order.pk),
+            created_at=order.created_at,
+            title=snap.get("title", ""),
+            category=snap.get("category", ""),
+            quantity=order.quantity,
+            amount=order.amount,
+            paid_amount=order.paid_amount,
+            delivered_at=order.delivered_at,
+            snapshot_sha256=order.snapshot_sha256,
+            promises=tuple(snap.get("promises") or ()),
+            special_terms=tuple(snap.get("special_terms") or ()),
+        ),
+        facts=facts,
+        timeline=timeline,
+        evidence=evidence,
+        chain_head=items[-1].chain if items else None,
         generated_at=generated_at,
     )

@@ -1,4 +1,5 @@
 """The buyer's complaint page: /refunds/<id>/complaint/ (channels, profile form, preview, download)."""
+
 from django.urls import path
 
 from . import views

@@ -1,4 +1,5 @@
 """The buyer's complaint page: pick a channel, fill the missing details, read the text, download the ZIP."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,9 @@ from .rules import CHANNELS, PROFILE_FIELDS
 
 
 class ProfileForm(forms.Form):
-    real_name = forms.CharField(label=PROFILE_FIELDS["real_name"], required=False, max_length=PROFILE_LIMITS["real_name"])
+    real_name = forms.CharField(
+        label=PROFILE_FIELDS["real_name"], required=False, max_length=PROFILE_LIMITS["real_name"]
+    )
     phone = forms.CharField(label=PROFILE_FIELDS["phone"], required=False, max_length=PROFILE_LIMITS["phone"])
     address = forms.CharField(label=PROFILE_FIELDS["address"], required=False, max_length=PROFILE_LIMITS["address"])
 
@@ -62,17 +65,21 @@ def complaint_page(request, case_id: int):
         form = ProfileForm(initial={name: getattr(user, name) for name in PROFILE_FIELDS})
     channels = services.channels_for(case)
     current = next(c for c in channels if c["channel"] == channel)
-    return render(request, "complaints/complaint.html", {
-        "base_template": _base_template(),
-        "case": case,
-        "order": case.order,
-        "channels": channels,
-        "current": current,
-        "channel": channel,
-        "preview": services.preview_text(case, channel),
-        "form": form,
-        "download_url": f"{reverse('complaints:download', args=[case.pk])}?channel={channel}",
-    })
+    return render(
+        request,
+        "complaints/complaint.html",
+        {
+            "base_template": _base_template(),
+            "case": case,
+            "order": case.order,
+            "channels": channels,
+            "current": current,
+            "channel": channel,
+            "preview": services.preview_text(case, channel),
+            "form": form,
+            "download_url": f"{reverse('complaints:download', args=[case.pk])}?channel={channel}",
+        },
+    )
 
 
 @login_required
@@ -80,7 +87,9 @@ def complaint_download(request, case_id: int):
     case = _case_for(case_id, request.user)
     channel = request.GET.get("channel", "")
     if channel not in CHANNELS:
-        return HttpResponseBadRequest("channel 必须是 12315、arbitration 或 police 之一", content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            "channel 必须是 12315、arbitration 或 police 之一", content_type="text/plain; charset=utf-8"
+        )
     response = HttpResponse(services.build_package(case, channel), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{services.package_filename(case, channel)}"'
     response["Cache-Control"] = "no-store"

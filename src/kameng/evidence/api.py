@@ -2,6 +2,7 @@
 
 (Upload, download and manifest live with the refund-case endpoints in kameng.aftersales.api.)
 """
+
 from ninja import Router, Schema
 
 from kameng.accounts.models import Role

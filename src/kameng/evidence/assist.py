@@ -7,6 +7,7 @@ item once (OCR of images and video frames, text of text files, perceptual hashes
 case's latest analysis; `assist_for(case)` is what the API and the arbitrator's page show. The
 rules themselves live in kameng.evidence.rules. Context for a human decision, never a decision.
 """
+
 import logging
 import re
 import time
@@ -33,12 +34,15 @@ NEAR_FINE = 26  # bits of 256: within this a candidate is the same picture (resi
 DISTINCT_FRAME = 6  # video frames further apart than this show different screens (operation)
 RISK_WINDOW = timedelta(days=90)
 # Claims in a listing's title or description that read as promises, besides its promise list.
-CLAIM = re.compile(r"100\s*%[^\s，。,;；!！]{1,8}|\d+\s*(?:小时|分钟)内[^\s，。,;；!！]{1,6}|永久[^\s，。,;；!！]{0,6}"
-                   r"|终身[^\s，。,;；!！]{0,6}|7\s*[×xX*]\s*(?:12|24)\s*小时[^\s，。,;；!！]{0,4}"
-                   r"|包(?:激活|成功|售后|赔|到账)[^\s，。,;；!！]{0,4}")
+CLAIM = re.compile(
+    r"100\s*%[^\s，。,;；!！]{1,8}|\d+\s*(?:小时|分钟)内[^\s，。,;；!！]{1,6}|永久[^\s，。,;；!！]{0,6}"
+    r"|终身[^\s，。,;；!！]{0,6}|7\s*[×xX*]\s*(?:12|24)\s*小时[^\s，。,;；!！]{0,4}"
+    r"|包(?:激活|成功|售后|赔|到账)[^\s，。,;；!！]{0,4}"
+)
 
 
 # ---- scheduling ----------------------------------------------------------------------------
+
 
 def schedule_analysis(case_id: int) -> None:
     """Analyse the case once the current transaction has committed (background job)."""
@@ -59,6 +63,7 @@ def _analyse_quietly(case_id: int) -> None:
 
 # ---- the analysis --------------------------------------------------------------------------
 
+
 def analyse_case(case_id: int) -> CaseAnalysis | None:
     """Read every item not read yet, then store the case's analysis. Idempotent."""
     from kameng.aftersales.models import RefundCase
@@ -72,8 +77,13 @@ def analyse_case(case_id: int) -> CaseAnalysis | None:
     items = list(case.evidence.select_related("extract").order_by("seq"))
     result = _result(case, items)
     head = items[-1].chain if items else GENESIS
-    values = {"head": head, "rules_version": rules.RULES_VERSION, "result": result, "analysed_at": clock_now(),
-              "duration_ms": int((time.monotonic() - started) * 1000)}
+    values = {
+        "head": head,
+        "rules_version": rules.RULES_VERSION,
+        "result": result,
+        "analysed_at": clock_now(),
+        "duration_ms": int((time.monotonic() - started) * 1000),
+    }
     try:
         with transaction.atomic():
             analysis, _ = CaseAnalysis.objects.update_or_create(case=case, defaults=values)
@@ -106,7 +116,8 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
         elif item.content_type in VIDEO_TYPES:
             with item.file.open("rb") as fh:
                 frames = media.video_frames(fh)
-            texts, read = [], []
+            texts: list[str] = []
+            read: list[str] = []
             for frame in frames:  # a still screen gives the same frame thrice: read it once
                 h = media.dhash(frame)
                 if all(media.hamming(h, seen) > 2 for seen in read):
@@ -114,8 +125,12 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
                     texts.append(ocr.read_text(frame))
             hashes.extend(enumerate(frames))
             preview_source = frames[len(frames) // 2] if frames else None
-            values.update(text_source="video_ocr", text="\n".join(t for t in texts if t)[:MAX_TEXT_CHARS],
-                          frames=len(frames), engine=ocr.engine_name())
+            values.update(
+                text_source="video_ocr",
+                text="\n".join(t for t in texts if t)[:MAX_TEXT_CHARS],
+                frames=len(frames),
+                engine=ocr.engine_name(),
+            )
         else:
             values["status"] = "skipped"
     except Exception as exc:
@@ -125,11 +140,12 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
         with transaction.atomic():
             extract = EvidenceExtract(evidence=item, analysed_at=clock_now(), **values)
             if preview_source is not None:
-                extract.preview.save(f"{uuid.uuid4().hex}.jpg", ContentFile(media.preview_jpeg(preview_source)),
-                                     save=False)
+                extract.preview.save(
+                    f"{uuid.uuid4().hex}.jpg", ContentFile(media.preview_jpeg(preview_source)), save=False
+                )
             extract.save()
-            for frame, image in hashes:
-                _store_hash(item, frame, image)
+            for frame_no, picture in hashes:
+                _store_hash(item, frame_no, picture)
     except IntegrityError:  # read in parallel by another analysis
         return EvidenceExtract.objects.filter(evidence=item).first()
     return extract
@@ -148,8 +164,19 @@ def _store_hash(item: Evidence, frame: int, image) -> None:
         return
     d = media.dhash(image)
     b = media.bands(d)
-    ImageHash.objects.create(evidence=item, case_id=item.case_id, frame=frame, dhash=d, fine=media.fine_hash(image),
-                             band0=b[0], band1=b[1], band2=b[2], band3=b[3], band4=b[4], band5=b[5])
+    ImageHash.objects.create(
+        evidence=item,
+        case_id=item.case_id,
+        frame=frame,
+        dhash=d,
+        fine=media.fine_hash(image),
+        band0=b[0],
+        band1=b[1],
+        band2=b[2],
+        band3=b[3],
+        band4=b[4],
+        band5=b[5],
+    )
 
 
 def _label(item: Evidence) -> str:
@@ -178,17 +205,31 @@ def _result(case, items: list[Evidence]) -> dict:
         add(rules.find_findings(extract.text, str(item.pk)), _label(item))
     for item in items:
         extract = getattr(item, "extract", None)
-        if (item.category != "problem" or extract is None or extract.status != "done"
-                or extract.text_source not in ("ocr", "video_ocr")):
+        if (
+            item.category != "problem"
+            or extract is None
+            or extract.status != "done"
+            or extract.text_source not in ("ocr", "video_ocr")
+        ):
             continue
         video = extract.text_source == "video_ocr"
         problem = any(f.source == str(item.pk) for f in plain)
-        elements = rules.recording_elements(extract.text, order_number=order.number or "",
-                                            product_name=snapshot.get("title", ""),
-                                            distinct_frames=_distinct_frames(item) if video else 1,
-                                            problem_found=problem)
-        findings.append({"kind": "recording_elements", "text": rules.elements_text(elements, video=video),
-                         "source": str(item.pk), "source_label": _label(item), "elements": elements})
+        elements = rules.recording_elements(
+            extract.text,
+            order_number=order.number or "",
+            product_name=snapshot.get("title", ""),
+            distinct_frames=_distinct_frames(item) if video else 1,
+            problem_found=problem,
+        )
+        findings.append(
+            {
+                "kind": "recording_elements",
+                "text": rules.elements_text(elements, video=video),
+                "source": str(item.pk),
+                "source_label": _label(item),
+                "elements": elements,
+            }
+        )
     return {
         "checklist": checklist(case, items),
         "promises": promises,
@@ -214,7 +255,7 @@ def listing_promises(snapshot: dict) -> list[str]:
 
 def checklist(case, items: list[Evidence]) -> dict[str, bool]:
     """The four dimensions (四个维度) of the evidence chain: is each one there?"""
-    present = {c: False for c in ("listing", "transaction", "communication", "problem")}
+    present = dict.fromkeys(("listing", "transaction", "communication", "problem"), False)
     for item in items:
         if item.category == "communication" and item.source == "system":
             continue  # the platform's chat log counts only when there was a conversation
@@ -235,32 +276,50 @@ def _distinct_frames(item: Evidence) -> int:
 
 # ---- cross-case signals (read live: other cases change after this one was analysed) --------
 
+
 def reused_evidence(case) -> list[dict]:
     """Party uploads of this case that appear, identical or nearly so, in other cases."""
     uploads = list(case.evidence.filter(uploaded_by__isnull=False).order_by("seq"))
     out: dict[tuple[int, int], dict] = {}
     for item in uploads:
-        same = (Evidence.objects.filter(sha256=item.sha256, uploaded_by__isnull=False).exclude(case_id=case.pk)
-                .select_related("case").order_by("id"))
+        same = (
+            Evidence.objects.filter(sha256=item.sha256, uploaded_by__isnull=False)
+            .exclude(case_id=case.pk)
+            .select_related("case")
+            .order_by("id")
+        )
         for other in same:
             out.setdefault((item.pk, other.case_id), _reuse(item, other, "identical", 0, case))
-    for h in ImageHash.objects.filter(evidence__in=uploads).select_related("evidence"):
-        b = media.bands(h.dhash)
+    for hashed in ImageHash.objects.filter(evidence__in=uploads).select_related("evidence"):
+        b = media.bands(hashed.dhash)
         near = Q(band0=b[0]) | Q(band1=b[1]) | Q(band2=b[2]) | Q(band3=b[3]) | Q(band4=b[4]) | Q(band5=b[5])
-        for other in (ImageHash.objects.filter(near, evidence__uploaded_by__isnull=False)
-                      .exclude(case_id=case.pk).select_related("evidence", "evidence__case")):
-            if (media.hamming(h.dhash, other.dhash) <= NEAR_DHASH
-                    and media.hamming(h.fine, other.fine) <= NEAR_FINE):
-                key = (h.evidence_id, other.case_id)
+        for match in (
+            ImageHash.objects.filter(near, evidence__uploaded_by__isnull=False)
+            .exclude(case_id=case.pk)
+            .select_related("evidence", "evidence__case")
+        ):
+            if (
+                media.hamming(hashed.dhash, match.dhash) <= NEAR_DHASH
+                and media.hamming(hashed.fine, match.fine) <= NEAR_FINE
+            ):
+                key = (hashed.evidence_id, match.case_id)
                 if key not in out:
-                    out[key] = _reuse(h.evidence, other.evidence, "similar", media.hamming(h.fine, other.fine), case)
+                    out[key] = _reuse(
+                        hashed.evidence, match.evidence, "similar", media.hamming(hashed.fine, match.fine), case
+                    )
     return sorted(out.values(), key=lambda r: (int(r["evidence"]), int(r["other_case"])))
 
 
 def _reuse(item: Evidence, other: Evidence, match: str, distance: int, case) -> dict:
-    return {"evidence": str(item.pk), "other_case": str(other.case_id), "other_evidence": str(other.pk),
-            "match": match, "distance": distance, "uploaded_by": item.source,
-            "same_order": other.case.order_id == case.order_id}
+    return {
+        "evidence": str(item.pk),
+        "other_case": str(other.case_id),
+        "other_evidence": str(other.pk),
+        "match": match,
+        "distance": distance,
+        "uploaded_by": item.source,
+        "same_order": other.case.order_id == case.order_id,
+    }
 
 
 def buyer_risk(case, reused: list[dict] | None = None) -> dict:
@@ -276,14 +335,16 @@ def buyer_risk(case, reused: list[dict] | None = None) -> dict:
         orders=Order.objects.filter(buyer_id=case.buyer_id, created_at__gte=since).exclude(pk=case.order_id).count(),
         cases=others.count(),
         refunded_cases=refunded.count(),
-        refunds_after_confirm=refunded.filter(order__completed_at__isnull=False,
-                                              order__completed_at__lt=F("created_at")).count(),
+        refunds_after_confirm=refunded.filter(
+            order__completed_at__isnull=False, order__completed_at__lt=F("created_at")
+        ).count(),
         reused_items=len({r["evidence"] for r in reused if r["uploaded_by"] == "buyer" and not r["same_order"]}),
     )
     return rules.buyer_risk(history)
 
 
 # ---- what the arbitrator sees --------------------------------------------------------------
+
 
 def current_head(case) -> str:
     last = case.evidence.order_by("-seq").values_list("chain", flat=True).first()
@@ -297,12 +358,13 @@ def assist_for(case) -> dict:
     (embedded) or, with a task queue, what can be said from the items already read.
     """
     analysis = CaseAnalysis.objects.filter(case=case).first()
-    fresh = (analysis is not None and analysis.head == current_head(case)
-             and analysis.rules_version == rules.RULES_VERSION)
-    if fresh:
+    fresh = (
+        analysis is not None and analysis.head == current_head(case) and analysis.rules_version == rules.RULES_VERSION
+    )
+    if analysis is not None and fresh:
         result = dict(analysis.result)
-    elif not settings.BROKER_URL:
-        result = dict(analyse_case(case.pk).result)
+    elif not settings.BROKER_URL and (analysed := analyse_case(case.pk)) is not None:
+        result = dict(analysed.result)
     else:
         result = _result(case, list(case.evidence.select_related("extract").order_by("seq")))
     reused = reused_evidence(case)

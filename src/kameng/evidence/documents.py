@@ -1,4 +1,5 @@
 """System evidence rendered as plain-text documents (listing snapshot, transaction record, chat log)."""
+
 from django.utils import timezone
 
 

@@ -1,5 +1,6 @@
 """Reading pictures out of evidence for analysis: images with bomb limits, a few video frames
 (PyAV, FFmpeg bundled in its wheel), and perceptual hashes. Reads only; never writes the item."""
+
 import io
 import warnings
 
@@ -24,8 +25,8 @@ def open_image(fileobj) -> Image.Image:
             if im.format == "JPEG" and im.width > ANALYSIS_WIDTH * 2:
                 # decode a big photo at a reduced scale straight from the DCT data (less memory)
                 im.draft("RGB", (ANALYSIS_WIDTH, round(im.height * ANALYSIS_WIDTH / im.width)))
-            im = ImageOps.exif_transpose(im)
-            return im.convert("RGB")
+            upright = ImageOps.exif_transpose(im)
+            return upright.convert("RGB")
 
 
 def video_frames(fileobj, positions=FRAME_POSITIONS) -> list[Image.Image]:
@@ -85,10 +86,11 @@ def preview_jpeg(image: Image.Image, box: int = PREVIEW_BOX) -> bytes:
 def _difference_bits(image: Image.Image, size: int) -> int:
     small = image.convert("L").resize((size + 1, size), Image.Resampling.LANCZOS)
     px = small.load()
+    assert px is not None
     bits = 0
     for y in range(size):
         for x in range(size):
-            bits = (bits << 1) | (1 if px[x, y] > px[x + 1, y] else 0)
+            bits = (bits << 1) | (1 if px[x, y] > px[x + 1, y] else 0)  # type: ignore[operator]  # an L image: ints
     return bits
 
 

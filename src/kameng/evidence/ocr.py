@@ -4,6 +4,7 @@ RapidOCR 3.x on ONNX Runtime with the PP-OCRv6 detection and recognition models 
 inside the rapidocr wheel. The model paths are given explicitly, so RapidOCR never reaches
 its download code: nothing is fetched at run time, ever.
 """
+
 import threading
 from pathlib import Path
 
@@ -41,16 +42,18 @@ def _get_engine():
         missing = [str(p) for p in files.values() if not p.is_file()]
         if missing:  # never fall back to RapidOCR's downloader
             raise RuntimeError(f"OCR models missing from the rapidocr wheel: {missing}")
-        _engine = RapidOCR(params={
-            "Global.log_level": "critical",
-            "Global.use_cls": False,  # screenshots are upright; saves a model run per line
-            "Det.model_path": str(files["det"]),
-            "Rec.model_path": str(files["rec"]),
-            "Det.limit_type": "max",
-            "Det.limit_side_len": 1280,
-            "EngineConfig.onnxruntime.intra_op_num_threads": 2,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        })
+        _engine = RapidOCR(
+            params={
+                "Global.log_level": "critical",
+                "Global.use_cls": False,  # screenshots are upright; saves a model run per line
+                "Det.model_path": str(files["det"]),
+                "Rec.model_path": str(files["rec"]),
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 1280,
+                "EngineConfig.onnxruntime.intra_op_num_threads": 2,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
     return _engine
 
 
@@ -61,8 +64,9 @@ def read_text(image: Image.Image) -> str:
     if min(image.size) < MIN_SIDE:
         return ""
     if image.width > MAX_WIDTH:
-        image = image.resize((MAX_WIDTH, max(1, round(image.height * MAX_WIDTH / image.width))),
-                             Image.Resampling.LANCZOS)
+        image = image.resize(
+            (MAX_WIDTH, max(1, round(image.height * MAX_WIDTH / image.width))), Image.Resampling.LANCZOS
+        )
     lines: list[str] = []
     with _lock:
         engine = _get_engine()

@@ -3,6 +3,7 @@ contradicts, the four elements of a recording, and the buyer-risk score. No ORM,
 
 Everything here is a hint for the arbitrator (AI证据辅助审核), never a decision.
 """
+
 import re
 from dataclasses import dataclass
 
@@ -11,16 +12,28 @@ RULES_VERSION = 1
 # Key phrases found in OCR text, descriptions and chat: (kind, pattern). The kind is what the
 # promise table below talks about; the matched words are the finding's text.
 PHRASES: tuple[tuple[str, str], ...] = (
-    ("activation_failed", r"激活码无效|激活失败|无法激活|激活不了|激活不成功|序列号无效|授权码无效|密钥无效|产品密钥无效"
-                          r"|卡密无效|兑换码无效|invalid (?:product |license |activation )?key|activation failed"
-                          r"|licen[cs]e (?:is )?invalid"),
-    ("already_used", r"已被使用|已经被使用|已使用过|已被激活|已被兑换|已兑换过|已被他人使用|already (?:been )?(?:used|redeemed|activated)"),
-    ("account_banned", r"封号|账号被封|帐号被封|已被封禁|封禁|永久冻结|账号冻结|account (?:has been )?(?:banned|suspended)"),
+    (
+        "activation_failed",
+        r"激活码无效|激活失败|无法激活|激活不了|激活不成功|序列号无效|授权码无效|密钥无效|产品密钥无效"
+        r"|卡密无效|兑换码无效|invalid (?:product |license |activation )?key|activation failed"
+        r"|licen[cs]e (?:is )?invalid",
+    ),
+    (
+        "already_used",
+        r"已被使用|已经被使用|已使用过|已被激活|已被兑换|已兑换过|已被他人使用|already (?:been )?(?:used|redeemed|activated)",
+    ),
+    (
+        "account_banned",
+        r"封号|账号被封|帐号被封|已被封禁|封禁|永久冻结|账号冻结|account (?:has been )?(?:banned|suspended)",
+    ),
     ("amount_short", r"到账不足|金额不足|少到账|到账金额不符|只到账|未足额到账|少了\d+"),
     ("not_received", r"未到账|没到账|没有到账|未发货|没发货|没有收到|未收到货|not received"),
     ("playback_failed", r"无法播放|播放失败|不能播放|视频无法加载|视频加载失败|playback (?:error|failed)|cannot play"),
-    ("login_failed", r"登录失败|登陆失败|无法登录|无法登陆|登不上|密码错误|login failed|unable to (?:log|sign) ?in"
-                     r"|authentication failed|sign[- ]in failed"),
+    (
+        "login_failed",
+        r"登录失败|登陆失败|无法登录|无法登陆|登不上|密码错误|login failed|unable to (?:log|sign) ?in"
+        r"|authentication failed|sign[- ]in failed",
+    ),
     ("account_recovered", r"账号被找回|帐号被找回|被找回|被原主找回|找回了账号|account (?:was )?recovered"),
     ("disconnect", r"频繁掉线|掉线|断线|连接中断|连接已断开|disconnected|connection lost"),
     ("expired", r"已过期|已失效|已到期|授权过期|expired"),
@@ -31,46 +44,55 @@ _PHRASE_RE = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in PH
 
 # Error codes: Windows/HRESULT style, "错误代码 NNN" / "error code NNN", HTTP 4xx/5xx.
 _HEX_CODE = re.compile(r"(?<![0-9A-Za-z])0[xX][0-9A-Fa-f]{4,8}(?![0-9A-Za-z])")
-_NAMED_CODE = re.compile(r"(?:错误代码|错误码|错误编号|error\s*code|err(?:or)?\s*no\.?)\s*[:：#]?\s*"
-                         r"(0[xX][0-9A-Fa-f]{4,8}|[A-Za-z]{0,4}-?\d{2,8})", re.IGNORECASE)
-_HTTP_CODE = re.compile(r"(?:HTTP(?:/\d(?:\.\d)?)?\s*(?:error|错误|状态码)?\s*[:：]?\s*([45]\d\d)(?!\d))"
-                        r"|(?<!\d)([45]\d\d)\s+(Bad Request|Unauthorized|Forbidden|Not Found|Too Many Requests"
-                        r"|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)", re.IGNORECASE)
+_NAMED_CODE = re.compile(
+    r"(?:错误代码|错误码|错误编号|error\s*code|err(?:or)?\s*no\.?)\s*[:：#]?\s*"
+    r"(0[xX][0-9A-Fa-f]{4,8}|[A-Za-z]{0,4}-?\d{2,8})",
+    re.IGNORECASE,
+)
+_HTTP_CODE = re.compile(
+    r"(?:HTTP(?:/\d(?:\.\d)?)?\s*(?:error|错误|状态码)?\s*[:：]?\s*([45]\d\d)(?!\d))"
+    r"|(?<!\d)([45]\d\d)\s+(Bad Request|Unauthorized|Forbidden|Not Found|Too Many Requests"
+    r"|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)",
+    re.IGNORECASE,
+)
 
 # Listing promises and the finding kinds that contradict them: (promise pattern, kinds).
 # A promise matching several rows is contradicted by any of their kinds.
 PROMISE_CONTRADICTIONS: tuple[tuple[str, frozenset[str]], ...] = (
-    (r"激活|正版|授权|可用|有效|成功率|包成功|100\s*%",
-     frozenset({"activation_failed", "already_used", "error_code", "expired", "trial_version"})),
-    (r"稳定|不掉线|流畅",
-     frozenset({"disconnect", "activation_failed", "error_code", "http_error", "account_banned", "login_failed"})),
-    (r"\d+\s*(?:小时|分钟|天)内|秒发|秒到|即时|自动发货",
-     frozenset({"activation_failed", "not_received", "already_used", "error_code"})),
-    (r"永久|终身|长期|不过期|无限期",
-     frozenset({"expired", "account_banned", "account_recovered", "activation_failed"})),
-    (r"售后|客服|在线|7\s*[×xX*]\s*\d+|\d+\s*[×xX*]\s*\d+\s*小时|响应",
-     frozenset({"no_response"})),
-    (r"到账|足额|充值|金币|钻石|点券",
-     frozenset({"amount_short", "not_received"})),
-    (r"播放|高清|课程|视频|回放",
-     frozenset({"playback_failed", "http_error", "error_code"})),
-    (r"防封|不封|安全|绿色",
-     frozenset({"account_banned"})),
-    (r"找回|包赔|不找回|绑定",
-     frozenset({"account_recovered"})),
-    (r"登录|登陆|上号|账号|帐号",
-     frozenset({"login_failed", "account_recovered", "account_banned"})),
-    (r"可转正|正式服|正式版",
-     frozenset({"trial_version"})),
+    (
+        r"激活|正版|授权|可用|有效|成功率|包成功|100\s*%",
+        frozenset({"activation_failed", "already_used", "error_code", "expired", "trial_version"}),
+    ),
+    (
+        r"稳定|不掉线|流畅",
+        frozenset({"disconnect", "activation_failed", "error_code", "http_error", "account_banned", "login_failed"}),
+    ),
+    (
+        r"\d+\s*(?:小时|分钟|天)内|秒发|秒到|即时|自动发货",
+        frozenset({"activation_failed", "not_received", "already_used", "error_code"}),
+    ),
+    (
+        r"永久|终身|长期|不过期|无限期",
+        frozenset({"expired", "account_banned", "account_recovered", "activation_failed"}),
+    ),
+    (r"售后|客服|在线|7\s*[×xX*]\s*\d+|\d+\s*[×xX*]\s*\d+\s*小时|响应", frozenset({"no_response"})),
+    (r"到账|足额|充值|金币|钻石|点券", frozenset({"amount_short", "not_received"})),
+    (r"播放|高清|课程|视频|回放", frozenset({"playback_failed", "http_error", "error_code"})),
+    (r"防封|不封|安全|绿色", frozenset({"account_banned"})),
+    (r"找回|包赔|不找回|绑定", frozenset({"account_recovered"})),
+    (r"登录|登陆|上号|账号|帐号", frozenset({"login_failed", "account_recovered", "account_banned"})),
+    (r"可转正|正式服|正式版", frozenset({"trial_version"})),
 )
 _PROMISE_RE = [(re.compile(pattern, re.IGNORECASE), kinds) for pattern, kinds in PROMISE_CONTRADICTIONS]
 
 # Words that show an operation being performed on screen (录屏"操作过程").
 # Matched on text with spacing removed and the product title cut out ("…激活码" is not an action).
-_OPERATION = re.compile(r"点击|输入|提交|确定|确认|下一步|立即|正在|开始|兑换(?!码)|充值(?!卡)|安装|打开|使用(?:激活码|卡密)"
-                        r"|激活(?!码|失败|不了|不成功)|登录(?!失败)|登陆(?!失败)|播放(?!失败)"
-                        r"|click|enter|submit|next|redeem|install|open|activate(?!d)|signin|login(?!failed)",
-                        re.IGNORECASE)
+_OPERATION = re.compile(
+    r"点击|输入|提交|确定|确认|下一步|立即|正在|开始|兑换(?!码)|充值(?!卡)|安装|打开|使用(?:激活码|卡密)"
+    r"|激活(?!码|失败|不了|不成功)|登录(?!失败)|登陆(?!失败)|播放(?!失败)"
+    r"|click|enter|submit|next|redeem|install|open|activate(?!d)|signin|login(?!failed)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -134,8 +156,9 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s\u3000:：\-_/|·•]+", "", text or "").lower()
 
 
-def recording_elements(text: str, *, order_number: str, product_name: str, frames: int = 1,
-                       distinct_frames: int = 1, problem_found: bool) -> dict[str, bool]:
+def recording_elements(
+    text: str, *, order_number: str, product_name: str, frames: int = 1, distinct_frames: int = 1, problem_found: bool
+) -> dict[str, bool]:
     """The four elements a recording (or screenshot) should show: 订单号, 商品名称, 操作过程, 问题画面.
 
     Order number and product name are looked up in the OCR text (spacing ignored; the product
@@ -144,7 +167,7 @@ def recording_elements(text: str, *, order_number: str, product_name: str, frame
     """
     squashed = _squash(text)
     title = _squash(product_name)
-    runs = {title[i:i + 4] for i in range(max(1, len(title) - 3))} if len(title) >= 4 else {title}
+    runs = {title[i : i + 4] for i in range(max(1, len(title) - 3))} if len(title) >= 4 else {title}
     actions = squashed.replace(title, " ") if title else squashed
     return {
         "order_number": bool(order_number) and _squash(order_number) in squashed,
@@ -154,8 +177,12 @@ def recording_elements(text: str, *, order_number: str, product_name: str, frame
     }
 
 
-ELEMENT_LABELS = {"order_number": "订单号", "product_name": "商品名称", "operation": "操作过程",
-                  "problem_screen": "问题画面"}
+ELEMENT_LABELS = {
+    "order_number": "订单号",
+    "product_name": "商品名称",
+    "operation": "操作过程",
+    "problem_screen": "问题画面",
+}
 
 
 def elements_text(elements: dict[str, bool], *, video: bool) -> str:

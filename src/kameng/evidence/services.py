@@ -1,4 +1,5 @@
 """Adding evidence to a case and keeping its hash chain."""
+
 import hashlib
 import json
 import uuid
@@ -21,13 +22,30 @@ def chain_link(prev: str, sha256: str, meta: dict) -> str:
 
 def chain_meta(item) -> dict:
     return {
-        "seq": item.seq, "category": item.category, "source": item.source, "filename": item.filename,
-        "content_type": item.content_type, "size": item.size, "uploaded_at": item.uploaded_at.isoformat(),
+        "seq": item.seq,
+        "category": item.category,
+        "source": item.source,
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "size": item.size,
+        "uploaded_at": item.uploaded_at.isoformat(),
     }
 
 
-def append(case, *, category: str, source: str, filename: str, content_type: str, content, size: int,
-           sha256: str, uploaded_by=None, note: str = "", now):
+def append(
+    case,
+    *,
+    category: str,
+    source: str,
+    filename: str,
+    content_type: str,
+    content,
+    size: int,
+    sha256: str,
+    uploaded_by=None,
+    note: str = "",
+    now,
+):
     """Store the bytes under a generated name and link the item into the case's chain.
 
     `content` is a Django File (or ContentFile). The caller has validated type and size and
@@ -45,9 +63,20 @@ def append(case, *, category: str, source: str, filename: str, content_type: str
     last = Evidence.objects.filter(case=case).order_by("-seq").first()
     prev = last.chain if last else GENESIS
     ext = EXTENSIONS.get(content_type, "bin")
-    item = Evidence(case=case, seq=(last.seq + 1) if last else 1, category=category, source=source,
-                    uploaded_by=uploaded_by, filename=filename[:255], content_type=content_type, size=size,
-                    sha256=sha256, note=note, prev=prev, uploaded_at=now)
+    item = Evidence(
+        case=case,
+        seq=(last.seq + 1) if last else 1,
+        category=category,
+        source=source,
+        uploaded_by=uploaded_by,
+        filename=filename[:255],
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        note=note,
+        prev=prev,
+        uploaded_at=now,
+    )
     item.chain = chain_link(prev, sha256, chain_meta(item))
     item.file.save(f"{uuid.uuid4().hex}.{ext}", content, save=False)
     item.save()
@@ -56,8 +85,17 @@ def append(case, *, category: str, source: str, filename: str, content_type: str
 
 def append_text(case, *, category: str, filename: str, text: str, now, source: str = "system"):
     data = text.encode("utf-8")
-    return append(case, category=category, source=source, filename=filename, content_type="text/plain",
-                  content=ContentFile(data), size=len(data), sha256=hashlib.sha256(data).hexdigest(), now=now)
+    return append(
+        case,
+        category=category,
+        source=source,
+        filename=filename,
+        content_type="text/plain",
+        content=ContentFile(data),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        now=now,
+    )
 
 
 def download_name(item) -> str:

@@ -8,6 +8,7 @@ file once in chunks — SHA-256, magic bytes, active-content scan — and valida
 for the sniffed type (Pillow with decompression-bomb limits for images, a box walk and an
 FFmpeg probe for video). Anything not PNG, JPEG, WebP, GIF, MP4, WebM, PDF or text is a 415.
 """
+
 import codecs
 import hashlib
 import re
@@ -29,26 +30,82 @@ CHUNK = 64 * 1024
 HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 64 * 1024 + 22  # a ZIP's end-of-central-directory record lies in the last 64 KiB + 22
 
-ALLOWED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "video/mp4", "video/webm",
-                 "application/pdf", "text/plain")
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
-              "video/mp4": "mp4", "video/webm": "webm", "application/pdf": "pdf", "text/plain": "txt"}
+ALLOWED_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "video/mp4",
+    "video/webm",
+    "application/pdf",
+    "text/plain",
+)
+EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+    "application/pdf": "pdf",
+    "text/plain": "txt",
+}
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 VIDEO_TYPES = ("video/mp4", "video/webm")
 
 # ISO base-media brands that are MP4 video; HEIC/AVIF images and M4A audio share the box format.
-MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9", b"mp41",
-              b"mp42", b"mp71", b"avc1", b"av01", b"hvc1", b"dash", b"M4V ", b"M4VH", b"M4VP", b"mmp4",
-              b"MSNV", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"f4v "}
-NOT_MP4_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1", b"avif", b"avis", b"M4A ",
-                  b"M4B ", b"M4P ", b"qt  ", b"crx "}
+MP4_BRANDS = {
+    b"isom",
+    b"iso2",
+    b"iso3",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"iso7",
+    b"iso8",
+    b"iso9",
+    b"mp41",
+    b"mp42",
+    b"mp71",
+    b"avc1",
+    b"av01",
+    b"hvc1",
+    b"dash",
+    b"M4V ",
+    b"M4VH",
+    b"M4VP",
+    b"mmp4",
+    b"MSNV",
+    b"3gp4",
+    b"3gp5",
+    b"3gp6",
+    b"3g2a",
+    b"f4v ",
+}
+NOT_MP4_BRANDS = {
+    b"heic",
+    b"heix",
+    b"heim",
+    b"heis",
+    b"hevc",
+    b"mif1",
+    b"msf1",
+    b"avif",
+    b"avis",
+    b"M4A ",
+    b"M4B ",
+    b"M4P ",
+    b"qt  ",
+    b"crx ",
+}
 
 # Markup or script that a browser could run if it ever took the file for HTML: polyglots
 # (a valid image whose bytes are also a page) and disguised pages. Scanned case-insensitively
 # in images, PDFs and text; long enough patterns that compressed data does not hit them by chance.
 ACTIVE_MARKUP = re.compile(
     rb"<(?:script|iframe|html|svg|body|object|embed|frameset)[\s>/]|<!doctype\s+html|<\?php|javascript:"
-    rb"|<meta\s+http-equiv")
+    rb"|<meta\s+http-equiv"
+)
 # PDF features that run code or carry other files.
 PDF_ACTIVE = re.compile(rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia|XFA)(?![A-Za-z0-9])")
 SCAN_OVERLAP = 32
@@ -60,8 +117,7 @@ class UploadTooLarge(ApiError, RequestDataTooBig):
     """413 for the API; outside it Django's own handling of RequestDataTooBig applies (400)."""
 
     def __init__(self, limit: int = MAX_BYTES):
-        super().__init__(413, "too_large", "file_too_large", f"文件不能超过 {limit // (1024 * 1024)} MiB",
-                         param="file")
+        super().__init__(413, "too_large", "file_too_large", f"文件不能超过 {limit // (1024 * 1024)} MiB", param="file")
 
 
 def unsupported(code: str, message: str) -> ApiError:
@@ -140,7 +196,7 @@ def _mp4_brand_ok(head: bytes) -> bool:
     if size < 16 or size > len(head):
         return False
     major = head[8:12]
-    compatible = {head[i:i + 4] for i in range(16, size - 3, 4)}
+    compatible = {head[i : i + 4] for i in range(16, size - 3, 4)}
     if major in NOT_MP4_BRANDS:
         return False
     return major in MP4_BRANDS or bool(compatible & MP4_BRANDS)
@@ -159,7 +215,7 @@ def _read_vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int] |
     if length > 8 or pos + length > len(data):
         return None
     value = first if keep_marker else first & (mask - 1)
-    for b in data[pos + 1:pos + length]:
+    for b in data[pos + 1 : pos + length]:
         value = (value << 8) | b
     return value, length
 
@@ -181,7 +237,7 @@ def _ebml_doctype(head: bytes) -> bytes | None:
             return None
         pos += length[1]
         if element[0] == 0x4282:
-            return head[pos:pos + length[0]]
+            return head[pos : pos + length[0]]
         pos += length[0]
     return None
 
@@ -220,9 +276,7 @@ def _is_plain_text(text: str) -> bool:
     if CONTROL_CHARS.search(text):
         return False
     lowered = text.lstrip("\ufeff \t\r\n").lower()
-    if lowered.startswith(("<!doctype", "<html", "<script", "<svg", "<?xml", "<?php", "#!")):
-        return False
-    return True
+    return not lowered.startswith(("<!doctype", "<html", "<script", "<svg", "<?xml", "<?php", "#!"))
 
 
 def inspect_upload(upload) -> CheckedUpload:
@@ -282,8 +336,9 @@ def inspect_upload(upload) -> CheckedUpload:
         _check_video(upload, content_type, size)
     upload.seek(0)
     name = (upload.name or "evidence").replace("\\", "/").rsplit("/", 1)[-1][:200] or "evidence"
-    return CheckedUpload(file=upload, filename=name, content_type=content_type, size=size,
-                         sha256=digest.hexdigest(), encoding=encoding)
+    return CheckedUpload(
+        file=upload, filename=name, content_type=content_type, size=size, sha256=digest.hexdigest(), encoding=encoding
+    )
 
 
 # Bytes that are control characters in UTF-8 and GB18030 alike (both keep ASCII as is).
@@ -373,8 +428,13 @@ def _check_image(upload, content_type: str, size: int) -> None:
                     raise Image.DecompressionBombError("too many frames")
                 im.load()  # the first frame, fully: truncated or corrupt data fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ApiError(413, "too_large", "image_too_large",
-                       f"图片像素过多（上限 {MAX_PIXELS // 1_000_000} 百万像素）", param="file") from None
+        raise ApiError(
+            413,
+            "too_large",
+            "image_too_large",
+            f"图片像素过多（上限 {MAX_PIXELS // 1_000_000} 百万像素）",
+            param="file",
+        ) from None
     except Exception:  # Pillow raises many kinds on malformed input
         raise unsupported("invalid_image", "图片文件已损坏或格式不符") from None
     if content_type == "image/png" and not _png_ends_at_iend(upload, size):
@@ -462,7 +522,7 @@ def _check_video(upload, content_type: str, size: int) -> None:
 def _mp4_boxes_ok(f, size: int) -> bool:
     f.seek(0)
     pos = 0
-    seen = set()
+    seen: set[int] = set()
     for _ in range(100_000):
         if pos == size:
             return b"ftyp" in seen and bool(seen & {b"moov", b"moof"})

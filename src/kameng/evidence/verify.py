@@ -3,6 +3,7 @@
 Reports changed or missing files, metadata that no longer matches its link, and broken or
 reordered links. Exit status 1 on any problem, so it can run from cron or CI.
 """
+
 import hashlib
 import sys
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """Moving money. Every movement is one journal entry with a unique idempotency key, written in
 one transaction with the locked balances it changes; `check` proves the books."""
+
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -59,8 +60,9 @@ class Leg:
     amount: int
 
 
-def post(idempotency_key: str, kind: str, legs: list[Leg], *, memo: str = "", order_id=None, case_id=None,
-         actor: str = "") -> JournalEntry | None:
+def post(
+    idempotency_key: str, kind: str, legs: list[Leg], *, memo: str = "", order_id=None, case_id=None, actor: str = ""
+) -> JournalEntry | None:
     """Write one balanced journal entry; returns None if this key was already posted.
 
     Must run inside the caller's transaction so the money moves with the state change.
@@ -88,14 +90,17 @@ def post(idempotency_key: str, kind: str, legs: list[Leg], *, memo: str = "", or
     try:
         with transaction.atomic():
             entry = JournalEntry.objects.create(
-                idempotency_key=idempotency_key, kind=kind, memo=memo[:255], order_id=order_id,
-                case_id=case_id, actor=actor, created_at=clock_now(),
+                idempotency_key=idempotency_key,
+                kind=kind,
+                memo=memo[:255],
+                order_id=order_id,
+                case_id=case_id,
+                actor=actor,
+                created_at=clock_now(),
             )
     except IntegrityError:
         return None  # a concurrent twin won; nothing moves twice
-    Posting.objects.bulk_create(
-        [Posting(entry=entry, account=accounts[c], amount=d) for c, d in deltas.items() if d]
-    )
+    Posting.objects.bulk_create([Posting(entry=entry, account=accounts[c], amount=d) for c, d in deltas.items() if d])
     for code in codes:
         if deltas[code]:
             account = accounts[code]
@@ -120,7 +125,10 @@ def check() -> CheckResult:
     """Verify: each entry sums to zero, each cached balance equals its postings, no wallet or escrow below zero."""
     problems: list[str] = []
     unbalanced = (
-        Posting.objects.values("entry_id").annotate(total=Sum("amount")).exclude(total=0).values_list("entry_id", "total")
+        Posting.objects.values("entry_id")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .values_list("entry_id", "total")
     )
     for entry_id, total in unbalanced[:100]:
         problems.append(f"entry {entry_id} does not sum to zero ({total})")

@@ -5,6 +5,7 @@ Run a worker with `kameng celery-worker` and the scheduler with `kameng beat`. B
 after a few intervals, so a backlog never piles up: timers are database rows and the next
 sweep picks up whatever a lost message would have run.
 """
+
 import os
 
 from celery import Celery

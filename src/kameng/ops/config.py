@@ -1,6 +1,7 @@
 """Settings derived from KAMENG_* environment variables, as plain functions of an environment
 mapping so settings.py and the tests build them the same way (no Django imports here; boto3 is
 imported only when S3 is configured)."""
+
 from collections.abc import Mapping
 
 
@@ -29,11 +30,16 @@ def s3_storage(env: Mapping[str, str]) -> dict | None:
     # not boto3's default of ten parts in flight (~80 MiB).
     from boto3.s3.transfer import TransferConfig
 
-    options["transfer_config"] = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
-                                                max_concurrency=2)
-    for key, option in (("KAMENG_S3_ENDPOINT_URL", "endpoint_url"), ("KAMENG_S3_ACCESS_KEY", "access_key"),
-                        ("KAMENG_S3_SECRET_KEY", "secret_key"), ("KAMENG_S3_REGION", "region_name"),
-                        ("KAMENG_S3_ADDRESSING_STYLE", "addressing_style")):
+    options["transfer_config"] = TransferConfig(
+        multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=2
+    )
+    for key, option in (
+        ("KAMENG_S3_ENDPOINT_URL", "endpoint_url"),
+        ("KAMENG_S3_ACCESS_KEY", "access_key"),
+        ("KAMENG_S3_SECRET_KEY", "secret_key"),
+        ("KAMENG_S3_REGION", "region_name"),
+        ("KAMENG_S3_ADDRESSING_STYLE", "addressing_style"),
+    ):
         if env.get(key):
             options[option] = env[key]
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

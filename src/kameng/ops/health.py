@@ -1,4 +1,5 @@
 """Readiness checks: can this process reach its database, its file storage and its broker?"""
+
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ class Check:
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        data = {"ok": self.ok, "ms": round(self.ms, 2)}
+        data: dict[str, object] = {"ok": self.ok, "ms": round(self.ms, 2)}
         if self.detail:
             data["detail"] = self.detail
         data.update(self.extra)

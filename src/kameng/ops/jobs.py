@@ -5,6 +5,7 @@ PDFs and notification emails.
 KAMENG_BROKER_URL is set, otherwise it runs in this process (the embedded setup). The job
 functions below are plain functions; kameng.ops.tasks wraps each as a Celery task of the same name.
 """
+
 import logging
 
 from django.conf import settings

@@ -6,6 +6,7 @@ KAMENG_LEDGER_CHECK_SECONDS, default 300, because it reads every posting).
 Under `kameng serve` several gunicorn workers each record latencies; `serve` points
 PROMETHEUS_MULTIPROC_DIR at a fresh directory so any worker's /metrics answer adds them all up.
 """
+
 import os
 import threading
 import time
@@ -79,33 +80,45 @@ class MarketplaceCollector:
         now = clock_now()
 
         cases = GaugeMetricFamily("kameng_cases_open", "Refund cases not yet closed, by status", labels=["status"])
-        counts = dict(RefundCase.objects.filter(status__in=[str(s) for s in OPEN_STATUSES])
-                      .values_list("status").annotate(n=Count("*")).values_list("status", "n"))  # COUNT(*): index-only
+        counts = dict(
+            RefundCase.objects.filter(status__in=[str(s) for s in OPEN_STATUSES])
+            .values_list("status")
+            .annotate(n=Count("*"))
+            .values_list("status", "n")
+        )  # COUNT(*): index-only
         for status in OPEN_STATUSES:
             cases.add_metric([str(status)], counts.get(str(status), 0))
         yield cases
 
-        overdue = RefundCase.objects.filter(status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL],
-                                            decide_by__lt=now).count()
-        yield GaugeMetricFamily("kameng_arbitrations_overdue", "Cases in arbitration or appeal past decide_by",
-                                value=overdue)
+        overdue = RefundCase.objects.filter(
+            status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL], decide_by__lt=now
+        ).count()
+        yield GaugeMetricFamily(
+            "kameng_arbitrations_overdue", "Cases in arbitration or appeal past decide_by", value=overdue
+        )
 
         due = Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now)
         oldest = due.aggregate(oldest=Min("due_at"))["oldest"]
-        yield GaugeMetricFamily("kameng_timer_lag_seconds",
-                                "Age of the oldest due timer not yet run (0 when none is due)",
-                                value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        yield GaugeMetricFamily(
+            "kameng_timer_lag_seconds",
+            "Age of the oldest due timer not yet run (0 when none is due)",
+            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+        )
         yield GaugeMetricFamily("kameng_timers_due", "Pending timers whose due time has passed", value=due.count())
 
         result, checked_at, duration = LEDGER_CHECK.get(settings.LEDGER_CHECK_SECONDS)
-        yield GaugeMetricFamily("kameng_ledger_ok", "1 if the last ledger check found no problem, else 0",
-                                value=1 if result.ok else 0)
-        yield GaugeMetricFamily("kameng_ledger_problems", "Problems found by the last ledger check",
-                                value=len(result.problems))
-        yield GaugeMetricFamily("kameng_ledger_checked_timestamp_seconds", "When the ledger was last checked",
-                                value=checked_at)
-        yield GaugeMetricFamily("kameng_ledger_check_duration_seconds", "How long the last ledger check took",
-                                value=duration)
+        yield GaugeMetricFamily(
+            "kameng_ledger_ok", "1 if the last ledger check found no problem, else 0", value=1 if result.ok else 0
+        )
+        yield GaugeMetricFamily(
+            "kameng_ledger_problems", "Problems found by the last ledger check", value=len(result.problems)
+        )
+        yield GaugeMetricFamily(
+            "kameng_ledger_checked_timestamp_seconds", "When the ledger was last checked", value=checked_at
+        )
+        yield GaugeMetricFamily(
+            "kameng_ledger_check_duration_seconds", "How long the last ledger check took", value=duration
+        )
 
 
 def render() -> bytes:

@@ -4,6 +4,7 @@ On the filesystem the bytes stream through the app. On S3 the app never proxies 
 answers with a redirect to a presigned URL that expires in KAMENG_S3_URL_EXPIRE seconds and
 makes the store itself send `Content-Disposition: attachment` and the recorded content type.
 """
+
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
@@ -20,28 +21,33 @@ def is_s3(storage) -> bool:
 
     Decided from the class's modules so the embedded setup never imports boto3 (over a second).
     """
-    return any(cls.__module__ == "storages.backends.s3" and cls.__name__ == "S3Storage"
-               for cls in storage.__class__.__mro__)
+    return any(
+        cls.__module__ == "storages.backends.s3" and cls.__name__ == "S3Storage" for cls in storage.__class__.__mro__
+    )
 
 
 def presigned_download_url(fieldfile, filename: str, content_type: str, *, expire: int | None = None) -> str:
     """A short-lived GET URL for a private object that downloads as `filename`."""
-    return fieldfile.storage.url(fieldfile.name, parameters={
-        "ResponseContentDisposition": content_disposition_header(True, filename),
-        "ResponseContentType": content_type,
-    }, expire=expire)
+    return fieldfile.storage.url(
+        fieldfile.name,
+        parameters={
+            "ResponseContentDisposition": content_disposition_header(True, filename),
+            "ResponseContentType": content_type,
+        },
+        expire=expire,
+    )
 
 
-def download_response(fieldfile, filename: str, content_type: str) -> HttpResponse:
+def download_response(fieldfile, filename: str, content_type: str) -> HttpResponse | FileResponse:
     """The answer to "give me this stored file" as an attachment named `filename`.
 
     S3: 302 to a presigned URL. Anything else: the bytes, streamed.
     """
+    response: HttpResponse | FileResponse
     if is_s3(fieldfile.storage):
         response = HttpResponseRedirect(presigned_download_url(fieldfile, filename, content_type))
     else:
-        response = FileResponse(fieldfile.open("rb"), as_attachment=True, filename=filename,
-                                content_type=content_type)
+        response = FileResponse(fieldfile.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
     for header, value in SAFE_HEADERS.items():
         response[header] = value
     return response

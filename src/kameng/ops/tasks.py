@@ -1,4 +1,5 @@
 """Celery entry points: each task only reads its arguments and calls the job in kameng.ops.jobs."""
+
 from . import jobs
 from .celery import app
 

@@ -1,4 +1,5 @@
 """/healthz for load balancers and orchestrators, /metrics for Prometheus."""
+
 import hmac
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Orders, delivery, confirmation, chat and export endpoints."""
+
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
@@ -33,48 +34,84 @@ def order_out(order: Order, user) -> dict:
     delivery = None
     if services.can_see_delivery(order, user) and order.delivered_at:
         # sorted() rather than order_by() so a list's prefetched rows are used.
-        delivery = {"items": [s.secret for s in sorted(order.stock_items.all(), key=lambda s: s.pk)],
-                    "content": order.delivery_content}
+        delivery = {
+            "items": [s.secret for s in sorted(order.stock_items.all(), key=lambda s: s.pk)],
+            "content": order.delivery_content,
+        }
     escrow_amount = getattr(order, "escrow_balance", None)  # annotated by list_orders
     if escrow_amount is None:
         escrow_amount = ledger.balance(ledger.escrow_code(order.pk))
     return {
-        "id": str(order.pk), "number": order.number, "buyer": str(order.buyer_id), "shop": str(order.shop_id),
-        "listing": str(order.listing_id), "listing_version": order.listing_version.version,
-        "snapshot": {"title": snap["title"], "description": snap["description"], "promises": snap["promises"],
-                     "price": snap["price"], "no_reason_refund": snap["no_reason_refund"],
-                     "special_terms": snap["special_terms"], "category": snap["category"],
-                     "category_class": snap["category_class"], "kind": snap["kind"],
-                     "after_sale_days": snap["after_sale_days"], "verification_minutes": snap["verification_minutes"],
-                     "deposit_percent": snap["deposit_percent"], "warnings": snap.get("warnings", []),
-                     "sha256": order.snapshot_sha256},
-        "quantity": order.quantity, "amount": order.amount, "currency": "CNY", "status": order.status,
+        "id": str(order.pk),
+        "number": order.number,
+        "buyer": str(order.buyer_id),
+        "shop": str(order.shop_id),
+        "listing": str(order.listing_id),
+        "listing_version": order.listing_version.version,
+        "snapshot": {
+            "title": snap["title"],
+            "description": snap["description"],
+            "promises": snap["promises"],
+            "price": snap["price"],
+            "no_reason_refund": snap["no_reason_refund"],
+            "special_terms": snap["special_terms"],
+            "category": snap["category"],
+            "category_class": snap["category_class"],
+            "kind": snap["kind"],
+            "after_sale_days": snap["after_sale_days"],
+            "verification_minutes": snap["verification_minutes"],
+            "deposit_percent": snap["deposit_percent"],
+            "warnings": snap.get("warnings", []),
+            "sha256": order.snapshot_sha256,
+        },
+        "quantity": order.quantity,
+        "amount": order.amount,
+        "currency": "CNY",
+        "status": order.status,
         "escrow": {"status": order.escrow_status, "amount": escrow_amount, "release_at": iso(order.release_at)},
-        "deposit_amount": order.deposit_amount, "balance_due": order.balance_due,
+        "deposit_amount": order.deposit_amount,
+        "balance_due": order.balance_due,
         "refunded_amount": order.refunded_amount,
-        "special_terms_accepted": order.special_terms_accepted, "topup_target": order.topup_target or None,
-        "delivery": delivery, "delivered_at": iso(order.delivered_at), "after_sale_until": iso(order.after_sale_until),
+        "special_terms_accepted": order.special_terms_accepted,
+        "topup_target": order.topup_target or None,
+        "delivery": delivery,
+        "delivered_at": iso(order.delivered_at),
+        "after_sale_until": iso(order.after_sale_until),
         "created_at": iso(order.created_at),
     }
 
 
 def message_out(message: Message) -> dict:
-    return {"id": str(message.pk), "author": str(message.author_id), "author_role": message.author.role,
-            "body": message.body, "created_at": iso(message.created_at), "flags": message.flags}
+    return {
+        "id": str(message.pk),
+        "author": str(message.author_id),
+        "author_role": message.author.role,
+        "body": message.body,
+        "created_at": iso(message.created_at),
+        "flags": message.flags,
+    }
 
 
 @router.post("/orders", response={201: dict})
 def create_order(request, payload: OrderIn):
-    order = services.purchase(acting_user=request.auth, listing_id=payload.listing, quantity=payload.quantity,
-                              accept_special_terms=payload.accept_special_terms,
-                              topup_target=payload.topup_target or "")
+    order = services.purchase(
+        acting_user=request.auth,
+        listing_id=payload.listing,
+        quantity=payload.quantity,
+        accept_special_terms=payload.accept_special_terms,
+        topup_target=payload.topup_target or "",
+    )
     return Status(201, order_out(order, request.auth))
 
 
 @router.get("/orders", response=dict)
 def list_orders(request, status: str = "", limit: int = 20, starting_after: str | None = None):
-    qs = (_by_own_shop(services.visible_orders(request.auth), request.auth).select_related("shop", "listing_version")
-          .prefetch_related("stock_items").annotate(escrow_balance=_escrow_balance()))
+    qs = (
+        _by_own_shop(services.visible_orders(request.auth), request.auth)
+        .select_related("shop", "listing_version")
+        .prefetch_related("stock_items")
+        .annotate(escrow_balance=_escrow_balance())
+    )
     if status:
         qs = qs.filter(status=status)
     return paginate(qs, limit, starting_after, lambda o: order_out(o, request.auth))
@@ -115,7 +152,9 @@ def export_orders(request, format: str = "csv"):
     if format != "csv":
         raise invalid("invalid_format", "只支持 csv 格式", "format")
     orders = services.visible_orders(user).select_related("shop", "buyer").order_by("-pk")
-    response = HttpResponse(services.export_csv(orders.iterator(chunk_size=500)), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        services.export_csv(orders.iterator(chunk_size=500)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = 'attachment; filename="kameng-orders.csv"'
     return response
 

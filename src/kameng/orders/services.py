@@ -1,5 +1,6 @@
 """Use cases for orders and their escrow. Money moves only through kameng.ledger, in the same
 transaction as the order's state change, each movement under its own idempotency key."""
+
 import csv
 import io
 import math
@@ -36,6 +37,7 @@ def _lock(order: Order) -> Order:
 
 # ---- reading -------------------------------------------------------------------------------
 
+
 def visible_orders(user: User):
     if user.role == Role.BUYER:
         return Order.objects.filter(buyer=user)
@@ -66,8 +68,10 @@ def can_see_delivery(order: Order, user: User) -> bool:
 
 # ---- buying --------------------------------------------------------------------------------
 
-def purchase(*, acting_user: User, listing_id, quantity: int = 1, accept_special_terms: bool = False,
-             topup_target: str = "") -> Order:
+
+def purchase(
+    *, acting_user: User, listing_id, quantity: int = 1, accept_special_terms: bool = False, topup_target: str = ""
+) -> Order:
     if acting_user.role != Role.BUYER:
         raise forbidden("只有买家可以下单")
     try:
@@ -83,8 +87,13 @@ def purchase(*, acting_user: User, listing_id, quantity: int = 1, accept_special
     if listing.kind != "card_key" and quantity != 1:
         raise invalid("invalid_quantity", "该商品每单只能购买1件", "quantity")
     if listing.special_terms and not accept_special_terms:
-        raise ApiError(400, "invalid_request", "special_terms_not_accepted",
-                       "该商品属于特殊商品，请先阅读并确认特殊条款", param="accept_special_terms")
+        raise ApiError(
+            400,
+            "invalid_request",
+            "special_terms_not_accepted",
+            "该商品属于特殊商品，请先阅读并确认特殊条款",
+            param="accept_special_terms",
+        )
     if listing.kind == "direct_topup" and not (topup_target or "").strip():
         raise invalid("topup_target_required", "直充商品需要填写充值账号", "topup_target")
     now = clock_now()
@@ -93,17 +102,32 @@ def purchase(*, acting_user: User, listing_id, quantity: int = 1, accept_special
     deposit = math.ceil(amount * listing.deposit_percent / 100) if listing.deposit_percent else amount
     with transaction.atomic():
         order = Order.objects.create(
-            buyer=acting_user, shop=listing.shop, listing=listing, listing_version=version,
-            snapshot=version.data, snapshot_sha256=version.sha256, quantity=quantity, amount=amount,
-            deposit_amount=deposit if listing.deposit_percent else 0, balance_due=amount - deposit,
+            buyer=acting_user,
+            shop=listing.shop,
+            listing=listing,
+            listing_version=version,
+            snapshot=version.data,
+            snapshot_sha256=version.sha256,
+            quantity=quantity,
+            amount=amount,
+            deposit_amount=deposit if listing.deposit_percent else 0,
+            balance_due=amount - deposit,
             special_terms_accepted=bool(accept_special_terms and listing.special_terms),
-            topup_target=(topup_target or "").strip()[:120], created_at=now,
+            topup_target=(topup_target or "").strip()[:120],
+            created_at=now,
         )
         order.number = f"KM{now:%Y%m%d}{order.pk:08d}"
         order.save(update_fields=["number"])
-        ledger.transfer(f"purchase:{order.pk}", "purchase", ledger.wallet_code(acting_user.pk),
-                        ledger.escrow_code(order.pk), deposit, order_id=order.pk, actor=acting_user.username,
-                        memo=f"订单 {order.number}")
+        ledger.transfer(
+            f"purchase:{order.pk}",
+            "purchase",
+            ledger.wallet_code(acting_user.pk),
+            ledger.escrow_code(order.pk),
+            deposit,
+            order_id=order.pk,
+            actor=acting_user.username,
+            memo=f"订单 {order.number}",
+        )
         _event(order, "paid", acting_user, now, amount=deposit)
         if listing.kind == "card_key":
             _deliver_from_stock(order, now)
@@ -144,9 +168,16 @@ def _collect_balance(order: Order, actor: User | None, now, *, required: bool) -
     """Staged payment: take the balance (尾款) from the buyer's wallet into escrow."""
     try:
         with transaction.atomic():
-            ledger.transfer(f"balance:{order.pk}", "purchase_balance", ledger.wallet_code(order.buyer_id),
-                            ledger.escrow_code(order.pk), order.balance_due, order_id=order.pk,
-                            actor=order.buyer.username, memo=f"订单 {order.number} 尾款")
+            ledger.transfer(
+                f"balance:{order.pk}",
+                "purchase_balance",
+                ledger.wallet_code(order.buyer_id),
+                ledger.escrow_code(order.pk),
+                order.balance_due,
+                order_id=order.pk,
+                actor=order.buyer.username,
+                memo=f"订单 {order.number} 尾款",
+            )
     except ApiError:
         if required:
             raise
@@ -189,6 +220,7 @@ def confirm(order: Order, *, acting_user: User) -> Order:
 
 # ---- escrow ----------------------------------------------------------------------------------
 
+
 def release_escrow(order: Order, now, *, actor: User | None = None) -> None:
     """Pay what escrow still holds to the merchant (net of any merchant debt) and close the order.
 
@@ -203,8 +235,14 @@ def release_escrow(order: Order, now, *, actor: User | None = None) -> None:
         if settle:
             # 先行赔付 recovery: what the merchant owes the platform comes out of new income first.
             legs.append(ledger.Leg(ledger.escrow_code(order.pk), ledger.debt_code(merchant), settle))
-        ledger.post(f"release:{order.pk}", "release", legs, order_id=order.pk,
-                    actor=actor.username if actor else "system", memo=f"订单 {order.number} 放款")
+        ledger.post(
+            f"release:{order.pk}",
+            "release",
+            legs,
+            order_id=order.pk,
+            actor=actor.username if actor else "system",
+            memo=f"订单 {order.number} 放款",
+        )
     order.escrow_status = EscrowStatus.RELEASED
     if order.refunded_amount == 0:
         order.status = OrderStatus.COMPLETED
@@ -248,8 +286,12 @@ def unfreeze_escrow(order: Order, now) -> None:
     held = ledger.balance(ledger.escrow_code(order.pk))
     if held == 0:
         # Everything was refunded (or nothing was ever held beyond the refund).
-        order.escrow_status = EscrowStatus.REFUNDED if order.refunded_amount >= order.paid_amount else EscrowStatus.RELEASED
-        order.status = OrderStatus.REFUNDED if order.refunded_amount >= order.paid_amount else OrderStatus.PARTIALLY_REFUNDED
+        order.escrow_status = (
+            EscrowStatus.REFUNDED if order.refunded_amount >= order.paid_amount else EscrowStatus.RELEASED
+        )
+        order.status = (
+            OrderStatus.REFUNDED if order.refunded_amount >= order.paid_amount else OrderStatus.PARTIALLY_REFUNDED
+        )
         order.completed_at = now
         order.save()
         _event(order, "escrow_closed", None, now)
@@ -280,8 +322,12 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     # concurrent withdrawal or release cannot change them between reading and posting.
     for code in (buyer, escrow, merchant_wallet, debt):
         ledger.get_account(code)
-    locked = {a.code: a.balance for a in Account.objects.select_for_update().filter(
-        code__in=[buyer, escrow, merchant_wallet, debt]).order_by("code")}
+    locked = {
+        a.code: a.balance
+        for a in Account.objects.select_for_update()
+        .filter(code__in=[buyer, escrow, merchant_wallet, debt])
+        .order_by("code")
+    }
     from_escrow = min(amount, locked[escrow])
     rest = amount - from_escrow
     from_merchant = min(rest, max(0, locked[merchant_wallet]))
@@ -291,8 +337,9 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
         ledger.Leg(merchant_wallet, buyer, from_merchant),
         ledger.Leg(debt, buyer, advanced),
     ]
-    entry = ledger.post(key, "refund", legs, order_id=order.pk, case_id=case_id, actor=actor,
-                        memo=f"订单 {order.number} 退款")
+    entry = ledger.post(
+        key, "refund", legs, order_id=order.pk, case_id=case_id, actor=actor, memo=f"订单 {order.number} 退款"
+    )
     if entry is None:
         return False
     order.refunded_amount += amount
@@ -310,19 +357,33 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
 
 # ---- chat ----------------------------------------------------------------------------------
 
+
 def post_message(order: Order, *, acting_user: User, body: str) -> Message:
     if acting_user.pk not in (order.buyer_id, order.shop.owner_id):
         raise forbidden("只有交易双方可以留言")
     body = (body or "").strip()
     if not body or len(body) > 5000:
         raise invalid("invalid_body", "留言不能为空且不超过5000个字符", "body")
-    return Message.objects.create(order=order, author=acting_user, body=body, flags=message_flags(body),
-                                  created_at=clock_now())
+    return Message.objects.create(
+        order=order, author=acting_user, body=body, flags=message_flags(body), created_at=clock_now()
+    )
 
 
 # ---- export --------------------------------------------------------------------------------
 
-EXPORT_HEADER = ["订单号", "下单时间", "商品", "类目", "数量", "金额(元)", "已退款(元)", "订单状态", "担保状态", "店铺", "买家"]
+EXPORT_HEADER = [
+    "订单号",
+    "下单时间",
+    "商品",
+    "类目",
+    "数量",
+    "金额(元)",
+    "已退款(元)",
+    "订单状态",
+    "担保状态",
+    "店铺",
+    "买家",
+]
 
 
 def export_csv(orders) -> bytes:
@@ -331,11 +392,21 @@ def export_csv(orders) -> bytes:
     writer = csv.writer(out)
     writer.writerow(EXPORT_HEADER)
     for o in orders:
-        writer.writerow([
-            o.number, o.created_at.isoformat(), _csv_safe(o.snapshot["title"]), o.snapshot["category"], o.quantity,
-            _yuan(o.amount), _yuan(o.refunded_amount), o.status,
-            o.escrow_status, _csv_safe(o.shop.name), _csv_safe(o.buyer.username),
-        ])
+        writer.writerow(
+            [
+                o.number,
+                o.created_at.isoformat(),
+                _csv_safe(o.snapshot["title"]),
+                o.snapshot["category"],
+                o.quantity,
+                _yuan(o.amount),
+                _yuan(o.refunded_amount),
+                o.status,
+                o.escrow_status,
+                _csv_safe(o.shop.name),
+                _csv_safe(o.buyer.username),
+            ]
+        )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 

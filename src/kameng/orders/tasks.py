@@ -1,4 +1,5 @@
 """Timer entry points for orders."""
+
 from kameng.timers.services import handler
 
 

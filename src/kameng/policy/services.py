@@ -1,4 +1,5 @@
 """The policy object: defaults merged with the operator's overrides."""
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,9 +48,14 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
             key=key, defaults={"value": value, "updated_at": now, "updated_by": acting_user.username}
         )
         # The setting keeps only its latest value: the audit log keeps every edit.
-        record("policy.set", actor=acting_user, target=f"policy:{key}", summary=f"{key}: {previous!r} → {value!r}",
-               data={"key": key, "old": previous if previous is not None else DEFAULTS[key], "new": value}, at=now)
-
+        record(
+            "policy.set",
+            actor=acting_user,
+            target=f"policy:{key}",
+            summary=f"{key}: {previous!r} → {value!r}",
+            data={"key": key, "old": previous if previous is not None else DEFAULTS[key], "new": value},
+            at=now,
+        )
 
 
 def add_holiday(day: date, *, name: str = "", is_workday: bool = False, acting_user, now: datetime) -> Holiday:
@@ -67,10 +73,14 @@ def add_holiday(day: date, *, name: str = "", is_workday: bool = False, acting_u
         previous = Holiday.objects.filter(date=day).values("name", "is_workday").first()
         holiday, _ = Holiday.objects.update_or_create(date=day, defaults={"name": name, "is_workday": is_workday})
         kind = "调休上班" if is_workday else "放假"
-        record("policy.holiday_set", actor=acting_user, target=f"holiday:{day.isoformat()}",
-               summary=f"{day.isoformat()} {name} {kind}".replace("  ", " "),
-               data={"date": day.isoformat(), "old": previous, "new": {"name": name, "is_workday": is_workday}},
-               at=now)
+        record(
+            "policy.holiday_set",
+            actor=acting_user,
+            target=f"holiday:{day.isoformat()}",
+            summary=f"{day.isoformat()} {name} {kind}".replace("  ", " "),
+            data={"date": day.isoformat(), "old": previous, "new": {"name": name, "is_workday": is_workday}},
+            at=now,
+        )
     return holiday
 
 
@@ -83,10 +93,16 @@ def remove_holiday(day: date, *, acting_user, now: datetime) -> bool:
         if previous is None:
             return False
         Holiday.objects.filter(date=day).delete()
-        record("policy.holiday_removed", actor=acting_user, target=f"holiday:{day.isoformat()}",
-               summary=f"{day.isoformat()} {previous['name']} removed".replace("  ", " "),
-               data={"date": day.isoformat(), "old": previous}, at=now)
+        record(
+            "policy.holiday_removed",
+            actor=acting_user,
+            target=f"holiday:{day.isoformat()}",
+            summary=f"{day.isoformat()} {previous['name']} removed".replace("  ", " "),
+            data={"date": day.isoformat(), "old": previous},
+            at=now,
+        )
     return True
+
 
 def is_working_day(day: date) -> bool:
     """Monday–Friday minus Chinese public holidays, plus 调休 make-up working days.

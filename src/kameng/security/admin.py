@@ -1,4 +1,5 @@
 """The audit tables in the Django admin: readable, never editable."""
+
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 
@@ -42,13 +43,23 @@ def _register_event_tables() -> None:
     from kameng.orders.models import OrderEvent
     from kameng.trust.models import SanctionEvent
 
-    _register_read_only(CaseEvent, list_display=("at", "case", "type", "actor", "actor_role", "from_status", "to_status"),
-                        list_filter=("type", "actor_role"))
-    _register_read_only(JournalEntry, list_display=("created_at", "kind", "actor", "order_id", "case_id", "memo"),
-                        list_filter=("kind",), search_fields=("idempotency_key", "memo", "actor"))
+    _register_read_only(
+        CaseEvent,
+        list_display=("at", "case", "type", "actor", "actor_role", "from_status", "to_status"),
+        list_filter=("type", "actor_role"),
+    )
+    _register_read_only(
+        JournalEntry,
+        list_display=("created_at", "kind", "actor", "order_id", "case_id", "memo"),
+        list_filter=("kind",),
+        search_fields=("idempotency_key", "memo", "actor"),
+    )
     _register_read_only(OrderEvent, list_display=("at", "order", "type", "actor", "actor_role"), list_filter=("type",))
-    _register_read_only(SanctionEvent, list_display=("at", "shop", "from_status", "to_status", "source", "actor"),
-                        list_filter=("source", "to_status"))
+    _register_read_only(
+        SanctionEvent,
+        list_display=("at", "shop", "from_status", "to_status", "source", "actor"),
+        list_filter=("source", "to_status"),
+    )
 
 
 _register_event_tables()

@@ -1,4 +1,5 @@
 """GET /audit: the audit log, admins only."""
+
 from ninja import Router
 
 from kameng.accounts.models import Role
@@ -10,8 +11,9 @@ router = Router(tags=["audit"])
 
 
 @router.get("/audit", response=dict)
-def audit_log(request, q: str = "", actor: str = "", type: str = "", limit: int = 20,
-              starting_after: str | None = None):
+def audit_log(
+    request, q: str = "", actor: str = "", type: str = "", limit: int = 20, starting_after: str | None = None
+):
     """Who did what and when: case transitions and decisions, money movements, order events,
     sanctions, Django-admin changes and staff actions, newest first. `type` is a source
     (`case`, `money`, `order`, `sanction`, `admin`, `staff`) or a full type (`money.refund`,

@@ -13,9 +13,11 @@ transaction as the happening itself (style: "the audit log ... read from events"
 `search` merges them newest first with the contract's cursor pagination; an entry's id is
 "<source>:<pk>", so `starting_after` works across sources.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -41,9 +43,17 @@ class Entry:
     data: dict
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "source": self.source, "type": self.type, "actor": self.actor,
-                "actor_role": self.actor_role, "at": self.at.isoformat(), "target": self.target,
-                "summary": self.summary, "data": self.data}
+        return {
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "actor": self.actor,
+            "actor_role": self.actor_role,
+            "at": self.at.isoformat(),
+            "target": self.target,
+            "summary": self.summary,
+            "data": self.data,
+        }
 
 
 @dataclass(frozen=True)
@@ -76,43 +86,93 @@ def _user_actor_q(field: str = "actor") -> Callable[[str], Q]:
 
 def _case_entry(e) -> Entry:
     move = f"{e.from_status} → {e.to_status}" if e.from_status != e.to_status else e.to_status
-    return Entry(f"case:{e.pk}", "case", f"case.{e.type}", _name(e.actor), e.actor_role, e.at, f"case:{e.case_id}",
-                 f"售后单 {e.case_id}: {e.type} ({move})", e.data or {})
+    return Entry(
+        f"case:{e.pk}",
+        "case",
+        f"case.{e.type}",
+        _name(e.actor),
+        e.actor_role,
+        e.at,
+        f"case:{e.case_id}",
+        f"售后单 {e.case_id}: {e.type} ({move})",
+        e.data or {},
+    )
 
 
 def _money_entry(e) -> Entry:
     amount = sum(p.amount for p in e.postings.all() if p.amount > 0)
     targets = [t for t in (f"order:{e.order_id}" if e.order_id else "", f"case:{e.case_id}" if e.case_id else "") if t]
     legs = [{"account": p.account.code, "amount": p.amount} for p in e.postings.all()]
-    return Entry(f"money:{e.pk}", "money", f"money.{e.kind}", e.actor or "system", "", e.created_at,
-                 " ".join(targets), f"{e.memo} ¥{amount // 100}.{amount % 100:02d}".strip(),
-                 {"amount": amount, "key": e.idempotency_key, "postings": legs})
+    return Entry(
+        f"money:{e.pk}",
+        "money",
+        f"money.{e.kind}",
+        e.actor or "system",
+        "",
+        e.created_at,
+        " ".join(targets),
+        f"{e.memo} ¥{amount // 100}.{amount % 100:02d}".strip(),
+        {"amount": amount, "key": e.idempotency_key, "postings": legs},
+    )
 
 
 def _order_entry(e) -> Entry:
-    return Entry(f"order:{e.pk}", "order", f"order.{e.type}", _name(e.actor), e.actor_role, e.at,
-                 f"order:{e.order_id}", f"订单 {e.order_id}: {e.type}", e.data or {})
+    return Entry(
+        f"order:{e.pk}",
+        "order",
+        f"order.{e.type}",
+        _name(e.actor),
+        e.actor_role,
+        e.at,
+        f"order:{e.order_id}",
+        f"订单 {e.order_id}: {e.type}",
+        e.data or {},
+    )
 
 
 def _sanction_entry(e) -> Entry:
     actor = _name(e.actor) if e.source == "admin" else "system"
-    return Entry(f"sanction:{e.pk}", "sanction", f"sanction.{e.to_status}", actor,
-                 _role(e.actor) if e.source == "admin" else "system", e.at, f"shop:{e.shop_id}",
-                 f"店铺 {e.shop_id}: {e.from_status} → {e.to_status}: {e.reason}",
-                 {"source": e.source, "score": e.score, "grade": e.grade})
+    return Entry(
+        f"sanction:{e.pk}",
+        "sanction",
+        f"sanction.{e.to_status}",
+        actor,
+        _role(e.actor) if e.source == "admin" else "system",
+        e.at,
+        f"shop:{e.shop_id}",
+        f"店铺 {e.shop_id}: {e.from_status} → {e.to_status}: {e.reason}",
+        {"source": e.source, "score": e.score, "grade": e.grade},
+    )
 
 
 def _admin_entry(e) -> Entry:
     action = {1: "add", 2: "change", 3: "delete"}.get(e.action_flag, str(e.action_flag))
     model = f"{e.content_type.app_label}.{e.content_type.model}" if e.content_type_id else ""
-    return Entry(f"admin:{e.pk}", "admin", f"admin.{action}", _name(e.user), _role(e.user), e.action_time,
-                 f"{model}:{e.object_id or ''}", f"{action} {model} {e.object_repr}: {e.get_change_message()}",
-                 {"model": model, "object_id": e.object_id})
+    return Entry(
+        f"admin:{e.pk}",
+        "admin",
+        f"admin.{action}",
+        _name(e.user),
+        _role(e.user),
+        e.action_time,
+        f"{model}:{e.object_id or ''}",
+        f"{action} {model} {e.object_repr}: {e.get_change_message()}",
+        {"model": model, "object_id": e.object_id},
+    )
 
 
 def _staff_entry(e) -> Entry:
-    return Entry(f"staff:{e.pk}", "staff", f"staff.{e.type}", e.actor.username if e.actor_id else (e.actor_name or "cli"),
-                 _role(e.actor) if e.actor_id else "cli", e.at, e.target, e.summary, e.data or {})
+    return Entry(
+        f"staff:{e.pk}",
+        "staff",
+        f"staff.{e.type}",
+        e.actor.username if e.actor_id else (e.actor_name or "cli"),
+        _role(e.actor) if e.actor_id else "cli",
+        e.at,
+        e.target,
+        e.summary,
+        e.data or {},
+    )
 
 
 def _sources() -> list[Source]:
@@ -136,20 +196,72 @@ def _sources() -> list[Source]:
         return Q(action_flag=flag) if flag else Q(pk__in=[])
 
     return [
-        Source("case", 1, lambda: CaseEvent.objects.select_related("actor"), "at", ("type",), ("case_id",),
-               _user_actor_q(), lambda t: Q(type=t), _case_entry),
-        Source("money", 2, lambda: JournalEntry.objects.prefetch_related("postings__account"), "created_at",
-               ("kind", "memo", "idempotency_key", "actor"), ("order_id", "case_id"),
-               lambda a: Q(actor__iexact=a) | (Q(actor="") if a == "system" else Q(pk__in=[])),
-               lambda t: Q(kind=t), _money_entry),
-        Source("order", 3, lambda: OrderEvent.objects.select_related("actor"), "at", ("type",), ("order_id",),
-               _user_actor_q(), lambda t: Q(type=t), _order_entry),
-        Source("sanction", 4, lambda: SanctionEvent.objects.select_related("actor"), "at", ("reason", "to_status"),
-               ("shop_id",), sanction_actor, lambda t: Q(to_status=t), _sanction_entry),
-        Source("admin", 5, lambda: LogEntry.objects.select_related("user", "content_type"), "action_time",
-               ("object_repr", "change_message"), (), _user_actor_q("user"), admin_type, _admin_entry),
-        Source("staff", 6, lambda: AuditRecord.objects.select_related("actor"), "at", ("type", "target", "summary"),
-               (), staff_actor, lambda t: Q(type=t), _staff_entry),
+        Source(
+            "case",
+            1,
+            lambda: CaseEvent.objects.select_related("actor"),
+            "at",
+            ("type",),
+            ("case_id",),
+            _user_actor_q(),
+            lambda t: Q(type=t),
+            _case_entry,
+        ),
+        Source(
+            "money",
+            2,
+            lambda: JournalEntry.objects.prefetch_related("postings__account"),
+            "created_at",
+            ("kind", "memo", "idempotency_key", "actor"),
+            ("order_id", "case_id"),
+            lambda a: Q(actor__iexact=a) | (Q(actor="") if a == "system" else Q(pk__in=[])),
+            lambda t: Q(kind=t),
+            _money_entry,
+        ),
+        Source(
+            "order",
+            3,
+            lambda: OrderEvent.objects.select_related("actor"),
+            "at",
+            ("type",),
+            ("order_id",),
+            _user_actor_q(),
+            lambda t: Q(type=t),
+            _order_entry,
+        ),
+        Source(
+            "sanction",
+            4,
+            lambda: SanctionEvent.objects.select_related("actor"),
+            "at",
+            ("reason", "to_status"),
+            ("shop_id",),
+            sanction_actor,
+            lambda t: Q(to_status=t),
+            _sanction_entry,
+        ),
+        Source(
+            "admin",
+            5,
+            lambda: LogEntry.objects.select_related("user", "content_type"),
+            "action_time",
+            ("object_repr", "change_message"),
+            (),
+            _user_actor_q("user"),
+            admin_type,
+            _admin_entry,
+        ),
+        Source(
+            "staff",
+            6,
+            lambda: AuditRecord.objects.select_related("actor"),
+            "at",
+            ("type", "target", "summary"),
+            (),
+            staff_actor,
+            lambda t: Q(type=t),
+            _staff_entry,
+        ),
     ]
 
 
@@ -216,14 +328,28 @@ def search(*, q: str = "", actor: str = "", type: str = "", limit: int = 20, sta
     return {"data": [source.entry(row).as_dict() for _key, source, row in page], "has_more": len(candidates) > limit}
 
 
-def record(type: str, *, actor=None, actor_name: str = "", target: str = "", summary: str = "", data=None,
-           at: datetime | None = None) -> AuditRecord:
+def record(
+    type: str,
+    *,
+    actor=None,
+    actor_name: str = "",
+    target: str = "",
+    summary: str = "",
+    data=None,
+    at: datetime | None = None,
+) -> AuditRecord:
     """Append one staff action that has no event table of its own (call inside the action's transaction)."""
     from kameng.clock.services import now as clock_now
 
     if actor is not None and not isinstance(actor, get_user_model()):
         raise TypeError("actor must be a user or None")
     with transaction.atomic():
-        return AuditRecord.objects.create(type=type, actor=actor, actor_name=(actor_name or "")[:150],
-                                          target=target[:128], summary=summary[:500], data=data or {},
-                                          at=at or clock_now())
+        return AuditRecord.objects.create(
+            type=type,
+            actor=actor,
+            actor_name=(actor_name or "")[:150],
+            target=target[:128],
+            summary=summary[:500],
+            data=data or {},
+            at=at or clock_now(),
+        )

@@ -16,6 +16,7 @@ A restore checks every member against the manifest before it touches anything, r
 overwrite a database that already holds data unless forced, migrates the restored schema
 forward, and finishes with the ledger check and the evidence verification.
 """
+
 import hashlib
 import json
 import os
@@ -77,16 +78,27 @@ def counts() -> dict:
     from kameng.ledger.models import Account, JournalEntry, Posting
     from kameng.orders.models import Order
 
-    return {"journal_entries": JournalEntry.objects.count(), "postings": Posting.objects.count(),
-            "accounts": Account.objects.count(), "orders": Order.objects.count(),
-            "cases": RefundCase.objects.count(), "evidence": Evidence.objects.count()}
+    return {
+        "journal_entries": JournalEntry.objects.count(),
+        "postings": Posting.objects.count(),
+        "accounts": Account.objects.count(),
+        "orders": Order.objects.count(),
+        "cases": RefundCase.objects.count(),
+        "evidence": Evidence.objects.count(),
+    }
 
 
 def _pg_env() -> dict:
     db = settings.DATABASES["default"]
     env = dict(os.environ)
-    env.update({"PGHOST": str(db.get("HOST") or "127.0.0.1"), "PGPORT": str(db.get("PORT") or 5432),
-                "PGUSER": str(db.get("USER") or ""), "PGDATABASE": str(db["NAME"])})
+    env.update(
+        {
+            "PGHOST": str(db.get("HOST") or "127.0.0.1"),
+            "PGPORT": str(db.get("PORT") or 5432),
+            "PGUSER": str(db.get("USER") or ""),
+            "PGDATABASE": str(db["NAME"]),
+        }
+    )
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])
     return env
@@ -129,8 +141,19 @@ def create_backup(destination: str | os.PathLike) -> dict:
             _copy_sqlite(staging / db_member)
         else:
             db_member = "db/kameng.pgdump"
-            done = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-                                   "--file", str(staging / db_member)], env=_pg_env(), capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    _tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--file",
+                    str(staging / db_member),
+                ],
+                env=_pg_env(),
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 raise BackupError(f"pg_dump failed: {done.stderr.strip()[-2000:]}")
         members = {db_member: {"sha256": _sha256(staging / db_member), "size": (staging / db_member).stat().st_size}}
@@ -142,8 +165,14 @@ def create_backup(destination: str | os.PathLike) -> dict:
                 files.append((f"files/{relative}", path))
                 members[f"files/{relative}"] = {"sha256": _sha256(path), "size": path.stat().st_size}
         manifest = {
-            "format": FORMAT, "created_at": timezone.now().isoformat(), "engine": kind, "database": db_member,
-            "files_root": "files/", "members": members, "counts": before, "ledger_ok": check().ok,
+            "format": FORMAT,
+            "created_at": timezone.now().isoformat(),
+            "engine": kind,
+            "database": db_member,
+            "files_root": "files/",
+            "members": members,
+            "counts": before,
+            "ledger_ok": check().ok,
             "s3_evidence_not_included": bool(os.environ.get("KAMENG_S3_BUCKET")),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
@@ -156,8 +185,13 @@ def create_backup(destination: str | os.PathLike) -> dict:
         os.replace(partial, destination)  # a backup file either is complete or is not there
     from .audit import record
 
-    record("backup.create", actor_name="cli", target=str(destination),
-           summary=f"backup of {kind} database and {len(files)} file(s)", data={"counts": before})
+    record(
+        "backup.create",
+        actor_name="cli",
+        target=str(destination),
+        summary=f"backup of {kind} database and {len(files)} file(s)",
+        data={"counts": before},
+    )
     return manifest
 
 
@@ -193,7 +227,10 @@ def _safe_members(tar: tarfile.TarFile, manifest: dict) -> list[tarfile.TarInfo]
 def read_manifest(source: str | os.PathLike) -> dict:
     with tarfile.open(source, "r:gz") as tar:
         try:
-            manifest = json.load(tar.extractfile(MANIFEST))
+            member = tar.extractfile(MANIFEST)
+            if member is None:
+                raise KeyError(MANIFEST)
+            manifest = json.load(member)
         except KeyError:
             raise BackupError("not a kameng backup: no manifest.json") from None
     if manifest.get("format") != FORMAT:
@@ -235,9 +272,23 @@ def restore_backup(source: str | os.PathLike, *, force: bool = False) -> Restore
                 live.close()
                 restored.close()
         else:
-            done = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                                   "--single-transaction", "--exit-on-error", "--dbname", _pg_env()["PGDATABASE"],
-                                   str(staging / manifest["database"])], env=_pg_env(), capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    _tool("pg_restore"),
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--single-transaction",
+                    "--exit-on-error",
+                    "--dbname",
+                    _pg_env()["PGDATABASE"],
+                    str(staging / manifest["database"]),
+                ],
+                env=_pg_env(),
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 raise BackupError(f"pg_restore failed: {done.stderr.strip()[-2000:]}")
         files_root = staging / "files"
@@ -251,11 +302,21 @@ def restore_backup(source: str | os.PathLike, *, force: bool = False) -> Restore
     call_command("createcachetable", verbosity=0)
     ledger = check()
     evidence = verify()
-    report = RestoreReport(manifest=manifest, ledger_ok=ledger.ok, ledger_problems=ledger.problems,
-                           evidence_ok=evidence.ok, evidence_problems=evidence.problems, counts=counts())
+    report = RestoreReport(
+        manifest=manifest,
+        ledger_ok=ledger.ok,
+        ledger_problems=ledger.problems,
+        evidence_ok=evidence.ok,
+        evidence_problems=evidence.problems,
+        counts=counts(),
+    )
     from .audit import record
 
-    record("backup.restore", actor_name="cli", target=str(source.resolve()),
-           summary=f"restored the backup of {manifest['created_at']}",
-           data={"ledger_ok": report.ledger_ok, "evidence_ok": report.evidence_ok, "counts": report.counts})
+    record(
+        "backup.restore",
+        actor_name="cli",
+        target=str(source.resolve()),
+        summary=f"restored the backup of {manifest['created_at']}",
+        data={"ledger_ok": report.ledger_ok, "evidence_ok": report.evidence_ok, "counts": report.counts},
+    )
     return report

@@ -1,5 +1,6 @@
 """What a caller sees when django-axes has locked an account or an address after too many
 failed password logins: 429 in the contract's shape on the API, the login form again on pages."""
+
 from datetime import timedelta
 
 from django.conf import settings

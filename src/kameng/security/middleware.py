@@ -1,5 +1,6 @@
 """API request hygiene: per-token and per-address request limits (429 rate_limited, Retry-After),
 and text no database column can hold (NUL characters, lone UTF-16 surrogates) refused with 400."""
+
 import json
 import re
 

@@ -1,5 +1,6 @@
 """The staff actions that have no event table of their own. Everything else in the audit log is
 read from the tables that already record it (see kameng.security.audit)."""
+
 from django.conf import settings
 from django.db import models
 
@@ -12,8 +13,9 @@ class AuditRecord(models.Model):
     """
 
     type = models.CharField(max_length=64)  # policy.set, user.create, backup.create, backup.restore
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor_name = models.CharField(max_length=150, blank=True, default="")  # "cli" when no user acted
     target = models.CharField(max_length=128, blank=True, default="")  # policy:<key>, user:<id>, file path …
     summary = models.CharField(max_length=500, blank=True, default="")

@@ -5,6 +5,7 @@ count in the `security` cache, which every gunicorn worker shares (the database 
 when KAMENG_REDIS_URL / a redis:// KAMENG_BROKER_URL is set). The per-token API limit counts in
 the `ratelimit` cache: Redis when set, else each worker's memory (then N workers allow N × the rate).
 """
+
 import hashlib
 import math
 import time

@@ -1,4 +1,5 @@
 """The audit page for operators: /staff/audit/ (search, read-only)."""
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -38,7 +39,15 @@ def audit_page(request):
         from django.utils.http import urlencode
 
         next_query = urlencode({**{k: v for k, v in filters.items() if v}, "starting_after": page["data"][-1]["id"]})
-    return render(request, "security/audit.html", {
-        "base_template": _base_template(), "filters": filters, "entries": page["data"], "error": error,
-        "next_query": next_query, "sources": audit.SOURCES,
-    })
+    return render(
+        request,
+        "security/audit.html",
+        {
+            "base_template": _base_template(),
+            "filters": filters,
+            "entries": page["data"],
+            "error": error,
+            "next_query": next_query,
+            "sources": audit.SOURCES,
+        },
+    )

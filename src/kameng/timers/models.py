@@ -27,9 +27,7 @@ class Timer(models.Model):
             # finding due timers independent of how many finished ones there are.
             # (due_at, id) is the sweeper's ORDER BY, so taking the next timer never sorts, even
             # when thousands fall due at the same instant.
-            models.Index(
-                fields=["due_at", "id"], name="timer_pending_due", condition=models.Q(status="pending")
-            ),
+            models.Index(fields=["due_at", "id"], name="timer_pending_due", condition=models.Q(status="pending")),
             models.Index(fields=["target", "kind"], name="timer_target"),
         ]
 

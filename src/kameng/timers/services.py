@@ -12,6 +12,7 @@ whole batch rolls back and those timers run one transaction each, as `run_one_du
 handler may be called again after a rollback, but its effects commit exactly once; side effects
 belong in transaction.on_commit, which a rollback discards.
 """
+
 import logging
 import threading
 import time

@@ -1,4 +1,5 @@
 """Trust endpoints: published policies and statistics, shop credit, reviews, sanctions."""
+
 from ninja import Router, Schema, Status
 from pydantic import StrictInt
 

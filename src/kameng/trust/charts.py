@@ -3,6 +3,7 @@
 Only presentation attributes (fill, stroke …), never `style`, so the pages keep their strict
 Content-Security-Policy. Every chart carries a <title> and a <desc> with its numbers in text.
 """
+
 from collections.abc import Callable, Sequence
 
 from django.utils.html import escape
@@ -14,8 +15,17 @@ INK = "#374151"
 MUTED = "#6b7280"
 
 
-def bar_chart(bars: Sequence[tuple[str, float | None]], *, title: str, fmt: Callable[[float], str], chart_id: str,
-              max_value: float | None = None, width: int = 640, height: int = 220, color: str = BAR) -> SafeString:
+def bar_chart(
+    bars: Sequence[tuple[str, float | None]],
+    *,
+    title: str,
+    fmt: Callable[[float], str],
+    chart_id: str,
+    max_value: float | None = None,
+    width: int = 640,
+    height: int = 220,
+    color: str = BAR,
+) -> SafeString:
     """Vertical bars with their value above each and the label below; None is drawn as "—"."""
     left, right, top, bottom = 8, 8, 22, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -29,29 +39,45 @@ def bar_chart(bars: Sequence[tuple[str, float | None]], *, title: str, fmt: Call
         f'width="100%" role="img" aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d" '
         f'preserveAspectRatio="xMidYMid meet" font-family="sans-serif" font-size="11">',
         f'<title id="{escape(chart_id)}-t">{escape(title)}</title>',
-        f'<desc id="{escape(chart_id)}-d">{escape("; ".join(f"{l}: {fmt(v) if v is not None else "—"}" for l, v in bars))}</desc>',
+        f'<desc id="{escape(chart_id)}-d">{escape("; ".join(f"{name}: {fmt(v) if v is not None else '—'}" for name, v in bars))}</desc>',
     ]
     for frac in (0, 0.5, 1):
         y = top + plot_h * (1 - frac)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>'
+        )
     for i, (label, value) in enumerate(bars):
         x = left + slot * i + (slot - bar_w) / 2
         cx = x + bar_w / 2
         if value is not None:
             h = plot_h * min(1.0, max(0.0, value / ceiling))
             y = top + plot_h - h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}" rx="2">'
-                         f'<title>{escape(label)}: {escape(fmt(value))}</title></rect>')
-            parts.append(f'<text x="{cx:.1f}" y="{y - 4:.1f}" text-anchor="middle" fill="{INK}">{escape(fmt(value))}</text>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}" rx="2">'
+                f"<title>{escape(label)}: {escape(fmt(value))}</title></rect>"
+            )
+            parts.append(
+                f'<text x="{cx:.1f}" y="{y - 4:.1f}" text-anchor="middle" fill="{INK}">{escape(fmt(value))}</text>'
+            )
         else:
             parts.append(f'<text x="{cx:.1f}" y="{top + plot_h - 4:.1f}" text-anchor="middle" fill="{MUTED}">—</text>')
-        parts.append(f'<text x="{cx:.1f}" y="{height - bottom + 16:.1f}" text-anchor="middle" fill="{MUTED}">{escape(label)}</text>')
+        parts.append(
+            f'<text x="{cx:.1f}" y="{height - bottom + 16:.1f}" text-anchor="middle" fill="{MUTED}">{escape(label)}</text>'
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
 
-def hbar_chart(rows: Sequence[tuple[str, float]], *, title: str, fmt: Callable[[float], str], chart_id: str,
-               width: int = 640, row_h: int = 26, color: str = BAR) -> SafeString:
+def hbar_chart(
+    rows: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    fmt: Callable[[float], str],
+    chart_id: str,
+    width: int = 640,
+    row_h: int = 26,
+    color: str = BAR,
+) -> SafeString:
     """Horizontal bars, one row per label (counts by outcome or category)."""
     label_w, right = 150, 60
     height = max(1, len(rows)) * row_h + 8
@@ -60,14 +86,18 @@ def hbar_chart(rows: Sequence[tuple[str, float]], *, title: str, fmt: Callable[[
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d" font-family="sans-serif" font-size="12">',
         f'<title id="{escape(chart_id)}-t">{escape(title)}</title>',
-        f'<desc id="{escape(chart_id)}-d">{escape("; ".join(f"{l}: {fmt(v)}" for l, v in rows))}</desc>',
+        f'<desc id="{escape(chart_id)}-d">{escape("; ".join(f"{name}: {fmt(v)}" for name, v in rows))}</desc>',
     ]
     for i, (label, value) in enumerate(rows):
         y = 4 + i * row_h
         w = (width - label_w - right) * (value / top_value)
-        parts.append(f'<text x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" fill="{INK}">{escape(label)}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" fill="{INK}">{escape(label)}</text>'
+        )
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{color}" rx="2"/>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}" fill="{INK}">{escape(fmt(value))}</text>')
+        parts.append(
+            f'<text x="{label_w + w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}" fill="{INK}">{escape(fmt(value))}</text>'
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))
 

@@ -5,6 +5,7 @@ full-width → half-width, spaces, punctuation, symbols and zero-width character
 "一經售出，概 不 退 換" is caught. Each pattern names its clause and the articles that void it;
 where two patterns hit the same words, the earlier (more specific) one reports them.
 """
+
 import re
 import unicodedata
 
@@ -17,18 +18,87 @@ LIABILITY_LAWS = f"{LAW_CPL_26}；{LAW_CIVIL_497}"
 
 # Traditional → simplified, for every character the patterns below (and their usual
 # surroundings) are written with. Curated rather than a whole dictionary: no dependency.
-_TRAD = str.maketrans({
-    "經": "经", "賣": "卖", "換": "换", "貨": "货", "擬": "拟", "虛": "虚", "權": "权", "歸": "归",
-    "責": "责", "負": "负", "後": "后", "銷": "销", "無": "无", "條": "条", "釋": "释", "終": "终",
-    "擁": "拥", "說": "说", "們": "们", "與": "与", "為": "为", "當": "当", "對": "对", "屬": "属",
-    "於": "于", "產": "产", "價": "价", "錢": "钱", "謝": "谢", "絕": "绝", "請": "请", "購": "购",
-    "買": "买", "發": "发", "單": "单", "擔": "担", "擇": "择", "規": "规", "則": "则", "門": "门",
-    "鋪": "铺", "舖": "铺", "務": "务", "應": "应", "還": "还", "這": "这", "個": "个", "啟": "启",
-    "啓": "启", "動": "动", "概": "概", "予": "予", "確": "确", "認": "认", "訂": "订", "費": "费",
-    "態": "态", "隨": "随", "變": "变", "聲": "声", "明": "明", "問": "问", "題": "题", "況": "况",
-    "恕": "恕", "處": "处", "理": "理", "號": "号", "碼": "码", "戶": "户", "帳": "账", "賬": "账",
-    "優": "优", "惠": "惠", "活": "活", "據": "据", "壹": "一",
-})
+_TRAD = str.maketrans(
+    {
+        "經": "经",
+        "賣": "卖",
+        "換": "换",
+        "貨": "货",
+        "擬": "拟",
+        "虛": "虚",
+        "權": "权",
+        "歸": "归",
+        "責": "责",
+        "負": "负",
+        "後": "后",
+        "銷": "销",
+        "無": "无",
+        "條": "条",
+        "釋": "释",
+        "終": "终",
+        "擁": "拥",
+        "說": "说",
+        "們": "们",
+        "與": "与",
+        "為": "为",
+        "當": "当",
+        "對": "对",
+        "屬": "属",
+        "於": "于",
+        "產": "产",
+        "價": "价",
+        "錢": "钱",
+        "謝": "谢",
+        "絕": "绝",
+        "請": "请",
+        "購": "购",
+        "買": "买",
+        "發": "发",
+        "單": "单",
+        "擔": "担",
+        "擇": "择",
+        "規": "规",
+        "則": "则",
+        "門": "门",
+        "鋪": "铺",
+        "舖": "铺",
+        "務": "务",
+        "應": "应",
+        "還": "还",
+        "這": "这",
+        "個": "个",
+        "啟": "启",
+        "啓": "启",
+        "動": "动",
+        "概": "概",
+        "予": "予",
+        "確": "确",
+        "認": "认",
+        "訂": "订",
+        "費": "费",
+        "態": "态",
+        "隨": "随",
+        "變": "变",
+        "聲": "声",
+        "明": "明",
+        "問": "问",
+        "題": "题",
+        "況": "况",
+        "恕": "恕",
+        "處": "处",
+        "理": "理",
+        "號": "号",
+        "碼": "码",
+        "戶": "户",
+        "帳": "账",
+        "賬": "账",
+        "優": "优",
+        "惠": "惠",
+        "活": "活",
+        "據": "据",
+        "壹": "一",
+    }
+)
 
 _DROP = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -38,30 +108,60 @@ _REFUND = r"(退换|退还|退款|退货|退|换)"
 # (priority order) pattern over normalized text → clause label, laws.
 PATTERNS: list[tuple[re.Pattern, str, str]] = [
     # 一经售出概不退换 and its relatives: "once sold/shipped/paid … no refund or exchange".
-    (re.compile(r"(一经|一旦|凡)(售|卖|出售|销售|发货|发出|拍下|购买|下单|付款|支付|交付|成交)出?(后|之后)?"
-                r".{0,6}?" + _NEG + _REFUND), "一经售出概不退换", REFUND_LAWS),
+    (
+        re.compile(
+            r"(一经|一旦|凡)(售|卖|出售|销售|发货|发出|拍下|购买|下单|付款|支付|交付|成交)出?(后|之后)?"
+            r".{0,6}?" + _NEG + _REFUND
+        ),
+        "一经售出概不退换",
+        REFUND_LAWS,
+    ),
     # 虚拟商品不退不换: a blanket exclusion for all virtual goods (第二十五条 only excludes no-reason returns).
-    (re.compile(r"虚拟(商品|物品|产品|货物|类商品|物|货|卡密|道具)(一律|均|概|都|全部)?"
-                r"(不退不换|不退换|不予退换|不予退款|不退款|不退货|不退|不换|概不退换|恕不退换)"),
-     "虚拟商品不退不换", REFUND_LAWS),
+    (
+        re.compile(
+            r"虚拟(商品|物品|产品|货物|类商品|物|货|卡密|道具)(一律|均|概|都|全部)?"
+            r"(不退不换|不退换|不予退换|不予退款|不退款|不退货|不退|不换|概不退换|恕不退换)"
+        ),
+        "虚拟商品不退不换",
+        REFUND_LAWS,
+    ),
     (re.compile(r"(售|卖)出(后|之后)?(概|恕|一律|均|都)?(不予|不)" + _REFUND), "售出不退", REFUND_LAWS),
     (re.compile(r"不退不换"), "不退不换", REFUND_LAWS),
     (re.compile(r"(概不|恕不|一律不|一概不|均不)(退换|退还|退款|退货|换货|退|换)"), "概不退款", REFUND_LAWS),
     # 最终解释权归本店所有, in either word order.
-    (re.compile(r"(最终|最后)?解释权(归|属|属于|为|由|在)?(本店|本商家|商家|卖家|店家|本公司|本店铺|店铺|掌柜|我方|本人)"),
-     "最终解释权归本店所有", LIABILITY_LAWS),
-    (re.compile(r"(本店|本商家|商家|卖家|店家|本公司|本店铺|店铺|掌柜|我方|本人)(拥有|享有|保留|具有|有)"
-                r"(本活动|本商品|对本商品|对本活动)?(的)?(最终|最后)解释权"), "最终解释权归本店所有", LIABILITY_LAWS),
+    (
+        re.compile(
+            r"(最终|最后)?解释权(归|属|属于|为|由|在)?(本店|本商家|商家|卖家|店家|本公司|本店铺|店铺|掌柜|我方|本人)"
+        ),
+        "最终解释权归本店所有",
+        LIABILITY_LAWS,
+    ),
+    (
+        re.compile(
+            r"(本店|本商家|商家|卖家|店家|本公司|本店铺|店铺|掌柜|我方|本人)(拥有|享有|保留|具有|有)"
+            r"(本活动|本商品|对本商品|对本活动)?(的)?(最终|最后)解释权"
+        ),
+        "最终解释权归本店所有",
+        LIABILITY_LAWS,
+    ),
     # 概不负责: the seller excludes its own liability.
     (re.compile(r"(概不|恕不|一律不|一概不|均不)(负责|承担(任何)?(责任|后果|损失))"), "概不负责", LIABILITY_LAWS),
-    (re.compile(r"(本店|本商家|商家|卖家|店家|本公司|我方|本人)(不|不会|无需|无须)(承担|负)(任何)?(法律)?责任"),
-     "概不负责", LIABILITY_LAWS),
+    (
+        re.compile(r"(本店|本商家|商家|卖家|店家|本公司|我方|本人)(不|不会|无需|无须)(承担|负)(任何)?(法律)?责任"),
+        "概不负责",
+        LIABILITY_LAWS,
+    ),
     # After-sale service refused outright.
-    (re.compile(r"(售出|发货|交付|成交|出售)(后|之后)(概|一律|均)?(不提供|不负责|不处理|不再提供|无)售后"),
-     "售出后不提供售后", REFUND_LAWS),
+    (
+        re.compile(r"(售出|发货|交付|成交|出售)(后|之后)(概|一律|均)?(不提供|不负责|不处理|不再提供|无)售后"),
+        "售出后不提供售后",
+        REFUND_LAWS,
+    ),
 ]
 
-NOTICE = "「{text}」属于排除消费者权利、免除经营者责任的格式条款，依据{law}无效，对您不具有约束力，不影响您申请售后和退款。"
+NOTICE = (
+    "「{text}」属于排除消费者权利、免除经营者责任的格式条款，依据{law}无效，对您不具有约束力，不影响您申请售后和退款。"
+)
 
 
 def normalize(text: str) -> str:
@@ -90,8 +190,12 @@ def find_unfair_clauses(*texts: str) -> list[dict]:
     for text in texts:
         for label, law in _clauses_in(normalize(text)):
             if label not in found:
-                found[label] = {"code": "unfair_clause", "text": label, "law": law,
-                                "notice": NOTICE.format(text=label, law=law)}
+                found[label] = {
+                    "code": "unfair_clause",
+                    "text": label,
+                    "law": law,
+                    "notice": NOTICE.format(text=label, law=law),
+                }
     return list(found.values())
 
 

@@ -1,5 +1,6 @@
 """Trust data: credit facts (one row per countable happening), the stored credit per shop,
 sanctions (the audit log of shop status changes), reviews, and the sync cursors."""
+
 from django.conf import settings
 from django.db import models
 

@@ -9,24 +9,94 @@ codes "0x8007007B", order numbers "KM2026…") are masked, then the separators p
 dodge filters are dropped ("v x", "1 2 3-4 5"). Plain talk about activation codes, errors,
 orders and prices must not trip it: tests keep a corpus of both kinds.
 """
+
 import re
 import unicodedata
 
 FLAG = "off_platform_payment"
-WARNING = "平台提示：站外付款（加微信/QQ、私下转账、扫个人收款码）不受平台担保交易和售后保障，请始终在平台内付款和退款。"
-WARNING_EN = ("Platform notice: payments made off the platform (WeChat/QQ contacts, private transfers, personal "
-              "QR codes) are not covered by escrow or buyer protection. Always pay and refund on the platform.")
+WARNING = (
+    "平台提示：站外付款（加微信/QQ、私下转账、扫个人收款码）不受平台担保交易和售后保障，请始终在平台内付款和退款。"
+)
+WARNING_EN = (
+    "Platform notice: payments made off the platform (WeChat/QQ contacts, private transfers, personal "
+    "QR codes) are not covered by escrow or buyer protection. Always pay and refund on the platform."
+)
 
-_TRAD = str.maketrans({
-    "轉": "转", "賬": "账", "帳": "账", "寶": "宝", "號": "号", "幫": "帮", "給": "给", "線": "线", "臺": "台",
-    "聯": "联", "繫": "系", "係": "系", "掃": "扫", "維": "维", "碼": "码", "紅": "红", "發": "发", "銀": "银",
-    "戶": "户", "錢": "钱", "個": "个", "飛": "飞", "機": "机", "詳": "详", "聊": "聊", "費": "费", "續": "续",
-    "過": "过", "開": "开", "離": "离", "買": "买", "賣": "卖", "價": "价", "單": "单", "別": "别", "們": "们",
-    "關": "关", "網": "网", "訊": "讯", "員": "员", "騙": "骗", "護": "护", "險": "险", "規": "规", "違": "违",
-    "讓": "让", "這": "这", "還": "还", "裡": "里", "裏": "里", "鹹": "咸", "閑": "闲", "閒": "闲", "薇": "薇",
-})
-_CN_DIGITS = str.maketrans({"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-                            "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"})
+_TRAD = str.maketrans(
+    {
+        "轉": "转",
+        "賬": "账",
+        "帳": "账",
+        "寶": "宝",
+        "號": "号",
+        "幫": "帮",
+        "給": "给",
+        "線": "线",
+        "臺": "台",
+        "聯": "联",
+        "繫": "系",
+        "係": "系",
+        "掃": "扫",
+        "維": "维",
+        "碼": "码",
+        "紅": "红",
+        "發": "发",
+        "銀": "银",
+        "戶": "户",
+        "錢": "钱",
+        "個": "个",
+        "飛": "飞",
+        "機": "机",
+        "詳": "详",
+        "聊": "聊",
+        "費": "费",
+        "續": "续",
+        "過": "过",
+        "開": "开",
+        "離": "离",
+        "買": "买",
+        "賣": "卖",
+        "價": "价",
+        "單": "单",
+        "別": "别",
+        "們": "们",
+        "關": "关",
+        "網": "网",
+        "訊": "讯",
+        "員": "员",
+        "騙": "骗",
+        "護": "护",
+        "險": "险",
+        "規": "规",
+        "違": "违",
+        "讓": "让",
+        "這": "这",
+        "還": "还",
+        "裡": "里",
+        "裏": "里",
+        "鹹": "咸",
+        "閑": "闲",
+        "閒": "闲",
+        "薇": "薇",
+    }
+)
+_CN_DIGITS = str.maketrans(
+    {
+        "零": "0",
+        "〇": "0",
+        "一": "1",
+        "幺": "1",
+        "二": "2",
+        "两": "2",
+        "三": "3",
+        "四": "4",
+        "五": "5",
+        "六": "6",
+        "七": "7",
+        "八": "8",
+        "九": "9",
+    }
+)
 
 # Tokens of the goods themselves, masked before separators are dropped.
 _MASKS = [
@@ -38,8 +108,10 @@ _MASKS = [
 _MASK = "ǂ"
 _DROP = re.compile(r"[\W_]+", re.UNICODE)
 
-CHANNEL = (r"(?:微信|威信|薇信|徽信|维信|卫星|v信|vx|wx|weixin|wechat|扣扣|qq|企鹅|支付宝|zfb|alipay|飞机|电报|tg|telegram"
-           r"|银行卡)")
+CHANNEL = (
+    r"(?:微信|威信|薇信|徽信|维信|卫星|v信|vx|wx|weixin|wechat|扣扣|qq|企鹅|支付宝|zfb|alipay|飞机|电报|tg|telegram"
+    r"|银行卡)"
+)
 _HANDLE = r"[a-z0-9@]{5,30}"
 
 # Requests to pay or trade outside the platform.
@@ -64,11 +136,16 @@ _NEGATION = re.compile(r"(?:不要|别|勿|禁止|不能|不可以|不会|谨防
 _WARNED = re.compile(r"^(?:.{0,6})(?:保障|保护|风险|骗|不安全|违规|封号|被封|后果)")
 
 # A handle right after a channel word ("vx同号 138…", "微信号是 kameng888"), or before one ("kameng888 是我微信").
-_HANDLE_AFTER = re.compile(CHANNEL + r"(?:同号|同手机号?|同电话|手机号|号码|账号|号|id|是|为|也是|就是){0,2}(" + _HANDLE + r")")
-_HANDLE_BEFORE = re.compile(r"(?<![a-z0-9])([a-z0-9][a-z0-9@]{4,29})(?:(?:是|就是|为|同|也是)(?:我的?|本人)?|我的?|本人)"
-                            + CHANNEL)
+_HANDLE_AFTER = re.compile(
+    CHANNEL + r"(?:同号|同手机号?|同电话|手机号|号码|账号|号|id|是|为|也是|就是){0,2}(" + _HANDLE + r")"
+)
+_HANDLE_BEFORE = re.compile(
+    r"(?<![a-z0-9])([a-z0-9][a-z0-9@]{4,29})(?:(?:是|就是|为|同|也是)(?:我的?|本人)?|我的?|本人)" + CHANNEL
+)
 # One-letter or one-character channels ("+V 139…", "微❤ kameng888") only with a phone number or a handle.
-_SHORT_CHANNEL = re.compile(r"(?:^|(?<=[^a-z0-9]))(?:(?:v|w|q)1[3-9]\d{9}|(?:微|薇|威)[a-z][a-z0-9]{4,19}\d)(?![a-z0-9])")
+_SHORT_CHANNEL = re.compile(
+    r"(?:^|(?<=[^a-z0-9]))(?:(?:v|w|q)1[3-9]\d{9}|(?:微|薇|威)[a-z][a-z0-9]{4,19}\d)(?![a-z0-9])"
+)
 _TOPUP_CONTEXT = re.compile(r"充值|充到|充入|到账|q币|qb|点券|会员|话费")
 
 
@@ -83,8 +160,8 @@ def normalize(text: str) -> str:
 
 def _pay_request(norm: str) -> bool:
     for match in _PAY_RE.finditer(norm):
-        before = norm[max(0, match.start() - 6):match.start()]
-        after = norm[match.end():match.end() + 10]
+        before = norm[max(0, match.start() - 6) : match.start()]
+        after = norm[match.end() : match.end() + 10]
         if _NEGATION.search(before) or _WARNED.search(after):
             continue  # "不要私下转账", "私下交易会被骗": a warning, not a request
         return True
@@ -98,7 +175,7 @@ def _shares_handle(norm: str) -> bool:
             handle = match.group(1)
             if handle.replace(_MASK, "") != handle or not any(c.isdigit() for c in handle) and len(handle) < 6:
                 continue
-            channel = text[match.start():match.start() + 2]
+            channel = text[match.start() : match.start() + 2]
             if channel == "qq" and _TOPUP_CONTEXT.search(text):
                 continue  # a QQ number as a top-up target (QQ币/会员), not a contact
             return True

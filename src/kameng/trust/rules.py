@@ -2,6 +2,7 @@
 credit facts a refund-case event produces. No ORM, no I/O — /policies and the rules page
 publish exactly these numbers.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,15 +12,25 @@ FORMULA_VERSION = "2026-1"
 # Every weight is a default an operator may override (policy key "credit_weights").
 DEFAULT_WEIGHTS: dict[str, float] = {
     "base": 80,
-    "tenure_max": 10, "tenure_full_days": 180,  # + up to 10 for 180 days on the platform
-    "volume_max": 10, "volume_full_orders": 100,  # + up to 10 for 100 orders in 90 days
+    "tenure_max": 10,
+    "tenure_full_days": 180,  # + up to 10 for 180 days on the platform
+    "volume_max": 10,
+    "volume_full_orders": 100,  # + up to 10 for 100 orders in 90 days
     "rating_per_star": 5,  # ± 5 per star away from 3 (average of the window's reviews)
-    "dispute_max": 25, "dispute_per_rate": 100, "dispute_min_orders": 20,  # − 100 × cases / max(orders, 20)
-    "fault_max": 30, "fault_per_rate": 30, "fault_min_cases": 3,  # − 30 × faults / max(cases, 3)
-    "timeout_each": 5, "timeout_max": 20,
-    "response_max": 10, "response_full_hours": 48,  # − 10 × median first response / 48 h
-    "off_platform_each": 5, "off_platform_max": 15,
-    "overturned_each": 5, "overturned_max": 15,
+    "dispute_max": 25,
+    "dispute_per_rate": 100,
+    "dispute_min_orders": 20,  # − 100 × cases / max(orders, 20)
+    "fault_max": 30,
+    "fault_per_rate": 30,
+    "fault_min_cases": 3,  # − 30 × faults / max(cases, 3)
+    "timeout_each": 5,
+    "timeout_max": 20,
+    "response_max": 10,
+    "response_full_hours": 48,  # − 10 × median first response / 48 h
+    "off_platform_each": 5,
+    "off_platform_max": 15,
+    "overturned_each": 5,
+    "overturned_max": 15,
 }
 GRADES = (("A", 90), ("B", 75), ("C", 60), ("D", 40), ("E", 0))
 SUSPEND_AFTER_OVERTURNED = 3  # 频繁拒绝合理退款: this many rejections later overturned in 90 days → 清退
@@ -71,38 +82,84 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None) -> CreditRes
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     i = inputs
     parts: list[tuple[str, float, str]] = [("base", w["base"], "基础分")]
-    parts.append(("tenure", min(w["tenure_max"], w["tenure_max"] * i.tenure_days / w["tenure_full_days"]),
-                  f"入驻 {i.tenure_days} 天"))
-    parts.append(("volume", min(w["volume_max"], w["volume_max"] * i.orders / w["volume_full_orders"]),
-                  f"近90天 {i.orders} 笔订单"))
+    parts.append(
+        (
+            "tenure",
+            min(w["tenure_max"], w["tenure_max"] * i.tenure_days / w["tenure_full_days"]),
+            f"入驻 {i.tenure_days} 天",
+        )
+    )
+    parts.append(
+        (
+            "volume",
+            min(w["volume_max"], w["volume_max"] * i.orders / w["volume_full_orders"]),
+            f"近90天 {i.orders} 笔订单",
+        )
+    )
     if i.rating_count and i.rating_average is not None:
-        parts.append(("rating", (i.rating_average - 3) * w["rating_per_star"],
-                      f"{i.rating_count} 条评价，平均 {i.rating_average:.1f} 星"))
-    parts.append(("disputes", -min(w["dispute_max"], w["dispute_per_rate"] * i.cases / max(i.orders, w["dispute_min_orders"])),
-                  f"近90天 {i.cases} 个售后案件"))
-    parts.append(("faults", -min(w["fault_max"], w["fault_per_rate"] * i.merchant_faults / max(i.cases, w["fault_min_cases"])),
-                  f"{i.merchant_faults} 个案件判定商家责任"))
+        parts.append(
+            (
+                "rating",
+                (i.rating_average - 3) * w["rating_per_star"],
+                f"{i.rating_count} 条评价，平均 {i.rating_average:.1f} 星",
+            )
+        )
+    parts.append(
+        (
+            "disputes",
+            -min(w["dispute_max"], w["dispute_per_rate"] * i.cases / max(i.orders, w["dispute_min_orders"])),
+            f"近90天 {i.cases} 个售后案件",
+        )
+    )
+    parts.append(
+        (
+            "faults",
+            -min(w["fault_max"], w["fault_per_rate"] * i.merchant_faults / max(i.cases, w["fault_min_cases"])),
+            f"{i.merchant_faults} 个案件判定商家责任",
+        )
+    )
     parts.append(("timeouts", -min(w["timeout_max"], w["timeout_each"] * i.timeouts), f"{i.timeouts} 次协商超时未回复"))
     if i.median_response_seconds is not None:
         hours = i.median_response_seconds / 3600
-        parts.append(("response", -min(w["response_max"], w["response_max"] * hours / w["response_full_hours"]),
-                      f"首次响应中位时长 {hours:.1f} 小时"))
-    parts.append(("off_platform", -min(w["off_platform_max"], w["off_platform_each"] * i.off_platform),
-                  f"{i.off_platform} 条引导站外交易的留言"))
-    parts.append(("overturned", -min(w["overturned_max"], w["overturned_each"] * i.overturned_refusals),
-                  f"{i.overturned_refusals} 次拒绝退款后被推翻"))
+        parts.append(
+            (
+                "response",
+                -min(w["response_max"], w["response_max"] * hours / w["response_full_hours"]),
+                f"首次响应中位时长 {hours:.1f} 小时",
+            )
+        )
+    parts.append(
+        (
+            "off_platform",
+            -min(w["off_platform_max"], w["off_platform_each"] * i.off_platform),
+            f"{i.off_platform} 条引导站外交易的留言",
+        )
+    )
+    parts.append(
+        (
+            "overturned",
+            -min(w["overturned_max"], w["overturned_each"] * i.overturned_refusals),
+            f"{i.overturned_refusals} 次拒绝退款后被推翻",
+        )
+    )
     total = sum(points for _code, points, _text in parts)
     score = max(0, min(100, round(total)))
     return CreditResult(
-        score=score, grade=grade_for(score),
-        dispute_rate=_ratio(i.cases, i.orders), merchant_fault_rate=_ratio(i.merchant_faults, i.cases),
+        score=score,
+        grade=grade_for(score),
+        dispute_rate=_ratio(i.cases, i.orders),
+        merchant_fault_rate=_ratio(i.merchant_faults, i.cases),
         refund_rate=_ratio(i.refunds, i.orders),
-        parts=[{"code": code, "points": round(points, 1), "text": text}
-               for code, points, text in parts if code == "base" or abs(points) >= 0.05],
+        parts=[
+            {"code": code, "points": round(points, 1), "text": text}
+            for code, points, text in parts
+            if code == "base" or abs(points) >= 0.05
+        ],
     )
 
 
 # ---- sanctions -------------------------------------------------------------------------------
+
 
 def sanction_target(grade: str, overturned_refusals: int, *, suspend_after: int = SUSPEND_AFTER_OVERTURNED) -> str:
     """What the credit alone calls for: D → restricted (限制流量); E or repeated overturned refusals → suspended (清退)."""
@@ -113,8 +170,9 @@ def sanction_target(grade: str, overturned_refusals: int, *, suspend_after: int 
     return ACTIVE
 
 
-def sanction_reason(grade: str, score: int, overturned_refusals: int, target: str, *,
-                    suspend_after: int = SUSPEND_AFTER_OVERTURNED) -> str:
+def sanction_reason(
+    grade: str, score: int, overturned_refusals: int, target: str, *, suspend_after: int = SUSPEND_AFTER_OVERTURNED
+) -> str:
     if target == SUSPENDED and overturned_refusals >= suspend_after:
         return f"近90天 {overturned_refusals} 次拒绝退款后被推翻（达到 {suspend_after} 次），清退"
     if target == SUSPENDED:
@@ -144,6 +202,7 @@ def next_status(current: str, target: str, *, override_baseline: str | None) -> 
 
 
 # ---- facts from refund-case events -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CaseView:
@@ -186,15 +245,25 @@ def case_event_facts(event: EventView, case: CaseView, *, decide_by: datetime | 
 
     if event.type == "opened":
         add("case", "case")
-    if (event.type in ("accept", "offer", "reject") and event.actor_role == "merchant"
-            and event.from_status == "awaiting_merchant"):
+    if (
+        event.type in ("accept", "offer", "reject")
+        and event.actor_role == "merchant"
+        and event.from_status == "awaiting_merchant"
+    ):
         add("response", "response", value=max(0.0, (event.at - case.created_at).total_seconds()))
     if event.type == "merchant_timeout":
         add("timeout", "timeout")
     if event.type == "decide" and event.actor_role == "arbitrator":
         within = None if decide_by is None else float(event.at <= decide_by)
-        facts.append({"kind": "decision", "key": f"decision:{cid}:{event.id}", "at": event.at, "value": within,
-                      "outcome": str(event.data.get("outcome", ""))})
+        facts.append(
+            {
+                "kind": "decision",
+                "key": f"decision:{cid}:{event.id}",
+                "at": event.at,
+                "value": within,
+                "outcome": str(event.data.get("outcome", "")),
+            }
+        )
     if event.to_status == "closed":
         refund = int(event.data.get("refund") or 0)
         resolution = str(event.data.get("resolution") or "")
@@ -202,8 +271,14 @@ def case_event_facts(event: EventView, case: CaseView, *, decide_by: datetime | 
         if refund > 0:
             add("refund", "refund", value=float(refund))
         fault = refund > 0 and (
-            (event.type == "accept" and (event.data.get("after_rejection") or event.data.get("after_escalation")
-                                         or event.from_status == "in_arbitration"))
+            (
+                event.type == "accept"
+                and (
+                    event.data.get("after_rejection")
+                    or event.data.get("after_escalation")
+                    or event.from_status == "in_arbitration"
+                )
+            )
             or event.type in DECIDED_CLOSES
             or event.type == "merchant_timeout"
         )
@@ -216,6 +291,7 @@ def case_event_facts(event: EventView, case: CaseView, *, decide_by: datetime | 
 
 # ---- publication -----------------------------------------------------------------------------
 
+
 def formula_terms(weights: dict | None = None) -> list[dict]:
     """The formula, term by term, in Chinese and English, generated from the weights in force."""
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
@@ -225,24 +301,51 @@ def formula_terms(weights: dict | None = None) -> list[dict]:
     g = lambda v: f"{v:g}"  # noqa: E731
     return [
         {"code": "base", "zh": f"基础分 {g(w['base'])}", "en": f"base {g(w['base'])}"},
-        {"code": "tenure", "zh": f"+ 入驻时长：每 {g(per_day)} 天 +1，最多 +{g(w['tenure_max'])}",
-         "en": f"+ tenure: +1 per {g(per_day)} days, at most +{g(w['tenure_max'])}"},
-        {"code": "volume", "zh": f"+ 近90天订单量：每 {g(per_order)} 单 +1，最多 +{g(w['volume_max'])}",
-         "en": f"+ orders in 90 days: +1 per {g(per_order)} orders, at most +{g(w['volume_max'])}"},
-        {"code": "rating", "zh": f"+ 评价：(平均星级 − 3) × {g(w['rating_per_star'])}",
-         "en": f"+ ratings: (average stars − 3) × {g(w['rating_per_star'])}"},
-        {"code": "disputes", "zh": f"− 纠纷率：{g(w['dispute_per_rate'])} × 售后案件数 ÷ max(订单数, {g(w['dispute_min_orders'])})，最多 −{g(w['dispute_max'])}",
-         "en": f"− disputes: {g(w['dispute_per_rate'])} × cases ÷ max(orders, {g(w['dispute_min_orders'])}), at most −{g(w['dispute_max'])}"},
-        {"code": "faults", "zh": f"− 商家责任：{g(w['fault_per_rate'])} × 判定商家责任的案件数 ÷ max(案件数, {g(w['fault_min_cases'])})，最多 −{g(w['fault_max'])}",
-         "en": f"− merchant fault: {g(w['fault_per_rate'])} × cases decided against the merchant ÷ max(cases, {g(w['fault_min_cases'])}), at most −{g(w['fault_max'])}"},
-        {"code": "timeouts", "zh": f"− 协商超时：每次 −{g(w['timeout_each'])}，最多 −{g(w['timeout_max'])}",
-         "en": f"− negotiation timeouts: −{g(w['timeout_each'])} each, at most −{g(w['timeout_max'])}"},
-        {"code": "response", "zh": f"− 首次响应中位时长：每 {g(per_hour)} 小时 −1，最多 −{g(w['response_max'])}",
-         "en": f"− median first response: −1 per {g(per_hour)} hours, at most −{g(w['response_max'])}"},
-        {"code": "off_platform", "zh": f"− 引导站外交易的留言：每条 −{g(w['off_platform_each'])}，最多 −{g(w['off_platform_max'])}",
-         "en": f"− chat messages pushing off-platform payment: −{g(w['off_platform_each'])} each, at most −{g(w['off_platform_max'])}"},
-        {"code": "overturned", "zh": f"− 拒绝退款后被推翻：每次 −{g(w['overturned_each'])}，最多 −{g(w['overturned_max'])}",
-         "en": f"− refusals later overturned: −{g(w['overturned_each'])} each, at most −{g(w['overturned_max'])}"},
+        {
+            "code": "tenure",
+            "zh": f"+ 入驻时长：每 {g(per_day)} 天 +1，最多 +{g(w['tenure_max'])}",
+            "en": f"+ tenure: +1 per {g(per_day)} days, at most +{g(w['tenure_max'])}",
+        },
+        {
+            "code": "volume",
+            "zh": f"+ 近90天订单量：每 {g(per_order)} 单 +1，最多 +{g(w['volume_max'])}",
+            "en": f"+ orders in 90 days: +1 per {g(per_order)} orders, at most +{g(w['volume_max'])}",
+        },
+        {
+            "code": "rating",
+            "zh": f"+ 评价：(平均星级 − 3) × {g(w['rating_per_star'])}",
+            "en": f"+ ratings: (average stars − 3) × {g(w['rating_per_star'])}",
+        },
+        {
+            "code": "disputes",
+            "zh": f"− 纠纷率：{g(w['dispute_per_rate'])} × 售后案件数 ÷ max(订单数, {g(w['dispute_min_orders'])})，最多 −{g(w['dispute_max'])}",
+            "en": f"− disputes: {g(w['dispute_per_rate'])} × cases ÷ max(orders, {g(w['dispute_min_orders'])}), at most −{g(w['dispute_max'])}",
+        },
+        {
+            "code": "faults",
+            "zh": f"− 商家责任：{g(w['fault_per_rate'])} × 判定商家责任的案件数 ÷ max(案件数, {g(w['fault_min_cases'])})，最多 −{g(w['fault_max'])}",
+            "en": f"− merchant fault: {g(w['fault_per_rate'])} × cases decided against the merchant ÷ max(cases, {g(w['fault_min_cases'])}), at most −{g(w['fault_max'])}",
+        },
+        {
+            "code": "timeouts",
+            "zh": f"− 协商超时：每次 −{g(w['timeout_each'])}，最多 −{g(w['timeout_max'])}",
+            "en": f"− negotiation timeouts: −{g(w['timeout_each'])} each, at most −{g(w['timeout_max'])}",
+        },
+        {
+            "code": "response",
+            "zh": f"− 首次响应中位时长：每 {g(per_hour)} 小时 −1，最多 −{g(w['response_max'])}",
+            "en": f"− median first response: −1 per {g(per_hour)} hours, at most −{g(w['response_max'])}",
+        },
+        {
+            "code": "off_platform",
+            "zh": f"− 引导站外交易的留言：每条 −{g(w['off_platform_each'])}，最多 −{g(w['off_platform_max'])}",
+            "en": f"− chat messages pushing off-platform payment: −{g(w['off_platform_each'])} each, at most −{g(w['off_platform_max'])}",
+        },
+        {
+            "code": "overturned",
+            "zh": f"− 拒绝退款后被推翻：每次 −{g(w['overturned_each'])}，最多 −{g(w['overturned_max'])}",
+            "en": f"− refusals later overturned: −{g(w['overturned_each'])} each, at most −{g(w['overturned_max'])}",
+        },
     ]
 
 
@@ -254,23 +357,46 @@ def published_formula(weights: dict | None = None, *, suspend_after: int = SUSPE
         "terms": formula_terms(weights),
         "rounding": "四舍五入取整，限制在 0–100 / rounded, clamped to 0–100",
         "grades": [{"grade": grade, "min_score": floor} for grade, floor in GRADES],
-        "merchant_fault": ("商家责任：驳回后又同意退款、平台介入后同意退款、仲裁或申诉裁决退款、超时未回复被自动退款；"
-                           "双方接受的折中方案不计入"),
-        "merchant_fault_en": ("merchant fault: refunding after a rejection or after arbitration began, an arbitrator's final "
-                              "decision to refund (first instance or appeal), an automatic refund for silence; an agreed "
-                              "compromise does not count"),
+        "merchant_fault": (
+            "商家责任：驳回后又同意退款、平台介入后同意退款、仲裁或申诉裁决退款、超时未回复被自动退款；"
+            "双方接受的折中方案不计入"
+        ),
+        "merchant_fault_en": (
+            "merchant fault: refunding after a rejection or after arbitration began, an arbitrator's final "
+            "decision to refund (first instance or appeal), an automatic refund for silence; an agreed "
+            "compromise does not count"
+        ),
         "sanctions": [
-            {"when": "grade D", "status": RESTRICTED, "zh": "D 级：限制流量（搜索排序靠后）",
-             "en": "grade D: restricted (listed after everyone else in search)"},
-            {"when": "grade E", "status": SUSPENDED, "zh": "E 级：清退（商品下架、不能接新订单，进行中的订单和售后照常处理）",
-             "en": "grade E: suspended (listings hidden, no new orders; open orders and cases continue)"},
-            {"when": f"overturned_refusals >= {suspend_after}", "status": SUSPENDED,
-             "zh": f"近90天 {suspend_after} 次及以上拒绝退款后被推翻：清退",
-             "en": f"{suspend_after} or more refusals later overturned in 90 days: suspended"},
-            {"when": "grade A-C", "status": ACTIVE, "zh": "信用恢复到 C 级及以上自动解除限制流量；清退须由平台运营复核后恢复",
-             "en": "back to grade C or better lifts a restriction automatically; a suspension is lifted only by an operator"},
-            {"when": "operator", "status": "any", "zh": "平台运营可写明理由调整店铺状态，所有变更记入审计日志并向商家公示",
-             "en": "operators may change a shop's status with a written reason; every change is in the audit log shown to the merchant"},
+            {
+                "when": "grade D",
+                "status": RESTRICTED,
+                "zh": "D 级：限制流量（搜索排序靠后）",
+                "en": "grade D: restricted (listed after everyone else in search)",
+            },
+            {
+                "when": "grade E",
+                "status": SUSPENDED,
+                "zh": "E 级：清退（商品下架、不能接新订单，进行中的订单和售后照常处理）",
+                "en": "grade E: suspended (listings hidden, no new orders; open orders and cases continue)",
+            },
+            {
+                "when": f"overturned_refusals >= {suspend_after}",
+                "status": SUSPENDED,
+                "zh": f"近90天 {suspend_after} 次及以上拒绝退款后被推翻：清退",
+                "en": f"{suspend_after} or more refusals later overturned in 90 days: suspended",
+            },
+            {
+                "when": "grade A-C",
+                "status": ACTIVE,
+                "zh": "信用恢复到 C 级及以上自动解除限制流量；清退须由平台运营复核后恢复",
+                "en": "back to grade C or better lifts a restriction automatically; a suspension is lifted only by an operator",
+            },
+            {
+                "when": "operator",
+                "status": "any",
+                "zh": "平台运营可写明理由调整店铺状态，所有变更记入审计日志并向商家公示",
+                "en": "operators may change a shop's status with a written reason; every change is in the audit log shown to the merchant",
+            },
         ],
     }
 
@@ -279,20 +405,48 @@ def published_formula(weights: dict | None = None, *, suspend_after: int = SUSPE
 REFUND_STANDARDS: dict[str, list[dict]] = {
     "software_license": [
         {"scenario": "激活码无效或与描述不符", "scenario_en": "invalid or not as described", "ratio": "100%"},
-        {"scenario": "订阅类部分期限可用", "scenario_en": "subscription worked for part of the term", "ratio": "未能使用的期限比例 / unused share of the term"},
+        {
+            "scenario": "订阅类部分期限可用",
+            "scenario_en": "subscription worked for part of the term",
+            "ratio": "未能使用的期限比例 / unused share of the term",
+        },
     ],
     "game_currency": [
         {"scenario": "到账金额不足", "scenario_en": "shortfall credited", "ratio": "不足部分比例 / the missing share"},
         {"scenario": "完全未到账", "scenario_en": "nothing credited", "ratio": "100%"},
     ],
     "mobile_topup": [{"scenario": "未到账", "scenario_en": "not credited", "ratio": "100%"}],
-    "gift_card": [{"scenario": "交付时已失效或已被使用", "scenario_en": "invalid or already used at delivery", "ratio": "100%"}],
-    "online_course": [{"scenario": "部分内容无法观看", "scenario_en": "content unavailable", "ratio": "无法观看的内容比例 / unavailable share"}],
+    "gift_card": [
+        {"scenario": "交付时已失效或已被使用", "scenario_en": "invalid or already used at delivery", "ratio": "100%"}
+    ],
+    "online_course": [
+        {
+            "scenario": "部分内容无法观看",
+            "scenario_en": "content unavailable",
+            "ratio": "无法观看的内容比例 / unavailable share",
+        }
+    ],
     "game_account": [
-        {"scenario": "与描述不符（等级、道具、绑定）", "scenario_en": "not as described (level, items, binding)", "ratio": "100%"},
+        {
+            "scenario": "与描述不符（等级、道具、绑定）",
+            "scenario_en": "not as described (level, items, binding)",
+            "ratio": "100%",
+        },
         {"scenario": "被卖家找回", "scenario_en": "reclaimed by the seller (找回)", "ratio": "100%"},
     ],
-    "game_boosting": [{"scenario": "未完成约定进度", "scenario_en": "progress not delivered", "ratio": "未完成进度比例 / share not delivered"}],
-    "custom_design": [{"scenario": "里程碑未交付", "scenario_en": "milestone not delivered", "ratio": "未交付里程碑金额 / milestones not delivered"}],
+    "game_boosting": [
+        {
+            "scenario": "未完成约定进度",
+            "scenario_en": "progress not delivered",
+            "ratio": "未完成进度比例 / share not delivered",
+        }
+    ],
+    "custom_design": [
+        {
+            "scenario": "里程碑未交付",
+            "scenario_en": "milestone not delivered",
+            "ratio": "未交付里程碑金额 / milestones not delivered",
+        }
+    ],
 }
 NO_DEFECT_AFTER_USE = "不影响主要功能的已使用商品不予退款；影响主要功能的缺陷即使已使用仍可退款。"

@@ -9,6 +9,7 @@ How credit stays current without recomputing per request:
 - the daily timer refreshes rows whose 90-day window moved (`refresh_due_at`), and re-reads
   the cursors' last stretch so a row committed out of id order is never missed.
 """
+
 import statistics
 from datetime import datetime, timedelta
 
@@ -42,27 +43,46 @@ def _suspend_after() -> int:
 
 # ---- facts from the source tables ------------------------------------------------------------
 
+
 def _order_rows(after: int):
     from kameng.orders.models import Order
 
     rows = Order.objects.filter(pk__gt=after).order_by("pk").values("pk", "shop_id", "created_at", "snapshot__category")
-    return [(r["pk"], [CreditFact(shop_id=r["shop_id"], kind="order", at=r["created_at"],
-                                  category=r["snapshot__category"] or "", key=f"order:{r['pk']}")])
-            for r in rows[:BATCH]]
+    return [
+        (
+            r["pk"],
+            [
+                CreditFact(
+                    shop_id=r["shop_id"],
+                    kind="order",
+                    at=r["created_at"],
+                    category=r["snapshot__category"] or "",
+                    key=f"order:{r['pk']}",
+                )
+            ],
+        )
+        for r in rows[:BATCH]
+    ]
 
 
 def _message_rows(after: int):
     from kameng.orders.models import Message
 
-    rows = (Message.objects.filter(pk__gt=after).order_by("pk")
-            .values("pk", "flags", "author_id", "created_at", "order__shop_id", "order__shop__owner_id"))
+    rows = (
+        Message.objects.filter(pk__gt=after)
+        .order_by("pk")
+        .values("pk", "flags", "author_id", "created_at", "order__shop_id", "order__shop__owner_id")
+    )
     out = []
     for r in rows[:BATCH]:
         facts = []
         # Only the merchant's own messages count against the shop; a buyer's do not.
         if "off_platform_payment" in (r["flags"] or []) and r["author_id"] == r["order__shop__owner_id"]:
-            facts.append(CreditFact(shop_id=r["order__shop_id"], kind="off_platform", at=r["created_at"],
-                                    key=f"off_platform:{r['pk']}"))
+            facts.append(
+                CreditFact(
+                    shop_id=r["order__shop_id"], kind="off_platform", at=r["created_at"], key=f"off_platform:{r['pk']}"
+                )
+            )
         out.append((r["pk"], facts))
     return out
 
@@ -77,13 +97,31 @@ def _case_event_rows(after: int):
 def _facts_for_event(event) -> list[CreditFact]:
     case = event.case
     category = (case.order.snapshot or {}).get("category", "")
-    view = rules.CaseView(id=case.pk, created_at=case.created_at, rejected=bool(case.rejection_reason), category=category)
-    ev = rules.EventView(id=event.pk, type=event.type, actor_role=event.actor_role, from_status=event.from_status,
-                         to_status=event.to_status, data=event.data or {}, at=event.at)
+    view = rules.CaseView(
+        id=case.pk, created_at=case.created_at, rejected=bool(case.rejection_reason), category=category
+    )
+    ev = rules.EventView(
+        id=event.pk,
+        type=event.type,
+        actor_role=event.actor_role,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        data=event.data or {},
+        at=event.at,
+    )
     decide_by = _decide_deadline(event) if event.type == "decide" else None
-    return [CreditFact(shop_id=case.shop_id, kind=f["kind"], at=f["at"], value=f["value"], category=category,
-                       outcome=f["outcome"], key=f["key"])
-            for f in rules.case_event_facts(ev, view, decide_by=decide_by)]
+    return [
+        CreditFact(
+            shop_id=case.shop_id,
+            kind=f["kind"],
+            at=f["at"],
+            value=f["value"],
+            category=category,
+            outcome=f["outcome"],
+            key=f["key"],
+        )
+        for f in rules.case_event_facts(ev, view, decide_by=decide_by)
+    ]
 
 
 def _decide_deadline(event) -> datetime | None:
@@ -91,9 +129,12 @@ def _decide_deadline(event) -> datetime | None:
     arbitration (it records decide_by), or for an appeal the SLA counted from the appeal."""
     from kameng.aftersales.models import CaseEvent
 
-    entered = (CaseEvent.objects.filter(case_id=event.case_id, pk__lt=event.pk,
-                                        to_status__in=["in_arbitration", "in_appeal"])
-               .exclude(from_status=F("to_status")).order_by("-pk").first())
+    entered = (
+        CaseEvent.objects.filter(case_id=event.case_id, pk__lt=event.pk, to_status__in=["in_arbitration", "in_appeal"])
+        .exclude(from_status=F("to_status"))
+        .order_by("-pk")
+        .first()
+    )
     if entered is None:
         return None
     if entered.data.get("decide_by"):
@@ -111,8 +152,10 @@ def _source_max_ids() -> dict[str, int]:
     from kameng.aftersales.models import CaseEvent
     from kameng.orders.models import Message, Order
 
-    return {name: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
-            for name, model in (("orders", Order), ("case_events", CaseEvent), ("messages", Message))}
+    return {
+        name: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+        for name, model in (("orders", Order), ("case_events", CaseEvent), ("messages", Message))
+    }
 
 
 def _add_facts(facts: list[CreditFact]) -> set[int]:
@@ -197,23 +240,32 @@ def record_case_event(event) -> None:
 
 # ---- the stored credit and the sanctions it triggers ----------------------------------------
 
+
 def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
     """Recount one shop's last 90 days from its facts, store the result, apply sanctions."""
     since = now - timedelta(days=rules.WINDOW_DAYS)
     with transaction.atomic():
         shop = Shop.objects.select_for_update().get(pk=shop_id)
         facts = CreditFact.objects.filter(shop_id=shop_id, at__gt=since)
-        by_kind = {row["kind"]: row for row in
-                   facts.values("kind").annotate(n=Count("id"), avg=Avg("value"), oldest=Min("at"))}
+        by_kind: dict[str, dict] = {
+            row["kind"]: dict(row)
+            for row in facts.values("kind").annotate(n=Count("id"), avg=Avg("value"), oldest=Min("at"))
+        }
         count = lambda kind: by_kind.get(kind, {}).get("n", 0)  # noqa: E731
-        responses = list(facts.filter(kind="response").values_list("value", flat=True))
+        responses = [v for v in facts.filter(kind="response").values_list("value", flat=True) if v is not None]
         rating = by_kind.get("rating")
         inputs = rules.CreditInputs(
-            orders=count("order"), cases=count("case"), merchant_faults=count("fault"), timeouts=count("timeout"),
-            refunds=count("refund"), median_response_seconds=statistics.median(responses) if responses else None,
+            orders=count("order"),
+            cases=count("case"),
+            merchant_faults=count("fault"),
+            timeouts=count("timeout"),
+            refunds=count("refund"),
+            median_response_seconds=statistics.median(responses) if responses else None,
             tenure_days=max(0, (now - shop.created_at).days),
-            rating_average=round(rating["avg"], 2) if rating else None, rating_count=count("rating"),
-            off_platform=count("off_platform"), overturned_refusals=count("overturned"),
+            rating_average=round(rating["avg"], 2) if rating else None,
+            rating_count=count("rating"),
+            off_platform=count("off_platform"),
+            overturned_refusals=count("overturned"),
         )
         result = rules.credit_score(inputs, _weights())
         suspend_after = _suspend_after()
@@ -239,16 +291,27 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
         record.save()
         ensure_refresh_timer(now)  # the window moves even when nothing else happens
         if new_status != shop.status:
-            reason = rules.sanction_reason(result.grade, result.score, inputs.overturned_refusals, new_status,
-                                           suspend_after=suspend_after)
+            reason = rules.sanction_reason(
+                result.grade, result.score, inputs.overturned_refusals, new_status, suspend_after=suspend_after
+            )
             _change_status(shop, new_status, source="auto", reason=reason, actor=None, record=record, now=now)
     return record
 
 
-def _change_status(shop: Shop, status: str, *, source: str, reason: str, actor: User | None, record: MerchantCredit,
-                   now) -> SanctionEvent:
-    event = SanctionEvent.objects.create(shop=shop, from_status=shop.status, to_status=status, source=source,
-                                         reason=reason, actor=actor, score=record.score, grade=record.grade, at=now)
+def _change_status(
+    shop: Shop, status: str, *, source: str, reason: str, actor: User | None, record: MerchantCredit, now
+) -> SanctionEvent:
+    event = SanctionEvent.objects.create(
+        shop=shop,
+        from_status=shop.status,
+        to_status=status,
+        source=source,
+        reason=reason,
+        actor=actor,
+        score=record.score,
+        grade=record.grade,
+        at=now,
+    )
     shop.status = status
     shop.save(update_fields=["status"])
     return event
@@ -268,16 +331,25 @@ def current_credit(shop: Shop, now: datetime | None = None) -> MerchantCredit:
 def credit_out(record: MerchantCredit) -> dict:
     median = record.median_response_seconds
     return {
-        "score": record.score, "grade": record.grade, "orders_90d": record.orders_90d, "cases_90d": record.cases_90d,
-        "dispute_rate": record.dispute_rate, "merchant_fault_rate": record.merchant_fault_rate,
-        "timeouts_90d": record.timeouts_90d, "median_response_seconds": round(median) if median is not None else None,
+        "score": record.score,
+        "grade": record.grade,
+        "orders_90d": record.orders_90d,
+        "cases_90d": record.cases_90d,
+        "dispute_rate": record.dispute_rate,
+        "merchant_fault_rate": record.merchant_fault_rate,
+        "timeouts_90d": record.timeouts_90d,
+        "median_response_seconds": round(median) if median is not None else None,
         "tenure_days": record.tenure_days,
-        "rating_average": record.rating_average, "rating_count": record.rating_count,
-        "refund_rate": record.refund_rate, "refunds_90d": record.refunds_90d,
-        "merchant_faults_90d": record.faults_90d, "off_platform_90d": record.off_platform_90d,
+        "rating_average": record.rating_average,
+        "rating_count": record.rating_count,
+        "refund_rate": record.refund_rate,
+        "refunds_90d": record.refunds_90d,
+        "merchant_faults_90d": record.faults_90d,
+        "off_platform_90d": record.off_platform_90d,
         "overturned_refusals_90d": record.overturned_refusals_90d,
         "reasons": [p["text"] for p in record.parts if p["points"] < 0],
-        "parts": record.parts, "formula_version": rules.FORMULA_VERSION,
+        "parts": record.parts,
+        "formula_version": rules.FORMULA_VERSION,
         "computed_at": record.computed_at.isoformat(),
     }
 
@@ -302,6 +374,7 @@ def ensure_refresh_timer(now: datetime) -> None:
 
 # ---- operator overrides ----------------------------------------------------------------------
 
+
 def set_sanction(shop: Shop, *, acting_user: User, status: str, reason: str) -> SanctionEvent:
     """An operator sets the shop's status with a written reason; it holds against automatic
     sanctioning until the credit calls for something more severe than it does now."""
@@ -322,17 +395,28 @@ def set_sanction(shop: Shop, *, acting_user: User, status: str, reason: str) -> 
 
 
 def can_see_sanctions(shop: Shop, user) -> bool:
-    return bool(user and user.is_authenticated and (user.pk == shop.owner_id or user.role in (Role.ADMIN, Role.ARBITRATOR)))
+    return bool(
+        user and user.is_authenticated and (user.pk == shop.owner_id or user.role in (Role.ADMIN, Role.ARBITRATOR))
+    )
 
 
 def sanction_out(event: SanctionEvent) -> dict:
-    return {"id": str(event.pk), "shop": str(event.shop_id), "from_status": event.from_status,
-            "to_status": event.to_status, "source": event.source, "reason": event.reason,
-            "actor": str(event.actor_id) if event.actor_id else None, "score": event.score, "grade": event.grade,
-            "at": event.at.isoformat()}
+    return {
+        "id": str(event.pk),
+        "shop": str(event.shop_id),
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "source": event.source,
+        "reason": event.reason,
+        "actor": str(event.actor_id) if event.actor_id else None,
+        "score": event.score,
+        "grade": event.grade,
+        "at": event.at.isoformat(),
+    }
 
 
 # ---- reviews ---------------------------------------------------------------------------------
+
 
 def _reviewable(order) -> bool:
     """A completed order, or one whose refund case has closed (and none is open)."""
@@ -360,12 +444,23 @@ def add_review(order, *, acting_user: User, stars, text: str = "") -> Review:
             raise conflict("review_not_allowed", "订单完成或售后结束后才能评价")
         try:
             with transaction.atomic():
-                review = Review.objects.create(order=order, shop_id=order.shop_id, buyer=acting_user, stars=stars,
-                                               text=text, created_at=now)
+                review = Review.objects.create(
+                    order=order, shop_id=order.shop_id, buyer=acting_user, stars=stars, text=text, created_at=now
+                )
         except IntegrityError:
             raise conflict("already_reviewed", "该订单已评价过") from None
-        _add_facts([CreditFact(shop_id=order.shop_id, kind="rating", at=now, value=float(stars),
-                               category=(order.snapshot or {}).get("category", ""), key=f"review:{review.pk}")])
+        _add_facts(
+            [
+                CreditFact(
+                    shop_id=order.shop_id,
+                    kind="rating",
+                    at=now,
+                    value=float(stars),
+                    category=(order.snapshot or {}).get("category", ""),
+                    key=f"review:{review.pk}",
+                )
+            ]
+        )
         refresh_shop(order.shop_id, now)
     return review
 
@@ -375,9 +470,16 @@ def _mask(username: str) -> str:
 
 
 def review_out(review: Review) -> dict:
-    return {"id": str(review.pk), "order": str(review.order_id), "shop": str(review.shop_id),
-            "buyer": _mask(review.buyer.username), "stars": review.stars, "text": review.text,
-            "listing_title": (review.order.snapshot or {}).get("title", ""), "created_at": review.created_at.isoformat()}
+    return {
+        "id": str(review.pk),
+        "order": str(review.order_id),
+        "shop": str(review.shop_id),
+        "buyer": _mask(review.buyer.username),
+        "stars": review.stars,
+        "text": review.text,
+        "listing_title": (review.order.snapshot or {}).get("title", ""),
+        "created_at": review.created_at.isoformat(),
+    }
 
 
 def review_summary(shop: Shop) -> dict:
@@ -399,10 +501,14 @@ def three_checks(listing: Listing) -> dict:
     policy = get_policy()
     category = policy.category(listing.category)
     reviews = review_summary(shop)
-    latest = [review_out(r) for r in Review.objects.filter(shop=shop).select_related("buyer", "order").order_by("-pk")[:3]]
+    latest = [
+        review_out(r) for r in Review.objects.filter(shop=shop).select_related("buyer", "order").order_by("-pk")[:3]
+    ]
     return {
         "platform": {
-            "rules_url": RULES_URL, "policies_url": "/api/v1/policies", "stats_url": "/api/v1/stats",
+            "rules_url": RULES_URL,
+            "policies_url": "/api/v1/policies",
+            "stats_url": "/api/v1/stats",
             **platform_summary(),
             "protections": [
                 "担保交易：货款由平台托管，确认收货或验货期结束后才放款给商家",
@@ -412,23 +518,35 @@ def three_checks(listing: Listing) -> dict:
             ],
         },
         "merchant": {
-            "shop": str(shop.pk), "name": shop.name, "status": shop.status, "profile_url": f"/merchants/{shop.pk}/",
-            "tenure_days": record.tenure_days, "refund_rate": record.refund_rate, "dispute_rate": record.dispute_rate,
+            "shop": str(shop.pk),
+            "name": shop.name,
+            "status": shop.status,
+            "profile_url": f"/merchants/{shop.pk}/",
+            "tenure_days": record.tenure_days,
+            "refund_rate": record.refund_rate,
+            "dispute_rate": record.dispute_rate,
             "merchant_fault_rate": record.merchant_fault_rate,
             "credit": {"score": record.score, "grade": record.grade},
             "reviews": {**reviews, "latest": latest},
         },
         "listing": {
-            "category": listing.category, "category_name": category.get("name", listing.category),
-            "category_class": category["class"], "refund_rule": category.get("rule", ""),
+            "category": listing.category,
+            "category_name": category.get("name", listing.category),
+            "category_class": category["class"],
+            "refund_rule": category.get("rule", ""),
             "refund_standards": rules.REFUND_STANDARDS.get(listing.category, []),
-            "no_reason_refund": listing.no_reason_refund, "after_sale_days": listing.after_sale_days,
-            "trial_window_minutes": listing.verification_minutes, "deposit_percent": listing.deposit_percent,
-            "special_terms": list(listing.special_terms), "unfair_clauses": list(listing.warnings),
+            "no_reason_refund": listing.no_reason_refund,
+            "after_sale_days": listing.after_sale_days,
+            "trial_window_minutes": listing.verification_minutes,
+            "deposit_percent": listing.deposit_percent,
+            "special_terms": list(listing.special_terms),
+            "unfair_clauses": list(listing.warnings),
             "used_goods_rule": rules.NO_DEFECT_AFTER_USE,
             "after_sale_contact": {
-                "channel": "order_chat", "text": "下单后在订单页“交易留言”联系商家，售后在订单页“申请售后”",
-                "contact": shop.contact or None, "response_promise_hours": shop.response_promise_hours,
+                "channel": "order_chat",
+                "text": "下单后在订单页“交易留言”联系商家，售后在订单页“申请售后”",
+                "contact": shop.contact or None,
+                "response_promise_hours": shop.response_promise_hours,
                 "refund_promise_hours": shop.refund_promise_hours,
             },
         },

@@ -1,5 +1,6 @@
 """Platform statistics (纠纷处理时效) read from credit facts: dispute rate, time to resolution,
 share of arbitration decisions inside the SLA — overall, by category, by outcome and by week."""
+
 import statistics
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,12 +17,14 @@ CST = ZoneInfo("Asia/Shanghai")
 CACHE_SECONDS = 60
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values)) if values else None
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known)) if known else None
 
 
-def _share(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None
+def _share(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 4) if known else None
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -49,9 +52,11 @@ def compute_stats(now: datetime, *, days: int = 90, weeks: int = 12) -> dict:
         cat_cases = sum(1 for c in cases if c == category)
         cat_times = [v for c, _o, v in resolved if c == category]
         by_category[category] = {
-            "orders": orders_by_category.get(category, 0), "cases": cat_cases,
+            "orders": orders_by_category.get(category, 0),
+            "cases": cat_cases,
             "dispute_rate": _rate(cat_cases, orders_by_category.get(category, 0)),
-            "resolved": len(cat_times), "median_resolution_seconds": _median(cat_times),
+            "resolved": len(cat_times),
+            "median_resolution_seconds": _median(cat_times),
             "decided_within_sla_share": _share([v for c, v in decisions if c == category]),
         }
     by_outcome: dict[str, int] = {}
@@ -59,12 +64,19 @@ def compute_stats(now: datetime, *, days: int = 90, weeks: int = 12) -> dict:
         by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
 
     return {
-        "window_days": days, "since": since.isoformat(), "until": now.isoformat(),
-        "orders": orders, "cases": len(cases), "dispute_rate": _rate(len(cases), orders),
-        "resolved": len(resolved), "median_resolution_seconds": _median([v for _c, _o, v in resolved]),
-        "decided": len(decisions), "decided_within_sla": int(sum(v for _c, v in decisions)),
+        "window_days": days,
+        "since": since.isoformat(),
+        "until": now.isoformat(),
+        "orders": orders,
+        "cases": len(cases),
+        "dispute_rate": _rate(len(cases), orders),
+        "resolved": len(resolved),
+        "median_resolution_seconds": _median([v for _c, _o, v in resolved]),
+        "decided": len(decisions),
+        "decided_within_sla": int(sum(v or 0 for _c, v in decisions)),
         "decided_within_sla_share": _share([v for _c, v in decisions]),
-        "by_category": by_category, "by_outcome": by_outcome,
+        "by_category": by_category,
+        "by_outcome": by_outcome,
         "weekly": _weekly(now, weeks),
     }
 
@@ -72,8 +84,13 @@ def compute_stats(now: datetime, *, days: int = 90, weeks: int = 12) -> dict:
 def _weekly(now: datetime, weeks: int) -> list[dict]:
     first = _week_start(now) - timedelta(weeks=weeks - 1)
     facts = CreditFact.objects.filter(at__gte=first, at__lte=now)
-    orders = {row["week"].astimezone(CST).date(): row["n"] for row in
-              facts.filter(kind="order").annotate(week=TruncWeek("at", tzinfo=CST)).values("week").annotate(n=Count("id"))}
+    orders = {
+        row["week"].astimezone(CST).date(): row["n"]
+        for row in facts.filter(kind="order")
+        .annotate(week=TruncWeek("at", tzinfo=CST))
+        .values("week")
+        .annotate(n=Count("id"))
+    }
     buckets: dict = {}
     for kind, at, value in facts.filter(kind__in=["case", "resolved", "decision"]).values_list("kind", "at", "value"):
         bucket = buckets.setdefault(_week_start(at).date(), {"case": 0, "resolved": [], "decision": []})
@@ -86,12 +103,18 @@ def _weekly(now: datetime, weeks: int) -> list[dict]:
         start = (first + timedelta(weeks=i)).date()
         bucket = buckets.get(start, {"case": 0, "resolved": [], "decision": []})
         n_orders = orders.get(start, 0)
-        series.append({
-            "week_start": start.isoformat(), "orders": n_orders, "cases": bucket["case"],
-            "dispute_rate": _rate(bucket["case"], n_orders), "resolved": len(bucket["resolved"]),
-            "median_resolution_seconds": _median(bucket["resolved"]),
-            "decided": len(bucket["decision"]), "decided_within_sla_share": _share(bucket["decision"]),
-        })
+        series.append(
+            {
+                "week_start": start.isoformat(),
+                "orders": n_orders,
+                "cases": bucket["case"],
+                "dispute_rate": _rate(bucket["case"], n_orders),
+                "resolved": len(bucket["resolved"]),
+                "median_resolution_seconds": _median(bucket["resolved"]),
+                "decided": len(bucket["decision"]),
+                "decided_within_sla_share": _share(bucket["decision"]),
+            }
+        )
     return series
 
 
@@ -113,6 +136,9 @@ def platform_stats(*, days: int = 90, weeks: int = 12, now: datetime | None = No
 def platform_summary() -> dict:
     """The three figures the listing page's 三查 shows."""
     data = platform_stats()
-    return {"window_days": data["window_days"], "dispute_rate": data["dispute_rate"],
-            "median_resolution_seconds": data["median_resolution_seconds"],
-            "decided_within_sla_share": data["decided_within_sla_share"]}
+    return {
+        "window_days": data["window_days"],
+        "dispute_rate": data["dispute_rate"],
+        "median_resolution_seconds": data["median_resolution_seconds"],
+        "decided_within_sla_share": data["decided_within_sla_share"],
+    }

@@ -1,4 +1,5 @@
 """Timer entry point: the daily credit refresh (90-day window moves, cursor catch-up)."""
+
 from datetime import timedelta
 
 from kameng.timers.services import handler, schedule

@@ -1,4 +1,5 @@
 """Trust pages. Included before the web pages, so /rules/ is this richer page."""
+
 from django.urls import path
 
 from . import views

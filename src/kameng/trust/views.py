@@ -1,5 +1,6 @@
 """Trust pages: the public rules-and-statistics page, a merchant's public credit profile (with
 its sanction history for the merchant and staff), and the operators' sanctions page."""
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -7,9 +8,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.models import Role
@@ -21,10 +21,17 @@ from .models import MerchantCredit, Review, SanctionEvent
 from .policies import published_policies
 from .stats import platform_stats
 
-STATUS_LABELS = {"active": gettext_lazy("正常经营"), "restricted": gettext_lazy("限制流量"),
-                 "suspended": gettext_lazy("已清退")}
-OUTCOME_LABELS = {"refund_full": gettext_lazy("全额退款"), "refund_partial": gettext_lazy("部分退款"),
-                  "no_refund": gettext_lazy("不予退款"), "withdrawn": gettext_lazy("买家撤回")}
+STATUS_LABELS = {
+    "active": gettext_lazy("正常经营"),
+    "restricted": gettext_lazy("限制流量"),
+    "suspended": gettext_lazy("已清退"),
+}
+OUTCOME_LABELS = {
+    "refund_full": gettext_lazy("全额退款"),
+    "refund_partial": gettext_lazy("部分退款"),
+    "no_refund": gettext_lazy("不予退款"),
+    "withdrawn": gettext_lazy("买家撤回"),
+}
 SOURCE_LABELS = {"auto": gettext_lazy("系统（信用规则）"), "admin": gettext_lazy("平台运营")}
 
 
@@ -52,27 +59,51 @@ def rules_page(request):
     names = {c["code"]: (c["name_en"] if english else c["name"]) for c in policies["categories"]}
     category_rows = [{"name": names.get(code, code or "—"), **row} for code, row in stats["by_category"].items()]
     context = {
-        "base_template": base_template(), "english": english, "p": policies, "stats": stats,
+        "base_template": base_template(),
+        "english": english,
+        "p": policies,
+        "stats": stats,
         "fast_track_yuan": policies["fast_track"]["threshold"] // 100,
-        "median_hours": (f"{stats['median_resolution_seconds'] / 3600:.1f}"
-                         if stats["median_resolution_seconds"] is not None else None),
-        "categories": [{**c, "display_name": c["name_en"] if english else c["name"],
-                        "display_rule": c["refund_rule_en"] if english and c["refund_rule_en"] else c["refund_rule"]}
-                       for c in policies["categories"]],
+        "median_hours": (
+            f"{stats['median_resolution_seconds'] / 3600:.1f}"
+            if stats["median_resolution_seconds"] is not None
+            else None
+        ),
+        "categories": [
+            {
+                **c,
+                "display_name": c["name_en"] if english else c["name"],
+                "display_rule": c["refund_rule_en"] if english and c["refund_rule_en"] else c["refund_rule"],
+            }
+            for c in policies["categories"]
+        ],
         "formula_terms": [t["en"] if english else t["zh"] for t in policies["credit_formula"]["terms"]],
         "sanction_rules": [s["en"] if english else s["zh"] for s in policies["credit_formula"]["sanctions"]],
         "category_rows": category_rows,
-        "chart_dispute": charts.bar_chart([(week_label(w), w["dispute_rate"]) for w in weekly],
-                                          title=_("每周纠纷率（售后案件数 ÷ 订单数）"), fmt=charts.percent,
-                                          chart_id="chart-dispute"),
-        "chart_resolution": charts.bar_chart([(week_label(w), w["median_resolution_seconds"]) for w in weekly],
-                                             title=_("每周售后处理时长中位数（小时）"), fmt=charts.hours,
-                                             chart_id="chart-resolution"),
-        "chart_sla": charts.bar_chart([(week_label(w), w["decided_within_sla_share"]) for w in weekly],
-                                      title=_("每周在时限内作出的仲裁裁决占比"), fmt=charts.percent, max_value=1,
-                                      chart_id="chart-sla"),
-        "chart_outcomes": charts.hbar_chart(outcome_rows, title=_("已结案件的处理结果"), fmt=charts.count,
-                                            chart_id="chart-outcomes") if outcome_rows else None,
+        "chart_dispute": charts.bar_chart(
+            [(week_label(w), w["dispute_rate"]) for w in weekly],
+            title=_("每周纠纷率（售后案件数 ÷ 订单数）"),
+            fmt=charts.percent,
+            chart_id="chart-dispute",
+        ),
+        "chart_resolution": charts.bar_chart(
+            [(week_label(w), w["median_resolution_seconds"]) for w in weekly],
+            title=_("每周售后处理时长中位数（小时）"),
+            fmt=charts.hours,
+            chart_id="chart-resolution",
+        ),
+        "chart_sla": charts.bar_chart(
+            [(week_label(w), w["decided_within_sla_share"]) for w in weekly],
+            title=_("每周在时限内作出的仲裁裁决占比"),
+            fmt=charts.percent,
+            max_value=1,
+            chart_id="chart-sla",
+        ),
+        "chart_outcomes": charts.hbar_chart(
+            outcome_rows, title=_("已结案件的处理结果"), fmt=charts.count, chart_id="chart-outcomes"
+        )
+        if outcome_rows
+        else None,
     }
     return render(request, "trust/rules.html", context)
 
@@ -85,19 +116,33 @@ def merchant_profile(request, shop_id: int):
     credit = services.credit_for_shop(shop)
     reviews = Review.objects.filter(shop=shop).select_related("buyer", "order").order_by("-pk")[:20]
     show_sanctions = services.can_see_sanctions(shop, request.user)
-    sanctions = (SanctionEvent.objects.filter(shop=shop).select_related("actor").order_by("-pk")[:50]
-                 if show_sanctions else [])
-    return render(request, "trust/merchant.html", {
-        "base_template": base_template(), "shop": shop, "credit": credit,
-        "status_label": STATUS_LABELS.get(shop.status, shop.status),
-        "reviews": [services.review_out(r) for r in reviews], "summary": services.review_summary(shop),
-        "show_sanctions": show_sanctions,
-        "sanctions": [{**services.sanction_out(e), "from_label": STATUS_LABELS.get(e.from_status, e.from_status),
-                       "to_label": STATUS_LABELS.get(e.to_status, e.to_status),
-                       "source_label": SOURCE_LABELS.get(e.source, e.source),
-                       "actor_name": e.actor.username if e.actor_id else ""} for e in sanctions],
-        "is_owner": request.user.is_authenticated and request.user.pk == shop.owner_id,
-    })
+    sanctions = (
+        SanctionEvent.objects.filter(shop=shop).select_related("actor").order_by("-pk")[:50] if show_sanctions else []
+    )
+    return render(
+        request,
+        "trust/merchant.html",
+        {
+            "base_template": base_template(),
+            "shop": shop,
+            "credit": credit,
+            "status_label": STATUS_LABELS.get(shop.status, shop.status),
+            "reviews": [services.review_out(r) for r in reviews],
+            "summary": services.review_summary(shop),
+            "show_sanctions": show_sanctions,
+            "sanctions": [
+                {
+                    **services.sanction_out(e),
+                    "from_label": STATUS_LABELS.get(e.from_status, e.from_status),
+                    "to_label": STATUS_LABELS.get(e.to_status, e.to_status),
+                    "source_label": SOURCE_LABELS.get(e.source, e.source),
+                    "actor_name": e.actor.username if e.actor is not None else "",
+                }
+                for e in sanctions
+            ],
+            "is_owner": request.user.is_authenticated and request.user.pk == shop.owner_id,
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -114,8 +159,12 @@ def staff_sanctions(request):
             messages.error(request, _("店铺不存在"))
         else:
             try:
-                services.set_sanction(shop, acting_user=request.user, status=request.POST.get("status", ""),
-                                      reason=request.POST.get("reason", ""))
+                services.set_sanction(
+                    shop,
+                    acting_user=request.user,
+                    status=request.POST.get("status", ""),
+                    reason=request.POST.get("reason", ""),
+                )
                 messages.success(request, _("已调整店铺“%(name)s”的状态") % {"name": shop.name})
             except ApiError as exc:
                 messages.error(request, _(exc.message))
@@ -124,14 +173,31 @@ def staff_sanctions(request):
     rows = []
     for shop in Shop.objects.select_related("owner").order_by("pk")[:500]:
         record = MerchantCredit.objects.filter(shop=shop).first()
-        rows.append({"shop": shop, "record": record, "status_label": STATUS_LABELS.get(shop.status, shop.status),
-                     "target_label": STATUS_LABELS.get(record.sanction_target, "") if record else "",
-                     "pinned": bool(record and record.override_baseline)})
+        rows.append(
+            {
+                "shop": shop,
+                "record": record,
+                "status_label": STATUS_LABELS.get(shop.status, shop.status),
+                "target_label": STATUS_LABELS.get(record.sanction_target, "") if record else "",
+                "pinned": bool(record and record.override_baseline),
+            }
+        )
     events = SanctionEvent.objects.select_related("shop", "actor").order_by("-pk")[:100]
-    return render(request, "trust/staff_sanctions.html", {
-        "base_template": base_template(), "rows": rows,
-        "statuses": [(code, label) for code, label in STATUS_LABELS.items()],
-        "events": [{"e": e, "to_label": STATUS_LABELS.get(e.to_status, e.to_status),
+    return render(
+        request,
+        "trust/staff_sanctions.html",
+        {
+            "base_template": base_template(),
+            "rows": rows,
+            "statuses": list(STATUS_LABELS.items()),
+            "events": [
+                {
+                    "e": e,
+                    "to_label": STATUS_LABELS.get(e.to_status, e.to_status),
                     "from_label": STATUS_LABELS.get(e.from_status, e.from_status),
-                    "source_label": SOURCE_LABELS.get(e.source, e.source)} for e in events],
-    })
+                    "source_label": SOURCE_LABELS.get(e.source, e.source),
+                }
+                for e in events
+            ],
+        },
+    )

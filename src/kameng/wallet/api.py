@@ -1,4 +1,5 @@
 """Wallet, top-ups and gateway notifications."""
+
 from ninja import Router, Schema, Status
 
 from kameng.api.base import iso
@@ -18,8 +19,14 @@ class WithdrawalIn(Schema):
 
 
 def topup_out(topup) -> dict:
-    return {"id": str(topup.pk), "amount": topup.amount, "currency": "CNY", "status": topup.status,
-            "pay_url": get_gateway(topup.gateway).pay_url(topup), "created_at": iso(topup.created_at)}
+    return {
+        "id": str(topup.pk),
+        "amount": topup.amount,
+        "currency": "CNY",
+        "status": topup.status,
+        "pay_url": get_gateway(topup.gateway).pay_url(topup),
+        "created_at": iso(topup.created_at),
+    }
 
 
 @router.get("/wallet", response=dict)
@@ -36,8 +43,16 @@ def create_topup(request, payload: TopupIn):
 @router.post("/wallet/withdrawals", response={201: dict})
 def create_withdrawal(request, payload: WithdrawalIn):
     withdrawal = services.withdraw(acting_user=request.auth, amount=payload.amount)
-    return Status(201, {"id": str(withdrawal.pk), "amount": withdrawal.amount, "currency": "CNY",
-                        "status": withdrawal.status, "created_at": iso(withdrawal.created_at)})
+    return Status(
+        201,
+        {
+            "id": str(withdrawal.pk),
+            "amount": withdrawal.amount,
+            "currency": "CNY",
+            "status": withdrawal.status,
+            "created_at": iso(withdrawal.created_at),
+        },
+    )
 
 
 @router.get("/wallet/topups/{topup_id}", response=dict)
@@ -48,6 +63,7 @@ def get_topup(request, topup_id: str):
 @router.post("/payments/notify/{gateway}", response=dict, auth=None)
 def notify(request, gateway: str):
     from kameng.api.errors import not_found
+
     from .gateways import GATEWAYS
 
     if gateway not in GATEWAYS:

@@ -4,6 +4,7 @@ A real gateway (Alipay, WeChat Pay) is another subclass: it builds the pay URL f
 and verifies the gateway's asynchronous notification with that gateway's own signature
 scheme; `wallet.services.credit_topup` does the rest, exactly once.
 """
+
 import hashlib
 import hmac
 import json

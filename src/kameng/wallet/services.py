@@ -1,4 +1,5 @@
 """Top-ups and crediting them exactly once."""
+
 from django.db import transaction
 
 from kameng.accounts.models import Role
@@ -34,21 +35,37 @@ def handle_notification(gateway_name: str, body: bytes, headers) -> Topup:
     try:
         payment = gateway.verify_notification(body, headers)
     except InvalidNotification as exc:
-        PaymentNotification.objects.create(gateway=gateway_name, notification_id="", payload=body.decode(errors="replace")[:4000],
-                                           valid=False, received_at=now)
+        PaymentNotification.objects.create(
+            gateway=gateway_name,
+            notification_id="",
+            payload=body.decode(errors="replace")[:4000],
+            valid=False,
+            received_at=now,
+        )
         raise ApiError(400, "invalid_request", "invalid_signature", "支付通知签名无效") from exc
     with transaction.atomic():
-        PaymentNotification.objects.create(gateway=gateway_name, notification_id=payment.reference,
-                                           payload=body.decode(errors="replace")[:4000], valid=True, received_at=now)
+        PaymentNotification.objects.create(
+            gateway=gateway_name,
+            notification_id=payment.reference,
+            payload=body.decode(errors="replace")[:4000],
+            valid=True,
+            received_at=now,
+        )
         topup = Topup.objects.select_for_update().filter(pk=payment.topup_id, gateway=gateway_name).first()
         if topup is None:
             raise not_found("充值单")
         if payment.amount != topup.amount:
             raise invalid("amount_mismatch", "通知金额与充值单不符", "amount")
         if topup.status != "succeeded":
-            ledger.transfer(f"topup:{topup.pk}", "topup", ledger.GATEWAY_SANDBOX if gateway_name == "sandbox"
-                            else f"gateway:{gateway_name}", ledger.wallet_code(topup.user_id), topup.amount,
-                            actor=f"gateway:{gateway_name}", memo=f"充值 {payment.reference}")
+            ledger.transfer(
+                f"topup:{topup.pk}",
+                "topup",
+                ledger.GATEWAY_SANDBOX if gateway_name == "sandbox" else f"gateway:{gateway_name}",
+                ledger.wallet_code(topup.user_id),
+                topup.amount,
+                actor=f"gateway:{gateway_name}",
+                memo=f"充值 {payment.reference}",
+            )
             topup.status = "succeeded"
             topup.gateway_reference = payment.reference
             topup.succeeded_at = now
@@ -81,6 +98,13 @@ def withdraw(*, acting_user, amount: int) -> Withdrawal:
         if amount > ledger.balance(wallet):  # before the row: an amount past 64 bits must not reach the database
             raise ApiError(402, "insufficient_funds", "insufficient_funds", "余额不足")
         withdrawal = Withdrawal.objects.create(user=acting_user, amount=amount, created_at=clock_now())
-        ledger.transfer(f"withdrawal:{withdrawal.pk}", "withdrawal", wallet, GATEWAY_PAYOUT, amount,
-                        actor=acting_user.username, memo=f"提现 {withdrawal.pk}")
+        ledger.transfer(
+            f"withdrawal:{withdrawal.pk}",
+            "withdrawal",
+            wallet,
+            GATEWAY_PAYOUT,
+            amount,
+            actor=acting_user.username,
+            memo=f"提现 {withdrawal.pk}",
+        )
     return withdrawal

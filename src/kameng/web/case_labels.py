@@ -1,5 +1,6 @@
 """Display names for refund cases (statuses, reasons, outcomes, timeline events, evidence), and the
 after-sales services' error messages marked for the English catalog."""
+
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 

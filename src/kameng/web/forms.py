@@ -1,5 +1,6 @@
 """Page forms. They check the shape of input (numbers, required fields) and convert yuan to fen;
 the rules themselves live in the services, whose errors are attached back to these fields."""
+
 from decimal import Decimal
 
 from django import forms
@@ -30,19 +31,28 @@ class YuanField(forms.DecimalField):
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label=_("用户名"), max_length=150,
-                               widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
+    username = forms.CharField(
+        label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True})
+    )
     password = forms.CharField(label=_("密码"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class RegisterForm(forms.Form):
-    username = forms.CharField(label=_("用户名"), max_length=150,
-                               widget=forms.TextInput(attrs={"autocomplete": "username"}))
-    password = forms.CharField(label=_("密码"), help_text=_("至少 8 位，不能全是数字，也不能是常见密码。"),
-                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label=_("再次输入密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    username = forms.CharField(
+        label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    password = forms.CharField(
+        label=_("密码"),
+        help_text=_("至少 8 位，不能全是数字，也不能是常见密码。"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("再次输入密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
     role = forms.ChoiceField(
-        label=_("我要注册为"), initial="buyer", widget=forms.RadioSelect,
+        label=_("我要注册为"),
+        initial="buyer",
+        widget=forms.RadioSelect,
         choices=[("buyer", _("买家：购买卡密、充值、代练等虚拟商品")), ("merchant", _("商家：开店并出售虚拟商品"))],
     )
 
@@ -56,8 +66,12 @@ class RegisterForm(forms.Form):
 class ShopForm(forms.Form):
     name = forms.CharField(label=_("店铺名称"), max_length=80)
     description = forms.CharField(label=_("店铺介绍"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    contact = forms.CharField(label=_("售后联系方式（平台内）"), required=False, max_length=120,
-                              help_text=_("例如客服在线时间。请勿填写微信、QQ 等站外联系方式。"))
+    contact = forms.CharField(
+        label=_("售后联系方式（平台内）"),
+        required=False,
+        max_length=120,
+        help_text=_("例如客服在线时间。请勿填写微信、QQ 等站外联系方式。"),
+    )
     response_promise_hours = forms.IntegerField(label=_("问题响应时限（小时）"), min_value=1, max_value=720, initial=1)
     refund_promise_hours = forms.IntegerField(label=_("退款处理时限（小时）"), min_value=1, max_value=720, initial=24)
 
@@ -65,40 +79,61 @@ class ShopForm(forms.Form):
 class ListingForm(forms.Form):
     title = forms.CharField(label=_("商品标题"), max_length=120)
     category = forms.ChoiceField(label=_("类目"))
-    kind = forms.ChoiceField(label=_("交付方式"), choices=list(labels.KINDS.items()),
-                             help_text=_("自动发卡：买家付款后自动从库存发出一条卡密。"))
+    kind = forms.ChoiceField(
+        label=_("交付方式"),
+        choices=list(labels.KINDS.items()),
+        help_text=_("自动发卡：买家付款后自动从库存发出一条卡密。"),
+    )
     price = YuanField(label=_("价格（元）"), max_yuan=100_000_000)
     description = forms.CharField(label=_("商品描述"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
     promises = forms.CharField(
-        label=_("服务承诺（每行一条）"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("服务承诺（每行一条）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("例如：100%稳定激活、24小时内激活、7×12小时售后。承诺会写入订单快照，作为售后依据。"),
     )
     after_sale_days = forms.IntegerField(label=_("售后期（天）"), min_value=0, max_value=365, initial=7)
     verification_minutes = forms.IntegerField(
-        label=_("验货期 / 试用期（分钟）"), min_value=0, max_value=43200, initial=1440,
+        label=_("验货期 / 试用期（分钟）"),
+        min_value=0,
+        max_value=43200,
+        initial=1440,
         help_text=_("发货后经过这段时间，买家未确认也未申请售后时，担保款自动放给商家。"),
     )
-    no_reason_refund = forms.BooleanField(label=_("支持七日无理由退款"), required=False,
-                                          help_text=_("定制类商品不适用无理由退款，此项会被忽略。"))
-    deposit_percent = forms.IntegerField(label=_("定金比例（%，可选）"), required=False, min_value=1, max_value=99,
-                                         help_text=_("分阶段付款：下单先付定金，交付时付尾款。自动发卡商品不支持。"))
+    no_reason_refund = forms.BooleanField(
+        label=_("支持七日无理由退款"), required=False, help_text=_("定制类商品不适用无理由退款，此项会被忽略。")
+    )
+    deposit_percent = forms.IntegerField(
+        label=_("定金比例（%，可选）"),
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text=_("分阶段付款：下单先付定金，交付时付尾款。自动发卡商品不支持。"),
+    )
     status = forms.ChoiceField(label=_("状态"), choices=list(labels.LISTING_STATUS.items()), initial="active")
 
     def __init__(self, *args, categories: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = categories
+        self.fields["category"].choices = categories  # type: ignore[attr-defined]  # a ChoiceField
 
     def clean_promises(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["promises"].splitlines() if line.strip()]
 
 
 class StockUploadForm(forms.Form):
-    text = forms.CharField(label=_("粘贴卡密（每行一条）"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}))
-    file = forms.FileField(label=_("或上传 .txt / .csv 文件"), required=False,
-                           help_text=_("CSV 取每行第一列；支持 UTF-8 和 GBK 编码；最大 2 MB。"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".txt,.csv,text/plain,text/csv",
-                                                                    "data-file-info": "file-info"}))
+    text = forms.CharField(
+        label=_("粘贴卡密（每行一条）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
+    )
+    file = forms.FileField(
+        label=_("或上传 .txt / .csv 文件"),
+        required=False,
+        help_text=_("CSV 取每行第一列；支持 UTF-8 和 GBK 编码；最大 2 MB。"),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".txt,.csv,text/plain,text/csv", "data-file-info": "file-info"}
+        ),
+    )
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
@@ -136,14 +171,22 @@ class StockConfirmForm(forms.Form):
 
 
 class TopupForm(forms.Form):
-    amount = YuanField(label=_("充值金额（元）"), max_yuan=100_000,
-                       help_text=_("单笔 0.01 至 100,000 元。将跳转到沙箱支付页面完成支付。"))
+    amount = YuanField(
+        label=_("充值金额（元）"),
+        max_yuan=100_000,
+        help_text=_("单笔 0.01 至 100,000 元。将跳转到沙箱支付页面完成支付。"),
+    )
 
 
 class BuyForm(forms.Form):
+    error_code = ""  # the service's error code after a refused purchase (the page offers a top-up)
     quantity = forms.IntegerField(label=_("购买数量"), min_value=1, max_value=100, initial=1)
-    topup_target = forms.CharField(label=_("充值账号"), required=False, max_length=120,
-                                   help_text=_("直充商品会充值到这个账号（如手机号、游戏 ID）。"))
+    topup_target = forms.CharField(
+        label=_("充值账号"),
+        required=False,
+        max_length=120,
+        help_text=_("直充商品会充值到这个账号（如手机号、游戏 ID）。"),
+    )
     accept_special_terms = forms.BooleanField(label=_("我已阅读并同意以上特殊商品条款"), required=False)
 
     def __init__(self, *args, listing, **kwargs):
@@ -162,11 +205,18 @@ class BuyForm(forms.Form):
 
 
 class MessageForm(forms.Form):
-    body = forms.CharField(label=_("留言内容"), max_length=5000,
-                           widget=forms.Textarea(attrs={"rows": 3, "data-submit-shortcut": "ctrl+enter"}),
-                           help_text=_("留言不可修改或删除，会作为售后证据保存。"))
+    body = forms.CharField(
+        label=_("留言内容"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "data-submit-shortcut": "ctrl+enter"}),
+        help_text=_("留言不可修改或删除，会作为售后证据保存。"),
+    )
 
 
 class DeliverForm(forms.Form):
-    content = forms.CharField(label=_("交付内容"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5}),
-                              help_text=_("账号密码、充值凭证、服务完成说明等。只有买家和你能看到。"))
+    content = forms.CharField(
+        label=_("交付内容"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("账号密码、充值凭证、服务完成说明等。只有买家和你能看到。"),
+    )

@@ -1,4 +1,5 @@
 """Display names for the codes the services use (statuses, kinds, roles), translatable."""
+
 from django.utils.translation import gettext_lazy as _
 
 ORDER_STATUS = {

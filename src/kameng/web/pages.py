@@ -1,4 +1,5 @@
 """What every page view shares: role checks and turning a service's ApiError into form feedback."""
+
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login

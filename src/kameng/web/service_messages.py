@@ -3,6 +3,7 @@
 Pages show `gettext(error.message)`: with Chinese active that is the service's own text; with
 English active it is the translation below, or the Chinese text if none was written yet.
 """
+
 from django.utils.translation import gettext_noop
 
 MESSAGES = [

@@ -1,4 +1,5 @@
 """Reading card keys from pasted text or an uploaded .txt/.csv file, and previewing a batch."""
+
 import csv
 import hashlib
 import io
@@ -63,8 +64,11 @@ def preview(listing, items: list[str]) -> StockPreview:
     existing: set[str] = set()
     unique = list(dict.fromkeys(hashes))
     for start in range(0, len(unique), 500):
-        existing.update(StockItem.objects.filter(listing=listing, secret_hash__in=unique[start:start + 500])
-                        .values_list("secret_hash", flat=True))
+        existing.update(
+            StockItem.objects.filter(listing=listing, secret_hash__in=unique[start : start + 500]).values_list(
+                "secret_hash", flat=True
+            )
+        )
     seen: set[str] = set()
     result = StockPreview(items=items, sample=items[:5])
     for h in hashes:

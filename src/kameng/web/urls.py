@@ -30,8 +30,9 @@ urlpatterns = [
     path("refunds/<int:case_id>", cases.case_detail, name="case"),
     path("refunds/<int:case_id>/evidence", cases.evidence_add, name="case-evidence"),
     path("refunds/<int:case_id>/evidence/<int:evidence_id>/file", cases.evidence_file, name="case-evidence-file"),
-    path("refunds/<int:case_id>/evidence/<int:evidence_id>/preview", cases.evidence_preview,
-         name="case-evidence-preview"),
+    path(
+        "refunds/<int:case_id>/evidence/<int:evidence_id>/preview", cases.evidence_preview, name="case-evidence-preview"
+    ),
     re_path(rf"^refunds/(?P<case_id>[0-9]+)/(?P<action>{CASE_ACTIONS})$", cases.case_action, name="case-action"),
     path("shop/refunds/", cases.merchant_inbox, name="merchant-cases"),
     path("notifications/", cases.notifications, name="notifications"),

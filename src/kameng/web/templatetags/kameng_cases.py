@@ -1,5 +1,6 @@
 """Template filters and tags for refund-case pages: display names, the order page's after-sales
 box."""
+
 from django import template
 
 from kameng.web import case_labels as labels
@@ -17,9 +18,14 @@ def _label_filter(name: str, table: dict) -> None:
 
 # {{ code|case_status_label }} and friends: display names for the services' codes.
 for _name, _table in {
-    "case_status_label": labels.CASE_STATUS, "reason_label": labels.REASONS, "outcome_label": labels.OUTCOMES,
-    "resolution_label": labels.RESOLUTIONS, "event_label": labels.EVENTS, "actor_label": labels.ACTORS,
-    "evidence_category_label": labels.EVIDENCE_CATEGORIES, "evidence_source_label": labels.EVIDENCE_SOURCES,
+    "case_status_label": labels.CASE_STATUS,
+    "reason_label": labels.REASONS,
+    "outcome_label": labels.OUTCOMES,
+    "resolution_label": labels.RESOLUTIONS,
+    "event_label": labels.EVENTS,
+    "actor_label": labels.ACTORS,
+    "evidence_category_label": labels.EVIDENCE_CATEGORIES,
+    "evidence_source_label": labels.EVIDENCE_SOURCES,
     "finding_kind_label": labels.FINDING_KINDS,
 }.items():
     _label_filter(_name, _table)
@@ -54,7 +60,12 @@ def order_cases(context, order):
     has_open = any(c.status in OPEN_STATUSES for c in cases)
     ruled = any(c.status == "closed" and c.decision is not None for c in cases)  # no second round after a ruling
     return {
-        "order": order, "cases": cases, "is_buyer": is_buyer, "request": request,
+        "order": order,
+        "cases": cases,
+        "is_buyer": is_buyer,
+        "request": request,
         "can_open": is_buyer and window_open and not has_open and not ruled and refundable > 0,
-        "window_open": window_open, "has_open": has_open, "ruled": ruled,
+        "window_open": window_open,
+        "has_open": has_open,
+        "ruled": ruled,
     }

@@ -1,4 +1,5 @@
 """Template filters for pages: money in yuan, category and status names in the active language."""
+
 from django import template
 from django.utils import translation
 
@@ -143,5 +144,5 @@ def nav_current(context, *prefixes) -> str:
                 return "aria-current=page"
             continue
         if (prefix == "/" and path == "/") or (prefix != "/" and path.startswith(prefix)):
-            return 'aria-current=page'
+            return "aria-current=page"
     return ""

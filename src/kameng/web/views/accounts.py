@@ -1,5 +1,8 @@
 """Register, log in and log out with Django sessions (the API uses bearer tokens instead)."""
-from django.contrib.auth import authenticate, login as auth_login, logout as auth_logout
+
+from django.contrib.auth import authenticate
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -15,8 +18,9 @@ from ..pages import attach_error
 
 def _next_url(request, default: str = "/") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -29,8 +33,7 @@ def login(request):
     if request.method == "POST":
         form = LoginForm(request.POST)
         if form.is_valid():
-            user = authenticate(request, username=form.cleaned_data["username"],
-                                password=form.cleaned_data["password"])
+            user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
             if user is not None and user.is_active:
                 auth_login(request, user)
                 return redirect(_next_url(request, _landing(user)))
@@ -63,7 +66,9 @@ def register(request):
                 auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect(_landing(user))
     else:
-        form = RegisterForm(initial={"role": request.GET.get("role") if request.GET.get("role") in ("buyer", "merchant") else "buyer"})
+        form = RegisterForm(
+            initial={"role": request.GET.get("role") if request.GET.get("role") in ("buyer", "merchant") else "buyer"}
+        )
     return render(request, "web/auth/register.html", {"form": form})
 
 

@@ -2,6 +2,7 @@
 claiming, and the review page — evidence side by side by the four dimensions, the evidence
 assist, both parties' history, the category's refund rule, the listing's void clauses — with
 the decision form, whose rationale is required and which asks once more before deciding."""
+
 import logging
 
 from django.contrib import messages
@@ -39,21 +40,33 @@ def queue(request):
     rows = []
     for case in page:
         left = (case.decide_by - now) if case.decide_by else None
-        rows.append({
-            "case": case, "left": left, "seconds": max(0, int(left.total_seconds())) if left is not None else None,
-            "overdue": left is not None and left.total_seconds() <= 0,
-            "mine": case.claimed_by_id == request.user.pk,
-            "conflict": case.status == CaseStatus.IN_APPEAL and case.first_arbitrator_id == request.user.pk,
-        })
+        rows.append(
+            {
+                "case": case,
+                "left": left,
+                "seconds": max(0, int(left.total_seconds())) if left is not None else None,
+                "overdue": left is not None and left.total_seconds() <= 0,
+                "mine": case.claimed_by_id == request.user.pk,
+                "conflict": case.status == CaseStatus.IN_APPEAL and case.first_arbitrator_id == request.user.pk,
+            }
+        )
     overdue = aftersales.arbitration_queue().filter(decide_by__lt=now).count()
-    return render(request, "web/arbitration/queue.html", {
-        "page": page, "rows": rows, "mine": mine, "overdue_count": overdue,
-        "is_arbitrator": request.user.role == "arbitrator",
-    })
+    return render(
+        request,
+        "web/arbitration/queue.html",
+        {
+            "page": page,
+            "rows": rows,
+            "mine": mine,
+            "overdue_count": overdue,
+            "is_arbitrator": request.user.role == "arbitrator",
+        },
+    )
 
 
-def review_context(request, case: RefundCase, *, forms: dict | None = None, evidence_form=None,
-                   decide_form=None) -> dict:
+def review_context(
+    request, case: RefundCase, *, forms: dict | None = None, evidence_form=None, decide_form=None
+) -> dict:
     from kameng.evidence.assist import assist_for
     from kameng.trust.credit import credit_for_shop
 
@@ -74,33 +87,40 @@ def review_context(request, case: RefundCase, *, forms: dict | None = None, evid
                 seen.add(key)
                 pairs.append(pair)
         assist = {**assist, "contradictions": pairs}
-    texts = dict(EvidenceExtract.objects.filter(evidence__case=case, text_source="text")
-                 .values_list("evidence_id", "text"))
+    texts = dict(
+        EvidenceExtract.objects.filter(evidence__case=case, text_source="text").values_list("evidence_id", "text")
+    )
     for group in context["evidence_groups"]:
         for item in group["items"]:
             text = texts.get(item.pk)
             item.text_preview = text[:TEXT_PREVIEW_CHARS] if text else ""
-            item.text_truncated = bool(text) and len(text) > TEXT_PREVIEW_CHARS
+            item.text_truncated = bool(text) and len(text or "") > TEXT_PREVIEW_CHARS
     conflict = case.status == CaseStatus.IN_APPEAL and case.first_arbitrator_id == user.pk
     claimed_by_other = bool(case.claimed_by_id) and case.claimed_by_id != user.pk
     allow_compromise = case.status == CaseStatus.IN_ARBITRATION and not case.binding_required
-    buyer_cases = (RefundCase.objects.filter(buyer_id=case.buyer_id).exclude(pk=case.pk)
-                   .select_related("order").order_by("-pk")[:5])
-    context.update({
-        "snap": snapshot,
-        "category": snapshot.get("category", ""),
-        "warnings": snapshot.get("warnings") or [],
-        "assist": assist,
-        "credit": credit_for_shop(case.shop),
-        "buyer_cases": list(buyer_cases),
-        "buyer_case_count": RefundCase.objects.filter(buyer_id=case.buyer_id).exclude(pk=case.pk).count(),
-        "conflict": conflict,
-        "claimed_by_other": claimed_by_other,
-        "can_claim": "claim" in context["actions"] and not case.claimed_by_id and not conflict,
-        "can_decide": "decide" in context["actions"] and not claimed_by_other and not conflict,
-        "decide_form": decide_form or DecideForm(allow_compromise=allow_compromise),
-        "is_arbitrator": user.role == "arbitrator",
-    })
+    buyer_cases = (
+        RefundCase.objects.filter(buyer_id=case.buyer_id)
+        .exclude(pk=case.pk)
+        .select_related("order")
+        .order_by("-pk")[:5]
+    )
+    context.update(
+        {
+            "snap": snapshot,
+            "category": snapshot.get("category", ""),
+            "warnings": snapshot.get("warnings") or [],
+            "assist": assist,
+            "credit": credit_for_shop(case.shop),
+            "buyer_cases": list(buyer_cases),
+            "buyer_case_count": RefundCase.objects.filter(buyer_id=case.buyer_id).exclude(pk=case.pk).count(),
+            "conflict": conflict,
+            "claimed_by_other": claimed_by_other,
+            "can_claim": "claim" in context["actions"] and not case.claimed_by_id and not conflict,
+            "can_decide": "decide" in context["actions"] and not claimed_by_other and not conflict,
+            "decide_form": decide_form or DecideForm(allow_compromise=allow_compromise),
+            "is_arbitrator": user.role == "arbitrator",
+        }
+    )
     return context
 
 
@@ -122,14 +142,22 @@ def decide(request, case_id: int):
         return render(request, "web/arbitration/review.html", review_context(request, case, decide_form=form))
     data = form.cleaned_data
     if request.POST.get("confirmed") != "yes":
-        return render(request, "web/arbitration/decide_confirm.html", {
-            "case": case, "order": case.order, "data": data, "raw": request.POST,
-            "refund": {"refund_full": case.requested_amount, "no_refund": 0}.get(data["outcome"], data["amount"]),
-            "final": case.status == CaseStatus.IN_APPEAL,
-        })
+        return render(
+            request,
+            "web/arbitration/decide_confirm.html",
+            {
+                "case": case,
+                "order": case.order,
+                "data": data,
+                "raw": request.POST,
+                "refund": {"refund_full": case.requested_amount, "no_refund": 0}.get(data["outcome"], data["amount"]),
+                "final": case.status == CaseStatus.IN_APPEAL,
+            },
+        )
     try:
-        aftersales.decide(case, acting_user=request.user, outcome=data["outcome"], rationale=data["rationale"],
-                          amount=data["amount"])
+        aftersales.decide(
+            case, acting_user=request.user, outcome=data["outcome"], rationale=data["rationale"], amount=data["amount"]
+        )
     except ApiError as exc:
         attach(form, exc)
         return render(request, "web/arbitration/review.html", review_context(request, case, decide_form=form))

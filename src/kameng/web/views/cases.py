@@ -3,6 +3,7 @@
 behind a confirmation step where they cannot be undone — evidence upload and download, the
 merchant's inbox sorted by deadline, and in-app notifications. Every change goes through
 kameng.aftersales.services; the transition table decides which buttons a page shows."""
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -42,8 +43,9 @@ def get_case(request, case_id) -> RefundCase:
         raise not_found_from(exc) from None
 
 
-def attach(form, exc: ApiError, *, by_code: dict[str, str] | None = None,
-           messages_by_code: dict[str, str] | None = None) -> None:
+def attach(
+    form, exc: ApiError, *, by_code: dict[str, str] | None = None, messages_by_code: dict[str, str] | None = None
+) -> None:
     """A service error next to its field: by `param`, or by error code for conflicts without one."""
     field = (by_code or {}).get(exc.code) or exc.param
     text = (messages_by_code or {}).get(exc.code) or error_text(exc)
@@ -59,8 +61,17 @@ def deadlines(case: RefundCase, now) -> list[dict]:
             continue
         left = at - now
         seconds = int(left.total_seconds())
-        out.append({"field": field, "label": label, "at": at, "left": left, "seconds": max(0, seconds),
-                    "overdue": seconds <= 0, "waits_for": waits_for})
+        out.append(
+            {
+                "field": field,
+                "label": label,
+                "at": at,
+                "left": left,
+                "seconds": max(0, seconds),
+                "overdue": seconds <= 0,
+                "waits_for": waits_for,
+            }
+        )
     return sorted(out, key=lambda d: d["at"])
 
 
@@ -79,8 +90,9 @@ def case_url(case: RefundCase, user) -> str:
 
 def safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -94,15 +106,18 @@ def finished(request, url: str):
 
 
 def available(case: RefundCase, role: str | None) -> list[str]:
-    return rules.available_actions(case.status, role or "", case.decision, case.offer_amount,
-                                   case.compromise_answers, case.decision_acceptances)
+    return rules.available_actions(
+        case.status, role or "", case.decision, case.offer_amount, case.compromise_answers, case.decision_acceptances
+    )
 
 
 def evidence_groups(case: RefundCase) -> list[dict]:
     """Evidence by the four dimensions (listing / transaction / communication / problem)."""
     items = list(case.evidence.select_related("uploaded_by").order_by("seq"))
-    return [{"code": code, "label": label, "items": [e for e in items if e.category == code]}
-            for code, label in EVIDENCE_CATEGORIES.items()]
+    return [
+        {"code": code, "label": label, "items": [e for e in items if e.category == code]}
+        for code, label in EVIDENCE_CATEGORIES.items()
+    ]
 
 
 def case_context(request, case: RefundCase, *, forms: dict | None = None, evidence_form=None) -> dict:
@@ -163,14 +178,22 @@ def case_open(request, order_id: int):
                 return finished(request, reverse("case", args=[case.pk]))
     else:
         form = OpenCaseForm(initial={"amount": f"{refundable // 100}.{refundable % 100:02d}"}, **kwargs)
-    return render(request, "web/cases/open.html", {
-        "order": order, "snap": order.snapshot, "form": form, "refundable": refundable, "open_case": open_case,
-        "window_open": order.after_sale_until is None or order.after_sale_until > clock_now(),
-        "merchant_hours": get_policy().merchant_respond_hours,
-        "ruled": ruled,
-        # Browsers never keep a chosen file across a page load: say so when the form comes back.
-        "reselect_files": request.method == "POST" and bool(request.FILES) and bool(form.errors),
-    })
+    return render(
+        request,
+        "web/cases/open.html",
+        {
+            "order": order,
+            "snap": order.snapshot,
+            "form": form,
+            "refundable": refundable,
+            "open_case": open_case,
+            "window_open": order.after_sale_until is None or order.after_sale_until > clock_now(),
+            "merchant_hours": get_policy().merchant_respond_hours,
+            "ruled": ruled,
+            # Browsers never keep a chosen file across a page load: say so when the form comes back.
+            "reselect_files": request.method == "POST" and bool(request.FILES) and bool(form.errors),
+        },
+    )
 
 
 def _open(request, form: OpenCaseForm, order) -> RefundCase | None:
@@ -184,22 +207,37 @@ def _open(request, form: OpenCaseForm, order) -> RefundCase | None:
             form.add_error("evidence", f"{upload.name}：{error_text(exc)}")
             return None
     try:
-        case = aftersales.open_case(acting_user=request.user, order_id=order.pk, reason=data["reason"],
-                                    description=data["description"], amount=data["amount"])
+        case = aftersales.open_case(
+            acting_user=request.user,
+            order_id=order.pk,
+            reason=data["reason"],
+            description=data["description"],
+            amount=data["amount"],
+        )
     except ApiError as exc:
-        attach(form, exc, by_code={"no_reason_not_allowed": "reason", "amount_exceeds_refundable": "amount"},
-               messages_by_code={"amount_exceeds_refundable": _("退款金额不能超过可退金额 %(max)s") % {
-                   "max": yuan(form.refundable)}})
+        attach(
+            form,
+            exc,
+            by_code={"no_reason_not_allowed": "reason", "amount_exceeds_refundable": "amount"},
+            messages_by_code={
+                "amount_exceeds_refundable": _("退款金额不能超过可退金额 %(max)s") % {"max": yuan(form.refundable)}
+            },
+        )
         return None
     for upload in files:
         try:
-            aftersales.add_evidence(case, acting_user=request.user, upload=upload, category="problem",
-                                    note=data.get("note") or "")
+            aftersales.add_evidence(
+                case, acting_user=request.user, upload=upload, category="problem", note=data.get("note") or ""
+            )
         except ApiError as exc:  # the case is open; say which file did not make it
-            messages.error(request, _("证据“%(name)s”未能上传：%(error)s") % {"name": upload.name,
-                                                                        "error": error_text(exc)})
-    messages.success(request, _("售后申请已提交，商家需在 %(due)s 前处理。") % {
-        "due": f"{localtime(case.merchant_respond_by):%Y-%m-%d %H:%M}"})
+            messages.error(
+                request, _("证据“%(name)s”未能上传：%(error)s") % {"name": upload.name, "error": error_text(exc)}
+            )
+    messages.success(
+        request,
+        _("售后申请已提交，商家需在 %(due)s 前处理。")
+        % {"due": f"{localtime(case.merchant_respond_by):%Y-%m-%d %H:%M}"},
+    )
     return case
 
 
@@ -259,8 +297,11 @@ def case_action(request, case_id: int, action: str):
             return redirect(case_url(case, request.user))
         form = form_class(request.GET, prefix=None) if form_class else None
         return _confirm_page(request, case, action, role, form)
-    form = form_class(request.POST, prefix=action if action in ("offer", "reject", "appeal") else None) \
-        if form_class else None
+    form = (
+        form_class(request.POST, prefix=action if action in ("offer", "reject", "appeal") else None)
+        if form_class
+        else None
+    )
     if form is not None and not form.is_valid():
         return _action_failed(request, case, action, role, form)
     if spec.get("confirm") and request.POST.get("confirmed") != "yes":
@@ -296,15 +337,29 @@ def _confirm_page(request, case, action, role, form, *, error: str | None = None
     if action == "respond_compromise":
         accept = bool(form is not None and form.is_valid() and form.cleaned_data["accept"])
     decision = standing_decision(case)
-    return render(request, "web/cases/confirm.html", {
-        "case": case, "order": case.order, "action": action, "role": role, "error": error,
-        "allowed": action in available(case, role), "form": form, "accept": accept, "decision": decision,
-        "amount": {"accept": case.requested_amount, "accept_offer": case.offer_amount,
-                   "respond_compromise": (case.decision or {}).get("amount"),
-                   "accept_decision": (decision or {}).get("amount")}.get(action),
-        "next": safe_next(request, ""),
-        "back": case_url(case, request.user),
-    })
+    return render(
+        request,
+        "web/cases/confirm.html",
+        {
+            "case": case,
+            "order": case.order,
+            "action": action,
+            "role": role,
+            "error": error,
+            "allowed": action in available(case, role),
+            "form": form,
+            "accept": accept,
+            "decision": decision,
+            "amount": {
+                "accept": case.requested_amount,
+                "accept_offer": case.offer_amount,
+                "respond_compromise": (case.decision or {}).get("amount"),
+                "accept_decision": (decision or {}).get("amount"),
+            }.get(action),
+            "next": safe_next(request, ""),
+            "back": case_url(case, request.user),
+        },
+    )
 
 
 # ---- evidence ----------------------------------------------------------------------------------
@@ -318,8 +373,9 @@ def evidence_add(request, case_id: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            aftersales.add_evidence(case, acting_user=request.user, upload=data["file"], category=data["category"],
-                                    note=data["note"])
+            aftersales.add_evidence(
+                case, acting_user=request.user, upload=data["file"], category=data["category"], note=data["note"]
+            )
         except ApiError as exc:
             attach(form, exc)
         else:
@@ -371,10 +427,12 @@ def evidence_preview(request, case_id: int, evidence_id: int):
 
 # ---- lists -------------------------------------------------------------------------------------
 
+
 def _with_due(qs):
     """Each case's nearest running deadline, for sorting by it."""
-    return qs.annotate(due=Coalesce("merchant_respond_by", "buyer_respond_by", "compromise_respond_by",
-                                    "decide_by", "appeal_by"))
+    return qs.annotate(
+        due=Coalesce("merchant_respond_by", "buyer_respond_by", "compromise_respond_by", "decide_by", "appeal_by")
+    )
 
 
 @role_required("buyer")
@@ -385,17 +443,26 @@ def my_cases(request):
     base = _with_due(aftersales.visible_cases(request.user).select_related("order", "shop"))
     open_cases = list(base.filter(status__in=OPEN_STATUSES).order_by(F("due").asc(nulls_last=True), "-pk"))
     closed = Paginator(base.filter(status=CaseStatus.CLOSED).order_by("-closed_at", "-pk"), 20)
-    return render(request, "web/cases/list.html", {
-        "open_rows": [_row(c, now) for c in open_cases],
-        "closed_page": closed.get_page(request.GET.get("page")),
-    })
+    return render(
+        request,
+        "web/cases/list.html",
+        {
+            "open_rows": [_row(c, now) for c in open_cases],
+            "closed_page": closed.get_page(request.GET.get("page")),
+        },
+    )
 
 
 def _row(case: RefundCase, now) -> dict:
     due = getattr(case, "due", None)
     left = (due - now) if due else None
-    return {"case": case, "due": due, "seconds": max(0, int(left.total_seconds())) if left is not None else None,
-            "overdue": left is not None and left.total_seconds() <= 0, "left": left}
+    return {
+        "case": case,
+        "due": due,
+        "seconds": max(0, int(left.total_seconds())) if left is not None else None,
+        "overdue": left is not None and left.total_seconds() <= 0,
+        "left": left,
+    }
 
 
 @role_required("merchant")
@@ -413,14 +480,21 @@ def merchant_inbox(request):
         row["offer_form"] = OfferForm(prefix="offer", auto_id=f"c{case.pk}-%s")
         row["reject_form"] = RejectForm(prefix="reject", auto_id=f"c{case.pk}-%s")
         waiting_rows.append(row)
-    others = list(base.filter(status__in=[s for s in OPEN_STATUSES if s != CaseStatus.AWAITING_MERCHANT])
-                  .order_by(F("due").asc(nulls_last=True), "pk"))
+    others = list(
+        base.filter(status__in=[s for s in OPEN_STATUSES if s != CaseStatus.AWAITING_MERCHANT]).order_by(
+            F("due").asc(nulls_last=True), "pk"
+        )
+    )
     closed = Paginator(base.filter(status=CaseStatus.CLOSED).order_by("-closed_at", "-pk"), 20)
-    return render(request, "web/cases/inbox.html", {
-        "waiting_rows": waiting_rows,
-        "other_rows": [_row(c, now) for c in others],
-        "closed_page": closed.get_page(request.GET.get("page")),
-    })
+    return render(
+        request,
+        "web/cases/inbox.html",
+        {
+            "waiting_rows": waiting_rows,
+            "other_rows": [_row(c, now) for c in others],
+            "closed_page": closed.get_page(request.GET.get("page")),
+        },
+    )
 
 
 @login_required
@@ -428,6 +502,10 @@ def merchant_inbox(request):
 def notifications(request):
     """In-app notices (also emailed): when a case needs you, and 24 h before a deadline."""
     mine = Notification.objects.filter(user=request.user).select_related("case").order_by("-pk")
-    return render(request, "web/cases/notifications.html", {
-        "page": Paginator(mine, 30).get_page(request.GET.get("page")),
-    })
+    return render(
+        request,
+        "web/cases/notifications.html",
+        {
+            "page": Paginator(mine, 30).get_page(request.GET.get("page")),
+        },
+    )

@@ -1,4 +1,5 @@
 """Merchant pages: the shop, listings with their versions, stock upload with a preview."""
+
 import json
 
 from django.contrib import messages
@@ -41,8 +42,12 @@ def shop(request):
             data = form.cleaned_data
             try:
                 if current is None:
-                    catalog_services.create_shop(acting_user=request.user, name=data["name"],
-                                                 description=data["description"], contact=data["contact"])
+                    catalog_services.create_shop(
+                        acting_user=request.user,
+                        name=data["name"],
+                        description=data["description"],
+                        contact=data["contact"],
+                    )
                     messages.success(request, _("店铺已开设。下一步：发布商品。"))
                 else:
                     catalog_services.update_shop(current, acting_user=request.user, **data)
@@ -52,11 +57,15 @@ def shop(request):
             else:
                 return redirect("merchant-shop")
     elif current is not None:
-        form = ShopForm(initial={
-            "name": current.name, "description": current.description, "contact": current.contact,
-            "response_promise_hours": current.response_promise_hours,
-            "refund_promise_hours": current.refund_promise_hours,
-        })
+        form = ShopForm(
+            initial={
+                "name": current.name,
+                "description": current.description,
+                "contact": current.contact,
+                "response_promise_hours": current.response_promise_hours,
+                "refund_promise_hours": current.refund_promise_hours,
+            }
+        )
     else:
         form = ShopForm()
     context = {"shop": current, "form": form}
@@ -73,8 +82,9 @@ def listings(request):
     if current is None:
         messages.info(request, _("请先开设店铺"))
         return redirect("merchant-shop")
-    rows = (current.listings.annotate(stock_available=Count("stock", filter=Q(stock__order__isnull=True)))
-            .order_by("-pk"))
+    rows = current.listings.annotate(stock_available=Count("stock", filter=Q(stock__order__isnull=True))).order_by(
+        "-pk"
+    )
     return render(request, "web/merchant/listings.html", {"shop": current, "listings": rows})
 
 
@@ -96,16 +106,21 @@ def listing_new(request):
                 _saved_message(request, listing)
                 return redirect("merchant-listing-edit", listing_id=listing.pk)
     else:
-        form = ListingForm(categories=category_choices(), initial={
-            "after_sale_days": policy.default_after_sale_days,
-            "verification_minutes": policy.default_verification_minutes,
-        })
+        form = ListingForm(
+            categories=category_choices(),
+            initial={
+                "after_sale_days": policy.default_after_sale_days,
+                "verification_minutes": policy.default_verification_minutes,
+            },
+        )
     return render(request, "web/merchant/listing_form.html", {"form": form, "listing": None})
 
 
 def _saved_message(request, listing) -> None:
     if listing.warnings:
-        messages.warning(request, _("已保存为第 %(version)d 版，但发现对买家无效的霸王条款，请修改。") % {"version": listing.version})
+        messages.warning(
+            request, _("已保存为第 %(version)d 版，但发现对买家无效的霸王条款，请修改。") % {"version": listing.version}
+        )
     else:
         messages.success(request, _("已保存为第 %(version)d 版。") % {"version": listing.version})
 
@@ -117,26 +132,40 @@ def listing_edit(request, listing_id: int):
         form = ListingForm(request.POST, categories=category_choices())
         if form.is_valid():
             try:
-                listing = catalog_services.update_listing(listing, acting_user=request.user,
-                                                          **form.cleaned_data)
+                listing = catalog_services.update_listing(listing, acting_user=request.user, **form.cleaned_data)
             except ApiError as exc:
                 attach_error(form, exc)
             else:
                 _saved_message(request, listing)
                 return redirect("merchant-listing-edit", listing_id=listing.pk)
     else:
-        form = ListingForm(categories=category_choices(), initial={
-            "title": listing.title, "category": listing.category, "kind": listing.kind,
-            "price": f"{listing.price // 100}.{listing.price % 100:02d}", "description": listing.description,
-            "promises": "\n".join(listing.promises), "after_sale_days": listing.after_sale_days,
-            "verification_minutes": listing.verification_minutes, "no_reason_refund": listing.no_reason_refund,
-            "deposit_percent": listing.deposit_percent, "status": listing.status,
-        })
+        form = ListingForm(
+            categories=category_choices(),
+            initial={
+                "title": listing.title,
+                "category": listing.category,
+                "kind": listing.kind,
+                "price": f"{listing.price // 100}.{listing.price % 100:02d}",
+                "description": listing.description,
+                "promises": "\n".join(listing.promises),
+                "after_sale_days": listing.after_sale_days,
+                "verification_minutes": listing.verification_minutes,
+                "no_reason_refund": listing.no_reason_refund,
+                "deposit_percent": listing.deposit_percent,
+                "status": listing.status,
+            },
+        )
     versions = ListingVersion.objects.filter(listing=listing).order_by("-version")
-    return render(request, "web/merchant/listing_form.html", {
-        "form": form, "listing": listing, "versions": versions,
-        "stock": catalog_services.available_stock(listing) if listing.kind == "card_key" else None,
-    })
+    return render(
+        request,
+        "web/merchant/listing_form.html",
+        {
+            "form": form,
+            "listing": listing,
+            "versions": versions,
+            "stock": catalog_services.available_stock(listing) if listing.kind == "card_key" else None,
+        },
+    )
 
 
 @merchant_only
@@ -158,10 +187,13 @@ def listing_stock(request, listing_id: int):
                 form = StockUploadForm(initial={"text": "\n".join(items)})
                 context["error"] = error_text(exc)
             else:
-                messages.success(request, _("已添加 %(added)d 条卡密，跳过重复 %(duplicates)d 条，当前可售库存 %(available)d 条。") % result)
+                messages.success(
+                    request,
+                    _("已添加 %(added)d 条卡密，跳过重复 %(duplicates)d 条，当前可售库存 %(available)d 条。") % result,
+                )
                 return redirect("merchant-listing-stock", listing_id=listing.pk)
         else:
-            context["error"] = " ".join(confirm_form.errors.get("items_text", []))
+            context["error"] = " ".join(str(e) for e in confirm_form.errors.get("items_text", []))
     elif request.method == "POST":
         form = StockUploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -176,6 +208,8 @@ def listing_stock(request, listing_id: int):
             else:
                 batch = preview(listing, items)
                 context["preview"] = batch
-                context["confirm_form"] = StockConfirmForm(initial={"items_text": json.dumps(items, ensure_ascii=False)})
+                context["confirm_form"] = StockConfirmForm(
+                    initial={"items_text": json.dumps(items, ensure_ascii=False)}
+                )
     context["form"] = form
     return render(request, "web/merchant/stock.html", context)

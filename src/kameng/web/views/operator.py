@@ -2,6 +2,7 @@
 the statistics, and the policy settings — deadlines and thresholds, each category's refund rule,
 and the holiday table behind working-day deadlines. Admins only; every change goes through
 kameng.policy.services, which writes the audit log."""
+
 from datetime import date
 
 from django.contrib import messages
@@ -30,14 +31,18 @@ NUMBER_KEYS = tuple(DeadlinesForm.base_fields)
 def home(request):
     now = clock_now()
     cases = RefundCase.objects
-    return render(request, "web/operator/home.html", {
-        "open_cases": cases.filter(status__in=OPEN_STATUSES).count(),
-        "awaiting_merchant": cases.filter(status=CaseStatus.AWAITING_MERCHANT).count(),
-        "in_arbitration": aftersales.arbitration_queue().count(),
-        "overdue": aftersales.arbitration_queue().filter(decide_by__lt=now).count(),
-        "shops_restricted": Shop.objects.filter(status="restricted").count(),
-        "shops_suspended": Shop.objects.filter(status="suspended").count(),
-    })
+    return render(
+        request,
+        "web/operator/home.html",
+        {
+            "open_cases": cases.filter(status__in=OPEN_STATUSES).count(),
+            "awaiting_merchant": cases.filter(status=CaseStatus.AWAITING_MERCHANT).count(),
+            "in_arbitration": aftersales.arbitration_queue().count(),
+            "overdue": aftersales.arbitration_queue().filter(decide_by__lt=now).count(),
+            "shops_restricted": Shop.objects.filter(status="restricted").count(),
+            "shops_suspended": Shop.objects.filter(status="suspended").count(),
+        },
+    )
 
 
 def _category_forms(policy, bound: CategoryRuleForm | None = None) -> list[dict]:
@@ -46,8 +51,9 @@ def _category_forms(policy, bound: CategoryRuleForm | None = None) -> list[dict]
         if bound is not None and bound.prefix == f"cat-{code}":
             form = bound
         else:
-            form = CategoryRuleForm(prefix=f"cat-{code}", initial={
-                "rule": category.get("rule", ""), "rule_en": category.get("rule_en", "")})
+            form = CategoryRuleForm(
+                prefix=f"cat-{code}", initial={"rule": category.get("rule", ""), "rule_en": category.get("rule_en", "")}
+            )
         rows.append({"code": code, "category": category, "form": form})
     return rows
 
@@ -74,8 +80,13 @@ def policy(request):
             if holiday_form.is_valid():
                 data = holiday_form.cleaned_data
                 try:
-                    policy_services.add_holiday(data["date"], name=data["name"], is_workday=data["is_workday"],
-                                                acting_user=request.user, now=clock_now())
+                    policy_services.add_holiday(
+                        data["date"],
+                        name=data["name"],
+                        is_workday=data["is_workday"],
+                        acting_user=request.user,
+                        now=clock_now(),
+                    )
                 except ApiError as exc:
                     attach_error(holiday_form, exc)
                 else:
@@ -95,13 +106,17 @@ def policy(request):
         threshold = initial["fast_track_threshold_fen"]  # shown in yuan, like every amount on the pages
         initial["fast_track_threshold_fen"] = f"{threshold // 100}.{threshold % 100:02d}"
         deadlines_form = DeadlinesForm(initial=initial)
-    return render(request, "web/operator/policy.html", {
-        "deadlines_form": deadlines_form,
-        "categories": _category_forms(current, category_form),
-        "holiday_form": holiday_form or HolidayForm(),
-        "holidays": Holiday.objects.order_by("-date")[:200],
-        "defaults": DEFAULTS,
-    })
+    return render(
+        request,
+        "web/operator/policy.html",
+        {
+            "deadlines_form": deadlines_form,
+            "categories": _category_forms(current, category_form),
+            "holiday_form": holiday_form or HolidayForm(),
+            "holidays": Holiday.objects.order_by("-date")[:200],
+            "defaults": DEFAULTS,
+        },
+    )
 
 
 def _save_numbers(request, current, form: DeadlinesForm) -> bool:

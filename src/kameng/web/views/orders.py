@@ -1,4 +1,5 @@
 """Buying, my orders, the order page (snapshot, escrow, delivery, chat), confirming and delivering."""
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -31,7 +32,9 @@ def buy(request, listing_id: int):
         data = form.cleaned_data
         try:
             order = order_services.purchase(
-                acting_user=request.user, listing_id=listing.pk, quantity=data.get("quantity") or 1,
+                acting_user=request.user,
+                listing_id=listing.pk,
+                quantity=data.get("quantity") or 1,
                 accept_special_terms=bool(data.get("accept_special_terms")),
                 topup_target=data.get("topup_target") or "",
             )
@@ -53,9 +56,15 @@ def order_list(request):
     else:
         status = ""
     page = Paginator(orders, 20).get_page(request.GET.get("page"))
-    return render(request, "web/buyer/orders.html", {
-        "page": page, "status": status, "statuses": list(labels.ORDER_STATUS.items()),
-    })
+    return render(
+        request,
+        "web/buyer/orders.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": list(labels.ORDER_STATUS.items()),
+        },
+    )
 
 
 def _get_order(request, order_id):
@@ -71,13 +80,17 @@ def order_context(request, order, *, message_form=None, deliver_form=None) -> di
     is_merchant = user.pk == order.shop.owner_id
     now = clock_now()
     can_confirm = is_buyer and order.status == OrderStatus.DELIVERED and order.escrow_status == EscrowStatus.HELD
-    can_deliver = (is_merchant and order.status == OrderStatus.PAID and order.snapshot.get("kind") != "card_key")
+    can_deliver = is_merchant and order.status == OrderStatus.PAID and order.snapshot.get("kind") != "card_key"
     show_delivery = order_services.can_see_delivery(order, user) and order.delivered_at is not None
     chat = list(order.messages.select_related("author").order_by("pk"))
     release_in = None
     if order.release_at and order.escrow_status == EscrowStatus.HELD and order.status == OrderStatus.DELIVERED:
         release_in = order.release_at - now
-    last = order.status if order.status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED) else OrderStatus.COMPLETED
+    last = (
+        order.status
+        if order.status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED)
+        else OrderStatus.COMPLETED
+    )
     steps = [(code, labels.ORDER_STATUS[code]) for code in (OrderStatus.PAID, OrderStatus.DELIVERED, last)]
     return {
         "steps": steps,
@@ -122,10 +135,16 @@ def order_confirm(request, order_id: int):
         else:
             messages.success(request, _("已确认收货，担保款已支付给商家。"))
             return redirect("order", order_id=order.pk)
-    return render(request, "web/buyer/order_confirm.html", {
-        "order": order, "escrow_amount": ledger.balance(ledger.escrow_code(order.pk)), "error": error,
-        "can_confirm": order.status == OrderStatus.DELIVERED and order.escrow_status == EscrowStatus.HELD,
-    })
+    return render(
+        request,
+        "web/buyer/order_confirm.html",
+        {
+            "order": order,
+            "escrow_amount": ledger.balance(ledger.escrow_code(order.pk)),
+            "error": error,
+            "can_confirm": order.status == OrderStatus.DELIVERED and order.escrow_status == EscrowStatus.HELD,
+        },
+    )
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Pages anyone may see: the market, and a listing with the buyer's three checks (三查).
 
 The published rules (/rules/) and merchant credit profiles are kameng.trust's pages."""
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -40,9 +41,16 @@ def home(request):
         .order_by("demoted", "-pk")
     )
     page = Paginator(listings, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "web/buyer/home.html", {
-        "page": page, "q": q, "category": category, "categories": category_choices(),
-    })
+    return render(
+        request,
+        "web/buyer/home.html",
+        {
+            "page": page,
+            "q": q,
+            "category": category,
+            "categories": category_choices(),
+        },
+    )
 
 
 def listing_context(request, listing, buy_form=None) -> dict:
@@ -64,7 +72,8 @@ def listing_context(request, listing, buy_form=None) -> dict:
         "buy_form": buy_form,
         "balance": wallet_services.wallet_balance(user) if is_buyer else None,
         "snapshot_sha256": ListingVersion.objects.filter(listing=listing, version=listing.version)
-        .values_list("sha256", flat=True).first(),
+        .values_list("sha256", flat=True)
+        .first(),
     }
 
 

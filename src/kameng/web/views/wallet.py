@@ -1,12 +1,13 @@
 """The wallet page, top-ups, and the sandbox gateway's pay page."""
+
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from kameng.api.errors import ApiError
-from kameng.ledger.models import Posting
 from kameng.ledger import services as ledger
+from kameng.ledger.models import Posting
 from kameng.wallet import services as wallet_services
 from kameng.wallet.gateways import SandboxGateway, get_gateway
 from kameng.wallet.models import Topup
@@ -19,7 +20,8 @@ def _statement(user, limit: int = 20):
     """The latest movements on the user's wallet, newest first (a read of the ledger)."""
     return (
         Posting.objects.filter(account__code=ledger.wallet_code(user.pk))
-        .select_related("entry").order_by("-pk")[:limit]
+        .select_related("entry")
+        .order_by("-pk")[:limit]
     )
 
 
@@ -35,13 +37,17 @@ def wallet(request):
                 attach_error(form, exc)
             else:
                 return redirect(get_gateway(topup.gateway).pay_url(topup))
-    return render(request, "web/buyer/wallet.html", {
-        "form": form,
-        "balance": wallet_services.wallet_balance(request.user),
-        "debt": wallet_services.debt_of(request.user),
-        "topups": Topup.objects.filter(user=request.user).order_by("-pk")[:10],
-        "statement": _statement(request.user),
-    })
+    return render(
+        request,
+        "web/buyer/wallet.html",
+        {
+            "form": form,
+            "balance": wallet_services.wallet_balance(request.user),
+            "debt": wallet_services.debt_of(request.user),
+            "topups": Topup.objects.filter(user=request.user).order_by("-pk")[:10],
+            "statement": _statement(request.user),
+        },
+    )
 
 
 # The sandbox gateway stands in for an outside payment site, which could not hold our CSRF
@@ -53,12 +59,11 @@ def sandbox_pay(request, topup_id: int):
     topup = get_object_or_404(Topup, pk=topup_id, gateway="sandbox")
     if request.method == "GET":
         return render(request, "web/sandbox_pay.html", {"topup": topup, "paid": topup.status == "succeeded"})
-    gateway: SandboxGateway = get_gateway("sandbox")
+    gateway = get_gateway("sandbox")
+    assert isinstance(gateway, SandboxGateway)
     body = gateway.notification_for(topup)
     # The gateway calls us back as an outside party would: signed body, no session.
-    result = wallet_services.handle_notification(
-        "sandbox", body, {SandboxGateway.SIGNATURE_HEADER: gateway.sign(body)}
-    )
+    result = wallet_services.handle_notification("sandbox", body, {SandboxGateway.SIGNATURE_HEADER: gateway.sign(body)})
     if request.headers.get("Accept", "").startswith("application/json") or request.content_type == "application/json":
         return JsonResponse({"topup": str(result.pk), "status": result.status})
     return render(request, "web/sandbox_pay.html", {"topup": result, "paid": True, "just_paid": True})
