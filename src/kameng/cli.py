@@ -160,7 +160,7 @@ def _celery_app():
     if not settings.BROKER_URL:
         print("error: set KAMENG_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to use Celery", file=sys.stderr)
         return None
-    from kameng.ops.celery import app
+    from kameng.celery import app
 
     return app
 

@@ -40,7 +40,7 @@ def _sender(env: dict):
     """A Celery app in the test process talking to the same broker, queue and prefix as the worker."""
     from celery import Celery
 
-    from kameng.ops.celery import configure
+    from kameng.celery import configure
 
     return configure(Celery("kameng-test-sender"), env["KAMENG_BROKER_URL"], env)
 
@@ -66,7 +66,7 @@ def test_celery_worker_runs_due_timers_when_the_sweep_task_arrives(isolated_db, 
     isolated_db.schedule_probes(10, prefix="q")
     isolated_db.env.update(redis_broker)
     isolated_db.django("""
-        from kameng.ops import jobs
+        from kameng.timers import jobs
         jobs.enqueue("sweep_timers")  # outside a transaction: sent at once
     """)
     wait_for(lambda: isolated_db.timer_counts() == {"done": 50}, 60, interval=0.3, what="the enqueued sweep")
@@ -104,7 +104,7 @@ def test_jobs_run_in_process_after_commit_without_a_broker(db, settings, django_
 
     from django.utils import timezone
 
-    from kameng.ops import jobs
+    from kameng.timers import jobs
     from kameng.timers import services as timers
     from kameng.timers.models import TimerStatus
 
@@ -126,7 +126,7 @@ def test_jobs_run_in_process_after_commit_without_a_broker(db, settings, django_
 
 
 def test_enqueue_refuses_an_unknown_job():
-    from kameng.ops import jobs
+    from kameng.timers import jobs
 
     with pytest.raises(KeyError):
         jobs.enqueue("mine_bitcoin")

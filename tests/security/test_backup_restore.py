@@ -18,7 +18,7 @@ SEED = r"""
 import json, io
 from django.conf import settings
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-from kameng.ops import jobs
+from kameng.timers import jobs
 jobs.JOBS["analyse_case"] = lambda *args: None  # the OCR assist is not what is being backed up
 from django.test import Client
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -16,10 +16,10 @@ from kameng.accounts.models import Role, User
 from kameng.api.errors import conflict, forbidden, invalid, not_found
 from kameng.clock.services import now as clock_now
 from kameng.evidence import services as evidence
-from kameng.ops import jobs
 from kameng.orders import services as orders
 from kameng.orders.models import Order
 from kameng.policy.services import add_working_days, get_policy
+from kameng.timers import jobs
 from kameng.timers import services as timers
 
 from . import rules
@@ -324,12 +324,8 @@ def _attach_system_evidence(case: RefundCase, order: Order, now) -> None:
 
 
 def _after_evidence(case: RefundCase) -> None:
-    """Hook for evidence analysis (assist) once evidence is committed."""
-    try:
-        from kameng.evidence.assist import schedule_analysis
-    except ImportError:
-        return
-    transaction.on_commit(lambda: schedule_analysis(case.pk))
+    """Evidence analysis (the arbitrator's assist) once the evidence is committed: a background job."""
+    jobs.enqueue("analyse_case", case.pk)
 
 
 # ---- negotiation ---------------------------------------------------------------------------

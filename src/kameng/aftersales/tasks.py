@@ -1,5 +1,9 @@
-"""Timer entry points for refund cases: each timer kind reads the case id and calls its service."""
+"""Timer and job entry points for refund cases: each timer kind reads the case id and calls its
+service; notification emails are a job (sent after commit, on Celery when a broker is configured)."""
 
+from django.core.mail import send_mail
+
+from kameng.timers.jobs import job
 from kameng.timers.services import handler
 
 from . import services
@@ -25,3 +29,8 @@ def _register(kind, use_case):
 
 for _kind, _use_case in DUE.items():
     _register(_kind, _use_case)
+
+
+@job("send_notification_email")
+def send_notification_email(to: str, subject: str, body: str) -> int:
+    return send_mail(subject, body, None, [to], fail_silently=False)

@@ -8,6 +8,7 @@ class EvidenceConfig(AppConfig):
     def ready(self):
         from PIL import Image
 
+        from . import tasks  # noqa: F401  (registers the analyse_case job)
         from .uploads import MAX_PIXELS
 
         # Pillow's decompression-bomb limit for the whole process: it refuses images over twice

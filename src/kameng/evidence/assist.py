@@ -1,7 +1,7 @@
 """Evidence assist (AI证据辅助审核) for arbitrators: what the evidence says, set against what the
 listing promised.
 
-`schedule_analysis(case_id)` runs after each committed upload (a Celery job when
+The job `analyse_case` (kameng.evidence.tasks) runs after each committed upload (on Celery when
 KAMENG_BROKER_URL is set, in this process otherwise); `analyse_case(case_id)` reads every new
 item once (OCR of images and video frames, text of text files, perceptual hashes) and stores the
 case's latest analysis; `assist_for(case)` is what the API and the arbitrator's page show. The
@@ -39,26 +39,6 @@ CLAIM = re.compile(
     r"|终身[^\s，。,;；!！]{0,6}|7\s*[×xX*]\s*(?:12|24)\s*小时[^\s，。,;；!！]{0,4}"
     r"|包(?:激活|成功|售后|赔|到账)[^\s，。,;；!！]{0,4}"
 )
-
-
-# ---- scheduling ----------------------------------------------------------------------------
-
-
-def schedule_analysis(case_id: int) -> None:
-    """Analyse the case once the current transaction has committed (background job)."""
-    try:
-        from kameng.ops.jobs import enqueue
-    except ImportError:  # pragma: no cover - before the ops app existed
-        transaction.on_commit(lambda: _analyse_quietly(case_id))
-        return
-    enqueue("analyse_case", case_id)
-
-
-def _analyse_quietly(case_id: int) -> None:
-    try:
-        analyse_case(case_id)
-    except Exception:  # an analysis failure must never break an upload
-        log.exception("evidence analysis of case %s failed", case_id)
 
 
 # ---- the analysis --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Settings derived from KAMENG_* environment variables, as plain functions of an environment
 mapping so settings.py and the tests build them the same way (no Django imports here; boto3 is
-imported only when S3 is configured)."""
+imported only when S3 is configured). The Celery options live with the Celery app (kameng.celery)."""
 
 from collections.abc import Mapping
 
@@ -43,12 +43,3 @@ def s3_storage(env: Mapping[str, str]) -> dict | None:
         if env.get(key):
             options[option] = env[key]
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
-
-
-def celery_options(env: Mapping[str, str]) -> dict:
-    """Queue name, Redis key prefix and beat interval for the Celery app."""
-    return {
-        "queue": env.get("KAMENG_CELERY_QUEUE", "kameng"),
-        "key_prefix": env.get("KAMENG_CELERY_KEY_PREFIX", ""),
-        "sweep_interval": float(env.get("KAMENG_SWEEP_INTERVAL", "2")),
-    }

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class TimersConfig(AppConfig):
     name = "kameng.timers"
     label = "timers"
+
+    def ready(self):
+        from . import jobs  # noqa: F401  (registers the sweep_timers job)

@@ -7,12 +7,20 @@ sweep picks up whatever a lost message would have run.
 """
 
 import os
+from collections.abc import Mapping
 
 from celery import Celery
 
-from .config import celery_options
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+
+
+def celery_options(env: Mapping[str, str]) -> dict:
+    """Queue name, Redis key prefix and beat interval for the Celery app."""
+    return {
+        "queue": env.get("KAMENG_CELERY_QUEUE", "kameng"),
+        "key_prefix": env.get("KAMENG_CELERY_KEY_PREFIX", ""),
+        "sweep_interval": float(env.get("KAMENG_SWEEP_INTERVAL", "2")),
+    }
 
 
 def configure(app: Celery, broker_url: str, env=os.environ) -> Celery:

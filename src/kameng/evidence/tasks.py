@@ -1,0 +1,10 @@
+"""Job entry point: the evidence analysis a refund case gets after each committed upload."""
+
+from kameng.timers.jobs import job
+
+from . import assist
+
+
+@job("analyse_case")
+def analyse_case(case_id: int) -> None:
+    assist.analyse_case(case_id)
