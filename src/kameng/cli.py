@@ -36,13 +36,13 @@ def cmd_init(args) -> int:
 
 def cmd_user_create(args) -> int:
     from kameng.accounts.services import create_user
-    from kameng.api.errors import ApiError
+    from kameng.errors import DomainError
     from kameng.security.audit import record
 
     try:
         user = create_user(args.username, args.password, args.role, validate=False)
-    except ApiError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+    except DomainError as exc:
+        print(f"error: {exc.message()}", file=sys.stderr)
         return 1
     record(
         "user.create",

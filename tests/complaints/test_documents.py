@@ -5,8 +5,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from kameng.accounts.services import update_profile
-from kameng.api.errors import ApiError
 from kameng.complaints import services
+from kameng.errors import DomainError
 from kameng.evidence.models import Evidence
 
 from .conftest import RATIONALE
@@ -85,10 +85,10 @@ def test_missing_profile_fields_are_marked_blanks_never_invented(decided_case, c
 
 
 def test_update_profile_checks_what_it_stores(buyer):
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(DomainError) as exc:
         update_profile(buyer, real_name="张三", phone="call me", address="")
     assert exc.value.param == "phone"
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(DomainError) as exc:
         update_profile(buyer, real_name="张" * 65, phone="", address="")
     assert exc.value.param == "real_name"
     buyer.refresh_from_db()

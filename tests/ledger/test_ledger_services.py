@@ -3,7 +3,8 @@
 import pytest
 from django.db import transaction
 
-from kameng.api.errors import ApiError
+from kameng.api.errors import status_for
+from kameng.errors import DomainError
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account, JournalEntry, Posting
 
@@ -58,16 +59,16 @@ def test_idempotency_key_is_unique_in_the_database(db):
 
 def test_a_wallet_never_goes_negative(db):
     fund(1, 1000)
-    with pytest.raises(ApiError) as err, transaction.atomic():
+    with pytest.raises(DomainError) as err, transaction.atomic():
         ledger.transfer("purchase:2", "purchase", ledger.wallet_code(1), ledger.escrow_code(2), 1001)
-    assert err.value.status == 402
+    assert status_for(err.value) == 402
     assert err.value.code == "insufficient_funds"
     assert ledger.balance(ledger.wallet_code(1)) == 1000
     assert not JournalEntry.objects.filter(idempotency_key="purchase:2").exists()
 
 
 def test_escrow_never_goes_negative_but_merchant_debt_may(db):
-    with pytest.raises(ApiError), transaction.atomic():
+    with pytest.raises(DomainError), transaction.atomic():
         ledger.transfer("refund:1", "refund", ledger.escrow_code(5), ledger.wallet_code(1), 1)
     with transaction.atomic():
         ledger.transfer("advance:1", "refund", ledger.debt_code(7), ledger.wallet_code(1), 500)

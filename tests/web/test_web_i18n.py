@@ -10,6 +10,7 @@ from django.test import Client
 
 import kameng
 from kameng.accounts.models import User
+from kameng.errors import Error
 from kameng.web.templatetags.kameng_web import yuan
 
 CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f]")
@@ -111,6 +112,28 @@ def test_service_errors_are_translated_when_english_is_active(client, buyer):
         {"username": buyer.username, "password": "pass-word-123", "password2": "pass-word-123", "role": "buyer"},
     ).content.decode()
     assert "This username is taken" in html
+
+
+def test_pages_show_the_error_catalogue_in_the_active_language(login_as, buyer, merchant, make_listing, doc):
+    """Pages and the API read the same member of kameng.errors: English when English is active."""
+    listing = make_listing(merchant)
+    client = login_as(buyer)
+    chinese = doc(client.post(f"/listings/{listing['id']}/buy", {"quantity": "1"})).form_errors()
+    assert Error.INSUFFICIENT_FUNDS.zh in chinese
+    client.post("/language/", {"language": "en"})
+    english = doc(client.post(f"/listings/{listing['id']}/buy", {"quantity": "1"})).form_errors()
+    assert Error.INSUFFICIENT_FUNDS.en in english and not CJK.search(english)
+
+
+def test_the_lockout_page_speaks_english_when_english_is_active(client, buyer, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    client.post("/language/", {"language": "en"})
+    for i in range(2):
+        client.post("/login/", {"username": buyer.username, "password": f"guess-{i}"}, REMOTE_ADDR="10.0.9.1")
+    page = client.post("/login/", {"username": buyer.username, "password": "guess-3"}, REMOTE_ADDR="10.0.9.1")
+    assert page.status_code == 429
+    text = page.content.decode()
+    assert Error.LOGIN_LOCKED.en in text and "try again in 15 minutes" in text
 
 
 def _po_entries(path: Path) -> dict[str, str]:

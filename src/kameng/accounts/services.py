@@ -8,37 +8,37 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from kameng.api.errors import ApiError
 from kameng.clock.services import now
+from kameng.errors import DomainError, Error
 
 from .models import ApiToken, Role, User
 
 
 def create_user(username: str, password: str, role: str, *, validate: bool = True) -> User:
     if role not in {r.value for r in Role}:
-        raise ApiError(400, "invalid_request", "invalid_role", "未知的角色", param="role")
+        raise DomainError(Error.ACCOUNT_ROLE_UNKNOWN, param="role")
     username = (username or "").strip()
     if not username or len(username) > 150:
-        raise ApiError(400, "invalid_request", "invalid_username", "用户名不能为空且不超过150个字符", param="username")
+        raise DomainError(Error.ACCOUNT_USERNAME_INVALID, param="username")
     user = User(username=username, role=role, is_staff=(role == Role.ADMIN), is_superuser=(role == Role.ADMIN))
     if validate:
         try:
             validate_password(password or "", user)
         except ValidationError as exc:
-            raise ApiError(400, "invalid_request", "weak_password", " ".join(exc.messages), param="password") from None
+            raise DomainError(Error.ACCOUNT_PASSWORD_WEAK, param="password", detail=" ".join(exc.messages)) from None
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise ApiError(409, "conflict", "username_taken", "用户名已被占用", param="username") from None
+        raise DomainError(Error.ACCOUNT_USERNAME_TAKEN, param="username") from None
     return user
 
 
 def register(username: str, password: str, role: str) -> tuple[User, str]:
     """Self-registration: buyers and merchants only; staff come from the CLI."""
     if role not in (Role.BUYER, Role.MERCHANT):
-        raise ApiError(400, "invalid_request", "invalid_role", "只能注册为买家或商家", param="role")
+        raise DomainError(Error.ACCOUNT_ROLE_NOT_REGISTRABLE, param="role")
     user = create_user(username, password, role)
     return user, issue_token(user)
 
@@ -54,7 +54,7 @@ def login(username: str, password: str, *, request=None) -> tuple[User, str]:
     and per address and refuses a locked one (429 login_locked)."""
     if not username or len(username) > 150 or len(password or "") > 4096:
         # No account has such a name; and a lockout record could not store it (it would be a 500).
-        raise ApiError(401, "authentication_required", "invalid_credentials", "用户名或密码错误")
+        raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
     if request is None:  # CLI and tests: no address to count against
         from django.contrib.auth.backends import ModelBackend
 
@@ -66,7 +66,7 @@ def login(username: str, password: str, *, request=None) -> tuple[User, str]:
 
             raise locked_error()
     if user is None or not user.is_active:
-        raise ApiError(401, "authentication_required", "invalid_credentials", "用户名或密码错误")
+        raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
     return user, issue_token(user)
 
 
@@ -82,7 +82,7 @@ def set_language(user: User, lang: str) -> User:
     from django.conf import settings
 
     if lang not in dict(settings.LANGUAGES):
-        raise ApiError(400, "invalid_request", "invalid_language", "不支持的语言", param="language")
+        raise DomainError(Error.ACCOUNT_LANGUAGE_UNSUPPORTED, param="language")
     if user.language != lang:
         user.language = lang
         user.save(update_fields=["language"])
@@ -90,6 +90,11 @@ def set_language(user: User, lang: str) -> User:
 
 
 PROFILE_LIMITS = {"real_name": 64, "phone": 32, "address": 255}
+PROFILE_TOO_LONG = {
+    "real_name": Error.ACCOUNT_REAL_NAME_TOO_LONG,
+    "phone": Error.ACCOUNT_PHONE_TOO_LONG,
+    "address": Error.ACCOUNT_ADDRESS_TOO_LONG,
+}
 
 
 def update_profile(user: User, real_name: str, phone: str, address: str) -> User:
@@ -102,14 +107,10 @@ def update_profile(user: User, real_name: str, phone: str, address: str) -> User
     for name, value in values.items():
         value = " ".join((value or "").split())
         if len(value) > PROFILE_LIMITS[name]:
-            raise ApiError(
-                400, "invalid_request", f"invalid_{name}", f"不能超过{PROFILE_LIMITS[name]}个字符", param=name
-            )
+            raise DomainError(PROFILE_TOO_LONG[name], param=name, limit=PROFILE_LIMITS[name])
         values[name] = value
     if values["phone"] and not re.fullmatch(r"\+?[0-9][0-9 \-]{4,30}", values["phone"]):
-        raise ApiError(
-            400, "invalid_request", "invalid_phone", "请填写有效的联系电话（数字，可含 +、- 和空格）", param="phone"
-        )
+        raise DomainError(Error.ACCOUNT_PHONE_INVALID, param="phone")
     changed = [name for name, value in values.items() if getattr(user, name) != value]
     for name in changed:
         setattr(user, name, values[name])

@@ -5,8 +5,8 @@ from ninja.files import UploadedFile
 
 from kameng.accounts.models import Role
 from kameng.api.base import iso, paginate, require_role
-from kameng.api.errors import not_found
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 
 from . import rules, services
 from .models import Notification, RefundCase
@@ -296,7 +296,7 @@ def evidence_file(request, case_id: str, evidence_id: str):
     case = services.get_case_for(case_id, request.auth)
     item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
     if item is None:
-        raise not_found("证据")
+        raise DomainError(Error.EVIDENCE_NOT_FOUND)
     from kameng.evidence.services import download_name
     from kameng.ops.storage import download_response
 

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
-from kameng.api.errors import conflict, forbidden, invalid, not_found
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
 from kameng.orders import services as orders
 from kameng.orders.models import Order
@@ -51,10 +51,10 @@ def get_case_for(case_id, user: User) -> RefundCase:
     try:
         pk = int(case_id)
     except (TypeError, ValueError):
-        raise not_found("售后单") from None
+        raise DomainError(Error.CASE_NOT_FOUND) from None
     case = visible_cases(user).select_related("order", "shop", "buyer").filter(pk=pk).first()
     if case is None:
-        raise not_found("售后单")
+        raise DomainError(Error.CASE_NOT_FOUND)
     return case
 
 
@@ -97,10 +97,10 @@ def _lock_order(case: RefundCase) -> Order:
 def _check(case: RefundCase, action: str, role: str | None) -> frozenset[str]:
     """Role first (403 whatever the status), then the table and its guard (409 invalid_state)."""
     if role is None or role not in rules.ACTION_ROLES.get(action, ()):
-        raise forbidden("当前角色不能对该售后单执行此操作")
+        raise DomainError(Error.CASE_ROLE_NOT_ALLOWED)
     targets = rules.allowed(case.status, action, role, case.decision, case.offer_amount)
     if targets is None:
-        raise conflict("invalid_state", "售后单当前状态不允许此操作")
+        raise DomainError(Error.CASE_ACTION_NOT_ALLOWED)
     return targets
 
 
@@ -240,15 +240,15 @@ def open_case(
 ) -> RefundCase:
     """申请售后. Checks in the contract's order: window, one open case, amount, no-reason."""
     if acting_user.role != Role.BUYER:
-        raise forbidden("只有买家可以申请售后")
+        raise DomainError(Error.CASE_BUYER_ONLY)
     order = orders.get_order_for(order_id, acting_user)
     if reason not in {r.value for r in Reason}:
-        raise invalid("invalid_reason", "售后原因无效", "reason")
+        raise DomainError(Error.CASE_REASON_INVALID, param="reason")
     description = (description or "").strip()
     if not description or len(description) > 5000:
-        raise invalid("invalid_description", "请具体描述问题（不超过5000字）", "description")
+        raise DomainError(Error.CASE_DESCRIPTION_INVALID, param="description")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise invalid("invalid_amount", "退款金额必须是正整数（分）", "amount")
+        raise DomainError(Error.CASE_AMOUNT_INVALID, param="amount")
     now = now or clock_now()
     policy = get_policy()
     with transaction.atomic():
@@ -258,17 +258,17 @@ def open_case(
             .get(pk=order.pk)
         )
         if order.after_sale_until is not None and now > order.after_sale_until:
-            raise conflict("refund_window_closed", "已超过售后期限")
+            raise DomainError(Error.REFUND_WINDOW_CLOSED)
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
-            raise conflict("case_already_open", "该订单已有进行中的售后单")
+            raise DomainError(Error.CASE_ALREADY_OPEN)
         if RefundCase.objects.filter(order=order, status=CaseStatus.CLOSED, decision__isnull=False).exists():
             # The platform already ruled on this order (finally, after the appeal window): no second round.
-            raise conflict("case_already_decided", "平台已对该订单作出终局裁决，不能再次申请售后")
+            raise DomainError(Error.CASE_ALREADY_DECIDED)
         refundable = order.paid_amount - order.refunded_amount
         if amount > refundable:
-            raise invalid("amount_exceeds_refundable", f"退款金额超过可退金额（最多 {refundable} 分）", "amount")
+            raise DomainError(Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, param="amount", max=refundable)
         if reason == Reason.NO_REASON and not order.snapshot.get("no_reason_refund"):
-            raise conflict("no_reason_not_allowed", "该商品不支持无理由退款")
+            raise DomainError(Error.NO_REASON_NOT_ALLOWED)
         fast = rules.is_fast_track(amount, order.snapshot["category_class"], policy.fast_track_threshold_fen)
         try:
             with transaction.atomic():
@@ -284,7 +284,7 @@ def open_case(
                     merchant_respond_by=now + timedelta(hours=policy.merchant_respond_hours),
                 )
         except IntegrityError:
-            raise conflict("case_already_open", "该订单已有进行中的售后单") from None
+            raise DomainError(Error.CASE_ALREADY_OPEN) from None
         _append_event(
             case=case,
             type="opened",
@@ -359,7 +359,7 @@ def offer(case: RefundCase, *, acting_user: User, amount: int, now: datetime | N
         case = _lock(case)
         _check(case, "offer", role_on_case(case, acting_user))
         if not isinstance(amount, int) or isinstance(amount, bool) or not (0 < amount < case.requested_amount):
-            raise invalid("invalid_offer", "部分退款金额必须大于0且小于申请金额", "amount")
+            raise DomainError(Error.OFFER_AMOUNT_INVALID, param="amount")
         _first_response(case, now)
         case.offer_amount = amount
         _to_buyer(case, "offer", acting_user, now, amount=amount)
@@ -373,7 +373,7 @@ def reject(case: RefundCase, *, acting_user: User, reason: str, now: datetime | 
         _check(case, "reject", role_on_case(case, acting_user))
         reason = (reason or "").strip()
         if not reason or len(reason) > 2000:
-            raise invalid("reason_required", "拒绝退款必须说明理由", "reason")
+            raise DomainError(Error.REJECTION_REASON_REQUIRED, param="reason")
         _first_response(case, now)
         case.rejection_reason = reason
         _to_buyer(case, "reject", acting_user, now, reason=reason)
@@ -457,9 +457,9 @@ def claim(case: RefundCase, *, acting_user: User, now: datetime | None = None) -
 
 def _claim(case: RefundCase, arbitrator: User, now) -> None:
     if case.status == CaseStatus.IN_APPEAL and case.first_arbitrator_id == arbitrator.pk:
-        raise forbidden("原仲裁员不能处理该申诉", code="conflict_of_interest")
+        raise DomainError(Error.APPEAL_CONFLICT_OF_INTEREST)
     if case.claimed_by_id and case.claimed_by_id != arbitrator.pk:
-        raise conflict("already_claimed", "该案件已由其他仲裁员处理")
+        raise DomainError(Error.CASE_ALREADY_CLAIMED)
     if case.claimed_by_id != arbitrator.pk:
         case.claimed_by = arbitrator
         case.claimed_at = now
@@ -483,19 +483,19 @@ def decide(
         _check(case, "decide", role_on_case(case, acting_user))
         _claim(case, acting_user, now)
         if outcome not in {o.value for o in Outcome}:
-            raise invalid("invalid_outcome", "裁决结果无效", "outcome")
+            raise DomainError(Error.DECISION_OUTCOME_INVALID, param="outcome")
         rationale = (rationale or "").strip()
         if len(rationale) < 10:
-            raise invalid("rationale_required", "请写明裁决理由（至少10个字），并引用所适用的规则", "rationale")
+            raise DomainError(Error.DECISION_RATIONALE_REQUIRED, param="rationale")
         order = _lock_order(case)
         refundable = order.paid_amount - order.refunded_amount
         if outcome in (Outcome.REFUND_PARTIAL, Outcome.COMPROMISE):
             if not isinstance(amount, int) or isinstance(amount, bool) or not (0 < amount < case.requested_amount):
-                raise invalid("invalid_amount", "部分退款/折中金额必须大于0且小于申请金额", "amount")
+                raise DomainError(Error.DECISION_AMOUNT_INVALID, param="amount")
         else:
             amount = rules.refund_amount_for(outcome, case.requested_amount, amount)
         if amount > refundable:
-            raise invalid("amount_exceeds_refundable", "金额超过可退金额", "amount")
+            raise DomainError(Error.DECISION_AMOUNT_EXCEEDS_REFUNDABLE, param="amount")
         record = {
             "outcome": outcome,
             "amount": amount,
@@ -507,7 +507,7 @@ def decide(
         }
         if case.status == CaseStatus.IN_APPEAL:
             if outcome == Outcome.COMPROMISE:
-                raise invalid("binding_decision_required", "申诉裁决必须是终局裁决，不能再提出折中方案", "outcome")
+                raise DomainError(Error.APPEAL_DECISION_MUST_BIND, param="outcome")
             record["final"] = True
             case.appeal = {**case.appeal, "decision": record}
             _close(
@@ -523,7 +523,7 @@ def decide(
             )
             return case
         if outcome == Outcome.COMPROMISE and case.binding_required:
-            raise invalid("binding_decision_required", "折中方案已被拒绝，本次必须作出有约束力的裁决", "outcome")
+            raise DomainError(Error.COMPROMISE_DECLINED_MUST_BIND, param="outcome")
         case.decision = record
         case.first_arbitrator = case.first_arbitrator or acting_user
         case.decide_by = None
@@ -556,7 +556,7 @@ def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool, now
         role = role_on_case(case, acting_user)
         _check(case, "respond_compromise", role)
         if role in case.compromise_answers:
-            raise conflict("already_answered", "已答复过折中方案")
+            raise DomainError(Error.COMPROMISE_ALREADY_ANSWERED)
         case.compromise_answers = {**case.compromise_answers, role: bool(accept)}
         if not accept:
             _back_to_arbitrator(case, "respond_compromise", acting_user, now, accept=False)
@@ -602,9 +602,9 @@ def accept_decision(case: RefundCase, *, acting_user: User, now: datetime | None
         _check(case, "accept_decision", role)
         against = rules.parties_against(case.decision["outcome"])
         if role not in against:
-            raise forbidden("裁决对你有利，无需接受", code="not_losing_party")
+            raise DomainError(Error.DECISION_NOT_AGAINST_YOU)
         if role in case.decision_acceptances:
-            raise conflict("already_accepted", "已接受过该裁决")
+            raise DomainError(Error.DECISION_ALREADY_ACCEPTED)
         case.decision_acceptances = [*case.decision_acceptances, role]
         if against <= set(case.decision_acceptances):
             _finalize_decision(case, "accept_decision", acting_user, now)
@@ -632,13 +632,13 @@ def appeal(case: RefundCase, *, acting_user: User, reason: str, now: datetime | 
         role = role_on_case(case, acting_user)
         _check(case, "appeal", role)
         if case.appeal:
-            raise conflict("appeal_already_used", "每个售后单只能申诉一次")
+            raise DomainError(Error.APPEAL_ALREADY_USED)
         reason = (reason or "").strip()
         if not reason:
-            raise invalid("reason_required", "请说明申诉理由", "reason")
+            raise DomainError(Error.APPEAL_REASON_REQUIRED, param="reason")
         decided_at = case.decision["decided_at"]
         if not Evidence.objects.filter(case=case, uploaded_by=acting_user, uploaded_at__gt=decided_at).exists():
-            raise conflict("new_evidence_required", "申诉需要先补充裁决后的新证据")
+            raise DomainError(Error.APPEAL_NEW_EVIDENCE_REQUIRED)
         policy = get_policy()
         case.appeal = {"by": role, "reason": reason, "at": now.isoformat(), "decision": None}
         case.appeal_by = None
@@ -785,17 +785,17 @@ def add_evidence(case: RefundCase, *, acting_user: User, upload, category: str, 
 
     role = role_on_case(case, acting_user)
     if role not in (rules.BUYER, rules.MERCHANT, rules.ARBITRATOR):
-        raise forbidden("无权为该售后单上传证据")
+        raise DomainError(Error.EVIDENCE_UPLOAD_NOT_ALLOWED)
     if category not in evidence.CATEGORIES:
-        raise invalid("invalid_category", "证据类别无效", "category")
+        raise DomainError(Error.EVIDENCE_CATEGORY_INVALID, param="category")
     if len(note or "") > 2000:
-        raise invalid("invalid_note", "备注不超过2000个字符", "note")
+        raise DomainError(Error.EVIDENCE_NOTE_TOO_LONG, param="note")
     checked = inspect_upload(upload)
     now = clock_now()
     with transaction.atomic():
         case = _lock(case)
         if case.status == CaseStatus.CLOSED:
-            raise conflict("invalid_state", "售后单已结束，不能再补充证据")
+            raise DomainError(Error.EVIDENCE_CASE_CLOSED)
         item = evidence.append(
             case,
             category=category,

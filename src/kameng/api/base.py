@@ -7,8 +7,9 @@ from ninja.security import HttpBearer
 
 from kameng.accounts.models import Role
 from kameng.accounts.services import user_for_token
+from kameng.errors import DomainError, Error
 
-from .errors import ApiError, error_response
+from .errors import error_response
 
 
 class BearerAuth(HttpBearer):
@@ -30,9 +31,9 @@ api = NinjaAPI(
 )
 
 
-@api.exception_handler(ApiError)
-def _api_error(request, exc: ApiError):
-    return exc.response()
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return error_response(exc)
 
 
 @api.exception_handler(ValidationError)
@@ -40,42 +41,47 @@ def _validation_error(request, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
     loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "form", "file", "payload")]
     param = ".".join(loc) or None
-    message = first.get("msg", "请求无效")
-    return error_response(400, "invalid_request", f"参数无效：{param}：{message}" if param else message, param)
+    detail = first.get("msg")  # pydantic's own text (English)
+    if param:
+        detail = detail or DomainError(Error.REQUEST_INVALID).message()
+        return error_response(DomainError(Error.REQUEST_PARAM_INVALID, param=param, field=param, detail=detail))
+    if detail:
+        return error_response(DomainError(Error.REQUEST_INVALID_DETAIL, detail=detail))
+    return error_response(DomainError(Error.REQUEST_INVALID))
 
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
-    return error_response(401, "authentication_required", "需要有效的访问令牌")
+    return error_response(DomainError(Error.TOKEN_REQUIRED))
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    return error_response(exc.status_code, "error", str(exc))
+    # ninja raises it for a body it cannot parse (400); any other status says what the status says.
+    error = Error.REQUEST_BODY_UNREADABLE if exc.status_code == 400 else Error.REQUEST_FAILED
+    return error_response(DomainError(error), status=exc.status_code)
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return error_response(404, "not_found", "对象不存在")
+    return error_response(DomainError(Error.NOT_FOUND))
 
 
 def require_role(request, *roles: Role) -> None:
     if request.user.role not in roles:
-        raise ApiError(403, "permission_denied", "wrong_role", "当前角色无权执行此操作")
+        raise DomainError(Error.WRONG_ROLE)
 
 
 def paginate(qs, limit: int = 20, starting_after: str | None = None, serialize=None) -> dict:
     """Stripe-style cursor pagination, newest first: {"data": [...], "has_more": bool}."""
     if limit < 1 or limit > 100:
-        raise ApiError(400, "invalid_request", "invalid_limit", "limit 必须在 1 到 100 之间", param="limit")
+        raise DomainError(Error.LIMIT_OUT_OF_RANGE, param="limit")
     qs = qs.order_by("-pk")
     if starting_after:
         try:
             qs = qs.filter(pk__lt=int(starting_after))
         except ValueError:
-            raise ApiError(
-                400, "invalid_request", "invalid_cursor", "starting_after 无效", param="starting_after"
-            ) from None
+            raise DomainError(Error.CURSOR_INVALID, param="starting_after") from None
     rows = list(qs[: limit + 1])
     data = rows[:limit]
     return {"data": [serialize(r) for r in data] if serialize else data, "has_more": len(rows) > limit}

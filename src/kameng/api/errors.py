@@ -1,55 +1,81 @@
-"""The contract's error shape: {"error": {"type", "code", "message", "param"}}."""
+"""Where a domain error meets HTTP: each ErrorKind's status, and the contract's error body
+{"error": {"type", "code", "message", "param"}} in the request's language (Accept-Language: en → English)."""
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.utils import translation
 
-STATUS_TYPES = {
-    400: "invalid_request",
-    401: "authentication_required",
-    402: "insufficient_funds",
-    403: "permission_denied",
-    404: "not_found",
-    405: "invalid_request",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    500: "api_error",
+from kameng.errors import DomainError, Error, ErrorKind, RateLimited
+
+STATUS: dict[ErrorKind, int] = {
+    ErrorKind.INVALID_REQUEST: 400,
+    ErrorKind.AUTHENTICATION_REQUIRED: 401,
+    ErrorKind.INSUFFICIENT_FUNDS: 402,
+    ErrorKind.PERMISSION_DENIED: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.IDEMPOTENCY_ERROR: 409,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.API_ERROR: 500,
+}
+
+# The `type` of an answer that already has its status (Django's 404 and 405, ninja's 400, a bare 413…).
+STATUS_TYPES: dict[int, ErrorKind] = {
+    400: ErrorKind.INVALID_REQUEST,
+    401: ErrorKind.AUTHENTICATION_REQUIRED,
+    402: ErrorKind.INSUFFICIENT_FUNDS,
+    403: ErrorKind.PERMISSION_DENIED,
+    404: ErrorKind.NOT_FOUND,
+    405: ErrorKind.INVALID_REQUEST,
+    409: ErrorKind.CONFLICT,
+    413: ErrorKind.TOO_LARGE,
+    415: ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorKind.RATE_LIMITED,
+    500: ErrorKind.API_ERROR,
+}
+
+# What such an answer says (any other status: REQUEST_FAILED).
+STATUS_ERRORS: dict[int, Error] = {
+    400: Error.REQUEST_INVALID,
+    401: Error.LOGIN_REQUIRED,
+    403: Error.PERMISSION_DENIED,
+    404: Error.NOT_FOUND,
+    405: Error.METHOD_NOT_ALLOWED,
+    413: Error.REQUEST_TOO_LARGE,
+    429: Error.TOO_MANY_REQUESTS,
+    500: Error.INTERNAL_ERROR,
 }
 
 
-class ApiError(Exception):
-    """Raised anywhere in a service; the API turns it into the error shape, pages into a message."""
-
-    def __init__(self, status: int, type_: str, code: str, message: str, *, param: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.type = type_
-        self.code = code
-        self.message = message
-        self.param = param
-
-    def body(self) -> dict:
-        return {"error": {"type": self.type, "code": self.code, "message": self.message, "param": self.param}}
-
-    def response(self) -> JsonResponse:
-        return JsonResponse(self.body(), status=self.status, json_dumps_params={"ensure_ascii": False})
+def status_for(exc: DomainError) -> int:
+    return STATUS[exc.kind]
 
 
-def not_found(what: str = "对象") -> ApiError:
-    return ApiError(404, "not_found", "not_found", f"{what}不存在")
+def error_response(exc: DomainError, *, status: int | None = None) -> JsonResponse:
+    """The contract's answer to `exc`: its kind's status, or `status` for an answer that already has one.
+
+    The message is in the active language (LocaleMiddleware chose it from Accept-Language), and
+    Content-Language names that language, so the two always agree.
+    """
+    kind = exc.kind if status is None else STATUS_TYPES.get(status, ErrorKind.API_ERROR)
+    language = translation.get_language()
+    body = {"error": {"type": kind.value, "code": exc.code, "message": exc.message(language), "param": exc.param}}
+    response = JsonResponse(body, status=status or STATUS[exc.kind], json_dumps_params={"ensure_ascii": False})
+    if language:
+        response["Content-Language"] = language
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
-def forbidden(message: str = "无权执行此操作", code: str = "permission_denied") -> ApiError:
-    return ApiError(403, "permission_denied", code, message)
+def status_error_response(status: int) -> JsonResponse:
+    """The error shape for an answer that came without one (a 404 from the URL resolver, a 405 …)."""
+    return error_response(DomainError(STATUS_ERRORS.get(status, Error.REQUEST_FAILED)), status=status)
 
 
-def conflict(code: str, message: str) -> ApiError:
-    return ApiError(409, "conflict", code, message)
-
-
-def invalid(code: str, message: str, param: str | None = None) -> ApiError:
-    return ApiError(400, "invalid_request", code, message, param=param)
-
-
-def error_response(status: int, code: str, message: str, param: str | None = None) -> JsonResponse:
-    return ApiError(status, STATUS_TYPES.get(status, "api_error"), code, message, param=param).response()
+def refusal_response(response: HttpResponse) -> JsonResponse | None:
+    """A lower layer's refusal (kameng.security's `Refusal`: a rate limit, a NUL in the input, an
+    axes lockout) rendered here, or None when `response` is not one."""
+    exc = getattr(response, "domain_error", None)
+    return error_response(exc) if isinstance(exc, DomainError) else None

@@ -7,33 +7,30 @@ import logging
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
-from .errors import ApiError, error_response
+from kameng.errors import DomainError, Error
+
+from .errors import error_response, refusal_response, status_error_response
 from .models import IdempotencyRecord
 
 API_PREFIX = "/api/"
 log = logging.getLogger(__name__)
 
-_DEFAULT_MESSAGES = {
-    400: ("invalid_request", "请求无效"),
-    401: ("authentication_required", "需要登录"),
-    403: ("permission_denied", "无权执行此操作"),
-    404: ("not_found", "对象不存在"),
-    405: ("method_not_allowed", "不支持该请求方法"),
-    413: ("too_large", "上传内容过大"),
-    429: ("rate_limited", "请求过于频繁"),
-    500: ("internal_error", "服务器内部错误"),
-}
-
 
 class ApiErrorShapeMiddleware:
-    """Any non-2xx answer under /api/ that is not already in the error shape gets it (404, 405, 500…)."""
+    """Any non-2xx answer under /api/ that is not already in the error shape gets it (404, 405, 500…);
+    a refusal from the layers inside it (kameng.security's `Refusal`) is rendered from its domain error."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+        if not request.path.startswith(API_PREFIX):
+            return response
+        refusal = refusal_response(response)
+        if refusal is not None:
+            return refusal
+        if response.status_code < 400:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             try:
@@ -41,8 +38,7 @@ class ApiErrorShapeMiddleware:
                     return response
             except (ValueError, TypeError, AttributeError):
                 pass
-        code, message = _DEFAULT_MESSAGES.get(response.status_code, ("error", "请求失败"))
-        shaped = error_response(response.status_code, code, message)
+        shaped = status_error_response(response.status_code)
         for header in ("Allow", "Retry-After"):
             if response.has_header(header):
                 shaped[header] = response[header]
@@ -51,10 +47,10 @@ class ApiErrorShapeMiddleware:
     def process_exception(self, request, exception):
         if request.path.startswith(API_PREFIX) and _is_nul_refusal(exception):
             # A NUL character reached a PostgreSQL text column (e.g. a multipart form field): bad input.
-            return error_response(400, "invalid_characters", "请求中不能包含 NUL 字符")
+            return error_response(DomainError(Error.REQUEST_NUL_CHARACTERS))
         if request.path.startswith(API_PREFIX):
             log.exception("unhandled error on %s", request.path)
-            return error_response(500, "internal_error", "服务器内部错误")
+            return error_response(DomainError(Error.INTERNAL_ERROR))
         return None
 
 
@@ -75,7 +71,7 @@ class IdempotencyMiddleware:
         if request.method != "POST" or not key or not request.path.startswith(API_PREFIX):
             return self.get_response(request)
         if len(key) > 255:
-            return error_response(400, "invalid_idempotency_key", "Idempotency-Key 过长", "Idempotency-Key")
+            return error_response(DomainError(Error.IDEMPOTENCY_KEY_TOO_LONG, param="Idempotency-Key"))
         scope = hashlib.sha256(
             (request.headers.get("Authorization") or f"anon:{request.META.get('REMOTE_ADDR', '')}").encode()
         ).hexdigest()
@@ -90,6 +86,7 @@ class IdempotencyMiddleware:
         except Exception:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
+        response = refusal_response(response) or response  # stored as the caller sees it
         if response.status_code >= 500 or response.streaming:
             # Not a final answer: let the client retry with the same key.
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
@@ -113,13 +110,9 @@ class IdempotencyMiddleware:
     def _replay(scope: str, key: str, request_hash: str):
         record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is None or record.request_hash != request_hash:
-            return ApiError(
-                409, "idempotency_error", "idempotency_key_reused", "Idempotency-Key 已用于不同的请求"
-            ).response()
+            return error_response(DomainError(Error.IDEMPOTENCY_KEY_REUSED))
         if record.status is None:
-            return ApiError(
-                409, "idempotency_error", "idempotency_in_progress", "相同 Idempotency-Key 的请求仍在处理中"
-            ).response()
+            return error_response(DomainError(Error.IDEMPOTENCY_IN_PROGRESS))
         response = HttpResponse(bytes(record.body), status=record.status, content_type=record.content_type)
         response["Idempotent-Replayed"] = "true"
         return response

@@ -4,7 +4,7 @@ from ninja import Router, Schema, Status
 
 from kameng.accounts.models import Role
 from kameng.api.base import bearer, iso, require_role
-from kameng.api.errors import not_found
+from kameng.errors import DomainError, Error
 from kameng.policy.services import get_policy
 
 from . import services
@@ -115,7 +115,7 @@ def get_shop(request, shop_id: str):
     try:
         shop = Shop.objects.get(pk=int(shop_id))
     except (ValueError, Shop.DoesNotExist):
-        raise not_found("店铺") from None
+        raise DomainError(Error.SHOP_NOT_FOUND) from None
     return shop_out(shop)
 
 

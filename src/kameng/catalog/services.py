@@ -6,8 +6,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from kameng.accounts.models import Role, User
-from kameng.api.errors import ApiError, forbidden, invalid, not_found
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 from kameng.policy.services import get_policy
 from kameng.trust.clauses import find_unfair_clauses
 
@@ -31,29 +31,29 @@ EDITABLE = (
 
 def create_shop(*, acting_user: User, name: str, description: str = "", contact: str = "") -> Shop:
     if acting_user.role != Role.MERCHANT:
-        raise forbidden("只有商家可以开店")
+        raise DomainError(Error.SHOP_MERCHANT_ONLY)
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise invalid("invalid_name", "店铺名称不能为空且不超过80个字符", "name")
+        raise DomainError(Error.SHOP_NAME_INVALID, param="name")
     if Shop.objects.filter(owner=acting_user).exists():
-        raise ApiError(409, "conflict", "shop_exists", "每个商家只能开一家店")
+        raise DomainError(Error.SHOP_EXISTS)
     try:
         with transaction.atomic():
             return Shop.objects.create(
                 owner=acting_user, name=name, description=description or "", contact=contact, created_at=clock_now()
             )
     except IntegrityError:
-        raise ApiError(409, "conflict", "shop_exists", "每个商家只能开一家店") from None
+        raise DomainError(Error.SHOP_EXISTS) from None
 
 
 def update_shop(shop: Shop, *, acting_user: User, **fields) -> Shop:
     if shop.owner_id != acting_user.pk:
-        raise forbidden()
+        raise DomainError(Error.PERMISSION_DENIED)
     for key in ("name", "description", "contact", "response_promise_hours", "refund_promise_hours"):
         if fields.get(key) is not None:
             setattr(shop, key, fields[key])
     if not shop.name.strip():
-        raise invalid("invalid_name", "店铺名称不能为空", "name")
+        raise DomainError(Error.SHOP_NAME_REQUIRED, param="name")
     shop.save()
     return shop
 
@@ -61,33 +61,33 @@ def update_shop(shop: Shop, *, acting_user: User, **fields) -> Shop:
 def _validate(data: dict) -> None:
     policy = get_policy()
     if data["category"] not in policy.categories:
-        raise invalid("invalid_category", "未知的商品类目", "category")
+        raise DomainError(Error.LISTING_CATEGORY_UNKNOWN, param="category")
     if data["kind"] not in KINDS:
-        raise invalid("invalid_kind", "未知的交付方式", "kind")
+        raise DomainError(Error.LISTING_KIND_UNKNOWN, param="kind")
     title = (data.get("title") or "").strip()
     if not title or len(title) > 120:
-        raise invalid("invalid_title", "标题不能为空且不超过120个字符", "title")
+        raise DomainError(Error.LISTING_TITLE_INVALID, param="title")
     price = data["price"]
     if not isinstance(price, int) or isinstance(price, bool) or price <= 0 or price > 10**10:
-        raise invalid("invalid_price", "价格必须是正整数（分）", "price")
+        raise DomainError(Error.LISTING_PRICE_INVALID, param="price")
     if not (0 <= data["after_sale_days"] <= 365):
-        raise invalid("invalid_after_sale_days", "售后天数必须在0到365之间", "after_sale_days")
+        raise DomainError(Error.LISTING_AFTER_SALE_DAYS_INVALID, param="after_sale_days")
     if not (0 <= data["verification_minutes"] <= 60 * 24 * 30):
-        raise invalid("invalid_verification_minutes", "验货期必须在0到43200分钟之间", "verification_minutes")
+        raise DomainError(Error.LISTING_VERIFICATION_MINUTES_INVALID, param="verification_minutes")
     pct = data.get("deposit_percent")
     if pct is not None and not (1 <= pct <= 99):
-        raise invalid("invalid_deposit_percent", "定金比例必须在1到99之间", "deposit_percent")
+        raise DomainError(Error.LISTING_DEPOSIT_PERCENT_INVALID, param="deposit_percent")
     if pct is not None and data["kind"] == "card_key":
-        raise invalid("invalid_deposit_percent", "自动发卡商品不支持分阶段付款", "deposit_percent")
+        raise DomainError(Error.LISTING_DEPOSIT_NOT_FOR_CARD_KEY, param="deposit_percent")
     promises = data.get("promises") or []
     if (
         not isinstance(promises, list)
         or len(promises) > 20
         or any(not isinstance(p, str) or len(p) > 200 for p in promises)
     ):
-        raise invalid("invalid_promises", "承诺最多20条，每条不超过200个字符", "promises")
+        raise DomainError(Error.LISTING_PROMISES_INVALID, param="promises")
     if data.get("status", "active") not in ("active", "inactive"):
-        raise invalid("invalid_status", "状态只能是 active 或 inactive", "status")
+        raise DomainError(Error.LISTING_STATUS_INVALID, param="status")
 
 
 def _derive(listing: Listing) -> None:
@@ -129,9 +129,9 @@ def _write_version(listing: Listing, now) -> ListingVersion:
 def create_listing(*, acting_user: User, **data) -> Listing:
     shop = Shop.objects.filter(owner=acting_user).first() if acting_user.role == Role.MERCHANT else None
     if acting_user.role != Role.MERCHANT:
-        raise forbidden("只有商家可以发布商品")
+        raise DomainError(Error.LISTING_MERCHANT_ONLY)
     if shop is None:
-        raise ApiError(409, "conflict", "shop_required", "请先开设店铺")
+        raise DomainError(Error.LISTING_SHOP_REQUIRED)
     policy = get_policy()
     data.setdefault("after_sale_days", policy.default_after_sale_days)
     data.setdefault("verification_minutes", policy.default_verification_minutes)
@@ -155,7 +155,7 @@ def create_listing(*, acting_user: User, **data) -> Listing:
 
 def update_listing(listing: Listing, *, acting_user: User, **changes) -> Listing:
     if listing.shop.owner_id != acting_user.pk:
-        raise forbidden("只能编辑自己店铺的商品")
+        raise DomainError(Error.LISTING_NOT_OWNER)
     data = {k: getattr(listing, k) for k in EDITABLE}
     # `changes` holds only the fields the caller sent; deposit_percent may be cleared with null.
     for key, value in changes.items():
@@ -183,11 +183,11 @@ def current_version(listing: Listing) -> ListingVersion:
 def add_stock(listing: Listing, *, acting_user: User, items: list[str]) -> dict:
     """Bulk-add card keys; blank lines are ignored, duplicates (in the batch or stock) counted."""
     if listing.shop.owner_id != acting_user.pk:
-        raise forbidden("只能为自己店铺的商品补货")
+        raise DomainError(Error.STOCK_NOT_OWNER)
     if listing.kind != "card_key":
-        raise ApiError(409, "conflict", "not_card_key", "只有自动发卡商品需要库存")
+        raise DomainError(Error.STOCK_NOT_CARD_KEY)
     if not isinstance(items, list) or len(items) > 10_000:
-        raise invalid("invalid_items", "一次最多添加10000条", "items")
+        raise DomainError(Error.STOCK_TOO_MANY_ITEMS, param="items")
     now = clock_now()
     seen: set[str] = set()
     fresh: list[StockItem] = []
@@ -195,7 +195,7 @@ def add_stock(listing: Listing, *, acting_user: User, items: list[str]) -> dict:
     cleaned = [str(i).strip() for i in items]
     cleaned = [i for i in cleaned if i]
     if any(len(i) > 2000 for i in cleaned):
-        raise invalid("invalid_items", "单条卡密不超过2000个字符", "items")
+        raise DomainError(Error.STOCK_ITEM_TOO_LONG, param="items")
     hashes = {i: hashlib.sha256(i.encode()).hexdigest() for i in cleaned}
     with transaction.atomic():
         existing = set(
@@ -244,14 +244,12 @@ def paginate_search(qs, limit: int = 20, starting_after: str | None = None, seri
     next page continues inside it, then moves on to the demoted group.
     """
     if limit < 1 or limit > 100:
-        raise ApiError(400, "invalid_request", "invalid_limit", "limit 必须在 1 到 100 之间", param="limit")
+        raise DomainError(Error.LIMIT_OUT_OF_RANGE, param="limit")
     if starting_after:
         try:
             cursor = int(starting_after)
         except ValueError:
-            raise ApiError(
-                400, "invalid_request", "invalid_cursor", "starting_after 无效", param="starting_after"
-            ) from None
+            raise DomainError(Error.CURSOR_INVALID, param="starting_after") from None
         status = Listing.objects.filter(pk=cursor).values_list("shop__status", flat=True).first()
         rank = 1 if status == ShopStatus.RESTRICTED else 0
         qs = qs.filter(Q(demoted__gt=rank) | Q(demoted=rank, pk__lt=cursor))
@@ -264,9 +262,9 @@ def get_listing_for(listing_id, user) -> Listing:
     try:
         listing = Listing.objects.select_related("shop").get(pk=int(listing_id))
     except (ValueError, TypeError, Listing.DoesNotExist):
-        raise not_found("商品") from None
+        raise DomainError(Error.LISTING_NOT_FOUND) from None
     owner = user is not None and user.is_authenticated and listing.shop.owner_id == user.pk
     staff = user is not None and user.is_authenticated and user.role in (Role.ARBITRATOR, Role.ADMIN)
     if not owner and not staff and (listing.status != "active" or listing.shop.status == ShopStatus.SUSPENDED):
-        raise not_found("商品")
+        raise DomainError(Error.LISTING_NOT_FOUND)
     return listing

@@ -5,7 +5,7 @@ from ninja import Router, Schema
 
 from kameng.accounts.models import Role
 from kameng.api.base import iso, require_role
-from kameng.api.errors import invalid, not_found
+from kameng.errors import DomainError, Error
 
 from . import services
 
@@ -18,7 +18,7 @@ class AdvanceIn(Schema):
 
 def _guard(request):
     if not settings.TEST_CLOCK:
-        raise not_found()
+        raise DomainError(Error.NOT_FOUND)
     require_role(request, Role.ADMIN)
 
 
@@ -34,7 +34,7 @@ def advance(request, payload: AdvanceIn):
 
     _guard(request)
     if payload.seconds < 0 or payload.seconds > 10 * 365 * 86400:
-        raise invalid("invalid_seconds", "seconds 必须在 0 到 315360000 之间", "seconds")
+        raise DomainError(Error.CLOCK_SECONDS_INVALID, param="seconds")
     now = services.advance(payload.seconds)
     sweep(now)
     return {"now": iso(now)}

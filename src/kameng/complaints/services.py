@@ -12,8 +12,8 @@ from django.utils import timezone
 from kameng.accounts.models import User
 from kameng.aftersales import services as aftersales
 from kameng.aftersales.models import RefundCase
-from kameng.api.errors import forbidden, invalid
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 
 from . import documents, package, pdf, rules
 from .documents import Dossier, EvidenceEntry, Fact, Operator, OrderInfo, Person, Shop
@@ -43,7 +43,7 @@ CHANNEL_INFO = {
 
 def check_channel(channel: str | None) -> str:
     if channel not in CHANNELS:
-        raise invalid("invalid_channel", "channel 必须是 12315、arbitration 或 police 之一", "channel")
+        raise DomainError(Error.COMPLAINT_CHANNEL_INVALID, param="channel")
     return channel
 
 
@@ -51,7 +51,7 @@ def complaint_case_for(case_id, user: User) -> RefundCase:
     """The buyer's own case. Others who can see it (its merchant, staff) get 403; anyone else 404."""
     case = aftersales.get_case_for(case_id, user)
     if aftersales.role_on_case(case, user) != "buyer":
-        raise forbidden("只有该售后单的买家可以导出维权材料", code="buyer_only")
+        raise DomainError(Error.COMPLAINT_BUYER_ONLY)
     return case
 
 

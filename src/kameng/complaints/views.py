@@ -11,7 +11,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 
 from kameng.accounts.services import PROFILE_LIMITS, update_profile
-from kameng.api.errors import ApiError
+from kameng.errors import DomainError, ErrorKind
 
 from . import services
 from .rules import CHANNELS, PROFILE_FIELDS
@@ -37,10 +37,10 @@ def _base_template() -> str:
 def _case_for(case_id, user):
     try:
         return services.complaint_case_for(case_id, user)
-    except ApiError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from None
-        raise Http404(exc.message) from None
+    except DomainError as exc:
+        if exc.kind == ErrorKind.PERMISSION_DENIED:
+            raise PermissionDenied(exc.message()) from None
+        raise Http404(exc.message()) from None
 
 
 @login_required
@@ -56,8 +56,8 @@ def complaint_page(request, case_id: int):
         if form.is_valid():
             try:
                 update_profile(user, **form.cleaned_data)
-            except ApiError as exc:
-                form.add_error(exc.param if exc.param in form.fields else None, exc.message)
+            except DomainError as exc:
+                form.add_error(exc.param if exc.param in form.fields else None, exc.message())
             else:
                 messages.success(request, "已保存你的联系信息，维权材料已更新。")
                 return redirect(page_url)

@@ -6,7 +6,7 @@
 from ninja import Router, Schema
 
 from kameng.accounts.models import Role
-from kameng.api.errors import forbidden, not_found
+from kameng.errors import DomainError, Error
 
 router = Router(tags=["evidence"])
 
@@ -69,7 +69,7 @@ def assist(request, case_id: str):
 
     case = get_case_for(case_id, request.auth)
     if request.auth.role not in (Role.ARBITRATOR, Role.ADMIN):
-        raise forbidden("证据辅助分析只对仲裁员开放")
+        raise DomainError(Error.EVIDENCE_ASSIST_ARBITRATORS_ONLY)
     return assist_for(case)
 
 
@@ -85,10 +85,10 @@ def preview(request, case_id: str, evidence_id: str):
     case = get_case_for(case_id, request.auth)
     item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
     if item is None:
-        raise not_found("证据")
+        raise DomainError(Error.EVIDENCE_NOT_FOUND)
     fieldfile = preview_file(item)
     if fieldfile is None:
-        raise not_found("预览")
+        raise DomainError(Error.EVIDENCE_PREVIEW_NOT_FOUND)
     response = download_response(fieldfile, f"preview-{item.pk}.jpg", "image/jpeg")
     if response.has_header("Content-Disposition"):  # our own re-encoded JPEG may be shown inline
         response["Content-Disposition"] = response["Content-Disposition"].replace("attachment", "inline", 1)

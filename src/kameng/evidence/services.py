@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from kameng.errors import DomainError, Error
+
 from .uploads import EXTENSIONS
 
 GENESIS = "0" * 64
@@ -51,15 +53,13 @@ def append(
     `content` is a Django File (or ContentFile). The caller has validated type and size and
     holds the case row lock, so the chain is appended in order and the upload quota holds.
     """
-    from kameng.api.errors import conflict
-
     from .models import Evidence
 
     assert transaction.get_connection().in_atomic_block
     if uploaded_by is not None:
         quota = getattr(settings, "EVIDENCE_MAX_UPLOADS_PER_CASE", MAX_UPLOADS_PER_CASE)
         if Evidence.objects.filter(case=case, uploaded_by__isnull=False).count() >= quota:
-            raise conflict("evidence_quota_exceeded", f"每个售后单最多上传 {quota} 个证据文件")
+            raise DomainError(Error.EVIDENCE_QUOTA_EXCEEDED, quota=quota)
     last = Evidence.objects.filter(case=case).order_by("-seq").first()
     prev = last.chain if last else GENESIS
     ext = EXTENSIONS.get(content_type, "bin")

@@ -6,7 +6,7 @@ lying or missing Content-Length changes nothing); files above FILE_UPLOAD_MAX_ME
 to temporary files, so memory stays flat whatever the size. `inspect_upload` then reads the
 file once in chunks — SHA-256, magic bytes, active-content scan — and validates its structure
 for the sniffed type (Pillow with decompression-bomb limits for images, a box walk and an
-FFmpeg probe for video). Anything not PNG, JPEG, WebP, GIF, MP4, WebM, PDF or text is a 415.
+FFmpeg probe for video). Anything not PNG, JPEG, WebP, GIF, MP4, WebM, PDF or text is refused.
 """
 
 import codecs
@@ -20,7 +20,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from PIL import Image
 
-from kameng.api.errors import ApiError
+from kameng.errors import DomainError, Error
 
 MAX_BYTES = 20 * 1024 * 1024  # one evidence file
 MAX_REQUEST_BYTES = 5 * MAX_BYTES  # all files of one multipart request together
@@ -113,15 +113,15 @@ SCAN_OVERLAP = 32
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
-class UploadTooLarge(ApiError, RequestDataTooBig):
-    """413 for the API; outside it Django's own handling of RequestDataTooBig applies (400)."""
+class UploadTooLarge(DomainError, RequestDataTooBig):
+    """too_large for the API; outside it Django's own handling of RequestDataTooBig applies (400)."""
 
     def __init__(self, limit: int = MAX_BYTES):
-        super().__init__(413, "too_large", "file_too_large", f"文件不能超过 {limit // (1024 * 1024)} MiB", param="file")
+        super().__init__(Error.UPLOAD_TOO_LARGE, param="file", mib=limit // (1024 * 1024))
 
 
-def unsupported(code: str, message: str) -> ApiError:
-    return ApiError(415, "unsupported_media_type", code, message, param="file")
+def unsupported(error: Error) -> DomainError:
+    return DomainError(error, param="file")
 
 
 class UploadSizeLimitHandler(FileUploadHandler):
@@ -280,23 +280,23 @@ def _is_plain_text(text: str) -> bool:
 
 
 def inspect_upload(upload) -> CheckedUpload:
-    """Validate an UploadedFile: size (413), type by content and structure (415); hash it.
+    """Validate an UploadedFile: size (too_large), type by content and structure (unsupported_media_type); hash it.
 
     The type comes from the first 64 KiB; the file is then read once in chunks (memory stays
     flat) for its hash and the scans that type needs, and its structure is checked last.
-    Raises ApiError; the caller stores nothing unless this returns.
+    Raises DomainError; the caller stores nothing unless this returns.
     """
     if upload is None:
-        raise ApiError(400, "invalid_request", "file_required", "请选择要上传的文件", param="file")
+        raise DomainError(Error.UPLOAD_FILE_REQUIRED, param="file")
     if upload.size is not None and upload.size > MAX_BYTES:
         raise UploadTooLarge()
     upload.seek(0)
     head = upload.read(HEAD_BYTES)
     if not head:
-        raise unsupported("empty_file", "文件是空的")
+        raise unsupported(Error.UPLOAD_EMPTY)
     content_type = sniff(head)
     if content_type is None:
-        raise unsupported("unsupported_type", "只接受 PNG、JPEG、WebP、GIF、MP4、WebM、PDF 或纯文本文件")
+        raise unsupported(Error.UPLOAD_TYPE_UNSUPPORTED)
     scan_markup = content_type not in VIDEO_TYPES
     text = _StreamingText(head) if content_type == "text/plain" else None
     digest = hashlib.sha256()
@@ -323,11 +323,11 @@ def inspect_upload(upload) -> CheckedUpload:
     if text is not None:
         encoding = text.finish() or _gb18030_fallback(upload, text)
         if encoding is None:
-            raise unsupported("unsupported_type", "文本文件必须是 UTF-8、UTF-16 或 GB18030 编码的纯文本")
+            raise unsupported(Error.UPLOAD_TEXT_ENCODING)
     if b"PK\x05\x06" in tail:
-        raise unsupported("polyglot", "文件末尾附带了压缩包，不予接受")
+        raise unsupported(Error.UPLOAD_ARCHIVE_APPENDED)
     if markup_hit:
-        raise unsupported("active_content", "文件中含有网页或脚本内容，不予接受")
+        raise unsupported(Error.UPLOAD_ACTIVE_CONTENT)
     if content_type == "application/pdf":
         _check_pdf(tail, pdf_active)
     elif content_type in IMAGE_TYPES:
@@ -397,9 +397,9 @@ def _gb18030_fallback(upload, checker: _StreamingText) -> str | None:
 
 def _check_pdf(tail: bytes, active: bool) -> None:
     if b"%%EOF" not in tail[-2048:]:
-        raise unsupported("invalid_pdf", "PDF 文件不完整")
+        raise unsupported(Error.UPLOAD_PDF_INCOMPLETE)
     if active:
-        raise unsupported("active_content", "PDF 中含有脚本、启动动作或嵌入文件，不予接受")
+        raise unsupported(Error.UPLOAD_PDF_ACTIVE_CONTENT)
 
 
 def _check_image(upload, content_type: str, size: int) -> None:
@@ -407,7 +407,7 @@ def _check_image(upload, content_type: str, size: int) -> None:
     expected = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}[content_type]
     gif_frames = _gif_frames(upload, size) if content_type == "image/gif" else 1
     if gif_frames is None:
-        raise unsupported("polyglot", "GIF 文件结构无效，或在结束标记之后还有数据")
+        raise unsupported(Error.UPLOAD_GIF_MALFORMED)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -428,17 +428,11 @@ def _check_image(upload, content_type: str, size: int) -> None:
                     raise Image.DecompressionBombError("too many frames")
                 im.load()  # the first frame, fully: truncated or corrupt data fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ApiError(
-            413,
-            "too_large",
-            "image_too_large",
-            f"图片像素过多（上限 {MAX_PIXELS // 1_000_000} 百万像素）",
-            param="file",
-        ) from None
+        raise DomainError(Error.UPLOAD_IMAGE_TOO_LARGE, param="file", megapixels=MAX_PIXELS // 1_000_000) from None
     except Exception:  # Pillow raises many kinds on malformed input
-        raise unsupported("invalid_image", "图片文件已损坏或格式不符") from None
+        raise unsupported(Error.UPLOAD_IMAGE_INVALID) from None
     if content_type == "image/png" and not _png_ends_at_iend(upload, size):
-        raise unsupported("polyglot", "PNG 文件在结束标记之后还有数据，不予接受")
+        raise unsupported(Error.UPLOAD_PNG_TRAILING_DATA)
 
 
 def _gif_frames(f, size: int) -> int | None:
@@ -501,7 +495,7 @@ def _png_ends_at_iend(f, size: int) -> bool:
 def _check_video(upload, content_type: str, size: int) -> None:
     """MP4: top-level boxes must tile the file exactly. Both: FFmpeg must find a video stream."""
     if content_type == "video/mp4" and not _mp4_boxes_ok(upload, size):
-        raise unsupported("invalid_video", "MP4 文件结构无效")
+        raise unsupported(Error.UPLOAD_MP4_MALFORMED)
     import av
 
     upload.seek(0)
@@ -509,14 +503,14 @@ def _check_video(upload, content_type: str, size: int) -> None:
         with av.open(upload, mode="r", format="mp4" if content_type == "video/mp4" else "webm") as container:
             streams = container.streams.video
             if not streams:
-                raise unsupported("invalid_video", "视频文件中没有视频画面")
+                raise unsupported(Error.UPLOAD_VIDEO_WITHOUT_PICTURE)
             stream = streams[0]
             if (stream.codec_context.width or 0) * (stream.codec_context.height or 0) > MAX_PIXELS:
-                raise ApiError(413, "too_large", "image_too_large", "视频画面尺寸过大", param="file")
-    except ApiError:
+                raise DomainError(Error.UPLOAD_VIDEO_TOO_LARGE, param="file")
+    except DomainError:
         raise
     except Exception:
-        raise unsupported("invalid_video", "视频文件已损坏或格式不符") from None
+        raise unsupported(Error.UPLOAD_VIDEO_INVALID) from None
 
 
 def _mp4_boxes_ok(f, size: int) -> bool:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
-from kameng.api.errors import ApiError
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 
 from .models import NON_NEGATIVE, Account, AccountKind, JournalEntry, Posting
 
@@ -66,7 +66,7 @@ def post(
     """Write one balanced journal entry; returns None if this key was already posted.
 
     Must run inside the caller's transaction so the money moves with the state change.
-    Raises ApiError 402 if a wallet or escrow would go negative.
+    Raises DomainError(INSUFFICIENT_FUNDS) if a wallet or escrow would go negative.
     """
     assert connection.in_atomic_block, "ledger.post must run inside a transaction"
     legs = [leg for leg in legs if leg.amount]
@@ -86,7 +86,7 @@ def post(
     for code in codes:
         account = accounts[code]
         if account.kind in NON_NEGATIVE and account.balance + deltas[code] < 0:
-            raise ApiError(402, "insufficient_funds", "insufficient_funds", "余额不足")
+            raise DomainError(Error.INSUFFICIENT_FUNDS)
     try:
         with transaction.atomic():
             entry = JournalEntry.objects.create(

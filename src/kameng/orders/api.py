@@ -5,7 +5,7 @@ from ninja import Router, Schema, Status
 
 from kameng.accounts.models import Role
 from kameng.api.base import iso, paginate
-from kameng.api.errors import invalid
+from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 
 from . import services
@@ -141,16 +141,15 @@ def _escrow_balance():
 @router.get("/orders/export", auth=None, include_in_schema=True)
 def export_orders(request, format: str = "csv"):
     from kameng.api.base import bearer
-    from kameng.api.errors import ApiError
 
     user = request.user if request.user.is_authenticated else None
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         user = bearer.authenticate(request, header[7:].strip())
     if user is None:
-        raise ApiError(401, "authentication_required", "authentication_required", "需要有效的访问令牌")
+        raise DomainError(Error.TOKEN_REQUIRED)
     if format != "csv":
-        raise invalid("invalid_format", "只支持 csv 格式", "format")
+        raise DomainError(Error.EXPORT_FORMAT_UNSUPPORTED, param="format")
     orders = services.visible_orders(user).select_related("shop", "buyer").order_by("-pk")
     response = HttpResponse(
         services.export_csv(orders.iterator(chunk_size=500)), content_type="text/csv; charset=utf-8"

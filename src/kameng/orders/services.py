@@ -9,10 +9,10 @@ from datetime import timedelta
 from django.db import connection, transaction
 
 from kameng.accounts.models import Role, User
-from kameng.api.errors import ApiError, conflict, forbidden, invalid, not_found
 from kameng.catalog.models import Listing, ShopStatus, StockItem
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
 from kameng.timers import services as timers
@@ -55,10 +55,10 @@ def get_order_for(order_id, user: User) -> Order:
     try:
         pk = int(order_id)
     except (TypeError, ValueError):
-        raise not_found("订单") from None
+        raise DomainError(Error.ORDER_NOT_FOUND) from None
     order = visible_orders(user).select_related("shop", "listing", "buyer").filter(pk=pk).first()
     if order is None:
-        raise not_found("订单")
+        raise DomainError(Error.ORDER_NOT_FOUND)
     return order
 
 
@@ -73,29 +73,23 @@ def purchase(
     *, acting_user: User, listing_id, quantity: int = 1, accept_special_terms: bool = False, topup_target: str = ""
 ) -> Order:
     if acting_user.role != Role.BUYER:
-        raise forbidden("只有买家可以下单")
+        raise DomainError(Error.ORDER_BUYER_ONLY)
     try:
         listing = Listing.objects.select_related("shop").get(pk=int(listing_id))
     except (TypeError, ValueError, Listing.DoesNotExist):
-        raise not_found("商品") from None
+        raise DomainError(Error.LISTING_NOT_FOUND) from None
     if listing.status != "active" or listing.shop.status == ShopStatus.SUSPENDED:
-        raise not_found("商品")
+        raise DomainError(Error.LISTING_NOT_FOUND)
     if listing.shop.owner_id == acting_user.pk:
-        raise forbidden("不能购买自己店铺的商品")
+        raise DomainError(Error.ORDER_OWN_SHOP)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not (1 <= quantity <= MAX_QUANTITY):
-        raise invalid("invalid_quantity", "数量必须在1到100之间", "quantity")
+        raise DomainError(Error.ORDER_QUANTITY_INVALID, param="quantity")
     if listing.kind != "card_key" and quantity != 1:
-        raise invalid("invalid_quantity", "该商品每单只能购买1件", "quantity")
+        raise DomainError(Error.ORDER_QUANTITY_ONE_ONLY, param="quantity")
     if listing.special_terms and not accept_special_terms:
-        raise ApiError(
-            400,
-            "invalid_request",
-            "special_terms_not_accepted",
-            "该商品属于特殊商品，请先阅读并确认特殊条款",
-            param="accept_special_terms",
-        )
+        raise DomainError(Error.SPECIAL_TERMS_NOT_ACCEPTED, param="accept_special_terms")
     if listing.kind == "direct_topup" and not (topup_target or "").strip():
-        raise invalid("topup_target_required", "直充商品需要填写充值账号", "topup_target")
+        raise DomainError(Error.ORDER_TOPUP_TARGET_REQUIRED, param="topup_target")
     now = clock_now()
     version = current_version(listing)
     amount = listing.price * quantity
@@ -140,12 +134,12 @@ def _deliver_from_stock(order: Order, now) -> None:
         qs = qs.select_for_update(skip_locked=True)
     items = list(qs[: order.quantity])
     if len(items) < order.quantity:
-        raise conflict("out_of_stock", "库存不足")
+        raise DomainError(Error.OUT_OF_STOCK)
     ids = [i.pk for i in items]
     # The filter on order__isnull makes a double delivery impossible even without row locks.
     taken = StockItem.objects.filter(pk__in=ids, order__isnull=True).update(order=order, delivered_at=now)
     if taken != len(ids):
-        raise conflict("out_of_stock", "库存不足")
+        raise DomainError(Error.OUT_OF_STOCK)
     _mark_delivered(order, None, now, content=None)
 
 
@@ -178,7 +172,7 @@ def _collect_balance(order: Order, actor: User | None, now, *, required: bool) -
                 actor=order.buyer.username,
                 memo=f"订单 {order.number} 尾款",
             )
-    except ApiError:
+    except DomainError:
         if required:
             raise
         return
@@ -189,28 +183,28 @@ def _collect_balance(order: Order, actor: User | None, now, *, required: bool) -
 
 def deliver(order: Order, *, acting_user: User, content: str) -> Order:
     if acting_user.pk != order.shop.owner_id:
-        raise forbidden("只有本店商家可以发货")
+        raise DomainError(Error.DELIVERY_MERCHANT_ONLY)
     content = (content or "").strip()
     if not content or len(content) > 20_000:
-        raise invalid("invalid_content", "交付内容不能为空且不超过20000个字符", "content")
+        raise DomainError(Error.DELIVERY_CONTENT_INVALID, param="content")
     with transaction.atomic():
         order = _lock(order)
         if order.listing.kind == "card_key":
-            raise conflict("invalid_state", "自动发卡商品无需手动发货")
+            raise DomainError(Error.DELIVERY_AUTOMATIC)
         if order.status != OrderStatus.PAID:
-            raise conflict("invalid_state", "订单当前状态不能发货")
+            raise DomainError(Error.DELIVERY_NOT_ALLOWED)
         _mark_delivered(order, acting_user, clock_now(), content=content)
     return order
 
 
 def confirm(order: Order, *, acting_user: User) -> Order:
     if acting_user.pk != order.buyer_id:
-        raise forbidden("只有买家可以确认收货")
+        raise DomainError(Error.CONFIRM_BUYER_ONLY)
     now = clock_now()
     with transaction.atomic():
         order = _lock(order)
         if order.status != OrderStatus.DELIVERED or order.escrow_status != EscrowStatus.HELD:
-            raise conflict("invalid_state", "订单当前状态不能确认收货")
+            raise DomainError(Error.CONFIRM_NOT_ALLOWED)
         if order.balance_due:
             _collect_balance(order, acting_user, now, required=True)
         _event(order, "confirmed", acting_user, now)
@@ -313,7 +307,7 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     """
     refundable = order.paid_amount - order.refunded_amount
     if amount <= 0 or amount > refundable:
-        raise invalid("amount_exceeds_refundable", "退款金额超过可退金额", "amount")
+        raise DomainError(Error.ORDER_REFUND_EXCEEDS_REFUNDABLE, param="amount")
     buyer = ledger.wallet_code(order.buyer_id)
     escrow = ledger.escrow_code(order.pk)
     merchant_wallet = ledger.wallet_code(order.shop.owner_id)
@@ -360,10 +354,10 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
 
 def post_message(order: Order, *, acting_user: User, body: str) -> Message:
     if acting_user.pk not in (order.buyer_id, order.shop.owner_id):
-        raise forbidden("只有交易双方可以留言")
+        raise DomainError(Error.MESSAGE_PARTIES_ONLY)
     body = (body or "").strip()
     if not body or len(body) > 5000:
-        raise invalid("invalid_body", "留言不能为空且不超过5000个字符", "body")
+        raise DomainError(Error.MESSAGE_BODY_INVALID, param="body")
     return Message.objects.create(
         order=order, author=acting_user, body=body, flags=message_flags(body), created_at=clock_now()
     )

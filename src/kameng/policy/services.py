@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db import transaction
 
+from kameng.errors import DomainError, Error
+
 from .defaults import DEFAULTS
 from .models import Holiday, PolicySetting
 
@@ -63,12 +65,11 @@ def add_holiday(day: date, *, name: str = "", is_workday: bool = False, acting_u
 
     Replaces any entry on that date. Deadlines already set keep their time; new ones count with it.
     """
-    from kameng.api.errors import invalid
     from kameng.security.audit import record
 
     name = (name or "").strip()
     if len(name) > 64:
-        raise invalid("invalid_name", "名称不超过64个字符", "name")
+        raise DomainError(Error.HOLIDAY_NAME_TOO_LONG, param="name")
     with transaction.atomic():
         previous = Holiday.objects.filter(date=day).values("name", "is_workday").first()
         holiday, _ = Holiday.objects.update_or_create(date=day, defaults={"name": name, "is_workday": is_workday})

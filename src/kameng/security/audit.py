@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
-from kameng.api.errors import invalid
+from kameng.errors import DomainError, Error
 
 from .models import AuditRecord
 
@@ -271,7 +271,7 @@ SOURCES = ("case", "money", "order", "sanction", "admin", "staff")
 def _parse_id(entry_id: str, sources: dict) -> tuple[Source, int]:
     name, _, pk = (entry_id or "").partition(":")
     if name not in sources or not pk.isdigit():
-        raise invalid("invalid_cursor", "starting_after 无效", "starting_after")
+        raise DomainError(Error.CURSOR_INVALID, param="starting_after")
     return sources[name], int(pk)
 
 
@@ -282,18 +282,18 @@ def search(*, q: str = "", actor: str = "", type: str = "", limit: int = 20, sta
     actor: a username, or "system"; type: a source ("money") or a full type ("money.refund").
     """
     if not 1 <= limit <= MAX_LIMIT:
-        raise invalid("invalid_limit", "limit 必须在 1 到 100 之间", "limit")
+        raise DomainError(Error.LIMIT_OUT_OF_RANGE, param="limit")
     q, actor, type = (q or "").strip()[:200], (actor or "").strip()[:150], (type or "").strip()[:80]
     sources = {s.name: s for s in _sources()}
     wanted_source, _, wanted_type = type.partition(".")
     if type and wanted_source not in sources:
-        raise invalid("invalid_type", f"type 必须以 {', '.join(SOURCES)} 之一开头", "type")
+        raise DomainError(Error.AUDIT_TYPE_INVALID, param="type", sources=", ".join(SOURCES))
     cursor = None
     if starting_after:
         source, pk = _parse_id(starting_after, sources)
         at = source.queryset().filter(pk=pk).values_list(source.time_field, flat=True).first()
         if at is None:
-            raise invalid("invalid_cursor", "starting_after 无效", "starting_after")
+            raise DomainError(Error.CURSOR_INVALID, param="starting_after")
         cursor = (at, source.rank, pk)
     candidates = []
     for source in sources.values():

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .ratelimit import RateLimited
+from kameng.errors import DomainError, Error
 
-LOCKED_MESSAGE = "登录失败次数过多，该账户或地址已被暂时锁定"
+from .middleware import Refusal
+from .ratelimit import RateLimited
 
 
 def cool_off_seconds() -> int:
@@ -20,7 +21,7 @@ def cool_off_seconds() -> int:
 
 
 def locked_error() -> RateLimited:
-    return RateLimited(cool_off_seconds(), code="login_locked", message=LOCKED_MESSAGE)
+    return RateLimited(cool_off_seconds(), Error.LOGIN_LOCKED)
 
 
 def lockout_response(request, original_response=None, credentials=None):
@@ -28,12 +29,13 @@ def lockout_response(request, original_response=None, credentials=None):
     if request.path.startswith("/api/"):
         if original_response is not None and original_response.status_code == 429:
             return original_response  # already the contract's 429 (accounts.services.login raised it)
-        return locked_error().response()
+        return Refusal(locked_error())
     from kameng.web.forms import LoginForm
 
     form = LoginForm(request.POST or None)
     form.is_valid()
-    form.add_error(None, _(LOCKED_MESSAGE) + _("，请 %(minutes)d 分钟后再试") % {"minutes": cool_off_seconds() // 60})
+    locked = DomainError(Error.LOGIN_LOCKED).message()
+    form.add_error(None, locked + _("，请 %(minutes)d 分钟后再试") % {"minutes": cool_off_seconds() // 60})
     response = render(request, "web/auth/login.html", {"form": form, "next": ""}, status=429)
     response["Retry-After"] = str(cool_off_seconds())
     return response

@@ -5,12 +5,26 @@ import json
 import re
 
 from django.conf import settings
+from django.http import HttpResponse
+
+from kameng.errors import DomainError, Error
 
 from . import ratelimit
 
 API_PREFIX = "/api/"
 # Gateways retry their notifications until acknowledged; their signature is the protection there.
 EXEMPT_PREFIXES = ("/api/v1/payments/notify/",)
+
+
+class Refusal(HttpResponse):
+    """An API request refused before any view ran. kameng.api's ApiErrorShapeMiddleware, which wraps
+    these middlewares, answers it with the domain error's status and body (and Retry-After)."""
+
+    status_code = 400  # seen only if nothing rendered it: never a 2xx
+
+    def __init__(self, error: DomainError):
+        super().__init__()
+        self.domain_error = error
 
 
 class ApiRateLimitMiddleware:
@@ -33,7 +47,7 @@ class ApiRateLimitMiddleware:
         try:
             ratelimit.enforce(*checks, cache=ratelimit.FAST)
         except ratelimit.RateLimited as exc:
-            return exc.response()
+            return Refusal(exc)
         return self.get_response(request)
 
 
@@ -53,9 +67,7 @@ class ApiInputMiddleware:
         if request.path.startswith(API_PREFIX):
             param = self._nul_in(request)
             if param is not None:
-                from kameng.api.errors import error_response
-
-                return error_response(400, "invalid_characters", "请求中不能包含 NUL 字符", param or None)
+                return Refusal(DomainError(Error.REQUEST_NUL_CHARACTERS, param=param or None))
         return self.get_response(request)
 
     @staticmethod

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 
-from kameng.api.errors import ApiError
+from kameng.errors import Error, RateLimited
 
 SHARED = "security"  # login / registration counters: must be shared by all workers
 FAST = "ratelimit"  # per-request API counters: Redis, or per process
@@ -25,19 +25,6 @@ class Limit:
     name: str
     count: int
     seconds: int
-
-
-class RateLimited(ApiError):
-    """429 rate_limited in the contract's error shape, with Retry-After."""
-
-    def __init__(self, retry_after: int, code: str = "rate_limited", message: str = "请求过于频繁，请稍后再试"):
-        super().__init__(429, "rate_limited", code, f"{message}（{retry_after} 秒后重试）")
-        self.retry_after = max(1, int(retry_after))
-
-    def response(self):
-        response = super().response()
-        response["Retry-After"] = str(self.retry_after)
-        return response
 
 
 def get_limit(name: str) -> Limit | None:
@@ -78,11 +65,11 @@ def hit(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -
     return None
 
 
-def enforce(*checks: tuple[str, str], cache: str = SHARED, code: str = "rate_limited") -> None:
+def enforce(*checks: tuple[str, str], cache: str = SHARED, error: Error = Error.RATE_LIMITED) -> None:
     """Count each (limit name, key); raise RateLimited with the longest wait if any is exceeded."""
     waits = [w for name, key in checks if key and (w := hit(name, key, cache=cache)) is not None]
     if waits:
-        raise RateLimited(max(waits), code=code)
+        raise RateLimited(max(waits), error)
 
 
 def client_ip(request) -> str:

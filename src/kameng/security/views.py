@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from kameng.accounts.models import Role
-from kameng.api.errors import ApiError
+from kameng.errors import DomainError
 
 from . import audit
 
@@ -32,8 +32,8 @@ def audit_page(request):
     error, page = "", {"data": [], "has_more": False}
     try:
         page = audit.search(**filters, limit=50, starting_after=request.GET.get("starting_after") or None)
-    except ApiError as exc:
-        error = exc.message
+    except DomainError as exc:
+        error = exc.message()
     next_query = None
     if page["has_more"] and page["data"]:
         from django.utils.http import urlencode

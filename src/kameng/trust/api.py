@@ -5,8 +5,8 @@ from pydantic import StrictInt
 
 from kameng.accounts.models import Role
 from kameng.api.base import paginate, require_role
-from kameng.api.errors import invalid, not_found
 from kameng.catalog.models import Shop
+from kameng.errors import DomainError, Error
 
 from . import services
 from .models import Review, SanctionEvent
@@ -30,7 +30,7 @@ def _shop(shop_id: str) -> Shop:
     try:
         return Shop.objects.get(pk=int(shop_id))
     except (ValueError, Shop.DoesNotExist):
-        raise not_found("店铺") from None
+        raise DomainError(Error.SHOP_NOT_FOUND) from None
 
 
 @router.get("/policies", response=dict, auth=None)
@@ -41,9 +41,9 @@ def policies(request):
 @router.get("/stats", response=dict, auth=None)
 def stats(request, days: int = 90, weeks: int = 12):
     if not (1 <= days <= 365):
-        raise invalid("invalid_days", "days 必须在 1 到 365 之间", "days")
+        raise DomainError(Error.STATS_DAYS_INVALID, param="days")
     if not (1 <= weeks <= 52):
-        raise invalid("invalid_weeks", "weeks 必须在 1 到 52 之间", "weeks")
+        raise DomainError(Error.STATS_WEEKS_INVALID, param="weeks")
     return platform_stats(days=days, weeks=weeks)
 
 
@@ -79,7 +79,7 @@ def get_review(request, order_id: str):
     order = get_order_for(order_id, request.auth)
     review = Review.objects.filter(order=order).select_related("buyer", "order").first()
     if review is None:
-        raise not_found("评价")
+        raise DomainError(Error.REVIEW_NOT_FOUND)
     return services.review_out(review)
 
 

@@ -17,9 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F, Min
 
 from kameng.accounts.models import Role, User
-from kameng.api.errors import conflict, forbidden, invalid
 from kameng.catalog.models import Listing, Shop
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 from kameng.policy.services import add_working_days, get_policy
 from kameng.timers import services as timers
 
@@ -379,12 +379,12 @@ def set_sanction(shop: Shop, *, acting_user: User, status: str, reason: str) -> 
     """An operator sets the shop's status with a written reason; it holds against automatic
     sanctioning until the credit calls for something more severe than it does now."""
     if acting_user.role != Role.ADMIN:
-        raise forbidden("只有平台运营可以调整店铺状态")
+        raise DomainError(Error.SANCTION_ADMIN_ONLY)
     if status not in STATUSES:
-        raise invalid("invalid_status", "状态只能是 active、restricted 或 suspended", "status")
+        raise DomainError(Error.SANCTION_STATUS_INVALID, param="status")
     reason = (reason or "").strip()
     if not reason or len(reason) > 1000:
-        raise invalid("reason_required", "请写明调整理由（不超过1000字）", "reason")
+        raise DomainError(Error.SANCTION_REASON_REQUIRED, param="reason")
     now = clock_now()
     with transaction.atomic():
         record = refresh_shop(shop.pk, now)
@@ -430,25 +430,25 @@ def _reviewable(order) -> bool:
 
 def add_review(order, *, acting_user: User, stars, text: str = "") -> Review:
     if acting_user.pk != order.buyer_id:
-        raise forbidden("只有该订单的买家可以评价")
+        raise DomainError(Error.REVIEW_BUYER_ONLY)
     if not isinstance(stars, int) or isinstance(stars, bool) or not (1 <= stars <= 5):
-        raise invalid("invalid_stars", "评分必须是1到5星", "stars")
+        raise DomainError(Error.REVIEW_STARS_INVALID, param="stars")
     text = (text or "").strip()
     if len(text) > 2000:
-        raise invalid("invalid_text", "评价内容不超过2000字", "text")
+        raise DomainError(Error.REVIEW_TEXT_TOO_LONG, param="text")
     now = clock_now()
     with transaction.atomic():
         if Review.objects.filter(order=order).exists():
-            raise conflict("already_reviewed", "该订单已评价过")
+            raise DomainError(Error.REVIEW_ALREADY_WRITTEN)
         if not _reviewable(order):
-            raise conflict("review_not_allowed", "订单完成或售后结束后才能评价")
+            raise DomainError(Error.REVIEW_NOT_ALLOWED_YET)
         try:
             with transaction.atomic():
                 review = Review.objects.create(
                     order=order, shop_id=order.shop_id, buyer=acting_user, stars=stars, text=text, created_at=now
                 )
         except IntegrityError:
-            raise conflict("already_reviewed", "该订单已评价过") from None
+            raise DomainError(Error.REVIEW_ALREADY_WRITTEN) from None
         _add_facts(
             [
                 CreditFact(

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.models import Role
-from kameng.api.errors import ApiError
 from kameng.catalog.models import Shop
+from kameng.errors import DomainError
 
 from . import charts, services
 from .models import MerchantCredit, Review, SanctionEvent
@@ -166,8 +166,8 @@ def staff_sanctions(request):
                     reason=request.POST.get("reason", ""),
                 )
                 messages.success(request, _("已调整店铺“%(name)s”的状态") % {"name": shop.name})
-            except ApiError as exc:
-                messages.error(request, _(exc.message))
+            except DomainError as exc:
+                messages.error(request, exc.message())
         return redirect("trust-staff-sanctions")
     services.sync_if_behind()
     rows = []

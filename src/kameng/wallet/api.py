@@ -3,6 +3,7 @@
 from ninja import Router, Schema, Status
 
 from kameng.api.base import iso
+from kameng.errors import DomainError, Error
 
 from . import services
 from .gateways import get_gateway
@@ -62,11 +63,9 @@ def get_topup(request, topup_id: str):
 
 @router.post("/payments/notify/{gateway}", response=dict, auth=None)
 def notify(request, gateway: str):
-    from kameng.api.errors import not_found
-
     from .gateways import GATEWAYS
 
     if gateway not in GATEWAYS:
-        raise not_found("支付渠道")
+        raise DomainError(Error.PAYMENT_GATEWAY_NOT_FOUND)
     topup = services.handle_notification(gateway, request.body, request.headers)
     return {"received": True, "topup": str(topup.pk), "status": topup.status}

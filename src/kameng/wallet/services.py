@@ -3,8 +3,8 @@
 from django.db import transaction
 
 from kameng.accounts.models import Role
-from kameng.api.errors import ApiError, conflict, forbidden, invalid, not_found
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
 
@@ -17,7 +17,7 @@ GATEWAY_PAYOUT = "gateway:payout"  # clearing account of the payout gateway: mon
 
 def create_topup(*, acting_user, amount: int, gateway: str = "sandbox") -> Topup:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0 or amount > MAX_TOPUP:
-        raise invalid("invalid_amount", "充值金额必须是 1 到 10000000 之间的整数（分）", "amount")
+        raise DomainError(Error.TOPUP_AMOUNT_INVALID, param="amount")
     return Topup.objects.create(user=acting_user, amount=amount, gateway=gateway, created_at=clock_now())
 
 
@@ -25,7 +25,7 @@ def get_topup_for(topup_id, user) -> Topup:
     try:
         return Topup.objects.get(pk=int(topup_id), user=user)
     except (ValueError, TypeError, Topup.DoesNotExist):
-        raise not_found("充值单") from None
+        raise DomainError(Error.TOPUP_NOT_FOUND) from None
 
 
 def handle_notification(gateway_name: str, body: bytes, headers) -> Topup:
@@ -42,7 +42,7 @@ def handle_notification(gateway_name: str, body: bytes, headers) -> Topup:
             valid=False,
             received_at=now,
         )
-        raise ApiError(400, "invalid_request", "invalid_signature", "支付通知签名无效") from exc
+        raise DomainError(Error.PAYMENT_SIGNATURE_INVALID) from exc
     with transaction.atomic():
         PaymentNotification.objects.create(
             gateway=gateway_name,
@@ -53,9 +53,9 @@ def handle_notification(gateway_name: str, body: bytes, headers) -> Topup:
         )
         topup = Topup.objects.select_for_update().filter(pk=payment.topup_id, gateway=gateway_name).first()
         if topup is None:
-            raise not_found("充值单")
+            raise DomainError(Error.TOPUP_NOT_FOUND)
         if payment.amount != topup.amount:
-            raise invalid("amount_mismatch", "通知金额与充值单不符", "amount")
+            raise DomainError(Error.PAYMENT_AMOUNT_MISMATCH, param="amount")
         if topup.status != "succeeded":
             ledger.transfer(
                 f"topup:{topup.pk}",
@@ -85,18 +85,18 @@ def debt_of(user) -> int:
 def withdraw(*, acting_user, amount: int) -> Withdrawal:
     """提现: wallet → the payout gateway. A merchant owing the platform (先行赔付 debt) cannot withdraw."""
     if acting_user.role not in (Role.BUYER, Role.MERCHANT):
-        raise forbidden("只有买家和商家可以提现")
+        raise DomainError(Error.WITHDRAWAL_ROLE_NOT_ALLOWED)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise invalid("invalid_amount", "提现金额必须是正整数（分）", "amount")
+        raise DomainError(Error.WITHDRAWAL_AMOUNT_INVALID, param="amount")
     wallet = ledger.wallet_code(acting_user.pk)
     with transaction.atomic():
         ledger.get_account(wallet)
         # A refund that books a debt holds this wallet's lock too, so the debt read next is current.
         Account.objects.select_for_update().get(code=wallet)
         if debt_of(acting_user) > 0:
-            raise conflict("merchant_debt_outstanding", "平台先行赔付的欠款尚未结清，暂不能提现")
+            raise DomainError(Error.WITHDRAWAL_DEBT_OUTSTANDING)
         if amount > ledger.balance(wallet):  # before the row: an amount past 64 bits must not reach the database
-            raise ApiError(402, "insufficient_funds", "insufficient_funds", "余额不足")
+            raise DomainError(Error.INSUFFICIENT_FUNDS)
         withdrawal = Withdrawal.objects.create(user=acting_user, amount=amount, created_at=clock_now())
         ledger.transfer(
             f"withdrawal:{withdrawal.pk}",

@@ -1,8 +1,6 @@
-"""Display names for refund cases (statuses, reasons, outcomes, timeline events, evidence), and the
-after-sales services' error messages marked for the English catalog."""
+"""Display names for refund cases (statuses, reasons, outcomes, timeline events, evidence)."""
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 CASE_STATUS = {
     "awaiting_merchant": _("待商家处理"),
@@ -112,55 +110,3 @@ FINDING_KINDS = {
     "http_error": _("HTTP 错误"),
     "recording_elements": _("截图/录屏四要素"),
 }
-
-SERVICE_MESSAGES = [
-    gettext_noop("售后单不存在"),
-    gettext_noop("订单不存在"),
-    gettext_noop("证据不存在"),
-    gettext_noop("当前角色不能对该售后单执行此操作"),
-    gettext_noop("售后单当前状态不允许此操作"),
-    gettext_noop("只有买家可以申请售后"),
-    gettext_noop("售后原因无效"),
-    gettext_noop("请具体描述问题（不超过5000字）"),
-    gettext_noop("退款金额必须是正整数（分）"),
-    gettext_noop("已超过售后期限"),
-    gettext_noop("该订单已有进行中的售后单"),
-    gettext_noop("平台已对该订单作出终局裁决，不能再次申请售后"),
-    gettext_noop("该商品不支持无理由退款"),
-    gettext_noop("部分退款金额必须大于0且小于申请金额"),
-    gettext_noop("拒绝退款必须说明理由"),
-    gettext_noop("原仲裁员不能处理该申诉"),
-    gettext_noop("该案件已由其他仲裁员处理"),
-    gettext_noop("裁决结果无效"),
-    gettext_noop("请写明裁决理由（至少10个字），并引用所适用的规则"),
-    gettext_noop("部分退款/折中金额必须大于0且小于申请金额"),
-    gettext_noop("金额超过可退金额"),
-    gettext_noop("申诉裁决必须是终局裁决，不能再提出折中方案"),
-    gettext_noop("折中方案已被拒绝，本次必须作出有约束力的裁决"),
-    gettext_noop("已答复过折中方案"),
-    gettext_noop("裁决对你有利，无需接受"),
-    gettext_noop("已接受过该裁决"),
-    gettext_noop("每个售后单只能申诉一次"),
-    gettext_noop("请说明申诉理由"),
-    gettext_noop("申诉需要先补充裁决后的新证据"),
-    gettext_noop("无权为该售后单上传证据"),
-    gettext_noop("证据类别无效"),
-    gettext_noop("备注不超过2000个字符"),
-    gettext_noop("售后单已结束，不能再补充证据"),
-    gettext_noop("请选择要上传的文件"),
-    gettext_noop("文件是空的"),
-    gettext_noop("只接受 PNG、JPEG、WebP、GIF、MP4、WebM、PDF 或纯文本文件"),
-    gettext_noop("文本文件必须是 UTF-8、UTF-16 或 GB18030 编码的纯文本"),
-    gettext_noop("文件末尾附带了压缩包，不予接受"),
-    gettext_noop("文件中含有网页或脚本内容，不予接受"),
-    gettext_noop("PDF 文件不完整"),
-    gettext_noop("PDF 中含有脚本、启动动作或嵌入文件，不予接受"),
-    gettext_noop("GIF 文件结构无效，或在结束标记之后还有数据"),
-    gettext_noop("图片文件已损坏或格式不符"),
-    gettext_noop("PNG 文件在结束标记之后还有数据，不予接受"),
-    gettext_noop("MP4 文件结构无效"),
-    gettext_noop("视频文件中没有视频画面"),
-    gettext_noop("视频画面尺寸过大"),
-    gettext_noop("视频文件已损坏或格式不符"),
-    gettext_noop("文件不能超过 20 MiB"),
-]

@@ -1,13 +1,12 @@
-"""What every page view shares: role checks and turning a service's ApiError into form feedback."""
+"""What every page view shares: role checks and turning a service's DomainError into form feedback."""
 
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.utils.translation import gettext
 
-from kameng.api.errors import ApiError
+from kameng.errors import DomainError, ErrorKind
 
 
 def role_required(*roles: str):
@@ -31,22 +30,23 @@ def login_required(view):
     return role_required()(view)
 
 
-def error_text(exc: ApiError) -> str:
-    """The service's Chinese message, translated when the English catalog has it."""
-    return gettext(exc.message)
+def error_text(exc: DomainError) -> str:
+    """The error's message from the catalogue (kameng.errors), in the active language."""
+    return exc.message()
 
 
-def attach_error(form, exc: ApiError, *, aliases: dict[str, str] | None = None) -> None:
+def attach_error(form, exc: DomainError, *, aliases: dict[str, str] | None = None) -> None:
     """Show a service error next to the field it names (`param`), else above the form."""
     param = (aliases or {}).get(exc.param or "", exc.param)
     field = param if param and param in form.fields else None
     form.add_error(field, error_text(exc))
 
 
-def not_found_from(exc: ApiError):
-    """A service's 404 (no such object, or one the caller may not see) becomes the page 404."""
-    if exc.status == 404:
+def not_found_from(exc: DomainError):
+    """A service's not_found (no such object, or one the caller may not see) becomes the page 404,
+    its permission_denied the page 403."""
+    if exc.kind == ErrorKind.NOT_FOUND:
         return Http404(error_text(exc))
-    if exc.status == 403:
+    if exc.kind == ErrorKind.PERMISSION_DENIED:
         return PermissionDenied(error_text(exc))
     return exc

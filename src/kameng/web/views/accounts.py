@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kameng.accounts import services as account_services
-from kameng.api.errors import ApiError
+from kameng.errors import DomainError
 from kameng.security import ratelimit
 
 from ..forms import LoginForm, RegisterForm
@@ -56,7 +56,7 @@ def register(request):
                 response = render(request, "web/auth/register.html", {"form": form}, status=429)
                 response["Retry-After"] = str(exc.retry_after)
                 return response
-            except ApiError as exc:
+            except DomainError as exc:
                 attach_error(form, exc)
             else:
                 # The interface language the visitor chose before registering stays theirs.

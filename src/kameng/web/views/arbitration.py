@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kameng.aftersales import services as aftersales
 from kameng.aftersales.models import CaseStatus, RefundCase
-from kameng.api.errors import ApiError
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError
 from kameng.evidence.models import EvidenceExtract
 
 from ..case_forms import DecideForm
@@ -158,7 +158,7 @@ def decide(request, case_id: int):
         aftersales.decide(
             case, acting_user=request.user, outcome=data["outcome"], rationale=data["rationale"], amount=data["amount"]
         )
-    except ApiError as exc:
+    except DomainError as exc:
         attach(form, exc)
         return render(request, "web/arbitration/review.html", review_context(request, case, decide_form=form))
     messages.success(request, _("裁决已作出，已通知买卖双方。"))

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kameng.aftersales import rules
 from kameng.aftersales import services as aftersales
 from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, Notification, RefundCase
-from kameng.api.errors import ApiError
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError
 from kameng.evidence.uploads import inspect_upload
 from kameng.orders import services as order_services
 from kameng.policy.services import get_policy
@@ -39,12 +39,12 @@ def get_case(request, case_id) -> RefundCase:
     """The case if the signed-in user may see it (its buyer, its merchant, staff), else 404."""
     try:
         return aftersales.get_case_for(case_id, request.user)
-    except ApiError as exc:
+    except DomainError as exc:
         raise not_found_from(exc) from None
 
 
 def attach(
-    form, exc: ApiError, *, by_code: dict[str, str] | None = None, messages_by_code: dict[str, str] | None = None
+    form, exc: DomainError, *, by_code: dict[str, str] | None = None, messages_by_code: dict[str, str] | None = None
 ) -> None:
     """A service error next to its field: by `param`, or by error code for conflicts without one."""
     field = (by_code or {}).get(exc.code) or exc.param
@@ -162,7 +162,7 @@ def case_open(request, order_id: int):
     """申请售后: reason, description, amount in yuan, and problem evidence, in one form."""
     try:
         order = order_services.get_order_for(order_id, request.user)
-    except ApiError as exc:
+    except DomainError as exc:
         raise not_found_from(exc) from None
     if order.buyer_id != request.user.pk:
         raise Http404(_("订单不存在"))
@@ -203,7 +203,7 @@ def _open(request, form: OpenCaseForm, order) -> RefundCase | None:
     for upload in files:
         try:
             inspect_upload(upload)
-        except ApiError as exc:
+        except DomainError as exc:
             form.add_error("evidence", f"{upload.name}：{error_text(exc)}")
             return None
     try:
@@ -214,7 +214,7 @@ def _open(request, form: OpenCaseForm, order) -> RefundCase | None:
             description=data["description"],
             amount=data["amount"],
         )
-    except ApiError as exc:
+    except DomainError as exc:
         attach(
             form,
             exc,
@@ -229,7 +229,7 @@ def _open(request, form: OpenCaseForm, order) -> RefundCase | None:
             aftersales.add_evidence(
                 case, acting_user=request.user, upload=upload, category="problem", note=data.get("note") or ""
             )
-        except ApiError as exc:  # the case is open; say which file did not make it
+        except DomainError as exc:  # the case is open; say which file did not make it
             messages.error(
                 request, _("证据“%(name)s”未能上传：%(error)s") % {"name": upload.name, "error": error_text(exc)}
             )
@@ -308,7 +308,7 @@ def case_action(request, case_id: int, action: str):
         return _confirm_page(request, case, action, role, form)
     try:
         case = _run(case, action, request.user, form.cleaned_data if form is not None else {})
-    except ApiError as exc:
+    except DomainError as exc:
         if form is not None:
             attach(form, exc)
             return _action_failed(request, case, action, role, form)
@@ -376,7 +376,7 @@ def evidence_add(request, case_id: int):
             aftersales.add_evidence(
                 case, acting_user=request.user, upload=data["file"], category=data["category"], note=data["note"]
             )
-        except ApiError as exc:
+        except DomainError as exc:
             attach(form, exc)
         else:
             messages.success(request, _("证据已上传，已计入证据链。"))

@@ -8,9 +8,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from kameng.api.errors import ApiError
 from kameng.catalog import services as catalog_services
 from kameng.catalog.models import Listing, ListingVersion, Shop
+from kameng.errors import DomainError
 from kameng.policy.services import get_policy
 from kameng.trust.credit import credit_for_shop
 
@@ -52,7 +52,7 @@ def shop(request):
                 else:
                     catalog_services.update_shop(current, acting_user=request.user, **data)
                     messages.success(request, _("店铺信息已保存。"))
-            except ApiError as exc:
+            except DomainError as exc:
                 attach_error(form, exc)
             else:
                 return redirect("merchant-shop")
@@ -100,7 +100,7 @@ def listing_new(request):
         if form.is_valid():
             try:
                 listing = catalog_services.create_listing(acting_user=request.user, **form.cleaned_data)
-            except ApiError as exc:
+            except DomainError as exc:
                 attach_error(form, exc)
             else:
                 _saved_message(request, listing)
@@ -133,7 +133,7 @@ def listing_edit(request, listing_id: int):
         if form.is_valid():
             try:
                 listing = catalog_services.update_listing(listing, acting_user=request.user, **form.cleaned_data)
-            except ApiError as exc:
+            except DomainError as exc:
                 attach_error(form, exc)
             else:
                 _saved_message(request, listing)
@@ -183,7 +183,7 @@ def listing_stock(request, listing_id: int):
             items = confirm_form.cleaned_data["items_text"]
             try:
                 result = catalog_services.add_stock(listing, acting_user=request.user, items=items)
-            except ApiError as exc:
+            except DomainError as exc:
                 form = StockUploadForm(initial={"text": "\n".join(items)})
                 context["error"] = error_text(exc)
             else:

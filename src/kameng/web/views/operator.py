@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from kameng.aftersales import services as aftersales
 from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
-from kameng.api.errors import ApiError
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError
 from kameng.policy import services as policy_services
 from kameng.policy.defaults import DEFAULTS
 from kameng.policy.models import Holiday
@@ -87,7 +87,7 @@ def policy(request):
                         acting_user=request.user,
                         now=clock_now(),
                     )
-                except ApiError as exc:
+                except DomainError as exc:
                     attach_error(holiday_form, exc)
                 else:
                     messages.success(request, _("已保存 %(date)s 的日历设置。") % {"date": data["date"].isoformat()})

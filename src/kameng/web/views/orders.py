@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kameng.api.errors import ApiError
 from kameng.catalog import services as catalog_services
 from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.orders import services as order_services
 from kameng.orders.models import EscrowStatus, OrderStatus
@@ -25,7 +25,7 @@ from .public import listing_context
 def buy(request, listing_id: int):
     try:
         listing = catalog_services.get_listing_for(listing_id, request.user)
-    except ApiError as exc:
+    except DomainError as exc:
         raise not_found_from(exc) from None
     form = BuyForm(request.POST, listing=listing)
     if form.is_valid():
@@ -38,7 +38,7 @@ def buy(request, listing_id: int):
                 accept_special_terms=bool(data.get("accept_special_terms")),
                 topup_target=data.get("topup_target") or "",
             )
-        except ApiError as exc:
+        except DomainError as exc:
             attach_error(form, exc)
             form.error_code = exc.code
         else:
@@ -70,7 +70,7 @@ def order_list(request):
 def _get_order(request, order_id):
     try:
         return order_services.get_order_for(order_id, request.user)
-    except ApiError as exc:
+    except DomainError as exc:
         raise not_found_from(exc) from None
 
 
@@ -125,12 +125,12 @@ def order_confirm(request, order_id: int):
     """Confirming releases the escrow to the merchant and cannot be undone: a page asks first."""
     order = _get_order(request, order_id)
     if request.user.pk != order.buyer_id:
-        raise not_found_from(ApiError(404, "not_found", "not_found", "订单不存在"))
+        raise not_found_from(DomainError(Error.ORDER_NOT_FOUND))
     error = None
     if request.method == "POST":
         try:
             order_services.confirm(order, acting_user=request.user)
-        except ApiError as exc:
+        except DomainError as exc:
             error = error_text(exc)
         else:
             messages.success(request, _("已确认收货，担保款已支付给商家。"))
@@ -155,7 +155,7 @@ def order_message(request, order_id: int):
     if form.is_valid():
         try:
             message = order_services.post_message(order, acting_user=request.user, body=form.cleaned_data["body"])
-        except ApiError as exc:
+        except DomainError as exc:
             attach_error(form, exc)
         else:
             if message.flags:
@@ -172,7 +172,7 @@ def order_deliver(request, order_id: int):
     if form.is_valid():
         try:
             order_services.deliver(order, acting_user=request.user, content=form.cleaned_data["content"])
-        except ApiError as exc:
+        except DomainError as exc:
             attach_error(form, exc)
         else:
             messages.success(request, _("已发货，等待买家确认。"))

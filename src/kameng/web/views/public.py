@@ -10,9 +10,9 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from kameng.accounts import services as account_services
-from kameng.api.errors import ApiError
 from kameng.catalog import services as catalog_services
 from kameng.catalog.models import ListingVersion
+from kameng.errors import DomainError
 from kameng.policy.services import get_policy
 from kameng.trust.credit import credit_for_shop
 from kameng.wallet import services as wallet_services
@@ -80,7 +80,7 @@ def listing_context(request, listing, buy_form=None) -> dict:
 def listing_detail(request, listing_id: int):
     try:
         listing = catalog_services.get_listing_for(listing_id, request.user)
-    except ApiError as exc:
+    except DomainError as exc:
         raise not_found_from(exc) from None
     return render(request, "web/buyer/listing.html", listing_context(request, listing))
 

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from kameng.api.errors import ApiError
+from kameng.errors import DomainError
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Posting
 from kameng.wallet import services as wallet_services
@@ -33,7 +33,7 @@ def wallet(request):
         if form.is_valid():
             try:
                 topup = wallet_services.create_topup(acting_user=request.user, amount=form.cleaned_data["amount"])
-            except ApiError as exc:
+            except DomainError as exc:
                 attach_error(form, exc)
             else:
                 return redirect(get_gateway(topup.gateway).pay_url(topup))
