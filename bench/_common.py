@@ -270,6 +270,7 @@ def make_market(buyers: int, stock: int, price: int = 1000, funds: int = 10**9, 
     from kameng.catalog.services import create_listing, create_shop
     from kameng.clock.services import now
     from kameng.ledger import services as ledger
+    from kameng.ledger.models import EntryKind
 
     merchant = create_user("bench-merchant", "bench-password-1", "merchant", validate=False)
     create_shop(acting_user=merchant, name="压测小店", description="benchmark")
@@ -306,7 +307,7 @@ def make_market(buyers: int, stock: int, price: int = 1000, funds: int = 10**9, 
         buyer = create_user(f"bench-buyer-{i}", "bench-password-1", "buyer", validate=False)
         with transaction.atomic():
             ledger.transfer(
-                f"bench-topup:{buyer.pk}", "topup", ledger.GATEWAY_SANDBOX, ledger.wallet_code(buyer.pk), funds
+                f"bench-topup:{buyer.pk}", EntryKind.TOPUP, ledger.GATEWAY_SANDBOX, ledger.wallet_code(buyer.pk), funds
             )
         tokens.append(issue_token(buyer))
     return {"merchant": merchant, "merchant_token": issue_token(merchant), "listing": item, "buyer_tokens": tokens}

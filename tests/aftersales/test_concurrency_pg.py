@@ -96,3 +96,17 @@ def test_merchant_silence_firing_while_the_merchant_accepts_refunds_once(
         assert got["merchant_timed_out"] is (status == 409)
         assert refunds(case) == 1 and wallet(buyer)["balance"] == before + 9900
     assert not Timer.objects.filter(attempts__gt=0).exists()
+
+
+def test_releases_at_once_recover_a_merchants_debt_once(race, api, buyer, merchant, new_order, open_case, act, wallet):
+    """Eight orders confirmed at the same moment while the merchant owes ¥300 (先行赔付): the debt is
+    read under its lock, so exactly ¥300 of the income repays it and the merchant gets the rest."""
+    first = new_order()
+    assert api.post(f"/orders/{first['id']}/confirm", token=buyer.token).status_code == 200
+    assert api.post("/wallet/withdrawals", {"amount": 30000}, token=merchant.token).status_code == 201
+    act(open_case(first), "accept", merchant)  # refunded after release, the merchant's wallet empty
+    assert wallet(merchant) == {"balance": 0, "currency": "CNY", "debt": 30000}
+    orders = [new_order() for _ in range(PARALLEL)]
+    results = race([race.post(f"/orders/{o['id']}/confirm", buyer.token) for o in orders])
+    assert [status for status, _ in results] == [200] * PARALLEL, results
+    assert wallet(merchant) == {"balance": 30000 * (PARALLEL - 1), "currency": "CNY", "debt": 0}

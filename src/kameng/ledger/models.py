@@ -6,29 +6,54 @@ from django.db import models
 class AccountKind(StrEnum):
     WALLET = "wallet"  # a user's spendable balance (buyer or merchant); never negative
     ESCROW = "escrow"  # one per order: the buyer's money held until release or refund; never negative
-    MERCHANT_DEBT = "merchant_debt"  # negative = what a merchant owes after 先行赔付
+    # 先行赔付 (the platform advances a refund the merchant cannot pay) is booked here, against the
+    # merchant: negative = what the merchant owes the platform. There is no account of the platform's
+    # own: its money moves only as such an advance, so the merchants' debt accounts are all of it.
+    MERCHANT_DEBT = "merchant_debt"
     GATEWAY = "gateway"  # a payment gateway's clearing account; negative = money brought in
-    PLATFORM = "platform"  # the platform's own funds (advances, fees)
 
 
 NON_NEGATIVE = (AccountKind.WALLET, AccountKind.ESCROW)
 
 
+class EntryKind(StrEnum):
+    """What a journal entry is; the value is stored in JournalEntry.kind (the audit log shows `money.<kind>`)."""
+
+    TOPUP = "topup"  # gateway → wallet: a verified payment notification
+    PURCHASE = "purchase"  # wallet → escrow: the price, or the deposit (定金) of a staged payment
+    PURCHASE_BALANCE = "purchase_balance"  # wallet → escrow: the balance (尾款) of a staged payment
+    RELEASE = "release"  # escrow → merchant wallet, net of 先行赔付 recovered into the merchant's debt
+    REFUND = "refund"  # escrow, merchant wallet or the platform's advance (merchant debt) → buyer wallet
+    WITHDRAWAL = "withdrawal"  # wallet → the payout gateway (提现)
+
+
 class Account(models.Model):
     code = models.CharField(max_length=64, unique=True)  # e.g. "wallet:user:7", "escrow:order:12"
-    kind = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)  # an AccountKind, derived from the code's prefix
     # Cached sum of postings; updated under a row lock in the same transaction as the postings.
     balance = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=0) | ~models.Q(kind__in=[k.value for k in NON_NEGATIVE]),
+                name="account_wallet_escrow_non_negative",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.balance})"
 
 
 class JournalEntry(models.Model):
-    """One money movement. The idempotency key makes running it twice a no-op by construction."""
+    """One money movement. The idempotency key makes running it twice a no-op by construction.
+
+    Append-only, and its postings sum to zero: on PostgreSQL the database refuses anything else
+    (migration 0002); corrections are reversing entries.
+    """
 
     idempotency_key = models.CharField(max_length=128, unique=True)
-    kind = models.CharField(max_length=32)  # topup, purchase, release, refund, advance …
+    kind = models.CharField(max_length=32)  # an EntryKind
     memo = models.CharField(max_length=255, blank=True, default="")
     order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -37,6 +62,8 @@ class JournalEntry(models.Model):
 
 
 class Posting(models.Model):
+    """One side of an entry (a leg, in django-hordak's words): one account, one signed amount."""
+
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
     amount = models.BigIntegerField()  # positive: into the account; negative: out of it

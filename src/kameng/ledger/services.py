@@ -1,7 +1,13 @@
 """Moving money. Every movement is one journal entry with a unique idempotency key, written in
-one transaction with the locked balances it changes; `check` proves the books."""
+one transaction with the locked balances it changes; `check` proves the books.
 
+On PostgreSQL the database guards the books too (migration 0002): an entry whose postings do
+not sum to zero does not commit, and postings and entries cannot be updated or deleted. SQLite
+refuses the updates; the checks below hold the rest there."""
+
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NewType
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
@@ -9,59 +15,93 @@ from django.db.models import Sum
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 
-from .models import NON_NEGATIVE, Account, AccountKind, JournalEntry, Posting
+from .models import NON_NEGATIVE, Account, AccountKind, EntryKind, JournalEntry, Posting
+
+# An account's code, "<prefix>:<...>"; the prefix names its kind. Make them with the helpers below.
+AccountCode = NewType("AccountCode", str)
+
+_KIND_BY_PREFIX = {
+    "wallet": AccountKind.WALLET,
+    "escrow": AccountKind.ESCROW,
+    "debt": AccountKind.MERCHANT_DEBT,
+    "gateway": AccountKind.GATEWAY,
+}
 
 
-def wallet_code(user_id: int) -> str:
-    return f"wallet:user:{user_id}"
+def wallet_code(user_id: int) -> AccountCode:
+    return AccountCode(f"wallet:user:{user_id}")
 
 
-def escrow_code(order_id: int) -> str:
-    return f"escrow:order:{order_id}"
+def escrow_code(order_id: int) -> AccountCode:
+    return AccountCode(f"escrow:order:{order_id}")
 
 
-def debt_code(merchant_id: int) -> str:
-    return f"debt:merchant:{merchant_id}"
+def debt_code(merchant_id: int) -> AccountCode:
+    """What a merchant owes the platform after 先行赔付 (negative balance)."""
+    return AccountCode(f"debt:merchant:{merchant_id}")
 
 
-GATEWAY_SANDBOX = "gateway:sandbox"
+def gateway_code(gateway: str) -> AccountCode:
+    return AccountCode(f"gateway:{gateway}")
 
 
-def _kind_of(code: str) -> str:
-    prefix = code.split(":", 1)[0]
-    return {
-        "wallet": AccountKind.WALLET,
-        "escrow": AccountKind.ESCROW,
-        "debt": AccountKind.MERCHANT_DEBT,
-        "gateway": AccountKind.GATEWAY,
-        "platform": AccountKind.PLATFORM,
-    }[prefix]
+GATEWAY_SANDBOX = gateway_code("sandbox")
 
 
-def get_account(code: str) -> Account:
-    account = Account.objects.filter(code=code).first()
-    if account is None:
-        try:
-            with transaction.atomic():
-                account = Account.objects.create(code=code, kind=_kind_of(code))
-        except IntegrityError:
-            account = Account.objects.get(code=code)
-    return account
+def kind_of(code: AccountCode) -> AccountKind:
+    kind = _KIND_BY_PREFIX.get(code.split(":", 1)[0])
+    if kind is None:
+        raise ValueError(f"not an account code: {code!r}")
+    return kind
 
 
-def balance(code: str) -> int:
+def _create_missing(codes: list[AccountCode]) -> None:
+    existing = set(Account.objects.filter(code__in=codes).values_list("code", flat=True))
+    for code in codes:
+        if code not in existing:
+            try:
+                with transaction.atomic():
+                    Account.objects.create(code=code, kind=kind_of(code))
+            except IntegrityError:
+                pass  # a concurrent movement created it first
+
+
+def lock_accounts(codes: Iterable[AccountCode]) -> dict[AccountCode, Account]:
+    """Lock these accounts (creating missing ones) in code order, and return them by code.
+
+    The one way to hold balances still: fixed order, so two movements never deadlock. Whoever
+    reads balances before posting (to split an amount, to refuse one) locks every account the
+    entry will touch in this one call; `post` then re-locks only rows it already holds.
+    """
+    assert connection.in_atomic_block, "ledger.lock_accounts must run inside a transaction"
+    ordered = sorted(set(codes))
+    _create_missing(ordered)
+    locked = Account.objects.select_for_update().filter(code__in=ordered).order_by("code")
+    return {AccountCode(a.code): a for a in locked}
+
+
+def balance(code: AccountCode) -> int:
     return Account.objects.filter(code=code).values_list("balance", flat=True).first() or 0
 
 
 @dataclass(frozen=True)
-class Leg:
-    source: str
-    destination: str
+class Transfer:
+    """Move `amount` fen from one account to another; an entry is one or more of these."""
+
+    source: AccountCode
+    destination: AccountCode
     amount: int
 
 
 def post(
-    idempotency_key: str, kind: str, legs: list[Leg], *, memo: str = "", order_id=None, case_id=None, actor: str = ""
+    idempotency_key: str,
+    kind: EntryKind,
+    transfers: list[Transfer],
+    *,
+    memo: str = "",
+    order_id=None,
+    case_id=None,
+    actor: str = "",
 ) -> JournalEntry | None:
     """Write one balanced journal entry; returns None if this key was already posted.
 
@@ -69,20 +109,19 @@ def post(
     Raises DomainError(INSUFFICIENT_FUNDS) if a wallet or escrow would go negative.
     """
     assert connection.in_atomic_block, "ledger.post must run inside a transaction"
-    legs = [leg for leg in legs if leg.amount]
-    for leg in legs:
-        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool) or leg.amount < 0:
-            raise ValueError(f"amounts are positive integer fen, got {leg.amount!r}")
+    transfers = [t for t in transfers if t.amount]
+    for t in transfers:
+        if not isinstance(t.amount, int) or isinstance(t.amount, bool) or t.amount < 0:
+            raise ValueError(f"amounts are positive integer fen, got {t.amount!r}")
+    kind = EntryKind(kind)
     if JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
         return None
-    deltas: dict[str, int] = {}
-    for leg in legs:
-        deltas[leg.source] = deltas.get(leg.source, 0) - leg.amount
-        deltas[leg.destination] = deltas.get(leg.destination, 0) + leg.amount
-    codes = sorted(deltas)  # lock in a fixed order so two movements never deadlock
-    for code in codes:
-        get_account(code)
-    accounts = {a.code: a for a in Account.objects.select_for_update().filter(code__in=codes).order_by("code")}
+    deltas: dict[AccountCode, int] = {}
+    for t in transfers:
+        deltas[t.source] = deltas.get(t.source, 0) - t.amount
+        deltas[t.destination] = deltas.get(t.destination, 0) + t.amount
+    codes = sorted(deltas)
+    accounts = lock_accounts(codes)
     for code in codes:
         account = accounts[code]
         if account.kind in NON_NEGATIVE and account.balance + deltas[code] < 0:
@@ -109,8 +148,11 @@ def post(
     return entry
 
 
-def transfer(idempotency_key: str, kind: str, source: str, destination: str, amount: int, **kw) -> JournalEntry | None:
-    return post(idempotency_key, kind, [Leg(source, destination, amount)], **kw)
+def transfer(
+    idempotency_key: str, kind: EntryKind, source: AccountCode, destination: AccountCode, amount: int, **kw
+) -> JournalEntry | None:
+    """An entry of one transfer."""
+    return post(idempotency_key, kind, [Transfer(source, destination, amount)], **kw)
 
 
 @dataclass

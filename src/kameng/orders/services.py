@@ -14,19 +14,18 @@ from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
-from kameng.ledger.models import Account
+from kameng.ledger.models import EntryKind
 from kameng.timers import services as timers
 from kameng.trust.offplatform import message_flags
 
-from .models import EscrowStatus, Message, Order, OrderEvent, OrderStatus
+from . import escrow
+from .escrow import RELEASE_TIMER, release_escrow
+from .escrow import freeze_escrow as freeze_escrow  # the refund cases (aftersales) freeze escrow through here
+from .escrow import unfreeze_escrow as unfreeze_escrow
+from .events import append_event as _event
+from .models import EscrowStatus, Message, Order, OrderStatus
 
-RELEASE_TIMER = "order.release_escrow"
 MAX_QUANTITY = 100
-
-
-def _event(order: Order, type_: str, actor: User | None, now, **data) -> None:
-    role = actor.role if actor is not None else "system"
-    OrderEvent.objects.create(order=order, type=type_, actor=actor, actor_role=role, data=data, at=now)
 
 
 def _lock(order: Order) -> Order:
@@ -114,7 +113,7 @@ def purchase(
         order.save(update_fields=["number"])
         ledger.transfer(
             f"purchase:{order.pk}",
-            "purchase",
+            EntryKind.PURCHASE,
             ledger.wallet_code(acting_user.pk),
             ledger.escrow_code(order.pk),
             deposit,
@@ -164,7 +163,7 @@ def _collect_balance(order: Order, actor: User | None, now, *, required: bool) -
         with transaction.atomic():
             ledger.transfer(
                 f"balance:{order.pk}",
-                "purchase_balance",
+                EntryKind.PURCHASE_BALANCE,
                 ledger.wallet_code(order.buyer_id),
                 ledger.escrow_code(order.pk),
                 order.balance_due,
@@ -215,42 +214,6 @@ def confirm(order: Order, *, acting_user: User) -> Order:
 # ---- escrow ----------------------------------------------------------------------------------
 
 
-def release_escrow(order: Order, now, *, actor: User | None = None) -> None:
-    """Pay what escrow still holds to the merchant (net of any merchant debt) and close the order.
-
-    Caller holds the order's row lock inside a transaction.
-    """
-    held = ledger.balance(ledger.escrow_code(order.pk))
-    if held:
-        merchant = order.shop.owner_id
-        owed = max(0, -ledger.balance(ledger.debt_code(merchant)))
-        settle = min(owed, held)
-        legs = [ledger.Leg(ledger.escrow_code(order.pk), ledger.wallet_code(merchant), held - settle)]
-        if settle:
-            # 先行赔付 recovery: what the merchant owes the platform comes out of new income first.
-            legs.append(ledger.Leg(ledger.escrow_code(order.pk), ledger.debt_code(merchant), settle))
-        ledger.post(
-            f"release:{order.pk}",
-            "release",
-            legs,
-            order_id=order.pk,
-            actor=actor.username if actor else "system",
-            memo=f"订单 {order.number} 放款",
-        )
-    order.escrow_status = EscrowStatus.RELEASED
-    if order.refunded_amount == 0:
-        order.status = OrderStatus.COMPLETED
-    elif order.refunded_amount >= order.amount:
-        order.status = OrderStatus.REFUNDED
-        order.escrow_status = EscrowStatus.REFUNDED
-    else:
-        order.status = OrderStatus.PARTIALLY_REFUNDED
-    order.completed_at = now
-    order.save()
-    timers.cancel(RELEASE_TIMER, f"order:{order.pk}")
-    _event(order, "escrow_released", actor, now, amount=held)
-
-
 def release_due_escrow(order_id: int, now) -> None:
     """Timer: the verification window ended; release unless a case froze the escrow."""
     with transaction.atomic():
@@ -264,41 +227,6 @@ def release_due_escrow(order_id: int, now) -> None:
         release_escrow(order, now)
 
 
-def freeze_escrow(order: Order, now) -> None:
-    """A refund case opened: nothing leaves escrow until it closes. Caller holds the lock."""
-    if order.escrow_status == EscrowStatus.HELD:
-        order.escrow_status = EscrowStatus.FROZEN
-        order.save(update_fields=["escrow_status"])
-        timers.cancel(RELEASE_TIMER, f"order:{order.pk}")
-        _event(order, "escrow_frozen", None, now)
-
-
-def unfreeze_escrow(order: Order, now) -> None:
-    """The case closed: release now if the window is over (or the case settled everything), else wait for it."""
-    if order.escrow_status != EscrowStatus.FROZEN:
-        return
-    held = ledger.balance(ledger.escrow_code(order.pk))
-    if held == 0:
-        # Everything was refunded (or nothing was ever held beyond the refund).
-        order.escrow_status = (
-            EscrowStatus.REFUNDED if order.refunded_amount >= order.paid_amount else EscrowStatus.RELEASED
-        )
-        order.status = (
-            OrderStatus.REFUNDED if order.refunded_amount >= order.paid_amount else OrderStatus.PARTIALLY_REFUNDED
-        )
-        order.completed_at = now
-        order.save()
-        _event(order, "escrow_closed", None, now)
-        return
-    order.escrow_status = EscrowStatus.HELD
-    order.save(update_fields=["escrow_status"])
-    _event(order, "escrow_unfrozen", None, now)
-    if order.status == OrderStatus.DELIVERED and order.release_at and order.release_at <= now:
-        release_escrow(order, now)
-    elif order.status == OrderStatus.DELIVERED and order.release_at:
-        timers.schedule(RELEASE_TIMER, f"order:{order.pk}", order.release_at, now=now)
-
-
 def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, actor: str = "system") -> bool:
     """Return `amount` to the buyer's wallet, exactly once per key. Caller holds the order lock.
 
@@ -308,33 +236,8 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     refundable = order.paid_amount - order.refunded_amount
     if amount <= 0 or amount > refundable:
         raise DomainError(Error.ORDER_REFUND_EXCEEDS_REFUNDABLE, param="amount")
-    buyer = ledger.wallet_code(order.buyer_id)
-    escrow = ledger.escrow_code(order.pk)
-    merchant_wallet = ledger.wallet_code(order.shop.owner_id)
-    debt = ledger.debt_code(order.shop.owner_id)
-    # Lock the balances we split the refund by (in code order, as ledger.post does), so a
-    # concurrent withdrawal or release cannot change them between reading and posting.
-    for code in (buyer, escrow, merchant_wallet, debt):
-        ledger.get_account(code)
-    locked = {
-        a.code: a.balance
-        for a in Account.objects.select_for_update()
-        .filter(code__in=[buyer, escrow, merchant_wallet, debt])
-        .order_by("code")
-    }
-    from_escrow = min(amount, locked[escrow])
-    rest = amount - from_escrow
-    from_merchant = min(rest, max(0, locked[merchant_wallet]))
-    advanced = rest - from_merchant
-    legs = [
-        ledger.Leg(escrow, buyer, from_escrow),
-        ledger.Leg(merchant_wallet, buyer, from_merchant),
-        ledger.Leg(debt, buyer, advanced),
-    ]
-    entry = ledger.post(
-        key, "refund", legs, order_id=order.pk, case_id=case_id, actor=actor, memo=f"订单 {order.number} 退款"
-    )
-    if entry is None:
+    split = escrow.refund(order, amount, key=key, case_id=case_id, actor=actor)
+    if split is None:
         return False
     order.refunded_amount += amount
     # Against what was paid: a staged-payment order may still owe its balance (尾款).
@@ -345,7 +248,7 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     elif order.status == OrderStatus.COMPLETED:
         order.status = OrderStatus.PARTIALLY_REFUNDED  # a refund after the escrow was released
     order.save(update_fields=["refunded_amount", "status", "escrow_status"])
-    _event(order, "refunded", None, now, amount=amount, advanced=advanced, case=case_id)
+    _event(order, "refunded", None, now, amount=amount, advanced=split.advanced, case=case_id)
     return True
 
 

@@ -6,13 +6,13 @@ from kameng.accounts.models import Role
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
-from kameng.ledger.models import Account
+from kameng.ledger.models import EntryKind
 
 from .gateways import InvalidNotification, get_gateway
 from .models import PaymentNotification, Topup, Withdrawal
 
 MAX_TOPUP = 10_000_000  # ¥100,000 per top-up
-GATEWAY_PAYOUT = "gateway:payout"  # clearing account of the payout gateway: money leaving the platform
+GATEWAY_PAYOUT = ledger.gateway_code("payout")  # clearing account of the payout gateway: money leaving the platform
 
 
 def create_topup(*, acting_user, amount: int, gateway: str = "sandbox") -> Topup:
@@ -59,8 +59,8 @@ def handle_notification(gateway_name: str, body: bytes, headers) -> Topup:
         if topup.status != "succeeded":
             ledger.transfer(
                 f"topup:{topup.pk}",
-                "topup",
-                ledger.GATEWAY_SANDBOX if gateway_name == "sandbox" else f"gateway:{gateway_name}",
+                EntryKind.TOPUP,
+                ledger.gateway_code(gateway_name),
                 ledger.wallet_code(topup.user_id),
                 topup.amount,
                 actor=f"gateway:{gateway_name}",
@@ -90,9 +90,10 @@ def withdraw(*, acting_user, amount: int) -> Withdrawal:
         raise DomainError(Error.WITHDRAWAL_AMOUNT_INVALID, param="amount")
     wallet = ledger.wallet_code(acting_user.pk)
     with transaction.atomic():
-        ledger.get_account(wallet)
-        # A refund that books a debt holds this wallet's lock too, so the debt read next is current.
-        Account.objects.select_for_update().get(code=wallet)
+        # One lock call for what is read next (the debt only a merchant can owe) and every account
+        # the withdrawal posts to: a refund booking a debt waits for us, and no lock is taken out of order.
+        owed = [ledger.debt_code(acting_user.pk)] if acting_user.role == Role.MERCHANT else []
+        ledger.lock_accounts([wallet, GATEWAY_PAYOUT, *owed])
         if debt_of(acting_user) > 0:
             raise DomainError(Error.WITHDRAWAL_DEBT_OUTSTANDING)
         if amount > ledger.balance(wallet):  # before the row: an amount past 64 bits must not reach the database
@@ -100,7 +101,7 @@ def withdraw(*, acting_user, amount: int) -> Withdrawal:
         withdrawal = Withdrawal.objects.create(user=acting_user, amount=amount, created_at=clock_now())
         ledger.transfer(
             f"withdrawal:{withdrawal.pk}",
-            "withdrawal",
+            EntryKind.WITHDRAWAL,
             wallet,
             GATEWAY_PAYOUT,
             amount,

@@ -1,0 +1,96 @@
+"""The database guards the books by itself (migration 0002), whatever code writes to it: postings
+and entries are append-only, an entry whose postings do not sum to zero never commits (PostgreSQL),
+and no wallet or escrow balance is ever negative."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from kameng.clock.services import now
+from kameng.ledger import services as ledger
+from kameng.ledger.models import Account, EntryKind, JournalEntry, Posting
+
+
+def fund(user_id: int, amount: int) -> JournalEntry:
+    with transaction.atomic():
+        entry = ledger.transfer(
+            f"seed:{user_id}", EntryKind.TOPUP, ledger.GATEWAY_SANDBOX, ledger.wallet_code(user_id), amount
+        )
+    assert entry is not None
+    return entry
+
+
+def refused(sql: str, params=()) -> str:
+    """Run one plain statement; the database must refuse it. Returns its message."""
+    with pytest.raises(IntegrityError) as err, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return str(err.value)
+
+
+def test_the_database_refuses_to_rewrite_a_posting_or_an_entry(db):
+    entry = fund(1, 10000)
+    posting = entry.postings.get(amount=10000)
+    assert "append-only" in refused("UPDATE ledger_posting SET amount = 10001 WHERE id = %s", [posting.pk])
+    assert "append-only" in refused("UPDATE ledger_journalentry SET memo = '改写' WHERE id = %s", [entry.pk])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Posting.objects.filter(pk=posting.pk).update(amount=1)  # the ORM is no way round it
+    assert Posting.objects.get(pk=posting.pk).amount == 10000
+    assert JournalEntry.objects.get(pk=entry.pk).memo == ""
+
+
+def test_the_database_refuses_a_negative_wallet_or_escrow_but_not_a_merchant_debt(db):
+    fund(1, 100)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(code=ledger.wallet_code(1)).update(balance=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(code=ledger.escrow_code(1), kind="escrow", balance=-1)
+    debt = Account.objects.create(code=ledger.debt_code(1), kind="merchant_debt", balance=0)
+    Account.objects.filter(pk=debt.pk).update(balance=-1)  # allowed: it is what the merchant owes
+    Account.objects.filter(pk=debt.pk).update(balance=0)  # (and the books balance again)
+    assert ledger.balance(ledger.wallet_code(1)) == 100
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_to_delete_a_posting_or_an_entry(postgres):
+    entry = fund(1, 10000)
+    posting = entry.postings.get(amount=10000)
+    empty = JournalEntry.objects.create(idempotency_key="empty", kind=EntryKind.TOPUP, created_at=now())
+    assert "append-only: DELETE" in refused("DELETE FROM ledger_posting WHERE id = %s", [posting.pk])
+    assert "append-only: DELETE" in refused("DELETE FROM ledger_journalentry WHERE id = %s", [empty.pk])
+    assert "append-only: DELETE" in refused("DELETE FROM ledger_journalentry WHERE id = %s", [entry.pk])
+    assert "append-only: UPDATE" in refused("UPDATE ledger_posting SET account_id = account_id")
+    assert Posting.objects.filter(entry=entry).count() == 2
+    assert JournalEntry.objects.filter(pk__in=[entry.pk, empty.pk]).count() == 2
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_an_entry_whose_postings_do_not_sum_to_zero_at_commit(postgres):
+    fund(1, 10000)
+    wallet = Account.objects.get(code=ledger.wallet_code(1))
+    gateway = Account.objects.get(code=ledger.GATEWAY_SANDBOX)
+    with pytest.raises(IntegrityError) as err, transaction.atomic():
+        entry = JournalEntry.objects.create(idempotency_key="forged", kind=EntryKind.TOPUP, created_at=now())
+        Posting.objects.create(entry=entry, account=wallet, amount=500)  # money from nowhere
+    assert "does not sum to zero (500)" in str(err.value)
+    assert not JournalEntry.objects.filter(idempotency_key="forged").exists()
+
+    # Checked at commit, not per row: an entry is written posting by posting.
+    with transaction.atomic():
+        entry = JournalEntry.objects.create(idempotency_key="two-rows", kind=EntryKind.TOPUP, created_at=now())
+        Posting.objects.create(entry=entry, account=wallet, amount=500)
+        Posting.objects.create(entry=entry, account=gateway, amount=-500)
+        Account.objects.filter(pk=wallet.pk).update(balance=10500)
+        Account.objects.filter(pk=gateway.pk).update(balance=-10500)
+    assert Posting.objects.filter(entry__idempotency_key="two-rows").count() == 2
+
+
+@pytest.mark.postgres
+def test_postgres_still_refuses_an_unbalanced_rewrite_with_the_append_only_trigger_off(postgres):
+    entry = fund(1, 10000)
+    posting = entry.postings.get(amount=10000)
+    with pytest.raises(IntegrityError) as err, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_posting DISABLE TRIGGER ledger_posting_append_only")
+        cursor.execute("UPDATE ledger_posting SET amount = 10001 WHERE id = %s", [posting.pk])
+        cursor.execute("UPDATE ledger_account SET balance = 10001 WHERE code = %s", [ledger.wallet_code(1)])
+    assert "does not sum to zero (1)" in str(err.value)
+    assert Posting.objects.get(pk=posting.pk).amount == 10000
+    assert "append-only" in refused("UPDATE ledger_posting SET amount = 10000 WHERE id = %s", [posting.pk])
