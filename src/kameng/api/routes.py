@@ -3,10 +3,10 @@
 from kameng.accounts.api import router as accounts
 from kameng.catalog.api import router as catalog
 from kameng.clock.api import router as clock
-from kameng.orders.api import router as orders
 from kameng.wallet.api import router as wallet
 
 from .base import api
+from .orders import router as orders
 
 for router in (accounts, catalog, wallet, orders, clock):
     api.add_router("", router)

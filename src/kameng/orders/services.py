@@ -16,7 +16,6 @@ from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
 from kameng.timers import services as timers
-from kameng.trust.offplatform import message_flags
 
 from . import escrow
 from .escrow import RELEASE_TIMER, release_escrow
@@ -24,6 +23,7 @@ from .escrow import freeze_escrow as freeze_escrow  # the refund cases (aftersal
 from .escrow import unfreeze_escrow as unfreeze_escrow
 from .events import append_event as _event
 from .models import EscrowStatus, Message, Order, OrderStatus
+from .offplatform import message_flags
 
 MAX_QUANTITY = 100
 

@@ -7,9 +7,8 @@ from kameng.accounts.models import Role
 from kameng.api.base import iso, paginate
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
-
-from . import services
-from .models import Message, Order
+from kameng.orders import services
+from kameng.orders.models import Message, Order
 
 router = Router(tags=["orders"])
 
