@@ -364,6 +364,12 @@ class Error(Enum):
         "订单当前状态不能确认收货",
         "This order cannot be confirmed in its current status",
     )
+    ESCROW_NOT_ALLOWED = (  # a refund-case move the order's lifecycle has no row for (a bug, not a user error)
+        K.CONFLICT,
+        "invalid_state",
+        "订单当前状态不允许此担保操作",
+        "The order's escrow cannot do this in its current status",
+    )
     ORDER_REFUND_EXCEEDS_REFUNDABLE = (
         K.INVALID_REQUEST,
         "amount_exceeds_refundable",

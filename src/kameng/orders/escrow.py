@@ -1,27 +1,27 @@
-"""Escrow money policy: where an order's money goes when its escrow is released or refunded,
-and freezing it while a refund case is open.
+"""Escrow money policy: how an order's money comes into escrow and where it goes when the escrow
+is released or refunded.
 
 - Release pays the merchant what escrow holds, net of merchant debt: 先行赔付 recovery (what
   the merchant owes the platform) comes out of new income first.
 - A refund takes from escrow first; once escrow was released, from the merchant's wallet; where
   that is short the platform advances the rest (先行赔付) and books it as the merchant's debt.
 
-The split decisions are the pure functions first; the posting code beside them runs inside the
-caller's transaction, under the order's row lock, and locks the balances it splits by.
+The split decisions are the pure functions first; the posting code beside them runs as the effects
+of a lifecycle row (orders.services.transition), under the order's row lock, after the transition
+locked every account the row may touch (`accounts_for`); each re-reads the balances it splits by.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kameng.accounts.models import User
+from django.db import transaction
+
+from kameng.errors import DomainError
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
-from kameng.timers import services as timers
 
-from .events import append_event as _event
-from .models import EscrowStatus, Order, OrderStatus
-
-RELEASE_TIMER = "order.release_escrow"
-
+from .lifecycle import TOUCHES, AccountRole, Effect
+from .models import Order
 
 # ---- decisions (pure) ----------------------------------------------------------------------
 
@@ -54,55 +54,103 @@ def refund_split(amount: int, escrow_balance: int, merchant_wallet_balance: int)
     return RefundSplit(from_escrow=from_escrow, from_merchant=from_merchant, advanced=rest - from_merchant)
 
 
+# ---- the accounts a row touches --------------------------------------------------------------
+
+
+def account_codes(order: Order) -> dict[AccountRole, ledger.AccountCode]:
+    return {
+        AccountRole.BUYER_WALLET: ledger.wallet_code(order.buyer_id),
+        AccountRole.ESCROW: ledger.escrow_code(order.pk),
+        AccountRole.MERCHANT_WALLET: ledger.wallet_code(order.shop.owner_id),
+        AccountRole.MERCHANT_DEBT: ledger.debt_code(order.shop.owner_id),
+    }
+
+
+def accounts_for(order: Order, effects: Iterable[Effect]) -> set[ledger.AccountCode]:
+    """Every account these effects may touch (a balance only while one is due)."""
+    codes = account_codes(order)
+    balance = (Effect.COLLECT_BALANCE, Effect.TRY_COLLECT_BALANCE)
+    return {
+        codes[account]
+        for effect in effects
+        if effect not in balance or order.balance_due
+        for account in TOUCHES.get(effect, ())
+    }
+
+
 # ---- moving the money ----------------------------------------------------------------------
 
 
-def release_escrow(order: Order, now, *, actor: User | None = None) -> None:
-    """Pay what escrow still holds to the merchant (net of any merchant debt) and close the order.
+def take_payment(order: Order, *, actor: str) -> int:
+    """下单: the price, or the deposit (定金) of a staged payment, from the buyer's wallet into escrow."""
+    ledger.transfer(
+        f"purchase:{order.pk}",
+        EntryKind.PURCHASE,
+        ledger.wallet_code(order.buyer_id),
+        ledger.escrow_code(order.pk),
+        order.paid_amount,
+        order_id=order.pk,
+        actor=actor,
+        memo=f"订单 {order.number}",
+    )
+    return order.paid_amount
 
-    Caller holds the order's row lock inside a transaction.
+
+def collect_balance(order: Order, *, required: bool) -> int:
+    """Staged payment: take the balance (尾款) from the buyer's wallet into escrow; returns what moved.
+
+    Short of money: raises insufficient funds if `required`, else nothing moves (0) and it stays due.
     """
+    if not order.balance_due:
+        return 0
+    try:
+        with transaction.atomic():
+            ledger.transfer(
+                f"balance:{order.pk}",
+                EntryKind.PURCHASE_BALANCE,
+                ledger.wallet_code(order.buyer_id),
+                ledger.escrow_code(order.pk),
+                order.balance_due,
+                order_id=order.pk,
+                actor=order.buyer.username,
+                memo=f"订单 {order.number} 尾款",
+            )
+    except DomainError:
+        if required:
+            raise
+        return 0
+    return order.balance_due
+
+
+def release(order: Order, *, actor: str) -> int:
+    """Pay what escrow holds to the merchant, net of any merchant debt; returns the amount released."""
     escrow = ledger.escrow_code(order.pk)
-    held = ledger.balance(escrow)  # every escrow movement holds the order's row lock, as the caller does
+    wallet = ledger.wallet_code(order.shop.owner_id)
+    debt = ledger.debt_code(order.shop.owner_id)
+    # The debt is read under its lock: a refund of another order may book more, a release recover it.
+    locked = ledger.lock_accounts([escrow, wallet, debt])
+    held = locked[escrow].balance
     if held:
-        wallet = ledger.wallet_code(order.shop.owner_id)
-        debt = ledger.debt_code(order.shop.owner_id)
-        # The debt is read under its lock: a refund of another order may book more, a release recover it.
-        locked = ledger.lock_accounts([escrow, wallet, debt])
-        split = release_split(locked[escrow].balance, locked[debt].balance)
+        split = release_split(held, locked[debt].balance)
         ledger.post(
             f"release:{order.pk}",
             EntryKind.RELEASE,
             [ledger.Transfer(escrow, wallet, split.to_merchant), ledger.Transfer(escrow, debt, split.to_debt)],
             order_id=order.pk,
-            actor=actor.username if actor else "system",
+            actor=actor,
             memo=f"订单 {order.number} 放款",
         )
-    order.escrow_status = EscrowStatus.RELEASED
-    if order.refunded_amount == 0:
-        order.status = OrderStatus.COMPLETED
-    elif order.refunded_amount >= order.amount:
-        order.status = OrderStatus.REFUNDED
-        order.escrow_status = EscrowStatus.REFUNDED
-    else:
-        order.status = OrderStatus.PARTIALLY_REFUNDED
-    order.completed_at = now
-    order.save()
-    timers.cancel(RELEASE_TIMER, f"order:{order.pk}")
-    _event(order, "escrow_released", actor, now, amount=held)
+    return held
 
 
 def refund(order: Order, amount: int, *, key: str, case_id=None, actor: str = "system") -> RefundSplit | None:
-    """Move `amount` into the buyer's wallet as `refund_split` says, once per key (None: posted before).
-
-    Caller holds the order's row lock inside a transaction.
-    """
+    """Move `amount` into the buyer's wallet as `refund_split` says, once per key (None: posted before)."""
     buyer = ledger.wallet_code(order.buyer_id)
     escrow = ledger.escrow_code(order.pk)
     merchant_wallet = ledger.wallet_code(order.shop.owner_id)
     debt = ledger.debt_code(order.shop.owner_id)
-    # Lock the balances we split the refund by, so a concurrent withdrawal or release cannot
-    # change them between reading and posting.
+    # The balances we split the refund by, under their locks: a concurrent withdrawal or release
+    # cannot change them between reading and posting.
     locked = ledger.lock_accounts([buyer, escrow, merchant_wallet, debt])
     split = refund_split(amount, locked[escrow].balance, locked[merchant_wallet].balance)
     transfers = [
@@ -120,41 +168,3 @@ def refund(order: Order, amount: int, *, key: str, case_id=None, actor: str = "s
         memo=f"订单 {order.number} 退款",
     )
     return split if entry is not None else None
-
-
-# ---- freezing ------------------------------------------------------------------------------
-
-
-def freeze_escrow(order: Order, now) -> None:
-    """A refund case opened: nothing leaves escrow until it closes. Caller holds the lock."""
-    if order.escrow_status == EscrowStatus.HELD:
-        order.escrow_status = EscrowStatus.FROZEN
-        order.save(update_fields=["escrow_status"])
-        timers.cancel(RELEASE_TIMER, f"order:{order.pk}")
-        _event(order, "escrow_frozen", None, now)
-
-
-def unfreeze_escrow(order: Order, now) -> None:
-    """The case closed: release now if the window is over (or the case settled everything), else wait for it."""
-    if order.escrow_status != EscrowStatus.FROZEN:
-        return
-    held = ledger.balance(ledger.escrow_code(order.pk))
-    if held == 0:
-        # Everything was refunded (or nothing was ever held beyond the refund).
-        order.escrow_status = (
-            EscrowStatus.REFUNDED if order.refunded_amount >= order.paid_amount else EscrowStatus.RELEASED
-        )
-        order.status = (
-            OrderStatus.REFUNDED if order.refunded_amount >= order.paid_amount else OrderStatus.PARTIALLY_REFUNDED
-        )
-        order.completed_at = now
-        order.save()
-        _event(order, "escrow_closed", None, now)
-        return
-    order.escrow_status = EscrowStatus.HELD
-    order.save(update_fields=["escrow_status"])
-    _event(order, "escrow_unfrozen", None, now)
-    if order.status == OrderStatus.DELIVERED and order.release_at and order.release_at <= now:
-        release_escrow(order, now)
-    elif order.status == OrderStatus.DELIVERED and order.release_at:
-        timers.schedule(RELEASE_TIMER, f"order:{order.pk}", order.release_at, now=now)

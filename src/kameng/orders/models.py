@@ -1,22 +1,11 @@
-from enum import StrEnum
+"""Orders, their event log and their chat. The statuses are the lifecycle's (orders/lifecycle.py)."""
 
 from django.conf import settings
 from django.db import models
 
+from .lifecycle import EscrowStatus, OrderStatus
 
-class OrderStatus(StrEnum):
-    PAID = "paid"  # money (or the deposit) in escrow; the merchant must deliver
-    DELIVERED = "delivered"  # goods handed over; escrow releases at release_at unless a case freezes it
-    COMPLETED = "completed"  # escrow released to the merchant
-    REFUNDED = "refunded"  # the whole amount went back to the buyer
-    PARTIALLY_REFUNDED = "partially_refunded"  # part refunded, the rest released
-
-
-class EscrowStatus(StrEnum):
-    HELD = "held"  # waiting for confirmation or release_at
-    FROZEN = "frozen"  # a refund case is open: nothing moves until it closes
-    RELEASED = "released"  # paid out to the merchant
-    REFUNDED = "refunded"  # returned to the buyer in full
+__all__ = ["EscrowStatus", "Message", "Order", "OrderEvent", "OrderStatus"]
 
 
 class Order(models.Model):
@@ -32,8 +21,9 @@ class Order(models.Model):
     deposit_amount = models.PositiveBigIntegerField(default=0)  # staged payment: paid up front
     balance_due = models.PositiveBigIntegerField(default=0)  # staged payment: still to pay
     refunded_amount = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=24, default=OrderStatus.PAID)
-    escrow_status = models.CharField(max_length=16, default=EscrowStatus.HELD)
+    # Both change only through orders.services.transition, by the lifecycle table ("" until the purchase).
+    status = models.CharField(max_length=24, choices=OrderStatus.choices)
+    escrow_status = models.CharField(max_length=16, choices=EscrowStatus.choices)
     release_at = models.DateTimeField(null=True, blank=True)
     special_terms_accepted = models.BooleanField(default=False)
     topup_target = models.CharField(max_length=120, blank=True, default="")

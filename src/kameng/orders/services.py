@@ -1,28 +1,34 @@
-"""Use cases for orders and their escrow. Money moves only through kameng.ledger, in the same
-transaction as the order's state change, each movement under its own idempotency key."""
+"""Use cases for orders and their escrow, and the one transition path they all take.
+
+Every change of an order's status or escrow status goes through `transition`: the lifecycle table
+(orders/lifecycle.py) picks the row, the row's effects move the money (orders/escrow.py, through
+kameng.ledger, in the same transaction, each movement under its own idempotency key), write the
+order's events and arm or cancel the deadline's timer.
+"""
 
 import csv
 import io
 import math
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from kameng.accounts.models import Role, User
-from kameng.catalog.models import Listing, ShopStatus, StockItem
+from kameng.catalog.models import Listing, Shop, ShopStatus, StockItem
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
-from kameng.ledger.models import EntryKind
+from kameng.ledger.models import Account
 from kameng.timers import services as timers
 
-from . import escrow
-from .escrow import RELEASE_TIMER, release_escrow
-from .escrow import freeze_escrow as freeze_escrow  # the refund cases (aftersales) freeze escrow through here
-from .escrow import unfreeze_escrow as unfreeze_escrow
+from . import escrow, lifecycle
 from .events import append_event as _event
-from .models import EscrowStatus, Message, Order, OrderStatus
+from .lifecycle import Actor, Effect, Event
+from .models import Message, Order
 from .offplatform import message_flags
 
 MAX_QUANTITY = 100
@@ -34,10 +40,140 @@ def _lock(order: Order) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("shop", "listing").get(pk=order.pk)
 
 
+# ---- the one transition path ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Move:
+    """What an event brings besides its actor: a delivery's content, a refund's amount and key."""
+
+    content: str | None = None
+    amount: int = 0
+    key: str = ""
+    case_id: int | None = None
+    ledger_actor: str = "system"  # the name the journal records for a refund (the case's acting user)
+
+
+# The refusals the table's answers become, per event: the user is not a party who may send it
+# (checked first, as the use cases always did), or no row applies in the order's state. A timer
+# that finds no row does nothing: it is stale (the escrow froze or was released, or it is early).
+NOT_YOURS = {Event.DELIVERED: Error.DELIVERY_MERCHANT_ONLY, Event.CONFIRMED: Error.CONFIRM_BUYER_ONLY}
+NOT_ALLOWED = {Event.DELIVERED: Error.DELIVERY_NOT_ALLOWED, Event.CONFIRMED: Error.CONFIRM_NOT_ALLOWED}
+STALE_IS_NOOP = {Event.RELEASE_DUE}
+
+
+def state_of(order: Order) -> lifecycle.State:
+    return lifecycle.State(order.status, order.escrow_status)
+
+
+def actor_of(order: Order, user: User) -> Actor | None:
+    if user.pk == order.buyer_id:
+        return Actor.BUYER
+    if user.pk == order.shop.owner_id:
+        return Actor.MERCHANT
+    return None
+
+
+def party_for(order: Order, user: User, event: Event) -> Actor:
+    """The user's part in the order, if the table lets that party send `event` in some state."""
+    actor = actor_of(order, user)
+    if actor is None or actor not in lifecycle.actors(event):
+        raise DomainError(NOT_YOURS[event])
+    return actor
+
+
+def may(order: Order, user: User, event: Event) -> bool:
+    """Whether the table lets this user send this event now (for pages: which buttons to show)."""
+    actor = actor_of(order, user)
+    return actor is not None and lifecycle.allows(state_of(order), event, actor)
+
+
+def transition(
+    order: Order, event: Event, *, actor: Actor, user: User | None, now: datetime, move: Move = Move()
+) -> bool:
+    """Apply the table's row for (the order's state, event, actor) whose guard holds. The caller holds
+    the order's row lock inside a transaction (or has just created the order).
+
+    Every account the row may touch is locked first, in code order, before any money moves (two
+    transitions never wait for each other's accounts in opposite orders); then the effects run in the
+    row's order, the target state is stored, and the deadline timers of the states left and entered
+    are cancelled and armed. Returns False if nothing changed: a stale timer, or a refund posted
+    before under its key.
+    """
+    facts = lifecycle.Facts(order.paid_amount, order.refunded_amount, order.release_at, now, move.amount)
+    row = lifecycle.find(state_of(order), event, actor, facts)
+    if row is None:
+        if event in STALE_IS_NOOP:
+            return False
+        raise DomainError(NOT_ALLOWED.get(event, Error.ESCROW_NOT_ALLOWED))
+    codes = escrow.accounts_for(order, row.effects)
+    if codes:
+        ledger.lock_accounts(codes)
+    changed = _Changes()
+    for effect in row.effects:
+        if not _apply(effect, order, user, now, move, changed):
+            return False  # posted before: nothing moves twice, nothing changes
+    order.status, order.escrow_status = row.target
+    order.save(update_fields=["status", "escrow_status", *changed.fields])
+    if row.cancels:
+        timers.cancel(row.cancels.timer, f"order:{order.pk}")
+    if row.arms:
+        timers.schedule(row.arms.timer, f"order:{order.pk}", getattr(order, row.arms.field), now=now)
+    return True
+
+
+@dataclass
+class _Changes:
+    fields: list[str] = field(default_factory=list)
+
+    def set(self, order: Order, **values) -> None:
+        for name, value in values.items():
+            setattr(order, name, value)
+            self.fields.append(name)
+
+
+def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, changed: _Changes) -> bool:
+    """Run one effect; False if it was done before (a refund's key was posted)."""
+    note = effect.writes  # the OrderEvent type the effect appends ("" for none)
+    if effect is Effect.TAKE_PAYMENT:
+        amount = escrow.take_payment(order, actor=order.buyer.username)
+        _event(order, note, user, now, amount=amount)
+    elif effect is Effect.RECORD_DELIVERY:
+        snapshot = order.snapshot
+        changed.set(
+            order,
+            delivered_at=now,
+            delivery_content=move.content,
+            after_sale_until=now + timedelta(days=snapshot["after_sale_days"]),
+            release_at=now + timedelta(minutes=snapshot["verification_minutes"]),
+        )
+    elif effect in (Effect.COLLECT_BALANCE, Effect.TRY_COLLECT_BALANCE):
+        collected = escrow.collect_balance(order, required=effect is Effect.COLLECT_BALANCE)
+        if collected:
+            _event(order, note, user, now, amount=collected)
+            changed.set(order, balance_due=0)
+    elif effect is Effect.RELEASE:
+        held = escrow.release(order, actor=user.username if user is not None else "system")
+        changed.set(order, completed_at=now)
+        _event(order, note, user, now, amount=held)
+    elif effect is Effect.REFUND:
+        split = escrow.refund(order, move.amount, key=move.key, case_id=move.case_id, actor=move.ledger_actor)
+        if split is None:
+            return False
+        changed.set(order, refunded_amount=order.refunded_amount + move.amount)
+        _event(order, note, user, now, amount=move.amount, advanced=split.advanced, case=move.case_id)
+    elif effect is Effect.SETTLE:
+        changed.set(order, completed_at=now)
+        _event(order, note, user, now)
+    elif note:  # the events of the moves that move no money
+        _event(order, note, user, now)
+    return True
+
+
 # ---- reading -------------------------------------------------------------------------------
 
 
-def visible_orders(user: User):
+def visible_orders(user: User) -> QuerySet[Order]:
     if user.role == Role.BUYER:
         return Order.objects.filter(buyer=user)
     if user.role == Role.MERCHANT:
@@ -63,6 +199,38 @@ def get_order_for(order_id, user: User) -> Order:
 
 def can_see_delivery(order: Order, user: User) -> bool:
     return user.pk == order.buyer_id or user.pk == order.shop.owner_id
+
+
+def list_orders(user: User, *, status: str = "") -> QuerySet[Order]:
+    """The caller's orders for the API list, newest first, each with its escrow balance (`escrow_balance`)."""
+    qs = (
+        _by_own_shop(visible_orders(user), user)
+        .select_related("shop", "listing_version")
+        .prefetch_related("stock_items")
+        .annotate(escrow_balance=_escrow_balance())
+    )
+    return qs.filter(status=status) if status else qs
+
+
+def _by_own_shop(qs: QuerySet[Order], user: User) -> QuerySet[Order]:
+    """A merchant's orders filtered by the shop's id too, not only by a join on its owner: the
+    planner then walks order_shop (shop_id, -id) for one page instead of every order by id."""
+    if user.role != Role.MERCHANT:
+        return qs
+    shop_id = Shop.objects.filter(owner=user).values_list("pk", flat=True).first()
+    return qs.filter(shop_id=shop_id) if shop_id is not None else qs.none()
+
+
+def _escrow_balance():
+    """Each order's escrow balance in the list's own query (one lookup by the unique account code)."""
+    code = Concat(Value("escrow:order:"), Cast(OuterRef("pk"), output_field=CharField()), output_field=CharField())
+    return Coalesce(Subquery(Account.objects.filter(code=code).values("balance")[:1]), Value(0))
+
+
+def escrow_balance(order: Order) -> int:
+    """What the order's escrow holds now (annotated by `list_orders`, else read from the ledger)."""
+    annotated = getattr(order, "escrow_balance", None)
+    return annotated if annotated is not None else ledger.balance(ledger.escrow_code(order.pk))
 
 
 # ---- buying --------------------------------------------------------------------------------
@@ -94,7 +262,7 @@ def purchase(
     amount = listing.price * quantity
     deposit = math.ceil(amount * listing.deposit_percent / 100) if listing.deposit_percent else amount
     with transaction.atomic():
-        order = Order.objects.create(
+        order = Order.objects.create(  # in the table's NEW state until the purchase row runs
             buyer=acting_user,
             shop=listing.shop,
             listing=listing,
@@ -111,17 +279,7 @@ def purchase(
         )
         order.number = f"KM{now:%Y%m%d}{order.pk:08d}"
         order.save(update_fields=["number"])
-        ledger.transfer(
-            f"purchase:{order.pk}",
-            EntryKind.PURCHASE,
-            ledger.wallet_code(acting_user.pk),
-            ledger.escrow_code(order.pk),
-            deposit,
-            order_id=order.pk,
-            actor=acting_user.username,
-            memo=f"订单 {order.number}",
-        )
-        _event(order, "paid", acting_user, now, amount=deposit)
+        transition(order, Event.PAID, actor=Actor.BUYER, user=acting_user, now=now)
         if listing.kind == "card_key":
             _deliver_from_stock(order, now)
     return order
@@ -139,50 +297,12 @@ def _deliver_from_stock(order: Order, now) -> None:
     taken = StockItem.objects.filter(pk__in=ids, order__isnull=True).update(order=order, delivered_at=now)
     if taken != len(ids):
         raise DomainError(Error.OUT_OF_STOCK)
-    _mark_delivered(order, None, now, content=None)
-
-
-def _mark_delivered(order: Order, actor: User | None, now, content: str | None) -> None:
-    snapshot = order.snapshot
-    order.status = OrderStatus.DELIVERED
-    order.delivered_at = now
-    order.delivery_content = content
-    order.after_sale_until = now + timedelta(days=snapshot["after_sale_days"])
-    order.release_at = now + timedelta(minutes=snapshot["verification_minutes"])
-    order.save()
-    if order.balance_due:
-        _collect_balance(order, actor, now, required=False)
-    _event(order, "delivered", actor, now)
-    if order.escrow_status == EscrowStatus.HELD:
-        timers.schedule(RELEASE_TIMER, f"order:{order.pk}", order.release_at, now=now)
-
-
-def _collect_balance(order: Order, actor: User | None, now, *, required: bool) -> None:
-    """Staged payment: take the balance (尾款) from the buyer's wallet into escrow."""
-    try:
-        with transaction.atomic():
-            ledger.transfer(
-                f"balance:{order.pk}",
-                EntryKind.PURCHASE_BALANCE,
-                ledger.wallet_code(order.buyer_id),
-                ledger.escrow_code(order.pk),
-                order.balance_due,
-                order_id=order.pk,
-                actor=order.buyer.username,
-                memo=f"订单 {order.number} 尾款",
-            )
-    except DomainError:
-        if required:
-            raise
-        return
-    _event(order, "balance_paid", actor, now, amount=order.balance_due)
-    order.balance_due = 0
-    order.save(update_fields=["balance_due"])
+    transition(order, Event.DELIVERED, actor=Actor.SYSTEM, user=None, now=now)
 
 
 def deliver(order: Order, *, acting_user: User, content: str) -> Order:
-    if acting_user.pk != order.shop.owner_id:
-        raise DomainError(Error.DELIVERY_MERCHANT_ONLY)
+    """发货 by hand (not card keys: those leave stock at purchase)."""
+    actor = party_for(order, acting_user, Event.DELIVERED)
     content = (content or "").strip()
     if not content or len(content) > 20_000:
         raise DomainError(Error.DELIVERY_CONTENT_INVALID, param="content")
@@ -190,24 +310,18 @@ def deliver(order: Order, *, acting_user: User, content: str) -> Order:
         order = _lock(order)
         if order.listing.kind == "card_key":
             raise DomainError(Error.DELIVERY_AUTOMATIC)
-        if order.status != OrderStatus.PAID:
-            raise DomainError(Error.DELIVERY_NOT_ALLOWED)
-        _mark_delivered(order, acting_user, clock_now(), content=content)
+        now = clock_now()
+        transition(order, Event.DELIVERED, actor=actor, user=acting_user, now=now, move=Move(content=content))
     return order
 
 
 def confirm(order: Order, *, acting_user: User) -> Order:
-    if acting_user.pk != order.buyer_id:
-        raise DomainError(Error.CONFIRM_BUYER_ONLY)
+    """确认收货: the buyer releases the escrow (a staged payment's balance first)."""
+    actor = party_for(order, acting_user, Event.CONFIRMED)
     now = clock_now()
     with transaction.atomic():
         order = _lock(order)
-        if order.status != OrderStatus.DELIVERED or order.escrow_status != EscrowStatus.HELD:
-            raise DomainError(Error.CONFIRM_NOT_ALLOWED)
-        if order.balance_due:
-            _collect_balance(order, acting_user, now, required=True)
-        _event(order, "confirmed", acting_user, now)
-        release_escrow(order, now, actor=acting_user)
+        transition(order, Event.CONFIRMED, actor=actor, user=acting_user, now=now)
     return order
 
 
@@ -217,14 +331,18 @@ def confirm(order: Order, *, acting_user: User) -> Order:
 def release_due_escrow(order_id: int, now) -> None:
     """Timer: the verification window ended; release unless a case froze the escrow."""
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("shop").get(pk=order_id)
-        if order.escrow_status != EscrowStatus.HELD or order.status != OrderStatus.DELIVERED:
-            return
-        if order.release_at and order.release_at > now:
-            return
-        if order.balance_due:
-            _collect_balance(order, None, now, required=False)
-        release_escrow(order, now)
+        order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=order_id)
+        transition(order, Event.RELEASE_DUE, actor=Actor.SYSTEM, user=None, now=now)
+
+
+def freeze_escrow(order: Order, now) -> None:
+    """A refund case opened: nothing leaves escrow until it closes. Caller holds the order lock."""
+    transition(order, Event.CASE_OPENED, actor=Actor.SYSTEM, user=None, now=now)
+
+
+def unfreeze_escrow(order: Order, now) -> None:
+    """The case closed: release now if the window is over, else wait for it; settle a fully refunded order."""
+    transition(order, Event.CASE_CLOSED, actor=Actor.SYSTEM, user=None, now=now)
 
 
 def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, actor: str = "system") -> bool:
@@ -236,20 +354,8 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     refundable = order.paid_amount - order.refunded_amount
     if amount <= 0 or amount > refundable:
         raise DomainError(Error.ORDER_REFUND_EXCEEDS_REFUNDABLE, param="amount")
-    split = escrow.refund(order, amount, key=key, case_id=case_id, actor=actor)
-    if split is None:
-        return False
-    order.refunded_amount += amount
-    # Against what was paid: a staged-payment order may still owe its balance (尾款).
-    if order.refunded_amount >= order.paid_amount:
-        order.status = OrderStatus.REFUNDED
-        if order.escrow_status == EscrowStatus.RELEASED:
-            order.escrow_status = EscrowStatus.REFUNDED  # clawed back in full after release
-    elif order.status == OrderStatus.COMPLETED:
-        order.status = OrderStatus.PARTIALLY_REFUNDED  # a refund after the escrow was released
-    order.save(update_fields=["refunded_amount", "status", "escrow_status"])
-    _event(order, "refunded", None, now, amount=amount, advanced=split.advanced, case=case_id)
-    return True
+    move = Move(amount=amount, key=key, case_id=case_id, ledger_actor=actor)
+    return transition(order, Event.REFUNDED, actor=Actor.SYSTEM, user=None, now=now, move=move)
 
 
 # ---- chat ----------------------------------------------------------------------------------
@@ -281,6 +387,12 @@ EXPORT_HEADER = [
     "店铺",
     "买家",
 ]
+
+
+def export_orders(user: User) -> bytes:
+    """The caller's orders as CSV, newest first, read in chunks."""
+    orders = visible_orders(user).select_related("shop", "buyer").order_by("-pk")
+    return export_csv(orders.iterator(chunk_size=500))
 
 
 def export_csv(orders) -> bytes:
