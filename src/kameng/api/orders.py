@@ -1,12 +1,10 @@
-"""Orders, delivery, confirmation, chat and export endpoints."""
+"""Orders, delivery, confirmation, chat and export endpoints (HTTP only: the use cases are orders.services)."""
 
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
-from kameng.accounts.models import Role
-from kameng.api.base import iso, paginate
+from kameng.api.base import bearer, iso, paginate
 from kameng.errors import DomainError, Error
-from kameng.ledger import services as ledger
 from kameng.orders import services
 from kameng.orders.models import Message, Order
 
@@ -37,9 +35,7 @@ def order_out(order: Order, user) -> dict:
             "items": [s.secret for s in sorted(order.stock_items.all(), key=lambda s: s.pk)],
             "content": order.delivery_content,
         }
-    escrow_amount = getattr(order, "escrow_balance", None)  # annotated by list_orders
-    if escrow_amount is None:
-        escrow_amount = ledger.balance(ledger.escrow_code(order.pk))
+    escrow_amount = services.escrow_balance(order)
     return {
         "id": str(order.pk),
         "number": order.number,
@@ -105,42 +101,12 @@ def create_order(request, payload: OrderIn):
 
 @router.get("/orders", response=dict)
 def list_orders(request, status: str = "", limit: int = 20, starting_after: str | None = None):
-    qs = (
-        _by_own_shop(services.visible_orders(request.auth), request.auth)
-        .select_related("shop", "listing_version")
-        .prefetch_related("stock_items")
-        .annotate(escrow_balance=_escrow_balance())
-    )
-    if status:
-        qs = qs.filter(status=status)
-    return paginate(qs, limit, starting_after, lambda o: order_out(o, request.auth))
-
-
-def _by_own_shop(qs, user):
-    """A merchant's orders filtered by the shop's id too, not only by a join on its owner: the
-    planner then walks order_shop (shop_id, -id) for one page instead of every order by id."""
-    if user.role != Role.MERCHANT:
-        return qs
-    from kameng.catalog.models import Shop
-
-    return qs.filter(shop_id=Shop.objects.filter(owner=user).values_list("pk", flat=True).first())
-
-
-def _escrow_balance():
-    """Each order's escrow balance in the list's own query (one lookup by the unique account code)."""
-    from django.db.models import CharField, OuterRef, Subquery, Value
-    from django.db.models.functions import Cast, Coalesce, Concat
-
-    from kameng.ledger.models import Account
-
-    code = Concat(Value("escrow:order:"), Cast(OuterRef("pk"), output_field=CharField()), output_field=CharField())
-    return Coalesce(Subquery(Account.objects.filter(code=code).values("balance")[:1]), Value(0))
+    orders = services.list_orders(request.auth, status=status)
+    return paginate(orders, limit, starting_after, lambda o: order_out(o, request.auth))
 
 
 @router.get("/orders/export", auth=None, include_in_schema=True)
 def export_orders(request, format: str = "csv"):
-    from kameng.api.base import bearer
-
     user = request.user if request.user.is_authenticated else None
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
@@ -149,10 +115,7 @@ def export_orders(request, format: str = "csv"):
         raise DomainError(Error.TOKEN_REQUIRED)
     if format != "csv":
         raise DomainError(Error.EXPORT_FORMAT_UNSUPPORTED, param="format")
-    orders = services.visible_orders(user).select_related("shop", "buyer").order_by("-pk")
-    response = HttpResponse(
-        services.export_csv(orders.iterator(chunk_size=500)), content_type="text/csv; charset=utf-8"
-    )
+    response = HttpResponse(services.export_orders(user), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="kameng-orders.csv"'
     return response
 
