@@ -1,21 +1,9 @@
-"""Display names for the codes the services use (statuses, kinds, roles), translatable."""
+"""Display names for the codes the services use (kinds, roles, shop and listing statuses), translatable.
+
+Order and escrow statuses carry their labels on their enums (kameng.orders.lifecycle).
+"""
 
 from django.utils.translation import gettext_lazy as _
-
-ORDER_STATUS = {
-    "paid": _("已付款，待发货"),
-    "delivered": _("已发货，待确认"),
-    "completed": _("已完成"),
-    "refunded": _("已退款"),
-    "partially_refunded": _("部分退款"),
-}
-
-ESCROW_STATUS = {
-    "held": _("平台担保中"),
-    "frozen": _("已冻结（售后处理中）"),
-    "released": _("已放款给商家"),
-    "refunded": _("已退回买家"),
-}
 
 KINDS = {
     "card_key": _("自动发卡"),

@@ -67,16 +67,6 @@ def kind_label(code: str) -> str:
 
 
 @register.filter
-def order_status_label(code: str) -> str:
-    return str(labels.ORDER_STATUS.get(code, code))
-
-
-@register.filter
-def escrow_status_label(code: str) -> str:
-    return str(labels.ESCROW_STATUS.get(code, code))
-
-
-@register.filter
 def shop_status_label(code: str) -> str:
     return str(labels.SHOP_STATUS.get(code, code))
 

@@ -10,11 +10,10 @@ from django.views.decorators.http import require_POST
 from kameng.catalog import services as catalog_services
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
-from kameng.ledger import services as ledger
+from kameng.orders import lifecycle
 from kameng.orders import services as order_services
-from kameng.orders.models import EscrowStatus, OrderStatus
+from kameng.orders.lifecycle import Event, OrderStatus
 
-from .. import labels
 from ..forms import BuyForm, DeliverForm, MessageForm
 from ..pages import attach_error, error_text, login_required, not_found_from, role_required
 from .public import listing_context
@@ -51,7 +50,7 @@ def buy(request, listing_id: int):
 def order_list(request):
     status = request.GET.get("status") or ""
     orders = order_services.visible_orders(request.user).select_related("shop", "buyer").order_by("-pk")
-    if status in labels.ORDER_STATUS:
+    if status in OrderStatus.values:
         orders = orders.filter(status=status)
     else:
         status = ""
@@ -62,7 +61,7 @@ def order_list(request):
         {
             "page": page,
             "status": status,
-            "statuses": list(labels.ORDER_STATUS.items()),
+            "statuses": OrderStatus.choices,
         },
     )
 
@@ -79,26 +78,26 @@ def order_context(request, order, *, message_form=None, deliver_form=None) -> di
     is_buyer = user.pk == order.buyer_id
     is_merchant = user.pk == order.shop.owner_id
     now = clock_now()
-    can_confirm = is_buyer and order.status == OrderStatus.DELIVERED and order.escrow_status == EscrowStatus.HELD
-    can_deliver = is_merchant and order.status == OrderStatus.PAID and order.snapshot.get("kind") != "card_key"
+    can_confirm = order_services.may(order, user, Event.CONFIRMED)
+    can_deliver = order_services.may(order, user, Event.DELIVERED) and order.snapshot.get("kind") != "card_key"
     show_delivery = order_services.can_see_delivery(order, user) and order.delivered_at is not None
     chat = list(order.messages.select_related("author").order_by("pk"))
     release_in = None
-    if order.release_at and order.escrow_status == EscrowStatus.HELD and order.status == OrderStatus.DELIVERED:
-        release_in = order.release_at - now
+    if order.release_at and lifecycle.deadline(order_services.state_of(order)):
+        release_in = order.release_at - now  # the release timer runs (delivered, escrow held)
     last = (
         order.status
         if order.status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED)
         else OrderStatus.COMPLETED
     )
-    steps = [(code, labels.ORDER_STATUS[code]) for code in (OrderStatus.PAID, OrderStatus.DELIVERED, last)]
+    steps = [(code, OrderStatus(code).label) for code in (OrderStatus.PAID, OrderStatus.DELIVERED, last)]
     return {
         "steps": steps,
         "order": order,
         "snap": order.snapshot,
         "is_buyer": is_buyer,
         "is_merchant": is_merchant,
-        "escrow_amount": ledger.balance(ledger.escrow_code(order.pk)),
+        "escrow_amount": order_services.escrow_balance(order),
         "release_in": release_in,
         "release_seconds": max(0, int(release_in.total_seconds())) if release_in is not None else None,
         "after_sale_open": bool(order.after_sale_until and order.after_sale_until > now),
@@ -140,9 +139,9 @@ def order_confirm(request, order_id: int):
         "web/buyer/order_confirm.html",
         {
             "order": order,
-            "escrow_amount": ledger.balance(ledger.escrow_code(order.pk)),
+            "escrow_amount": order_services.escrow_balance(order),
             "error": error,
-            "can_confirm": order.status == OrderStatus.DELIVERED and order.escrow_status == EscrowStatus.HELD,
+            "can_confirm": order_services.may(order, request.user, Event.CONFIRMED),
         },
     )
 
