@@ -2,7 +2,7 @@
 
 import pytest
 
-from kameng.trust.clauses import find_unfair_clauses
+from kameng.catalog.clauses import find_unfair_clauses
 from kameng.trust.offplatform import is_off_platform_payment, message_flags
 
 # (listing text, the clause label expected)

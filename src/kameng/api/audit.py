@@ -3,9 +3,9 @@
 from ninja import Router
 
 from kameng.accounts.models import Role
-from kameng.api.base import require_role
+from kameng.ops import audit
 
-from . import audit
+from .base import require_role
 
 router = Router(tags=["audit"])
 

@@ -1,14 +1,18 @@
 """Shops and listings endpoints."""
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from ninja import Router, Schema, Status
 
 from kameng.accounts.models import Role
-from kameng.api.base import bearer, iso, require_role
+from kameng.catalog import services
+from kameng.catalog.models import Listing, Shop, StockItem
 from kameng.errors import DomainError, Error
 from kameng.policy.services import get_policy
+from kameng.trust.checks import three_checks
+from kameng.trust.credit import credit_for_shop
 
-from . import services
-from .models import Listing, Shop
+from .base import bearer, iso, require_role
 
 router = Router(tags=["catalog"])
 
@@ -58,8 +62,6 @@ def optional_user(request):
 
 
 def shop_out(shop: Shop) -> dict:
-    from kameng.trust.credit import credit_for_shop
-
     credit = credit_for_shop(shop)  # first: bringing credit up to date may change the status
     return {
         "id": str(shop.pk),
@@ -74,8 +76,6 @@ def shop_out(shop: Shop) -> dict:
 
 
 def listing_out(listing: Listing, *, stock: int | None = None, policy=None) -> dict:
-    from kameng.policy.services import get_policy
-
     policy = policy or get_policy()
     data = {
         "id": str(listing.pk),
@@ -136,8 +136,6 @@ def update_listing(request, listing_id: str, payload: ListingPatch):
 
 @router.get("/listings/{listing_id}", response=dict, auth=None)
 def get_listing(request, listing_id: str):
-    from kameng.trust.services import three_checks
-
     listing = services.get_listing_for(listing_id, optional_user(request))
     return {**listing_out(listing), "three_checks": three_checks(listing)}  # 三查, before purchase
 
@@ -161,11 +159,6 @@ def search_listings(
 
 def _stock_left():
     """Unsold stock per listing inside the search query (the partial index stock_available)."""
-    from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
-    from .models import StockItem
-
     unsold = (
         StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True)
         .order_by()

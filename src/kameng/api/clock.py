@@ -4,10 +4,11 @@ from django.conf import settings
 from ninja import Router, Schema
 
 from kameng.accounts.models import Role
-from kameng.api.base import iso, require_role
+from kameng.clock import services
 from kameng.errors import DomainError, Error
+from kameng.timers.services import sweep
 
-from . import services
+from .base import iso, require_role
 
 router = Router(tags=["test clock"])
 
@@ -30,8 +31,6 @@ def get_clock(request):
 
 @router.post("/test/clock/advance", response=dict, include_in_schema=False)
 def advance(request, payload: AdvanceIn):
-    from kameng.timers.services import sweep
-
     _guard(request)
     if payload.seconds < 0 or payload.seconds > 10 * 365 * 86400:
         raise DomainError(Error.CLOCK_SECONDS_INVALID, param="seconds")

@@ -3,7 +3,7 @@
 from django.http import HttpResponse
 from ninja import Router
 
-from . import services
+from kameng.complaints import services
 
 router = Router(tags=["complaints"])
 

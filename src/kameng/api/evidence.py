@@ -1,12 +1,15 @@
-"""Evidence endpoints owned by the evidence app: the arbitrator's assist and image previews.
+"""Evidence endpoints beside the vault's: the arbitrator's assist (kameng.arbitration) and image previews.
 
-(Upload, download and manifest live with the refund-case endpoints in kameng.aftersales.api.)
+(Upload, download and manifest live with the refund-case endpoints.)
 """
 
 from ninja import Router, Schema
 
 from kameng.accounts.models import Role
+from kameng.aftersales.services import get_case_for
+from kameng.arbitration.assist import assist_for, preview_file
 from kameng.errors import DomainError, Error
+from kameng.ops.storage import download_response
 
 router = Router(tags=["evidence"])
 
@@ -63,10 +66,6 @@ def assist(request, case_id: str):
     findings from OCR, text and the description, promise-vs-finding contradictions, buyer risk
     and reused evidence. Arbitrators and admins; the case's parties get 403, anyone else 404.
     Hints for a human decision, never a decision."""
-    from kameng.aftersales.services import get_case_for
-
-    from .assist import assist_for
-
     case = get_case_for(case_id, request.auth)
     if request.auth.role not in (Role.ARBITRATOR, Role.ADMIN):
         raise DomainError(Error.EVIDENCE_ASSIST_ARBITRATORS_ONLY)
@@ -77,11 +76,6 @@ def assist(request, case_id: str):
 def preview(request, case_id: str, evidence_id: str):
     """A small JPEG the platform drew from an image or video item (a separate derived file: the
     original is never altered), safe to show inline. Same audience as the file itself."""
-    from kameng.aftersales.services import get_case_for
-    from kameng.ops.storage import download_response
-
-    from .assist import preview_file
-
     case = get_case_for(case_id, request.auth)
     item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
     if item is None:

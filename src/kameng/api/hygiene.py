@@ -1,30 +1,20 @@
-"""API request hygiene: per-token and per-address request limits (429 rate_limited, Retry-After),
-and text no database column can hold (NUL characters, lone UTF-16 surrogates) refused with 400."""
+"""API request hygiene: per-token and per-address request limits (429 rate_limited, Retry-After;
+the limits themselves are kameng.security.ratelimit's), and text no database column can hold (NUL
+characters, lone UTF-16 surrogates) refused with 400. Both answer before any view runs."""
 
 import json
 import re
 
 from django.conf import settings
-from django.http import HttpResponse
 
-from kameng.errors import DomainError, Error
+from kameng.errors import DomainError, Error, RateLimited
+from kameng.security import ratelimit
 
-from . import ratelimit
+from .errors import error_response
 
 API_PREFIX = "/api/"
 # Gateways retry their notifications until acknowledged; their signature is the protection there.
 EXEMPT_PREFIXES = ("/api/v1/payments/notify/",)
-
-
-class Refusal(HttpResponse):
-    """An API request refused before any view ran. kameng.api's ApiErrorShapeMiddleware, which wraps
-    these middlewares, answers it with the domain error's status and body (and Retry-After)."""
-
-    status_code = 400  # seen only if nothing rendered it: never a 2xx
-
-    def __init__(self, error: DomainError):
-        super().__init__()
-        self.domain_error = error
 
 
 class ApiRateLimitMiddleware:
@@ -46,8 +36,8 @@ class ApiRateLimitMiddleware:
             checks = [("api_anonymous_ip", ip)]
         try:
             ratelimit.enforce(*checks, cache=ratelimit.FAST)
-        except ratelimit.RateLimited as exc:
-            return Refusal(exc)
+        except RateLimited as exc:
+            return error_response(exc)
         return self.get_response(request)
 
 
@@ -57,7 +47,7 @@ class ApiInputMiddleware:
 
     PostgreSQL text cannot hold them (the write would fail with a 500), no legitimate value has
     one, and they hide text from logs and checks. Uploaded files may hold any bytes: multipart
-    bodies are left to their handlers (kameng.api.middleware answers 400 for a NUL in a form field).
+    bodies are left to their handlers (ApiErrorShapeMiddleware answers 400 for a NUL in a form field).
     """
 
     def __init__(self, get_response):
@@ -67,7 +57,7 @@ class ApiInputMiddleware:
         if request.path.startswith(API_PREFIX):
             param = self._nul_in(request)
             if param is not None:
-                return Refusal(DomainError(Error.REQUEST_NUL_CHARACTERS, param=param or None))
+                return error_response(DomainError(Error.REQUEST_NUL_CHARACTERS, param=param or None))
         return self.get_response(request)
 
     @staticmethod

@@ -4,14 +4,15 @@ from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
 from kameng.accounts.models import Role
-from kameng.api.base import paginate, require_role
 from kameng.catalog.models import Shop
 from kameng.errors import DomainError, Error
+from kameng.orders.services import get_order_for
+from kameng.trust import services
+from kameng.trust.models import Review, SanctionEvent
+from kameng.trust.policies import published_policies
+from kameng.trust.stats import platform_stats
 
-from . import services
-from .models import Review, SanctionEvent
-from .policies import published_policies
-from .stats import platform_stats
+from .base import paginate, require_role
 
 router = Router(tags=["trust"])
 
@@ -65,8 +66,6 @@ def shop_reviews(request, shop_id: str, limit: int = 20, starting_after: str | N
 
 @router.post("/orders/{order_id}/review", response={201: dict})
 def create_review(request, order_id: str, payload: ReviewIn):
-    from kameng.orders.services import get_order_for
-
     order = get_order_for(order_id, request.auth)
     review = services.add_review(order, acting_user=request.auth, stars=payload.stars, text=payload.text)
     return Status(201, services.review_out(review))
@@ -74,8 +73,6 @@ def create_review(request, order_id: str, payload: ReviewIn):
 
 @router.get("/orders/{order_id}/review", response=dict)
 def get_review(request, order_id: str):
-    from kameng.orders.services import get_order_for
-
     order = get_order_for(order_id, request.auth)
     review = Review.objects.filter(order=order).select_related("buyer", "order").first()
     if review is None:

@@ -2,11 +2,11 @@
 
 from ninja import Router, Schema, Status
 
-from kameng.api.base import iso
 from kameng.errors import DomainError, Error
+from kameng.wallet import services
+from kameng.wallet.gateways import GATEWAYS, get_gateway
 
-from . import services
-from .gateways import get_gateway
+from .base import iso
 
 router = Router(tags=["wallet"])
 
@@ -63,8 +63,6 @@ def get_topup(request, topup_id: str):
 
 @router.post("/payments/notify/{gateway}", response=dict, auth=None)
 def notify(request, gateway: str):
-    from .gateways import GATEWAYS
-
     if gateway not in GATEWAYS:
         raise DomainError(Error.PAYMENT_GATEWAY_NOT_FOUND)
     topup = services.handle_notification(gateway, request.body, request.headers)

@@ -1,11 +1,12 @@
 """Evidence assist (AI证据辅助审核) for arbitrators: what the evidence says, set against what the
 listing promised.
 
-The job `analyse_case` (kameng.evidence.tasks) runs after each committed upload (on Celery when
+The job `analyse_case` (kameng.arbitration.tasks) runs after each committed upload (on Celery when
 KAMENG_BROKER_URL is set, in this process otherwise); `analyse_case(case_id)` reads every new
 item once (OCR of images and video frames, text of text files, perceptual hashes) and stores the
 case's latest analysis; `assist_for(case)` is what the API and the arbitrator's page show. The
-rules themselves live in kameng.evidence.rules. Context for a human decision, never a decision.
+rules themselves live in kameng.arbitration.rules. Context for a human decision, never a decision.
+Its results are stored in the evidence vault's tables (EvidenceExtract, ImageHash, CaseAnalysis).
 """
 
 import logging
@@ -19,12 +20,14 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
+from kameng.aftersales.models import RefundCase
 from kameng.clock.services import now as clock_now
+from kameng.evidence.models import CaseAnalysis, Evidence, EvidenceExtract, ImageHash
+from kameng.evidence.services import GENESIS
+from kameng.evidence.uploads import IMAGE_TYPES, VIDEO_TYPES, text_encoding
+from kameng.orders.models import Order
 
-from . import media, rules
-from .models import CaseAnalysis, Evidence, EvidenceExtract, ImageHash
-from .services import GENESIS
-from .uploads import IMAGE_TYPES, VIDEO_TYPES, text_encoding
+from . import media, ocr, rules
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +49,6 @@ CLAIM = re.compile(
 
 def analyse_case(case_id: int) -> CaseAnalysis | None:
     """Read every item not read yet, then store the case's analysis. Idempotent."""
-    from kameng.aftersales.models import RefundCase
-
     started = time.monotonic()
     case = RefundCase.objects.select_related("order", "buyer", "shop").filter(pk=case_id).first()
     if case is None:
@@ -76,8 +77,6 @@ def analyse_case(case_id: int) -> CaseAnalysis | None:
 
 def extract_item(item: Evidence) -> EvidenceExtract | None:
     """Read one item: its text (OCR for pictures) and perceptual hashes. Failures are recorded."""
-    from . import ocr
-
     values = {"status": "done", "text_source": "", "text": "", "frames": 0, "error": "", "engine": ""}
     hashes: list[tuple[int, object]] = []
     preview_source = None
@@ -304,9 +303,6 @@ def _reuse(item: Evidence, other: Evidence, match: str, distance: int, case) -> 
 
 def buyer_risk(case, reused: list[dict] | None = None) -> dict:
     """The buyer's refund history as a score and reasons (恶意退款 context, never a verdict)."""
-    from kameng.aftersales.models import RefundCase
-    from kameng.orders.models import Order
-
     since = clock_now() - RISK_WINDOW
     others = RefundCase.objects.filter(buyer_id=case.buyer_id, created_at__gte=since).exclude(pk=case.pk)
     refunded = others.filter(refunded_amount__gt=0)

@@ -6,10 +6,10 @@ import warnings
 
 from PIL import Image, ImageOps, ImageStat
 
-from .uploads import MAX_PIXELS
+from kameng.evidence.uploads import MAX_PIXELS
 
 FRAME_POSITIONS = (0.1, 0.5, 0.9)  # where in a video to take frames (share of its duration)
-ANALYSIS_WIDTH = 2000  # OCR reads at most this wide (kameng.evidence.ocr.MAX_WIDTH)
+ANALYSIS_WIDTH = 2000  # OCR reads at most this wide (kameng.arbitration.ocr.MAX_WIDTH)
 PREVIEW_BOX = 640
 MAX_DECODED_FRAMES = 400  # per seek, so a video without keyframes cannot make us decode it all
 

@@ -1,4 +1,5 @@
-"""Job entry point: the evidence analysis a refund case gets after each committed upload."""
+"""Job entry point: the evidence analysis a refund case gets after each committed upload (aftersales
+enqueues `analyse_case` by name; this app registers it, so the vault below never imports the assist)."""
 
 from kameng.timers.jobs import job
 

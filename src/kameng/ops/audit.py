@@ -9,6 +9,7 @@ transaction as the happening itself (style: "the audit log ... read from events"
   sanction  trust.SanctionEvent       shop status changes, automatic or by an operator
   admin     admin.LogEntry            any change made through the Django admin
   staff     security.AuditRecord      policy edits, accounts made from the CLI, backups, restores
+                                      (written by kameng.security.audit.record)
 
 `search` merges them newest first with the contract's cursor pagination; an entry's id is
 "<source>:<pk>", so `starting_after` works across sources.
@@ -19,13 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.contrib.admin.models import LogEntry
 from django.db.models import Q
 
+from kameng.aftersales.models import CaseEvent
 from kameng.errors import DomainError, Error
-
-from .models import AuditRecord
+from kameng.ledger.models import JournalEntry
+from kameng.orders.models import OrderEvent
+from kameng.security.models import AuditRecord
+from kameng.trust.models import SanctionEvent
 
 MAX_LIMIT = 100
 
@@ -176,13 +179,6 @@ def _staff_entry(e) -> Entry:
 
 
 def _sources() -> list[Source]:
-    from django.contrib.admin.models import LogEntry
-
-    from kameng.aftersales.models import CaseEvent
-    from kameng.ledger.models import JournalEntry
-    from kameng.orders.models import OrderEvent
-    from kameng.trust.models import SanctionEvent
-
     def staff_actor(actor: str) -> Q:
         if actor == "system":
             return Q(pk__in=[])
@@ -326,30 +322,3 @@ def search(*, q: str = "", actor: str = "", type: str = "", limit: int = 20, sta
     candidates.sort(key=lambda c: c[0], reverse=True)
     page = candidates[:limit]
     return {"data": [source.entry(row).as_dict() for _key, source, row in page], "has_more": len(candidates) > limit}
-
-
-def record(
-    type: str,
-    *,
-    actor=None,
-    actor_name: str = "",
-    target: str = "",
-    summary: str = "",
-    data=None,
-    at: datetime | None = None,
-) -> AuditRecord:
-    """Append one staff action that has no event table of its own (call inside the action's transaction)."""
-    from kameng.clock.services import now as clock_now
-
-    if actor is not None and not isinstance(actor, get_user_model()):
-        raise TypeError("actor must be a user or None")
-    with transaction.atomic():
-        return AuditRecord.objects.create(
-            type=type,
-            actor=actor,
-            actor_name=(actor_name or "")[:150],
-            target=target[:128],
-            summary=summary[:500],
-            data=data or {},
-            at=at or clock_now(),
-        )

@@ -29,7 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connections
+from django.utils import timezone
+
+from kameng.accounts.models import User
+from kameng.aftersales.models import RefundCase
+from kameng.evidence.models import Evidence
+from kameng.evidence.verify import verify
+from kameng.ledger.models import Account, JournalEntry, Posting
+from kameng.ledger.services import check
+from kameng.orders.models import Order
+from kameng.security.audit import record
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -73,11 +84,6 @@ def _sha256(path: Path) -> str:
 
 def counts() -> dict:
     """What a restore must give back, row for row."""
-    from kameng.aftersales.models import RefundCase
-    from kameng.evidence.models import Evidence
-    from kameng.ledger.models import Account, JournalEntry, Posting
-    from kameng.orders.models import Order
-
     return {
         "journal_entries": JournalEntry.objects.count(),
         "postings": Posting.objects.count(),
@@ -125,10 +131,6 @@ def _copy_sqlite(target: Path) -> None:
 
 def create_backup(destination: str | os.PathLike) -> dict:
     """Write a backup to `destination` (a .tar.gz); returns its manifest."""
-    from django.utils import timezone
-
-    from kameng.ledger.services import check
-
     destination = Path(destination).resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
     kind = engine()
@@ -183,8 +185,6 @@ def create_backup(destination: str | os.PathLike) -> dict:
             for arcname, path in files:
                 tar.add(path, arcname=arcname)
         os.replace(partial, destination)  # a backup file either is complete or is not there
-    from .audit import record
-
     record(
         "backup.create",
         actor_name="cli",
@@ -196,9 +196,6 @@ def create_backup(destination: str | os.PathLike) -> dict:
 
 
 def _has_data() -> bool:
-    from kameng.accounts.models import User
-    from kameng.ledger.models import JournalEntry
-
     try:
         return User.objects.exists() or JournalEntry.objects.exists()
     except Exception:  # no tables yet: an empty database
@@ -240,11 +237,6 @@ def read_manifest(source: str | os.PathLike) -> dict:
 
 def restore_backup(source: str | os.PathLike, *, force: bool = False) -> RestoreReport:
     """Restore `source` into the configured database and KAMENG_DATA_DIR/files."""
-    from django.core.management import call_command
-
-    from kameng.evidence.verify import verify
-    from kameng.ledger.services import check
-
     source = Path(source)
     manifest = read_manifest(source)
     kind = engine()
@@ -310,8 +302,6 @@ def restore_backup(source: str | os.PathLike, *, force: bool = False) -> Restore
         evidence_problems=evidence.problems,
         counts=counts(),
     )
-    from .audit import record
-
     record(
         "backup.restore",
         actor_name="cli",

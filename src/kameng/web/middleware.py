@@ -1,3 +1,5 @@
+"""What every page request shares beyond Django's own middleware: the signed-in user's language."""
+
 from django.utils import translation
 
 

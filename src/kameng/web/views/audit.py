@@ -3,23 +3,12 @@
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from kameng.accounts.models import Role
 from kameng.errors import DomainError
-
-from . import audit
-
-
-def _base_template() -> str:
-    from django.template import TemplateDoesNotExist
-    from django.template.loader import get_template
-
-    try:
-        get_template("web/base.html")
-        return "web/base.html"
-    except TemplateDoesNotExist:  # pragma: no cover - the web app is always installed
-        return "security/standalone.html"
+from kameng.ops import audit
 
 
 @require_GET
@@ -36,14 +25,11 @@ def audit_page(request):
         error = exc.message()
     next_query = None
     if page["has_more"] and page["data"]:
-        from django.utils.http import urlencode
-
         next_query = urlencode({**{k: v for k, v in filters.items() if v}, "starting_after": page["data"][-1]["id"]})
     return render(
         request,
-        "security/audit.html",
+        "web/audit/audit.html",
         {
-            "base_template": _base_template(),
             "filters": filters,
             "entries": page["data"],
             "error": error,

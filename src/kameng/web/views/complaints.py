@@ -6,15 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 
 from kameng.accounts.services import PROFILE_LIMITS, update_profile
+from kameng.complaints import services
+from kameng.complaints.rules import CHANNELS, PROFILE_FIELDS
 from kameng.errors import DomainError, ErrorKind
-
-from . import services
-from .rules import CHANNELS, PROFILE_FIELDS
 
 
 class ProfileForm(forms.Form):
@@ -23,15 +20,6 @@ class ProfileForm(forms.Form):
     )
     phone = forms.CharField(label=PROFILE_FIELDS["phone"], required=False, max_length=PROFILE_LIMITS["phone"])
     address = forms.CharField(label=PROFILE_FIELDS["address"], required=False, max_length=PROFILE_LIMITS["address"])
-
-
-def _base_template() -> str:
-    """The site's layout when the web app provides one, else a minimal page of our own."""
-    try:
-        get_template("web/base.html")
-        return "web/base.html"
-    except TemplateDoesNotExist:
-        return "complaints/base.html"
 
 
 def _case_for(case_id, user):
@@ -67,9 +55,8 @@ def complaint_page(request, case_id: int):
     current = next(c for c in channels if c["channel"] == channel)
     return render(
         request,
-        "complaints/complaint.html",
+        "web/complaints/complaint.html",
         {
-            "base_template": _base_template(),
             "case": case,
             "order": case.order,
             "channels": channels,

@@ -1,4 +1,5 @@
-"""/healthz for load balancers and orchestrators, /metrics for Prometheus."""
+"""/healthz for load balancers and orchestrators, /metrics for Prometheus (the checks and the
+collectors are kameng.ops's)."""
 
 import hmac
 
@@ -7,8 +8,8 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import metrics as metrics_module
-from .health import run_checks
+from kameng.ops import metrics as metrics_module
+from kameng.ops.health import run_checks
 
 
 @require_GET

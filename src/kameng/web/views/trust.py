@@ -6,8 +6,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -15,11 +13,12 @@ from django.views.decorators.http import require_http_methods
 from kameng.accounts.models import Role
 from kameng.catalog.models import Shop
 from kameng.errors import DomainError
+from kameng.trust import services
+from kameng.trust.models import MerchantCredit, Review, SanctionEvent
+from kameng.trust.policies import published_policies
+from kameng.trust.stats import platform_stats
 
-from . import charts, services
-from .models import MerchantCredit, Review, SanctionEvent
-from .policies import published_policies
-from .stats import platform_stats
+from .. import charts
 
 STATUS_LABELS = {
     "active": gettext_lazy("正常经营"),
@@ -33,15 +32,6 @@ OUTCOME_LABELS = {
     "withdrawn": gettext_lazy("买家撤回"),
 }
 SOURCE_LABELS = {"auto": gettext_lazy("系统（信用规则）"), "admin": gettext_lazy("平台运营")}
-
-
-def base_template() -> str:
-    """The web pages' layout when it is there; a minimal one of our own otherwise."""
-    try:
-        get_template("web/base.html")
-        return "web/base.html"
-    except TemplateDoesNotExist:
-        return "trust/standalone.html"
 
 
 def _english() -> bool:
@@ -59,7 +49,6 @@ def rules_page(request):
     names = {c["code"]: (c["name_en"] if english else c["name"]) for c in policies["categories"]}
     category_rows = [{"name": names.get(code, code or "—"), **row} for code, row in stats["by_category"].items()]
     context = {
-        "base_template": base_template(),
         "english": english,
         "p": policies,
         "stats": stats,
@@ -105,7 +94,7 @@ def rules_page(request):
         if outcome_rows
         else None,
     }
-    return render(request, "trust/rules.html", context)
+    return render(request, "web/trust/rules.html", context)
 
 
 def merchant_profile(request, shop_id: int):
@@ -121,9 +110,8 @@ def merchant_profile(request, shop_id: int):
     )
     return render(
         request,
-        "trust/merchant.html",
+        "web/trust/merchant.html",
         {
-            "base_template": base_template(),
             "shop": shop,
             "credit": credit,
             "status_label": STATUS_LABELS.get(shop.status, shop.status),
@@ -185,9 +173,8 @@ def staff_sanctions(request):
     events = SanctionEvent.objects.select_related("shop", "actor").order_by("-pk")[:100]
     return render(
         request,
-        "trust/staff_sanctions.html",
+        "web/trust/staff_sanctions.html",
         {
-            "base_template": base_template(),
             "rows": rows,
             "statuses": list(STATUS_LABELS.items()),
             "events": [
