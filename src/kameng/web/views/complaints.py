@@ -53,6 +53,7 @@ def complaint_page(request, case_id: int):
         form = ProfileForm(initial={name: getattr(user, name) for name in PROFILE_FIELDS})
     channels = services.channels_for(case)
     current = next(c for c in channels if c["channel"] == channel)
+    services.prepare_soon(case, channel)  # the download usually follows: build the package off this request
     return render(
         request,
         "web/complaints/complaint.html",
@@ -77,7 +78,7 @@ def complaint_download(request, case_id: int):
         return HttpResponseBadRequest(
             "channel 必须是 12315、arbitration 或 police 之一", content_type="text/plain; charset=utf-8"
         )
-    response = HttpResponse(services.build_package(case, channel), content_type="application/zip")
+    response = HttpResponse(services.ready_package(case, channel), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{services.package_filename(case, channel)}"'
     response["Cache-Control"] = "no-store"
     return response
