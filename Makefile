@@ -35,11 +35,13 @@ browser:
 	@# poppler-utils: the complaint tests render the PDF to PNG with pdftoppm
 	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; }
 
-# Static checks: lint and format (ruff), types (mypy with django-stubs, configured in pyproject.toml).
+# Static checks: lint and format (ruff), types (mypy with django-stubs), the layers (import-linter's
+# contracts in pyproject.toml: which app may import which).
 check: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: install browser check
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

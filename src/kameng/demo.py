@@ -10,6 +10,17 @@ from typing import Any
 
 from django.db import transaction
 
+from kameng.accounts.models import User
+from kameng.accounts.services import create_user
+from kameng.aftersales.demo import demo_cases
+from kameng.catalog.models import Listing, Shop
+from kameng.catalog.services import add_stock, create_listing, create_shop
+from kameng.orders.models import Order
+from kameng.orders.services import confirm, deliver, post_message, purchase
+from kameng.wallet.gateways import SandboxGateway, get_gateway
+from kameng.wallet.models import Topup
+from kameng.wallet.services import create_topup, handle_notification
+
 DEMO_PASSWORD = "demo-pass-123"
 
 STAFF = [("arbitrator", "arbitrator"), ("admin", "admin")]
@@ -189,25 +200,16 @@ def demo_card_keys(title: str, count: int) -> list[str]:
 
 
 def _user(username: str, role: str):
-    from kameng.accounts.models import User
-    from kameng.accounts.services import create_user
-
     return User.objects.filter(username=username).first() or create_user(username, DEMO_PASSWORD, role, validate=False)
 
 
 def _shop(merchant, name: str, description: str):
-    from kameng.catalog.models import Shop
-    from kameng.catalog.services import create_shop
-
     return Shop.objects.filter(owner=merchant).first() or create_shop(
         acting_user=merchant, name=name, description=description
     )
 
 
 def _listing(merchant, shop, spec: dict):
-    from kameng.catalog.models import Listing
-    from kameng.catalog.services import add_stock, create_listing
-
     fields = {k: v for k, v in spec.items() if k != "stock"}
     listing = Listing.objects.filter(shop=shop, title=spec["title"]).first()
     if listing is None:
@@ -219,10 +221,6 @@ def _listing(merchant, shop, spec: dict):
 
 def _fund(buyer, amount: int) -> bool:
     """Top up through the sandbox gateway's real path: a top-up, then its signed notification."""
-    from kameng.wallet.gateways import SandboxGateway, get_gateway
-    from kameng.wallet.models import Topup
-    from kameng.wallet.services import create_topup, handle_notification
-
     if Topup.objects.filter(user=buyer).exists():
         return False
     topup = create_topup(acting_user=buyer, amount=amount)
@@ -234,9 +232,6 @@ def _fund(buyer, amount: int) -> bool:
 
 
 def _order(buyer, listing, outcome: str, chat: list[tuple[str, str]]):
-    from kameng.orders.models import Order
-    from kameng.orders.services import confirm, deliver, post_message, purchase
-
     existing = Order.objects.filter(buyer=buyer, listing=listing).first()
     if existing is not None:
         return existing, False
@@ -263,8 +258,6 @@ def _demo_cases(users: dict, orders: dict) -> list[str]:
     Return one line per case made (for the summary). Must stay idempotent like the rest.
     The stories themselves live with the cases, in kameng.aftersales.demo.
     """
-    from kameng.aftersales.demo import demo_cases
-
     return demo_cases(users, orders)
 
 
@@ -272,8 +265,6 @@ def load_demo() -> str:
     """Load (or complete) the demo marketplace; returns a summary with the demo logins."""
     created = {"users": 0, "listings": 0, "topups": 0, "orders": 0}
     with transaction.atomic():
-        from kameng.accounts.models import User
-
         users: dict = {}
         before_users = User.objects.count()
         for username, role in STAFF:
@@ -281,8 +272,6 @@ def load_demo() -> str:
         for username in BUYERS:
             users[username] = _user(username, "buyer")
         listings: dict = {}
-        from kameng.catalog.models import Listing
-
         before_listings = Listing.objects.count()
         for username, spec in MERCHANTS.items():
             merchant = users[username] = _user(username, "merchant")

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "kameng.orders",
     "kameng.aftersales",
     "kameng.evidence",
+    "kameng.arbitration",
     "kameng.trust",
     "kameng.complaints",
     "kameng.api",
@@ -65,14 +66,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "kameng.accounts.middleware.UserLanguageMiddleware",
+    "kameng.web.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kameng.api.middleware.ApiErrorShapeMiddleware",
-    "kameng.security.middleware.ApiRateLimitMiddleware",
-    "kameng.security.middleware.ApiInputMiddleware",
+    "kameng.api.hygiene.ApiRateLimitMiddleware",
+    "kameng.api.hygiene.ApiInputMiddleware",
     "kameng.api.middleware.IdempotencyMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns an axes lockout into kameng.security.lockout's answer
+    "axes.middleware.AxesMiddleware",  # last: turns an axes lockout into kameng.web.views.accounts.lockout_response
 ]
 
 ROOT_URLCONF = "kameng.urls"
@@ -252,7 +253,7 @@ from datetime import timedelta  # noqa: E402
 AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_LOCK_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_LOCKOUT_CALLABLE = "kameng.security.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "kameng.web.views.accounts.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "kameng.security.ratelimit.axes_client_ip"
 AXES_RESET_ON_SUCCESS = False  # a success from the same address must not wipe an attack's count
 AXES_VERBOSE = False

@@ -34,7 +34,7 @@ def test_wrong_method_is_405_in_the_error_shape(api, db):
 
 
 def test_unhandled_error_is_500_in_the_error_shape(api, buyer, monkeypatch):
-    import kameng.accounts.api as accounts_api
+    import kameng.api.accounts as accounts_api
 
     def explode(user):
         raise RuntimeError("boom: internal detail that must not leak")

@@ -104,7 +104,7 @@ def test_a_body_that_is_not_json_is_400_in_both_languages(api, buyer):
 
 
 def test_an_unhandled_error_is_500_in_english(api, buyer, monkeypatch):
-    import kameng.accounts.api as accounts_api
+    import kameng.api.accounts as accounts_api
 
     def explode(user):
         raise RuntimeError("boom")

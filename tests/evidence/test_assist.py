@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kameng.evidence import ocr
+from kameng.arbitration import ocr
 from kameng.evidence.models import CaseAnalysis, EvidenceExtract
 
 from .conftest import encode, pattern_image, png_bytes, text_image, video_bytes

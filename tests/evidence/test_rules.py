@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kameng.evidence import media, rules
+from kameng.arbitration import media, rules
 from kameng.evidence.uploads import sniff, text_encoding
 
 FINDINGS = [

@@ -1,9 +1,15 @@
 """Celery on Redis: a real worker process (and beat) running kameng's tasks against a database
-it shares with the test. Timers stay database rows; the queue only triggers sweeps."""
+it shares with the test. Timers stay database rows; the queue only triggers sweeps and runs the
+registered jobs (here: the complaint package a buyer's page asks for)."""
 
+import hashlib
+import io
+import json
 import os
 import sys
 import uuid
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +81,70 @@ def test_celery_worker_runs_due_timers_when_the_sweep_task_arrives(isolated_db, 
     assert len(runs) == 50 and len({t for t, _ in runs}) == 50
     assert {pid for _, pid in runs} - {worker.pid}, "tasks run in the worker's pool processes"
     processes.stop(worker)
+
+
+def test_celery_worker_builds_the_complaint_package_the_buyers_page_queued(
+    isolated_db, processes, redis_broker, wait_for
+):
+    from kameng.complaints.models import ComplaintPackage
+
+    isolated_db.kameng("demo")  # refund cases told through the services, like any others
+    case_id = isolated_db.django("""
+        from kameng.aftersales.models import RefundCase
+        result = RefundCase.objects.order_by("pk").values_list("pk", flat=True).first()
+    """)
+    env = dict(isolated_db.env, **redis_broker)
+    worker = processes.start(
+        [sys.executable, "-m", "kameng.cli", "celery-worker", "--concurrency", "1"], env, "celery-worker"
+    )
+    wait_for(lambda: processes.says(worker, "ready."), 60, what="celery worker ready")
+
+    # The buyer opens the complaint page in a web process configured with the broker: the page
+    # answers, and the build goes to the queue.
+    isolated_db.env.update(redis_broker)
+    page = isolated_db.django(f"""
+        from django.test import Client
+        from kameng.aftersales.models import RefundCase
+        from kameng.complaints.models import ComplaintPackage
+        client = Client()
+        client.force_login(RefundCase.objects.get(pk={case_id}).buyer)
+        response = client.get("/refunds/{case_id}/complaint/?channel=12315")
+        result = [response.status_code, ComplaintPackage.objects.count()]
+    """)
+    assert page == [200, 0]  # not built in the page's process
+
+    table = ComplaintPackage._meta.db_table
+    rows = wait_for(
+        lambda: isolated_db.query(
+            f"SELECT file, sha256, size FROM {table} WHERE case_id = ? AND channel = ?", (case_id, "12315")
+        ),
+        120,
+        interval=0.5,
+        what="the package the worker builds",
+    )
+    wait_for(lambda: processes.says(worker, "kameng.build_complaint"), 10, what="the worker's task log")
+    wait_for(lambda: processes.says(worker, "succeeded"), 10, what="the worker to report the task done")
+    name, sha256, size = rows[0]
+    data = (Path(isolated_db.env["KAMENG_DATA_DIR"]) / "files" / name).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == sha256 and len(data) == size
+    package = zipfile.ZipFile(io.BytesIO(data))
+    assert package.testzip() is None
+    assert {"complaint.pdf", "complaint.txt", "manifest.json"} <= set(package.namelist())
+    assert package.read("complaint.pdf").startswith(b"%PDF-")
+    manifest = json.loads(package.read("manifest.json"))
+    assert (manifest["case"], manifest["channel"], manifest["chain_valid"]) == (str(case_id), "12315", True)
+    for entry in manifest["files"]:
+        assert hashlib.sha256(package.read(entry["path"])).hexdigest() == entry["sha256"]
+    processes.stop(worker)
+
+
+def test_every_registered_job_has_its_celery_task():
+    import kameng.ops.tasks  # noqa: F401  (a worker imports it through the Celery app's include)
+    from kameng.celery import app
+    from kameng.timers import jobs
+
+    assert {"sweep_timers", "analyse_case", "send_notification_email", "build_complaint"} <= set(jobs.JOBS)
+    assert {jobs.task_name(name) for name in jobs.JOBS} <= set(app.tasks)
 
 
 def test_beat_triggers_the_sweep_every_few_seconds(isolated_db, processes, redis_broker, wait_for, tmp_path):

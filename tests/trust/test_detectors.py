@@ -2,8 +2,8 @@
 
 import pytest
 
+from kameng.catalog.clauses import find_unfair_clauses
 from kameng.orders.offplatform import is_off_platform_payment, message_flags
-from kameng.trust.clauses import find_unfair_clauses
 
 # (listing text, the clause label expected)
 UNFAIR = [

@@ -75,9 +75,7 @@ def test_operators_sanction_page_changes_status_with_a_reason(client, restricted
     assert "多次引导买家站外交易" in _html(staff.get("/staff/sanctions/"))
 
 
-def test_pages_fall_back_to_a_standalone_layout_without_the_web_base(monkeypatch, client):
-    from kameng.trust import views
-
-    monkeypatch.setattr(views, "base_template", lambda: "trust/standalone.html")
+def test_pages_use_the_site_layout_with_its_skip_link(client):
+    # The trust pages live in kameng.web and extend its layout (there is no standalone fallback any more).
     html = _html(Client().get("/rules/"))
     assert 'href="#main"' in html and "商家信用评级" in html

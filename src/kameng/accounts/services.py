@@ -3,13 +3,16 @@
 import re
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from kameng.clock.services import now
 from kameng.errors import DomainError, Error
+from kameng.security.lockout import locked_error
 
 from .models import ApiToken, Role, User
 
@@ -56,14 +59,10 @@ def login(username: str, password: str, *, request=None) -> tuple[User, str]:
         # No account has such a name; and a lockout record could not store it (it would be a 500).
         raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
     if request is None:  # CLI and tests: no address to count against
-        from django.contrib.auth.backends import ModelBackend
-
         user = ModelBackend().authenticate(None, username=username, password=password)
     else:
         user = authenticate(request, username=username, password=password)
         if getattr(request, "axes_locked_out", False):
-            from kameng.security.lockout import locked_error
-
             raise locked_error()
     if user is None or not user.is_active:
         raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
@@ -79,8 +78,6 @@ def user_for_token(raw: str) -> User | None:
 
 def set_language(user: User, lang: str) -> User:
     """Store the user's interface language (zh-hans / en); the middleware activates it on each request."""
-    from django.conf import settings
-
     if lang not in dict(settings.LANGUAGES):
         raise DomainError(Error.ACCOUNT_LANGUAGE_UNSUPPORTED, param="language")
     if user.language != lang:

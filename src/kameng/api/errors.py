@@ -1,7 +1,7 @@
 """Where a domain error meets HTTP: each ErrorKind's status, and the contract's error body
 {"error": {"type", "code", "message", "param"}} in the request's language (Accept-Language: en → English)."""
 
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.utils import translation
 
 from kameng.errors import DomainError, Error, ErrorKind, RateLimited
@@ -72,10 +72,3 @@ def error_response(exc: DomainError, *, status: int | None = None) -> JsonRespon
 def status_error_response(status: int) -> JsonResponse:
     """The error shape for an answer that came without one (a 404 from the URL resolver, a 405 …)."""
     return error_response(DomainError(STATUS_ERRORS.get(status, Error.REQUEST_FAILED)), status=status)
-
-
-def refusal_response(response: HttpResponse) -> JsonResponse | None:
-    """A lower layer's refusal (kameng.security's `Refusal`: a rate limit, a NUL in the input, an
-    axes lockout) rendered here, or None when `response` is not one."""
-    exc = getattr(response, "domain_error", None)
-    return error_response(exc) if isinstance(exc, DomainError) else None

@@ -4,12 +4,12 @@ import hashlib
 import json
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.http import HttpResponse
 
 from kameng.errors import DomainError, Error
 
-from .errors import error_response, refusal_response, status_error_response
+from .errors import error_response, status_error_response
 from .models import IdempotencyRecord
 
 API_PREFIX = "/api/"
@@ -17,8 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class ApiErrorShapeMiddleware:
-    """Any non-2xx answer under /api/ that is not already in the error shape gets it (404, 405, 500…);
-    a refusal from the layers inside it (kameng.security's `Refusal`) is rendered from its domain error."""
+    """Any non-2xx answer under /api/ that is not already in the error shape gets it (404, 405, 500…)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -27,9 +26,6 @@ class ApiErrorShapeMiddleware:
         response = self.get_response(request)
         if not request.path.startswith(API_PREFIX):
             return response
-        refusal = refusal_response(response)
-        if refusal is not None:
-            return refusal
         if response.status_code < 400:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
@@ -55,8 +51,6 @@ class ApiErrorShapeMiddleware:
 
 
 def _is_nul_refusal(exception) -> bool:
-    from django.db import DataError
-
     return isinstance(exception, (DataError, ValueError)) and "NUL" in str(exception)
 
 
@@ -86,7 +80,6 @@ class IdempotencyMiddleware:
         except Exception:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        response = refusal_response(response) or response  # stored as the caller sees it
         if response.status_code >= 500 or response.streaming:
             # Not a final answer: let the client retry with the same key.
             IdempotencyRecord.objects.filter(pk=record.pk).delete()

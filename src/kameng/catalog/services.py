@@ -9,8 +9,8 @@ from kameng.accounts.models import Role, User
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.policy.services import get_policy
-from kameng.trust.clauses import find_unfair_clauses
 
+from .clauses import find_unfair_clauses
 from .models import Listing, ListingVersion, Shop, ShopStatus, StockItem
 from .rules import KINDS, snapshot_sha256, special_terms_for
 

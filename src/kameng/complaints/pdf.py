@@ -15,6 +15,8 @@ from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
+import noto_cjk_sans_otc
+
 from .documents import Document
 
 FAMILY = "NotoSansCJKSC"
@@ -30,20 +32,13 @@ DIGITS = "0123456789"
 @functools.lru_cache(maxsize=1)
 def font_source() -> tuple[str, int]:
     """(path, face index) of the CJK font: the env override, the wheel, then the system's."""
-    candidates = []
     override = os.environ.get("KAMENG_CJK_FONT", "")
     if override:
         path, _, face = override.partition("#")
         if not os.path.exists(path):
             raise RuntimeError(f"KAMENG_CJK_FONT points at a missing file: {path}")
         return path, int(face) if face else _simplified_chinese_face(path)
-    try:
-        import noto_cjk_sans_otc
-
-        candidates.append(str(noto_cjk_sans_otc.FONT_PATH))
-    except ImportError:  # pragma: no cover - the wheel is a declared dependency
-        pass
-    candidates += SYSTEM_FONTS
+    candidates = [str(noto_cjk_sans_otc.FONT_PATH), *SYSTEM_FONTS]
     for path in candidates:
         if os.path.exists(path):
             return path, _simplified_chinese_face(path)

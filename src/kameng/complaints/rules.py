@@ -95,7 +95,7 @@ CPL_44 = Law(
     "不能提供销售者的真实名称、地址和有效联系方式的，消费者也可以向网络交易平台提供者要求赔偿",
 )
 
-# The clause detector (kameng.trust.clauses) records, per unfair clause, the laws that void it.
+# The clause detector (kameng.catalog.clauses) records, per unfair clause, the laws that void it.
 _CLAUSE_LAWS = (("第二十六条", CPL_26), ("第四十九条", ECL_49), ("第四百九十七条", CIVIL_497))
 
 

@@ -1,12 +1,23 @@
-"""Complaint packages for external channels (外部维权): who may export one, and building it from a case.
+"""Complaint packages for external channels (外部维权): who may export one, building it from a case,
+and keeping the latest build per channel so a download is ready.
 
-The web pages and the API call these; both read the case only (nothing here changes state, except
-the buyer's own profile through kameng.accounts.services.update_profile).
+The web pages and the API call these; both read the case only (nothing here changes the case; the
+buyer's own profile changes through kameng.accounts.services.update_profile, and built packages are
+stored as ComplaintPackage rows).
 """
 
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import uuid
 from datetime import datetime
+from pathlib import Path
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kameng.accounts.models import User
@@ -14,10 +25,14 @@ from kameng.aftersales import services as aftersales
 from kameng.aftersales.models import RefundCase
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
+from kameng.timers import jobs
 
 from . import documents, package, pdf, rules
 from .documents import Dossier, EvidenceEntry, Fact, Operator, OrderInfo, Person, Shop
+from .models import ComplaintPackage
 from .rules import CHANNELS, CaseFacts, Decision, yuan
+
+log = logging.getLogger(__name__)
 
 CHANNEL_INFO = {
     "12315": {
@@ -87,16 +102,132 @@ def preview_text(case: RefundCase, channel: str) -> str:
 
 
 def build_package(case: RefundCase, channel: str) -> bytes:
-    """The ZIP: complaint.pdf, complaint.txt, the evidence files and manifest.json."""
-    channel = check_channel(channel)
-    dossier = gather(case)
+    """The ZIP, built now from the stored files: complaint.pdf, complaint.txt, the evidence files and
+    manifest.json (whose hashes show any stored file changed behind the platform's back)."""
+    return _build(gather(case), check_channel(channel))
+
+
+def _build(dossier: Dossier, channel: str) -> bytes:
     document = documents.build(dossier, channel)
     claims = rules.claims(dossier.facts, channel)
     rendered = pdf.render(
         document, subject=f"{document.title}（订单 {dossier.order.number}）", created_at=dossier.generated_at
     )
-    items = RefundCase.objects.get(pk=case.pk).evidence.order_by("seq")
+    items = RefundCase.objects.get(pk=int(dossier.case_id)).evidence.order_by("seq")
     return package.build_zip(dossier, document, claims, text=document.text(), pdf=rendered, items=items)
+
+
+# ---- the stored package: built ahead (job build_complaint), served while it still holds ------------
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The complaint code that turns a dossier into a package: a change to it is a change to every package."""
+    digest = hashlib.sha256(package.FORMAT.encode())
+    for module in (documents, rules, pdf, package):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(dossier: Dossier, channel: str) -> str:
+    """What the package for `channel` says, without the moment it was made.
+
+    The dossier holds every fact the documents state (case, events, order, shop, buyer's details,
+    operator) and each evidence item's recorded SHA-256 and chain head, so two builds with one
+    fingerprint differ only in their date.
+    """
+    data = dataclasses.asdict(dossier)
+    del data["generated_at"]
+    data["timeline"] = [fact for fact in data["timeline"] if fact["at"] != dossier.generated_at]
+    payload = json.dumps(
+        {"code": _code_digest(), "channel": channel, "dossier": data}, sort_keys=True, default=str, ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def ready_package(case: RefundCase, channel: str) -> bytes:
+    """The ZIP for a download: the stored build when it still says what the case says now, otherwise
+    built now (and stored for the next download)."""
+    channel = check_channel(channel)
+    dossier = gather(case)
+    current = fingerprint(dossier, channel)
+    stored = ComplaintPackage.objects.filter(case_id=case.pk, channel=channel, fingerprint=current).first()
+    data = _read(stored) if stored is not None else None
+    if data is None:
+        data = _build(dossier, channel)
+        _store(case.pk, channel, current, data)
+    return data
+
+
+def prepare_package(case_id: int, channel: str) -> ComplaintPackage | None:
+    """The job build_complaint: store a current package for the case and channel (at once if one is
+    stored already). None when there is no such case."""
+    channel = check_channel(channel)
+    case = RefundCase.objects.filter(pk=case_id).first()
+    if case is None:
+        return None
+    dossier = gather(case)
+    current = fingerprint(dossier, channel)
+    stored = ComplaintPackage.objects.filter(case_id=case_id, channel=channel, fingerprint=current).first()
+    if stored is not None and _read(stored) is not None:
+        return stored
+    return _store(case_id, channel, current, _build(dossier, channel))
+
+
+def prepare_soon(case: RefundCase, channel: str) -> bool:
+    """Queue the build of the package the buyer is looking at, unless a current one is stored.
+
+    With KAMENG_BROKER_URL a Celery worker builds it; embedded, it is built in this process once the
+    transaction commits (at once outside one). Returns whether a build was queued.
+    """
+    channel = check_channel(channel)
+    current = fingerprint(gather(case), channel)
+    if ComplaintPackage.objects.filter(case_id=case.pk, channel=channel, fingerprint=current).exists():
+        return False
+    jobs.enqueue("build_complaint", case.pk, channel)
+    return True
+
+
+def _read(stored: ComplaintPackage) -> bytes | None:
+    """The stored ZIP's bytes, or None when its file is gone or no longer what was stored."""
+    try:
+        with stored.file.open("rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, OSError, ValueError):
+        log.warning("complaint package %s: stored file %s unreadable; building again", stored.pk, stored.file.name)
+        return None
+    if hashlib.sha256(data).hexdigest() != stored.sha256:
+        log.warning("complaint package %s: stored file %s changed; building again", stored.pk, stored.file.name)
+        return None
+    return data
+
+
+def _store(case_id: int, channel: str, current: str, data: bytes) -> ComplaintPackage:
+    """Keep `data` as the case's package for `channel`, replacing (and deleting the file of) the previous one."""
+    built = ComplaintPackage(
+        case_id=case_id,
+        channel=channel,
+        fingerprint=current,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        built_at=clock_now(),
+    )
+    built.file.save(f"{uuid.uuid4().hex}.zip", ContentFile(data), save=False)
+    with transaction.atomic():
+        previous = ComplaintPackage.objects.select_for_update().filter(case_id=case_id, channel=channel).first()
+        if previous is None:
+            try:
+                with transaction.atomic():
+                    built.save()
+                return built
+            except IntegrityError:  # a parallel build stored the first one: replace it
+                previous = ComplaintPackage.objects.select_for_update().get(case_id=case_id, channel=channel)
+        stale, storage = previous.file.name, previous.file.storage
+        built.pk = previous.pk
+        built.save(force_update=True)
+        if stale:
+            transaction.on_commit(lambda: storage.delete(stale))
+    return built
 
 
 def package_filename(case: RefundCase, channel: str) -> str:
@@ -134,7 +265,7 @@ def _rationales(case: RefundCase) -> dict[datetime, str]:
 
 
 def gather(case: RefundCase) -> Dossier:
-    """Everything the documents state, read fresh from the database."""
+    """Everything the documents state, read fresh from the database (dated now)."""
     case = RefundCase.objects.select_related("order", "shop", "shop__owner", "buyer").get(pk=case.pk)
     order, shop, buyer = case.order, case.shop, case.buyer
     snap = order.snapshot

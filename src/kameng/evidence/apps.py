@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from PIL import Image
+
+from .uploads import MAX_PIXELS
 
 
 class EvidenceConfig(AppConfig):
@@ -6,11 +9,6 @@ class EvidenceConfig(AppConfig):
     label = "evidence"
 
     def ready(self):
-        from PIL import Image
-
-        from . import tasks  # noqa: F401  (registers the analyse_case job)
-        from .uploads import MAX_PIXELS
-
         # Pillow's decompression-bomb limit for the whole process: it refuses images over twice
         # this (DecompressionBombError) and warns over it; evidence checks turn the warning into
         # an error too and compare width x height themselves before decoding.

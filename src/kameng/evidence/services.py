@@ -10,6 +10,7 @@ from django.db import transaction
 
 from kameng.errors import DomainError, Error
 
+from .models import Evidence
 from .uploads import EXTENSIONS
 
 GENESIS = "0" * 64
@@ -53,8 +54,6 @@ def append(
     `content` is a Django File (or ContentFile). The caller has validated type and size and
     holds the case row lock, so the chain is appended in order and the upload quota holds.
     """
-    from .models import Evidence
-
     assert transaction.get_connection().in_atomic_block
     if uploaded_by is not None:
         quota = getattr(settings, "EVIDENCE_MAX_UPLOADS_PER_CASE", MAX_UPLOADS_PER_CASE)
@@ -111,8 +110,6 @@ def download_name(item) -> str:
 
 def by_dimension(case) -> dict[str, list]:
     """The case's evidence grouped by the four dimensions (四个维度), each in upload order."""
-    from .models import Evidence
-
     groups: dict[str, list] = {c: [] for c in CATEGORIES}
     for item in Evidence.objects.filter(case=case).order_by("seq"):
         groups.setdefault(item.category, []).append(item)

@@ -1,2 +1,3 @@
-"""Running kameng at scale: the Celery app and its tasks, health checks, Prometheus metrics and
-object storage for evidence. Nothing here changes domain state; it calls the domain's services."""
+"""Running kameng: the Celery tasks (one per registered job), health checks, Prometheus metrics,
+object storage for evidence, the audit log's read model and backup/restore. It reads the domain
+apps below it; nothing here changes domain state except through their services (and a restore)."""

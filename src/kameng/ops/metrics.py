@@ -16,6 +16,11 @@ from django.db.models import Count, Min
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
+from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
+from kameng.clock.services import now as clock_now
+from kameng.ledger.services import check
+from kameng.timers.models import Timer, TimerStatus
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
@@ -57,8 +62,6 @@ class LedgerCheckCache:
     def get(self, interval: float):
         with self._lock:
             if self.result is None or time.time() - self.checked_at >= interval:
-                from kameng.ledger.services import check
-
                 start = time.perf_counter()
                 self.result = check()
                 self.duration = time.perf_counter() - start
@@ -73,10 +76,6 @@ class MarketplaceCollector:
     """Gauges read from the database on each scrape (each query uses an index)."""
 
     def collect(self):
-        from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
-        from kameng.clock.services import now as clock_now
-        from kameng.timers.models import Timer, TimerStatus
-
         now = clock_now()
 
         cases = GaugeMetricFamily("kameng_cases_open", "Refund cases not yet closed, by status", labels=["status"])

@@ -18,3 +18,9 @@ def analyse_case(case_id: int):
 @app.task(name="kameng.send_notification_email", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def send_notification_email(to: str, subject: str, body: str) -> int:
     return jobs.run("send_notification_email", to, subject, body)
+
+
+@app.task(name="kameng.build_complaint")
+def build_complaint(case_id: int, channel: str) -> str | None:
+    # No retries: a package that failed to build ahead is built by the download itself.
+    return jobs.run("build_complaint", case_id, channel)

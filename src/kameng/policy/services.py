@@ -3,13 +3,18 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import chinese_calendar
 from django.db import transaction
 
 from kameng.errors import DomainError, Error
+from kameng.security.audit import record
 
 from .defaults import DEFAULTS
 from .models import Holiday, PolicySetting
+
+CHINA = ZoneInfo("Asia/Shanghai")  # working days are counted on the Chinese calendar
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,6 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
         raise KeyError(key)
     if type(value) is not type(DEFAULTS[key]):
         raise TypeError(f"{key} must be {type(DEFAULTS[key]).__name__}")
-    from kameng.security.audit import record
-
     with transaction.atomic():
         previous = PolicySetting.objects.filter(key=key).values_list("value", flat=True).first()
         PolicySetting.objects.update_or_create(
@@ -65,8 +68,6 @@ def add_holiday(day: date, *, name: str = "", is_workday: bool = False, acting_u
 
     Replaces any entry on that date. Deadlines already set keep their time; new ones count with it.
     """
-    from kameng.security.audit import record
-
     name = (name or "").strip()
     if len(name) > 64:
         raise DomainError(Error.HOLIDAY_NAME_TOO_LONG, param="name")
@@ -87,8 +88,6 @@ def add_holiday(day: date, *, name: str = "", is_workday: bool = False, acting_u
 
 def remove_holiday(day: date, *, acting_user, now: datetime) -> bool:
     """Drop the operator's entry for `day` (the calendar package, or weekends, decide again)."""
-    from kameng.security.audit import record
-
     with transaction.atomic():
         previous = Holiday.objects.filter(date=day).values("name", "is_workday").first()
         if previous is None:
@@ -115,10 +114,8 @@ def is_working_day(day: date) -> bool:
     if override is not None:
         return override
     try:
-        import chinese_calendar
-
         return chinese_calendar.is_workday(day)
-    except (NotImplementedError, ImportError):
+    except NotImplementedError:  # a year the package has no calendar for
         return day.weekday() < 5
 
 
@@ -131,12 +128,6 @@ def add_working_days(start: datetime, days: int) -> datetime:
     remaining = days
     while remaining > 0:
         moment += timedelta(days=1)
-        if is_working_day(moment.astimezone(_cst()).date()):
+        if is_working_day(moment.astimezone(CHINA).date()):
             remaining -= 1
     return moment
-
-
-def _cst():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Asia/Shanghai")

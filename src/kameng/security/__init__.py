@@ -1,2 +1,3 @@
-"""Security and reliability: request-rate limits, login lockouts (django-axes), the strict
-Content-Security-Policy, the staff audit log and backups."""
+"""Security at the bottom of the stack: request-rate limits, login lockout rules (django-axes) and
+the record of staff actions (AuditRecord). Nothing here speaks HTTP; the API's middlewares
+(kameng.api.hygiene) and the lockout page (kameng.web) apply it."""

@@ -1,16 +1,12 @@
-"""What a caller sees when django-axes has locked an account or an address after too many
-failed password logins: 429 in the contract's shape on the API, the login form again on pages."""
+"""Login lockout rules (django-axes counts the failures): how long a lock lasts, and the domain error
+a locked account or address gets. What a locked caller sees is HTTP's business: the API renders the
+error (kameng.api), the pages show the login form again (kameng.web.views.accounts.lockout_response)."""
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.shortcuts import render
-from django.utils.translation import gettext as _
 
-from kameng.errors import DomainError, Error
-
-from .middleware import Refusal
-from .ratelimit import RateLimited
+from kameng.errors import Error, RateLimited
 
 
 def cool_off_seconds() -> int:
@@ -22,20 +18,3 @@ def cool_off_seconds() -> int:
 
 def locked_error() -> RateLimited:
     return RateLimited(cool_off_seconds(), Error.LOGIN_LOCKED)
-
-
-def lockout_response(request, original_response=None, credentials=None):
-    """AXES_LOCKOUT_CALLABLE: runs for any request axes flagged as locked out."""
-    if request.path.startswith("/api/"):
-        if original_response is not None and original_response.status_code == 429:
-            return original_response  # already the contract's 429 (accounts.services.login raised it)
-        return Refusal(locked_error())
-    from kameng.web.forms import LoginForm
-
-    form = LoginForm(request.POST or None)
-    form.is_valid()
-    locked = DomainError(Error.LOGIN_LOCKED).message()
-    form.add_error(None, locked + _("，请 %(minutes)d 分钟后再试") % {"minutes": cool_off_seconds() // 60})
-    response = render(request, "web/auth/login.html", {"form": form, "next": ""}, status=429)
-    response["Retry-After"] = str(cool_off_seconds())
-    return response

@@ -1,5 +1,5 @@
 """The staff actions that have no event table of their own. Everything else in the audit log is
-read from the tables that already record it (see kameng.security.audit)."""
+read from the tables that already record it (see kameng.ops.audit)."""
 
 from django.conf import settings
 from django.db import models

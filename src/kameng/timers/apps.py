@@ -6,4 +6,4 @@ class TimersConfig(AppConfig):
     label = "timers"
 
     def ready(self):
-        from . import jobs  # noqa: F401  (registers the sweep_timers job)
+        from . import jobs  # noqa: F401  (registers the sweep_timers job; it reads models, so after app loading)

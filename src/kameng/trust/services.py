@@ -1,5 +1,5 @@
 """Trust use cases: credit facts from orders, case events, chat and reviews; the stored
-MerchantCredit and the sanctions it triggers; operator overrides; reviews; the three checks.
+MerchantCredit and the sanctions it triggers; operator overrides; reviews.
 
 How credit stays current without recomputing per request:
 - every countable happening becomes one CreditFact (idempotent by key);
@@ -17,9 +17,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F, Min
 
 from kameng.accounts.models import Role, User
-from kameng.catalog.models import Listing, Shop
+from kameng.aftersales.models import OPEN_STATUSES, CaseEvent, CaseStatus
+from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
+from kameng.orders.models import Message, Order
 from kameng.policy.services import add_working_days, get_policy
 from kameng.timers import services as timers
 
@@ -45,8 +47,6 @@ def _suspend_after() -> int:
 
 
 def _order_rows(after: int):
-    from kameng.orders.models import Order
-
     rows = Order.objects.filter(pk__gt=after).order_by("pk").values("pk", "shop_id", "created_at", "snapshot__category")
     return [
         (
@@ -66,8 +66,6 @@ def _order_rows(after: int):
 
 
 def _message_rows(after: int):
-    from kameng.orders.models import Message
-
     rows = (
         Message.objects.filter(pk__gt=after)
         .order_by("pk")
@@ -88,8 +86,6 @@ def _message_rows(after: int):
 
 
 def _case_event_rows(after: int):
-    from kameng.aftersales.models import CaseEvent
-
     events = CaseEvent.objects.filter(pk__gt=after).order_by("pk").select_related("case", "case__order")
     return [(event.pk, _facts_for_event(event)) for event in events[:BATCH]]
 
@@ -127,8 +123,6 @@ def _facts_for_event(event) -> list[CreditFact]:
 def _decide_deadline(event) -> datetime | None:
     """The decide_by in force when this decision was made: from the event that sent the case to
     arbitration (it records decide_by), or for an appeal the SLA counted from the appeal."""
-    from kameng.aftersales.models import CaseEvent
-
     entered = (
         CaseEvent.objects.filter(case_id=event.case_id, pk__lt=event.pk, to_status__in=["in_arbitration", "in_appeal"])
         .exclude(from_status=F("to_status"))
@@ -149,9 +143,6 @@ SOURCES = {"orders": _order_rows, "case_events": _case_event_rows, "messages": _
 
 
 def _source_max_ids() -> dict[str, int]:
-    from kameng.aftersales.models import CaseEvent
-    from kameng.orders.models import Message, Order
-
     return {
         name: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
         for name, model in (("orders", Order), ("case_events", CaseEvent), ("messages", Message))
@@ -420,8 +411,6 @@ def sanction_out(event: SanctionEvent) -> dict:
 
 def _reviewable(order) -> bool:
     """A completed order, or one whose refund case has closed (and none is open)."""
-    from kameng.aftersales.models import OPEN_STATUSES, CaseStatus
-
     cases = set(order.refund_cases.values_list("status", flat=True))
     if cases & {str(s) for s in OPEN_STATUSES}:
         return False
@@ -485,69 +474,3 @@ def review_out(review: Review) -> dict:
 def review_summary(shop: Shop) -> dict:
     agg = Review.objects.filter(shop=shop).aggregate(n=Count("id"), avg=Avg("stars"))
     return {"count": agg["n"], "average": round(agg["avg"], 2) if agg["avg"] is not None else None}
-
-
-# ---- the buyer's three checks (三查) ---------------------------------------------------------
-
-RULES_URL = "/rules/"
-
-
-def three_checks(listing: Listing) -> dict:
-    """查平台、查商家、查商品: everything a buyer should see before paying, in one place."""
-    from .stats import platform_summary
-
-    shop = listing.shop
-    record = current_credit(shop)
-    policy = get_policy()
-    category = policy.category(listing.category)
-    reviews = review_summary(shop)
-    latest = [
-        review_out(r) for r in Review.objects.filter(shop=shop).select_related("buyer", "order").order_by("-pk")[:3]
-    ]
-    return {
-        "platform": {
-            "rules_url": RULES_URL,
-            "policies_url": "/api/v1/policies",
-            "stats_url": "/api/v1/stats",
-            **platform_summary(),
-            "protections": [
-                "担保交易：货款由平台托管，确认收货或验货期结束后才放款给商家",
-                f"商家须在 {policy.merchant_respond_hours} 小时内处理售后申请，超时不回复的小额标准化商品自动全额退款",
-                f"平台仲裁 {policy.arbitration_working_days} 个工作日内出结果（¥{policy.fast_track_threshold_fen // 100} 以下标准化商品 {policy.fast_track_hours} 小时）",
-                "退款只在平台内原路退回，不要站外付款或退款",
-            ],
-        },
-        "merchant": {
-            "shop": str(shop.pk),
-            "name": shop.name,
-            "status": shop.status,
-            "profile_url": f"/merchants/{shop.pk}/",
-            "tenure_days": record.tenure_days,
-            "refund_rate": record.refund_rate,
-            "dispute_rate": record.dispute_rate,
-            "merchant_fault_rate": record.merchant_fault_rate,
-            "credit": {"score": record.score, "grade": record.grade},
-            "reviews": {**reviews, "latest": latest},
-        },
-        "listing": {
-            "category": listing.category,
-            "category_name": category.get("name", listing.category),
-            "category_class": category["class"],
-            "refund_rule": category.get("rule", ""),
-            "refund_standards": rules.REFUND_STANDARDS.get(listing.category, []),
-            "no_reason_refund": listing.no_reason_refund,
-            "after_sale_days": listing.after_sale_days,
-            "trial_window_minutes": listing.verification_minutes,
-            "deposit_percent": listing.deposit_percent,
-            "special_terms": list(listing.special_terms),
-            "unfair_clauses": list(listing.warnings),
-            "used_goods_rule": rules.NO_DEFECT_AFTER_USE,
-            "after_sale_contact": {
-                "channel": "order_chat",
-                "text": "下单后在订单页“交易留言”联系商家，售后在订单页“申请售后”",
-                "contact": shop.contact or None,
-                "response_promise_hours": shop.response_promise_hours,
-                "refund_promise_hours": shop.refund_promise_hours,
-            },
-        },
-    }

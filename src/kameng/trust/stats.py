@@ -12,6 +12,7 @@ from django.db.models.functions import TruncWeek
 from kameng.clock.services import now as clock_now
 
 from .models import CreditFact
+from .services import sync_if_behind
 
 CST = ZoneInfo("Asia/Shanghai")
 CACHE_SECONDS = 60
@@ -120,8 +121,6 @@ def _weekly(now: datetime, weeks: int) -> list[dict]:
 
 def platform_stats(*, days: int = 90, weeks: int = 12, now: datetime | None = None) -> dict:
     """Public statistics, current to the last fact; cached briefly per process."""
-    from .services import sync_if_behind
-
     now = now or clock_now()
     sync_if_behind(now)
     latest = CreditFact.objects.order_by("-pk").values_list("pk", "key", "at").first() or (0, "", None)

@@ -1,10 +1,38 @@
-from django.urls import path, re_path
+"""Every page of the site, in one list (kameng.urls puts the API, the Django admin and i18n first)."""
 
-from .views import accounts, arbitration, cases, merchant, operator, orders, public, wallet
+from django.urls import include, path, re_path
+
+from .views import (
+    accounts,
+    arbitration,
+    audit,
+    cases,
+    complaints,
+    merchant,
+    operator,
+    ops,
+    orders,
+    public,
+    trust,
+    wallet,
+)
 
 CASE_ACTIONS = "|".join(cases.ACTIONS)
 
+# The buyer's complaint page: /refunds/<id>/complaint/ (channels, profile form, preview, download).
+complaint_patterns = [
+    path("refunds/<int:case_id>/complaint/", complaints.complaint_page, name="page"),
+    path("refunds/<int:case_id>/complaint/download", complaints.complaint_download, name="download"),
+]
+
 urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),  # machines: load balancers, orchestrators
+    path("metrics", ops.metrics, name="metrics"),  # Prometheus
+    path("", include((complaint_patterns, "complaints"))),  # before the case pages under refunds/
+    path("rules/", trust.rules_page, name="trust-rules"),
+    path("merchants/<int:shop_id>/", trust.merchant_profile, name="trust-merchant"),
+    path("staff/sanctions/", trust.staff_sanctions, name="trust-staff-sanctions"),
+    path("staff/audit/", audit.audit_page, name="security-audit"),
     path("", public.home, name="home"),
     path("language/", public.switch_language, name="language"),
     path("listings/<int:listing_id>", public.listing_detail, name="listing"),

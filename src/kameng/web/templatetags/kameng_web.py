@@ -2,7 +2,9 @@
 
 from django import template
 from django.utils import translation
+from django.utils.translation import gettext, ngettext
 
+from kameng.policy.services import get_policy
 from kameng.web import labels
 
 register = template.Library()
@@ -37,8 +39,6 @@ def percent(share) -> str:
 @register.filter
 def category_name(code: str) -> str:
     """The category's display name from the policy, in Chinese or English."""
-    from kameng.policy.services import get_policy
-
     try:
         category = get_policy().category(code)
     except KeyError:
@@ -50,8 +50,6 @@ def category_name(code: str) -> str:
 
 @register.filter
 def category_rule(code: str) -> str:
-    from kameng.policy.services import get_policy
-
     try:
         category = get_policy().category(code)
     except KeyError:
@@ -84,8 +82,6 @@ def role_label(code: str) -> str:
 @register.filter
 def minutes_label(minutes) -> str:
     """Verification windows read better as hours or days than as raw minutes."""
-    from django.utils.translation import ngettext
-
     try:
         minutes = int(minutes)
     except (TypeError, ValueError):
@@ -102,8 +98,6 @@ def minutes_label(minutes) -> str:
 @register.filter
 def duration_label(delta) -> str:
     """A timedelta as "2 天 3 小时" / "45 分钟"; empty when already past."""
-    from django.utils.translation import gettext, ngettext
-
     if delta is None:
         return ""
     seconds = int(delta.total_seconds())

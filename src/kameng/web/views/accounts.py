@@ -1,4 +1,5 @@
-"""Register, log in and log out with Django sessions (the API uses bearer tokens instead)."""
+"""Register, log in and log out with Django sessions (the API uses bearer tokens instead), and the
+login form a locked-out caller sees."""
 
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
@@ -9,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kameng.accounts import services as account_services
-from kameng.errors import DomainError
+from kameng.errors import DomainError, Error
 from kameng.security import ratelimit
+from kameng.security.lockout import cool_off_seconds
 
 from ..forms import LoginForm, RegisterForm
 from ..pages import attach_error
@@ -76,3 +78,21 @@ def register(request):
 def logout(request):
     auth_logout(request)
     return redirect("/")
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE, for any request axes flagged as locked out after too many failed password
+    logins: on pages (and the Django admin) the login form again with 429 and Retry-After.
+
+    An API login has already answered: accounts.services.login raises login_locked for a flagged
+    request and kameng.api renders it (429 in the contract's shape), so that answer stands.
+    """
+    if request.path.startswith("/api/") and original_response is not None:
+        return original_response
+    form = LoginForm(request.POST or None)
+    form.is_valid()
+    locked = DomainError(Error.LOGIN_LOCKED).message()
+    form.add_error(None, locked + _("，请 %(minutes)d 分钟后再试") % {"minutes": cool_off_seconds() // 60})
+    response = render(request, "web/auth/login.html", {"form": form, "next": ""}, status=429)
+    response["Retry-After"] = str(cool_off_seconds())
+    return response

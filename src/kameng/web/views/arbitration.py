@@ -67,7 +67,7 @@ def queue(request):
 def review_context(
     request, case: RefundCase, *, forms: dict | None = None, evidence_form=None, decide_form=None
 ) -> dict:
-    from kameng.evidence.assist import assist_for
+    from kameng.arbitration.assist import assist_for
     from kameng.trust.credit import credit_for_shop
 
     context = case_context(request, case, forms=forms, evidence_form=evidence_form)

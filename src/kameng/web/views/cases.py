@@ -411,7 +411,7 @@ def evidence_file(request, case_id: int, evidence_id: int):
 @require_GET
 def evidence_preview(request, case_id: int, evidence_id: int):
     """The platform's own small JPEG of a picture or video (never the original), shown inline."""
-    from kameng.evidence.assist import preview_file
+    from kameng.arbitration.assist import preview_file
     from kameng.ops.storage import download_response
 
     item = _evidence_item(request, case_id, evidence_id)

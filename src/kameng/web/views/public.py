@@ -1,6 +1,6 @@
 """Pages anyone may see: the market, and a listing with the buyer's three checks (三查).
 
-The published rules (/rules/) and merchant credit profiles are kameng.trust's pages."""
+The published rules (/rules/) and merchant credit profiles are in views/trust.py."""
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -19,13 +19,12 @@ from kameng.wallet import services as wallet_services
 
 from ..forms import BuyForm
 from ..pages import not_found_from
+from ..templatetags.kameng_web import category_name
 
 PAGE_SIZE = 24
 
 
 def category_choices() -> list[tuple[str, str]]:
-    from ..templatetags.kameng_web import category_name
-
     return [(code, category_name(code)) for code in get_policy().categories]
 
 

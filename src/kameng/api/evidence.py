@@ -1,0 +1,90 @@
+"""Evidence endpoints beside the vault's: the arbitrator's assist (kameng.arbitration) and image previews.
+
+(Upload, download and manifest live with the refund-case endpoints.)
+"""
+
+from ninja import Router, Schema
+
+from kameng.accounts.models import Role
+from kameng.aftersales.services import get_case_for
+from kameng.arbitration.assist import assist_for, preview_file
+from kameng.errors import DomainError, Error
+from kameng.ops.storage import download_response
+
+router = Router(tags=["evidence"])
+
+
+class Checklist(Schema):
+    listing: bool
+    transaction: bool
+    communication: bool
+    problem: bool
+
+
+class FindingOut(Schema):
+    kind: str  # error_code, http_error, activation_failed, …, recording_elements
+    text: str
+    source: str  # an evidence id, or "description"
+    source_label: str | None = None  # "#4 error.png", "售后描述"
+    elements: dict[str, bool] | None = None  # recording_elements only: the four elements
+
+
+class ContradictionOut(Schema):
+    promise: str
+    finding: str
+    finding_kind: str
+    source: str
+
+
+class BuyerRiskOut(Schema):
+    score: int  # 0–100, context only
+    reasons: list[str]
+
+
+class ReusedOut(Schema):
+    evidence: str  # this case's item
+    other_case: str
+    other_evidence: str
+    match: str  # identical (same SHA-256) | similar (perceptual hash)
+    distance: int
+    uploaded_by: str
+    same_order: bool
+
+
+class AssistOut(Schema):
+    checklist: Checklist
+    promises: list[str]
+    findings: list[FindingOut]
+    contradictions: list[ContradictionOut]
+    buyer_risk: BuyerRiskOut
+    reused_evidence: list[ReusedOut]
+
+
+@router.get("/refunds/{case_id}/assist", response=AssistOut, exclude_none=True)
+def assist(request, case_id: str):
+    """Evidence assist (AI证据辅助审核): the four-dimension checklist, the listing's promises,
+    findings from OCR, text and the description, promise-vs-finding contradictions, buyer risk
+    and reused evidence. Arbitrators and admins; the case's parties get 403, anyone else 404.
+    Hints for a human decision, never a decision."""
+    case = get_case_for(case_id, request.auth)
+    if request.auth.role not in (Role.ARBITRATOR, Role.ADMIN):
+        raise DomainError(Error.EVIDENCE_ASSIST_ARBITRATORS_ONLY)
+    return assist_for(case)
+
+
+@router.get("/refunds/{case_id}/evidence/{evidence_id}/preview")
+def preview(request, case_id: str, evidence_id: str):
+    """A small JPEG the platform drew from an image or video item (a separate derived file: the
+    original is never altered), safe to show inline. Same audience as the file itself."""
+    case = get_case_for(case_id, request.auth)
+    item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
+    if item is None:
+        raise DomainError(Error.EVIDENCE_NOT_FOUND)
+    fieldfile = preview_file(item)
+    if fieldfile is None:
+        raise DomainError(Error.EVIDENCE_PREVIEW_NOT_FOUND)
+    response = download_response(fieldfile, f"preview-{item.pk}.jpg", "image/jpeg")
+    if response.has_header("Content-Disposition"):  # our own re-encoded JPEG may be shown inline
+        response["Content-Disposition"] = response["Content-Disposition"].replace("attachment", "inline", 1)
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response

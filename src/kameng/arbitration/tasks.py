@@ -1,0 +1,11 @@
+"""Job entry point: the evidence analysis a refund case gets after each committed upload (aftersales
+enqueues `analyse_case` by name; this app registers it, so the vault below never imports the assist)."""
+
+from kameng.timers.jobs import job
+
+from . import assist
+
+
+@job("analyse_case")
+def analyse_case(case_id: int) -> None:
+    assist.analyse_case(case_id)

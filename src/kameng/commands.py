@@ -1,0 +1,252 @@
+"""What each `kameng` command does. kameng.cli parses the command line and sets Django up once, then
+imports this module (a composition root: it may import any app)."""
+
+import getpass
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import close_old_connections
+
+from kameng.accounts.services import create_user
+from kameng.celery import app as celery_app
+from kameng.demo import load_demo
+from kameng.errors import DomainError
+from kameng.evidence import verify
+from kameng.ledger.services import check as ledger_check
+from kameng.ops import backup
+from kameng.security.audit import record
+from kameng.timers.services import sweep
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return str(os.getuid())
+
+
+def cmd_init(args) -> int:
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # the login/registration counters (kameng.security)
+    print("database ready")
+    return 0
+
+
+def cmd_user_create(args) -> int:
+    try:
+        user = create_user(args.username, args.password, args.role, validate=False)
+    except DomainError as exc:
+        print(f"error: {exc.message()}", file=sys.stderr)
+        return 1
+    record(
+        "user.create",
+        actor_name=f"cli:{_os_user()}",
+        target=f"user:{user.pk}",
+        summary=f"created {user.role} {user.username} from the command line",
+        data={"role": user.role},
+    )
+    print(f"created {user.role} {user.username} (id {user.pk})")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    print(load_demo())
+    return 0
+
+
+def cmd_ledger_check(args) -> int:
+    result = ledger_check()
+    for problem in result.problems:
+        print(f"PROBLEM: {problem}")
+    print(f"ledger {'OK' if result.ok else 'BROKEN'}: {result.entries} entries, {result.accounts} accounts")
+    return 0 if result.ok else 1
+
+
+def cmd_evidence_verify(args) -> int:
+    """Re-hash stored evidence and recompute each case's chain: each problem, then a summary line."""
+    if args.case is not None and not verify.case_exists(args.case):
+        print(f"error: no case {args.case}", file=sys.stderr)
+        return 1
+    report = verify.verify(args.case)
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}")
+    state = "OK" if report.ok else f"BROKEN ({len(report.problems)} problem(s))"
+    print(f"evidence {state}: {report.items} item(s) in {report.cases} case(s) checked")
+    return 0 if report.ok else 1
+
+
+def cmd_backup(args) -> int:
+    """The database (SQLite online backup, or pg_dump) and KAMENG_DATA_DIR/files in one .tar.gz."""
+    try:
+        manifest = backup.create_backup(args.to)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{k} {v}" for k, v in manifest["counts"].items())
+    print(
+        f"backup written to {args.to}: {manifest['engine']} database, {len(manifest['members']) - 1} file(s); {counts}"
+    )
+    if not manifest["ledger_ok"]:
+        print("warning: the ledger check failed when the backup was taken", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args) -> int:
+    """Restore a backup, then prove it: ledger check and evidence verification (exit 1 if either fails)."""
+    try:
+        report = backup.restore_backup(args.source, force=args.force)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for problem in report.ledger_problems:
+        print(f"LEDGER PROBLEM: {problem}")
+    for problem in report.evidence_problems:
+        print(f"EVIDENCE PROBLEM: {problem}")
+    print(
+        f"restored the backup of {report.manifest['created_at']}: ledger {'OK' if report.ledger_ok else 'BROKEN'}, "
+        f"evidence {'OK' if report.evidence_ok else 'BROKEN'}, "
+        f"rows {'as backed up' if report.counts_match else f'{report.counts} (backup said {report.manifest["counts"]})'}"
+    )
+    return 0 if report.ok else 1
+
+
+def cmd_worker(args) -> int:
+    """Sweep due timers until stopped. Several workers may run; each timer still runs once."""
+    if args.celery:
+        return cmd_celery_worker(args)
+    stop = {"now": False}
+
+    def _stop(signum, frame):
+        stop["now"] = True
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if not args.quiet:
+        print(f"kameng worker: sweeping timers every {args.interval}s", flush=True)
+    try:
+        while not stop["now"]:
+            try:
+                ran = sweep()
+                if ran and not args.quiet:
+                    print(f"ran {ran} timer(s)", flush=True)
+            except Exception as exc:  # keep sweeping; the database may come back
+                print(f"sweep failed: {exc!r}", file=sys.stderr, flush=True)
+            finally:
+                close_old_connections()
+            if args.once:
+                break
+            deadline = time.monotonic() + args.interval
+            while not stop["now"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:  # when called in-process (tests, `--once`), give the caller its handlers back
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _celery_app():
+    if not settings.BROKER_URL:
+        print("error: set KAMENG_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to use Celery", file=sys.stderr)
+        return None
+    return celery_app
+
+
+def cmd_celery_worker(args) -> int:
+    """A Celery worker on KAMENG_BROKER_URL: runs the timer sweep beat triggers, OCR, PDFs, emails."""
+    app = _celery_app()
+    if app is None:
+        return 2
+    argv = [
+        "worker",
+        "--loglevel",
+        args.loglevel,
+        "--queues",
+        app.conf.task_default_queue,
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    app.worker_main(argv)
+    return 0
+
+
+def cmd_beat(args) -> int:
+    """Celery beat: sends `kameng.sweep_timers` every KAMENG_SWEEP_INTERVAL seconds. Run exactly one."""
+    app = _celery_app()
+    if app is None:
+        return 2
+    schedule = args.schedule or str(settings.DATA_DIR / "celerybeat-schedule")
+    return app.start(["beat", "--loglevel", args.loglevel, "--schedule", schedule]) or 0
+
+
+def _fresh_metrics_dir(env: dict) -> None:
+    """Several gunicorn workers share latency metrics through files in PROMETHEUS_MULTIPROC_DIR."""
+    if env.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    path = settings.DATA_DIR / "prometheus"
+    shutil.rmtree(path, ignore_errors=True)  # counts from a previous run would be added in
+    path.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+def cmd_serve(args) -> int:
+    """gunicorn for the pages and the API; in the embedded setup also a timer worker process."""
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+    _fresh_metrics_dir(env)
+    children: list[subprocess.Popen] = []
+    if not args.no_timers and not settings.BROKER_URL:
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "kameng.cli", "worker", "--quiet", "--interval", str(args.timer_interval)],
+                env=env,
+            )
+        )
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kameng.wsgi:application",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--timeout",
+            "120",
+            "--access-logfile",
+            "-" if args.access_log else "/dev/null",
+            "--graceful-timeout",
+            "10",
+            # gunicorn 27's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+            # a second kameng on the same machine would take over the first one's. We do not use gunicornc.
+            "--no-control-socket",
+        ],
+        env=env,
+    )
+    children.append(web)
+    print(f"kameng serving on http://{args.host}:{args.port}/", flush=True)
+
+    def _forward(signum, frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGINT, _forward)
+    code = web.wait()
+    _forward(None, None)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code

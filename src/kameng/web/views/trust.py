@@ -1,0 +1,190 @@
+"""Trust pages: the public rules-and-statistics page, a merchant's public credit profile (with
+its sanction history for the merchant and staff), and the operators' sanctions page."""
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from kameng.accounts.models import Role
+from kameng.catalog.models import Shop
+from kameng.errors import DomainError
+from kameng.trust import services
+from kameng.trust.models import MerchantCredit, Review, SanctionEvent
+from kameng.trust.policies import published_policies
+from kameng.trust.stats import platform_stats
+
+from .. import charts
+
+STATUS_LABELS = {
+    "active": gettext_lazy("正常经营"),
+    "restricted": gettext_lazy("限制流量"),
+    "suspended": gettext_lazy("已清退"),
+}
+OUTCOME_LABELS = {
+    "refund_full": gettext_lazy("全额退款"),
+    "refund_partial": gettext_lazy("部分退款"),
+    "no_refund": gettext_lazy("不予退款"),
+    "withdrawn": gettext_lazy("买家撤回"),
+}
+SOURCE_LABELS = {"auto": gettext_lazy("系统（信用规则）"), "admin": gettext_lazy("平台运营")}
+
+
+def _english() -> bool:
+    return (get_language() or "").startswith("en")
+
+
+def rules_page(request):
+    """平台规则与统计: refund standards, deadlines, the credit formula and live statistics."""
+    english = _english()
+    policies = published_policies()
+    stats = platform_stats()
+    weekly = stats["weekly"]
+    week_label = lambda w: w["week_start"][5:]  # noqa: E731  (MM-DD of the week's Monday)
+    outcome_rows = [(str(OUTCOME_LABELS.get(k, k)), v) for k, v in sorted(stats["by_outcome"].items())]
+    names = {c["code"]: (c["name_en"] if english else c["name"]) for c in policies["categories"]}
+    category_rows = [{"name": names.get(code, code or "—"), **row} for code, row in stats["by_category"].items()]
+    context = {
+        "english": english,
+        "p": policies,
+        "stats": stats,
+        "fast_track_yuan": policies["fast_track"]["threshold"] // 100,
+        "median_hours": (
+            f"{stats['median_resolution_seconds'] / 3600:.1f}"
+            if stats["median_resolution_seconds"] is not None
+            else None
+        ),
+        "categories": [
+            {
+                **c,
+                "display_name": c["name_en"] if english else c["name"],
+                "display_rule": c["refund_rule_en"] if english and c["refund_rule_en"] else c["refund_rule"],
+            }
+            for c in policies["categories"]
+        ],
+        "formula_terms": [t["en"] if english else t["zh"] for t in policies["credit_formula"]["terms"]],
+        "sanction_rules": [s["en"] if english else s["zh"] for s in policies["credit_formula"]["sanctions"]],
+        "category_rows": category_rows,
+        "chart_dispute": charts.bar_chart(
+            [(week_label(w), w["dispute_rate"]) for w in weekly],
+            title=_("每周纠纷率（售后案件数 ÷ 订单数）"),
+            fmt=charts.percent,
+            chart_id="chart-dispute",
+        ),
+        "chart_resolution": charts.bar_chart(
+            [(week_label(w), w["median_resolution_seconds"]) for w in weekly],
+            title=_("每周售后处理时长中位数（小时）"),
+            fmt=charts.hours,
+            chart_id="chart-resolution",
+        ),
+        "chart_sla": charts.bar_chart(
+            [(week_label(w), w["decided_within_sla_share"]) for w in weekly],
+            title=_("每周在时限内作出的仲裁裁决占比"),
+            fmt=charts.percent,
+            max_value=1,
+            chart_id="chart-sla",
+        ),
+        "chart_outcomes": charts.hbar_chart(
+            outcome_rows, title=_("已结案件的处理结果"), fmt=charts.count, chart_id="chart-outcomes"
+        )
+        if outcome_rows
+        else None,
+    }
+    return render(request, "web/trust/rules.html", context)
+
+
+def merchant_profile(request, shop_id: int):
+    """A merchant's public profile: credit, its reasons, reviews; the sanction log for the merchant and staff."""
+    shop = Shop.objects.filter(pk=shop_id).select_related("owner").first()
+    if shop is None:
+        raise Http404(_("店铺不存在"))
+    credit = services.credit_for_shop(shop)
+    reviews = Review.objects.filter(shop=shop).select_related("buyer", "order").order_by("-pk")[:20]
+    show_sanctions = services.can_see_sanctions(shop, request.user)
+    sanctions = (
+        SanctionEvent.objects.filter(shop=shop).select_related("actor").order_by("-pk")[:50] if show_sanctions else []
+    )
+    return render(
+        request,
+        "web/trust/merchant.html",
+        {
+            "shop": shop,
+            "credit": credit,
+            "status_label": STATUS_LABELS.get(shop.status, shop.status),
+            "reviews": [services.review_out(r) for r in reviews],
+            "summary": services.review_summary(shop),
+            "show_sanctions": show_sanctions,
+            "sanctions": [
+                {
+                    **services.sanction_out(e),
+                    "from_label": STATUS_LABELS.get(e.from_status, e.from_status),
+                    "to_label": STATUS_LABELS.get(e.to_status, e.to_status),
+                    "source_label": SOURCE_LABELS.get(e.source, e.source),
+                    "actor_name": e.actor.username if e.actor is not None else "",
+                }
+                for e in sanctions
+            ],
+            "is_owner": request.user.is_authenticated and request.user.pk == shop.owner_id,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def staff_sanctions(request):
+    """Operators: every shop's credit and status, overrides with a reason, and the audit log."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.user.role != Role.ADMIN:
+        raise PermissionDenied
+    if request.method == "POST":
+        shop_id = request.POST.get("shop") or ""
+        shop = Shop.objects.filter(pk=int(shop_id)).first() if shop_id.isdigit() else None
+        if shop is None:
+            messages.error(request, _("店铺不存在"))
+        else:
+            try:
+                services.set_sanction(
+                    shop,
+                    acting_user=request.user,
+                    status=request.POST.get("status", ""),
+                    reason=request.POST.get("reason", ""),
+                )
+                messages.success(request, _("已调整店铺“%(name)s”的状态") % {"name": shop.name})
+            except DomainError as exc:
+                messages.error(request, exc.message())
+        return redirect("trust-staff-sanctions")
+    services.sync_if_behind()
+    rows = []
+    for shop in Shop.objects.select_related("owner").order_by("pk")[:500]:
+        record = MerchantCredit.objects.filter(shop=shop).first()
+        rows.append(
+            {
+                "shop": shop,
+                "record": record,
+                "status_label": STATUS_LABELS.get(shop.status, shop.status),
+                "target_label": STATUS_LABELS.get(record.sanction_target, "") if record else "",
+                "pinned": bool(record and record.override_baseline),
+            }
+        )
+    events = SanctionEvent.objects.select_related("shop", "actor").order_by("-pk")[:100]
+    return render(
+        request,
+        "web/trust/staff_sanctions.html",
+        {
+            "rows": rows,
+            "statuses": list(STATUS_LABELS.items()),
+            "events": [
+                {
+                    "e": e,
+                    "to_label": STATUS_LABELS.get(e.to_status, e.to_status),
+                    "from_label": STATUS_LABELS.get(e.from_status, e.from_status),
+                    "source_label": SOURCE_LABELS.get(e.source, e.source),
+                }
+                for e in events
+            ],
+        },
+    )
