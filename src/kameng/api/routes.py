@@ -7,14 +7,12 @@ from kameng.orders.api import router as orders
 from kameng.wallet.api import router as wallet
 
 from .base import api
+from .refunds import router as refunds
 
-for router in (accounts, catalog, wallet, orders, clock):
+for router in (accounts, catalog, wallet, orders, clock, refunds):
     api.add_router("", router)
 
 try:  # apps that add their own routers register them here
-    from kameng.aftersales.api import router as aftersales
-
-    api.add_router("", aftersales)
     from kameng.evidence.api import router as evidence
 
     api.add_router("", evidence)
