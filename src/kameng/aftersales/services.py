@@ -159,8 +159,8 @@ def _not_due_yet(case: RefundCase, action: str, now: datetime) -> bool:
 
 
 def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
-    """Notices of the row, its fields, the claim, the money; the phase left and entered (deadline
-    fields and timers), one event; on closing, the escrow; the notices of the phase entered."""
+    """The row's notices, fields and claim; its settlement; the phase left and entered; one event;
+    then the timers of the phase entered, the escrow on closing, and the notices of entering it."""
     facts = a.facts
     assert isinstance(facts, _Facts)
     for notice in row.notices:
@@ -171,23 +171,9 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
             setattr(case, field, value)
     if row.claims and actor is not None:
         _claim(case, actor, a.now)
-    stated: dict[str, Any] = {}  # what every such move states: the settlement, the deadline entered
-    refund = 0
-    if row.settle is not None:
-        refund, resolution = lifecycle.settlement(row.settle, case)
-        _refund(case, facts.order(), refund, a.now, actor)
-        case.resolution, case.closed_at = resolution, a.now
-        stated = {"refund": refund, "resolution": resolution}
-    from_status, leaving, entering = case.status, lifecycle.PHASES[Phase(case.phase)], lifecycle.PHASES[row.target]
-    moved = row.target != case.phase
-    if moved:
-        _leave(case, leaving)
-        case.phase, case.status = row.target, entering.status
-        if entering.deadline is not None:
-            due = _due(entering.deadline, case, a.now, facts.policy())
-            setattr(case, entering.deadline.field, due)
-            if entering.states_deadline:
-                stated[entering.deadline.field] = due.isoformat()
+    from_status = case.status
+    stated = _settle(case, row.settle, facts, a.now, actor) if row.settle else {}
+    entering = _move(case, row.target, facts, a.now, stated) if row.target != case.phase else None
     case.save()
     if row.event is not None:
         _append_event(
@@ -200,12 +186,33 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
             data={**stated, **data},
             at=a.now,
         )
-    if moved:
+    if entering is not None:
         _arm(case, entering, a.now, facts.policy())
-        if row.settle is not None:
+        if row.settle:
             orders.unfreeze_escrow(facts.order(), a.now)
         for notice in entering.notices:
-            _send(notice, case, a.now, refund=refund)
+            _send(notice, case, a.now, refund=stated.get("refund", 0))
+
+
+def _settle(case: RefundCase, settle: lifecycle.Settle, facts: "_Facts", now: datetime, actor: User | None) -> dict:
+    """Final outcome: refund exactly once (before the move: its event precedes the closing one)."""
+    refund, resolution = lifecycle.settlement(settle, case)
+    _refund(case, facts.order(), refund, now, actor)
+    case.resolution, case.closed_at = resolution, now
+    return {"refund": refund, "resolution": resolution}
+
+
+def _move(case: RefundCase, target: Phase, facts: "_Facts", now: datetime, stated: dict) -> lifecycle.PhaseSpec:
+    """Leave the phase (its deadline cleared, its timers cancelled) and enter `target` (its deadline set)."""
+    _leave(case, lifecycle.PHASES[Phase(case.phase)])
+    entering = lifecycle.PHASES[target]
+    case.phase, case.status = target, entering.status
+    if entering.deadline is not None:
+        due = _due(entering.deadline, case, now, facts.policy())
+        setattr(case, entering.deadline.field, due)
+        if entering.states_deadline:
+            stated[entering.deadline.field] = due.isoformat()
+    return entering
 
 
 class _Facts:
