@@ -47,9 +47,6 @@ from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name t
 )
 from .models import OPEN_STATUSES, Actor, CaseEvent, CaseStatus, Notification, Phase, Reason, RefundCase
 
-ALL_TIMERS = lifecycle.TIMERS
-
-
 # ---- case events: who hears of them ------------------------------------------------------------------
 
 CaseEventListener = Callable[[CaseEvent], None]
