@@ -306,6 +306,7 @@ def check_case(case: RefundCase, pending: set, events: set, now) -> None:
     assert case.resolution is None and case.closed_at is None and case.refunded_amount == 0
     if status == CaseStatus.DECIDED:
         assert case.decision and not case.decision.get("final")
+        assert (case.phase == "compromise_proposed") == (case.decision["outcome"] == "compromise"), case.phase
         running = (
             ("compromise_respond_by", COMPROMISE_TIMER)
             if case.decision["outcome"] == "compromise"
@@ -319,6 +320,7 @@ def check_case(case: RefundCase, pending: set, events: set, now) -> None:
             assert case.decision and case.appeal and case.appeal["decision"] is None
         if status == CaseStatus.AWAITING_BUYER:
             assert case.offer_amount is not None or case.rejection_reason
+            assert (case.phase == "awaiting_buyer_offer") == (case.offer_amount is not None), case.phase
     field, timer = running
     assert phase.deadline is not None and (phase.deadline.field, phase.deadline.timer) == running, case.phase
     assert getattr(case, field) is not None, (status, field)
