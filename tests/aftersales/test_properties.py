@@ -15,7 +15,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, Phase, event, example, given, settings, target
 from hypothesis import strategies as st
 
-from kameng.aftersales import rules
+from kameng.aftersales import lifecycle
 from kameng.aftersales.models import OPEN_STATUSES, CaseEvent, CaseStatus, RefundCase, Resolution
 from kameng.aftersales.services import (
     APPEAL_TIMER,
@@ -126,9 +126,7 @@ class Story:
                 ("arb1", "arbitrator"),
                 ("arb2", "arbitrator"),
             )
-            for action in rules.available_actions(
-                row.status, role, row.decision, row.offer_amount, row.compromise_answers, row.decision_acceptances
-            )
+            for action in lifecycle.offered(row, role, clock_now())
         ]
 
     def do(self, case, who, action, outcome, accept):
@@ -287,6 +285,8 @@ def check_cases(story: Story) -> None:
 def check_case(case: RefundCase, pending: set, events: set, now) -> None:
     """No case in an impossible state: status, resolution, decision, deadlines and timers agree."""
     status = CaseStatus(case.status)
+    phase = lifecycle.PHASES[case.phase]
+    assert phase.status == status  # the status is always the phase's
     assert case.refunded_amount <= case.requested_amount
     assert case.fast_track == (case.requested_amount < 20000)  # both listings are standardized
     if case.merchant_timed_out:
@@ -306,6 +306,7 @@ def check_case(case: RefundCase, pending: set, events: set, now) -> None:
     assert case.resolution is None and case.closed_at is None and case.refunded_amount == 0
     if status == CaseStatus.DECIDED:
         assert case.decision and not case.decision.get("final")
+        assert (case.phase == "compromise_proposed") == (case.decision["outcome"] == "compromise"), case.phase
         running = (
             ("compromise_respond_by", COMPROMISE_TIMER)
             if case.decision["outcome"] == "compromise"
@@ -319,7 +320,9 @@ def check_case(case: RefundCase, pending: set, events: set, now) -> None:
             assert case.decision and case.appeal and case.appeal["decision"] is None
         if status == CaseStatus.AWAITING_BUYER:
             assert case.offer_amount is not None or case.rejection_reason
+            assert (case.phase == "awaiting_buyer_offer") == (case.offer_amount is not None), case.phase
     field, timer = running
+    assert phase.deadline is not None and (phase.deadline.field, phase.deadline.timer) == running, case.phase
     assert getattr(case, field) is not None, (status, field)
     assert all(getattr(case, d) is None for d in DEADLINES if d != field), (status, case.__dict__)
     if timer == DECIDE_TIMER and timer not in pending:

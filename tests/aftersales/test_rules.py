@@ -1,8 +1,11 @@
 """The pure decisions behind the case table, table-driven (no database)."""
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
 import pytest
 
-from kameng.aftersales import rules
+from kameng.aftersales import lifecycle, rules
 
 
 @pytest.mark.parametrize(
@@ -46,20 +49,23 @@ COMPROMISE = {"outcome": "compromise", "amount": 50}
 
 
 @pytest.mark.parametrize(
-    "status, role, decision, offer, answers, accepted, actions",
+    "phase, role, decision, offer, answers, accepted, actions",
     [
         ("awaiting_merchant", "merchant", None, None, {}, [], ["accept", "offer", "reject"]),
-        ("awaiting_buyer", "buyer", None, None, {}, [], ["escalate", "withdraw"]),
-        ("awaiting_buyer", "buyer", None, 50, {}, [], ["accept_offer", "escalate", "withdraw"]),
+        ("awaiting_buyer_rejected", "buyer", None, None, {}, [], ["escalate", "withdraw"]),
+        ("awaiting_buyer_offer", "buyer", None, 50, {}, [], ["accept_offer", "escalate", "withdraw"]),
         ("in_arbitration", "arbitrator", None, None, {}, [], ["claim", "decide"]),
-        ("decided", "buyer", PARTIAL, None, {}, [], ["appeal", "accept_decision"]),
-        ("decided", "buyer", PARTIAL, None, {}, ["buyer"], ["appeal"]),
-        ("decided", "buyer", {"outcome": "refund_full", "amount": 100}, None, {}, [], ["appeal"]),
-        ("decided", "merchant", COMPROMISE, None, {}, [], ["respond_compromise"]),
-        ("decided", "merchant", COMPROMISE, None, {"merchant": True}, [], []),
+        ("appeal_window", "buyer", PARTIAL, None, {}, [], ["appeal", "accept_decision"]),
+        ("appeal_window", "buyer", PARTIAL, None, {}, ["buyer"], ["appeal"]),
+        ("appeal_window", "buyer", {"outcome": "refund_full", "amount": 100}, None, {}, [], ["appeal"]),
+        ("compromise_proposed", "merchant", COMPROMISE, None, {}, [], ["respond_compromise"]),
+        ("compromise_proposed", "merchant", COMPROMISE, None, {"merchant": True}, [], []),
         ("in_appeal", "buyer", PARTIAL, None, {}, [], []),
         ("closed", "buyer", PARTIAL, None, {}, [], []),
     ],
 )
-def test_available_actions(status, role, decision, offer, answers, accepted, actions):
-    assert rules.available_actions(status, role, decision, offer, answers, accepted) == actions
+def test_available_actions(phase, role, decision, offer, answers, accepted, actions):
+    case = SimpleNamespace(
+        phase=phase, decision=decision, offer_amount=offer, compromise_answers=answers, decision_acceptances=accepted
+    )
+    assert lifecycle.offered(case, role, datetime(2031, 1, 1, tzinfo=UTC)) == actions

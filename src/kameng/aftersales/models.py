@@ -1,15 +1,39 @@
+"""Refund cases: the case row (its phase, the public status derived from it, the deadlines
+running in it), its append-only events, and in-app notices. The lifecycle itself is data, in
+kameng.aftersales.lifecycle; the labels of the codes live on the enums below."""
+
 from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
-class CaseStatus(StrEnum):
-    AWAITING_MERCHANT = "awaiting_merchant"  # merchant must accept, offer or reject by merchant_respond_by
-    AWAITING_BUYER = "awaiting_buyer"  # buyer must answer the offer/rejection by buyer_respond_by
-    IN_ARBITRATION = "in_arbitration"  # an arbitrator must decide by decide_by
-    DECIDED = "decided"  # decision made; final when accepted, appeal window passes, or compromise agreed
-    IN_APPEAL = "in_appeal"  # a different arbitrator must decide, finally
+class CaseStatus(models.TextChoices):
+    """The contract's public status; each Phase shows exactly one of them."""
+
+    AWAITING_MERCHANT = (
+        "awaiting_merchant",
+        _("待商家处理"),
+    )  # merchant accepts, offers or rejects by merchant_respond_by
+    AWAITING_BUYER = "awaiting_buyer", _("待买家答复")  # buyer answers the offer/rejection by buyer_respond_by
+    IN_ARBITRATION = "in_arbitration", _("平台仲裁中")  # an arbitrator must decide by decide_by
+    DECIDED = "decided", _("已裁决")  # final when accepted, the appeal window passes, or a compromise is agreed
+    IN_APPEAL = "in_appeal", _("申诉复核中")  # a different arbitrator must decide, finally
+    CLOSED = "closed", _("已结束")  # final; money has moved
+
+
+class Phase(StrEnum):
+    """Every real state of a case (the sub-states a status hides are states of their own here)."""
+
+    AWAITING_MERCHANT = "awaiting_merchant"  # the merchant accepts, offers or rejects by merchant_respond_by
+    AWAITING_BUYER_OFFER = "awaiting_buyer_offer"  # the buyer accepts the offer, escalates or withdraws
+    AWAITING_BUYER_REJECTED = "awaiting_buyer_rejected"  # no offer to accept: the buyer escalates or withdraws
+    IN_ARBITRATION = "in_arbitration"  # an arbitrator decides (or proposes a compromise) by decide_by
+    IN_ARBITRATION_BINDING = "in_arbitration_binding"  # a compromise failed: only a binding decision now
+    COMPROMISE_PROPOSED = "compromise_proposed"  # both parties answer the compromise by compromise_respond_by
+    APPEAL_WINDOW = "appeal_window"  # decided: the losing side accepts, or either appeals once, by appeal_by
+    IN_APPEAL = "in_appeal"  # a different arbitrator decides, finally, by decide_by
     CLOSED = "closed"  # final; money has moved
 
 
@@ -22,32 +46,51 @@ OPEN_STATUSES = (
 )
 
 
-class Reason(StrEnum):
-    NOT_AS_DESCRIBED = "not_as_described"  # 描述不符
-    DEFECTIVE = "defective"  # 功能缺陷
-    SERVICE_MISSING = "service_missing"  # 服务缺失
-    NO_REASON = "no_reason"  # 无理由, only where the listing allows it
+class Actor(models.TextChoices):
+    """Who acts on a case (an event's actor_role); the system acts when a deadline passes."""
+
+    BUYER = "buyer", _("买家")
+    MERCHANT = "merchant", _("商家")
+    ARBITRATOR = "arbitrator", _("仲裁员")
+    ADMIN = "admin", _("平台运营")
+    SYSTEM = "system", _("系统")
 
 
-class Outcome(StrEnum):
-    REFUND_FULL = "refund_full"
-    REFUND_PARTIAL = "refund_partial"
-    NO_REFUND = "no_refund"
-    COMPROMISE = "compromise"  # a proposal both parties must accept within 48 h
+class Reason(models.TextChoices):
+    NOT_AS_DESCRIBED = "not_as_described", _("描述不符")
+    DEFECTIVE = "defective", _("功能缺陷")
+    SERVICE_MISSING = "service_missing", _("服务缺失")
+    NO_REASON = "no_reason", _("无理由退款")  # only where the listing allows it
 
 
-class Resolution(StrEnum):
-    REFUND_FULL = "refund_full"
-    REFUND_PARTIAL = "refund_partial"
-    NO_REFUND = "no_refund"
-    WITHDRAWN = "withdrawn"
+class Outcome(models.TextChoices):
+    REFUND_FULL = "refund_full", _("全额退款")
+    REFUND_PARTIAL = "refund_partial", _("部分退款")
+    NO_REFUND = "no_refund", _("不予退款")
+    COMPROMISE = "compromise", _("折中方案")  # a proposal both parties must accept within 48 h
+
+
+class Resolution(models.TextChoices):
+    REFUND_FULL = "refund_full", _("全额退款")
+    REFUND_PARTIAL = "refund_partial", _("部分退款")
+    NO_REFUND = "no_refund", _("不予退款")
+    WITHDRAWN = "withdrawn", _("买家撤回")
+
+
+def label(choices: type[models.TextChoices], code) -> str:
+    """The display name of `code` in `choices`, or the code itself when it is not one of them."""
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return str(code or "")
 
 
 class RefundCase(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refund_cases")
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_cases")
     shop = models.ForeignKey("catalog.Shop", on_delete=models.PROTECT, related_name="refund_cases")
-    status = models.CharField(max_length=20, default=CaseStatus.AWAITING_MERCHANT)
+    phase = models.CharField(max_length=32, default=Phase.AWAITING_MERCHANT)  # lifecycle.PHASES
+    status = models.CharField(max_length=20, default=CaseStatus.AWAITING_MERCHANT)  # always PHASES[phase].status
     reason = models.CharField(max_length=20)
     description = models.TextField()
     requested_amount = models.PositiveBigIntegerField()
@@ -63,7 +106,6 @@ class RefundCase(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_cases"
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
-    binding_required = models.BooleanField(default=False)  # a compromise failed: no second compromise
     decision = models.JSONField(null=True, blank=True)  # {outcome, amount, rationale, arbitrator, decided_at, final}
     first_arbitrator = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="first_decisions"

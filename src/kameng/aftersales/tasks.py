@@ -1,34 +1,32 @@
-"""Timer and job entry points for refund cases: each timer kind reads the case id and calls its
-service; notification emails are a job (sent after commit, on Celery when a broker is configured)."""
+"""Timer and job entry points for refund cases: every phase deadline's timer kind runs the system
+action the lifecycle table names for it (each re-checks the case under its lock), the reminder
+timer tells whoever must act; notification emails are a job (sent after commit, on Celery when a
+broker is configured)."""
+
+from collections.abc import Callable
+from datetime import datetime
 
 from django.core.mail import send_mail
 
 from kameng.timers.jobs import job
 from kameng.timers.services import handler
 
-from . import services
-
-# timer kind → the use case that runs when it is due (each re-checks the case under its lock)
-DUE = {
-    services.MERCHANT_TIMER: services.expire_merchant_deadline,
-    services.BUYER_TIMER: services.expire_buyer_deadline,
-    services.COMPROMISE_TIMER: services.expire_compromise_deadline,
-    services.APPEAL_TIMER: services.expire_appeal_window,
-    services.DECIDE_TIMER: services.flag_overdue_decision,
-    services.REMINDER_TIMER: services.remind_deadline,
-}
+from . import lifecycle, services
 
 
-def _register(kind, use_case):
+def _register(kind: str, run: Callable[[int, datetime], None]) -> None:
     @handler(kind)
-    def run(target: str, now) -> None:
-        use_case(int(target.split(":", 1)[1]), now)
-
-    return run
+    def due(target: str, now: datetime) -> None:
+        run(int(target.split(":", 1)[1]), now)
 
 
-for _kind, _use_case in DUE.items():
-    _register(_kind, _use_case)
+def _expiring(action: str) -> Callable[[int, datetime], None]:
+    return lambda case_id, now: services.expire(case_id, action, now)
+
+
+for _deadline in {d.timer: d for d in lifecycle.DEADLINES}.values():
+    _register(_deadline.timer, _expiring(_deadline.fires))
+_register(lifecycle.REMINDER_TIMER, services.remind_deadline)
 
 
 @job("send_notification_email")

@@ -3,11 +3,10 @@
 The order is the OpenAPI document's order of tags and paths.
 """
 
-from kameng.aftersales.api import router as refunds
-
 from . import accounts, audit, catalog, clock, complaints, evidence, trust, wallet
 from .base import api
 from .orders import router as orders
+from .refunds import router as refunds
 
 for router in (
     accounts.router,

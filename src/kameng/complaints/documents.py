@@ -11,7 +11,10 @@ Blanks the buyer must fill by hand are marked 【请填写：…】; nothing is 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.utils import timezone
+from django.utils import timezone, translation
+
+from kameng.aftersales.lifecycle import AS_THE_BUYER_SAYS, EVENTS, Telling
+from kameng.aftersales.models import CaseStatus, Resolution, label
 
 from . import rules
 from .rules import CaseFacts, Claims, blank, rmb, yuan
@@ -36,20 +39,6 @@ PURPOSE = {
     "problem": "证明商品存在的问题",
 }
 CHANNEL_TITLES = {"12315": "消费者投诉书", "arbitration": "仲裁申请书", "police": "报案材料"}
-OUTCOME_LABELS = {
-    "refund_full": "全额退款",
-    "refund_partial": "部分退款",
-    "no_refund": "不予退款",
-    "compromise": "折中方案",
-    "withdrawn": "买家撤回",
-}
-ROLE_LABELS = {
-    "buyer": "本人",
-    "merchant": "商家",
-    "arbitrator": "平台仲裁员",
-    "admin": "平台管理员",
-    "system": "平台系统",
-}
 
 
 # ---- the facts a document is written from --------------------------------------------------
@@ -405,61 +394,29 @@ def event_sentence(
     description: str = "",
     rationale: str = "",
 ) -> str | None:
-    """One case event as a sentence of the facts (事实经过); None for bookkeeping events."""
-    who = ROLE_LABELS.get(role, role)
+    """One case event as a sentence of the facts (事实经过), from the lifecycle's EVENTS table (in
+    the buyer's voice, in Chinese whatever the reader's language); None for bookkeeping events."""
+    text = EVENTS.get(type_)
+    if text is None or text.sentence is None:
+        return None  # claimed, refunded (the closing event states it) and other bookkeeping
     amount = data.get("amount")
-    money = yuan(amount) if isinstance(amount, int) else ""
-    closing = ""
-    if to_status == "closed" and type_ not in ("withdraw",):
+    with translation.override("zh-hans"):
+        sentence = text.sentence(
+            Telling(
+                data=data,
+                to_status=to_status,
+                who=AS_THE_BUYER_SAYS.get(role, role),
+                money=yuan(amount) if isinstance(amount, int) else "",
+                category=CATEGORY_LABELS.get(data.get("category", ""), data.get("category", "")),
+                reason=reason_label,
+                description=description,
+                rationale=rationale,
+            )
+        )
+        if to_status != CaseStatus.CLOSED or not text.closing:
+            return sentence
         refund = data.get("refund")
-        closing = f"售后单结束（{OUTCOME_LABELS.get(data.get('resolution', ''), data.get('resolution', ''))}" + (
+        closing = f"售后单结束（{label(Resolution, data.get('resolution', ''))}" + (
             f"，退款 {yuan(refund)}）" if isinstance(refund, int) and refund else "）"
         )
-    if type_ == "opened":
-        text = f"本人在平台申请售后（{reason_label}），申请退款 {money}，问题描述：{description}"
-    elif type_ == "accept":
-        text = "商家同意退款"
-    elif type_ == "offer":
-        text = f"商家只同意部分退款 {money}"
-    elif type_ == "reject":
-        text = f"商家拒绝退款，理由：“{data.get('reason', '')}”"
-    elif type_ == "accept_offer":
-        text = "本人接受商家的部分退款方案"
-    elif type_ == "escalate":
-        text = "本人申请平台介入仲裁"
-    elif type_ == "withdraw":
-        text = "本人撤回售后申请"
-    elif type_ == "merchant_timeout":
-        text = (
-            "商家超过响应时限未处理，平台按小额快速通道规则处理"
-            if data.get("fast_track")
-            else "商家超过响应时限未处理，案件转入平台仲裁"
-        )
-    elif type_ == "buyer_timeout":
-        text = "本人未在期限内答复商家的方案，售后单按撤回关闭"
-    elif type_ == "decide":
-        outcome = OUTCOME_LABELS.get(data.get("outcome", ""), data.get("outcome", ""))
-        text = f"平台仲裁员作出{'申诉复核' if data.get('appeal') else ''}裁决：{outcome}"
-        if money and data.get("outcome") != "no_refund":
-            text += f" {money}"
-        if rationale:
-            text += f"，理由：“{rationale}”"
-    elif type_ == "respond_compromise":
-        text = f"{who}{'接受' if data.get('accept') else '拒绝'}了仲裁员提出的折中方案"
-    elif type_ == "compromise_timeout":
-        text = "折中方案未在期限内获得双方同意，案件退回仲裁员重新裁决"
-    elif type_ == "accept_decision":
-        text = f"{who}接受平台裁决"
-    elif type_ == "appeal":
-        text = f"{who}对裁决提出申诉，理由：“{data.get('reason', '')}”"
-    elif type_ == "appeal_timeout":
-        text = "申诉期届满，平台裁决生效"
-    elif type_ == "refunded":
-        return None  # the closing event that triggered it states the refund
-    elif type_ == "evidence_added":
-        text = f"{who}补充证据（{CATEGORY_LABELS.get(data.get('category', ''), data.get('category', ''))}）"
-    elif type_ == "decision_overdue":
-        text = "平台仲裁超过承诺时限仍未作出裁决"
-    else:
-        return None  # claimed, reminders and other bookkeeping
-    return f"{text}；{closing}" if closing else text
+    return f"{sentence}；{closing}"

@@ -6,4 +6,9 @@ class TrustConfig(AppConfig):
     label = "trust"
 
     def ready(self):
+        from kameng.aftersales.services import on_case_event  # ready(): the models are loaded only now
+
         from . import tasks  # noqa: F401  (registers timer handlers)
+        from .services import record_case_event  # ready(): as above
+
+        on_case_event(record_case_event)  # merchant credit hears of every case event, inside its transaction

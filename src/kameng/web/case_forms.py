@@ -1,14 +1,20 @@
-"""Forms of the refund-case, arbitration and operator pages. They check the shape of input and
-turn yuan into fen (kameng.web.forms.YuanField: decimal strings, never floats); the rules
-themselves stay in the services, whose errors are attached back to these fields."""
+"""Forms of the refund-case, arbitration and operator pages, and how each case action looks on
+the pages (ACTION_PAGES). Forms check the shape of input and turn yuan into fen
+(kameng.web.forms.YuanField: decimal strings, never floats); the rules themselves stay in the
+lifecycle table, whose refusals are attached back to these fields."""
+
+from dataclasses import dataclass
 
 from django import forms
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .case_labels import EVIDENCE_CATEGORIES, OUTCOMES, REASON_HELP, REASONS
+from kameng.aftersales.models import Outcome, Reason
+
+from .case_labels import EVIDENCE_CATEGORIES, REASON_HELP
 from .forms import YuanField
+from .templatetags.kameng_web import yuan
 
 StrOrPromise = str | Promise
 MAX_EVIDENCE_FILES = 5
@@ -39,8 +45,8 @@ class MultipleFileField(forms.FileField):
 
 
 def _reason_choices(no_reason_allowed: bool) -> list[tuple[str, StrOrPromise]]:
-    codes = [c for c in REASONS if c != "no_reason" or no_reason_allowed]
-    return [(c, format_lazy(_("{0}：{1}"), REASONS[c], REASON_HELP[c])) for c in codes]
+    reasons = [r for r in Reason if r != Reason.NO_REASON or no_reason_allowed]
+    return [(r.value, format_lazy(_("{0}：{1}"), r.label, REASON_HELP[r.value])) for r in reasons]
 
 
 class OpenCaseForm(forms.Form):
@@ -73,8 +79,6 @@ class OpenCaseForm(forms.Form):
     def clean_amount(self):
         amount = self.cleaned_data["amount"]
         if amount is not None and amount > self.refundable:
-            from kameng.web.templatetags.kameng_web import yuan
-
             raise forms.ValidationError(_("退款金额不能超过可退金额 %(max)s") % {"max": yuan(self.refundable)})
         return amount
 
@@ -150,7 +154,7 @@ class DecideForm(forms.Form):
 
     def __init__(self, *args, allow_compromise: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(k, v) for k, v in OUTCOMES.items() if k != "compromise" or allow_compromise]
+        choices = [(o.value, o.label) for o in Outcome if o != Outcome.COMPROMISE or allow_compromise]
         self.fields["outcome"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField
 
     def clean(self):
@@ -160,6 +164,152 @@ class DecideForm(forms.Form):
         if data.get("outcome") in ("refund_full", "no_refund"):
             data["amount"] = None
         return data
+
+
+# ---- how each case action looks on the pages -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """The confirmation page of an irreversible action. `warning` may name %(a)s (the amount the
+    action moves) and %(o)s (the standing decision's outcome)."""
+
+    title: str | Promise
+    warning: str | Promise
+    button: str | Promise
+    advice: str | Promise | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer to an action taken by choosing (a link per answer, each confirmed first)."""
+
+    value: str
+    label: str | Promise
+    confirm: Confirm
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    """A case action on the parties' case page (the buttons appear in this table's order, only where the
+    lifecycle offers the action to this party now). `label` and `intro` may name %(a)s, the amount the
+    action moves. With a `form` and no `choices`, its fields sit on the case page (prefixed with the action)."""
+
+    done: str | Promise  # the message once it is done
+    label: str | Promise = ""
+    style: str = ""  # the button's class
+    help: str | Promise | None = None
+    form: type[forms.Form] | None = None
+    confirm: Confirm | None = None  # irreversible: a confirmation page first
+    choices: tuple[Choice, ...] = ()  # answered by choosing: the form's one field takes the choice's value
+    intro: str | Promise | None = None
+    on_case_page: bool = True  # claim is taken from the queue and the review page
+
+    @property
+    def confirms(self) -> bool:
+        return self.confirm is not None or bool(self.choices)
+
+    @property
+    def inline(self) -> bool:
+        """Its form is filled on the case page (so its fields carry the action's prefix)."""
+        return self.form is not None and not self.choices
+
+    def confirm_for(self, value: str | None) -> Confirm | None:
+        """The confirmation of the choice made (`value`), or the action's own."""
+        for choice in self.choices:
+            if choice.value == value:
+                return choice.confirm
+        return self.confirm
+
+
+ACTION_PAGES: dict[str, ActionPage] = {
+    "accept": ActionPage(
+        label=_("同意退款 %(a)s"),
+        style="btn-primary",
+        help=_("退款立即从担保款退回买家，下一步会再确认一次。"),
+        confirm=Confirm(
+            _("同意退款"),
+            _("同意后，平台将立即把 %(a)s 从担保款退回买家钱包，此操作不可撤销。"),
+            _("确认同意退款"),
+            advice=_("如果你认为问题不成立，请返回并拒绝或提出部分退款，同时补充证据。"),
+        ),
+        done=_("已同意退款，款项已退回买家钱包。"),
+    ),
+    "offer": ActionPage(label=_("提出部分退款"), form=OfferForm, done=_("已提出部分退款方案，等待买家答复。")),
+    "reject": ActionPage(
+        label=_("拒绝退款"), style="btn-danger", form=RejectForm, done=_("已拒绝退款申请，等待买家答复。")
+    ),
+    "accept_offer": ActionPage(
+        label=_("接受部分退款 %(a)s"),
+        style="btn-primary",
+        confirm=Confirm(
+            _("接受部分退款"),
+            _("接受后，%(a)s 将立即退回你的钱包，售后单结束，不能再申请平台介入。此操作不可撤销。"),
+            _("确认接受"),
+        ),
+        done=_("已接受部分退款，款项已退回你的钱包。"),
+    ),
+    "escalate": ActionPage(
+        label=_("申请平台介入"),
+        help=_("由平台仲裁员根据双方证据和类目退款标准作出裁决。"),
+        done=_("已申请平台介入，仲裁员将在时限内作出裁决。"),
+    ),
+    "respond_compromise": ActionPage(
+        form=CompromiseForm,
+        intro=_("仲裁员提出折中方案：退款 %(a)s。双方都同意后立即生效；任何一方不同意，由仲裁员作出有约束力的裁决。"),
+        choices=(
+            Choice(
+                "1",
+                _("同意折中方案"),
+                Confirm(
+                    _("同意折中方案"),
+                    _("同意退款 %(a)s 的折中方案。双方都同意后方案立即生效并退款，不可撤销。"),
+                    _("确认同意"),
+                ),
+                style="btn-primary",
+            ),
+            Choice(
+                "0",
+                _("不同意"),
+                Confirm(
+                    _("不同意折中方案"), _("不同意后，折中方案作废，由仲裁员作出有约束力的裁决。"), _("确认不同意")
+                ),
+            ),
+        ),
+        done=_("已答复折中方案。"),
+    ),
+    "accept_decision": ActionPage(
+        label=_("接受裁决"),
+        help=_("接受后裁决立即生效，不再等待申诉期。"),
+        confirm=Confirm(
+            _("接受裁决"),
+            _("接受后裁决立即生效（%(o)s，退款 %(a)s），你将放弃申诉的权利。此操作不可撤销。"),
+            _("确认接受裁决"),
+        ),
+        done=_("已接受裁决，裁决已生效。"),
+    ),
+    "appeal": ActionPage(label=_("提起申诉"), form=AppealForm, done=_("已提起申诉，将由另一位仲裁员复核。")),
+    "withdraw": ActionPage(
+        label=_("撤回申请"),
+        style="btn-danger",
+        confirm=Confirm(
+            _("撤回售后申请"),
+            _("撤回后本次售后申请结束，平台不再处理，冻结的担保款恢复正常放款。此操作不可撤销。"),
+            _("确认撤回"),
+        ),
+        done=_("已撤回售后申请。"),
+    ),
+    "claim": ActionPage(done=_("已接手该案件。"), on_case_page=False),
+}
+
+
+def filled(text: str | Promise | None, *, amount: int | None = None, outcome: str = "") -> str:
+    """A page text with the action's amount (in yuan) and the decision's outcome put in."""
+    if text is None:
+        return ""
+    text = str(text)
+    return text % {"a": yuan(amount), "o": outcome} if "%(" in text else text
 
 
 # ---- operator ----------------------------------------------------------------------------------

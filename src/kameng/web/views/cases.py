@@ -2,35 +2,47 @@
 (timeline, countdowns, the allowed actions only, evidence by the four dimensions), the actions —
 behind a confirmation step where they cannot be undone — evidence upload and download, the
 merchant's inbox sorted by deadline, and in-app notifications. Every change goes through
-kameng.aftersales.services; the transition table decides which buttons a page shows."""
+kameng.aftersales.services; the lifecycle table decides which actions a page offers, and
+case_forms.ACTION_PAGES how each one looks."""
+
+import logging
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.db.models.functions import Coalesce
-from django.http import Http404, JsonResponse
+from django.forms import Form
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kameng.aftersales import rules
+from kameng.aftersales import lifecycle
 from kameng.aftersales import services as aftersales
-from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, Notification, RefundCase
+from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseStatus, Notification, Outcome, Phase, RefundCase, label
+from kameng.arbitration.assist import assist_for, preview_file
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError
+from kameng.evidence.models import EvidenceExtract
+from kameng.evidence.services import download_name
 from kameng.evidence.uploads import inspect_upload
+from kameng.ops.storage import download_response
 from kameng.orders import services as order_services
 from kameng.policy.services import get_policy
+from kameng.trust.credit import credit_for_shop
 
-from ..case_forms import AppealForm, CompromiseForm, EvidenceForm, OfferForm, OpenCaseForm, RejectForm
+from ..case_forms import ACTION_PAGES, ActionPage, DecideForm, EvidenceForm, OfferForm, OpenCaseForm, RejectForm, filled
 from ..case_labels import DEADLINES, EVIDENCE_CATEGORIES
 from ..pages import error_text, login_required, not_found_from, role_required
 from ..templatetags.kameng_web import yuan
+
+log = logging.getLogger(__name__)
+TEXT_PREVIEW_CHARS = 4000
+ACTIONS = ACTION_PAGES  # the actions the pages take (web.urls routes /refunds/<id>/<action> for each)
 
 # ---- shared helpers ----------------------------------------------------------------------------
 
@@ -55,7 +67,7 @@ def attach(
 def deadlines(case: RefundCase, now) -> list[dict]:
     """The case's running deadlines, soonest first, with the seconds left for the live countdown."""
     out = []
-    for field, label, waits_for in DEADLINES:
+    for field, name, waits_for in DEADLINES:
         at = getattr(case, field)
         if at is None:
             continue
@@ -64,7 +76,7 @@ def deadlines(case: RefundCase, now) -> list[dict]:
         out.append(
             {
                 "field": field,
-                "label": label,
+                "label": name,
                 "at": at,
                 "left": left,
                 "seconds": max(0, seconds),
@@ -75,15 +87,8 @@ def deadlines(case: RefundCase, now) -> list[dict]:
     return sorted(out, key=lambda d: d["at"])
 
 
-def standing_decision(case: RefundCase) -> dict | None:
-    """The decision that stands: the appeal's once it is decided, else the first one."""
-    if case.appeal and case.appeal.get("decision"):
-        return case.appeal["decision"]
-    return case.decision
-
-
 def case_url(case: RefundCase, user) -> str:
-    if user.role == "arbitrator":
+    if user.role == Actor.ARBITRATOR:
         return reverse("arbitration-case", args=[case.pk])
     return reverse("case", args=[case.pk])
 
@@ -105,18 +110,12 @@ def finished(request, url: str):
     return redirect(url)
 
 
-def available(case: RefundCase, role: str | None) -> list[str]:
-    return rules.available_actions(
-        case.status, role or "", case.decision, case.offer_amount, case.compromise_answers, case.decision_acceptances
-    )
-
-
 def evidence_groups(case: RefundCase) -> list[dict]:
     """Evidence by the four dimensions (listing / transaction / communication / problem)."""
     items = list(case.evidence.select_related("uploaded_by").order_by("seq"))
     return [
-        {"code": code, "label": label, "items": [e for e in items if e.category == code]}
-        for code, label in EVIDENCE_CATEGORIES.items()
+        {"code": code, "label": name, "items": [e for e in items if e.category == code]}
+        for code, name in EVIDENCE_CATEGORIES.items()
     ]
 
 
@@ -124,33 +123,113 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
     user = request.user
     role = aftersales.role_on_case(case, user)
     now = clock_now()
-    actions = available(case, role)
-    forms = forms or {}
-    action_forms = {
-        "offer": forms.get("offer") or OfferForm(prefix="offer"),
-        "reject": forms.get("reject") or RejectForm(prefix="reject"),
-        "appeal": forms.get("appeal") or AppealForm(prefix="appeal"),
-    }
-    may_add_evidence = case.status != CaseStatus.CLOSED and role in (rules.BUYER, rules.MERCHANT, rules.ARBITRATOR)
-    decision = standing_decision(case)
+    actions = lifecycle.offered(case, role, now)
+    may_add_evidence = case.phase != Phase.CLOSED and role in (Actor.BUYER, Actor.MERCHANT, Actor.ARBITRATOR)
+    decision = lifecycle.standing_decision(case)
     return {
         "case": case,
         "order": case.order,
         "role": role,
         "now": now,
         "actions": actions,
-        "forms": action_forms,
+        "action_items": action_items(case, actions, forms or {}),
         "deadlines": deadlines(case, now),
         "events": list(case.events.select_related("actor").order_by("pk")),
         "evidence_groups": evidence_groups(case),
         "evidence_form": (evidence_form or EvidenceForm()) if may_add_evidence else None,
         "decision": decision,
-        "decision_final": bool(decision and decision.get("final")) or case.status == CaseStatus.CLOSED,
-        "compromise_pending": rules.is_compromise_pending(case.decision),
+        "decision_final": bool(decision and decision.get("final")) or case.phase == Phase.CLOSED,
+        "compromise_pending": case.phase == Phase.COMPROMISE_PROPOSED,
         "appeal_decided": bool(case.appeal and case.appeal.get("decision")),
         "refundable": case.order.paid_amount - case.order.refunded_amount,
         "is_open": case.status in OPEN_STATUSES,
     }
+
+
+def action_items(case: RefundCase, actions: list[str], forms: dict[str, Form]) -> list[dict]:
+    """The case page's actions, in ACTION_PAGES' order, each with its texts and (inline) form."""
+    items = []
+    for name, page in ACTION_PAGES.items():
+        if not page.on_case_page or name not in actions:
+            continue
+        amount = lifecycle.at_stake(name, case)
+        form = forms.get(name) or (page.form(prefix=name) if page.inline and page.form else None)
+        items.append(
+            {
+                "name": name,
+                "page": page,
+                "label": filled(page.label, amount=amount),
+                "help": filled(page.help),
+                "intro": filled(page.intro, amount=amount),
+                "form": form,
+                "choice_field": next(iter(page.form.base_fields)) if page.choices and page.form else "",
+                "url": reverse("case-action", args=[case.pk, name]),
+            }
+        )
+    return items
+
+
+def review_context(
+    request, case: RefundCase, *, forms: dict | None = None, evidence_form=None, decide_form=None
+) -> dict:
+    """The arbitrator's review page (kameng.web.views.arbitration): the case page's context, and the
+    evidence assist, both parties' history, the rule, the claim and the decision form."""
+    context = case_context(request, case, forms=forms, evidence_form=evidence_form)
+    user = request.user
+    order = case.order
+    snapshot = order.snapshot or {}
+    try:
+        assist = assist_for(case)
+    except Exception:  # context for a human decision: the page must still open without it
+        log.exception("evidence assist for case %s failed", case.pk)
+        assist = None
+    if assist is not None:  # the same promise against the same problem, found in several items: once
+        seen, pairs = set(), []
+        for pair in assist["contradictions"]:
+            key = (pair["promise"], pair.get("finding_kind"), pair["finding"])
+            if key not in seen:
+                seen.add(key)
+                pairs.append(pair)
+        assist = {**assist, "contradictions": pairs}
+    texts = dict(
+        EvidenceExtract.objects.filter(evidence__case=case, text_source="text").values_list("evidence_id", "text")
+    )
+    for group in context["evidence_groups"]:
+        for item in group["items"]:
+            text = texts.get(item.pk)
+            item.text_preview = text[:TEXT_PREVIEW_CHARS] if text else ""
+            item.text_truncated = bool(text) and len(text or "") > TEXT_PREVIEW_CHARS
+    conflict = case.status == CaseStatus.IN_APPEAL and case.first_arbitrator_id == user.pk
+    claimed_by_other = bool(case.claimed_by_id) and case.claimed_by_id != user.pk
+    buyer_cases = (
+        RefundCase.objects.filter(buyer_id=case.buyer_id)
+        .exclude(pk=case.pk)
+        .select_related("order")
+        .order_by("-pk")[:5]
+    )
+    context.update(
+        {
+            "snap": snapshot,
+            "category": snapshot.get("category", ""),
+            "warnings": snapshot.get("warnings") or [],
+            "assist": assist,
+            "credit": credit_for_shop(case.shop),
+            "buyer_cases": list(buyer_cases),
+            "buyer_case_count": RefundCase.objects.filter(buyer_id=case.buyer_id).exclude(pk=case.pk).count(),
+            "conflict": conflict,
+            "claimed_by_other": claimed_by_other,
+            "can_claim": "claim" in context["actions"] and not case.claimed_by_id and not conflict,
+            "can_decide": "decide" in context["actions"] and not claimed_by_other and not conflict,
+            "decide_form": decide_form or DecideForm(allow_compromise=may_propose_compromise(case)),
+            "is_arbitrator": user.role == Actor.ARBITRATOR,
+        }
+    )
+    return context
+
+
+def may_propose_compromise(case: RefundCase) -> bool:
+    """Whether a decision in the case's phase may propose a compromise (not after one failed, not on appeal)."""
+    return lifecycle.leads_to(case.phase, "decide", Phase.COMPROMISE_PROPOSED)
 
 
 # ---- opening a case ----------------------------------------------------------------------------
@@ -169,15 +248,19 @@ def case_open(request, order_id: int):
     refundable = order.paid_amount - order.refunded_amount
     open_case = order.refund_cases.filter(status__in=OPEN_STATUSES).first()
     ruled = order.refund_cases.filter(status=CaseStatus.CLOSED, decision__isnull=False).exists()
-    kwargs = {"refundable": refundable, "no_reason_allowed": bool(order.snapshot.get("no_reason_refund"))}
+    no_reason_allowed = bool(order.snapshot.get("no_reason_refund"))
     if request.method == "POST":
-        form = OpenCaseForm(request.POST, request.FILES, **kwargs)
+        form = OpenCaseForm(request.POST, request.FILES, refundable=refundable, no_reason_allowed=no_reason_allowed)
         if form.is_valid():
             case = _open(request, form, order)
             if case is not None:
                 return finished(request, reverse("case", args=[case.pk]))
     else:
-        form = OpenCaseForm(initial={"amount": f"{refundable // 100}.{refundable % 100:02d}"}, **kwargs)
+        form = OpenCaseForm(
+            initial={"amount": f"{refundable // 100}.{refundable % 100:02d}"},
+            refundable=refundable,
+            no_reason_allowed=no_reason_allowed,
+        )
     return render(
         request,
         "web/cases/open.html",
@@ -248,95 +331,68 @@ def _open(request, form: OpenCaseForm, order) -> RefundCase | None:
 @require_GET
 def case_detail(request, case_id: int):
     case = get_case(request, case_id)
-    if request.user.role == "arbitrator":
+    if request.user.role == Actor.ARBITRATOR:
         return redirect("arbitration-case", case_id=case.pk)
     return render(request, "web/cases/detail.html", case_context(request, case))
-
-
-# Actions taken from the case page. `confirm`: cannot be undone, so a second page asks first.
-ACTIONS = {
-    "accept": {"confirm": True, "done": gettext_lazy("已同意退款，款项已退回买家钱包。")},
-    "offer": {"form": OfferForm, "done": gettext_lazy("已提出部分退款方案，等待买家答复。")},
-    "reject": {"form": RejectForm, "done": gettext_lazy("已拒绝退款申请，等待买家答复。")},
-    "accept_offer": {"confirm": True, "done": gettext_lazy("已接受部分退款，款项已退回你的钱包。")},
-    "escalate": {"done": gettext_lazy("已申请平台介入，仲裁员将在时限内作出裁决。")},
-    "withdraw": {"confirm": True, "done": gettext_lazy("已撤回售后申请。")},
-    "claim": {"done": gettext_lazy("已接手该案件。")},
-    "respond_compromise": {"confirm": True, "form": CompromiseForm, "done": gettext_lazy("已答复折中方案。")},
-    "appeal": {"form": AppealForm, "done": gettext_lazy("已提起申诉，将由另一位仲裁员复核。")},
-    "accept_decision": {"confirm": True, "done": gettext_lazy("已接受裁决，裁决已生效。")},
-}
-
-
-def _run(case: RefundCase, action: str, user, data: dict) -> RefundCase:
-    service = getattr(aftersales, action)
-    if action == "offer":
-        return service(case, acting_user=user, amount=data["amount"])
-    if action in ("reject", "appeal"):
-        return service(case, acting_user=user, reason=data["reason"])
-    if action == "respond_compromise":
-        return service(case, acting_user=user, accept=data["accept"])
-    return service(case, acting_user=user)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_action(request, case_id: int, action: str):
-    """One action on a case. GET shows the confirmation page of an irreversible action; POST does
-    it (those need the confirmation page's `confirmed` field; without it the page asks first)."""
-    spec = ACTIONS.get(action)
-    if spec is None:
+    """Every action on a case, as ACTION_PAGES shows it. GET shows the confirmation page of an
+    irreversible action; POST does it (those need the confirmation page's `confirmed` field; without
+    it the page asks first)."""
+    page = ACTION_PAGES.get(action)
+    if page is None:
         raise Http404(_("没有这个操作"))
     case = get_case(request, case_id)
     role = aftersales.role_on_case(case, request.user)
-    if role not in rules.ACTION_ROLES.get(action, ()):
-        raise PermissionDenied  # the role is checked before the status, as the API does
-    form_class = spec.get("form")
+    if role not in lifecycle.roles_for(action):
+        raise PermissionDenied  # the role is checked before the phase, as the API does
     if request.method == "GET":
-        if not spec.get("confirm"):
+        if not page.confirms:
             return redirect(case_url(case, request.user))
-        form = form_class(request.GET, prefix=None) if form_class else None
-        return _confirm_page(request, case, action, role, form)
-    form = (
-        form_class(request.POST, prefix=action if action in ("offer", "reject", "appeal") else None)
-        if form_class
-        else None
-    )
+        return _confirm_page(request, case, action, role, page.form(request.GET) if page.form else None)
+    form = page.form(request.POST, prefix=action if page.inline else None) if page.form else None
     if form is not None and not form.is_valid():
         return _action_failed(request, case, action, role, form)
-    if spec.get("confirm") and request.POST.get("confirmed") != "yes":
+    if page.confirms and request.POST.get("confirmed") != "yes":
         return _confirm_page(request, case, action, role, form)
     try:
-        case = _run(case, action, request.user, form.cleaned_data if form is not None else {})
+        case = aftersales.act(case, action, acting_user=request.user, **(form.cleaned_data if form else {}))
     except DomainError as exc:
         if form is not None:
             attach(form, exc)
             return _action_failed(request, case, action, role, form)
-        if spec.get("confirm"):
+        if page.confirms:
             return _confirm_page(request, case, action, role, form, error=error_text(exc))
         messages.error(request, error_text(exc))
         return redirect(case_url(case, request.user))
-    messages.success(request, str(spec["done"]))
+    messages.success(request, str(page.done))
     return redirect(safe_next(request, case_url(case, request.user)))
 
 
-def _action_failed(request, case, action, role, form):
+def _action_failed(request, case: RefundCase, action: str, role: str | None, form: Form) -> HttpResponse:
     """Show the form again with its errors next to the fields: on the confirmation page for
-    confirmed actions, on the case (or review) page for the others."""
-    if ACTIONS[action].get("confirm"):
+    confirmed actions, on the case page for the others (only the parties take actions with forms)."""
+    if ACTION_PAGES[action].confirms:
         return _confirm_page(request, case, action, role, form)
-    if request.user.role == "arbitrator":
-        from .arbitration import review_context
-
-        return render(request, "web/arbitration/review.html", review_context(request, case, forms={action: form}))
     return render(request, "web/cases/detail.html", case_context(request, case, forms={action: form}))
 
 
-def _confirm_page(request, case, action, role, form, *, error: str | None = None):
-    accept = None
-    if action == "respond_compromise":
-        accept = bool(form is not None and form.is_valid() and form.cleaned_data["accept"])
-    decision = standing_decision(case)
+def _confirm_page(
+    request, case: RefundCase, action: str, role: str | None, form: Form | None, *, error: str | None = None
+):
+    page: ActionPage = ACTION_PAGES[action]
+    choice = None
+    if page.choices:  # the answer chosen; without a valid one, the last choice (the one that refuses)
+        field = next(iter(form.fields)) if form is not None else ""
+        value = form.data.get(field) if form is not None and form.is_valid() else None
+        choice = next((c for c in page.choices if c.value == value), page.choices[-1])
+    confirm = choice.confirm if choice else page.confirm
+    decision = lifecycle.standing_decision(case)
+    amount = lifecycle.at_stake(action, case)
+    assert confirm is not None
     return render(
         request,
         "web/cases/confirm.html",
@@ -346,16 +402,13 @@ def _confirm_page(request, case, action, role, form, *, error: str | None = None
             "action": action,
             "role": role,
             "error": error,
-            "allowed": action in available(case, role),
+            "allowed": action in lifecycle.offered(case, role, clock_now()),
             "form": form,
-            "accept": accept,
-            "decision": decision,
-            "amount": {
-                "accept": case.requested_amount,
-                "accept_offer": case.offer_amount,
-                "respond_compromise": (case.decision or {}).get("amount"),
-                "accept_decision": (decision or {}).get("amount"),
-            }.get(action),
+            "title": confirm.title,
+            "warning": filled(confirm.warning, amount=amount, outcome=label(Outcome, (decision or {}).get("outcome"))),
+            "advice": filled(confirm.advice),
+            "button": confirm.button,
+            "hidden": {next(iter(form.fields)): choice.value} if choice and form is not None else {},
             "next": safe_next(request, ""),
             "back": case_url(case, request.user),
         },
@@ -381,9 +434,7 @@ def evidence_add(request, case_id: int):
         else:
             messages.success(request, _("证据已上传，已计入证据链。"))
             return finished(request, case_url(case, request.user) + "#evidence")
-    if request.user.role == "arbitrator":
-        from .arbitration import review_context
-
+    if request.user.role == Actor.ARBITRATOR:
         return render(request, "web/arbitration/review.html", review_context(request, case, evidence_form=form))
     return render(request, "web/cases/detail.html", case_context(request, case, evidence_form=form))
 
@@ -400,9 +451,6 @@ def _evidence_item(request, case_id, evidence_id):
 @require_GET
 def evidence_file(request, case_id: int, evidence_id: int):
     """The stored bytes as an attachment (nosniff, sandboxed): evidence is hostile input."""
-    from kameng.evidence.services import download_name
-    from kameng.ops.storage import download_response
-
     item = _evidence_item(request, case_id, evidence_id)
     return download_response(item.file, download_name(item), item.content_type)
 
@@ -411,9 +459,6 @@ def evidence_file(request, case_id: int, evidence_id: int):
 @require_GET
 def evidence_preview(request, case_id: int, evidence_id: int):
     """The platform's own small JPEG of a picture or video (never the original), shown inline."""
-    from kameng.arbitration.assist import preview_file
-    from kameng.ops.storage import download_response
-
     item = _evidence_item(request, case_id, evidence_id)
     fieldfile = preview_file(item)
     if fieldfile is None:

@@ -1,15 +1,27 @@
-"""Refund-case endpoints: open, act, read, queue, evidence, notifications."""
+"""Refund-case endpoints: open, act, read, queue, evidence, notifications.
+
+The action routes `POST /refunds/{id}/<action>` are generated from the lifecycle table
+(kameng.aftersales.lifecycle.ACTIONS): one route per public action, its body schema built from
+the action's input, every one answered by `act`."""
+
+from collections.abc import Callable
+from typing import Any
 
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import create_model
 
 from kameng.accounts.models import Role
-from kameng.api.base import iso, paginate, require_role
+from kameng.aftersales import lifecycle, services
+from kameng.aftersales.models import CaseEvent, Notification, RefundCase
+from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
+from kameng.evidence.models import Evidence
+from kameng.evidence.services import download_name
+from kameng.ops.storage import download_response
 
-from . import rules, services
-from .models import Notification, RefundCase
+from .base import iso, paginate, require_role
 
 router = Router(tags=["refunds"])
 
@@ -19,24 +31,6 @@ class OpenIn(Schema):
     reason: str
     description: str
     amount: int
-
-
-class OfferIn(Schema):
-    amount: int
-
-
-class ReasonIn(Schema):
-    reason: str
-
-
-class DecideIn(Schema):
-    outcome: str
-    amount: int | None = None
-    rationale: str
-
-
-class CompromiseIn(Schema):
-    accept: bool
 
 
 def evidence_out(item) -> dict:
@@ -77,6 +71,7 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
         "id": str(case.pk),
         "order": str(case.order_id),
         "status": case.status,
+        "phase": case.phase,
         "reason": case.reason,
         "description": case.description,
         "requested_amount": case.requested_amount,
@@ -106,14 +101,7 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
         },
         "overdue": bool(case.decide_by and case.decide_by < now and case.status in ("in_arbitration", "in_appeal")),
         "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
-        "available_actions": rules.available_actions(
-            case.status,
-            role or "",
-            case.decision,
-            case.offer_amount,
-            case.compromise_answers,
-            case.decision_acceptances,
-        ),
+        "available_actions": lifecycle.offered(case, role, now),
         "created_at": iso(case.created_at),
         "closed_at": iso(case.closed_at),
     }
@@ -142,11 +130,7 @@ def _event_out(type_, actor_role, at, from_status, to_status, data) -> dict:
 def _timelines(case_ids: list[int]) -> dict:
     """{case id: (evidence, events)} for a page of cases, as plain rows (no model instances:
     a queue page carries hundreds of events)."""
-    from kameng.evidence.models import Evidence
-
-    from .models import CaseEvent
-
-    out = {pk: ([], []) for pk in case_ids}
+    out: dict[int, tuple[list, list]] = {pk: ([], []) for pk in case_ids}
     for item in Evidence.objects.filter(case_id__in=case_ids).order_by("case_id", "seq"):
         out[item.case_id][0].append(evidence_out(item))
     for case_id, *row in (
@@ -173,8 +157,6 @@ def _by_own_shop(qs, user):
     then walks (shop_id, -id) for one page, instead of every row by id looking for the shop's few."""
     if user.role != Role.MERCHANT:
         return qs
-    from kameng.catalog.models import Shop
-
     return qs.filter(shop_id=Shop.objects.filter(owner=user).values_list("pk", flat=True).first())
 
 
@@ -206,75 +188,65 @@ def get_case(request, case_id: str):
     return case_out(services.get_case_for(case_id, request.auth), request.auth)
 
 
-def _action(name):
-    def run(request, case_id: str, **kwargs):
-        case = services.get_case_for(case_id, request.auth)
-        case = getattr(services, name)(case, acting_user=request.auth, **kwargs)
-        return case_out(case, request.auth)
-
-    return run
+def act(request, case_id: str, action: str, given: dict[str, Any]) -> dict:
+    """Every case action: the case the caller may see, the action through the lifecycle table."""
+    case = services.get_case_for(case_id, request.auth)
+    return case_out(services.act(case, action, acting_user=request.auth, **given), request.auth)
 
 
-@router.post("/refunds/{case_id}/accept", response=dict)
-def accept(request, case_id: str):
-    return _action("accept")(request, case_id)
+_FIELD_TYPES: dict[lifecycle.Kind, tuple[Any, Any]] = {
+    lifecycle.Kind.TEXT: (str, ...),
+    lifecycle.Kind.AMOUNT: (int, ...),
+    lifecycle.Kind.OPTIONAL_AMOUNT: (int | None, None),
+    lifecycle.Kind.CHOICE: (str, ...),
+    lifecycle.Kind.FLAG: (bool, ...),
+}
+_schemas: dict[str, type[Schema]] = {}
 
 
-@router.post("/refunds/{case_id}/offer", response=dict)
-def offer(request, case_id: str, payload: OfferIn):
-    return _action("offer")(request, case_id, amount=payload.amount)
+def body_schema(spec: lifecycle.Input) -> type[Schema] | None:
+    """The typed request body of an action's input (one schema per name: reject and appeal share ReasonIn)."""
+    if not spec.fields:
+        return None
+    if spec.schema not in _schemas:
+        fields = {f.name: _FIELD_TYPES[f.kind] for f in spec.fields}
+        _schemas[spec.schema] = create_model(spec.schema, __base__=Schema, **fields)  # type: ignore[call-overload]
+    return _schemas[spec.schema]
 
 
-@router.post("/refunds/{case_id}/reject", response=dict)
-def reject(request, case_id: str, payload: ReasonIn):
-    return _action("reject")(request, case_id, reason=payload.reason)
+def _without_body(action: str) -> Callable:
+    def handler(request, case_id: str):
+        return act(request, case_id, action, {})
+
+    return handler
 
 
-@router.post("/refunds/{case_id}/accept_offer", response=dict)
-def accept_offer(request, case_id: str):
-    return _action("accept_offer")(request, case_id)
+def _with_body(action: str, schema: type[Schema]) -> Callable:
+    def handler(request, case_id: str, payload: Schema):
+        return act(request, case_id, action, payload.model_dump())
+
+    handler.__annotations__["payload"] = schema  # ninja reads the body's schema from the signature
+    return handler
 
 
-@router.post("/refunds/{case_id}/escalate", response=dict)
-def escalate(request, case_id: str):
-    return _action("escalate")(request, case_id)
+def _route(action: str, schema: type[Schema] | None) -> None:
+    """POST /refunds/{case_id}/<action>, named after the action (its operationId and summary)."""
+    handler = _without_body(action) if schema is None else _with_body(action, schema)
+    handler.__name__ = handler.__qualname__ = action
+    router.post(f"/refunds/{{case_id}}/{action}", response=dict)(handler)
 
 
-@router.post("/refunds/{case_id}/withdraw", response=dict)
-def withdraw(request, case_id: str):
-    return _action("withdraw")(request, case_id)
-
-
-@router.post("/refunds/{case_id}/claim", response=dict)
-def claim(request, case_id: str):
-    return _action("claim")(request, case_id)
-
-
-@router.post("/refunds/{case_id}/decide", response=dict)
-def decide(request, case_id: str, payload: DecideIn):
-    return _action("decide")(
-        request, case_id, outcome=payload.outcome, amount=payload.amount, rationale=payload.rationale
-    )
-
-
-@router.post("/refunds/{case_id}/respond_compromise", response=dict)
-def respond_compromise(request, case_id: str, payload: CompromiseIn):
-    return _action("respond_compromise")(request, case_id, accept=payload.accept)
-
-
-@router.post("/refunds/{case_id}/appeal", response=dict)
-def appeal(request, case_id: str, payload: ReasonIn):
-    return _action("appeal")(request, case_id, reason=payload.reason)
-
-
-@router.post("/refunds/{case_id}/accept_decision", response=dict)
-def accept_decision(request, case_id: str):
-    return _action("accept_decision")(request, case_id)
+for _action in lifecycle.PUBLIC_ACTIONS:
+    _route(_action, body_schema(lifecycle.ACTIONS[_action]))
 
 
 @router.post("/refunds/{case_id}/evidence", response={201: dict})
 def upload_evidence(
-    request, case_id: str, file: File[UploadedFile] = None, category: Form[str] = "problem", note: Form[str] = ""
+    request,
+    case_id: str,
+    file: File[UploadedFile] = None,  # type: ignore[assignment]  # missing: the service refuses it (400)
+    category: Form[str] = "problem",
+    note: Form[str] = "",
 ):
     case = services.get_case_for(case_id, request.auth)
     item = services.add_evidence(case, acting_user=request.auth, upload=file, category=category, note=note)
@@ -297,9 +269,6 @@ def evidence_file(request, case_id: str, evidence_id: str):
     item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
     if item is None:
         raise DomainError(Error.EVIDENCE_NOT_FOUND)
-    from kameng.evidence.services import download_name
-    from kameng.ops.storage import download_response
-
     # attachment, nosniff, sandbox CSP; on S3 a redirect to a short-lived presigned URL
     return download_response(item.file, download_name(item), item.content_type)
 
