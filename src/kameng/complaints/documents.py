@@ -13,8 +13,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from kameng.money import rmb, yuan
+
 from . import rules
-from .rules import CaseFacts, Claims, blank, rmb, yuan
+from .rules import CaseFacts, Claims, blank
 
 REASON_LABELS = {
     "not_as_described": "描述不符",
