@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kameng import money
 from kameng.complaints import rules
 from kameng.complaints.rules import CaseFacts, Decision
 
@@ -84,7 +85,7 @@ def test_treble_damages_never_below_the_minimum_nor_three_times_the_price(price)
     ],
 )
 def test_amounts_in_capital_numerals(fen, upper):
-    assert rules.rmb_upper(fen) == upper
+    assert money.rmb_upper(fen) == upper
 
 
 def test_refund_demand_is_what_is_still_unpaid():

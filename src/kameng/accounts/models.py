@@ -1,15 +1,15 @@
 import hashlib
-from enum import StrEnum
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
-class Role(StrEnum):
-    BUYER = "buyer"  # buys, opens refund cases
-    MERCHANT = "merchant"  # owns one shop, answers cases
-    ARBITRATOR = "arbitrator"  # decides disputes; CLI-created only
-    ADMIN = "admin"  # operator: policies, sanctions, audit; CLI-created only
+class Role(models.TextChoices):
+    BUYER = "buyer", _("买家")  # buys, opens refund cases
+    MERCHANT = "merchant", _("商家")  # owns one shop, answers cases
+    ARBITRATOR = "arbitrator", _("仲裁员")  # decides disputes; CLI-created only
+    ADMIN = "admin", _("平台运营")  # operator: policies, sanctions, audit; CLI-created only
 
 
 SELF_REGISTER_ROLES = (Role.BUYER, Role.MERCHANT)

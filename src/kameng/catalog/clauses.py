@@ -9,12 +9,10 @@ where two patterns hit the same words, the earlier (more specific) one reports t
 import re
 import unicodedata
 
-LAW_CPL_26 = "《消费者权益保护法》第二十六条"
-LAW_EC_49 = "《电子商务法》第四十九条"
-LAW_CIVIL_497 = "《民法典》第四百九十七条"
+from kameng.policy.laws import CIVIL_497, CPL_26, ECL_49, cites
 
-REFUND_LAWS = f"{LAW_CPL_26}；{LAW_EC_49}；{LAW_CIVIL_497}"
-LIABILITY_LAWS = f"{LAW_CPL_26}；{LAW_CIVIL_497}"
+REFUND_LAWS = cites(CPL_26, ECL_49, CIVIL_497)
+LIABILITY_LAWS = cites(CPL_26, CIVIL_497)
 
 # Traditional → simplified, for every character the patterns below (and their usual
 # surroundings) are written with. Curated rather than a whole dictionary: no dependency.

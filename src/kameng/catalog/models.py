@@ -1,20 +1,24 @@
-from enum import StrEnum
-
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
-class ShopStatus(StrEnum):
-    ACTIVE = "active"  # trades normally
-    RESTRICTED = "restricted"  # grade D: listings demoted in search (限制流量)
-    SUSPENDED = "suspended"  # grade E or repeated unreasonable refusals (清退): hidden, no new orders
+class ShopStatus(models.TextChoices):
+    ACTIVE = "active", _("正常经营")  # trades normally
+    RESTRICTED = "restricted", _("限制流量")  # grade D: listings demoted in search (限制流量)
+    SUSPENDED = "suspended", _("已清退")  # grade E or repeated unreasonable refusals (清退): hidden, no new orders
 
 
-class ListingKind(StrEnum):
-    CARD_KEY = "card_key"  # delivered automatically from stock
-    ACCOUNT = "account"
-    DIRECT_TOPUP = "direct_topup"
-    SERVICE = "service"
+class ListingKind(models.TextChoices):
+    CARD_KEY = "card_key", _("自动发卡")  # delivered automatically from stock
+    ACCOUNT = "account", _("账号交付")  # the merchant hands over an account by hand
+    DIRECT_TOPUP = "direct_topup", _("直充")  # the merchant tops up the buyer's account (topup_target)
+    SERVICE = "service", _("人工服务")  # boosting, design …: delivered by hand, confirmed by the buyer
+
+
+class ListingStatus(models.TextChoices):
+    ACTIVE = "active", _("在售")  # buyers find and buy it
+    INACTIVE = "inactive", _("已下架")  # hidden from buyers; orders already made are unaffected
 
 
 class Shop(models.Model):

@@ -8,6 +8,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from kameng.accounts.models import Role, User
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
+from kameng.policy.defaults import CUSTOMIZED
 from kameng.policy.services import get_policy
 
 from .clauses import find_unfair_clauses
@@ -94,7 +95,7 @@ def _derive(listing: Listing) -> None:
     policy = get_policy()
     category_class = policy.category_class(listing.category)
     listing.special_terms = special_terms_for(category_class)
-    if category_class == "customized":
+    if category_class == CUSTOMIZED:
         listing.no_reason_refund = False  # special goods: never no-reason
     listing.warnings = find_unfair_clauses(listing.title, listing.description, *listing.promises)
 

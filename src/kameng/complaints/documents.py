@@ -16,8 +16,10 @@ from django.utils import timezone, translation
 from kameng.aftersales.lifecycle import AS_THE_BUYER_SAYS, EVENTS, Telling
 from kameng.aftersales.models import CaseStatus, Resolution, label
 
+from kameng.money import rmb, yuan
+
 from . import rules
-from .rules import CaseFacts, Claims, blank, rmb, yuan
+from .rules import CaseFacts, Claims, blank
 
 REASON_LABELS = {
     "not_as_described": "描述不符",

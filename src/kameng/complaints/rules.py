@@ -18,6 +18,20 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kameng.money import rmb, yuan
+from kameng.policy.laws import (
+    CIVIL_497,
+    CLAUSE_LAWS,
+    CPL_24,
+    CPL_25,
+    CPL_26,
+    CPL_44,
+    CPL_55,
+    ECL_17,
+    NO_REASON_MEASURES,
+    Law,
+)
+
 CHANNELS = ("12315", "arbitration", "police")
 
 NOT_AS_DESCRIBED, DEFECTIVE, SERVICE_MISSING, NO_REASON = (
@@ -42,61 +56,8 @@ def blank(label: str) -> str:
     return f"【请填写：{label}】"
 
 
-@dataclass(frozen=True)
-class Law:
-    cite: str  # the citation exactly as it appears in the documents
-    gist: str  # what the provision says, in one sentence (a summary, not a quotation)
-
-
-CPL = "《中华人民共和国消费者权益保护法》"
-ECL = "《中华人民共和国电子商务法》"
-CIVIL = "《中华人民共和国民法典》"
-
-CPL_24 = Law(
-    f"{CPL}第二十四条",
-    "经营者提供的商品或者服务不符合质量要求的，消费者可以依照国家规定、当事人约定退货，"
-    "或者要求经营者履行更换、修理等义务；没有国家规定和当事人约定的，可以自收到商品之日起七日内退货",
-)
-CPL_25 = Law(
-    f"{CPL}第二十五条",
-    "经营者采用网络等方式销售商品，消费者有权自收到商品之日起七日内退货，且无需说明理由，"
-    "法定的除外商品以及消费者在购买时确认不宜退货的商品除外",
-)
-NO_REASON_MEASURES = Law(
-    "《网络购买商品七日无理由退货暂行办法》",
-    "数字化商品等只有在经营者提示、消费者购买时确认不宜退货的情况下，才不适用七日无理由退货",
-)
-CPL_26 = Law(
-    f"{CPL}第二十六条",
-    "经营者不得以格式条款、通知、声明、店堂告示等方式排除或者限制消费者权利、减轻或者免除经营者责任，"
-    "含有上述内容的，其内容无效",
-)
-ECL_49 = Law(
-    f"{ECL}第四十九条",
-    "电子商务经营者不得以格式条款等方式约定消费者支付价款后合同不成立；格式条款等含有该内容的，其内容无效",
-)
-CIVIL_497 = Law(
-    f"{CIVIL}第四百九十七条",
-    "提供格式条款一方不合理地免除或者减轻其责任、加重对方责任、限制对方主要权利的，该格式条款无效",
-)
-ECL_17 = Law(
-    f"{ECL}第十七条",
-    "电子商务经营者应当全面、真实、准确、及时地披露商品或者服务信息，不得以虚构交易、编造用户评价等方式"
-    "进行虚假或者引人误解的商业宣传",
-)
-CPL_55 = Law(
-    f"{CPL}第五十五条",
-    "经营者提供商品或者服务有欺诈行为的，应当按照消费者的要求增加赔偿其受到的损失，增加赔偿的金额为"
-    "消费者购买商品的价款或者接受服务的费用的三倍；增加赔偿的金额不足五百元的，为五百元",
-)
-CPL_44 = Law(
-    f"{CPL}第四十四条",
-    "消费者通过网络交易平台购买商品，合法权益受到损害的，可以向销售者要求赔偿；网络交易平台提供者"
-    "不能提供销售者的真实名称、地址和有效联系方式的，消费者也可以向网络交易平台提供者要求赔偿",
-)
-
-# The clause detector (kameng.catalog.clauses) records, per unfair clause, the laws that void it.
-_CLAUSE_LAWS = (("第二十六条", CPL_26), ("第四十九条", ECL_49), ("第四百九十七条", CIVIL_497))
+# The clause detector (kameng.catalog.clauses) records, per unfair clause, the laws that void it
+# (their short citations); the documents cite the same laws formally.
 
 
 @dataclass(frozen=True)
@@ -147,79 +108,6 @@ class Claims:
     @property
     def total_amount(self) -> int:
         return sum(d.amount or 0 for d in self.demands)
-
-
-# ---- money ---------------------------------------------------------------------------------
-
-
-def yuan(fen: int) -> str:
-    return f"¥{fen // 100:,}.{fen % 100:02d}"
-
-
-def rmb(fen: int) -> str:
-    """人民币 amount as legal documents write it: 人民币99.00元（大写：玖拾玖元整）."""
-    return f"人民币{fen // 100}.{fen % 100:02d}元（大写：{rmb_upper(fen)}）"
-
-
-_DIGITS = "零壹贰叁肆伍陆柒捌玖"
-_SMALL_UNITS = ("", "拾", "佰", "仟")
-_BIG_UNITS = ("", "万", "亿", "万亿")
-
-
-def rmb_upper(fen: int) -> str:
-    """The amount in capital Chinese numerals (大写金额), e.g. 10005 → 壹佰元零伍分."""
-    if fen < 0:
-        raise ValueError("negative amount")
-    yuan_part, jiao, fen_digit = fen // 100, fen // 10 % 10, fen % 10
-    if yuan_part == 0 and jiao == 0 and fen_digit == 0:
-        return "零元整"
-    text = ""
-    if yuan_part:
-        text = _integer_upper(yuan_part) + "元"
-    if jiao == 0 and fen_digit == 0:
-        return text + "整"
-    if jiao:
-        text += ("零" if yuan_part and yuan_part % 10 == 0 else "") + _DIGITS[jiao] + "角"
-    elif yuan_part:
-        text += "零"
-    if fen_digit:
-        text += _DIGITS[fen_digit] + "分"
-    else:
-        text += "整"
-    return text
-
-
-def _integer_upper(n: int) -> str:
-    groups = []
-    while n:
-        groups.append(n % 10000)
-        n //= 10000
-    out = ""
-    need_zero = False
-    for index in range(len(groups) - 1, -1, -1):
-        group = groups[index]
-        if group == 0:
-            need_zero = bool(out)
-            continue
-        if out and (need_zero or group < 1000):
-            out += "零"
-        out += _group_upper(group) + _BIG_UNITS[index]
-        need_zero = False
-    return out
-
-
-def _group_upper(group: int) -> str:
-    out, zero = "", False
-    for position in range(3, -1, -1):
-        digit = group // 10**position % 10
-        if digit == 0:
-            zero = bool(out)
-            continue
-        if zero:
-            out += "零"
-            zero = False
-        out += _DIGITS[digit] + _SMALL_UNITS[position]
-    return out
 
 
 # ---- facts → findings ----------------------------------------------------------------------
@@ -279,11 +167,11 @@ def clause_laws(warnings) -> list[Law]:
     laws: list[Law] = []
     for warning in warnings:
         text = warning.get("law", "") if isinstance(warning, dict) else ""
-        matched = [law for key, law in _CLAUSE_LAWS if key in text] or [CPL_26, CIVIL_497]
+        matched = [law for law in CLAUSE_LAWS if law.short in text] or [CPL_26, CIVIL_497]
         for law in matched:
             if law not in laws:
                 laws.append(law)
-    return sorted(laws, key=[law for _, law in _CLAUSE_LAWS].index)
+    return sorted(laws, key=CLAUSE_LAWS.index)
 
 
 def clause_texts(warnings) -> list[str]:

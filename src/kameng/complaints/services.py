@@ -25,12 +25,13 @@ from kameng.aftersales import services as aftersales
 from kameng.aftersales.models import RefundCase
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
+from kameng.money import yuan
 from kameng.timers import jobs
 
 from . import documents, package, pdf, rules
 from .documents import Dossier, EvidenceEntry, Fact, Operator, OrderInfo, Person, Shop
 from .models import ComplaintPackage
-from .rules import CHANNELS, CaseFacts, Decision, yuan
+from .rules import CHANNELS, CaseFacts, Decision
 
 log = logging.getLogger(__name__)
 

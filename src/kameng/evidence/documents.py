@@ -2,13 +2,11 @@
 
 from django.utils import timezone
 
+from kameng.money import yuan
+
 
 def _t(dt) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S %Z") if dt else "—"
-
-
-def _yuan(fen: int) -> str:
-    return f"¥{fen // 100}.{fen % 100:02d}"
 
 
 def snapshot_text(order) -> str:
@@ -21,7 +19,7 @@ def snapshot_text(order) -> str:
         f"标题：{s['title']}",
         f"店铺：{s.get('shop_name', '')}",
         f"类目：{s['category']}（{s['category_class']}）",
-        f"价格：{_yuan(s['price'])}",
+        f"价格：{yuan(s['price'])}",
         f"售后期：{s['after_sale_days']} 天；验货期：{s['verification_minutes']} 分钟",
         f"支持无理由退款：{'是' if s['no_reason_refund'] else '否'}",
         "商家承诺：",
@@ -44,7 +42,7 @@ def transaction_text(order) -> str:
         f"店铺：{order.shop.name}",
         f"下单时间：{_t(order.created_at)}",
         f"数量：{order.quantity}",
-        f"金额：{_yuan(order.amount)}",
+        f"金额：{yuan(order.amount)}",
         f"交付时间：{_t(order.delivered_at)}",
         f"售后截止：{_t(order.after_sale_until)}",
         f"订单状态：{order.status}；担保状态：{order.escrow_status}",

@@ -26,6 +26,7 @@ from django.db.models import Q
 from kameng.aftersales.models import CaseEvent
 from kameng.errors import DomainError, Error
 from kameng.ledger.models import JournalEntry
+from kameng.money import yuan
 from kameng.orders.models import OrderEvent
 from kameng.security.models import AuditRecord
 from kameng.trust.models import SanctionEvent
@@ -114,7 +115,7 @@ def _money_entry(e) -> Entry:
         "",
         e.created_at,
         " ".join(targets),
-        f"{e.memo} ¥{amount // 100}.{amount % 100:02d}".strip(),
+        f"{e.memo} {yuan(amount)}".strip(),
         {"amount": amount, "key": e.idempotency_key, "postings": legs},
     )
 

@@ -23,6 +23,7 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
+from kameng.money import plain_yuan
 from kameng.timers import services as timers
 
 from . import escrow, lifecycle
@@ -408,8 +409,8 @@ def export_csv(orders) -> bytes:
                 _csv_safe(o.snapshot["title"]),
                 o.snapshot["category"],
                 o.quantity,
-                _yuan(o.amount),
-                _yuan(o.refunded_amount),
+                plain_yuan(o.amount),
+                plain_yuan(o.refunded_amount),
                 o.status,
                 o.escrow_status,
                 _csv_safe(o.shop.name),
@@ -417,10 +418,6 @@ def export_csv(orders) -> bytes:
             ]
         )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _csv_safe(text: str) -> str:

@@ -1,7 +1,21 @@
 """Default rules (shared/product/rules.md). Every number here is an operator-editable default."""
 
-STANDARDIZED = "standardized"
-CUSTOMIZED = "customized"
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .laws import CPL_25
+
+
+class CategoryClass(models.TextChoices):
+    STANDARDIZED = "standardized", _("标准化商品")  # refund rules by category; small cases take the fast track
+    CUSTOMIZED = (
+        "customized",
+        _("定制类商品（特殊商品）"),
+    )  # special goods: terms confirmed at purchase, no no-reason refund
+
+
+STANDARDIZED = CategoryClass.STANDARDIZED
+CUSTOMIZED = CategoryClass.CUSTOMIZED
 
 CATEGORIES = {
     "software_license": {
@@ -72,7 +86,7 @@ CATEGORIES = {
 
 # 特殊商品清单: terms a buyer of customized goods must confirm at purchase, or they do not bind.
 SPECIAL_TERMS = [
-    "本商品为定制类虚拟商品（特殊商品清单），不适用七日无理由退货（《消费者权益保护法》第二十五条）。",
+    f"本商品为定制类虚拟商品（特殊商品清单），不适用七日无理由退货（{CPL_25.short}）。",
     "不影响主要功能的已使用商品不予退款；影响主要功能的缺陷仍可退款。",
 ]
 

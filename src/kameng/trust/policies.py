@@ -3,32 +3,13 @@
 from kameng.catalog.clauses import published_clauses
 from kameng.orders.offplatform import FLAG, WARNING, WARNING_EN
 from kameng.policy.defaults import SPECIAL_TERMS
+from kameng.policy.laws import PUBLISHED
 from kameng.policy.services import get_policy
 
 from . import rules
 
-LAWS = [
-    {
-        "law": "《消费者权益保护法》第二十四条",
-        "text": "商品不符合质量要求的，消费者可以依照国家规定、当事人约定退货；没有规定或约定的，可在收货之日起七日内退货。",
-    },
-    {
-        "law": "《消费者权益保护法》第二十五条",
-        "text": "网络购买商品七日无理由退货；在线下载或者消费者拆封的计算机软件等数字化商品、定作商品等除外。",
-    },
-    {
-        "law": "《消费者权益保护法》第二十六条",
-        "text": "经营者不得以格式条款、通知、声明、店堂告示等方式作出排除或者限制消费者权利、减轻或者免除经营者责任的规定，其内容无效。",
-    },
-    {
-        "law": "《电子商务法》第四十九条",
-        "text": "电子商务经营者不得以格式条款等方式约定消费者支付价款后合同不成立；格式条款等含有该内容的，其内容无效。",
-    },
-    {
-        "law": "《民法典》第四百九十七条",
-        "text": "不合理地免除或者减轻其责任、加重对方责任、限制对方主要权利，或排除对方主要权利的格式条款无效。",
-    },
-]
+# The articles the rules page cites, worded once in kameng.policy.laws.
+LAWS = [{"law": law.short, "text": law.gist, "text_en": law.gist_en} for law in PUBLISHED]
 
 
 def published_policies() -> dict:

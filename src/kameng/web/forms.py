@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kameng.web import labels
+from kameng.catalog.models import ListingKind, ListingStatus
 
 MAX_STOCK_FILE_BYTES = 2 * 1024 * 1024
 
@@ -81,7 +81,7 @@ class ListingForm(forms.Form):
     category = forms.ChoiceField(label=_("类目"))
     kind = forms.ChoiceField(
         label=_("交付方式"),
-        choices=list(labels.KINDS.items()),
+        choices=ListingKind.choices,
         help_text=_("自动发卡：买家付款后自动从库存发出一条卡密。"),
     )
     price = YuanField(label=_("价格（元）"), max_yuan=100_000_000)
@@ -110,7 +110,7 @@ class ListingForm(forms.Form):
         max_value=99,
         help_text=_("分阶段付款：下单先付定金，交付时付尾款。自动发卡商品不支持。"),
     )
-    status = forms.ChoiceField(label=_("状态"), choices=list(labels.LISTING_STATUS.items()), initial="active")
+    status = forms.ChoiceField(label=_("状态"), choices=ListingStatus.choices, initial=ListingStatus.ACTIVE)
 
     def __init__(self, *args, categories: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)

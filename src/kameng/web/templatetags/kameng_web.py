@@ -4,24 +4,25 @@ from django import template
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
+from kameng import money
+from kameng.accounts.models import Role
+from kameng.catalog.models import ListingKind, ShopStatus
+from kameng.policy.defaults import CategoryClass
 from kameng.policy.services import get_policy
-from kameng.web import labels
 
 register = template.Library()
 
 
 @register.filter
 def yuan(fen) -> str:
-    """Integer fen → "¥1,234.56". Integer arithmetic only: money never passes through a float."""
+    """Integer fen → "¥1,234.56" (kameng.money.yuan); empty for a missing amount."""
     if fen is None or fen == "" or isinstance(fen, bool):
         return ""
     try:
         fen = int(fen)
     except (TypeError, ValueError):
         return ""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
+    return money.yuan(fen)
 
 
 @register.filter
@@ -59,24 +60,32 @@ def category_rule(code: str) -> str:
     return category.get("rule", "")
 
 
+def _label(choices, code) -> str:
+    """The enum member's display label in the active language; the code itself if unknown."""
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return code or ""
+
+
 @register.filter
 def kind_label(code: str) -> str:
-    return str(labels.KINDS.get(code, code))
+    return _label(ListingKind, code)
 
 
 @register.filter
 def shop_status_label(code: str) -> str:
-    return str(labels.SHOP_STATUS.get(code, code))
+    return _label(ShopStatus, code)
 
 
 @register.filter
 def class_label(code: str) -> str:
-    return str(labels.CATEGORY_CLASS.get(code, code))
+    return _label(CategoryClass, code)
 
 
 @register.filter
 def role_label(code: str) -> str:
-    return str(labels.ROLES.get(code, code))
+    return _label(Role, code)
 
 
 @register.filter

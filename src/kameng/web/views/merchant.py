@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from kameng.catalog import services as catalog_services
 from kameng.catalog.models import Listing, ListingVersion, Shop
 from kameng.errors import DomainError
+from kameng.money import plain_yuan
 from kameng.policy.services import get_policy
 from kameng.trust.credit import credit_for_shop
 
@@ -145,7 +146,7 @@ def listing_edit(request, listing_id: int):
                 "title": listing.title,
                 "category": listing.category,
                 "kind": listing.kind,
-                "price": f"{listing.price // 100}.{listing.price % 100:02d}",
+                "price": plain_yuan(listing.price),
                 "description": listing.description,
                 "promises": "\n".join(listing.promises),
                 "after_sale_days": listing.after_sale_days,

@@ -15,6 +15,7 @@ from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError
+from kameng.money import plain_yuan
 from kameng.policy import services as policy_services
 from kameng.policy.defaults import DEFAULTS
 from kameng.policy.models import Holiday
@@ -104,7 +105,7 @@ def policy(request):
     if deadlines_form is None:
         initial = {key: getattr(current, key) for key in NUMBER_KEYS}
         threshold = initial["fast_track_threshold_fen"]  # shown in yuan, like every amount on the pages
-        initial["fast_track_threshold_fen"] = f"{threshold // 100}.{threshold % 100:02d}"
+        initial["fast_track_threshold_fen"] = plain_yuan(threshold)
         deadlines_form = DeadlinesForm(initial=initial)
     return render(
         request,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.models import Role
-from kameng.catalog.models import Shop
+from kameng.catalog.models import Shop, ShopStatus
 from kameng.errors import DomainError
 from kameng.trust import services
 from kameng.trust.models import MerchantCredit, Review, SanctionEvent
@@ -20,11 +20,7 @@ from kameng.trust.stats import platform_stats
 
 from .. import charts
 
-STATUS_LABELS = {
-    "active": gettext_lazy("正常经营"),
-    "restricted": gettext_lazy("限制流量"),
-    "suspended": gettext_lazy("已清退"),
-}
+STATUS_LABELS = dict(ShopStatus.choices)
 OUTCOME_LABELS = {
     "refund_full": gettext_lazy("全额退款"),
     "refund_partial": gettext_lazy("部分退款"),
