@@ -25,6 +25,7 @@ from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
 from kameng.evidence.models import Evidence
 from kameng.evidence.uploads import inspect_upload
+from kameng.money import yuan
 from kameng.orders import services as orders
 from kameng.orders.models import Order
 from kameng.policy.services import Policy, add_working_days, get_policy
@@ -323,10 +324,6 @@ def _leave(case: RefundCase, phase: lifecycle.PhaseSpec) -> None:
 # ---- notices ----------------------------------------------------------------------------------------
 
 
-def _money(fen: int) -> str:
-    return f"¥{fen // 100}.{fen % 100:02d}"
-
-
 def _local(moment: datetime | None) -> str:
     """A deadline as the parties read it: in the platform's time zone (Beijing time)."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
@@ -346,9 +343,9 @@ class _Words(dict):
             "case": lambda: str(case.pk),
             "order": lambda: case.order.number or "",
             "due": lambda: _local(getattr(case, deadline.field)) if deadline else "",
-            "offer": lambda: _money(case.offer_amount or 0),
-            "proposal": lambda: _money((case.decision or {}).get("amount") or 0),
-            "closing": lambda: lifecycle.CLOSING[case.resolution or ""].format(refund=_money(self.refund)),
+            "offer": lambda: yuan(case.offer_amount or 0),
+            "proposal": lambda: yuan((case.decision or {}).get("amount") or 0),
+            "closing": lambda: lifecycle.CLOSING[case.resolution or ""].format(refund=yuan(self.refund)),
         }
         return words[key]()
 

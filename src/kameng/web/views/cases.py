@@ -30,6 +30,7 @@ from kameng.errors import DomainError
 from kameng.evidence.models import EvidenceExtract
 from kameng.evidence.services import download_name
 from kameng.evidence.uploads import inspect_upload
+from kameng.money import plain_yuan
 from kameng.ops.storage import download_response
 from kameng.orders import services as order_services
 from kameng.policy.services import get_policy
@@ -257,7 +258,7 @@ def case_open(request, order_id: int):
                 return finished(request, reverse("case", args=[case.pk]))
     else:
         form = OpenCaseForm(
-            initial={"amount": f"{refundable // 100}.{refundable % 100:02d}"},
+            initial={"amount": plain_yuan(refundable)},
             refundable=refundable,
             no_reason_allowed=no_reason_allowed,
         )

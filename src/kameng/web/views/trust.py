@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.models import Role
+from kameng.aftersales.models import Resolution, label
 from kameng.catalog.models import Shop, ShopStatus
 from kameng.errors import DomainError
 from kameng.trust import services
@@ -21,12 +22,6 @@ from kameng.trust.stats import platform_stats
 from .. import charts
 
 STATUS_LABELS = dict(ShopStatus.choices)
-OUTCOME_LABELS = {
-    "refund_full": gettext_lazy("全额退款"),
-    "refund_partial": gettext_lazy("部分退款"),
-    "no_refund": gettext_lazy("不予退款"),
-    "withdrawn": gettext_lazy("买家撤回"),
-}
 SOURCE_LABELS = {"auto": gettext_lazy("系统（信用规则）"), "admin": gettext_lazy("平台运营")}
 
 
@@ -41,7 +36,7 @@ def rules_page(request):
     stats = platform_stats()
     weekly = stats["weekly"]
     week_label = lambda w: w["week_start"][5:]  # noqa: E731  (MM-DD of the week's Monday)
-    outcome_rows = [(str(OUTCOME_LABELS.get(k, k)), v) for k, v in sorted(stats["by_outcome"].items())]
+    outcome_rows = [(label(Resolution, k), v) for k, v in sorted(stats["by_outcome"].items())]
     names = {c["code"]: (c["name_en"] if english else c["name"]) for c in policies["categories"]}
     category_rows = [{"name": names.get(code, code or "—"), **row} for code, row in stats["by_category"].items()]
     context = {
