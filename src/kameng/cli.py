@@ -7,6 +7,8 @@ import os
 import sys
 
 import django
+from django.conf import settings
+from django.utils import translation
 
 
 def _setup_django() -> None:
@@ -82,7 +84,9 @@ def main(argv=None) -> int:
     _setup_django()
     from kameng import commands  # after django.setup(): the commands import the apps' models
 
-    return getattr(commands, args.fn)(args)
+    # An operator's tool speaks the platform's language, whatever a caller in the same process activated.
+    with translation.override(settings.LANGUAGE_CODE):
+        return getattr(commands, args.fn)(args)
 
 
 if __name__ == "__main__":
