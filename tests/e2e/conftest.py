@@ -19,6 +19,24 @@ from pathlib import Path
 
 import pytest
 
+# Every element's right edge, except inside boxes that scroll sideways on purpose (wide tables).
+OVERFLOW_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  const offenders = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const rect = el.getBoundingClientRect();
+    if (!rect.width || !rect.height || rect.right <= width + 1) continue;
+    let scroller = el.parentElement, contained = false;
+    while (scroller && scroller !== document.body) {
+      const style = getComputedStyle(scroller);
+      if (['auto', 'scroll', 'hidden'].includes(style.overflowX)) { contained = true; break; }
+      scroller = scroller.parentElement;
+    }
+    if (!contained && !el.closest('.skip-link')) offenders.push(el.tagName + '.' + el.className + ' → ' + Math.round(rect.right));
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, width, offenders: offenders.slice(0, 5)};
+}"""
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")

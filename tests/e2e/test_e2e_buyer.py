@@ -5,23 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-# Every element's right edge, except inside boxes that scroll sideways on purpose (wide tables).
-OVERFLOW_JS = """() => {
-  const width = document.documentElement.clientWidth;
-  const offenders = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const rect = el.getBoundingClientRect();
-    if (!rect.width || !rect.height || rect.right <= width + 1) continue;
-    let scroller = el.parentElement, contained = false;
-    while (scroller && scroller !== document.body) {
-      const style = getComputedStyle(scroller);
-      if (['auto', 'scroll', 'hidden'].includes(style.overflowX)) { contained = true; break; }
-      scroller = scroller.parentElement;
-    }
-    if (!contained && !el.closest('.skip-link')) offenders.push(el.tagName + '.' + el.className + ' → ' + Math.round(rect.right));
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, width, offenders: offenders.slice(0, 5)};
-}"""
+from .conftest import OVERFLOW_JS
 
 
 def test_buyer_registers_tops_up_buys_a_card_key_and_confirms(server, new_page, shots):

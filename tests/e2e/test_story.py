@@ -16,25 +16,9 @@ from django.utils import translation
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import expect
 
-PASSWORD = "e2e-pass-word-123"  # what the suite's `server.register` gives every account
+from .conftest import OVERFLOW_JS
 
-# Every element's right edge, except inside boxes that scroll sideways on purpose (wide tables).
-OVERFLOW_JS = """() => {
-  const width = document.documentElement.clientWidth;
-  const offenders = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const rect = el.getBoundingClientRect();
-    if (!rect.width || !rect.height || rect.right <= width + 1) continue;
-    let scroller = el.parentElement, contained = false;
-    while (scroller && scroller !== document.body) {
-      const style = getComputedStyle(scroller);
-      if (['auto', 'scroll', 'hidden'].includes(style.overflowX)) { contained = true; break; }
-      scroller = scroller.parentElement;
-    }
-    if (!contained && !el.closest('.skip-link')) offenders.push(el.tagName + '.' + el.className + ' → ' + Math.round(rect.right));
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, width, offenders: offenders.slice(0, 5)};
-}"""
+PASSWORD = "e2e-pass-word-123"  # what the suite's `server.register` gives every account
 
 
 class Labels:

@@ -4,12 +4,10 @@ each private place (the `world`), racing helpers, and real kameng processes for 
 import importlib.util
 import io
 import json
-import threading
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 
 PASSWORD = "s3cret-pass-123"  # tests/conftest.py make_user's password
@@ -117,32 +115,7 @@ def world(api, make_user, make_listing, fund, buy):
     return w
 
 
-# ---- racing ---------------------------------------------------------------------------------
-
-
-def race(calls, timeout: float = 120):
-    """Run the callables at the same moment, each on its own thread and database connection."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = call()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a racer hung"
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert not errors, errors
-    return results
+# ---- racing (the callables run by the shared `race` fixture of tests/conftest.py) ------------
 
 
 def http_post(path, token=None, body=None, headers=None, raw: bytes | None = None):

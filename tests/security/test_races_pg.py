@@ -17,7 +17,7 @@ from kameng.ledger.models import Account, JournalEntry
 from kameng.timers import services as timers
 from kameng.timers.models import Timer
 
-from .conftest import http_post, race
+from .conftest import http_post
 
 pytestmark = pytest.mark.postgres
 PARALLEL = 8
@@ -52,7 +52,7 @@ def case_for(api, buyer, merchant, make_listing, fund, buy):
 
 
 def test_one_wallet_pays_for_only_one_of_eight_simultaneous_purchases(
-    postgres, api, buyer, merchant, make_listing, fund
+    race, postgres, api, buyer, merchant, make_listing, fund
 ):
     listings = [make_listing(merchant, title=f"点卡 {i}", price=5000, stock=[f"W-{i}"]) for i in range(PARALLEL)]
     fund(buyer, 5000)
@@ -68,7 +68,7 @@ def test_one_wallet_pays_for_only_one_of_eight_simultaneous_purchases(
 
 
 def test_one_idempotency_key_buys_once_however_often_it_is_sent_at_once(
-    postgres, api, buyer, merchant, make_listing, fund
+    race, postgres, api, buyer, merchant, make_listing, fund
 ):
     listing = make_listing(merchant, price=2000, stock=[f"I-{i}" for i in range(PARALLEL)])
     fund(buyer, 2000 * PARALLEL)
@@ -85,7 +85,7 @@ def test_one_idempotency_key_buys_once_however_often_it_is_sent_at_once(
     assert balance(api, buyer) == 2000 * (PARALLEL - 1)
 
 
-def test_eight_simultaneous_accept_offers_refund_once(postgres, api, buyer, merchant, case_for):
+def test_eight_simultaneous_accept_offers_refund_once(race, postgres, api, buyer, merchant, case_for):
     case = case_for()
     assert api.post(f"/refunds/{case['id']}/offer", {"amount": 12000}, token=merchant.token).status_code == 200
     before = balance(api, buyer)
@@ -99,7 +99,7 @@ def test_eight_simultaneous_accept_offers_refund_once(postgres, api, buyer, merc
     assert [e["type"] for e in got["events"]].count("refunded") == 1
 
 
-def test_accept_offer_racing_the_buyer_deadline_has_one_outcome(postgres, api, buyer, merchant, case_for):
+def test_accept_offer_racing_the_buyer_deadline_has_one_outcome(race, postgres, api, buyer, merchant, case_for):
     for _ in range(3):  # either side may win each round
         case = case_for()
         api.post(f"/refunds/{case['id']}/offer", {"amount": 10000}, token=merchant.token)
@@ -136,7 +136,9 @@ def _compromise(api, case, arbitrator, buyer, merchant):
     assert res.status_code == 200, res.data
 
 
-def test_both_parties_accepting_a_compromise_at_once_refund_once(postgres, api, buyer, merchant, arbitrator, case_for):
+def test_both_parties_accepting_a_compromise_at_once_refund_once(
+    race, postgres, api, buyer, merchant, arbitrator, case_for
+):
     for _ in range(3):
         case = case_for()
         _compromise(api, case, arbitrator, buyer, merchant)
@@ -156,7 +158,7 @@ def test_both_parties_accepting_a_compromise_at_once_refund_once(postgres, api, 
 
 
 def test_the_compromise_deadline_racing_the_last_acceptance_has_one_outcome(
-    postgres, api, buyer, merchant, arbitrator, case_for
+    race, postgres, api, buyer, merchant, arbitrator, case_for
 ):
     for _ in range(3):
         case = case_for()
@@ -186,7 +188,7 @@ def test_the_compromise_deadline_racing_the_last_acceptance_has_one_outcome(
     assert not Timer.objects.filter(attempts__gt=0).exists()
 
 
-def test_replays_of_one_signed_notification_credit_once(postgres, api, buyer):
+def test_replays_of_one_signed_notification_credit_once(race, postgres, api, buyer):
     from kameng.wallet.gateways import get_gateway
     from kameng.wallet.models import PaymentNotification, Topup
 
