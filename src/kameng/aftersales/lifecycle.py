@@ -28,9 +28,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kameng.errors import DomainError, Error
+from kameng.labels import label
 
 from . import rules
-from .models import Actor, CaseStatus, Outcome, Phase, Reason, Resolution, label
+from .models import Actor, CaseStatus, Outcome, Phase, Reason, Resolution
 
 if TYPE_CHECKING:
     from .models import RefundCase

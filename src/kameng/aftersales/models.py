@@ -77,14 +77,6 @@ class Resolution(models.TextChoices):
     WITHDRAWN = "withdrawn", _("买家撤回")
 
 
-def label(choices: type[models.TextChoices], code) -> str:
-    """The display name of `code` in `choices`, or the code itself when it is not one of them."""
-    try:
-        return str(choices(code).label)
-    except ValueError:
-        return str(code or "")
-
-
 class RefundCase(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refund_cases")
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_cases")

@@ -236,7 +236,7 @@ class _Facts:
 
     def refundable(self) -> int:
         order = self.order()
-        return order.paid_amount - order.refunded_amount
+        return order.refundable_amount
 
     def new_evidence(self) -> bool:
         decided_at = (self.case.decision or {}).get("decided_at")
@@ -411,7 +411,7 @@ def open_case(
         if RefundCase.objects.filter(order=order, status=CaseStatus.CLOSED, decision__isnull=False).exists():
             # The platform already ruled on this order (finally, after the appeal window): no second round.
             raise DomainError(Error.CASE_ALREADY_DECIDED)
-        refundable = order.paid_amount - order.refunded_amount
+        refundable = order.refundable_amount
         if amount > refundable:
             raise DomainError(Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, param="amount", max=refundable)
         if reason == Reason.NO_REASON and not order.snapshot.get("no_reason_refund"):

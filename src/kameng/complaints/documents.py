@@ -14,7 +14,8 @@ from datetime import datetime
 from django.utils import timezone, translation
 
 from kameng.aftersales.lifecycle import AS_THE_BUYER_SAYS, EVENTS, Telling
-from kameng.aftersales.models import CaseStatus, Resolution, label
+from kameng.aftersales.models import CaseStatus, Resolution
+from kameng.labels import label
 from kameng.money import rmb, yuan
 
 from . import rules

@@ -43,6 +43,11 @@ class Order(models.Model):
     def paid_amount(self) -> int:
         return self.amount - self.balance_due
 
+    @property
+    def refundable_amount(self) -> int:
+        """What can still go back to the buyer: what was paid, less what was refunded already."""
+        return self.paid_amount - self.refunded_amount
+
 
 class OrderEvent(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")

@@ -352,7 +352,7 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
     From escrow first; once escrow was released, from the merchant's wallet; where that is short
     the platform advances the rest (先行赔付) and books it as the merchant's debt.
     """
-    refundable = order.paid_amount - order.refunded_amount
+    refundable = order.refundable_amount
     if amount <= 0 or amount > refundable:
         raise DomainError(Error.ORDER_REFUND_EXCEEDS_REFUNDABLE, param="amount")
     move = Move(amount=amount, key=key, case_id=case_id, ledger_actor=actor)

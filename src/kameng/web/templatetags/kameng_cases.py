@@ -4,8 +4,9 @@ order page's after-sales box."""
 from django import template
 
 from kameng.aftersales.lifecycle import EVENTS, Telling
-from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseEvent, CaseStatus, Outcome, Reason, Resolution, label
+from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseEvent, CaseStatus, Outcome, Reason, Resolution
 from kameng.clock.services import now as clock_now
+from kameng.labels import label
 from kameng.web import case_labels as labels
 
 from .kameng_web import yuan
@@ -79,7 +80,7 @@ def order_cases(context, order):
     user = getattr(request, "user", None)
     cases = list(order.refund_cases.order_by("-pk"))
     is_buyer = user is not None and user.is_authenticated and user.pk == order.buyer_id
-    refundable = order.paid_amount - order.refunded_amount
+    refundable = order.refundable_amount
     window_open = order.after_sale_until is None or order.after_sale_until > clock_now()
     has_open = any(c.status in OPEN_STATUSES for c in cases)
     ruled = any(c.status == CaseStatus.CLOSED and c.decision is not None for c in cases)  # no second round

@@ -7,6 +7,7 @@ from django.utils.translation import gettext, ngettext
 from kameng import money
 from kameng.accounts.models import Role
 from kameng.catalog.models import ListingKind, ShopStatus
+from kameng.labels import label
 from kameng.policy.defaults import CategoryClass
 from kameng.policy.services import get_policy
 
@@ -60,32 +61,24 @@ def category_rule(code: str) -> str:
     return category.get("rule", "")
 
 
-def _label(choices, code) -> str:
-    """The enum member's display label in the active language; the code itself if unknown."""
-    try:
-        return str(choices(code).label)
-    except ValueError:
-        return code or ""
-
-
 @register.filter
 def kind_label(code: str) -> str:
-    return _label(ListingKind, code)
+    return label(ListingKind, code)
 
 
 @register.filter
 def shop_status_label(code: str) -> str:
-    return _label(ShopStatus, code)
+    return label(ShopStatus, code)
 
 
 @register.filter
 def class_label(code: str) -> str:
-    return _label(CategoryClass, code)
+    return label(CategoryClass, code)
 
 
 @register.filter
 def role_label(code: str) -> str:
-    return _label(Role, code)
+    return label(Role, code)
 
 
 @register.filter

@@ -23,13 +23,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kameng.aftersales import lifecycle
 from kameng.aftersales import services as aftersales
-from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseStatus, Notification, Outcome, Phase, RefundCase, label
+from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseStatus, Notification, Outcome, Phase, RefundCase
 from kameng.arbitration.assist import assist_for, preview_file
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError
 from kameng.evidence.models import EvidenceExtract
 from kameng.evidence.services import download_name
 from kameng.evidence.uploads import inspect_upload
+from kameng.labels import label
 from kameng.money import plain_yuan
 from kameng.ops.storage import download_response
 from kameng.orders import services as order_services
@@ -142,7 +143,7 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
         "decision_final": bool(decision and decision.get("final")) or case.phase == Phase.CLOSED,
         "compromise_pending": case.phase == Phase.COMPROMISE_PROPOSED,
         "appeal_decided": bool(case.appeal and case.appeal.get("decision")),
-        "refundable": case.order.paid_amount - case.order.refunded_amount,
+        "refundable": case.order.refundable_amount,
         "is_open": case.status in OPEN_STATUSES,
     }
 
@@ -246,7 +247,7 @@ def case_open(request, order_id: int):
         raise not_found_from(exc) from None
     if order.buyer_id != request.user.pk:
         raise Http404(_("订单不存在"))
-    refundable = order.paid_amount - order.refunded_amount
+    refundable = order.refundable_amount
     open_case = order.refund_cases.filter(status__in=OPEN_STATUSES).first()
     ruled = order.refund_cases.filter(status=CaseStatus.CLOSED, decision__isnull=False).exists()
     no_reason_allowed = bool(order.snapshot.get("no_reason_refund"))

@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.models import Role
-from kameng.aftersales.models import Resolution, label
+from kameng.aftersales.models import Resolution
 from kameng.catalog.models import Shop, ShopStatus
 from kameng.errors import DomainError
+from kameng.labels import label
 from kameng.trust import services
 from kameng.trust.models import MerchantCredit, Review, SanctionEvent
 from kameng.trust.policies import published_policies
