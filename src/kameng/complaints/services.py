@@ -150,14 +150,7 @@ def ready_package(case: RefundCase, channel: str) -> bytes:
     """The ZIP for a download: the stored build when it still says what the case says now, otherwise
     built now (and stored for the next download)."""
     channel = check_channel(channel)
-    dossier = gather(case)
-    current = fingerprint(dossier, channel)
-    stored = ComplaintPackage.objects.filter(case_id=case.pk, channel=channel, fingerprint=current).first()
-    data = _read(stored) if stored is not None else None
-    if data is None:
-        data = _build(dossier, channel)
-        _store(case.pk, channel, current, data)
-    return data
+    return _current_package(case.pk, channel, gather(case))[1]
 
 
 def prepare_package(case_id: int, channel: str) -> ComplaintPackage | None:
@@ -167,12 +160,18 @@ def prepare_package(case_id: int, channel: str) -> ComplaintPackage | None:
     case = RefundCase.objects.filter(pk=case_id).first()
     if case is None:
         return None
-    dossier = gather(case)
+    return _current_package(case_id, channel, gather(case))[0]
+
+
+def _current_package(case_id: int, channel: str, dossier: Dossier) -> tuple[ComplaintPackage, bytes]:
+    """The stored package that says what `dossier` says, with its bytes; built and stored if none is."""
     current = fingerprint(dossier, channel)
     stored = ComplaintPackage.objects.filter(case_id=case_id, channel=channel, fingerprint=current).first()
-    if stored is not None and _read(stored) is not None:
-        return stored
-    return _store(case_id, channel, current, _build(dossier, channel))
+    data = _read(stored) if stored is not None else None
+    if stored is None or data is None:
+        data = _build(dossier, channel)
+        stored = _store(case_id, channel, current, data)
+    return stored, data
 
 
 def prepare_soon(case: RefundCase, channel: str) -> bool:
