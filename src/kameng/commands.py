@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.db import close_old_connections
 
 from kameng.accounts.services import create_user
-from kameng.celery import app as celery_app
 from kameng.demo import load_demo
 from kameng.errors import DomainError
 from kameng.evidence import verify
@@ -153,7 +152,9 @@ def _celery_app():
     if not settings.BROKER_URL:
         print("error: set KAMENG_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to use Celery", file=sys.stderr)
         return None
-    return celery_app
+    from kameng.celery import app  # Celery loads only for the commands that run it (~0.3 s at start-up)
+
+    return app
 
 
 def cmd_celery_worker(args) -> int:

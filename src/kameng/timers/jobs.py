@@ -15,8 +15,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from kameng.celery import app as celery_app
-
 from . import services
 
 log = logging.getLogger(__name__)
@@ -52,7 +50,9 @@ def enqueue(name: str, *args) -> None:
 def _dispatch(name: str, args: tuple) -> None:
     if settings.BROKER_URL:
         try:
-            celery_app.send_task(task_name(name), args=list(args))
+            from kameng.celery import app  # Celery loads only where a broker is set (~0.3 s at start-up)
+
+            app.send_task(task_name(name), args=list(args))
             return
         except Exception:  # the broker is down: do the work here rather than lose it
             log.exception("could not queue %s%r; running it in-process", name, args)
