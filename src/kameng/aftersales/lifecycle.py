@@ -745,3 +745,67 @@ AS_THE_BUYER_SAYS: dict[str, str] = {
     Actor.ADMIN: "平台管理员",
     SYSTEM: "平台系统",
 }
+
+
+# ---- what happens next: the contract's next_step, read from the phase's deadline and its timeout row ------
+
+
+class Then(StrEnum):
+    """What the platform does when a phase's deadline passes with nobody acting (`on_timeout`)."""
+
+    TO_ARBITRATION = "to_arbitration"  # the case goes to an arbitrator
+    BACK_TO_ARBITRATOR = "back_to_arbitrator"  # a failed compromise: the arbitrator decides, bindingly
+    FINAL = "final"  # the decision takes effect
+    OVERDUE = "overdue"  # nothing moves: the case is flagged overdue and staff are told
+    # closing rows name their resolution: refund_full, withdrawn, … (Resolution's values)
+
+
+WHO_ACTS: dict[To, str] = {  # who a deadline waits for: the party its reminder goes to
+    To.BUYER: BUYER,
+    To.MERCHANT: MERCHANT,
+    To.CLAIMANT: ARBITRATOR,
+    To.UNANSWERED: "parties",
+    To.PARTIES: "parties",
+}
+ENTERING: dict[Phase, Then] = {P.IN_ARBITRATION: Then.TO_ARBITRATION, P.IN_ARBITRATION_BINDING: Then.BACK_TO_ARBITRATOR}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    actor: str | None  # buyer | merchant | arbitrator | parties; None on a closed case
+    due_by: datetime | None
+    on_timeout: str | None  # a Then, or the resolution a closing timeout row settles with
+    refund: int | None = None  # what the timeout refunds, when it closes the case with money
+
+    @property
+    def money_moves(self) -> bool:
+        return bool(self.refund)
+
+
+def timeout_row(case: RefundCase) -> Row | None:
+    """The system row the case's running deadline fires, chosen by its guards as the timer would."""
+    spec = PHASES[Phase(case.phase)]
+    if spec.deadline is None:
+        return None
+    rows = rows_for(case.phase, spec.deadline.fires, SYSTEM)
+    attempt = Attempt(case, SYSTEM, None, datetime.min, {}, _NoFacts())
+    chosen = [r for r in rows if r.when is None or r.when.test(attempt)]
+    return chosen[0] if chosen else None
+
+
+def next_step(case: RefundCase) -> NextStep:
+    """Who must act, by when, and what the platform does if nobody does — from the phase's deadline
+    (its field, the party its reminder goes to) and the timeout row that deadline fires."""
+    spec = PHASES[Phase(case.phase)]
+    row = timeout_row(case)
+    if spec.deadline is None or row is None:
+        return NextStep(None, None, None)
+    actor = WHO_ACTS[spec.deadline.reminder.to]
+    due_by = getattr(case, spec.deadline.field)
+    if row.target == P.CLOSED and row.settle is not None:
+        refund, resolution = settlement(row.settle, case)
+        then = Then.FINAL if row.settle == Settle.DECISION else resolution
+        return NextStep(actor, due_by, str(then), refund or None)
+    if row.target == row.phase:
+        return NextStep(actor, due_by, Then.OVERDUE.value)
+    return NextStep(actor, due_by, ENTERING[row.target].value)

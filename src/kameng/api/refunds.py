@@ -61,6 +61,10 @@ def decision_out(record: dict | None, *, final: bool | None = None) -> dict | No
     }
 
 
+def next_step_out(step: lifecycle.NextStep) -> dict:
+    return {"actor": step.actor, "due_by": iso(step.due_by), "on_timeout": step.on_timeout}
+
+
 def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None) -> dict:
     now = now or clock_now()  # lists pass it: one clock read per page
     appeal_decision = case.appeal.get("decision") if case.appeal else None
@@ -99,6 +103,7 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
             "appeal_by": iso(case.appeal_by),
             "compromise_respond_by": iso(case.compromise_respond_by),
         },
+        "next_step": next_step_out(lifecycle.next_step(case)),
         "overdue": bool(case.decide_by and case.decide_by < now and case.status in ("in_arbitration", "in_appeal")),
         "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
         "available_actions": lifecycle.offered(case, role, now),
