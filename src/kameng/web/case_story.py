@@ -99,7 +99,7 @@ def money_arrives(case: RefundCase, step: lifecycle.NextStep, due: str) -> str:
         if case.refunded_amount:
             return _("%(refund)s 已于 %(at)s 退回买家钱包。") % {
                 "refund": yuan(case.refunded_amount),
-                "at": when(case.closed_at),
+                "at": when(case.closed_at) if case.closed_at else "",
             }
         return _("本案没有退款。")
     if step.money_moves:

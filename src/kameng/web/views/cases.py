@@ -415,7 +415,7 @@ def _confirm_page(
             "advice": filled(confirm.advice),
             "button": confirm.button,
             "hidden": {next(iter(form.fields)): choice.value} if choice and form is not None else _carried(page, form),
-            "said": [(form[n].label, form.cleaned_data[n]) for n in form.fields] if _carried(page, form) else [],
+            "said": _said(page, form),
             "next": safe_next(request, ""),
             "back": case_url(case, request.user),
         },
@@ -427,6 +427,13 @@ def _carried(page: ActionPage, form: Form | None) -> dict[str, str]:
     if not page.inline or form is None or not form.is_bound or not form.is_valid():
         return {}
     return {form.add_prefix(n): form.data.get(form.add_prefix(n), "") for n in form.fields}
+
+
+def _said(page: ActionPage, form: Form | None) -> list[tuple[str, str]]:
+    """What the party wrote in an inline form, shown back on its confirmation page."""
+    if form is None or not _carried(page, form):
+        return []
+    return [(str(form[n].label), form.cleaned_data[n]) for n in form.fields]
 
 
 # ---- evidence ----------------------------------------------------------------------------------
