@@ -28,6 +28,8 @@ BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
+# /healthz fails when the oldest due timer has waited longer than this (no sweeper is running).
+TIMER_LAG_LIMIT_SECONDS = float(os.environ.get("KAMENG_TIMER_LAG_LIMIT", "120"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
