@@ -8,8 +8,11 @@ from .models import Order, OrderEvent
 
 # Every event type's name for people (pages, the audit log, evidence documents): never the code.
 EVENT_LABELS = {
+    "awaiting_payment": _("订单已创建，等待付款"),
+    "cancelled": _("订单已取消"),
     "paid": _("买家付款，款项进入平台担保"),
     "balance_paid": _("买家支付尾款"),
+    "balance_unpaid": _("尾款未付"),
     "delivered": _("商家发货"),
     "confirmed": _("买家确认收货"),
     "escrow_frozen": _("担保款冻结（售后处理中）"),
