@@ -470,7 +470,7 @@ ROWS: tuple[Row, ...] = tuple(row for rows in (
     on(P.AWAITING_MERCHANT, "merchant_timeout", SYSTEM, P.IN_ARBITRATION, when=slow_track, writes=(merchant_silent,),
        notices=(Notice(To.MERCHANT, "deadline_passed", SILENT_MERCHANT + "已转平台仲裁并记录超时"),)),
     on(P.AWAITING_BUYER_OFFER, "accept_offer", BUYER, P.CLOSED, settle=Settle.OFFER),
-    on(A_BUYER, "escalate", BUYER, P.IN_ARBITRATION),
+    on(A_BUYER, "escalate", BUYER, P.IN_ARBITRATION, records=states("reason")),
     on(A_BUYER, "withdraw", BUYER, P.CLOSED, settle=Settle.WITHDRAWN),
     on(A_BUYER, "accept", MERCHANT, P.CLOSED, settle=Settle.REQUESTED, writes=(first_response,), records=after_what),  # the merchant gives in after all
     on(A_BUYER, "buyer_timeout", SYSTEM, P.CLOSED, settle=Settle.WITHDRAWN, notices=(Notice(To.BUYER, "deadline_passed", "售后单 {case}：你未在时限内答复，售后单已按撤回处理"),)),
@@ -505,6 +505,7 @@ ROWS: tuple[Row, ...] = tuple(row for rows in (
 
 class Kind(StrEnum):
     TEXT = "text"  # stripped; missing → ""
+    OPTIONAL_TEXT = "optional_text"  # the same, and the body may leave it out (or be absent altogether)
     AMOUNT = "amount"  # integer fen, checked by the row
     OPTIONAL_AMOUNT = "optional_amount"
     CHOICE = "choice"  # one code of a closed set, checked by the row
@@ -538,7 +539,7 @@ ACTIONS: dict[str, Input] = {
     "offer": AMOUNT,
     "reject": REASON,
     "accept_offer": NOTHING,
-    "escalate": NOTHING,
+    "escalate": Input("EscalateIn", (Field("reason", Kind.OPTIONAL_TEXT),)),  # why the offer will not do
     "withdraw": NOTHING,
     "claim": NOTHING,
     "decide": DECISION,
@@ -559,7 +560,7 @@ def clean(action: str, given: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in ACTIONS[action].fields:
         value = given.get(field.name)
-        if field.kind == Kind.TEXT:
+        if field.kind in (Kind.TEXT, Kind.OPTIONAL_TEXT):
             value = (value or "").strip()
         elif field.kind == Kind.FLAG:
             value = bool(value)
@@ -704,7 +705,8 @@ EVENTS: dict[str, EventText] = {
     "withdraw":           EventText(_("买家撤回申请"), None, lambda t: "本人撤回售后申请", closing=False),
     "merchant_timeout":   EventText(_("商家超时未处理"), lambda t: gettext("，已转平台仲裁") if t.to_status == CaseStatus.IN_ARBITRATION else "", _merchant_timeout_sentence),
     "accept_offer":       EventText(_("买家接受部分退款"), None, lambda t: "本人接受商家的部分退款方案"),
-    "escalate":           EventText(_("买家申请平台介入"), None, lambda t: "本人申请平台介入仲裁"),
+    "escalate":           EventText(_("买家申请平台介入"), lambda t: _colon(t.data["reason"]) if t.data.get("reason") else "",
+                                    lambda t: "本人申请平台介入仲裁" + (f"，理由：“{t.data['reason']}”" if t.data.get("reason") else "")),
     "buyer_timeout":      EventText(_("买家超时未答复，按撤回处理"), None, lambda t: "本人未在期限内答复商家的方案，售后单按撤回关闭"),
     "claimed":            EventText(_("仲裁员接手"), bookkeeping=True),
     "decide":             EventText(_("仲裁员作出裁决"), _decide_detail, _decide_sentence),
