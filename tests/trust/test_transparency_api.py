@@ -22,6 +22,7 @@ def test_policies_publish_categories_deadlines_fast_track_and_the_credit_formula
         "currency": "CNY",
         "category_class": "standardized",
         "decide_within_hours": 24,
+        "appeal_within_hours": 24,
         "on_merchant_silence": "refund_full",
     }
     formula = p["credit_formula"]

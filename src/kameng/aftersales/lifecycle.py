@@ -352,7 +352,7 @@ BUYER_DEADLINE = Deadline("buyer_respond_by", Length("days", "buyer_respond_days
 # decide_by passing decides nothing: the case is flagged overdue and staff are told (an unclaimed case waits in the queue)
 DECIDE_DEADLINE = Deadline("decide_by", Length("working_days", "arbitration_working_days"), DECIDE_TIMER, "decision_overdue", Notice(To.CLAIMANT, "deadline_near", NEEDS_YOU), fast_track=Length("hours", "fast_track_hours"))
 COMPROMISE_DEADLINE = Deadline("compromise_respond_by", Length("hours", "compromise_respond_hours"), COMPROMISE_TIMER, "compromise_timeout", Notice(To.UNANSWERED, "deadline_near", "售后单 {case} 的折中方案将于 {due} 到期"))
-APPEAL_DEADLINE = Deadline("appeal_by", Length("days", "appeal_days"), APPEAL_TIMER, "appeal_timeout", Notice(To.PARTIES, "deadline_near", "售后单 {case} 的申诉期将于 {due} 结束"))
+APPEAL_DEADLINE = Deadline("appeal_by", Length("days", "appeal_days"), APPEAL_TIMER, "appeal_timeout", Notice(To.PARTIES, "deadline_near", "售后单 {case} 的申诉期将于 {due} 结束"), fast_track=Length("hours", "fast_track_appeal_hours"))
 # fmt: on
 DEADLINES = (MERCHANT_DEADLINE, BUYER_DEADLINE, DECIDE_DEADLINE, COMPROMISE_DEADLINE, APPEAL_DEADLINE)
 TIMERS = (*(d.timer for d in DEADLINES), REMINDER_TIMER)
@@ -415,6 +415,10 @@ def settlement(settle: Settle, case: RefundCase) -> tuple[int, str]:
         refund = (standing_decision(case) or {})["amount"]
     return refund, rules.resolution_for(refund, case.requested_amount)
 
+
+# The resolutions of a case closed without a decision but with money agreed (the merchant's accept,
+# the buyer's accept_offer, a fast-track refund of merchant silence): they settle the order for good.
+SETTLED = (Resolution.REFUND_FULL, Resolution.REFUND_PARTIAL)
 
 CLOSING: dict[str, str] = {  # how the closing notice states the outcome; {refund}: the amount refunded
     Resolution.REFUND_FULL: "全额退款 {refund}",
@@ -630,6 +634,20 @@ def at_stake(action: str, case: RefundCase) -> int | None:
         if row.phase == case.phase and row.action == action and row.settle not in (None, Settle.WITHDRAWN):
             return settlement(row.settle, case)[0]
     return None
+
+
+def timeout_due(case: RefundCase, now: datetime) -> str | None:
+    """The system action the case's passed deadline fires, when that timeout moves the case on: an
+    action arriving after it must not beat it (a stopped sweeper never turns a missed deadline into
+    a win). A deadline whose timeout leaves the case where it is (decision_overdue) blocks nothing."""
+    deadline = PHASES[Phase(case.phase)].deadline
+    if deadline is None:
+        return None
+    due = getattr(case, deadline.field)
+    if due is None or due > now:
+        return None
+    moves = any(row.target != row.phase for row in rows_for(case.phase, deadline.fires, SYSTEM))
+    return deadline.fires if moves else None
 
 
 def leads_to(phase: str, action: str, target: Phase) -> bool:

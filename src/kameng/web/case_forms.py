@@ -341,6 +341,7 @@ class DeadlinesForm(forms.Form):
     fast_track_threshold_fen = YuanField(label=_("小额快速通道金额上限（元，不含）"), max_yuan=1_000_000)
     compromise_respond_hours = forms.IntegerField(label=_("折中方案答复时限（小时）"), min_value=1, max_value=720)
     appeal_days = forms.IntegerField(label=_("申诉期（天）"), min_value=1, max_value=90)
+    fast_track_appeal_hours = forms.IntegerField(label=_("小额快速通道申诉期（小时）"), min_value=1, max_value=720)
     deadline_reminder_hours = forms.IntegerField(label=_("截止前提醒（小时）"), min_value=1, max_value=168)
     default_verification_minutes = forms.IntegerField(label=_("默认验货期（分钟）"), min_value=0, max_value=43200)
     default_after_sale_days = forms.IntegerField(label=_("默认售后期（天）"), min_value=0, max_value=365)
