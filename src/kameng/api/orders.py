@@ -132,6 +132,12 @@ def deliver(request, order_id: str, payload: DeliverIn):
     return order_out(services.deliver(order, acting_user=request.auth, content=payload.content), request.auth)
 
 
+@router.post("/orders/{order_id}/pay_balance", response=dict)
+def pay_balance(request, order_id: str):
+    order = services.get_order_for(order_id, request.auth)
+    return order_out(services.pay_balance(order, acting_user=request.auth), request.auth)
+
+
 @router.post("/orders/{order_id}/confirm", response=dict)
 def confirm(request, order_id: str):
     order = services.get_order_for(order_id, request.auth)

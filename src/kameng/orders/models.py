@@ -34,6 +34,10 @@ class Order(models.Model):
     after_sale_until = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Direct checkout: the gateway the buyer pays through ("wallet": paid at once from the balance),
+    # and the moment its reserved stock is released if no payment came.
+    pay_with = models.CharField(max_length=16, default="wallet")
+    payment_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_order_status_choices'),
+        ('orders', '0003_direct_checkout'),
     ]
 
     operations = [
