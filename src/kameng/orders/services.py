@@ -18,6 +18,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from kameng.accounts.models import Role, User
 from kameng.catalog.models import Listing, Shop, ShopStatus, StockItem
+from kameng.catalog.rules import terms_confirmation
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
@@ -326,6 +327,11 @@ def new_order(user: User, listing: Listing, quantity: int, accept_special_terms:
         deposit_amount=deposit if listing.deposit_percent else 0,
         balance_due=amount - deposit,
         special_terms_accepted=bool(accept_special_terms and listing.special_terms),
+        special_terms_confirmation=(
+            terms_confirmation(version.data["special_terms"], now)
+            if accept_special_terms and version.data.get("special_terms")
+            else None
+        ),
         topup_target=(topup_target or "").strip()[:120],
         created_at=now,
     )
