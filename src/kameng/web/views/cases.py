@@ -203,14 +203,6 @@ def review_context(
     except Exception:  # context for a human decision: the page must still open without it
         log.exception("evidence assist for case %s failed", case.pk)
         assist = None
-    if assist is not None:  # the same promise against the same problem, found in several items: once
-        seen, pairs = set(), []
-        for pair in assist["contradictions"]:
-            key = (pair["promise"], pair.get("finding_kind"), pair["finding"])
-            if key not in seen:
-                seen.add(key)
-                pairs.append(pair)
-        assist = {**assist, "contradictions": pairs}
     texts = dict(
         EvidenceExtract.objects.filter(evidence__case=case, text_source="text").values_list("evidence_id", "text")
     )
