@@ -443,7 +443,8 @@ def open_case(
             .select_related("shop", "buyer", "listing_version")
             .get(pk=order.pk)
         )
-        if order.after_sale_until is not None and now > order.after_sale_until:
+        window_end = orders.claim_window_end(order, quality=reason in rules.QUALITY_REASONS)
+        if window_end is not None and now > window_end:
             raise DomainError(Error.REFUND_WINDOW_CLOSED)
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
             raise DomainError(Error.CASE_ALREADY_OPEN)
