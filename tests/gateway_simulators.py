@@ -52,8 +52,11 @@ class Simulator:
         self._thread.start()
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        """Stop answering (a test may do it early to play a gateway that is down); idempotent."""
+        if self._thread.is_alive():
+            self.server.shutdown()
+            self.server.server_close()
+            self._thread.join()
 
     def failing(self, operation: str) -> bool:
         if self.fail_next.get(operation, 0) > 0:
