@@ -342,8 +342,9 @@ def new_order(user: User, listing: Listing, quantity: int, accept_special_terms:
     return order
 
 
-def take_stock(order: Order, now, *, reserve: bool = False) -> None:
-    """The order's card keys out of the free stock: delivered now, or only reserved for a direct checkout."""
+def take_stock(order: Order, now, *, reserve: bool = False) -> list[int]:
+    """The order's card keys out of the free stock: delivered now, or only reserved for a direct
+    checkout (409 out_of_stock when too few). Returns the stock items' ids."""
     qs = StockItem.objects.filter(listing_id=order.listing_id, order__isnull=True).order_by("id")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True)
@@ -356,6 +357,7 @@ def take_stock(order: Order, now, *, reserve: bool = False) -> None:
     taken = StockItem.objects.filter(pk__in=ids, order__isnull=True).update(order=order, delivered_at=delivered_at)
     if taken != len(ids):
         raise DomainError(Error.OUT_OF_STOCK)
+    return ids
 
 
 def expire_checkout(order_id: int, now) -> None:
@@ -366,6 +368,21 @@ def expire_checkout(order_id: int, now) -> None:
 
 
 # ---- delivery and confirmation ---------------------------------------------------------------
+
+
+def deliver_replacement(order: Order, *, content: str, now) -> tuple[list[int], str]:
+    """补发/换货 in a refund case: a card-key order gets the next key(s) from stock (secret like any
+    stock item: only the parties see it, in the order's delivery); any other kind gets `content`,
+    added to the delivery under a 补发 heading. The order's state and escrow do not change (the
+    case holds the escrow). Caller holds the order lock. Returns (the stock item ids, the content)."""
+    if order.snapshot["kind"] == "card_key":
+        return take_stock(order, now), ""
+    content = (content or "").strip()
+    if not content or len(content) > 20_000:
+        raise DomainError(Error.DELIVERY_CONTENT_INVALID, param="content")
+    order.delivery_content = "\n\n".join(p for p in (order.delivery_content, f"【补发】\n{content}") if p)
+    order.save(update_fields=["delivery_content"])
+    return [], content
 
 
 def deliver(order: Order, *, acting_user: User, content: str) -> Order:
