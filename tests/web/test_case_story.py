@@ -172,3 +172,30 @@ def test_django_validation_messages_come_from_our_catalogue():
     assert not form.is_valid()
     assert form.errors["rationale"] == ["至少需要 10 个字（现在是 2 个）。"]
     assert DecideForm({}).errors["rationale"] == ["请填写此项。"]
+
+
+@pytest.mark.parametrize("fast_track", [False, True])
+def test_every_phase_has_a_sentence_for_who_acts_and_what_happens_otherwise(fast_track):
+    """Read from the table: a new phase or timeout without its sentence fails here, not on a page."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from kameng.aftersales import lifecycle
+    from kameng.web.case_story import if_nobody_acts, who_acts
+
+    now = timezone.now()
+    for phase in lifecycle.OPEN_PHASES:
+        case = SimpleNamespace(
+            phase=phase,
+            fast_track=fast_track,
+            requested_amount=10000,
+            offer_amount=5000,
+            decision={"outcome": "refund_partial", "amount": 3000},
+            appeal=None,
+            **{d.field: now for d in lifecycle.DEADLINES},
+        )
+        step = lifecycle.next_step(case)
+        assert step.actor and step.due_by == now and step.on_timeout, phase
+        assert who_acts(step, "buyer", "2031-01-01 10:00") and who_acts(step, None, "2031-01-01 10:00"), phase
+        assert if_nobody_acts(step), (phase, step.on_timeout)

@@ -3,6 +3,8 @@ claiming, and the review page — evidence side by side by the four dimensions, 
 assist, both parties' history, the category's refund rule, the listing's void clauses — with
 the decision form, whose rationale is required and which asks once more before deciding."""
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -35,6 +37,9 @@ class _AmountFacts:
         raise AssertionError("the amount checks never ask")
 
     def category_rule(self) -> str:
+        raise AssertionError("the amount checks never ask")
+
+    def send_replacement(self, content: str, now: datetime) -> dict:
         raise AssertionError("the amount checks never ask")
 
 
