@@ -439,8 +439,12 @@ def confirm(order: Order, *, acting_user: User) -> Order:
 
 
 def release_due_escrow(order_id: int, now) -> None:
-    """Timer: the verification window ended; release unless a case froze the escrow."""
-    with transaction.atomic():
+    """Timer: the verification window ended; release unless a case froze the escrow.
+
+    No savepoint of its own: the sweeper runs it inside a batch (which rolls back and reruns its
+    timers one by one if any fails) or inside a savepoint per timer, and otherwise this is the
+    transaction."""
+    with transaction.atomic(savepoint=False):
         order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=order_id)
         transition(order, Event.RELEASE_DUE, actor=Actor.SYSTEM, user=None, now=now)
 
