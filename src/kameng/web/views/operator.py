@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kameng.aftersales import services as aftersales
-from kameng.arbitration import staff
 from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
+from kameng.arbitration import staff
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError
