@@ -33,6 +33,9 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.TEST_CLOCK = True
+    # Tests move the clock by months (credit windows, sanctions); a test about token expiry sets
+    # the lifetime it checks (tests/accounts/test_tokens.py).
+    settings.TOKEN_LIFETIME_DAYS = 3650
     config.addinivalue_line(
         "markers", "postgres: needs a real PostgreSQL; skipped on SQLite, a failure there when CI=true"
     )

@@ -138,6 +138,12 @@ class Error(Enum):
         "请填写有效的联系电话（数字，可含 +、- 和空格）",
         "Enter a valid phone number (digits, with +, - and spaces allowed)",
     )
+    ACCOUNT_PASSWORD_WRONG = (
+        K.INVALID_REQUEST,
+        "wrong_password",
+        "当前密码不正确",
+        "The current password is wrong",
+    )
     LOGIN_INVALID_CREDENTIALS = (
         K.AUTHENTICATION_REQUIRED,
         "invalid_credentials",

@@ -28,6 +28,8 @@ BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
+# Bearer tokens end this many days after issue (POST /auth/token answers `expires_at`).
+TOKEN_LIFETIME_DAYS = int(os.environ.get("KAMENG_TOKEN_DAYS", "30"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -234,6 +236,7 @@ RATE_LIMITS = {
     "login_ip": "60/300",  # POST /auth/token per client address
     "login_account": "10/300",  # POST /auth/token per username
     "register_ip": "20/3600",  # POST /auth/register and the register page per client address
+    "password_change": "10/300",  # POST /me/password per user (a stolen token guessing the password)
     "api_token": "1200/60",  # every /api/ request per bearer token
     "api_ip": "6000/60",  # every /api/ request with a token, per client address
     "api_anonymous_ip": "600/60",  # every /api/ request without a token, per client address

@@ -1,9 +1,11 @@
-"""Accounts endpoints: register, token, me."""
+"""Accounts endpoints: register, token, logout, me, password."""
 
 from ninja import Router, Schema, Status
 
 from kameng.accounts import services
 from kameng.security import ratelimit
+
+from .base import iso
 
 router = Router(tags=["accounts"])
 
@@ -19,6 +21,11 @@ class CredentialsIn(Schema):
     password: str
 
 
+class PasswordIn(Schema):
+    current_password: str
+    new_password: str
+
+
 class UserOut(Schema):
     id: str
     username: str
@@ -28,26 +35,44 @@ class UserOut(Schema):
 class AuthOut(Schema):
     user: UserOut
     token: str
+    expires_at: str
 
 
 def user_out(user) -> dict:
     return {"id": str(user.pk), "username": user.username, "role": user.role}
 
 
+def auth_out(user, issued: services.Issued) -> dict:
+    return {"user": user_out(user), "token": issued.raw, "expires_at": iso(issued.expires_at)}
+
+
 @router.post("/auth/register", response={201: AuthOut}, auth=None)
 def register(request, payload: RegisterIn):
     ratelimit.limit_registration(request)
-    user, token = services.register(payload.username, payload.password, payload.role)
-    return Status(201, {"user": user_out(user), "token": token})
+    user, issued = services.register(payload.username, payload.password, payload.role)
+    return Status(201, auth_out(user, issued))
 
 
 @router.post("/auth/token", response=AuthOut, auth=None)
 def token(request, payload: CredentialsIn):
     ratelimit.limit_login(request, payload.username)
-    user, token = services.login(payload.username, payload.password, request=request)
-    return {"user": user_out(user), "token": token}
+    user, issued = services.login(payload.username, payload.password, request=request)
+    return auth_out(user, issued)
+
+
+@router.post("/auth/logout", response={204: None})
+def logout(request):
+    services.logout(request.auth_token)
+    return Status(204, None)
 
 
 @router.get("/me", response=UserOut)
 def me(request):
     return user_out(request.auth)
+
+
+@router.post("/me/password", response=AuthOut)
+def change_password(request, payload: PasswordIn):
+    ratelimit.enforce(("password_change", str(request.auth.pk)))
+    issued = services.change_password(request.auth, payload.current_password, payload.new_password)
+    return auth_out(request.auth, issued)

@@ -15,7 +15,7 @@ from kameng.security import ratelimit
 from kameng.security.lockout import cool_off_seconds
 
 from ..forms import LoginForm, RegisterForm
-from ..pages import attach_error
+from ..pages import attach_error, login_required
 
 
 def _next_url(request, default: str = "/") -> str:
@@ -78,6 +78,20 @@ def register(request):
 def logout(request):
     auth_logout(request)
     return redirect("/")
+
+
+@login_required
+def account_security(request):
+    """Account security: sign out everywhere (every API token and every page session ends)."""
+    return render(request, "web/auth/security.html", {"tokens": request.user.tokens.count()})
+
+
+@require_POST
+@login_required
+def sign_out_everywhere(request):
+    account_services.revoke_everywhere(request.user)
+    auth_logout(request)
+    return redirect("/login/")
 
 
 def lockout_response(request, original_response=None, credentials=None):
