@@ -200,6 +200,7 @@ def cmd_serve(args) -> int:
     """gunicorn for the pages and the API; in the embedded setup also a timer worker process."""
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+    env["KAMENG_SERVE_HOST"] = args.host  # /metrics and /healthz details: open only on loopback
     _fresh_metrics_dir(env)
     children: list[subprocess.Popen] = []
     if not args.no_timers and not settings.BROKER_URL:

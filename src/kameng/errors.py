@@ -576,6 +576,12 @@ class Error(Enum):
         "At most {quota} evidence files can be uploaded to a case",
     )
     UPLOAD_FILE_REQUIRED = (K.INVALID_REQUEST, "file_required", "请选择要上传的文件", "Choose a file to upload")
+    UPLOAD_ONE_FILE_PER_PART = (
+        K.INVALID_REQUEST,
+        "duplicate_file",
+        "每次只能上传一个文件",
+        "Upload one file per request",
+    )
     UPLOAD_TOO_LARGE = (K.TOO_LARGE, "file_too_large", "文件不能超过 {mib} MiB", "Files can be at most {mib} MiB")
     UPLOAD_IMAGE_TOO_LARGE = (
         K.TOO_LARGE,
@@ -633,6 +639,12 @@ class Error(Enum):
         "polyglot",
         "PNG 文件在结束标记之后还有数据，不予接受",
         "The PNG has data after its end marker; refused",
+    )
+    UPLOAD_IMAGE_TRAILING_DATA = (
+        K.UNSUPPORTED_MEDIA_TYPE,
+        "polyglot",
+        "图片文件在结束位置之后还有数据，不予接受",
+        "The image has data after its end; refused",
     )
     UPLOAD_MP4_MALFORMED = (K.UNSUPPORTED_MEDIA_TYPE, "invalid_video", "MP4 文件结构无效", "The MP4 file is malformed")
     UPLOAD_VIDEO_WITHOUT_PICTURE = (

@@ -27,9 +27,16 @@ PLATFORM_OPERATOR = {
 BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
+# The address `kameng serve` binds (it sets this for its workers): without a metrics token,
+# /metrics and the /healthz details are served only on a loopback binding.
+SERVE_HOST = os.environ.get("KAMENG_SERVE_HOST", "")
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
+# The server key of the evidence chain's anchors (HMAC): keep it stable, or older anchors stop verifying.
+EVIDENCE_CHAIN_KEY = os.environ.get("KAMENG_EVIDENCE_KEY") or SECRET_KEY
 # Bearer tokens end this many days after issue (POST /auth/token answers `expires_at`).
 TOKEN_LIFETIME_DAYS = int(os.environ.get("KAMENG_TOKEN_DAYS", "30"))
+# Idempotency-Key answers are kept this long (the contract: at least 24 h), then purged hourly.
+IDEMPOTENCY_RETENTION_HOURS = max(24, int(os.environ.get("KAMENG_IDEMPOTENCY_HOURS", "24")))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -197,9 +204,9 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-# Caches. `default` stays per process. `security` holds the login and registration counters,
-# which every gunicorn worker must share: Redis when configured, else a table in the database.
-# `ratelimit` counts every API request: Redis when configured, else each process's memory.
+# Caches. `default` stays per process. `security` holds the login and registration counters and
+# `ratelimit` counts every API request; every gunicorn worker must share both: Redis when
+# configured, else a table in the database (one table, two key prefixes).
 REDIS_URL = os.environ.get("KAMENG_REDIS_URL", "") or (
     BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
@@ -223,8 +230,9 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
         "ratelimit": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "kameng-ratelimit",
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "kameng_security_cache",
+            "KEY_PREFIX": "api",
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
     }

@@ -1,9 +1,9 @@
 """Request-rate limits: fixed windows counted in a Django cache.
 
-Limits are named in settings.RATE_LIMITS ("count/seconds"). The login and registration limits
-count in the `security` cache, which every gunicorn worker shares (the database cache, or Redis
-when KAMENG_REDIS_URL / a redis:// KAMENG_BROKER_URL is set). The per-token API limit counts in
-the `ratelimit` cache: Redis when set, else each worker's memory (then N workers allow N × the rate).
+Limits are named in settings.RATE_LIMITS ("count/seconds"). Every counter is shared by all
+gunicorn workers: the login and registration limits count in the `security` cache, the API's
+per-token and per-address limits in the `ratelimit` cache; both are Redis when KAMENG_REDIS_URL
+(or a redis:// KAMENG_BROKER_URL) is set, else the database cache table.
 """
 
 import hashlib
@@ -16,8 +16,8 @@ from django.core.cache import caches
 
 from kameng.errors import Error, RateLimited
 
-SHARED = "security"  # login / registration counters: must be shared by all workers
-FAST = "ratelimit"  # per-request API counters: Redis, or per process
+SHARED = "security"  # login / registration counters
+FAST = "ratelimit"  # per-request API counters
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,32 @@ def get_limit(name: str) -> Limit | None:
     return limit if limit.count > 0 and limit.seconds > 0 else None
 
 
+@dataclass(frozen=True)
+class Usage:
+    """Where one counter stands after a hit: for the RateLimit-* answer headers."""
+
+    limit: Limit
+    count: int
+    reset: int  # seconds until the window ends
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit.count - self.count)
+
+
 def hit(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> int | None:
     """Count one request of `key` against the limit `name`.
 
     Returns None while within the limit, else the seconds until the window ends (Retry-After).
     """
+    usage = count(name, key, cache=cache, now=now)
+    if usage is None or usage.count <= usage.limit.count:
+        return None
+    return usage.reset
+
+
+def count(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> Usage | None:
+    """Count one request of `key` against the limit `name`; None when that limit is off."""
     limit = get_limit(name)
     if limit is None:
         return None
@@ -53,23 +74,25 @@ def hit(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -
     cache_key = f"rl:{name}:{window}:{digest}"
     store = caches[cache]
     if store.add(cache_key, 1, timeout=limit.seconds + 5):
-        count = 1
+        counted = 1
     else:
         try:
-            count = store.incr(cache_key)
+            counted = store.incr(cache_key)
         except ValueError:  # expired between add and incr
             store.set(cache_key, 1, timeout=limit.seconds + 5)
-            count = 1
-    if count > limit.count:
-        return max(1, math.ceil((window + 1) * limit.seconds - now))
-    return None
+            counted = 1
+    return Usage(limit, counted, max(1, math.ceil((window + 1) * limit.seconds - now)))
 
 
-def enforce(*checks: tuple[str, str], cache: str = SHARED, error: Error = Error.RATE_LIMITED) -> None:
-    """Count each (limit name, key); raise RateLimited with the longest wait if any is exceeded."""
-    waits = [w for name, key in checks if key and (w := hit(name, key, cache=cache)) is not None]
-    if waits:
-        raise RateLimited(max(waits), error)
+def enforce(*checks: tuple[str, str], cache: str = SHARED, error: Error = Error.RATE_LIMITED) -> Usage | None:
+    """Count each (limit name, key); raise RateLimited with the longest wait if any is exceeded.
+
+    Returns the tightest counter (fewest requests left), for the RateLimit-* headers."""
+    usages = [u for name, key in checks if key and (u := count(name, key, cache=cache)) is not None]
+    over = [u.reset for u in usages if u.count > u.limit.count]
+    if over:
+        raise RateLimited(max(over), error)
+    return min(usages, key=lambda u: (u.remaining, -u.reset), default=None)
 
 
 def client_ip(request) -> str:
