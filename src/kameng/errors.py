@@ -447,6 +447,25 @@ class Error(Enum):
         "平台已对该订单作出终局裁决，不能再次申请售后",
         "The platform has made a final ruling on this order; no new refund request can be made",
     )
+    CASE_ALREADY_SETTLED = (
+        K.CONFLICT,
+        "case_already_settled",
+        "该订单的售后已协商解决（商家同意退款或买家接受了方案），不能再次申请售后",
+        "The refund on this order was settled (the merchant agreed or the buyer accepted an offer); "
+        "no new refund request can be made",
+    )
+    REOPEN_LIMIT_REACHED = (
+        K.CONFLICT,
+        "reopen_limit_reached",
+        "撤回的售后申请只能重新提交一次",
+        "A withdrawn refund request can be reopened only once",
+    )
+    DEADLINE_PASSED = (
+        K.CONFLICT,
+        "deadline_passed",
+        "已超过处理时限，售后单已按超时规则处理，请刷新查看最新状态",
+        "The deadline has passed; the case was moved as the timeout rules say. Reload to see where it stands",
+    )
     CASE_AMOUNT_EXCEEDS_REFUNDABLE = (
         K.INVALID_REQUEST,
         "amount_exceeds_refundable",

@@ -1,6 +1,7 @@
 """One settings module, driven by environment variables (KAMENG_*)."""
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,11 @@ from kameng.ops.config import s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("KAMENG_DATA_DIR", "./var")).resolve()
+if "xdist" in sys.modules and (_xdist_worker := os.environ.get("PYTEST_XDIST_WORKER")):
+    # The test suite on several cores: each worker has its own test database, so its own files too
+    # (evidence and previews are named by row id, and two workers' rows share ids). Not for the
+    # programs a test starts: they inherit the variable but are given their own KAMENG_DATA_DIR.
+    DATA_DIR = DATA_DIR / f"xdist-{_xdist_worker}"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("KAMENG_SECRET_KEY") or "kameng-embedded-insecure-development-key-change-me"
@@ -37,6 +43,8 @@ EVIDENCE_CHAIN_KEY = os.environ.get("KAMENG_EVIDENCE_KEY") or SECRET_KEY
 TOKEN_LIFETIME_DAYS = int(os.environ.get("KAMENG_TOKEN_DAYS", "30"))
 # Idempotency-Key answers are kept this long (the contract: at least 24 h), then purged hourly.
 IDEMPOTENCY_RETENTION_HOURS = max(24, int(os.environ.get("KAMENG_IDEMPOTENCY_HOURS", "24")))
+# /healthz fails when the oldest due timer has waited longer than this (no sweeper is running).
+TIMER_LAG_LIMIT_SECONDS = float(os.environ.get("KAMENG_TIMER_LAG_LIMIT", "120"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
