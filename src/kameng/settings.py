@@ -39,6 +39,9 @@ SERVE_HOST = os.environ.get("KAMENG_SERVE_HOST", "")
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
 # The server key of the evidence chain's anchors (HMAC): keep it stable, or older anchors stop verifying.
 EVIDENCE_CHAIN_KEY = os.environ.get("KAMENG_EVIDENCE_KEY") or SECRET_KEY
+# Staff second factor (TOTP): "required" refuses arbitrator and admin logins without it.
+STAFF_OTP_REQUIRED = os.environ.get("KAMENG_STAFF_OTP", "").lower() == "required"
+OTP_TOTP_ISSUER = "kameng"
 # Bearer tokens end this many days after issue (POST /auth/token answers `expires_at`).
 TOKEN_LIFETIME_DAYS = int(os.environ.get("KAMENG_TOKEN_DAYS", "30"))
 # Idempotency-Key answers are kept this long (the contract: at least 24 h), then purged hourly.
@@ -47,7 +50,7 @@ IDEMPOTENCY_RETENTION_HOURS = max(24, int(os.environ.get("KAMENG_IDEMPOTENCY_HOU
 TIMER_LAG_LIMIT_SECONDS = float(os.environ.get("KAMENG_TIMER_LAG_LIMIT", "120"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "kameng.web.admin_config.StaffAdminConfig",  # the Django admin, behind the staff second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,6 +73,9 @@ INSTALLED_APPS = [
     "kameng.security",
     "kameng.web",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",  # serves the API docs page's Swagger UI from /static/ (the strict CSP refuses CDNs)
 ]
 
@@ -83,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed TOTP
     "kameng.web.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -249,9 +256,11 @@ else:
 # KAMENG_RATE_LIMITS=off all of them (load tests only). See kameng.security.ratelimit.
 RATE_LIMITS_ENABLED = os.environ.get("KAMENG_RATE_LIMITS", "on").lower() not in ("off", "0", "false")
 RATE_LIMITS = {
-    "login_ip": "60/300",  # POST /auth/token per client address
-    "login_account": "10/300",  # POST /auth/token per username
-    "register_ip": "20/3600",  # POST /auth/register and the register page per client address
+    "login_ip": "600/300",  # POST /auth/token per client address (a campus NAT shares one)
+    "login_pair": "30/300",  # POST /auth/token per (username, address)
+    "login_failures_ip": "300/3600",  # failed logins per address across accounts: then the address locks
+    "register_ip": "200/3600",  # registrations per address (hard limit; a NAT shares one)
+    "register_challenge_ip": "10/3600",  # past this many per address, registering needs a proof of work
     "password_change": "10/300",  # POST /me/password per user (a stolen token guessing the password)
     "api_token": "1200/60",  # every /api/ request per bearer token
     "api_ip": "6000/60",  # every /api/ request with a token, per client address
@@ -259,10 +268,13 @@ RATE_LIMITS = {
 }
 for _name in RATE_LIMITS:
     RATE_LIMITS[_name] = os.environ.get(f"KAMENG_RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name])
+# The registration proof of work: the largest number a solver may have to try (~0.1 s of SHA-256).
+REGISTER_POW_MAX_NUMBER = int(os.environ.get("KAMENG_REGISTER_POW_MAX", "100000"))
 PROXY_COUNT = int(os.environ.get("KAMENG_PROXY_COUNT", "0") or 0)  # trusted proxies adding X-Forwarded-For
 
 # django-axes: password logins (pages, the Django admin and POST /auth/token) lock for 15 minutes
-# after 10 failures for one account or from one address; the lockout store is the database.
+# after 10 failures of one (account, address) pair; the lockout store is the database. The
+# slow-down before it and the address-wide lock are kameng.security.lockout's.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -271,7 +283,7 @@ from datetime import timedelta  # noqa: E402
 
 AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_LOCK_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair, never the account or address alone
 AXES_LOCKOUT_CALLABLE = "kameng.web.views.accounts.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "kameng.security.ratelimit.axes_client_ip"
 AXES_RESET_ON_SUCCESS = False  # a success from the same address must not wipe an attack's count

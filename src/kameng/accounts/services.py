@@ -14,8 +14,11 @@ from django.db import IntegrityError, models, transaction
 
 from kameng.clock.services import now
 from kameng.errors import DomainError, Error
+from kameng.security import lockout
 from kameng.security.lockout import locked_error
+from kameng.security.ratelimit import client_ip
 
+from . import otp
 from .models import ApiToken, Role, User
 
 
@@ -69,21 +72,41 @@ def issue_token(user: User) -> str:
     return issue(user).raw
 
 
-def login(username: str, password: str, *, request=None) -> tuple[User, Issued]:
-    """Password login for a token. With the HTTP request, django-axes counts failures per account
-    and per address and refuses a locked one (429 login_locked)."""
+def login(username: str, password: str, *, otp: str | None = None, request=None) -> tuple[User, Issued]:
+    """Password login for a token, then the staff second factor when the user has TOTP.
+
+    With the HTTP request, failures count per (account, address) pair (kameng.security.lockout:
+    a slow-down, then django-axes' lock, 429) and per address across accounts."""
+    user = authenticate_password(username, password, request=request)
+    check_second_factor_at_login(user, otp, username=username, request=request)
+    return user, issue(user)
+
+
+def authenticate_password(username: str, password: str, *, request=None) -> User:
+    """The user behind a username and password (the API and the pages), or 401 / 429."""
     if not username or len(username) > 150 or len(password or "") > 4096:
         # No account has such a name; and a lockout record could not store it (it would be a 500).
         raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
     if request is None:  # CLI and tests: no address to count against
         user = ModelBackend().authenticate(None, username=username, password=password)
     else:
+        lockout.gate(username, client_ip(request))
         user = authenticate(request, username=username, password=password)
         if getattr(request, "axes_locked_out", False):
             raise locked_error()
     if user is None or not user.is_active:
         raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
-    return user, issue(user)
+    return user
+
+
+def check_second_factor_at_login(user: User, code: str | None, *, username: str, request=None):
+    """The device that accepted the code (None without TOTP); a wrong code counts as a failed login."""
+    try:
+        return otp.check_second_factor(user, code)
+    except DomainError as exc:
+        if request is not None and exc.error is Error.OTP_INVALID:
+            lockout.record_failure(username, client_ip(request))
+        raise
 
 
 def token_for(raw: str) -> ApiToken | None:

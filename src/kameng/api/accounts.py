@@ -4,6 +4,7 @@ from ninja import Router, Schema, Status
 
 from kameng.accounts import services
 from kameng.security import ratelimit
+from kameng.security.challenge import new_challenge
 
 from .base import iso
 
@@ -14,11 +15,13 @@ class RegisterIn(Schema):
     username: str
     password: str
     role: str
+    challenge: str | None = None  # a solved GET /auth/challenge, once an address registers often
 
 
 class CredentialsIn(Schema):
     username: str
     password: str
+    otp: str | None = None  # the staff second factor: a TOTP code or a recovery code
 
 
 class PasswordIn(Schema):
@@ -46,9 +49,16 @@ def auth_out(user, issued: services.Issued) -> dict:
     return {"user": user_out(user), "token": issued.raw, "expires_at": iso(issued.expires_at)}
 
 
+@router.get("/auth/challenge", response=dict, auth=None)
+def challenge(request):
+    """An ALTCHA proof-of-work challenge for POST /auth/register {…, challenge: base64(JSON
+    {algorithm, challenge, number, salt, signature})}."""
+    return new_challenge()
+
+
 @router.post("/auth/register", response={201: AuthOut}, auth=None)
 def register(request, payload: RegisterIn):
-    ratelimit.limit_registration(request)
+    ratelimit.limit_registration(request, payload.challenge)
     user, issued = services.register(payload.username, payload.password, payload.role)
     return Status(201, auth_out(user, issued))
 
@@ -56,7 +66,7 @@ def register(request, payload: RegisterIn):
 @router.post("/auth/token", response=AuthOut, auth=None)
 def token(request, payload: CredentialsIn):
     ratelimit.limit_login(request, payload.username)
-    user, issued = services.login(payload.username, payload.password, request=request)
+    user, issued = services.login(payload.username, payload.password, otp=payload.otp, request=request)
     return auth_out(user, issued)
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 
-from kameng.errors import Error, RateLimited
+from kameng.errors import DomainError, Error, RateLimited
+
+from .challenge import solved
 
 SHARED = "security"  # login / registration counters
 FAST = "ratelimit"  # per-request API counters
@@ -84,6 +86,20 @@ def count(name: str, key: str, *, cache: str = SHARED, now: float | None = None)
     return Usage(limit, counted, max(1, math.ceil((window + 1) * limit.seconds - now)))
 
 
+def exceeded(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> int | None:
+    """Seconds until the window ends if `key` is already past the limit `name` (nothing counted)."""
+    limit = get_limit(name)
+    if limit is None:
+        return None
+    now = time.time() if now is None else now
+    window = int(now // limit.seconds)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    counted = caches[cache].get(f"rl:{name}:{window}:{digest}") or 0
+    if counted < limit.count:
+        return None
+    return max(1, math.ceil((window + 1) * limit.seconds - now))
+
+
 def enforce(*checks: tuple[str, str], cache: str = SHARED, error: Error = Error.RATE_LIMITED) -> Usage | None:
     """Count each (limit name, key); raise RateLimited with the longest wait if any is exceeded.
 
@@ -119,13 +135,21 @@ def axes_client_ip(request) -> str | None:
 
 
 def limit_login(request, username: str) -> None:
-    """POST /auth/token: per client IP and per account (the password guess rate)."""
-    enforce(("login_ip", client_ip(request)), ("login_account", (username or "").strip().lower()))
+    """POST /auth/token: attempts per client address (sized for a shared NAT) and per (account,
+    address) pair; never per account alone, which anyone could exhaust to lock its owner out."""
+    ip = client_ip(request)
+    enforce(("login_ip", ip), ("login_pair", f"{(username or '').strip().lower()}\n{ip}"))
 
 
-def limit_registration(request) -> None:
-    """POST /auth/register and the register page: per client IP."""
-    enforce(("register_ip", client_ip(request)))
+def limit_registration(request, solution: str | None = None) -> None:
+    """POST /auth/register and the register page, per client address: a hard limit sized for a
+    shared NAT, and before it a threshold past which a solved proof of work is needed
+    (kameng.security.challenge; 429 challenge_required without one)."""
+    ip = client_ip(request)
+    enforce(("register_ip", ip))
+    usage = count("register_challenge_ip", ip)
+    if usage is not None and usage.count > usage.limit.count and not solved(solution):
+        raise DomainError(Error.REGISTER_CHALLENGE_REQUIRED, param="challenge")
 
 
 def reset() -> None:
