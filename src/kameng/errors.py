@@ -418,6 +418,42 @@ class Error(Enum):
         "订单当前状态不允许此担保操作",
         "The order's escrow cannot do this in its current status",
     )
+    BALANCE_UNPAID = (
+        K.CONFLICT,
+        "balance_unpaid",
+        "买家钱包余额不足以支付尾款 ¥{amount}，暂不能发货（已通知买家）",
+        "The buyer's wallet cannot cover the balance of ¥{amount} yet, so the order cannot be delivered (the buyer was told)",
+    )
+    PAY_BALANCE_BUYER_ONLY = (
+        K.PERMISSION_DENIED,
+        "permission_denied",
+        "只有买家可以支付尾款",
+        "Only the buyer can pay the balance",
+    )
+    NO_BALANCE_DUE = (
+        K.CONFLICT,
+        "no_balance_due",
+        "该订单没有待付的尾款",
+        "This order has no balance to pay",
+    )
+    ORDER_PAY_WITH_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_pay_with",
+        "不支持的支付方式",
+        "This payment method is not available",
+    )
+    TOO_MANY_UNPAID_ORDERS = (
+        K.CONFLICT,
+        "too_many_unpaid_orders",
+        "您已有 3 笔待支付的订单，请先支付或等待它们过期",
+        "You already have 3 unpaid orders: pay them or let them expire first",
+    )
+    ORDER_NOT_AWAITING_PAYMENT = (
+        K.CONFLICT,
+        "invalid_state",
+        "订单不在待支付状态",
+        "This order is not awaiting payment",
+    )
     ORDER_REFUND_EXCEEDS_REFUNDABLE = (
         K.INVALID_REQUEST,
         "amount_exceeds_refundable",

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
+from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
@@ -436,7 +437,7 @@ def open_case(
         refundable = order.refundable_amount
         if amount > refundable:
             raise DomainError(Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, param="amount", max=refundable)
-        if reason == Reason.NO_REASON and not order.snapshot.get("no_reason_refund"):
+        if reason == Reason.NO_REASON and no_reason_return_excluded(order.snapshot, order.special_terms_accepted):
             raise DomainError(Error.NO_REASON_NOT_ALLOWED)
         first = lifecycle.PHASES[Phase.AWAITING_MERCHANT]
         case = RefundCase(
