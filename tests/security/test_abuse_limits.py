@@ -4,7 +4,7 @@ and the evidence upload quota per case."""
 
 import pytest
 from django.core.cache import caches
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from kameng.security import ratelimit
 
