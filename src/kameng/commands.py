@@ -228,6 +228,9 @@ def cmd_serve(args) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
     env["KAMENG_SERVE_HOST"] = args.host  # /metrics and /healthz details: open only on loopback
+    # Two malloc arenas per process, not eight per core: image decodes and OCR on several threads
+    # otherwise leave hundreds of MiB in per-thread arenas that glibc never hands back.
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     _fresh_metrics_dir(env)
     timers: Supervised | None = None
     if not args.no_timers and not settings.BROKER_URL:

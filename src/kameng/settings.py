@@ -37,6 +37,13 @@ METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
 # /metrics and the /healthz details are served only on a loopback binding.
 SERVE_HOST = os.environ.get("KAMENG_SERVE_HOST", "")
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
+# Embedded jobs (OCR, emails, complaint PDFs) run on this many background threads per process, at
+# most JOB_QUEUE waiting (kameng.timers.jobs); KAMENG_JOBS_IN_BACKGROUND=0 runs them in the caller.
+JOBS_IN_BACKGROUND = os.environ.get("KAMENG_JOBS_IN_BACKGROUND", "1") != "0"
+JOB_THREADS = max(1, int(os.environ.get("KAMENG_JOB_THREADS", "1")))
+JOB_QUEUE = max(1, int(os.environ.get("KAMENG_JOB_QUEUE", "64")))
+# Images decoded at once per process (upload checks, OCR): each holds up to 48 MiB of pixels.
+EVIDENCE_DECODE_SLOTS = max(1, int(os.environ.get("KAMENG_DECODE_SLOTS", "2")))
 # The server key of the evidence chain's anchors (HMAC): keep it stable, or older anchors stop verifying.
 EVIDENCE_CHAIN_KEY = os.environ.get("KAMENG_EVIDENCE_KEY") or SECRET_KEY
 # Staff second factor (TOTP): "required" refuses arbitrator and admin logins without it.

@@ -10,12 +10,18 @@ FFmpeg probe for video). Anything not PNG, JPEG, WebP, GIF, MP4, WebM, PDF or te
 """
 
 import codecs
+import ctypes
+import ctypes.util
 import hashlib
 import re
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from PIL import Image
@@ -24,8 +30,25 @@ from kameng.errors import DomainError, Error
 
 MAX_BYTES = 20 * 1024 * 1024  # one evidence file
 MAX_REQUEST_BYTES = 5 * MAX_BYTES  # all files of one multipart request together
-MAX_PIXELS = 50_000_000  # one image or video frame (a 1080 x 40000 long screenshot fits)
+# One decoded image or video frame at most this many bytes of pixels (width x height x bytes per
+# pixel of its mode): a 4000 x 4000 photo or a 1080 x 14000 long screenshot in RGB. Checked from
+# the header, before anything is decoded; a 7000 x 7000 PNG of 208 KB is refused at once.
+MAX_DECODED_BYTES = 48 * 1024 * 1024
+MAX_PIXELS = MAX_DECODED_BYTES // 3  # the same cap in RGB pixels (video frames, the assist)
 MAX_ANIMATION_PIXELS = 400_000_000  # all frames of an animated GIF/WebP together
+BYTES_PER_PIXEL = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "I;16": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "RGBA": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+}
 CHUNK = 64 * 1024
 HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 64 * 1024 + 22  # a ZIP's end-of-central-directory record lies in the last 64 KiB + 22
@@ -168,6 +191,36 @@ class UploadSizeLimitHandler(FileUploadHandler):
         if request is not None and hasattr(request, "_mark_post_parse_error"):
             request._mark_post_parse_error()
         raise UploadTooLarge(limit)
+
+
+_decode_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if ctypes.util.find_library("c") else None
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """Hold one of the process's settings.EVIDENCE_DECODE_SLOTS while decoding pixels, so parallel
+    uploads and OCR never hold more than slots x MAX_DECODED_BYTES; afterwards hand the freed
+    pixel memory back to the system (glibc keeps freed arenas otherwise: workers stayed at GBs)."""
+    global _decode_slots
+    with _slots_lock:
+        if _decode_slots is None:
+            _decode_slots = threading.BoundedSemaphore(settings.EVIDENCE_DECODE_SLOTS)
+    with _decode_slots:
+        try:
+            yield
+        finally:
+            release_memory()
+
+
+def release_memory() -> None:
+    if _libc is not None and hasattr(_libc, "malloc_trim"):
+        _libc.malloc_trim(0)
+
+
+def decoded_bytes(im: Image.Image) -> int:
+    return im.width * im.height * BYTES_PER_PIXEL.get(im.mode, 4)
 
 
 @dataclass
@@ -566,15 +619,17 @@ def _check_image(upload, content_type: str, size: int) -> None:
     if gif_frames is None:
         raise unsupported(Error.UPLOAD_GIF_MALFORMED)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), decode_slot():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             upload.seek(0)
             with Image.open(upload, formats=[expected]) as im:
+                if decoded_bytes(im) > MAX_DECODED_BYTES:
+                    raise Image.DecompressionBombError("too many pixels")  # from the header alone
                 im.verify()
             upload.seek(0)
             with Image.open(upload, formats=[expected]) as im:
                 pixels = im.width * im.height
-                if pixels > MAX_PIXELS:
+                if decoded_bytes(im) > MAX_DECODED_BYTES:
                     raise Image.DecompressionBombError("too many pixels")
                 if content_type == "image/gif":
                     # Pillow decodes every frame to count them: count descriptors without decoding
