@@ -228,7 +228,7 @@ SECURE_CSP = {
 
 # Caches. `default` stays per process. `security` holds the login and registration counters and
 # `ratelimit` counts every API request; every gunicorn worker must share both: Redis when
-# configured, else a table in the database (one table, two key prefixes).
+# configured, else tables in the database (the cache table, and the RateCounter table).
 REDIS_URL = os.environ.get("KAMENG_REDIS_URL", "") or (
     BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
@@ -251,13 +251,11 @@ else:
             "LOCATION": "kameng_security_cache",
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
-        "ratelimit": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "kameng_security_cache",
-            "KEY_PREFIX": "api",
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
-        },
+        # No cache: the API's counters are rows of kameng.security.models.RateCounter (one upsert each).
+        "ratelimit": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     }
+
+API_RATE_COUNTERS = "cache" if REDIS_URL else "table"  # where kameng.security.ratelimit counts API requests
 
 # Request-rate limits, "count/seconds" each; KAMENG_RATE_LIMIT_<NAME> overrides one ("off" disables it),
 # KAMENG_RATE_LIMITS=off all of them (load tests only). See kameng.security.ratelimit.

@@ -64,6 +64,7 @@ MATRIX = {
     ("POST", "/auth/register"): EVERYONE,
     ("POST", "/auth/token"): EVERYONE,
     ("GET", "/me"): SIGNED_IN,
+    ("GET", "/auth/challenge"): EVERYONE,
     ("POST", "/auth/logout"): SIGNED_IN,
     ("POST", "/me/password"): SIGNED_IN,
     ("POST", "/shops"): only("merchant", "merchant2"),

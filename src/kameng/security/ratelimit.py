@@ -1,9 +1,10 @@
 """Request-rate limits: fixed windows counted in a Django cache.
 
 Limits are named in settings.RATE_LIMITS ("count/seconds"). Every counter is shared by all
-gunicorn workers: the login and registration limits count in the `security` cache, the API's
-per-token and per-address limits in the `ratelimit` cache; both are Redis when KAMENG_REDIS_URL
-(or a redis:// KAMENG_BROKER_URL) is set, else the database cache table.
+gunicorn workers: the login and registration limits count in the `security` cache (Redis when
+KAMENG_REDIS_URL or a redis:// KAMENG_BROKER_URL is set, else the database cache table); the
+API's per-token and per-address limits in the `ratelimit` cache when that is Redis, else in the
+RateCounter table, one atomic upsert per counted request.
 """
 
 import hashlib
@@ -13,10 +14,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection
 
 from kameng.errors import DomainError, Error, RateLimited
 
 from .challenge import solved
+from .models import RateCounter
 
 SHARED = "security"  # login / registration counters
 FAST = "ratelimit"  # per-request API counters
@@ -74,6 +77,9 @@ def count(name: str, key: str, *, cache: str = SHARED, now: float | None = None)
     window = int(now // limit.seconds)
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
     cache_key = f"rl:{name}:{window}:{digest}"
+    reset = max(1, math.ceil((window + 1) * limit.seconds - now))
+    if cache == FAST and settings.API_RATE_COUNTERS == "table":
+        return Usage(limit, _count_in_table(cache_key, (window + 1) * limit.seconds), reset)
     store = caches[cache]
     if store.add(cache_key, 1, timeout=limit.seconds + 5):
         counted = 1
@@ -83,7 +89,28 @@ def count(name: str, key: str, *, cache: str = SHARED, now: float | None = None)
         except ValueError:  # expired between add and incr
             store.set(cache_key, 1, timeout=limit.seconds + 5)
             counted = 1
-    return Usage(limit, counted, max(1, math.ceil((window + 1) * limit.seconds - now)))
+    return Usage(limit, counted, reset)
+
+
+UPSERT = (
+    "INSERT INTO security_ratecounter (key, count, expires) VALUES (%s, 1, %s) "
+    "ON CONFLICT (key) DO UPDATE SET count = security_ratecounter.count + 1 RETURNING count"
+)
+PURGE_EVERY = 500  # counted requests between two purges of ended windows (per process)
+_since_purge = 0
+
+
+def _count_in_table(key: str, expires: float) -> int:
+    """One atomic upsert (PostgreSQL and SQLite ≥ 3.35): the window's count after this request."""
+    global _since_purge
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT, [key, expires])
+        counted = cursor.fetchone()[0]
+    _since_purge += 1
+    if _since_purge >= PURGE_EVERY:
+        _since_purge = 0
+        RateCounter.objects.filter(expires__lt=time.time() - 60).delete()
+    return counted
 
 
 def exceeded(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> int | None:
@@ -156,3 +183,4 @@ def reset() -> None:
     """Forget every counter (tests, or an operator after an incident)."""
     for alias in (SHARED, FAST):
         caches[alias].clear()
+    RateCounter.objects.all().delete()
