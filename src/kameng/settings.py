@@ -278,8 +278,8 @@ RATE_LIMITS = {
     "login_ip": "600/300",  # POST /auth/token per client address (a campus NAT shares one)
     "login_pair": "30/300",  # POST /auth/token per (username, address)
     "login_failures_ip": "300/3600",  # failed logins per address across accounts: then the address locks
-    "register_ip": "200/3600",  # registrations per address (hard limit; a NAT shares one)
-    "register_challenge_ip": "10/3600",  # past this many per address, registering needs a proof of work
+    "register_ip": "300/3600",  # registrations per address (hard limit; a NAT shares one)
+    "register_challenge_ip": "30/3600",  # past this many per address, registering needs a proof of work
     "password_change": "10/300",  # POST /me/password per user (a stolen token guessing the password)
     "api_token": "1200/60",  # every /api/ request per bearer token
     "api_ip": "6000/60",  # every /api/ request with a token, per client address

@@ -92,7 +92,7 @@ def test_parallel_decodes_are_bounded_per_process(settings):
     finally:
         uploads._decode_slots = None
     assert results == ["image/png"] * 4
-    assert grew < 130, f"peak rose {grew:.0f} MiB for four 46 MB decodes with one slot"
+    assert grew < 160, f"peak rose {grew:.0f} MiB for four 46 MB decodes with one slot (unbounded: 180-370)"
 
 
 @pytest.mark.django_db(transaction=True)
