@@ -252,6 +252,38 @@ class Error(Enum):
         "单条卡密不超过2000个字符",
         "Each card key must be at most 2,000 characters",
     )
+    STOCK_FILE_TYPE = (
+        K.UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_file_type",
+        "只支持 .txt、.csv 或 .xlsx 文件",
+        "Only .txt, .csv or .xlsx files are supported",
+    )
+    STOCK_FILE_UNREADABLE = (
+        K.UNSUPPORTED_MEDIA_TYPE,
+        "unreadable_file",
+        "无法读取该文件：请上传文本、CSV 或 Excel (.xlsx) 文件",
+        "Cannot read this file: upload a text, CSV or Excel (.xlsx) file",
+    )
+    STOCK_FILE_TOO_LARGE = (K.TOO_LARGE, "file_too_large", "文件不能超过 2 MB", "Files can be at most 2 MB")
+    STOCK_IMPORT_EMPTY = (K.INVALID_REQUEST, "invalid_items", "没有读到任何卡密", "No card keys were found")
+    STOCK_VOID_NOTHING = (
+        K.INVALID_REQUEST,
+        "invalid_items",
+        "请列出要作废的卡密，或选择全部作废",
+        "List the card keys to void, or void all of them",
+    )
+    LISTING_DELIVERY_ORDER_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_delivery_order",
+        "发卡顺序只能是 oldest 或 random",
+        "delivery_order must be oldest or random",
+    )
+    LISTING_LOW_STOCK_THRESHOLD_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_low_stock_threshold",
+        "库存预警值须为 0 至 10000 的整数",
+        "low_stock_threshold must be an integer from 0 to 10,000",
+    )
 
     # ---- wallet and ledger ----------------------------------------------------------------------------
     INSUFFICIENT_FUNDS = (K.INSUFFICIENT_FUNDS, "insufficient_funds", "余额不足", "Insufficient wallet balance")

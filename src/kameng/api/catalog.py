@@ -2,10 +2,13 @@
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from ninja import Router, Schema, Status
+from django.http import HttpResponse
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from kameng.accounts.models import Role
 from kameng.catalog import services
+from kameng.catalog import stock as inventory
 from kameng.catalog.models import Listing, Shop, StockItem
 from kameng.errors import DomainError, Error
 from kameng.policy.services import get_policy
@@ -33,6 +36,8 @@ class ListingIn(Schema):
     verification_minutes: int | None = None
     no_reason_refund: bool = False
     deposit_percent: int | None = None
+    delivery_order: str = "oldest"
+    low_stock_threshold: int = 0
 
 
 class ListingPatch(Schema):
@@ -47,10 +52,17 @@ class ListingPatch(Schema):
     no_reason_refund: bool | None = None
     deposit_percent: int | None = None
     status: str | None = None
+    delivery_order: str | None = None
+    low_stock_threshold: int | None = None
 
 
 class StockIn(Schema):
     items: list[str]
+
+
+class StockVoidIn(Schema):
+    items: list[str] | None = None
+    all: bool = False
 
 
 def optional_user(request):
@@ -100,7 +112,11 @@ def listing_out(listing: Listing, *, stock: int | None = None, policy=None) -> d
         "updated_at": iso(listing.updated_at),
     }
     if listing.kind == "card_key":
-        data["stock_available"] = stock if stock is not None else services.available_stock(listing)
+        available = stock if stock is not None else services.available_stock(listing)
+        data["stock_available"] = available
+        data["restocking"] = available == 0  # 补货中: shown instead of a buy button; orders answer out_of_stock
+        data["delivery_order"] = listing.delivery_order
+        data["low_stock_threshold"] = listing.low_stock_threshold
     return data
 
 
@@ -158,9 +174,9 @@ def search_listings(
 
 
 def _stock_left():
-    """Unsold stock per listing inside the search query (the partial index stock_available)."""
+    """Unsold stock per listing inside the search query (the partial index stock_unsold)."""
     unsold = (
-        StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True)
+        StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True, voided_at__isnull=True)
         .order_by()
         .values("listing")
         .annotate(n=Count("id"))
@@ -174,3 +190,34 @@ def add_stock(request, listing_id: str, payload: StockIn):
     require_role(request, Role.MERCHANT)
     listing = services.get_listing_for(listing_id, request.auth)
     return services.add_stock(listing, acting_user=request.auth, items=payload.items)
+
+
+@router.post("/listings/{listing_id}/stock/import", response=dict)
+def import_stock(
+    request,
+    listing_id: str,
+    file: File[UploadedFile] = None,  # type: ignore[assignment]  # pasted text alone is an import too
+    text: Form[str] = "",
+):
+    """Card keys from pasted text and/or a .txt, .csv or .xlsx file: {added, duplicates, invalid, available}."""
+    require_role(request, Role.MERCHANT)
+    listing = services.get_listing_for(listing_id, request.auth)
+    return inventory.import_batch(listing, acting_user=request.auth, text=text, upload=file).as_dict()
+
+
+@router.post("/listings/{listing_id}/stock/void", response=dict)
+def void_stock(request, listing_id: str, payload: StockVoidIn):
+    require_role(request, Role.MERCHANT)
+    listing = services.get_listing_for(listing_id, request.auth)
+    return inventory.void(listing, acting_user=request.auth, items=payload.items, every=payload.all)
+
+
+@router.get("/listings/{listing_id}/stock/export")
+def export_stock(request, listing_id: str):
+    require_role(request, Role.MERCHANT)
+    listing = services.get_listing_for(listing_id, request.auth)
+    response = HttpResponse(
+        inventory.export_unsold(listing, acting_user=request.auth), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="kameng-stock-{listing.pk}.csv"'
+    return response

@@ -6,24 +6,24 @@ kameng.ledger, in the same transaction, each movement under its own idempotency 
 order's events and arm or cancel the deadline's timer.
 """
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
 from kameng.accounts.models import Role, User
-from kameng.catalog.models import Listing, Shop, ShopStatus, StockItem
+from kameng.catalog import stock
+from kameng.catalog.models import Listing, Shop, ShopStatus
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
 from kameng.money import plain_yuan
+from kameng.spreadsheet import csv_document, csv_safe
 from kameng.timers import services as timers
 
 from . import escrow, lifecycle
@@ -287,16 +287,8 @@ def purchase(
 
 
 def _deliver_from_stock(order: Order, now) -> None:
-    qs = StockItem.objects.filter(listing_id=order.listing_id, order__isnull=True).order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True)
-    items = list(qs[: order.quantity])
-    if len(items) < order.quantity:
-        raise DomainError(Error.OUT_OF_STOCK)
-    ids = [i.pk for i in items]
-    # The filter on order__isnull makes a double delivery impossible even without row locks.
-    taken = StockItem.objects.filter(pk__in=ids, order__isnull=True).update(order=order, delivered_at=now)
-    if taken != len(ids):
+    """Card keys leave stock in the purchase's transaction (in the listing's delivery order), or it fails."""
+    if stock.take(order.listing, order.quantity, order, now) is None:
         raise DomainError(Error.OUT_OF_STOCK)
     transition(order, Event.DELIVERED, actor=Actor.SYSTEM, user=None, now=now)
 
@@ -397,29 +389,23 @@ def export_orders(user: User) -> bytes:
 
 
 def export_csv(orders) -> bytes:
-    """UTF-8 with BOM so Excel opens the Chinese columns correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_HEADER)
-    for o in orders:
-        writer.writerow(
+    """UTF-8 with BOM so Excel opens the Chinese columns correctly; user text cannot run as a formula."""
+    return csv_document(
+        EXPORT_HEADER,
+        (
             [
                 o.number,
                 o.created_at.isoformat(),
-                _csv_safe(o.snapshot["title"]),
+                csv_safe(o.snapshot["title"]),
                 o.snapshot["category"],
                 o.quantity,
                 plain_yuan(o.amount),
                 plain_yuan(o.refunded_amount),
                 o.status,
                 o.escrow_status,
-                _csv_safe(o.shop.name),
-                _csv_safe(o.buyer.username),
+                csv_safe(o.shop.name),
+                csv_safe(o.buyer.username),
             ]
-        )
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralize spreadsheet formulas in user text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+            for o in orders
+        ),
+    )

@@ -52,6 +52,11 @@ urlpatterns = [
     path("shop/listings/new", merchant.listing_new, name="merchant-listing-new"),
     path("shop/listings/<int:listing_id>/edit", merchant.listing_edit, name="merchant-listing-edit"),
     path("shop/listings/<int:listing_id>/stock", merchant.listing_stock, name="merchant-listing-stock"),
+    path(
+        "shop/listings/<int:listing_id>/stock/export",
+        merchant.listing_stock_export,
+        name="merchant-listing-stock-export",
+    ),
     # After-sales (售后), arbitration and operator pages.
     path("orders/<int:order_id>/refund", cases.case_open, name="case-open"),
     path("refunds/", cases.my_cases, name="cases"),

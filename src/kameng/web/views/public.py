@@ -36,7 +36,7 @@ def home(request):
         category = ""
     listings = (
         catalog_services.search(q, category)
-        .annotate(stock_available=Count("stock", filter=Q(stock__order__isnull=True)))
+        .annotate(stock_available=Count("stock", filter=Q(stock__order__isnull=True, stock__voided_at__isnull=True)))
         .order_by("demoted", "-pk")
     )
     page = Paginator(listings, PAGE_SIZE).get_page(request.GET.get("page"))
