@@ -285,6 +285,54 @@ class Error(Enum):
         "low_stock_threshold must be an integer from 0 to 10,000",
     )
 
+    # ---- merchants' integrations: notification channels and webhooks ------------------------------
+    NOTIFY_MERCHANT_ONLY = (
+        K.PERMISSION_DENIED,
+        "wrong_role",
+        "只有商家可以设置通知渠道",
+        "Only merchants can set notification channels",
+    )
+    NOTIFY_CHANNEL_UNKNOWN = (
+        K.INVALID_REQUEST,
+        "invalid_channel",
+        "渠道只能是 email、telegram、wecom、dingtalk、bark、serverchan 或 json",
+        "The channel must be email, telegram, wecom, dingtalk, bark, serverchan or json",
+    )
+    NOTIFY_URL_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_url",
+        "这不是该渠道的通知地址（例如 mailto://、tgram://、wecombot://、dingtalk://、bark://、schan://、json://）",
+        "This is not a notification URL of that channel (e.g. mailto://, tgram://, wecombot://, dingtalk://, bark://, schan://, json://)",
+    )
+    NOTIFY_CHANNEL_NOT_SET = (
+        K.CONFLICT,
+        "channel_not_set",
+        "请先设置该通知渠道的地址",
+        "Set this channel's URL first",
+    )
+    NOTIFY_DISPATCH_NOT_FOUND = (K.NOT_FOUND, "not_found", "通知记录不存在", "No such notification")
+    WEBHOOK_MERCHANT_ONLY = (
+        K.PERMISSION_DENIED,
+        "wrong_role",
+        "只有商家可以设置 Webhook",
+        "Only merchants can set webhooks",
+    )
+    WEBHOOK_URL_NOT_ALLOWED = (
+        K.INVALID_REQUEST,
+        "url_not_allowed",
+        "地址必须是公网 https 地址",
+        "The URL must be a public https address",
+    )
+    WEBHOOK_EVENTS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_events",
+        "请至少选择一个事件：order.paid、order.delivered、order.completed、refund.opened、refund.updated、refund.closed、withdrawal.paid",
+        "Choose at least one event: order.paid, order.delivered, order.completed, refund.opened, refund.updated, refund.closed, withdrawal.paid",
+    )
+    WEBHOOK_TOO_MANY = (K.CONFLICT, "too_many_webhooks", "最多设置 10 个 Webhook", "At most 10 webhooks")
+    WEBHOOK_NOT_FOUND = (K.NOT_FOUND, "not_found", "Webhook 不存在", "No such webhook")
+    WEBHOOK_DELIVERY_NOT_FOUND = (K.NOT_FOUND, "not_found", "投递记录不存在", "No such delivery")
+
     # ---- wallet and ledger ----------------------------------------------------------------------------
     INSUFFICIENT_FUNDS = (K.INSUFFICIENT_FUNDS, "insufficient_funds", "余额不足", "Insufficient wallet balance")
     TOPUP_NOT_FOUND = (K.NOT_FOUND, "not_found", "充值单不存在", "No such top-up")

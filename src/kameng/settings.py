@@ -27,6 +27,8 @@ PLATFORM_OPERATOR = {
 BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
+# Webhooks and notification channels may call private addresses and plain http (tests, intranets).
+WEBHOOK_ALLOW_PRIVATE = os.environ.get("KAMENG_WEBHOOK_ALLOW_PRIVATE") == "1"
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
 
 INSTALLED_APPS = [
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
     "kameng.arbitration",
     "kameng.trust",
     "kameng.complaints",
+    "kameng.notify",
     "kameng.api",
     "kameng.security",
     "kameng.web",

@@ -157,3 +157,22 @@ def test_random_delivery_order_takes_any_unsold_key(api, merchant, buyer, fund, 
     assert taken != keys[:6]  # oldest-first would give exactly these; 6 random draws of 40 match with p ≈ 3e-10
     bad = api.patch(f"/listings/{listing['id']}", {"delivery_order": "newest"}, token=merchant.token)
     assert bad.status_code == 400 and bad.data["error"]["param"] == "delivery_order"
+
+
+def test_low_stock_threshold_tells_the_merchant_once(api, merchant, buyer, fund, make_listing):
+    def low_stock_notices():
+        data = api.get("/notifications?limit=100", token=merchant.token).data["data"]
+        return [n["text"] for n in data if n["kind"] == "low_stock"]
+
+    listing = make_listing(merchant, stock=[f"L-{i}" for i in range(4)], price=100)
+    res = api.patch(f"/listings/{listing['id']}", {"low_stock_threshold": 2}, token=merchant.token)
+    assert res.data["low_stock_threshold"] == 2
+    fund(buyer, 400)
+    api.post("/orders", {"listing": listing["id"]}, token=buyer.token)  # 3 left
+    assert low_stock_notices() == []
+    api.post("/orders", {"listing": listing["id"]}, token=buyer.token)  # 2 left: crossed
+    api.post("/orders", {"listing": listing["id"]}, token=buyer.token)  # 1 left: no second notice
+    notices = low_stock_notices()
+    assert len(notices) == 1 and "只剩 2 条" in notices[0]
+    bad = api.patch(f"/listings/{listing['id']}", {"low_stock_threshold": -1}, token=merchant.token)
+    assert bad.status_code == 400

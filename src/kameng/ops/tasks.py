@@ -24,3 +24,14 @@ def send_notification_email(to: str, subject: str, body: str) -> int:
 def build_complaint(case_id: int, channel: str) -> str | None:
     # No retries: a package that failed to build ahead is built by the download itself.
     return jobs.run("build_complaint", case_id, channel)
+
+
+# No Celery retries for the outbox: a failed attempt arms its own back-off timer (kameng.notify.outbox).
+@app.task(name="kameng.notify.send")
+def notify_send(dispatch_id: int) -> bool:
+    return jobs.run("notify.send", dispatch_id)
+
+
+@app.task(name="kameng.notify.deliver_webhook")
+def notify_deliver_webhook(delivery_id: int) -> bool:
+    return jobs.run("notify.deliver_webhook", delivery_id)

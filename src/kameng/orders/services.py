@@ -28,6 +28,7 @@ from kameng.timers import services as timers
 
 from . import escrow, lifecycle
 from .events import append_event as _event
+from .events import message_posted
 from .lifecycle import Actor, Effect, Event
 from .models import Message, Order
 from .offplatform import message_flags
@@ -360,9 +361,12 @@ def post_message(order: Order, *, acting_user: User, body: str) -> Message:
     body = (body or "").strip()
     if not body or len(body) > 5000:
         raise DomainError(Error.MESSAGE_BODY_INVALID, param="body")
-    return Message.objects.create(
-        order=order, author=acting_user, body=body, flags=message_flags(body), created_at=clock_now()
-    )
+    with transaction.atomic():
+        message = Message.objects.create(
+            order=order, author=acting_user, body=body, flags=message_flags(body), created_at=clock_now()
+        )
+        message_posted(message)
+    return message
 
 
 # ---- export --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
 
+from .events import withdrawal_paid
 from .gateways import InvalidNotification, get_gateway
 from .models import PaymentNotification, Topup, Withdrawal
 
@@ -108,4 +109,5 @@ def withdraw(*, acting_user, amount: int) -> Withdrawal:
             actor=acting_user.username,
             memo=f"提现 {withdrawal.pk}",
         )
+        withdrawal_paid(withdrawal)  # the sandbox payout pays at once; a real payout calls it on its confirmation
     return withdrawal

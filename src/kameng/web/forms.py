@@ -246,3 +246,34 @@ class DeliverForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("账号密码、充值凭证、服务完成说明等。只有买家和你能看到。"),
     )
+
+
+class ChannelForm(forms.Form):
+    kind = forms.CharField(widget=forms.HiddenInput)
+    url = forms.CharField(
+        label=_("通知地址"),
+        max_length=1000,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+WEBHOOK_EVENT_CHOICES = [
+    ("order.paid", _("订单已付款")),
+    ("order.delivered", _("订单已发货")),
+    ("order.completed", _("订单已完成（放款）")),
+    ("refund.opened", _("售后单已创建")),
+    ("refund.updated", _("售后单有进展")),
+    ("refund.closed", _("售后单已结束")),
+    ("withdrawal.paid", _("提现已打款")),
+]
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(
+        label=_("接收地址（公网 https）"),
+        max_length=1000,
+        widget=forms.URLInput(attrs={"autocomplete": "off", "placeholder": "https://"}),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("订阅事件"), choices=WEBHOOK_EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
