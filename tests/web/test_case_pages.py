@@ -316,7 +316,9 @@ def test_rejection_needs_a_reason_and_the_buyer_escalates(login_as, buyer, merch
     client.post(f"/refunds/{case.pk}/reject", {"reject-reason": "买家已激活使用"})
     case.refresh_from_db()
     assert case.status == CaseStatus.AWAITING_BUYER
-    response = login_as(buyer).post(f"/refunds/{case.pk}/escalate")
+    response = login_as(buyer).post(
+        f"/refunds/{case.pk}/escalate", {"escalate-reason": "激活码仍然无效", "confirmed": "yes"}
+    )
     assert response["Location"] == f"/refunds/{case.pk}"
     case.refresh_from_db()
     assert case.status == CaseStatus.IN_ARBITRATION and case.decide_by is not None

@@ -33,7 +33,9 @@ class ContradictionOut(Schema):
     promise: str
     finding: str
     finding_kind: str
-    source: str
+    source: str  # the evidence item (or "description") that shows it best
+    source_label: str = ""
+    also_in: list[str] = []  # the other sources that show the same finding (labels)
 
 
 class BuyerRiskOut(Schema):

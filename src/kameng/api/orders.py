@@ -68,6 +68,7 @@ def order_out(order: Order, user) -> dict:
         "balance_due": order.balance_due,
         "refunded_amount": order.refunded_amount,
         "special_terms_accepted": order.special_terms_accepted,
+        "special_terms_confirmation": order.special_terms_confirmation,
         "topup_target": order.topup_target or None,
         "delivery": delivery,
         "delivered_at": iso(order.delivered_at),
@@ -129,6 +130,12 @@ def get_order(request, order_id: str):
 def deliver(request, order_id: str, payload: DeliverIn):
     order = services.get_order_for(order_id, request.auth)
     return order_out(services.deliver(order, acting_user=request.auth, content=payload.content), request.auth)
+
+
+@router.post("/orders/{order_id}/pay_balance", response=dict)
+def pay_balance(request, order_id: str):
+    order = services.get_order_for(order_id, request.auth)
+    return order_out(services.pay_balance(order, acting_user=request.auth), request.auth)
 
 
 @router.post("/orders/{order_id}/confirm", response=dict)

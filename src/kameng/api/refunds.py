@@ -61,6 +61,10 @@ def decision_out(record: dict | None, *, final: bool | None = None) -> dict | No
     }
 
 
+def next_step_out(step: lifecycle.NextStep) -> dict:
+    return {"actor": step.actor, "due_by": iso(step.due_by), "on_timeout": step.on_timeout}
+
+
 def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None) -> dict:
     now = now or clock_now()  # lists pass it: one clock read per page
     appeal_decision = case.appeal.get("decision") if case.appeal else None
@@ -99,6 +103,7 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
             "appeal_by": iso(case.appeal_by),
             "compromise_respond_by": iso(case.compromise_respond_by),
         },
+        "next_step": next_step_out(lifecycle.next_step(case)),
         "overdue": bool(case.decide_by and case.decide_by < now and case.status in ("in_arbitration", "in_appeal")),
         "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
         "available_actions": lifecycle.offered(case, role, now),
@@ -196,6 +201,7 @@ def act(request, case_id: str, action: str, given: dict[str, Any]) -> dict:
 
 _FIELD_TYPES: dict[lifecycle.Kind, tuple[Any, Any]] = {
     lifecycle.Kind.TEXT: (str, ...),
+    lifecycle.Kind.OPTIONAL_TEXT: (str, ""),
     lifecycle.Kind.AMOUNT: (int, ...),
     lifecycle.Kind.OPTIONAL_AMOUNT: (int | None, None),
     lifecycle.Kind.CHOICE: (str, ...),
@@ -221,17 +227,24 @@ def _without_body(action: str) -> Callable:
     return handler
 
 
-def _with_body(action: str, schema: type[Schema]) -> Callable:
+def _with_body(action: str, schema: type[Schema], optional: bool) -> Callable:
+    """The action with its typed body; a body of optional fields only may be left out."""
+
     def handler(request, case_id: str, payload: Schema):
         return act(request, case_id, action, payload.model_dump())
 
-    handler.__annotations__["payload"] = schema  # ninja reads the body's schema from the signature
-    return handler
+    def handler_optional(request, case_id: str, payload: Schema | None = None):
+        return act(request, case_id, action, payload.model_dump() if payload else {})
+
+    chosen = handler_optional if optional else handler
+    chosen.__annotations__["payload"] = (schema | None) if optional else schema  # ninja reads the body's schema
+    return chosen
 
 
 def _route(action: str, schema: type[Schema] | None) -> None:
     """POST /refunds/{case_id}/<action>, named after the action (its operationId and summary)."""
-    handler = _without_body(action) if schema is None else _with_body(action, schema)
+    optional = all(f.kind == lifecycle.Kind.OPTIONAL_TEXT for f in lifecycle.ACTIONS[action].fields)
+    handler = _without_body(action) if schema is None else _with_body(action, schema, optional)
     handler.__name__ = handler.__qualname__ = action
     router.post(f"/refunds/{{case_id}}/{action}", response=dict)(handler)
 

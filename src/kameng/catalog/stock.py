@@ -272,8 +272,9 @@ def on_low_stock(listener: LowStockListener) -> LowStockListener:
     return listener
 
 
-def take(listing: Listing, quantity: int, order, now: datetime) -> list[StockItem] | None:
-    """Give `quantity` unsold keys to `order` in the listing's delivery order; None if there are not enough.
+def take(listing: Listing, quantity: int, order, delivered_at: datetime | None) -> list[StockItem] | None:
+    """Give `quantity` unsold keys to `order` in the listing's delivery order, delivered at `delivered_at`
+    (None: only reserved, for a direct checkout awaiting payment); None if there are not enough.
 
     On PostgreSQL the rows are taken with SKIP LOCKED, so two purchases never wait for each other's
     keys; the update's own `order IS NULL` makes a double delivery impossible even without locks.
@@ -286,12 +287,22 @@ def take(listing: Listing, quantity: int, order, now: datetime) -> list[StockIte
         return None
     ids = [i.pk for i in items]
     taken = StockItem.objects.filter(pk__in=ids, order__isnull=True, voided_at__isnull=True).update(
-        order=order, delivered_at=now
+        order=order, delivered_at=delivered_at
     )
     if taken != len(ids):
         return None
     _tell_if_low(listing, quantity)
     return items
+
+
+def deliver_reserved(order, now: datetime) -> int:
+    """The paid direct checkout's reserved keys become delivered."""
+    return StockItem.objects.filter(order=order, delivered_at__isnull=True).update(delivered_at=now)
+
+
+def release_reserved(order) -> int:
+    """The unpaid checkout's reserved keys go back on sale."""
+    return StockItem.objects.filter(order=order, delivered_at__isnull=True).update(order=None)
 
 
 def _tell_if_low(listing: Listing, taken: int) -> None:

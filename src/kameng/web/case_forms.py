@@ -118,6 +118,15 @@ class RejectForm(forms.Form):
     )
 
 
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        label=_("为什么申请平台介入"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("一两句话即可，例如：激活码仍然无效，商家的部分退款不足以弥补损失。仲裁员会先读到它。"),
+    )
+
+
 class CompromiseForm(forms.Form):
     accept = forms.TypedChoiceField(
         label=_("是否同意折中方案"),
@@ -240,9 +249,8 @@ ACTION_PAGES: dict[str, ActionPage] = {
     "reject": ActionPage(
         label=_("拒绝退款"), style="btn-danger", form=RejectForm, done=_("已拒绝退款申请，等待买家答复。")
     ),
-    "accept_offer": ActionPage(
+    "accept_offer": ActionPage(  # deliberately no primary style: settling low must not look like the default
         label=_("接受部分退款 %(a)s"),
-        style="btn-primary",
         confirm=Confirm(
             _("接受部分退款"),
             _("接受后，%(a)s 将立即退回你的钱包，售后单结束，不能再申请平台介入。此操作不可撤销。"),
@@ -253,6 +261,14 @@ ACTION_PAGES: dict[str, ActionPage] = {
     "escalate": ActionPage(
         label=_("申请平台介入"),
         help=_("由平台仲裁员根据双方证据和类目退款标准作出裁决。"),
+        form=EscalateForm,
+        confirm=Confirm(
+            _("申请平台介入"),
+            _(
+                "平台仲裁员将根据双方证据和类目退款标准作出裁决，结果可能高于也可能低于商家的方案。申请后不能再接受商家的方案。"
+            ),
+            _("确认申请平台介入"),
+        ),
         done=_("已申请平台介入，仲裁员将在时限内作出裁决。"),
     ),
     "respond_compromise": ActionPage(
@@ -325,6 +341,7 @@ class DeadlinesForm(forms.Form):
     fast_track_threshold_fen = YuanField(label=_("小额快速通道金额上限（元，不含）"), max_yuan=1_000_000)
     compromise_respond_hours = forms.IntegerField(label=_("折中方案答复时限（小时）"), min_value=1, max_value=720)
     appeal_days = forms.IntegerField(label=_("申诉期（天）"), min_value=1, max_value=90)
+    fast_track_appeal_hours = forms.IntegerField(label=_("小额快速通道申诉期（小时）"), min_value=1, max_value=720)
     deadline_reminder_hours = forms.IntegerField(label=_("截止前提醒（小时）"), min_value=1, max_value=168)
     default_verification_minutes = forms.IntegerField(label=_("默认验货期（分钟）"), min_value=0, max_value=43200)
     default_after_sale_days = forms.IntegerField(label=_("默认售后期（天）"), min_value=0, max_value=365)
