@@ -272,6 +272,24 @@ class Error(Enum):
         "请列出要作废的卡密，或选择全部作废",
         "List the card keys to void, or void all of them",
     )
+    LISTING_WARRANTY_DAYS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_warranty_days",
+        "找回包赔天数须为 0 至 90 的整数",
+        "warranty_days must be an integer from 0 to 90",
+    )
+    LISTING_WARRANTY_AMOUNT_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_warranty_amount",
+        "包赔金额须为正整数（分），且不超过售价",
+        "warranty_amount must be a positive integer (fen) no more than the price",
+    )
+    CASE_RECLAIM_OUTSIDE_WARRANTY = (
+        K.CONFLICT,
+        "warranty_not_active",
+        "找回包赔只在保障期内受理（本订单没有保障期或已过期）",
+        "A reclaim is accepted only inside the warranty (this order has none, or it has ended)",
+    )
     LISTING_DELIVERY_ORDER_INVALID = (
         K.INVALID_REQUEST,
         "invalid_delivery_order",

@@ -38,6 +38,8 @@ class ListingIn(Schema):
     deposit_percent: int | None = None
     delivery_order: str = "oldest"
     low_stock_threshold: int = 0
+    warranty_days: int | None = None  # 找回包赔: default 7 for game_account, else 0
+    warranty_amount: int | None = None  # fen held for the warranty; null: the whole price
 
 
 class ListingPatch(Schema):
@@ -54,6 +56,8 @@ class ListingPatch(Schema):
     status: str | None = None
     delivery_order: str | None = None
     low_stock_threshold: int | None = None
+    warranty_days: int | None = None
+    warranty_amount: int | None = None
 
 
 class StockIn(Schema):
@@ -108,6 +112,8 @@ def listing_out(listing: Listing, *, stock: int | None = None, policy=None) -> d
         "special_terms": listing.special_terms,
         "warnings": listing.warnings,
         "status": listing.status,
+        "warranty_days": listing.warranty_days,
+        "warranty_amount": listing.warranty_amount if listing.warranty_amount is not None else listing.price,
         "created_at": iso(listing.created_at),
         "updated_at": iso(listing.updated_at),
     }

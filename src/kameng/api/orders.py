@@ -63,7 +63,12 @@ def order_out(order: Order, user) -> dict:
         "amount": order.amount,
         "currency": "CNY",
         "status": order.status,
-        "escrow": {"status": order.escrow_status, "amount": escrow_amount, "release_at": iso(order.release_at)},
+        "escrow": {
+            "status": order.escrow_status,
+            "amount": escrow_amount,
+            "release_at": iso(order.release_at),
+            "warranty_until": iso(order.warranty_until),  # 找回包赔: the kept share is held until then
+        },
         "deposit_amount": order.deposit_amount,
         "balance_due": order.balance_due,
         "refunded_amount": order.refunded_amount,

@@ -28,7 +28,11 @@ EDITABLE = (
     "status",
     "delivery_order",
     "low_stock_threshold",
+    "warranty_days",
+    "warranty_amount",
 )
+WARRANTY_DAYS = {"game_account": 7}  # 找回包赔 by default where accounts can be taken back (rules.md)
+MAX_WARRANTY_DAYS = 90
 
 
 def create_shop(*, acting_user: User, name: str, description: str = "", contact: str = "") -> Shop:
@@ -94,6 +98,11 @@ def _validate(data: dict) -> None:
         raise DomainError(Error.LISTING_DELIVERY_ORDER_INVALID, param="delivery_order")
     if not _small_count(data.get("low_stock_threshold", 0), stock.MAX_LINES):
         raise DomainError(Error.LISTING_LOW_STOCK_THRESHOLD_INVALID, param="low_stock_threshold")
+    if not _small_count(data.get("warranty_days", 0), MAX_WARRANTY_DAYS):
+        raise DomainError(Error.LISTING_WARRANTY_DAYS_INVALID, param="warranty_days")
+    share = data.get("warranty_amount")
+    if share is not None and not (_small_count(share, price) and share > 0):
+        raise DomainError(Error.LISTING_WARRANTY_AMOUNT_INVALID, param="warranty_amount")
 
 
 def _small_count(value, most: int) -> bool:
@@ -125,6 +134,8 @@ def snapshot_data(listing: Listing) -> dict:
         "deposit_percent": listing.deposit_percent,
         "special_terms": list(listing.special_terms),
         "warnings": list(listing.warnings),
+        "warranty_days": listing.warranty_days,
+        "warranty_amount": listing.warranty_amount,
         "shop_name": listing.shop.name,
     }
 
@@ -149,6 +160,8 @@ def create_listing(*, acting_user: User, **data) -> Listing:
         data["after_sale_days"] = policy.default_after_sale_days
     if data.get("verification_minutes") is None:
         data["verification_minutes"] = policy.default_verification_minutes
+    if data.get("warranty_days") is None:
+        data["warranty_days"] = WARRANTY_DAYS.get(data.get("category") or "", 0)
     data["promises"] = data.get("promises") or []
     data["description"] = data.get("description") or ""
     data["no_reason_refund"] = bool(data.get("no_reason_refund"))
@@ -169,7 +182,7 @@ def update_listing(listing: Listing, *, acting_user: User, **changes) -> Listing
     data = {k: getattr(listing, k) for k in EDITABLE}
     # `changes` holds only the fields the caller sent; deposit_percent may be cleared with null.
     for key, value in changes.items():
-        if key in EDITABLE and (value is not None or key == "deposit_percent"):
+        if key in EDITABLE and (value is not None or key in ("deposit_percent", "warranty_amount")):
             data[key] = value
     _validate(data)
     now = clock_now()

@@ -36,6 +36,11 @@ def release_split(held: int, debt_balance: int) -> ReleaseSplit:
     return ReleaseSplit(to_merchant=held - settle, to_debt=settle)
 
 
+def warranty_share(held: int, share: int, warranty_until, now) -> int:
+    """找回包赔: what a release keeps in escrow until the warranty ends (the listing's share, at most `held`)."""
+    return min(held, share) if warranty_until is not None and now < warranty_until else 0
+
+
 @dataclass(frozen=True)
 class RefundSplit:
     from_escrow: int
@@ -112,25 +117,49 @@ def collect_balance(order: Order) -> int:
     return order.balance_due
 
 
-def release(order: Order, *, actor: str) -> int:
-    """Pay what escrow holds to the merchant, net of any merchant debt; returns the amount released."""
+def warranty_amount(order: Order) -> int:
+    """The share of the price the listing keeps for its warranty (the whole price unless it says less)."""
+    per_unit = order.snapshot.get("warranty_amount")
+    return min(order.amount, per_unit * order.quantity) if per_unit else order.amount
+
+
+def release(order: Order, *, actor: str, now) -> tuple[int, int]:
+    """Pay what escrow holds to the merchant, net of any merchant debt, keeping the warranty share
+    while the warranty runs; returns (released, kept)."""
+    escrow = ledger.escrow_code(order.pk)
+    # The debt is read under its lock: a refund of another order may book more, a release recover it.
+    held = ledger.lock_accounts([escrow])[escrow].balance
+    kept = warranty_share(held, warranty_amount(order), order.warranty_until, now)
+    _pay_merchant(order, held - kept, key=f"release:{order.pk}", actor=actor, memo=f"订单 {order.number} 放款")
+    return held - kept, kept
+
+
+def release_warranty(order: Order, *, actor: str) -> int:
+    """找回包赔 ended: the share escrow kept goes to the merchant (what a reclaim refund left of it)."""
+    escrow = ledger.escrow_code(order.pk)
+    held = ledger.lock_accounts([escrow])[escrow].balance
+    _pay_merchant(
+        order, held, key=f"release:{order.pk}:warranty", actor=actor, memo=f"订单 {order.number} 包赔期满放款"
+    )
+    return held
+
+
+def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str) -> None:
+    if not amount:
+        return
     escrow = ledger.escrow_code(order.pk)
     wallet = ledger.wallet_code(order.shop.owner_id)
     debt = ledger.debt_code(order.shop.owner_id)
-    # The debt is read under its lock: a refund of another order may book more, a release recover it.
     locked = ledger.lock_accounts([escrow, wallet, debt])
-    held = locked[escrow].balance
-    if held:
-        split = release_split(held, locked[debt].balance)
-        ledger.post(
-            f"release:{order.pk}",
-            EntryKind.RELEASE,
-            [ledger.Transfer(escrow, wallet, split.to_merchant), ledger.Transfer(escrow, debt, split.to_debt)],
-            order_id=order.pk,
-            actor=actor,
-            memo=f"订单 {order.number} 放款",
-        )
-    return held
+    split = release_split(amount, locked[debt].balance)
+    ledger.post(
+        key,
+        EntryKind.RELEASE,
+        [ledger.Transfer(escrow, wallet, split.to_merchant), ledger.Transfer(escrow, debt, split.to_debt)],
+        order_id=order.pk,
+        actor=actor,
+        memo=memo,
+    )
 
 
 def refund(order: Order, amount: int, *, key: str, case_id=None, actor: str = "system") -> RefundSplit | None:

@@ -46,6 +46,7 @@ EVENT_LABELS = {
     "escrow_released": _("担保款放款给商家"),
     "refunded": _("退款给买家"),
     "escrow_closed": _("担保结束"),
+    "warranty_released": _("找回包赔期满，保证金放款给商家"),
     "replaced": _("商家补发"),
 }
 

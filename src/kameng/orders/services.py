@@ -71,7 +71,7 @@ NOT_ALLOWED = {
     Event.BALANCE_PAID: Error.NO_BALANCE_DUE,
     Event.PAID: Error.ORDER_NOT_AWAITING_PAYMENT,
 }
-STALE_IS_NOOP = {Event.RELEASE_DUE, Event.PAYMENT_EXPIRED}
+STALE_IS_NOOP = {Event.RELEASE_DUE, Event.PAYMENT_EXPIRED, Event.WARRANTY_DUE}
 
 
 def state_of(order: Order) -> lifecycle.State:
@@ -147,6 +147,7 @@ def _facts(order: Order, now: datetime, move: Move) -> lifecycle.Facts:
         balance_due=order.balance_due,
         buyer_funds=funds,
         payment_expires_at=order.payment_expires_at,
+        warranty_until=order.warranty_until,
     )
 
 
@@ -174,6 +175,7 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
             delivery_content=move.content,
             after_sale_until=now + timedelta(days=snapshot["after_sale_days"]),
             release_at=now + timedelta(minutes=snapshot["verification_minutes"]),
+            warranty_until=now + timedelta(days=snapshot["warranty_days"]) if snapshot.get("warranty_days") else None,
         )
     elif effect is Effect.CANCEL:
         stock.release_reserved(order)
@@ -184,9 +186,14 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
             _event(order, note, user, now, amount=collected)
             changed.set(order, balance_due=0)
     elif effect is Effect.RELEASE:
-        held = escrow.release(order, actor=user.username if user is not None else "system")
+        released, kept = escrow.release(order, actor=user.username if user is not None else "system", now=now)
         changed.set(order, completed_at=now)
-        _event(order, note, user, now, amount=held)
+        _event(order, note, user, now, amount=released, **({"warranty_kept": kept} if kept else {}))
+        if kept and order.warranty_until is not None:  # kept only while a warranty runs
+            timers.schedule(lifecycle.WARRANTY_TIMER, f"order:{order.pk}", order.warranty_until, now=now)
+    elif effect is Effect.RELEASE_WARRANTY:
+        released = escrow.release_warranty(order, actor="system")
+        _event(order, note, user, now, amount=released)
     elif effect is Effect.REFUND:
         split = escrow.refund(order, move.amount, key=move.key, case_id=move.case_id, actor=move.ledger_actor)
         if split is None:
@@ -424,8 +431,17 @@ def freeze_escrow(order: Order, now) -> None:
 
 
 def unfreeze_escrow(order: Order, now) -> None:
-    """The case closed: release now if the window is over, else wait for it; settle a fully refunded order."""
+    """The case closed: release now if the window is over, else wait for it; settle a fully refunded order.
+    A warranty that ended while the case held the order releases its share now."""
     transition(order, Event.CASE_CLOSED, actor=Actor.SYSTEM, user=None, now=now)
+    transition(order, Event.WARRANTY_DUE, actor=Actor.SYSTEM, user=None, now=now)
+
+
+def release_warranty(order_id: int, now) -> None:
+    """Timer (through aftersales, which first checks that no case holds the order): 找回包赔 ended."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=order_id)
+        transition(order, Event.WARRANTY_DUE, actor=Actor.SYSTEM, user=None, now=now)
 
 
 def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, actor: str = "system") -> bool:
