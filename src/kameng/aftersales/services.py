@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
+from kameng.catalog.models import StockItem
 from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
@@ -273,6 +274,19 @@ class _Facts:
 
     def category_rule(self) -> str:
         return self.policy().category(self.order().snapshot["category"])["rule"]
+
+    def send_replacement(self, content: str, now: datetime) -> dict:
+        items, sent = orders.deliver_replacement(self.order(), content=content, now=now)
+        return {"items": items, "content": sent, "at": now.isoformat()}
+
+
+def replacement_items(case: RefundCase, user: User) -> list[str] | None:
+    """The keys a replacement sent, for those who may see the order's delivery (the parties); None
+    for anyone else (staff see that a replacement was sent, not the secret)."""
+    if not case.replacement or not orders.can_see_delivery(case.order, user):
+        return None
+    ids = case.replacement.get("items") or []
+    return list(StockItem.objects.filter(pk__in=ids).order_by("id").values_list("secret", flat=True))
 
 
 def _lock(case: RefundCase | int) -> RefundCase:

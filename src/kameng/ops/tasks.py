@@ -35,3 +35,15 @@ def notify_send(dispatch_id: int) -> bool:
 @app.task(name="kameng.notify.deliver_webhook")
 def notify_deliver_webhook(delivery_id: int) -> bool:
     return jobs.run("notify.deliver_webhook", delivery_id)
+
+
+@app.task(name="kameng.send_payment_refund")
+def send_payment_refund(refund_id: int) -> str:
+    # No Celery retries: the payment_refund timer sends it again until the gateway confirms.
+    return jobs.run("send_payment_refund", refund_id)
+
+
+@app.task(name="kameng.send_payout")
+def send_payout(withdrawal_id: int) -> str:
+    # No Celery retries: the withdrawal_payout timer asks again until the gateway answers for good.
+    return jobs.run("send_payout", withdrawal_id)

@@ -26,6 +26,7 @@ from kameng.ledger.models import Account
 from kameng.money import plain_yuan
 from kameng.spreadsheet import csv_document, csv_safe
 from kameng.timers import services as timers
+from kameng.wallet import payments
 
 from . import escrow, lifecycle, notices
 from .events import append_event as _event
@@ -35,6 +36,7 @@ from .models import Message, Order, OrderStatus
 from .offplatform import message_flags
 
 MAX_QUANTITY = 100
+ORDER_PAYMENT = "order"  # the purpose of a gateway payment for an order (its ref: the order's id)
 
 
 def _lock(order: Order) -> Order:
@@ -348,11 +350,13 @@ def new_order(user: User, listing: Listing, quantity: int, accept_special_terms:
     return order
 
 
-def take_stock(order: Order, now, *, reserve: bool = False) -> None:
-    """The order's card keys out of the free stock (in the listing's delivery order): delivered now,
-    or only reserved for a direct checkout (kameng.catalog.stock.deliver_reserved delivers them)."""
-    if stock.take(order.listing, order.quantity, order, None if reserve else now) is None:
+def take_stock(order: Order, now, *, reserve: bool = False) -> list[int]:
+    """The order's card keys out of the free stock, in the listing's delivery order: delivered now,
+    or only reserved for a direct checkout (409 out_of_stock when too few). Returns the stock items' ids."""
+    items = stock.take(order.listing, order.quantity, order, None if reserve else now)
+    if items is None:
         raise DomainError(Error.OUT_OF_STOCK)
+    return [i.pk for i in items]
 
 
 def expire_checkout(order_id: int, now) -> None:
@@ -363,6 +367,21 @@ def expire_checkout(order_id: int, now) -> None:
 
 
 # ---- delivery and confirmation ---------------------------------------------------------------
+
+
+def deliver_replacement(order: Order, *, content: str, now) -> tuple[list[int], str]:
+    """补发/换货 in a refund case: a card-key order gets the next key(s) from stock (secret like any
+    stock item: only the parties see it, in the order's delivery); any other kind gets `content`,
+    added to the delivery under a 补发 heading. The order's state and escrow do not change (the
+    case holds the escrow). Caller holds the order lock. Returns (the stock item ids, the content)."""
+    if order.snapshot["kind"] == "card_key":
+        return take_stock(order, now), ""
+    content = (content or "").strip()
+    if not content or len(content) > 20_000:
+        raise DomainError(Error.DELIVERY_CONTENT_INVALID, param="content")
+    order.delivery_content = "\n\n".join(p for p in (order.delivery_content, f"【补发】\n{content}") if p)
+    order.save(update_fields=["delivery_content"])
+    return [], content
 
 
 def deliver(order: Order, *, acting_user: User, content: str) -> Order:
@@ -445,16 +464,24 @@ def release_warranty(order_id: int, now) -> None:
 
 
 def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, actor: str = "system") -> bool:
-    """Return `amount` to the buyer's wallet, exactly once per key. Caller holds the order lock.
+    """Return `amount` to the buyer, exactly once per key. Caller holds the order lock.
 
     From escrow first; once escrow was released, from the merchant's wallet; where that is short
-    the platform advances the rest (先行赔付) and books it as the merchant's debt.
+    the platform advances the rest (先行赔付) and books it as the merchant's debt. The money lands
+    in the buyer's wallet; for an order a gateway paid it goes on by the original route (原路退回,
+    up to what that payment has left), so a wallet-paid order's refund stays in the wallet.
     """
     refundable = order.refundable_amount
     if amount <= 0 or amount > refundable:
         raise DomainError(Error.ORDER_REFUND_EXCEEDS_REFUNDABLE, param="amount")
     move = Move(amount=amount, key=key, case_id=case_id, ledger_actor=actor)
-    return transition(order, Event.REFUNDED, actor=Actor.SYSTEM, user=None, now=now, move=move)
+    moved = transition(order, Event.REFUNDED, actor=Actor.SYSTEM, user=None, now=now, move=move)
+    paid_by_gateway = payments.payment_for(ORDER_PAYMENT, str(order.pk))
+    if moved and paid_by_gateway is not None:
+        back = min(amount, paid_by_gateway.amount - paid_by_gateway.refunded_amount)
+        if back > 0:
+            payments.refund_payment(paid_by_gateway, back, key=key, now=now, reason=f"order {order.number}")
+    return moved
 
 
 # ---- chat ----------------------------------------------------------------------------------
