@@ -352,6 +352,24 @@ class Error(Enum):
     WEBHOOK_DELIVERY_NOT_FOUND = (K.NOT_FOUND, "not_found", "投递记录不存在", "No such delivery")
 
     # ---- wallet and ledger ----------------------------------------------------------------------------
+    STATEMENT_DATE_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_date",
+        "日期格式应为 YYYY-MM-DD",
+        "Dates are written YYYY-MM-DD",
+    )
+    STATEMENT_RANGE_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_range",
+        "结束日期不能早于开始日期，且最长一年",
+        "The end may not be before the start, and at most a year apart",
+    )
+    WITHDRAWAL_NOT_SETTLED = (
+        K.CONFLICT,
+        "not_settled",
+        "可提现金额不足：放款后需等待结算期（T+{days}）",
+        "Not enough settled money: released money is withdrawable {days} days after its release",
+    )
     INSUFFICIENT_FUNDS = (K.INSUFFICIENT_FUNDS, "insufficient_funds", "余额不足", "Insufficient wallet balance")
     TOPUP_NOT_FOUND = (K.NOT_FOUND, "not_found", "充值单不存在", "No such top-up")
     TOPUP_AMOUNT_INVALID = (
