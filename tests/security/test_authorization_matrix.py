@@ -141,6 +141,9 @@ MATRIX = {
     ("DELETE", "/webhooks/{webhook_id}"): only("merchant", hidden_from=("merchant2",)),
     ("GET", "/webhooks/{webhook_id}/deliveries"): only("merchant", hidden_from=("merchant2",)),
     ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"): only("merchant", hidden_from=("merchant2",)),
+    # Statements and commission (issue 17.6): every wallet has its own statement
+    ("GET", "/wallet/statement"): SIGNED_IN,
+    ("GET", "/stats/commission"): ADMIN_ONLY,
 }
 
 
