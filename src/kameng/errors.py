@@ -887,8 +887,15 @@ class Error(Enum):
     COMPLAINT_CHANNEL_INVALID = (
         K.INVALID_REQUEST,
         "invalid_channel",
-        "channel 必须是 12315、arbitration 或 police 之一",
-        "channel must be one of 12315, arbitration or police",
+        "channel 必须是 12315、arbitration、court 或 police 之一",
+        "channel must be one of 12315, arbitration, court or police",
+    )
+    COMPLAINT_CHANNEL_UNAVAILABLE = (
+        K.CONFLICT,
+        "channel_unavailable",
+        "平台用户协议没有仲裁条款，仲裁委员会不会受理：请选择法院小额诉讼（court）",
+        "The platform's user agreement has no arbitration clause, so no commission would accept the case: "
+        "choose the small-claims court (court)",
     )
     COMPLAINT_BUYER_ONLY = (
         K.PERMISSION_DENIED,

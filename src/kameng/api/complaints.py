@@ -20,9 +20,10 @@ ZIP_RESPONSE = {
 
 @router.get("/refunds/{case_id}/complaint", openapi_extra=ZIP_RESPONSE)
 def complaint_package(request, case_id: str, channel: str = ""):
-    """The buyer's complaint package for `channel` = 12315 | arbitration | police."""
+    """The buyer's complaint package for `channel` = 12315 | arbitration | court | police
+    (arbitration: 409 channel_unavailable unless the user agreement has an arbitration clause)."""
     case = services.complaint_case_for(case_id, request.auth)
-    channel = services.check_channel(channel)
+    channel = services.check_available(channel)
     data = services.ready_package(case, channel)  # stored ahead by the page's build_complaint job, or built now
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{services.package_filename(case, channel)}"'
@@ -33,6 +34,6 @@ def complaint_package(request, case_id: str, channel: str = ""):
 
 @router.get("/refunds/{case_id}/complaint/channels", response=dict)
 def complaint_channels(request, case_id: str):
-    """The three channels, when to use each, and the profile fields each still needs."""
+    """The four channels: {channel, available, reason}, when to use each, and the profile fields each still needs."""
     case = services.complaint_case_for(case_id, request.auth)
     return {"data": services.channels_for(case)}
