@@ -64,7 +64,7 @@ def problems_in(case, response) -> list[str]:
     except (ValueError, KeyError, TypeError):
         return [f"{where}: {status} not in the error shape: {response.content[:300]!r}"]
     found = []
-    if set(error) != {"type", "code", "message", "param"}:
+    if set(error) != {"type", "code", "message", "param", "request_id"}:
         found.append(f"{where}: {status} error keys {sorted(error)}")
     if error.get("type") not in ERROR_TYPES.get(status, {error.get("type")}):
         found.append(f"{where}: {status} with type {error.get('type')!r}")
