@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test run test check lock makemessages compilemessages browser openapi-lint-tools clean
+.PHONY: install install-test run test check lock makemessages compilemessages browser openapi-lint-tools clean bench
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "kameng needs Python 3.12 or newer (Django 6)"; exit 1; }
@@ -53,8 +53,15 @@ $(OPENAPI_LINT)/node_modules/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_
 
 openapi-lint-tools: $(OPENAPI_LINT)/node_modules/.installed
 
+# The suite runs on every core (pytest-xdist; each worker has its own test database and data
+# directory) and prints its 20 slowest tests. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 test: install browser check openapi-lint-tools
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --durations=20 $(PYTEST_ARGS)
+
+# Benchmarks (issue 19): the quick version of each, one summary table; bench/RESULTS.md keeps the full runs.
+bench: install
+	$(VENV)/bin/python bench/run_all.py $(BENCH_ARGS)
 
 # Translations: source strings are Chinese; src/kameng/locale/en holds the English catalog.
 # The compiled .mo is committed, so running kameng never needs gettext; editing the catalog does.

@@ -247,6 +247,31 @@ def buy(api):
 
 
 @pytest.fixture
+def delivered_short(db):
+    """Put a staged-payment order where the rules before v1.1 could leave it: delivered while the
+    buyer was short, held with its balance (尾款) still due (the deposit alone in escrow), its release
+    timer armed in 60 minutes. Only old data is in this state now; the lifecycle must still never
+    complete it with the balance unpaid."""
+
+    def put(order_id: int):
+        from datetime import timedelta
+
+        from kameng.clock.services import now as clock_now
+        from kameng.orders.models import Order
+        from kameng.timers import services as timers
+
+        now = clock_now()
+        release_at = now + timedelta(minutes=60)
+        Order.objects.filter(pk=order_id).update(
+            status="delivered", delivered_at=now, release_at=release_at, delivery_content="已上钻石"
+        )
+        timers.schedule("order.release_escrow", f"order:{order_id}", release_at, now=now)
+        return Order.objects.get(pk=order_id)
+
+    return put
+
+
+@pytest.fixture
 def advance(api, admin):
     """Move the shared test clock and run every timer due by then."""
 

@@ -19,6 +19,7 @@ from kameng.errors import DomainError
 from kameng.evidence import verify
 from kameng.ledger.services import check as ledger_check
 from kameng.ops import backup
+from kameng.ops.supervisor import Supervised
 from kameng.security.audit import record
 from kameng.timers.services import sweep
 
@@ -205,14 +206,13 @@ def cmd_serve(args) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
     _fresh_metrics_dir(env)
-    children: list[subprocess.Popen] = []
+    timers: Supervised | None = None
     if not args.no_timers and not settings.BROKER_URL:
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "kameng.cli", "worker", "--quiet", "--interval", str(args.timer_interval)],
-                env=env,
-            )
-        )
+        timers = Supervised(
+            "timer worker",
+            [sys.executable, "-m", "kameng.cli", "worker", "--quiet", "--interval", str(args.timer_interval)],
+            env,
+        ).start()
     web = subprocess.Popen(
         [
             sys.executable,
@@ -242,21 +242,22 @@ def cmd_serve(args) -> int:
         ],
         env=env,
     )
-    children.append(web)
     print(f"kameng serving on http://{args.host}:{args.port}/", flush=True)
 
     def _forward(signum, frame):
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        if timers is not None:
+            timers.signal_stop()
+        if web.poll() is None:
+            web.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, _forward)
     signal.signal(signal.SIGINT, _forward)
     code = web.wait()
     _forward(None, None)
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    if timers is not None:
+        timers.stop()
+    try:
+        web.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        web.kill()
     return code

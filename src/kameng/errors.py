@@ -372,6 +372,42 @@ class Error(Enum):
         "订单当前状态不允许此担保操作",
         "The order's escrow cannot do this in its current status",
     )
+    BALANCE_UNPAID = (
+        K.CONFLICT,
+        "balance_unpaid",
+        "买家钱包余额不足以支付尾款 ¥{amount}，暂不能发货（已通知买家）",
+        "The buyer's wallet cannot cover the balance of ¥{amount} yet, so the order cannot be delivered (the buyer was told)",
+    )
+    PAY_BALANCE_BUYER_ONLY = (
+        K.PERMISSION_DENIED,
+        "permission_denied",
+        "只有买家可以支付尾款",
+        "Only the buyer can pay the balance",
+    )
+    NO_BALANCE_DUE = (
+        K.CONFLICT,
+        "no_balance_due",
+        "该订单没有待付的尾款",
+        "This order has no balance to pay",
+    )
+    ORDER_PAY_WITH_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_pay_with",
+        "不支持的支付方式",
+        "This payment method is not available",
+    )
+    TOO_MANY_UNPAID_ORDERS = (
+        K.CONFLICT,
+        "too_many_unpaid_orders",
+        "您已有 3 笔待支付的订单，请先支付或等待它们过期",
+        "You already have 3 unpaid orders: pay them or let them expire first",
+    )
+    ORDER_NOT_AWAITING_PAYMENT = (
+        K.CONFLICT,
+        "invalid_state",
+        "订单不在待支付状态",
+        "This order is not awaiting payment",
+    )
     ORDER_REFUND_EXCEEDS_REFUNDABLE = (
         K.INVALID_REQUEST,
         "amount_exceeds_refundable",
@@ -442,6 +478,25 @@ class Error(Enum):
         "case_already_decided",
         "平台已对该订单作出终局裁决，不能再次申请售后",
         "The platform has made a final ruling on this order; no new refund request can be made",
+    )
+    CASE_ALREADY_SETTLED = (
+        K.CONFLICT,
+        "case_already_settled",
+        "该订单的售后已协商解决（商家同意退款或买家接受了方案），不能再次申请售后",
+        "The refund on this order was settled (the merchant agreed or the buyer accepted an offer); "
+        "no new refund request can be made",
+    )
+    REOPEN_LIMIT_REACHED = (
+        K.CONFLICT,
+        "reopen_limit_reached",
+        "撤回的售后申请只能重新提交一次",
+        "A withdrawn refund request can be reopened only once",
+    )
+    DEADLINE_PASSED = (
+        K.CONFLICT,
+        "deadline_passed",
+        "已超过处理时限，售后单已按超时规则处理，请刷新查看最新状态",
+        "The deadline has passed; the case was moved as the timeout rules say. Reload to see where it stands",
     )
     CASE_AMOUNT_EXCEEDS_REFUNDABLE = (
         K.INVALID_REQUEST,

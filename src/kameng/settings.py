@@ -1,6 +1,7 @@
 """One settings module, driven by environment variables (KAMENG_*)."""
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,11 @@ from kameng.ops.config import s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("KAMENG_DATA_DIR", "./var")).resolve()
+if "xdist" in sys.modules and (_xdist_worker := os.environ.get("PYTEST_XDIST_WORKER")):
+    # The test suite on several cores: each worker has its own test database, so its own files too
+    # (evidence and previews are named by row id, and two workers' rows share ids). Not for the
+    # programs a test starts: they inherit the variable but are given their own KAMENG_DATA_DIR.
+    DATA_DIR = DATA_DIR / f"xdist-{_xdist_worker}"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("KAMENG_SECRET_KEY") or "kameng-embedded-insecure-development-key-change-me"
@@ -28,6 +34,8 @@ BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
+# /healthz fails when the oldest due timer has waited longer than this (no sweeper is running).
+TIMER_LAG_LIMIT_SECONDS = float(os.environ.get("KAMENG_TIMER_LAG_LIMIT", "120"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -16,9 +16,6 @@ if not CONTRACT.exists():  # the worktree layout (/work/wt/<helper>) and the mai
 NOT_YET_SERVED = {
     ("POST", "/auth/logout"),
     ("POST", "/me/password"),
-    ("POST", "/orders/{}/pay_balance"),
-    ("POST", "/refunds/{}/replace"),
-    ("POST", "/refunds/{}/accept_replacement"),
     ("GET", "/precedents"),
     ("POST", "/webhooks"),
     ("GET", "/webhooks"),

@@ -15,9 +15,10 @@ UNFAIR = (
     {
         "code": "unfair_clause",
         "text": "一经售出概不退换",
-        "law": "《消费者权益保护法》第二十六条；《电子商务法》第四十九条；《民法典》第四百九十七条",
+        "law": "《消费者权益保护法》第二十六条；《电子商务法》第四十九条；《民法典》第四百九十七条",  # as stored before
     },
 )
+FORMATION = ({"code": "unfair_clause", "text": "付款后订单不成立", "law": "《电子商务法》第四十九条"},)
 INTERPRETATION = (
     {
         "code": "unfair_clause",
@@ -36,6 +37,8 @@ ALLOWED_CITES = {
     "《中华人民共和国电子商务法》第十七条",
     "《中华人民共和国电子商务法》第四十九条",
     "《中华人民共和国民法典》第四百九十七条",
+    "《中华人民共和国消费者权益保护法实施条例》第十七条",
+    "《中华人民共和国消费者权益保护法实施条例》第十九条",
     "《网络购买商品七日无理由退货暂行办法》",
 }
 
@@ -142,19 +145,27 @@ def test_quality_reasons_cite_article_24_and_no_reason_cites_25_and_the_seven_da
         assert "《中华人民共和国消费者权益保护法》第二十四条" in c
         assert "《中华人民共和国消费者权益保护法》第二十五条" not in c
     c = cites(facts(reason="no_reason"), "12315")
-    assert c[:2] == ["《中华人民共和国消费者权益保护法》第二十五条", "《网络购买商品七日无理由退货暂行办法》"]
+    assert c[:3] == [
+        "《中华人民共和国消费者权益保护法》第二十五条",
+        "《中华人民共和国消费者权益保护法实施条例》第十九条",
+        "《网络购买商品七日无理由退货暂行办法》",
+    ]
     assert "《中华人民共和国消费者权益保护法》第二十四条" not in c
 
 
-def test_unfair_clause_cites_26_49_and_497_never_article_17():
+def test_unfair_clause_cites_26_497_and_regulation_17_never_ecommerce_17_or_49():
     basis = rules.legal_basis(facts(warnings=UNFAIR), "12315")
     clause_basis = [b for b in basis if "一经售出概不退换" in b.point]
+    # The stored warning still carries the old, wrong 第四十九条: the clause's kind decides now.
     assert [b.law.cite for b in clause_basis] == [
         "《中华人民共和国消费者权益保护法》第二十六条",
-        "《中华人民共和国电子商务法》第四十九条",
         "《中华人民共和国民法典》第四百九十七条",
+        "《中华人民共和国消费者权益保护法实施条例》第十七条",
     ]
-    assert all("第十七条" not in b.law.cite and "第十七条" not in b.point for b in clause_basis)
+    assert [b.law.cite for b in rules.legal_basis(facts(warnings=FORMATION), "12315") if "订单" in b.point] == [
+        "《中华人民共和国电子商务法》第四十九条"
+    ]
+    assert all("电子商务法》第十七条" not in b.law.cite for b in clause_basis)
     assert "《中华人民共和国电子商务法》第十七条" not in [b.law.cite for b in basis]
     assert "void_clause" in kinds(facts(warnings=UNFAIR), "12315")
 
@@ -177,7 +188,7 @@ def test_false_promotion_cites_ecommerce_article_17_only_when_promises_are_contr
 
 REASONS = ("not_as_described", "defective", "service_missing", "no_reason")
 PROMISES = ((), ("100%稳定激活",), ("24小时内激活",))
-WARNINGS = ((), UNFAIR, INTERPRETATION)
+WARNINGS = ((), UNFAIR, INTERPRETATION, FORMATION)
 
 
 def test_every_citation_has_the_right_number():
@@ -189,12 +200,12 @@ def _check_citations(reason, promises, warnings, channel):
     basis = rules.legal_basis(facts(reason=reason, promises=promises, warnings=warnings), channel)
     for b in basis:
         assert b.law.cite in ALLOWED_CITES, b.law.cite
-        if "格式条款" in b.point:  # the unfair-clause point: 26 / 49 / 497, never 17
-            assert b.law.cite.endswith(("第二十六条", "第四十九条", "第四百九十七条"))
+        if "格式条款" in b.point:  # the unfair-clause point: 26 / 497 / 实施条例 17, or 49 for formation
+            assert b.law.cite.endswith(("法》第二十六条", "第四十九条", "第四百九十七条", "实施条例》第十七条"))
         if b.law.cite.endswith("电子商务法》第十七条"):
             assert reason == "not_as_described" and promises
         if b.law.cite.endswith("电子商务法》第四十九条"):
-            assert warnings == UNFAIR
+            assert warnings == FORMATION
     assert len({b.law.cite for b in basis}) == len(basis)  # each article once
 
 

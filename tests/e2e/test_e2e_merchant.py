@@ -33,7 +33,7 @@ def test_merchant_opens_a_shop_lists_a_card_key_and_uploads_stock(server, new_pa
     expect(page).to_have_url(re.compile(r"/shop/listings/\d+/edit$"))
     warning = page.get_by_role("alert").filter(has_text="发现无效的霸王条款")
     expect(warning).to_contain_text("一经售出概不退换")
-    expect(warning).to_contain_text("《电子商务法》第四十九条")
+    expect(warning).to_contain_text("《消费者权益保护法实施条例》第十七条")
     shots(page, "listing-saved-with-warning")
 
     # Fix it: a new version, the warning gone.

@@ -283,3 +283,35 @@ def test_assist_is_described_in_the_openapi_document(api):
     operation = doc["paths"]["/api/v1/refunds/{case_id}/assist"]["get"]
     ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert set(doc["components"]["schemas"][ref]["properties"]) == ASSIST_KEYS
+
+
+def test_the_demo_windows_case_compares_promises_with_problems_not_multiplies_them(
+    api, buyer, merchant, arbitrator, make_listing, fund, buy, open_case, upload
+):
+    """The demo's texts (kameng.demo, kameng.aftersales.demo): one row per problem against the promise it
+    contradicts, no response-time promise against a dead key, no stray "永久）" read from the title."""
+    listing = make_listing(
+        merchant,
+        title="Windows 11 专业版 零售激活码（永久）",
+        description="微软官方零售版密钥，支持全新安装和家庭版升级专业版。下单后自动发卡，"
+        "请在设置-激活中输入。激活失败请在售后期内联系客服。",
+        promises=["30天包稳定激活", "激活失败全额退款", "1小时内响应"],
+    )
+    fund(buyer, 10000)
+    order = buy(buyer, listing)
+    api.post(f"/orders/{order['id']}/messages", {"body": "密钥已被使用，错误代码 0xC004C060"}, token=buyer.token)
+    case = open_case(order, description="激活时提示“此产品密钥已被使用”（错误代码 0xC004C060），换了两台电脑都一样。")
+    shot = upload(case["id"], buyer, png_bytes(text_image(["此产品密钥已被使用", "错误代码 0xC004C060"])), name="e.png")
+    data = _arbitrator_view(api, case["id"], arbitrator)
+
+    assert "永久" in data["promises"] and not any("）" in p or "(" in p for p in data["promises"])
+    rows = data["contradictions"]
+    assert 1 <= len(rows) <= 4
+    assert all(r["promise"] != "1小时内响应" for r in rows)  # response time: only silence contradicts it
+    assert len({(r["finding_kind"], r["finding"]) for r in rows}) == len(rows)
+    used = [r for r in rows if r["finding_kind"] == "already_used"]
+    assert len(used) == 1 and used[0]["promise"] == "30天包稳定激活"
+    assert used[0]["source"] == shot.data["id"] and used[0]["source_label"].endswith("e.png")
+    assert len(used[0]["also_in"]) == 2  # the chat log and the description said it too
+    codes = [r for r in rows if r["finding_kind"] == "error_code"]
+    assert len(codes) == 1 and "0xC004C060" in codes[0]["finding"]

@@ -39,30 +39,63 @@ def test_findings_table(text, expected):
     assert [(f.kind, f.text) for f in rules.find_findings(text, "description")] == expected
 
 
-PROMISES = [
-    ("100%稳定激活", {"activation_failed", "already_used", "error_code", "disconnect"}),
-    ("24小时内激活", {"activation_failed", "not_received"}),
-    ("永久", {"expired", "account_banned", "account_recovered"}),
-    ("永久有效", {"expired"}),
-    ("7×12小时售后", {"no_response"}),
-    ("秒到账 足额", {"amount_short", "not_received"}),
-    ("高清课程随时播放", {"playback_failed"}),
-    ("包不找回", {"account_recovered"}),
-    ("可转正", {"trial_version"}),
+PROMISES = [  # (promise, its category, kinds that must contradict it, kinds that must not)
+    ("100%稳定激活", "activation", {"activation_failed", "already_used", "error_code", "disconnect"}, {"no_response"}),
+    ("24小时内激活", "delivery", {"activation_failed", "not_received"}, {"no_response"}),
+    ("1小时内响应", "response", {"no_response"}, {"activation_failed", "already_used", "error_code"}),
+    ("永久", "activation", {"expired", "account_banned", "account_recovered"}, set()),
+    ("永久有效", "activation", {"expired"}, set()),
+    ("7×12小时售后", "response", {"no_response"}, {"activation_failed"}),
+    ("秒到账 足额", "delivery", {"amount_short", "not_received"}, set()),
+    ("高清课程随时播放", "content", {"playback_failed"}, {"no_response"}),
+    ("包不找回", "activation", {"account_recovered"}, set()),
+    ("可转正", "activation", {"trial_version"}, set()),
+    ("提供安装教程", "content", set(), {"activation_failed"}),
 ]
 
 
-@pytest.mark.parametrize(("promise", "must_include"), PROMISES)
-def test_promise_table(promise, must_include):
-    assert must_include <= rules.contradicting_kinds(promise)
+@pytest.mark.parametrize(("promise", "category", "must_include", "must_not"), PROMISES)
+def test_promise_table(promise, category, must_include, must_not):
+    assert rules.promise_category(promise) == category
+    kinds = rules.contradicting_kinds(promise)
+    assert must_include <= kinds and not (must_not & kinds)
 
 
 def test_a_promise_is_not_contradicted_by_an_unrelated_finding():
     findings = rules.find_findings("课程视频无法播放", "7")
     assert rules.contradictions(["7×12小时售后"], findings) == []
     assert rules.contradictions(["高清课程随时播放"], findings) == [
-        {"promise": "高清课程随时播放", "finding": "无法播放", "finding_kind": "playback_failed", "source": "7"}
+        {
+            "promise": "高清课程随时播放",
+            "finding": "无法播放",
+            "finding_kind": "playback_failed",
+            "source": "7",
+            "also_in": [],
+        }
     ]
+
+
+def test_each_finding_once_against_the_promise_it_contradicts_most_strongest_first():
+    """The demo's Windows case: no "1小时内响应" against "激活码无效", the same problem from the
+    description and a screenshot once (the screenshot's), at most MAX_CONTRADICTIONS rows."""
+    promises = ["30天包稳定激活", "激活失败全额退款", "1小时内响应", "永久"]
+    findings = [
+        *rules.find_findings("激活时提示“此产品密钥已被使用”（错误代码 0xC004C060），客服不回复", "description"),
+        *rules.find_findings("此密钥已被使用 错误代码: 0xC004C060", "12"),
+        *rules.find_findings("激活码无效", "13"),
+        *rules.find_findings("频繁掉线 登录失败 已过期", "13"),
+    ]
+    rows = rules.contradictions(promises, findings, {"12": 0, "13": 0, "description": 2})
+    pairs = [(r["promise"], r["finding_kind"], r["source"]) for r in rows]
+    assert len(rows) == rules.MAX_CONTRADICTIONS
+    assert pairs[:3] == [
+        ("30天包稳定激活", "already_used", "12"),
+        ("30天包稳定激活", "activation_failed", "13"),
+        ("1小时内响应", "no_response", "description"),
+    ]
+    assert rows[0]["also_in"] == ["description"]
+    assert ("1小时内响应", "activation_failed") not in {(r["promise"], r["finding_kind"]) for r in rows}
+    assert len({(r["finding_kind"], r["finding"]) for r in rows}) == len(rows)
 
 
 ELEMENTS = [

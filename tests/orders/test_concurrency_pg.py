@@ -128,18 +128,17 @@ def _wait_for_lock_waiters(count: int) -> None:
     raise AssertionError(f"fewer than {count} sessions ever waited for a lock")
 
 
-def _staged_orders_and_cases(api, buyer, merchant, make_listing, fund, buy, count=1):
-    """`count` staged-payment orders delivered while the buyer was short (each balance 尾款 still due,
-    now covered), and as many other orders between the same two, each with a refund case the
-    merchant can accept."""
+def _staged_orders_and_cases(api, buyer, merchant, make_listing, fund, buy, delivered_short, count=1):
+    """`count` staged-payment orders delivered while the buyer was short, as the rules before v1.1
+    allowed (each balance 尾款 still due, now covered), and as many other orders between the same
+    two, each with a refund case the merchant can accept."""
     staged = make_listing(merchant, kind="service", price=20000, deposit_percent=30, stock=None)
     card = make_listing(merchant, price=9900, stock=[f"RACE-{i}" for i in range(count)])
     fund(buyer, count * (6000 + 9900))
     orders = [buy(buyer, staged) for _ in range(count)]
     others = [buy(buyer, card) for _ in range(count)]
     for order in orders:
-        delivered = api.post(f"/orders/{order['id']}/deliver", {"content": "账号 a1"}, token=merchant.token)
-        assert delivered.status_code == 200 and delivered.data["balance_due"] == 14000, delivered.data
+        assert delivered_short(int(order["id"])).balance_due == 14000
     fund(buyer, count * 14000)
     cases = []
     for other in others:
@@ -151,7 +150,7 @@ def _staged_orders_and_cases(api, buyer, merchant, make_listing, fund, buy, coun
 
 
 def test_confirming_a_staged_order_never_deadlocks_with_a_refund_between_the_same_parties(
-    race, api, buyer, merchant, make_listing, fund, buy
+    race, api, buyer, merchant, make_listing, fund, buy, delivered_short
 ):
     """Confirming takes the balance (buyer wallet → escrow), then releases escrow net of the merchant's
     debt; a refund of another order between the same two locks the debt, its escrow and both wallets.
@@ -160,7 +159,7 @@ def test_confirming_a_staged_order_never_deadlocks_with_a_refund_between_the_sam
     waiting for the buyer's wallet, PostgreSQL aborted one of them. Here that interleaving is forced: a
     third session holds the balance entry's idempotency key, so the confirmation stops right after it
     took its accounts; the refund starts and queues; then the third session rolls back."""
-    ((order, case),) = _staged_orders_and_cases(api, buyer, merchant, make_listing, fund, buy)
+    ((order, case),) = _staged_orders_and_cases(api, buyer, merchant, make_listing, fund, buy, delivered_short)
     key_taken, let_go = threading.Event(), threading.Event()
 
     def hold_the_balance_key():
@@ -193,9 +192,11 @@ def test_confirming_a_staged_order_never_deadlocks_with_a_refund_between_the_sam
 
 
 def test_staged_confirmations_racing_refunds_of_the_same_parties_all_succeed(
-    race, api, buyer, merchant, make_listing, fund, buy
+    race, api, buyer, merchant, make_listing, fund, buy, delivered_short
 ):
-    pairs = _staged_orders_and_cases(api, buyer, merchant, make_listing, fund, buy, count=PARALLEL // 2)
+    pairs = _staged_orders_and_cases(
+        api, buyer, merchant, make_listing, fund, buy, delivered_short, count=PARALLEL // 2
+    )
 
     calls = []
     for order, case in pairs:

@@ -30,14 +30,23 @@ from kameng.timers.services import HANDLERS
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HELD = {lifecycle.PAID_HELD, lifecycle.PAID_FROZEN, lifecycle.DELIVERED_HELD, lifecycle.DELIVERED_FROZEN}
+UNPAID = {lifecycle.AWAITING, lifecycle.CANCELLED}  # no escrow yet (escrow status "")
+MOMENTS = (None, NOW - timedelta(minutes=1), NOW, NOW + timedelta(1))
 
 
 def valid_facts(state: State):
-    """Every combination of amounts and moments an order in `state` can really have (paid 1000 fen)."""
+    """Every combination of amounts and moments an order in `state` can really have (paid 1000 fen,
+    with or without a staged payment's balance due, a buyer's wallet covering it or not)."""
     paid = 1000
-    for refunded, amount, release_at in itertools.product(
-        (0, 1, 400, 999, 1000), (0, 1, 600, 999, 1000), (None, NOW - timedelta(minutes=1), NOW, NOW + timedelta(1))
+    for refunded, amount, release_at, balance_due, funds, expires in itertools.product(
+        (0, 1, 400, 999, 1000), (0, 1, 600, 999, 1000), MOMENTS, (0, 500), (0, 500), MOMENTS
     ):
+        if (expires is None) == (state == lifecycle.AWAITING):
+            continue  # only a direct checkout has a payment deadline (a wallet purchase has none)
+        if state in UNPAID and (refunded or release_at):
+            continue  # nothing was paid, nothing delivered
+        if balance_due and state.order in (OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED):
+            continue  # every release collects the balance first (tested below)
         if refunded + amount > paid:
             continue  # refund_to_buyer refuses more than was paid before the table is asked
         if state in HELD and refunded >= paid:
@@ -50,7 +59,7 @@ def valid_facts(state: State):
             continue
         if state.order == OrderStatus.DELIVERED and release_at is None:
             continue  # delivery sets release_at
-        yield Facts(paid=paid, refunded=refunded, release_at=release_at, now=NOW, amount=amount)
+        yield Facts(paid, refunded, release_at, NOW, amount, balance_due, funds, expires)
 
 
 def groups():
@@ -73,9 +82,10 @@ def test_rows_go_between_states_of_the_table_in_the_contracts_values():
     assert len(set(STATES)) == len(STATES)
     for row in TABLE:
         assert row.state in (NEW, *STATES) and row.target in STATES, row
-        assert row.target.order in OrderStatus.values and row.target.escrow in EscrowStatus.values
+        assert row.target.order in OrderStatus.values
+        assert row.target.escrow in EscrowStatus.values or (row.target in UNPAID and row.target.escrow == "")
     assert {s.order for s in STATES} == set(OrderStatus.values)
-    assert {s.escrow for s in STATES} == set(EscrowStatus.values)
+    assert {s.escrow for s in STATES} - {""} == set(EscrowStatus.values)
     assert not [r for r in TABLE if r.target == NEW], "nothing goes back to before the purchase"
 
 
@@ -89,8 +99,10 @@ def test_every_non_final_state_has_a_way_out_and_final_states_have_none():
 def test_rows_for_the_same_state_event_and_actor_have_mutually_exclusive_guards(key):
     rows = lifecycle.rows(*key)
     facts = list(valid_facts(key[0])) + [
-        Facts(paid=p, refunded=r, release_at=at, now=NOW, amount=a)
-        for p, r, a, at in itertools.product((1, 1000), (0, 1, 999), (0, 1, 1000), (None, NOW, NOW + timedelta(1)))
+        Facts(p, r, at, NOW, a, due, funds, expires)
+        for p, r, a, at, due, funds, expires in itertools.product(
+            (1, 1000), (0, 1, 999), (0, 1, 1000), (None, NOW, NOW + timedelta(1)), (0, 1), (0, 1), MOMENTS
+        )
     ]
     for f in facts:
         holding = [r for r in rows if r.guard(f)]
@@ -106,6 +118,10 @@ def test_some_row_applies_whatever_the_amounts_except_a_timer_that_is_early(key)
         found = lifecycle.find(*key, f)
         if event == Event.RELEASE_DUE:
             assert (found is not None) == (f.release_at <= f.now), f
+        elif event == Event.BALANCE_PAID:
+            assert (found is not None) == (f.balance_due > 0), f  # else 409 no_balance_due
+        elif (state, event) == (lifecycle.AWAITING, Event.PAID):
+            assert (found is not None) == (f.now < f.payment_expires_at), f  # else it expires first
         else:
             assert found is not None, f
 
@@ -136,18 +152,22 @@ def test_deadlines_hang_on_states_fire_a_row_and_have_a_timer_handler():
     for row in TABLE:
         assert row.arms == (DEADLINES.get(row.target) if row.target != row.state else None)
         assert row.cancels == (DEADLINES.get(row.state) if row.target != row.state else None)
-    # The one deadline today: delivered and held waits for release_at.
+    # Delivered and held waits for release_at; a direct checkout waits for its payment.
     assert {
-        lifecycle.DELIVERED_HELD: lifecycle.Deadline("release_at", "order.release_escrow", Event.RELEASE_DUE)
+        lifecycle.AWAITING: lifecycle.Deadline("payment_expires_at", "order.payment_expired", Event.PAYMENT_EXPIRED),
+        lifecycle.DELIVERED_HELD: lifecycle.Deadline("release_at", "order.release_escrow", Event.RELEASE_DUE),
     } == DEADLINES
 
 
 def test_every_money_step_names_the_accounts_it_touches_and_every_step_its_event():
-    money = {Effect.TAKE_PAYMENT, Effect.COLLECT_BALANCE, Effect.TRY_COLLECT_BALANCE, Effect.RELEASE, Effect.REFUND}
+    money = {Effect.TAKE_PAYMENT, Effect.COLLECT_BALANCE, Effect.RELEASE, Effect.REFUND}
     assert set(TOUCHES) == money
     assert {e for e in Effect if not e.writes} == {Effect.RECORD_DELIVERY}
     written = {e.writes for r in TABLE for e in r.effects}
     assert written - {""} == {
+        "awaiting_payment",
+        "cancelled",
+        "balance_unpaid",
         "paid",
         "balance_paid",
         "delivered",
@@ -163,8 +183,37 @@ def test_every_money_step_names_the_accounts_it_touches_and_every_step_its_event
 def test_only_buyers_confirm_only_merchants_or_stock_deliver_and_the_case_moves_the_escrow():
     assert lifecycle.actors(Event.CONFIRMED) == {Actor.BUYER}
     assert lifecycle.actors(Event.DELIVERED) == {Actor.MERCHANT, Actor.SYSTEM}
-    for event in (Event.RELEASE_DUE, Event.CASE_OPENED, Event.CASE_CLOSED, Event.REFUNDED):
+    assert lifecycle.actors(Event.BALANCE_PAID) == lifecycle.actors(Event.CHECKOUT) == {Actor.BUYER}
+    assert lifecycle.actors(Event.PAID) == {Actor.BUYER, Actor.SYSTEM}  # the wallet, or the gateway's notice
+    for event in (Event.RELEASE_DUE, Event.CASE_OPENED, Event.CASE_CLOSED, Event.REFUNDED, Event.PAYMENT_EXPIRED):
         assert lifecycle.actors(event) == {Actor.SYSTEM}
+
+
+def test_no_row_completes_an_order_without_collecting_the_balance_first():
+    """Staged payment: whatever row releases the escrow collects the balance (尾款) before it, and
+    collecting refuses when the buyer is short; so no order is ever completed with a balance due."""
+    for row in TABLE:
+        if Effect.RELEASE in row.effects:
+            assert Effect.COLLECT_BALANCE in row.effects, row
+            assert row.effects.index(Effect.COLLECT_BALANCE) < row.effects.index(Effect.RELEASE), row
+        if row.target.order == OrderStatus.COMPLETED and row.state != row.target:
+            assert Effect.COLLECT_BALANCE in row.effects, row
+        if row.event == Event.DELIVERED:
+            assert row.effects[0] == Effect.COLLECT_BALANCE, row  # refused before anything is recorded
+
+
+def test_a_release_the_buyer_cannot_cover_waits_and_says_so():
+    short = Facts(1000, 0, NOW, NOW, 0, balance_due=500, buyer_funds=499)
+    covered = Facts(1000, 0, NOW, NOW, 0, balance_due=500, buyer_funds=500)
+    waiting = lifecycle.find(lifecycle.DELIVERED_HELD, Event.RELEASE_DUE, Actor.SYSTEM, short)
+    assert waiting.target == lifecycle.DELIVERED_HELD and waiting.effects == (Effect.NOTE_BALANCE_UNPAID,)
+    released = lifecycle.find(lifecycle.DELIVERED_HELD, Event.RELEASE_DUE, Actor.SYSTEM, covered)
+    assert released.target == lifecycle.COMPLETED
+    # the left-over of a case closing after release_at: the balance is collected there too
+    closing = lifecycle.find(lifecycle.DELIVERED_FROZEN, Event.CASE_CLOSED, Actor.SYSTEM, covered)
+    assert closing.target == lifecycle.COMPLETED and Effect.COLLECT_BALANCE in closing.effects
+    parked = lifecycle.find(lifecycle.DELIVERED_FROZEN, Event.CASE_CLOSED, Actor.SYSTEM, short)
+    assert parked.target == lifecycle.DELIVERED_HELD and Effect.RELEASE not in parked.effects
 
 
 @pytest.mark.parametrize("status", [*OrderStatus, *EscrowStatus], ids=lambda s: f"{type(s).__name__}.{s.name}")

@@ -239,21 +239,6 @@ def test_staged_payment_takes_the_deposit_then_the_balance_on_delivery(api, buye
     assert wallet(api, buyer) == 50000
 
 
-def test_staged_balance_short_at_delivery_is_collected_at_confirmation(api, buyer, merchant, make_listing, fund, buy):
-    listing = make_listing(merchant, category="game_boosting", kind="service", price=10000, deposit_percent=30)
-    fund(buyer, 3000)
-    order = buy(buyer, listing, accept_special_terms=True)
-    delivered = api.post(f"/orders/{order['id']}/deliver", {"content": "已上钻石"}, token=merchant.token).data
-    assert delivered["escrow"]["amount"] == 3000  # the balance is still due
-    short = api.post(f"/orders/{order['id']}/confirm", token=buyer.token)
-    assert short.status_code == 402
-    fund(buyer, 7000)
-    done = api.post(f"/orders/{order['id']}/confirm", token=buyer.token)
-    assert done.status_code == 200
-    assert wallet(api, merchant) == 10000
-    assert wallet(api, buyer) == 0
-
-
 def test_buyers_and_merchants_see_only_their_own_orders(api, buyer, merchant, make_user, make_listing, fund, buy):
     listing = make_listing(merchant)
     other_buyer = make_user("buyer")

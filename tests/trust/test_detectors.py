@@ -90,10 +90,27 @@ def test_fair_listing_text_does_not_warn(text):
     assert find_unfair_clauses(text) == []
 
 
-def test_refund_exclusions_cite_the_ecommerce_law_and_each_clause_is_reported_once():
+EXCLUSION = "《消费者权益保护法》第二十六条；《民法典》第四百九十七条；《消费者权益保护法实施条例》第十七条"
+
+
+def test_refund_exclusions_cite_26_497_and_regulation_17_and_each_clause_is_reported_once():
     warnings = find_unfair_clauses("一经售出概不退换", "虚拟商品不退不换", "一经售出概不退换，最终解释权归本店所有")
     assert [w["text"] for w in warnings] == ["一经售出概不退换", "虚拟商品不退不换", "最终解释权归本店所有"]
-    assert "《电子商务法》第四十九条" in warnings[0]["law"]
+    assert [w["law"] for w in warnings] == [EXCLUSION] * 3
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("付款后不代表订单成立，以本店确认为准", "付款后订单不成立"),
+        ("拍下付款后订单不生效", "付款后订单不成立"),
+        ("訂單以賣家發貨為準", "订单以发货为准"),
+        ("合同成立以商家确认为准", "订单以发货为准"),
+    ],
+)
+def test_no_contract_after_payment_clauses_cite_ecommerce_article_49_only(text, label):
+    [warning] = find_unfair_clauses(text)
+    assert warning["text"] == label and warning["law"] == "《电子商务法》第四十九条"
 
 
 FLAGGED = [

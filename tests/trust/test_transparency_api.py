@@ -22,6 +22,7 @@ def test_policies_publish_categories_deadlines_fast_track_and_the_credit_formula
         "currency": "CNY",
         "category_class": "standardized",
         "decide_within_hours": 24,
+        "appeal_within_hours": 24,
         "on_merchant_silence": "refund_full",
     }
     formula = p["credit_formula"]
@@ -31,7 +32,9 @@ def test_policies_publish_categories_deadlines_fast_track_and_the_credit_formula
     assert {s["status"] for s in formula["sanctions"]} >= {"restricted", "suspended"}
     clauses = {c["text"]: c["law"] for c in p["unfair_clauses"]}
     assert (
-        "《电子商务法》第四十九条" in clauses["一经售出概不退换"]
+        "《消费者权益保护法实施条例》第十七条" in clauses["一经售出概不退换"]
+        and "第四十九条" not in clauses["一经售出概不退换"]
+        and clauses["付款后订单不成立"] == "《电子商务法》第四十九条"
         and "第四百九十七条" in clauses["最终解释权归本店所有"]
     )
     assert p["off_platform_payment"]["flag"] == "off_platform_payment"

@@ -206,7 +206,12 @@ def test_case_page_renders_for_its_parties_and_staff_404_for_outsiders(
 
 def test_case_page_shows_only_the_actions_each_party_may_take(login_as, buyer, merchant, admin, case, doc):
     assert action_urls(doc(login_as(buyer).get(f"/refunds/{case.pk}")), case.pk) == {"withdraw"}
-    assert action_urls(doc(login_as(merchant).get(f"/refunds/{case.pk}")), case.pk) == {"accept", "offer", "reject"}
+    assert action_urls(doc(login_as(merchant).get(f"/refunds/{case.pk}")), case.pk) == {
+        "accept",
+        "offer",
+        "reject",
+        "replace",
+    }
     assert action_urls(doc(login_as(admin).get(f"/refunds/{case.pk}")), case.pk) == set()
 
 
@@ -316,7 +321,9 @@ def test_rejection_needs_a_reason_and_the_buyer_escalates(login_as, buyer, merch
     client.post(f"/refunds/{case.pk}/reject", {"reject-reason": "买家已激活使用"})
     case.refresh_from_db()
     assert case.status == CaseStatus.AWAITING_BUYER
-    response = login_as(buyer).post(f"/refunds/{case.pk}/escalate")
+    response = login_as(buyer).post(
+        f"/refunds/{case.pk}/escalate", {"escalate-reason": "激活码仍然无效", "confirmed": "yes"}
+    )
     assert response["Location"] == f"/refunds/{case.pk}"
     case.refresh_from_db()
     assert case.status == CaseStatus.IN_ARBITRATION and case.decide_by is not None

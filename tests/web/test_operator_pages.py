@@ -50,6 +50,7 @@ def test_deadlines_are_saved_through_the_policy_with_errors_next_to_fields(login
             "fast_track_hours",
             "compromise_respond_hours",
             "appeal_days",
+            "fast_track_appeal_hours",
             "deadline_reminder_hours",
             "default_verification_minutes",
             "default_after_sale_days",

@@ -48,7 +48,7 @@ def test_listing_page_shows_the_three_checks(client, merchant, make_listing, doc
     assert any(a.attrs.get("href") == f"/merchants/{listing['shop']}/" for a in page.all("a"))
     # The refund terms, with the unfair clauses declared void and the law cited.
     assert "发货后 5 天内可申请售后" in text and "2 小时" in text
-    assert text.count("此条款无效") >= 2 and "《电子商务法》第四十九条" in text
+    assert text.count("此条款无效") >= 2 and "《消费者权益保护法实施条例》第十七条" in text
     # Price in yuan, stock, promises.
     assert "¥99.00" in text and "100%稳定激活" in text
     assert re.search(r"库存\s*5", text)

@@ -74,7 +74,8 @@ def test_create_listing_then_edit_makes_versions_and_warns_about_unfair_clauses(
 
     page = doc(client.get(response["Location"]))
     warning = page.by_id("warn-h").parent.text()
-    assert "一经售出概不退换" in warning and "《电子商务法》第四十九条" in warning
+    assert "一经售出概不退换" in warning and "《消费者权益保护法实施条例》第十七条" in warning
+    assert "第四十九条" not in warning  # 电子商务法第四十九条 is for "no contract after payment" clauses only
     assert "第 1 版" in page.text()
 
     client.post(f"/shop/listings/{listing.pk}/edit", {**LISTING_FORM, "price": "35.00"})

@@ -8,13 +8,15 @@ timeline starts before the demo order's delivery; everything else happens now.
 from datetime import timedelta
 
 from kameng.clock.services import now as clock_now
+from kameng.policy.laws import CPL_24
 
 from . import services
 from .models import RefundCase
 
 RATIONALE_OFFICE = (
     "商品页承诺“可绑定账户，重装系统后登录账户即可恢复”。买家提供的重装后激活失败截图与该承诺不符，"
-    "依据软件授权码类目规则（与描述不符全额退款）及《电子商务法》第十七条，支持全额退款。"
+    f"依据软件授权码类目规则（与描述不符全额退款）及{CPL_24.short}（商品不符合质量要求和约定的，消费者可以退货），"
+    "支持全额退款。"
 )
 
 

@@ -19,6 +19,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
+from kameng.catalog.models import StockItem
+from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
@@ -46,7 +48,19 @@ from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name t
     Row,
     To,
 )
-from .models import OPEN_STATUSES, Actor, CaseEvent, CaseStatus, Notification, Phase, Reason, RefundCase
+from .models import (
+    OPEN_STATUSES,
+    Actor,
+    CaseEvent,
+    CaseStatus,
+    Notification,
+    Phase,
+    Reason,
+    RefundCase,
+    Resolution,
+)
+
+REOPENS_ALLOWED = 1  # a withdrawn request may be made once more
 
 # ---- case events: who hears of them ------------------------------------------------------------------
 
@@ -125,26 +139,38 @@ def act(
 def _transition(
     case_or_id: RefundCase | int, action: str, actor: User | None, now: datetime, given: Mapping
 ) -> RefundCase:
-    """Role first (403 whatever the phase), then the table (409 invalid_state), then the row's checks in
-    order; then the row applies, all in one transaction. The system (actor None) runs deadline actions
-    and, re-checking under the lock, does nothing when the case has moved on or the deadline moved."""
+    """Role first (403 whatever the phase), then the phase's deadline (past it, the timeout's outcome is
+    applied and committed, then 409 deadline_passed), then the table (409 invalid_state), then the row's
+    checks in order; then the row applies, all in one transaction. The system (actor None) runs deadline
+    actions and, re-checking under the lock, does nothing when the case has moved on or the deadline moved."""
     with transaction.atomic():
         case = _lock(case_or_id)
         role = Actor.SYSTEM if actor is None else role_on_case(case, actor)
         if actor is not None and role not in lifecycle.roles_for(action):
             raise DomainError(Error.CASE_ROLE_NOT_ALLOWED)
-        rows = lifecycle.rows_for(case.phase, action, role)
-        if not rows:
-            if actor is None:
-                return case  # a timer that outlived its phase
-            raise DomainError(Error.CASE_ACTION_NOT_ALLOWED)
-        if actor is None and _not_due_yet(case, action, now):
-            return case
-        attempt = Attempt(
-            case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), _Facts(case, actor)
-        )
-        row = lifecycle.choose(rows, attempt)
-        _apply(case, row, attempt, actor)
+        timeout = lifecycle.timeout_due(case, now) if actor is not None else None
+        if timeout is None:
+            return _run(case, action, actor, role, now, given)
+        _run(case, timeout, None, Actor.SYSTEM, now, {})
+    raise DomainError(Error.DEADLINE_PASSED)  # after the commit: the timeout's outcome stays
+
+
+def _run(
+    case: RefundCase, action: str, actor: User | None, role: str | None, now: datetime, given: Mapping
+) -> RefundCase:
+    """One action on the locked case: its rows, its checks, its effects (the caller holds the transaction)."""
+    rows = lifecycle.rows_for(case.phase, action, role)
+    if not rows:
+        if actor is None:
+            return case  # a timer that outlived its phase
+        raise DomainError(Error.CASE_ACTION_NOT_ALLOWED)
+    if actor is None and _not_due_yet(case, action, now):
+        return case
+    attempt = Attempt(
+        case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), _Facts(case, actor)
+    )
+    row = lifecycle.choose(rows, attempt)
+    _apply(case, row, attempt, actor)
     return case
 
 
@@ -244,6 +270,19 @@ class _Facts:
 
     def category_rule(self) -> str:
         return self.policy().category(self.order().snapshot["category"])["rule"]
+
+    def send_replacement(self, content: str, now: datetime) -> dict:
+        items, sent = orders.deliver_replacement(self.order(), content=content, now=now)
+        return {"items": items, "content": sent, "at": now.isoformat()}
+
+
+def replacement_items(case: RefundCase, user: User) -> list[str] | None:
+    """The keys a replacement sent, for those who may see the order's delivery (the parties); None
+    for anyone else (staff see that a replacement was sent, not the secret)."""
+    if not case.replacement or not orders.can_see_delivery(case.order, user):
+        return None
+    ids = case.replacement.get("items") or []
+    return list(StockItem.objects.filter(pk__in=ids).order_by("id").values_list("secret", flat=True))
 
 
 def _lock(case: RefundCase | int) -> RefundCase:
@@ -408,13 +447,11 @@ def open_case(
             raise DomainError(Error.REFUND_WINDOW_CLOSED)
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
             raise DomainError(Error.CASE_ALREADY_OPEN)
-        if RefundCase.objects.filter(order=order, status=CaseStatus.CLOSED, decision__isnull=False).exists():
-            # The platform already ruled on this order (finally, after the appeal window): no second round.
-            raise DomainError(Error.CASE_ALREADY_DECIDED)
+        _refuse_another_round(order)
         refundable = order.refundable_amount
         if amount > refundable:
             raise DomainError(Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, param="amount", max=refundable)
-        if reason == Reason.NO_REASON and not order.snapshot.get("no_reason_refund"):
+        if reason == Reason.NO_REASON and no_reason_return_excluded(order.snapshot, order.special_terms_accepted):
             raise DomainError(Error.NO_REASON_NOT_ALLOWED)
         first = lifecycle.PHASES[Phase.AWAITING_MERCHANT]
         case = RefundCase(
@@ -452,6 +489,19 @@ def open_case(
             _send(notice, case, now)
     _after_evidence(case)
     return case
+
+
+def _refuse_another_round(order: Order) -> None:
+    """What the earlier cases on this order leave open: nothing after a ruling or a settlement, and one
+    more request after a withdrawal (rules.md "after a settlement")."""
+    closed = RefundCase.objects.filter(order=order, status=CaseStatus.CLOSED)
+    if closed.filter(decision__isnull=False).exists():
+        # The platform already ruled on this order (finally, after the appeal window): no second round.
+        raise DomainError(Error.CASE_ALREADY_DECIDED)
+    if closed.filter(resolution__in=lifecycle.SETTLED).exists():
+        raise DomainError(Error.CASE_ALREADY_SETTLED)  # accept, accept_offer, or a fast-track refund of silence
+    if closed.filter(resolution=Resolution.WITHDRAWN).count() >= REOPENS_ALLOWED + 1:
+        raise DomainError(Error.REOPEN_LIMIT_REACHED)
 
 
 def _attach_system_evidence(case: RefundCase, order: Order, now: datetime) -> None:

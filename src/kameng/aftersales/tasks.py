@@ -8,10 +8,14 @@ from datetime import datetime
 
 from django.core.mail import send_mail
 
-from kameng.timers.jobs import job
+from kameng.accounts.models import User
+from kameng.orders.models import Order
+from kameng.orders.notices import on_order_notice
+from kameng.timers.jobs import enqueue, job
 from kameng.timers.services import handler
 
 from . import lifecycle, services
+from .models import Notification
 
 
 def _register(kind: str, run: Callable[[int, datetime], None]) -> None:
@@ -32,3 +36,11 @@ _register(lifecycle.REMINDER_TIMER, services.remind_deadline)
 @job("send_notification_email")
 def send_notification_email(to: str, subject: str, body: str) -> int:
     return send_mail(subject, body, None, [to], fail_silently=False)
+
+
+@on_order_notice
+def notify_about_order(user: User, order: Order, kind: str, text: str, now: datetime) -> None:
+    """An order's notice (orders.notices) in the user's notifications, and by email after commit."""
+    Notification.objects.create(user=user, kind=kind, text=text[:500], created_at=now)
+    if user.email:
+        enqueue("send_notification_email", user.email, f"[卡盟] 订单 {order.number}", text)

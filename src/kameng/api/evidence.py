@@ -35,7 +35,9 @@ class ContradictionOut(Out):
     promise: str
     finding: str
     finding_kind: str
-    source: str
+    source: str  # the evidence item (or "description") that shows it best
+    source_label: str = ""
+    also_in: list[str] = []  # the other sources that show the same finding (labels)
 
 
 class BuyerRiskOut(Out):

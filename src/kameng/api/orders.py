@@ -70,7 +70,7 @@ class SnapshotOut(Out):
 
 
 class EscrowOut(Out):
-    status: Annotated[str, enum_of(EscrowStatus)]
+    status: Annotated[str, enum_of("", EscrowStatus)]  # "" while awaiting payment or cancelled: no escrow yet
     amount: Fen
     release_at: Timestamp | None
 
@@ -78,6 +78,14 @@ class EscrowOut(Out):
 class DeliveryOut(Out):
     items: list[str]
     content: str | None
+
+
+class TermsConfirmationOut(Out):
+    """Exactly the special terms the buyer confirmed for this order, their SHA-256 and when."""
+
+    terms: list[str]
+    sha256: str
+    confirmed_at: Timestamp
 
 
 class OrderOut(Out):
@@ -97,6 +105,7 @@ class OrderOut(Out):
     balance_due: Fen
     refunded_amount: Fen
     special_terms_accepted: bool
+    special_terms_confirmation: TermsConfirmationOut | None
     topup_target: str | None
     delivery: DeliveryOut | None  # the buyer and the shop's merchant only
     delivered_at: Timestamp | None
@@ -155,6 +164,7 @@ def order_out(order: Order, user) -> dict:
         "balance_due": order.balance_due,
         "refunded_amount": order.refunded_amount,
         "special_terms_accepted": order.special_terms_accepted,
+        "special_terms_confirmation": order.special_terms_confirmation,
         "topup_target": order.topup_target or None,
         "delivery": delivery,
         "delivered_at": iso(order.delivered_at),
@@ -228,11 +238,19 @@ def get_order(request, order_id: PathId):
 
 @router.post("/orders/{order_id}/deliver", response=OrderOut)
 @raises(Error.DELIVERY_MERCHANT_ONLY, Error.DELIVERY_CONTENT_INVALID, Error.DELIVERY_AUTOMATIC)
-@raises(Error.DELIVERY_NOT_ALLOWED)
+@raises(Error.DELIVERY_NOT_ALLOWED, Error.BALANCE_UNPAID)
 def deliver(request, order_id: PathId, payload: DeliverIn):
     """The merchant delivers an order that is not a `card_key` one."""
     order = services.get_order_for(order_id, request.auth)
     return order_out(services.deliver(order, acting_user=request.auth, content=payload.content), request.auth)
+
+
+@router.post("/orders/{order_id}/pay_balance", response=OrderOut)
+@raises(Error.ORDER_NOT_FOUND, Error.INSUFFICIENT_FUNDS)
+def pay_balance(request, order_id: PathId):
+    """The buyer moves a staged order's balance into escrow now (402 when the wallet is short)."""
+    order = services.get_order_for(order_id, request.auth)
+    return order_out(services.pay_balance(order, acting_user=request.auth), request.auth)
 
 
 @router.post("/orders/{order_id}/confirm", response=OrderOut)

@@ -114,6 +114,22 @@ class CaseEventOut(Out):
     data: dict[str, Any]  # what the event recorded (amounts, reasons…): differs by type
 
 
+class ReplacementOut(Out):
+    """补发: what the merchant sent instead (keys masked for anyone but the parties)."""
+
+    items: list[str]
+    content: str | None
+    at: Timestamp
+
+
+class NextStepOut(Out):
+    """Who must act next, by when, and what the platform does if nobody does."""
+
+    actor: Annotated[str, enum_of("buyer", "merchant", "arbitrator", "parties")] | None
+    due_by: Timestamp | None
+    on_timeout: str | None
+
+
 class CaseOut(Out):
     id: Id
     order: Id
@@ -139,6 +155,8 @@ class CaseOut(Out):
     closed_at: Timestamp | None
     evidence: list[EvidenceOut]
     events: list[CaseEventOut]
+    replacement: ReplacementOut | None
+    next_step: NextStepOut
 
 
 class ManifestItem(Out):
@@ -193,6 +211,25 @@ def decision_out(record: dict | None, *, final: bool | None = None) -> dict | No
     }
 
 
+def next_step_out(step: lifecycle.NextStep) -> dict:
+    return {"actor": step.actor, "due_by": iso(step.due_by), "on_timeout": step.on_timeout}
+
+
+def replacement_out(case: RefundCase, user) -> dict | None:
+    """补发: what was sent and when. The keys only for the parties (secret like any stock item)."""
+    if not case.replacement:
+        return None
+    items = services.replacement_items(case, user)
+    visible = items is not None
+    return {
+        "items": items if visible else ["******"] * len(case.replacement.get("items") or []),
+        "content": case.replacement.get("content")
+        if visible
+        else ("******" if case.replacement.get("content") else ""),
+        "at": case.replacement["at"],
+    }
+
+
 def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None) -> dict:
     now = now or clock_now()  # lists pass it: one clock read per page
     appeal_decision = case.appeal.get("decision") if case.appeal else None
@@ -213,6 +250,7 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
         "merchant_timed_out": case.merchant_timed_out,
         "offer": {"amount": case.offer_amount} if case.offer_amount is not None else None,
         "rejection_reason": case.rejection_reason or None,
+        "replacement": replacement_out(case, user),
         "decision": decision,
         "appeal": (
             {
@@ -231,6 +269,7 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
             "appeal_by": iso(case.appeal_by),
             "compromise_respond_by": iso(case.compromise_respond_by),
         },
+        "next_step": next_step_out(lifecycle.next_step(case)),
         "overdue": bool(case.decide_by and case.decide_by < now and case.status in ("in_arbitration", "in_appeal")),
         "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
         "available_actions": lifecycle.offered(case, role, now),
@@ -275,7 +314,7 @@ def _timelines(case_ids: list[int]) -> dict:
 @router.post("/refunds", response={201: CaseOut})
 @raises(Error.CASE_BUYER_ONLY, Error.ORDER_NOT_FOUND, Error.CASE_DESCRIPTION_INVALID, Error.CASE_AMOUNT_INVALID)
 @raises(Error.CASE_REASON_INVALID, Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, Error.REFUND_WINDOW_CLOSED)
-@raises(Error.CASE_ALREADY_OPEN, Error.NO_REASON_NOT_ALLOWED)
+@raises(Error.CASE_ALREADY_OPEN, Error.NO_REASON_NOT_ALLOWED, Error.CASE_ALREADY_SETTLED, Error.REOPEN_LIMIT_REACHED)
 def open_case(request, payload: OpenIn):
     """The buyer opens a refund case on an order: the escrow freezes and the merchant must answer."""
     case = services.open_case(
@@ -395,6 +434,7 @@ def act(request, case_id: str, action: str, given: dict[str, Any]) -> dict:
 
 _FIELD_TYPES: dict[lifecycle.Kind, tuple[Any, Any]] = {
     lifecycle.Kind.TEXT: (str, ...),
+    lifecycle.Kind.OPTIONAL_TEXT: (str, ""),
     lifecycle.Kind.AMOUNT: (Amount, ...),
     lifecycle.Kind.OPTIONAL_AMOUNT: (Amount | None, None),
     lifecycle.Kind.CHOICE: (str, ...),
@@ -428,17 +468,24 @@ def _without_body(action: str) -> Callable:
     return handler
 
 
-def _with_body(action: str, schema: type[Schema]) -> Callable:
+def _with_body(action: str, schema: type[Schema], optional: bool) -> Callable:
+    """The action with its typed body; a body of optional fields only may be left out."""
+
     def handler(request, case_id: str, payload: Schema):
         return act(request, case_id, action, payload.model_dump())
 
-    handler.__annotations__["payload"] = schema  # ninja reads the body's schema from the signature
-    return handler
+    def handler_optional(request, case_id: str, payload: Schema | None = None):
+        return act(request, case_id, action, payload.model_dump() if payload else {})
+
+    chosen = handler_optional if optional else handler
+    chosen.__annotations__["payload"] = (schema | None) if optional else schema  # ninja reads the body's schema
+    return chosen
 
 
 def _route(action: str, schema: type[Schema] | None) -> None:
     """POST /refunds/{case_id}/<action>, named after the action (its operationId and summary)."""
-    handler = _without_body(action) if schema is None else _with_body(action, schema)
+    optional = all(f.kind == lifecycle.Kind.OPTIONAL_TEXT for f in lifecycle.ACTIONS[action].fields)
+    handler = _without_body(action) if schema is None else _with_body(action, schema, optional)
     handler.__name__ = handler.__qualname__ = action
     handler.__doc__ = f"The case action `{action}` (allowed by role and status: see `available_actions`)."
     raises(*ACTION_ERRORS)(handler)
@@ -461,6 +508,8 @@ ACTION_ERRORS = (
     Error.APPEAL_NEW_EVIDENCE_REQUIRED,
     Error.DECISION_NOT_AGAINST_YOU,
     Error.COMPROMISE_ALREADY_ANSWERED,
+    Error.DEADLINE_PASSED,
+    Error.OUT_OF_STOCK,
 )
 
 

@@ -37,11 +37,14 @@ NEAR_FINE = 26  # bits of 256: within this a candidate is the same picture (resi
 DISTINCT_FRAME = 6  # video frames further apart than this show different screens (operation)
 RISK_WINDOW = timedelta(days=90)
 # Claims in a listing's title or description that read as promises, besides its promise list.
+_CLAIM_TAIL = r"[^\s，。,;；!！、（）()【】\[\]「」“”\"'：:]"  # a claim ends at punctuation and brackets ("（永久）")
 CLAIM = re.compile(
-    r"100\s*%[^\s，。,;；!！]{1,8}|\d+\s*(?:小时|分钟)内[^\s，。,;；!！]{1,6}|永久[^\s，。,;；!！]{0,6}"
-    r"|终身[^\s，。,;；!！]{0,6}|7\s*[×xX*]\s*(?:12|24)\s*小时[^\s，。,;；!！]{0,4}"
-    r"|包(?:激活|成功|售后|赔|到账)[^\s，。,;；!！]{0,4}"
+    rf"100\s*%{_CLAIM_TAIL}{{1,8}}|\d+\s*(?:小时|分钟)内{_CLAIM_TAIL}{{1,6}}|永久{_CLAIM_TAIL}{{0,6}}"
+    rf"|终身{_CLAIM_TAIL}{{0,6}}|7\s*[×xX*]\s*(?:12|24)\s*小时{_CLAIM_TAIL}{{0,4}}"
+    rf"|包(?:激活|成功|售后|赔|到账){_CLAIM_TAIL}{{0,4}}"
 )
+DESCRIPTION = "售后描述"  # the source label of the buyer's own description (pages translate it)
+SOURCE_RANK = {"uploaded": 0, "system": 1, "description": 2}  # which source of one finding tells most
 
 
 # ---- the analysis --------------------------------------------------------------------------
@@ -168,19 +171,23 @@ def _result(case, items: list[Evidence]) -> dict:
     promises = listing_promises(snapshot)
     findings: list[dict] = []
     plain: list[rules.Finding] = []
+    labels: dict[str, str] = {"description": DESCRIPTION}
+    source_rank: dict[str, int] = {"description": SOURCE_RANK["description"]}
 
     def add(found: list[rules.Finding], label: str) -> None:
         for f in found:
             plain.append(f)
             findings.append({**f.as_dict(), "source_label": label})
 
-    add(rules.find_findings(case.description, "description"), "售后描述")
+    add(rules.find_findings(case.description, "description"), DESCRIPTION)
     for item in items:
         extract = getattr(item, "extract", None)
         if extract is None or not extract.text:
             continue
         if item.source == "system" and item.category in ("listing", "transaction"):
             continue  # the platform's own snapshot and record: the promises, not the problem
+        labels[str(item.pk)] = _label(item)
+        source_rank[str(item.pk)] = SOURCE_RANK["system" if item.source == "system" else "uploaded"]
         add(rules.find_findings(extract.text, str(item.pk)), _label(item))
     for item in items:
         extract = getattr(item, "extract", None)
@@ -213,7 +220,10 @@ def _result(case, items: list[Evidence]) -> dict:
         "checklist": checklist(case, items),
         "promises": promises,
         "findings": findings,
-        "contradictions": rules.contradictions(promises, plain),
+        "contradictions": [
+            {**row, "source_label": labels[row["source"]], "also_in": [labels[a] for a in row["also_in"]]}
+            for row in rules.contradictions(promises, plain, source_rank)
+        ],
     }
 
 

@@ -7,7 +7,7 @@ Everything here is a hint for the arbitrator (AI证据辅助审核), never a dec
 import re
 from dataclasses import dataclass
 
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: contradictions compared by promise category, ranked, de-duplicated
 
 # Key phrases found in OCR text, descriptions and chat: (kind, pattern). The kind is what the
 # promise table below talks about; the matched words are the finding's text.
@@ -56,34 +56,40 @@ _HTTP_CODE = re.compile(
     re.IGNORECASE,
 )
 
-# Listing promises and the finding kinds that contradict them: (promise pattern, kinds).
-# A promise matching several rows is contradicted by any of their kinds.
-PROMISE_CONTRADICTIONS: tuple[tuple[str, frozenset[str]], ...] = (
+# What a listing promises, by category: (category, pattern). A promise belongs to the FIRST category
+# it matches — "1小时内响应" is about response time, not activation, though it names a time limit.
+PROMISE_CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("response", r"响应|回复|客服|售后|在线|7\s*[×xX*]\s*\d+|\d+\s*[×xX*]\s*\d+\s*小时"),
+    ("delivery", r"\d+\s*(?:小时|分钟|天)内|秒发|秒到|即时|自动发(?:货|卡)|发货"),
+    ("amount", r"到账|足额|充值|金币|钻石|点券|结晶|面值"),
     (
-        r"激活|正版|授权|可用|有效|成功率|包成功|100\s*%",
-        frozenset({"activation_failed", "already_used", "error_code", "expired", "trial_version"}),
+        "activation",  # activation and stability: the thing works, and keeps working
+        r"激活|正版|授权|可用|有效|成功率|包成功|100\s*%|稳定|不掉线|流畅|永久|终身|长期|不过期|无限期"
+        r"|防封|不封|安全|绿色|找回|包赔|绑定|登录|登陆|上号|账号|帐号|可转正|正式服|正式版",
     ),
-    (
-        r"稳定|不掉线|流畅",
-        frozenset({"disconnect", "activation_failed", "error_code", "http_error", "account_banned", "login_failed"}),
-    ),
-    (
-        r"\d+\s*(?:小时|分钟|天)内|秒发|秒到|即时|自动发货",
-        frozenset({"activation_failed", "not_received", "already_used", "error_code"}),
-    ),
-    (
-        r"永久|终身|长期|不过期|无限期",
-        frozenset({"expired", "account_banned", "account_recovered", "activation_failed"}),
-    ),
-    (r"售后|客服|在线|7\s*[×xX*]\s*\d+|\d+\s*[×xX*]\s*\d+\s*小时|响应", frozenset({"no_response"})),
-    (r"到账|足额|充值|金币|钻石|点券", frozenset({"amount_short", "not_received"})),
-    (r"播放|高清|课程|视频|回放", frozenset({"playback_failed", "http_error", "error_code"})),
-    (r"防封|不封|安全|绿色", frozenset({"account_banned"})),
-    (r"找回|包赔|不找回|绑定", frozenset({"account_recovered"})),
-    (r"登录|登陆|上号|账号|帐号", frozenset({"login_failed", "account_recovered", "account_banned"})),
-    (r"可转正|正式服|正式版", frozenset({"trial_version"})),
+    ("content", r"播放|高清|课程|视频|回放|内容|课时|教程|段位|代练"),
 )
-_PROMISE_RE = [(re.compile(pattern, re.IGNORECASE), kinds) for pattern, kinds in PROMISE_CONTRADICTIONS]
+_CATEGORY_RE = [(category, re.compile(pattern, re.IGNORECASE)) for category, pattern in PROMISE_CATEGORIES]
+
+# How strongly each finding kind contradicts a promise of each category (3: directly; 1: only hints).
+CONTRADICTS: dict[str, dict[str, int]] = {
+    "activation": {
+        "activation_failed": 3,
+        "already_used": 3,
+        "account_banned": 3,
+        "account_recovered": 3,
+        "expired": 2,
+        "trial_version": 2,
+        "disconnect": 2,
+        "login_failed": 2,
+        "error_code": 1,
+    },
+    "delivery": {"not_received": 3, "activation_failed": 2, "amount_short": 1},
+    "response": {"no_response": 3},
+    "amount": {"amount_short": 3, "not_received": 3},
+    "content": {"playback_failed": 3, "trial_version": 2, "http_error": 1, "error_code": 1},
+}
+MAX_CONTRADICTIONS = 4  # the few that matter; the findings list keeps everything
 
 # Words that show an operation being performed on screen (录屏"操作过程").
 # Matched on text with spacing removed and the product title cut out ("…激活码" is not an action).
@@ -133,23 +139,49 @@ def find_findings(text: str, source: str) -> list[Finding]:
     return [f for _, f in found]
 
 
+def promise_category(promise: str) -> str | None:
+    """The one category a promise is about (None: nothing a finding could contradict)."""
+    return next((category for category, pattern in _CATEGORY_RE if pattern.search(promise)), None)
+
+
 def contradicting_kinds(promise: str) -> frozenset[str]:
-    kinds: set[str] = set()
-    for pattern, row in _PROMISE_RE:
-        if pattern.search(promise):
-            kinds |= row
-    return frozenset(kinds)
+    """The finding kinds that contradict `promise` at all."""
+    return frozenset(CONTRADICTS.get(promise_category(promise) or "", {}))
 
 
-def contradictions(promises: list[str], findings: list[Finding]) -> list[dict]:
-    """Each promise set against the findings that contradict it: [{promise, finding, ...}]."""
-    out = []
-    for promise in promises:
-        kinds = contradicting_kinds(promise)
-        for f in findings:
-            if f.kind in kinds:
-                out.append({"promise": promise, "finding": f.text, "finding_kind": f.kind, "source": f.source})
-    return out
+def _finding_key(f: Finding) -> tuple[str, str]:
+    """The same finding seen in several sources: an error code by its code, a phrase by its words."""
+    if f.kind in ("error_code", "http_error"):
+        code = re.findall(r"0x[0-9a-f]+|\d{3,}|[a-z]{0,4}-?\d{2,}", f.text.lower())
+        return (f.kind, code[-1] if code else f.text.lower())
+    return (f.kind, re.sub(r"\s+", "", f.text.lower()))
+
+
+def contradictions(
+    promises: list[str], findings: list[Finding], source_rank: dict[str, int] | None = None
+) -> list[dict]:
+    """The findings that contradict a promise, each once, against the promise it contradicts most
+    (the merchant's own list before claims read from the text), strongest first and, among equals,
+    from the most telling source (`source_rank`: lower first; an uploaded item before the description).
+    Only the first MAX_CONTRADICTIONS: [{promise, finding, finding_kind, source, also_in}]."""
+    rank = source_rank or {}
+    categories = [(p, promise_category(p)) for p in promises]
+    distinct: dict[tuple[str, str], list[Finding]] = {}
+    for f in sorted(findings, key=lambda f: rank.get(f.source, 99)):  # stable: order of appearance among equals
+        distinct.setdefault(_finding_key(f), []).append(f)
+    rows = []
+    for position, seen in enumerate(distinct.values()):
+        best = seen[0]
+        matches = [(CONTRADICTS.get(c or "", {}).get(best.kind, 0), -i, p) for i, (p, c) in enumerate(categories)]
+        strength, _order, promise = max(matches, default=(0, 0, ""))
+        if strength:
+            also = list(dict.fromkeys(f.source for f in seen[1:] if f.source != best.source))
+            rows.append((strength, rank.get(best.source, 99), position, promise, best, also))
+    rows.sort(key=lambda r: (-r[0], r[1], r[2]))
+    return [
+        {"promise": promise, "finding": f.text, "finding_kind": f.kind, "source": f.source, "also_in": also}
+        for _s, _r, _p, promise, f, also in rows[:MAX_CONTRADICTIONS]
+    ]
 
 
 def _squash(text: str) -> str:

@@ -9,10 +9,12 @@ where two patterns hit the same words, the earlier (more specific) one reports t
 import re
 import unicodedata
 
-from kameng.policy.laws import CIVIL_497, CPL_26, ECL_49, cites
+from kameng.policy.laws import EXCLUSION_LAWS, FORMATION_LAWS, Law, cites
 
-REFUND_LAWS = cites(CPL_26, ECL_49, CIVIL_497)
-LIABILITY_LAWS = cites(CPL_26, CIVIL_497)
+# 概不退换 / 不退不换 / 最终解释权 / 概不负责 exclude the buyer's rights; 付款后订单不成立 denies the
+# contract itself. Which articles void each is decided once, in kameng.policy.laws.
+EXCLUSION = EXCLUSION_LAWS
+FORMATION = FORMATION_LAWS
 
 # Traditional → simplified, for every character the patterns below (and their usual
 # surroundings) are written with. Curated rather than a whole dictionary: no dependency.
@@ -95,6 +97,7 @@ _TRAD = str.maketrans(
         "活": "活",
         "據": "据",
         "壹": "一",
+        "準": "准",
     }
 )
 
@@ -104,7 +107,7 @@ _NEG = r"(概不|恕不|一律不|一概不|均不|不予|不接受|不支持|�
 _REFUND = r"(退换|退还|退款|退货|退|换)"
 
 # (priority order) pattern over normalized text → clause label, laws.
-PATTERNS: list[tuple[re.Pattern, str, str]] = [
+PATTERNS: list[tuple[re.Pattern, str, tuple[Law, ...]]] = [
     # 一经售出概不退换 and its relatives: "once sold/shipped/paid … no refund or exchange".
     (
         re.compile(
@@ -112,27 +115,27 @@ PATTERNS: list[tuple[re.Pattern, str, str]] = [
             r".{0,6}?" + _NEG + _REFUND
         ),
         "一经售出概不退换",
-        REFUND_LAWS,
+        EXCLUSION,
     ),
-    # 虚拟商品不退不换: a blanket exclusion for all virtual goods (第二十五条 only excludes no-reason returns).
+    # 虚拟商品不退不换: a blanket exclusion for all virtual goods (消法第二十五条 only excludes no-reason returns).
     (
         re.compile(
             r"虚拟(商品|物品|产品|货物|类商品|物|货|卡密|道具)(一律|均|概|都|全部)?"
             r"(不退不换|不退换|不予退换|不予退款|不退款|不退货|不退|不换|概不退换|恕不退换)"
         ),
         "虚拟商品不退不换",
-        REFUND_LAWS,
+        EXCLUSION,
     ),
-    (re.compile(r"(售|卖)出(后|之后)?(概|恕|一律|均|都)?(不予|不)" + _REFUND), "售出不退", REFUND_LAWS),
-    (re.compile(r"不退不换"), "不退不换", REFUND_LAWS),
-    (re.compile(r"(概不|恕不|一律不|一概不|均不)(退换|退还|退款|退货|换货|退|换)"), "概不退款", REFUND_LAWS),
+    (re.compile(r"(售|卖)出(后|之后)?(概|恕|一律|均|都)?(不予|不)" + _REFUND), "售出不退", EXCLUSION),
+    (re.compile(r"不退不换"), "不退不换", EXCLUSION),
+    (re.compile(r"(概不|恕不|一律不|一概不|均不)(退换|退还|退款|退货|换货|退|换)"), "概不退款", EXCLUSION),
     # 最终解释权归本店所有, in either word order.
     (
         re.compile(
             r"(最终|最后)?解释权(归|属|属于|为|由|在)?(本店|本商家|商家|卖家|店家|本公司|本店铺|店铺|掌柜|我方|本人)"
         ),
         "最终解释权归本店所有",
-        LIABILITY_LAWS,
+        EXCLUSION,
     ),
     (
         re.compile(
@@ -140,20 +143,41 @@ PATTERNS: list[tuple[re.Pattern, str, str]] = [
             r"(本活动|本商品|对本商品|对本活动)?(的)?(最终|最后)解释权"
         ),
         "最终解释权归本店所有",
-        LIABILITY_LAWS,
+        EXCLUSION,
     ),
     # 概不负责: the seller excludes its own liability.
-    (re.compile(r"(概不|恕不|一律不|一概不|均不)(负责|承担(任何)?(责任|后果|损失))"), "概不负责", LIABILITY_LAWS),
+    (re.compile(r"(概不|恕不|一律不|一概不|均不)(负责|承担(任何)?(责任|后果|损失))"), "概不负责", EXCLUSION),
     (
         re.compile(r"(本店|本商家|商家|卖家|店家|本公司|我方|本人)(不|不会|无需|无须)(承担|负)(任何)?(法律)?责任"),
         "概不负责",
-        LIABILITY_LAWS,
+        EXCLUSION,
+    ),
+    # "The contract is not formed by payment": 付款后订单不成立, 订单以发货为准 (电子商务法第四十九条).
+    (
+        re.compile(
+            r"(付款|支付|下单|拍下|付钱)(后|之后)?(并)?(不代表|不视为|不等于|不意味着)(订单|合同|交易|购买)(已)?(成立|生效)"
+        ),
+        "付款后订单不成立",
+        FORMATION,
+    ),
+    (
+        re.compile(r"(付款|支付|下单|拍下)(后|之后)?(订单|合同|交易)?(不成立|未成立|不生效|不算成立)"),
+        "付款后订单不成立",
+        FORMATION,
+    ),
+    (
+        re.compile(
+            r"(订单|合同|交易)(是否)?(成立|生效)?(以|须以|需以|均以)(卖家|商家|本店|店家|掌柜|我方)?(的)?"
+            r"(发货|确认|出库|审核)(为准|后成立|时成立|才成立|方成立|后生效|为成立)"
+        ),
+        "订单以发货为准",
+        FORMATION,
     ),
     # After-sale service refused outright.
     (
         re.compile(r"(售出|发货|交付|成交|出售)(后|之后)(概|一律|均)?(不提供|不负责|不处理|不再提供|无)售后"),
         "售出后不提供售后",
-        REFUND_LAWS,
+        EXCLUSION,
     ),
 ]
 
@@ -169,9 +193,9 @@ def normalize(text: str) -> str:
     return _DROP.sub("", text)
 
 
-def _clauses_in(norm: str) -> list[tuple[str, str]]:
+def _clauses_in(norm: str) -> list[tuple[str, tuple[Law, ...]]]:
     taken: list[tuple[int, int]] = []
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, tuple[Law, ...]]] = []
     for pattern, label, law in PATTERNS:
         for match in pattern.finditer(norm):
             start, end = match.span()
@@ -186,13 +210,13 @@ def find_unfair_clauses(*texts: str) -> list[dict]:
     """Warnings {code, text, law, notice} for every distinct unfair clause found in the texts."""
     found: dict[str, dict] = {}
     for text in texts:
-        for label, law in _clauses_in(normalize(text)):
+        for label, voiding in _clauses_in(normalize(text)):
             if label not in found:
                 found[label] = {
                     "code": "unfair_clause",
                     "text": label,
-                    "law": law,
-                    "notice": NOTICE.format(text=label, law=law),
+                    "law": cites(*voiding),
+                    "notice": NOTICE.format(text=label, law=cites(*voiding)),
                 }
     return list(found.values())
 
@@ -200,6 +224,11 @@ def find_unfair_clauses(*texts: str) -> list[dict]:
 def published_clauses() -> list[dict]:
     """The curated list as the rules page and /policies publish it: one row per clause."""
     rows: dict[str, dict] = {}
-    for _pattern, label, law in PATTERNS:
-        rows.setdefault(label, {"text": label, "law": law})
+    for _pattern, label, voiding in PATTERNS:
+        rows.setdefault(label, {"text": label, "law": cites(*voiding)})
     return list(rows.values())
+
+
+def laws_for(label: str) -> tuple[Law, ...]:
+    """The articles that void the clause `label` names (as a warning's `text` holds it); () if unknown."""
+    return next((voiding for _pattern, name, voiding in PATTERNS if name == label), ())

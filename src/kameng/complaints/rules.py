@@ -18,17 +18,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kameng.catalog import clauses
 from kameng.money import rmb, yuan
 from kameng.policy.laws import (
-    CIVIL_497,
     CLAUSE_LAWS,
     CPL_24,
     CPL_25,
-    CPL_26,
     CPL_44,
     CPL_55,
     ECL_17,
+    EXCLUSION_LAWS,
     NO_REASON_MEASURES,
+    REGULATION_19,
     Law,
 )
 
@@ -163,12 +164,16 @@ def fraud_conduct(f: CaseFacts) -> list[str]:
 
 
 def clause_laws(warnings) -> list[Law]:
-    """The laws that void the unfair clauses the platform flagged, as the clause detector recorded them."""
+    """The laws that void the unfair clauses the platform flagged: by the clause's kind (so a warning
+    stored before a citation was corrected is cited rightly now), else as the warning recorded them."""
     laws: list[Law] = []
     for warning in warnings:
-        text = warning.get("law", "") if isinstance(warning, dict) else ""
-        matched = [law for law in CLAUSE_LAWS if law.short in text] or [CPL_26, CIVIL_497]
-        for law in matched:
+        if not isinstance(warning, dict):
+            continue
+        matched = clauses.laws_for(warning.get("text", "")) or [
+            law for law in CLAUSE_LAWS if law.short in warning.get("law", "")
+        ]
+        for law in matched or EXCLUSION_LAWS:
             if law not in laws:
                 laws.append(law)
     return sorted(laws, key=CLAUSE_LAWS.index)
@@ -191,7 +196,10 @@ def legal_basis(f: CaseFacts, channel: str) -> list[Basis]:
     elif f.reason == NO_REASON:
         basis.append(Basis(CPL_25, "本商品为网络购买，且商品页面明示支持无理由退货，消费者有权在七日内无理由退货。"))
         basis.append(
-            Basis(NO_REASON_MEASURES, "经营者未在购买时提示并经消费者确认该商品不宜退货，不得拒绝无理由退货。")
+            Basis(REGULATION_19, "经营者未以显著方式标注并经消费者在购买时确认该商品不宜退货，不得拒绝无理由退货。")
+        )
+        basis.append(
+            Basis(NO_REASON_MEASURES, "数字化商品只有经消费者在购买时单独确认不宜退货，才不适用七日无理由退货。")
         )
     clauses = clause_texts(f.warnings)
     if f.warnings:

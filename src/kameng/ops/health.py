@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connections
 
+from kameng.timers.services import lag_seconds
+
 from .storage import is_s3
 
 TIMEOUT_SECONDS = 2.0
@@ -89,7 +91,26 @@ def check_broker(url: str | None = None) -> Check:
     return _timed(probe)
 
 
+def check_timers(limit: float | None = None) -> Check:
+    """Fails when the oldest due timer has waited longer than KAMENG_TIMER_LAG_LIMIT seconds (default
+    120): no sweeper is running (a dead or hung timer worker, no Celery beat), so deadlines are met
+    only when someone acts on a case."""
+    limit = settings.TIMER_LAG_LIMIT_SECONDS if limit is None else limit
+
+    def probe():
+        lag = round(lag_seconds(), 1)
+        detail = "" if lag <= limit else f"the oldest due timer has waited {lag:.0f} s (limit {limit:.0f} s)"
+        return Check(lag <= limit, detail=detail, extra={"lag_seconds": lag, "limit_seconds": limit})
+
+    return _timed(probe)
+
+
 def run_checks() -> tuple[bool, dict]:
-    checks = {"database": check_database(), "storage": check_storage(), "broker": check_broker()}
+    checks = {
+        "database": check_database(),
+        "storage": check_storage(),
+        "broker": check_broker(),
+        "timers": check_timers(),
+    }
     ok = all(c.ok for c in checks.values())
     return ok, {"status": "ok" if ok else "fail", "checks": {name: c.as_dict() for name, c in checks.items()}}

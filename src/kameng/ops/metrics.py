@@ -12,7 +12,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
@@ -20,6 +20,7 @@ from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
 from kameng.clock.services import now as clock_now
 from kameng.ledger.services import check
 from kameng.timers.models import Timer, TimerStatus
+from kameng.timers.services import lag_seconds
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -97,11 +98,10 @@ class MarketplaceCollector:
         )
 
         due = Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now)
-        oldest = due.aggregate(oldest=Min("due_at"))["oldest"]
         yield GaugeMetricFamily(
             "kameng_timer_lag_seconds",
             "Age of the oldest due timer not yet run (0 when none is due)",
-            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+            value=lag_seconds(now),
         )
         yield GaugeMetricFamily("kameng_timers_due", "Pending timers whose due time has passed", value=due.count())
 

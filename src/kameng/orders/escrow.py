@@ -14,9 +14,6 @@ locked every account the row may touch (`accounts_for`); each re-reads the balan
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
-
-from kameng.errors import DomainError
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
 
@@ -69,11 +66,10 @@ def account_codes(order: Order) -> dict[AccountRole, ledger.AccountCode]:
 def accounts_for(order: Order, effects: Iterable[Effect]) -> set[ledger.AccountCode]:
     """Every account these effects may touch (a balance only while one is due)."""
     codes = account_codes(order)
-    balance = (Effect.COLLECT_BALANCE, Effect.TRY_COLLECT_BALANCE)
     return {
         codes[account]
         for effect in effects
-        if effect not in balance or order.balance_due
+        if effect is not Effect.COLLECT_BALANCE or order.balance_due
         for account in TOUCHES.get(effect, ())
     }
 
@@ -96,29 +92,23 @@ def take_payment(order: Order, *, actor: str) -> int:
     return order.paid_amount
 
 
-def collect_balance(order: Order, *, required: bool) -> int:
+def collect_balance(order: Order) -> int:
     """Staged payment: take the balance (尾款) from the buyer's wallet into escrow; returns what moved.
 
-    Short of money: raises insufficient funds if `required`, else nothing moves (0) and it stays due.
+    Short of money: raises insufficient funds and nothing moves (the whole transition rolls back).
     """
     if not order.balance_due:
         return 0
-    try:
-        with transaction.atomic():
-            ledger.transfer(
-                f"balance:{order.pk}",
-                EntryKind.PURCHASE_BALANCE,
-                ledger.wallet_code(order.buyer_id),
-                ledger.escrow_code(order.pk),
-                order.balance_due,
-                order_id=order.pk,
-                actor=order.buyer.username,
-                memo=f"订单 {order.number} 尾款",
-            )
-    except DomainError:
-        if required:
-            raise
-        return 0
+    ledger.transfer(
+        f"balance:{order.pk}",
+        EntryKind.PURCHASE_BALANCE,
+        ledger.wallet_code(order.buyer_id),
+        ledger.escrow_code(order.pk),
+        order.balance_due,
+        order_id=order.pk,
+        actor=order.buyer.username,
+        memo=f"订单 {order.number} 尾款",
+    )
     return order.balance_due
 
 

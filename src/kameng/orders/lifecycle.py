@@ -23,6 +23,8 @@ from django.utils.translation import gettext_lazy as _
 class OrderStatus(TextChoices):
     """The order's public status (the contract's values); its label is what the pages show."""
 
+    AWAITING_PAYMENT = "awaiting_payment", _("待付款")  # direct checkout: the stock is reserved until it expires
+    CANCELLED = "cancelled", _("已取消")  # not paid in time: the reservation is released; nothing was paid
     PAID = "paid", _("已付款，待发货")  # money (or the deposit) in escrow; the merchant must deliver
     DELIVERED = "delivered", _("已发货，待确认")  # handed over; the buyer confirms, or escrow releases at release_at
     COMPLETED = "completed", _("已完成")  # escrow released to the merchant; a case may still refund within after-sale
@@ -49,6 +51,8 @@ class State(NamedTuple):
 
 # The states, and what must happen next in each.
 NEW = State("", "")  # not bought yet: the purchase row creates the order
+AWAITING = State(OrderStatus.AWAITING_PAYMENT, "")  # direct checkout: the gateway's notification pays it
+CANCELLED = State(OrderStatus.CANCELLED, "")  # final: expired unpaid; a late payment is refunded by its route
 PAID_HELD = State(OrderStatus.PAID, EscrowStatus.HELD)  # the merchant delivers (card keys: at once, from stock)
 PAID_FROZEN = State(OrderStatus.PAID, EscrowStatus.FROZEN)  # a case opened before delivery; delivery still allowed
 DELIVERED_HELD = State(OrderStatus.DELIVERED, EscrowStatus.HELD)  # the buyer confirms, or it releases at release_at
@@ -58,6 +62,8 @@ PARTLY_REFUNDED = State(OrderStatus.PARTIALLY_REFUNDED, EscrowStatus.RELEASED)  
 REFUNDED_FROZEN = State(OrderStatus.REFUNDED, EscrowStatus.FROZEN)  # the case that refunded all closes next
 REFUNDED = State(OrderStatus.REFUNDED, EscrowStatus.REFUNDED)  # final: everything paid went back to the buyer
 STATES = (
+    AWAITING,
+    CANCELLED,
     PAID_HELD,
     PAID_FROZEN,
     DELIVERED_HELD,
@@ -67,11 +73,14 @@ STATES = (
     REFUNDED_FROZEN,
     REFUNDED,
 )
-FINAL = frozenset({REFUNDED})
+FINAL = frozenset({REFUNDED, CANCELLED})
 
 
 class Event(StrEnum):
+    CHECKOUT = "checkout"  # 下单 with a gateway: the order waits for the payment, its stock reserved
     PAID = "paid"  # 下单: the buyer pays the price, or the deposit (定金) of a staged payment
+    PAYMENT_EXPIRED = "payment_expired"  # the direct checkout was not paid in time: the timer cancels it
+    BALANCE_PAID = "balance_paid"  # 付尾款: the buyer moves a staged payment's balance into escrow early
     DELIVERED = "delivered"  # 发货: by the merchant, or by the platform from stock (card keys)
     CONFIRMED = "confirmed"  # 确认收货: the buyer releases the escrow
     RELEASE_DUE = "release_due"  # release_at passed: the release timer
@@ -90,10 +99,12 @@ class Effect(StrEnum):
     """One step of a row, run in the row's order. Money steps post through `orders.escrow`;
     `writes` names the OrderEvent type a step appends."""
 
+    NOTE_AWAITING = "note_awaiting"  # direct checkout started: the payment's deadline is armed
     TAKE_PAYMENT = "take_payment"  # buyer wallet → escrow: the price or the deposit
+    CANCEL = "cancel"  # unpaid in time: the reserved stock goes back on sale
     RECORD_DELIVERY = "record_delivery"  # delivered_at, the content, after_sale_until, release_at
     COLLECT_BALANCE = "collect_balance"  # 尾款: buyer wallet → escrow; refused (insufficient funds) if short
-    TRY_COLLECT_BALANCE = "try_collect_balance"  # 尾款 if the buyer's wallet covers it; else it stays due
+    NOTE_BALANCE_UNPAID = "note_balance_unpaid"  # release was due but the buyer cannot cover the balance
     NOTE_DELIVERED = "note_delivered"
     NOTE_CONFIRMED = "note_confirmed"
     NOTE_FROZEN = "note_frozen"
@@ -109,9 +120,11 @@ class Effect(StrEnum):
 
 
 _WRITES = {
+    Effect.NOTE_AWAITING: "awaiting_payment",
     Effect.TAKE_PAYMENT: "paid",
+    Effect.CANCEL: "cancelled",
     Effect.COLLECT_BALANCE: "balance_paid",  # only when a balance was due
-    Effect.TRY_COLLECT_BALANCE: "balance_paid",  # only when it was collected
+    Effect.NOTE_BALANCE_UNPAID: "balance_unpaid",
     Effect.NOTE_DELIVERED: "delivered",
     Effect.NOTE_CONFIRMED: "confirmed",
     Effect.NOTE_FROZEN: "escrow_frozen",
@@ -134,7 +147,6 @@ class AccountRole(StrEnum):
 TOUCHES: dict[Effect, tuple[AccountRole, ...]] = {
     Effect.TAKE_PAYMENT: (AccountRole.BUYER_WALLET, AccountRole.ESCROW),
     Effect.COLLECT_BALANCE: (AccountRole.BUYER_WALLET, AccountRole.ESCROW),  # only when a balance is due
-    Effect.TRY_COLLECT_BALANCE: (AccountRole.BUYER_WALLET, AccountRole.ESCROW),  # only when a balance is due
     Effect.RELEASE: (AccountRole.ESCROW, AccountRole.MERCHANT_WALLET, AccountRole.MERCHANT_DEBT),
     Effect.REFUND: tuple(AccountRole),  # the buyer, and every source a refund may come from
 }
@@ -145,13 +157,16 @@ TOUCHES: dict[Effect, tuple[AccountRole, ...]] = {
 
 @dataclass(frozen=True)
 class Facts:
-    """What guards read: the order's amounts (fen) and release_at, the moment, and the event's amount."""
+    """What guards read: the order's amounts (fen) and deadlines, the moment, and the event's amount."""
 
     paid: int  # what the buyer paid so far (the price, or the deposit until the balance is in)
     refunded: int  # refunded so far
     release_at: datetime | None
     now: datetime
     amount: int = 0  # a refund's amount
+    balance_due: int = 0  # a staged payment's balance (尾款) not yet in escrow
+    buyer_funds: int = 0  # the buyer's wallet balance (read only while a balance is due)
+    payment_expires_at: datetime | None = None  # a direct checkout's deadline
 
 
 @dataclass(frozen=True)
@@ -176,6 +191,12 @@ RELEASE_IS_DUE = Guard("release_due", lambda f: f.release_at is not None and f.r
 RELEASE_NOT_DUE = Guard("release_not_due", lambda f: not RELEASE_IS_DUE(f))
 REFUND_LEAVES_SOME = Guard("refund_leaves_some", lambda f: f.refunded + f.amount < f.paid)
 REFUND_TAKES_ALL = Guard("refund_takes_all", lambda f: f.refunded + f.amount >= f.paid)  # of what was paid
+OWING = Guard("balance_owing", lambda f: f.balance_due > 0)
+COVERED = Guard("balance_covered", lambda f: f.balance_due == 0 or f.buyer_funds >= f.balance_due)
+UNCOVERED = Guard("balance_uncovered", lambda f: not COVERED(f))
+PAYMENT_OPEN = Guard(
+    "payment_open", lambda f: f.payment_expires_at is None or f.now < f.payment_expires_at
+)  # a notification after the deadline finds the order expired: the timer's row runs first
 
 
 # ---- the table -------------------------------------------------------------------------------
@@ -209,18 +230,26 @@ class Deadline:
 
 
 RELEASE_TIMER = "order.release_escrow"
-DEADLINES = {DELIVERED_HELD: Deadline("release_at", RELEASE_TIMER, Event.RELEASE_DUE)}
+PAYMENT_TIMER = "order.payment_expired"
+DEADLINES = {
+    AWAITING: Deadline("payment_expires_at", PAYMENT_TIMER, Event.PAYMENT_EXPIRED),
+    DELIVERED_HELD: Deadline("release_at", RELEASE_TIMER, Event.RELEASE_DUE),
+}
 
 ev, fx = Event, Effect
 B, M, S = Actor.BUYER, Actor.MERCHANT, Actor.SYSTEM
 DUE = RELEASE_IS_DUE
-DELIVER = (fx.RECORD_DELIVERY, fx.TRY_COLLECT_BALANCE, fx.NOTE_DELIVERED)
+# Every row that releases collects the balance first, and collecting refuses when the buyer is short:
+# no order is ever completed with a balance due (tests/orders/test_lifecycle.py checks the table).
+DELIVER = (fx.COLLECT_BALANCE, fx.RECORD_DELIVERY, fx.NOTE_DELIVERED)
 CONFIRM = (fx.COLLECT_BALANCE, fx.NOTE_CONFIRMED, fx.RELEASE)
-TIMED_RELEASE = (fx.TRY_COLLECT_BALANCE, fx.RELEASE)
+TIMED_RELEASE = (fx.COLLECT_BALANCE, fx.RELEASE)
+PAY_BALANCE = (fx.COLLECT_BALANCE,)
+PAY_BALANCE_RELEASE = (fx.COLLECT_BALANCE, fx.RELEASE)
 FREEZE = (fx.NOTE_FROZEN,)
 REFUND = (fx.REFUND,)
 UNFREEZE = (fx.NOTE_UNFROZEN,)
-UNFREEZE_RELEASE = (fx.NOTE_UNFROZEN, fx.RELEASE)
+UNFREEZE_RELEASE = (fx.NOTE_UNFROZEN, fx.COLLECT_BALANCE, fx.RELEASE)
 NOTHING = ()
 
 # fmt: off
@@ -228,15 +257,28 @@ TABLE: tuple[Row, ...] = (
     #   state             event           actor  target            guard                effects
     # 下单: the purchase; card keys are delivered from stock in the same transaction
     Row(NEW,              ev.PAID,        B, PAID_HELD,        ALWAYS,              (fx.TAKE_PAYMENT,)),
-    # 发货: a staged payment's balance (尾款) is collected if the buyer's wallet covers it
+    # direct checkout: the stock is reserved; the gateway's money, booked into the buyer's wallet,
+    # pays it exactly as a wallet purchase does; unpaid at the deadline, it is cancelled
+    Row(NEW,              ev.CHECKOUT,    B, AWAITING,         ALWAYS,              (fx.NOTE_AWAITING,)),
+    Row(AWAITING,         ev.PAID,        S, PAID_HELD,        PAYMENT_OPEN,        (fx.TAKE_PAYMENT,)),
+    Row(AWAITING,         ev.PAYMENT_EXPIRED, S, CANCELLED,    ALWAYS,              (fx.CANCEL,)),
+    # 发货: a staged payment's balance (尾款) goes into escrow first; refused while the buyer is short
     Row(PAID_HELD,        ev.DELIVERED,   M, DELIVERED_HELD,   ALWAYS,              DELIVER),
     Row(PAID_HELD,        ev.DELIVERED,   S, DELIVERED_HELD,   ALWAYS,              DELIVER),
     Row(PAID_FROZEN,      ev.DELIVERED,   M, DELIVERED_FROZEN, ALWAYS,              DELIVER),
     # 确认收货 / release_at: the escrow goes to the merchant (the balance first: required on confirming)
     Row(DELIVERED_HELD,   ev.CONFIRMED,   B, COMPLETED,        NONE_REFUNDED,       CONFIRM),
     Row(DELIVERED_HELD,   ev.CONFIRMED,   B, PARTLY_REFUNDED,  SOME_REFUNDED,       CONFIRM),
-    Row(DELIVERED_HELD,   ev.RELEASE_DUE, S, COMPLETED,        DUE & NONE_REFUNDED, TIMED_RELEASE),
-    Row(DELIVERED_HELD,   ev.RELEASE_DUE, S, PARTLY_REFUNDED,  DUE & SOME_REFUNDED, TIMED_RELEASE),
+    Row(DELIVERED_HELD,   ev.RELEASE_DUE, S, COMPLETED,        DUE & COVERED & NONE_REFUNDED, TIMED_RELEASE),
+    Row(DELIVERED_HELD,   ev.RELEASE_DUE, S, PARTLY_REFUNDED,  DUE & COVERED & SOME_REFUNDED, TIMED_RELEASE),
+    Row(DELIVERED_HELD,   ev.RELEASE_DUE, S, DELIVERED_HELD,   DUE & UNCOVERED,     (fx.NOTE_BALANCE_UNPAID,)),
+    # 付尾款: the buyer pays a staged payment's balance early (released at once if release_at passed)
+    Row(PAID_HELD,        ev.BALANCE_PAID, B, PAID_HELD,       OWING,               PAY_BALANCE),
+    Row(PAID_FROZEN,      ev.BALANCE_PAID, B, PAID_FROZEN,     OWING,               PAY_BALANCE),
+    Row(DELIVERED_FROZEN, ev.BALANCE_PAID, B, DELIVERED_FROZEN, OWING,              PAY_BALANCE),
+    Row(DELIVERED_HELD,   ev.BALANCE_PAID, B, DELIVERED_HELD,  OWING & RELEASE_NOT_DUE, PAY_BALANCE),
+    Row(DELIVERED_HELD,   ev.BALANCE_PAID, B, COMPLETED,       OWING & DUE & NONE_REFUNDED, PAY_BALANCE_RELEASE),
+    Row(DELIVERED_HELD,   ev.BALANCE_PAID, B, PARTLY_REFUNDED, OWING & DUE & SOME_REFUNDED, PAY_BALANCE_RELEASE),
     # a refund case opens: held escrow freezes; released escrow has nothing to freeze
     Row(PAID_HELD,        ev.CASE_OPENED, S, PAID_FROZEN,      ALWAYS,              FREEZE),
     Row(DELIVERED_HELD,   ev.CASE_OPENED, S, DELIVERED_FROZEN, ALWAYS,              FREEZE),
@@ -254,8 +296,9 @@ TABLE: tuple[Row, ...] = (
     # the case closes: the escrow runs again (released at once if release_at passed meanwhile), or is settled
     Row(PAID_FROZEN,      ev.CASE_CLOSED, S, PAID_HELD,        ALWAYS,              UNFREEZE),
     Row(DELIVERED_FROZEN, ev.CASE_CLOSED, S, DELIVERED_HELD,   RELEASE_NOT_DUE,     UNFREEZE),
-    Row(DELIVERED_FROZEN, ev.CASE_CLOSED, S, COMPLETED,        DUE & NONE_REFUNDED, UNFREEZE_RELEASE),
-    Row(DELIVERED_FROZEN, ev.CASE_CLOSED, S, PARTLY_REFUNDED,  DUE & SOME_REFUNDED, UNFREEZE_RELEASE),
+    Row(DELIVERED_FROZEN, ev.CASE_CLOSED, S, COMPLETED,        DUE & COVERED & NONE_REFUNDED, UNFREEZE_RELEASE),
+    Row(DELIVERED_FROZEN, ev.CASE_CLOSED, S, PARTLY_REFUNDED,  DUE & COVERED & SOME_REFUNDED, UNFREEZE_RELEASE),
+    Row(DELIVERED_FROZEN, ev.CASE_CLOSED, S, DELIVERED_HELD,   DUE & UNCOVERED,     UNFREEZE),  # the timer notes it
     Row(REFUNDED_FROZEN,  ev.CASE_CLOSED, S, REFUNDED,         ALWAYS,              (fx.SETTLE,)),
     Row(COMPLETED,        ev.CASE_CLOSED, S, COMPLETED,        ALWAYS,              NOTHING),
     Row(PARTLY_REFUNDED,  ev.CASE_CLOSED, S, PARTLY_REFUNDED,  ALWAYS,              NOTHING),

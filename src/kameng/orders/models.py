@@ -26,12 +26,18 @@ class Order(models.Model):
     escrow_status = models.CharField(max_length=16, choices=EscrowStatus.choices)
     release_at = models.DateTimeField(null=True, blank=True)
     special_terms_accepted = models.BooleanField(default=False)
+    # {terms, sha256, confirmed_at}: exactly the special terms the buyer ticked (实施条例第十九条)
+    special_terms_confirmation = models.JSONField(null=True, blank=True)
     topup_target = models.CharField(max_length=120, blank=True, default="")
     delivery_content = models.TextField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     after_sale_until = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Direct checkout: the gateway the buyer pays through ("wallet": paid at once from the balance),
+    # and the moment its reserved stock is released if no payment came.
+    pay_with = models.CharField(max_length=16, default="wallet")
+    payment_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

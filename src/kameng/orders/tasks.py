@@ -2,10 +2,15 @@
 
 from kameng.timers.services import handler
 
-from .lifecycle import RELEASE_TIMER
-from .services import release_due_escrow
+from .lifecycle import PAYMENT_TIMER, RELEASE_TIMER
+from .services import expire_checkout, release_due_escrow
 
 
 @handler(RELEASE_TIMER)
 def run_release_escrow(target: str, now) -> None:
     release_due_escrow(int(target.split(":", 1)[1]), now)
+
+
+@handler(PAYMENT_TIMER)
+def run_payment_expired(target: str, now) -> None:
+    expire_checkout(int(target.split(":", 1)[1]), now)

@@ -98,6 +98,7 @@ DEFAULTS = {
     "fast_track_threshold_fen": 20000,
     "compromise_respond_hours": 48,
     "appeal_days": 7,
+    "fast_track_appeal_hours": 24,  # so a small case is paid within about two days
     "deadline_reminder_hours": 24,
     "default_verification_minutes": 24 * 60,
     "default_after_sale_days": 7,

@@ -81,6 +81,19 @@ def _take_due(now: datetime) -> Timer | None:
     return qs.first()
 
 
+def lag_seconds(now: datetime | None = None) -> float:
+    """How long the oldest due timer has waited to run (0 when none is due): a stopped or stuck
+    sweeper shows here (/healthz, /metrics)."""
+    now = now or clock_now()
+    oldest = (
+        Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
+    return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
+
 def run_one_due(now: datetime | None = None) -> bool:
     """Run the earliest due timer, if any. Returns whether one was taken."""
     now = now or clock_now()

@@ -109,12 +109,31 @@ class OfferForm(forms.Form):
     )
 
 
+class ReplaceForm(forms.Form):
+    content = forms.CharField(
+        label=_("补发内容"),
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("卡密商品无需填写：平台自动从库存发出新的卡密。其他商品请填写新的账号、充值凭证或交付内容。"),
+    )
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(
         label=_("拒绝理由"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("请说明理由并补充证据。无理拒绝会被平台改判，并影响店铺信用。"),
+    )
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        label=_("为什么申请平台介入"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("一两句话即可，例如：激活码仍然无效，商家的部分退款不足以弥补损失。仲裁员会先读到它。"),
     )
 
 
@@ -240,9 +259,25 @@ ACTION_PAGES: dict[str, ActionPage] = {
     "reject": ActionPage(
         label=_("拒绝退款"), style="btn-danger", form=RejectForm, done=_("已拒绝退款申请，等待买家答复。")
     ),
-    "accept_offer": ActionPage(
-        label=_("接受部分退款 %(a)s"),
+    "replace": ActionPage(
+        label=_("补发商品"),
+        form=ReplaceForm,
+        help=_("发出新的卡密或交付内容代替退款；买家确认可用后售后单结束，不退款。"),
+        done=_("已补发商品，等待买家确认。"),
+    ),
+    "accept_replacement": ActionPage(
+        label=_("接受补发"),
         style="btn-primary",
+        confirm=Confirm(
+            _("接受补发"),
+            _("确认补发的商品可以正常使用。接受后售后单结束，不退款，担保款按时放给商家。此操作不可撤销。"),
+            _("确认接受补发"),
+            advice=_("如果补发的商品仍然无法使用，请返回并申请平台介入。"),
+        ),
+        done=_("已接受补发，售后单已结束。"),
+    ),
+    "accept_offer": ActionPage(  # deliberately no primary style: settling low must not look like the default
+        label=_("接受部分退款 %(a)s"),
         confirm=Confirm(
             _("接受部分退款"),
             _("接受后，%(a)s 将立即退回你的钱包，售后单结束，不能再申请平台介入。此操作不可撤销。"),
@@ -253,6 +288,14 @@ ACTION_PAGES: dict[str, ActionPage] = {
     "escalate": ActionPage(
         label=_("申请平台介入"),
         help=_("由平台仲裁员根据双方证据和类目退款标准作出裁决。"),
+        form=EscalateForm,
+        confirm=Confirm(
+            _("申请平台介入"),
+            _(
+                "平台仲裁员将根据双方证据和类目退款标准作出裁决，结果可能高于也可能低于商家的方案。申请后不能再接受商家的方案。"
+            ),
+            _("确认申请平台介入"),
+        ),
         done=_("已申请平台介入，仲裁员将在时限内作出裁决。"),
     ),
     "respond_compromise": ActionPage(
@@ -325,6 +368,7 @@ class DeadlinesForm(forms.Form):
     fast_track_threshold_fen = YuanField(label=_("小额快速通道金额上限（元，不含）"), max_yuan=1_000_000)
     compromise_respond_hours = forms.IntegerField(label=_("折中方案答复时限（小时）"), min_value=1, max_value=720)
     appeal_days = forms.IntegerField(label=_("申诉期（天）"), min_value=1, max_value=90)
+    fast_track_appeal_hours = forms.IntegerField(label=_("小额快速通道申诉期（小时）"), min_value=1, max_value=720)
     deadline_reminder_hours = forms.IntegerField(label=_("截止前提醒（小时）"), min_value=1, max_value=168)
     default_verification_minutes = forms.IntegerField(label=_("默认验货期（分钟）"), min_value=0, max_value=43200)
     default_after_sale_days = forms.IntegerField(label=_("默认售后期（天）"), min_value=0, max_value=365)

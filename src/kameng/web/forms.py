@@ -187,7 +187,9 @@ class BuyForm(forms.Form):
         max_length=120,
         help_text=_("直充商品会充值到这个账号（如手机号、游戏 ID）。"),
     )
-    accept_special_terms = forms.BooleanField(label=_("我已阅读并同意以上特殊商品条款"), required=False)
+    accept_special_terms = forms.BooleanField(
+        label=_("我已阅读并同意以上特殊商品条款"), required=False, initial=False
+    )  # never ticked by default: 实施条例第十九条
 
     def __init__(self, *args, listing, **kwargs):
         super().__init__(*args, **kwargs)

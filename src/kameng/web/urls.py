@@ -45,6 +45,7 @@ urlpatterns = [
     path("orders/", orders.order_list, name="orders"),
     path("orders/<int:order_id>", orders.order_detail, name="order"),
     path("orders/<int:order_id>/confirm", orders.order_confirm, name="order-confirm"),
+    path("orders/<int:order_id>/pay-balance", orders.order_pay_balance, name="order-pay-balance"),
     path("orders/<int:order_id>/messages", orders.order_message, name="order-message"),
     path("orders/<int:order_id>/deliver", orders.order_deliver, name="order-deliver"),
     path("shop/", merchant.shop, name="merchant-shop"),

@@ -6,6 +6,7 @@ kameng.aftersales.services; the lifecycle table decides which actions a page off
 case_forms.ACTION_PAGES how each one looks."""
 
 import logging
+from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -39,6 +40,7 @@ from kameng.trust.credit import credit_for_shop
 
 from ..case_forms import ACTION_PAGES, ActionPage, DecideForm, EvidenceForm, OfferForm, OpenCaseForm, RejectForm, filled
 from ..case_labels import DEADLINES, EVIDENCE_CATEGORIES
+from ..case_story import story
 from ..pages import error_text, login_required, not_found_from, role_required
 from ..templatetags.kameng_web import yuan
 
@@ -128,6 +130,7 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
     actions = lifecycle.offered(case, role, now)
     may_add_evidence = case.phase != Phase.CLOSED and role in (Actor.BUYER, Actor.MERCHANT, Actor.ARBITRATOR)
     decision = lifecycle.standing_decision(case)
+    events = list(case.events.select_related("actor").order_by("pk"))
     return {
         "case": case,
         "order": case.order,
@@ -136,7 +139,8 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
         "actions": actions,
         "action_items": action_items(case, actions, forms or {}),
         "deadlines": deadlines(case, now),
-        "events": list(case.events.select_related("actor").order_by("pk")),
+        "events": events,
+        "story": story(case, role, now, {e.to_status for e in events}),
         "evidence_groups": evidence_groups(case),
         "evidence_form": (evidence_form or EvidenceForm()) if may_add_evidence else None,
         "decision": decision,
@@ -145,6 +149,20 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
         "appeal_decided": bool(case.appeal and case.appeal.get("decision")),
         "refundable": case.order.refundable_amount,
         "is_open": case.status in OPEN_STATUSES,
+        "replacement": replacement_view(case, user),
+    }
+
+
+def replacement_view(case: RefundCase, user) -> dict | None:
+    """补发 as the case page shows it: the new keys or content to the parties, only the fact to staff."""
+    if not case.replacement:
+        return None
+    items = aftersales.replacement_items(case, user)
+    return {
+        "visible": items is not None,
+        "items": items or [],
+        "content": case.replacement.get("content", ""),
+        "at": datetime.fromisoformat(case.replacement["at"]),
     }
 
 
@@ -185,14 +203,6 @@ def review_context(
     except Exception:  # context for a human decision: the page must still open without it
         log.exception("evidence assist for case %s failed", case.pk)
         assist = None
-    if assist is not None:  # the same promise against the same problem, found in several items: once
-        seen, pairs = set(), []
-        for pair in assist["contradictions"]:
-            key = (pair["promise"], pair.get("finding_kind"), pair["finding"])
-            if key not in seen:
-                seen.add(key)
-                pairs.append(pair)
-        assist = {**assist, "contradictions": pairs}
     texts = dict(
         EvidenceExtract.objects.filter(evidence__case=case, text_source="text").values_list("evidence_id", "text")
     )
@@ -377,7 +387,8 @@ def case_action(request, case_id: int, action: str):
 def _action_failed(request, case: RefundCase, action: str, role: str | None, form: Form) -> HttpResponse:
     """Show the form again with its errors next to the fields: on the confirmation page for
     confirmed actions, on the case page for the others (only the parties take actions with forms)."""
-    if ACTION_PAGES[action].confirms:
+    page = ACTION_PAGES[action]
+    if page.confirms and not page.inline:  # an inline form's errors show where it was filled in
         return _confirm_page(request, case, action, role, form)
     return render(request, "web/cases/detail.html", case_context(request, case, forms={action: form}))
 
@@ -410,11 +421,26 @@ def _confirm_page(
             "warning": filled(confirm.warning, amount=amount, outcome=label(Outcome, (decision or {}).get("outcome"))),
             "advice": filled(confirm.advice),
             "button": confirm.button,
-            "hidden": {next(iter(form.fields)): choice.value} if choice and form is not None else {},
+            "hidden": {next(iter(form.fields)): choice.value} if choice and form is not None else _carried(page, form),
+            "said": _said(page, form),
             "next": safe_next(request, ""),
             "back": case_url(case, request.user),
         },
     )
+
+
+def _carried(page: ActionPage, form: Form | None) -> dict[str, str]:
+    """An inline form's valid input, carried through the confirmation page as hidden fields."""
+    if not page.inline or form is None or not form.is_bound or not form.is_valid():
+        return {}
+    return {form.add_prefix(n): form.data.get(form.add_prefix(n), "") for n in form.fields}
+
+
+def _said(page: ActionPage, form: Form | None) -> list[tuple[str, str]]:
+    """What the party wrote in an inline form, shown back on its confirmation page."""
+    if form is None or not _carried(page, form):
+        return []
+    return [(str(form[n].label), form.cleaned_data[n]) for n in form.fields]
 
 
 # ---- evidence ----------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ def order_context(request, order, *, message_form=None, deliver_form=None) -> di
         "release_seconds": max(0, int(release_in.total_seconds())) if release_in is not None else None,
         "after_sale_open": bool(order.after_sale_until and order.after_sale_until > now),
         "can_confirm": can_confirm,
+        "can_pay_balance": order_services.may(order, user, Event.BALANCE_PAID) and order.balance_due > 0,
         "can_deliver": can_deliver,
         "show_delivery": show_delivery,
         "delivered_items": [s.secret for s in order.stock_items.order_by("pk")] if show_delivery else [],
@@ -144,6 +145,20 @@ def order_confirm(request, order_id: int):
             "can_confirm": order_services.may(order, request.user, Event.CONFIRMED),
         },
     )
+
+
+@login_required
+@require_POST
+def order_pay_balance(request, order_id: int):
+    """付尾款: the buyer moves a staged payment's balance into escrow from the wallet."""
+    order = _get_order(request, order_id)
+    try:
+        order_services.pay_balance(order, acting_user=request.user)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, _("尾款已付入平台担保，商家现在可以发货。"))
+    return redirect("order", order_id=order.pk)
 
 
 @login_required
