@@ -217,6 +217,7 @@ class ContractSchema(OpenAPISchema):
             result["security"] = [{"BearerAuth": []}]
         if post:
             result["parameters"] = [{"$ref": "#/components/parameters/IdempotencyKey"}, *result["parameters"]]
+        _optional_body_without_null(result)
         responses = result["responses"]
         for answer in responses.values():
             headers = {"Request-Id": {"$ref": "#/components/headers/Request-Id"}}
@@ -226,6 +227,15 @@ class ContractSchema(OpenAPISchema):
         for status, errors in _errors_of(operation, result, public=public, post=post).items():
             responses[status] = _error_answer(status, errors)
         return result
+
+
+def _optional_body_without_null(details: dict) -> None:
+    """A body that may be left out is `required: false`, not a schema that allows JSON null: generated
+    clients (openapi-python-client) would otherwise send their "unset" marker."""
+    for body in details.get("requestBody", {}).get("content", {}).values():
+        variants = body["schema"].get("anyOf", [])
+        if len(variants) == 2 and {"type": "null"} in variants:
+            body["schema"] = next(v for v in variants if v != {"type": "null"})
 
 
 def _errors_of(operation: Operation, details: dict, *, public: bool, post: bool) -> dict[int, list[Error]]:

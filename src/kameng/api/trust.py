@@ -77,6 +77,7 @@ class PolicyDeadlines(Out):
     buyer_respond_days: int
     arbitration_working_days: int
     fast_track_hours: int
+    fast_track_appeal_hours: int
     compromise_respond_hours: int
     appeal_days: int
     deadline_reminder_hours: int
@@ -89,6 +90,7 @@ class FastTrackPolicy(Out):
     currency: str
     category_class: str
     decide_within_hours: int
+    appeal_within_hours: int
     on_merchant_silence: str
 
 
