@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -66,6 +67,29 @@ def cmd_ledger_check(args) -> int:
         print(f"PROBLEM: {problem}")
     print(f"ledger {'OK' if result.ok else 'BROKEN'}: {result.entries} entries, {result.accounts} accounts")
     return 0 if result.ok else 1
+
+
+def cmd_reconcile(args) -> int:
+    """对账: the gateway's daily statement against the books; each mismatch, then a summary; exit 1 on any."""
+    from datetime import date
+
+    from kameng.money import plain_yuan
+    from kameng.wallet import reconcile
+
+    try:
+        day = date.fromisoformat(args.date)
+        raw = Path(args.statement).read_bytes()
+        problems, compared = reconcile.reconcile(args.gateway, day, raw)
+    except (ValueError, OSError, reconcile.StatementError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for m in problems:
+        stated = "-" if m.statement_amount is None else plain_yuan(m.statement_amount)
+        booked = "-" if m.ledger_amount is None else plain_yuan(m.ledger_amount)
+        print(f"{m.problem}\t{m.kind}\t{m.key}\tstatement={stated}\tledger={booked}")
+    verdict = f"{len(problems)} mismatches" if problems else "all match"
+    print(f"reconcile {args.gateway} {day}: {compared} lines, {verdict}")
+    return 1 if problems else 0
 
 
 def cmd_evidence_verify(args) -> int:
@@ -197,12 +221,31 @@ def _fresh_metrics_dir(env: dict) -> None:
     env["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
 # gunicorn's default line plus the answer's Request-Id (also in every error body as request_id).
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({request-id}o)s'
 
 
 def cmd_serve(args) -> int:
     """gunicorn for the pages and the API; in the embedded setup also a timer worker process."""
+    if not settings.SECRET_KEY_CONFIGURED and not _loopback(args.host):
+        # Sessions, tokens and the sandbox's notifications would be signed with a key that is not secret.
+        print(
+            f"kameng serve: refusing to listen on {args.host} without KAMENG_SECRET_KEY "
+            "(set it, or serve on 127.0.0.1)",
+            file=sys.stderr,
+        )
+        return 2
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
     _fresh_metrics_dir(env)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kameng.wallet.models import Topup
+from kameng.wallet.models import Payment
 
 
 @pytest.mark.parametrize("amount", ["100", True, 1e3, 100.0, "１００", None, [100]])
@@ -14,7 +14,7 @@ def test_an_amount_that_is_not_a_json_integer_is_400_and_creates_nothing(api, bu
     res = api.post("/wallet/topups", {"amount": amount}, token=buyer.token)
     assert res.status_code == 400, res.data
     assert (res.data["error"]["type"], res.data["error"]["param"]) == ("invalid_request", "amount")
-    assert not Topup.objects.exists()
+    assert not Payment.objects.exists()
 
 
 def test_one_thousand_written_as_1e3_in_the_raw_body_is_refused(api, buyer):

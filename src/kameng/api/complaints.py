@@ -29,6 +29,8 @@ ZIP_RESPONSE["responses"][200]["headers"] = {
 
 class ChannelOut(Out):
     channel: Channel
+    available: bool
+    reason: str  # why it is (or is not) available, one sentence
     title: str
     document: str
     recipient: str
@@ -43,10 +45,12 @@ class ChannelsOut(Out):
 
 @router.get("/refunds/{case_id}/complaint", openapi_extra=ZIP_RESPONSE)
 @raises(Error.CASE_NOT_FOUND, Error.COMPLAINT_BUYER_ONLY, Error.COMPLAINT_CHANNEL_INVALID)
+@raises(Error.COMPLAINT_CHANNEL_UNAVAILABLE)
 def complaint_package(request, case_id: PathId, channel: Channel):
-    """The buyer's complaint package for `channel` = 12315 | arbitration | police."""
+    """The buyer's complaint package for `channel` = 12315 | arbitration | court | police
+    (arbitration: 409 channel_unavailable unless the user agreement has an arbitration clause)."""
     case = services.complaint_case_for(case_id, request.auth)
-    channel = services.check_channel(channel)
+    channel = services.check_available(channel)
     data = services.ready_package(case, channel)  # stored ahead by the page's build_complaint job, or built now
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{services.package_filename(case, channel)}"'
@@ -58,6 +62,6 @@ def complaint_package(request, case_id: PathId, channel: Channel):
 @router.get("/refunds/{case_id}/complaint/channels", response=ChannelsOut)
 @raises(Error.CASE_NOT_FOUND, Error.COMPLAINT_BUYER_ONLY)
 def complaint_channels(request, case_id: PathId):
-    """The three channels, when to use each, and the profile fields each still needs."""
+    """The four channels: {channel, available, reason}, when to use each, and the profile fields each still needs."""
     case = services.complaint_case_for(case_id, request.auth)
     return {"data": services.channels_for(case)}

@@ -146,7 +146,8 @@ def download(media_type: str, description: str, status: int = 200) -> dict:
 TAGS = [
     ("accounts", "Registration, tokens and the caller's account"),
     ("catalog", "Shops, listings and their stock"),
-    ("wallet", "The wallet, top-ups, withdrawals and payment gateways' notifications"),
+    ("wallet", "The wallet, top-ups and withdrawals"),
+    ("payments", "Payment gateways' notifications (gateways call them) and 补单 rechecks (admins)"),
     ("orders", "Purchases, delivery, confirmation, the order chat and the export"),
     ("test clock", "Moves the platform clock (only with KAMENG_TEST_CLOCK=1; 404 otherwise)"),
     ("refunds", "Refund cases: opening, the parties' and the arbitrator's actions, evidence"),
@@ -207,10 +208,26 @@ class ContractSchema(OpenAPISchema):
         components["schemas"].update(error_schema.pop("$defs", {}))
         components["schemas"]["Error"] = error_schema
 
-    def operation_details(self, operation: Operation) -> dict:
+    def methods(self, operations: list) -> dict:
+        """One operationId per method: a handler serving GET and POST is `<name>` for POST (or its only
+        method) and `<name>_<method>` for the others (ids must be unique)."""
+        result = {}
+        for operation in operations:
+            if not operation.include_in_schema:
+                continue
+            main = "POST" if "POST" in operation.methods else operation.methods[0]
+            for method in operation.methods:
+                details = self.operation_details(operation, method)
+                self.all_operation_ids.discard(details["operationId"])  # ninja warns about a repeat
+                if method != main:
+                    details["operationId"] = f"{details['operationId']}_{method.lower()}"
+                result[method.lower()] = details
+        return result
+
+    def operation_details(self, operation: Operation, method: str = "") -> dict:
         result = super().operation_details(operation)
         public = not operation.auth_callbacks
-        post = "POST" in operation.methods
+        post = (method or operation.methods[0]) == "POST"
         if public:
             result["security"] = []
         else:

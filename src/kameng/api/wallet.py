@@ -1,25 +1,33 @@
-"""Wallet, top-ups and gateway notifications."""
+"""Wallet, top-ups and withdrawals."""
 
 from typing import Annotated
 
 from ninja import Router, Schema, Status
 
-from kameng.errors import DomainError, Error
+from kameng.errors import Error
 from kameng.wallet import services
-from kameng.wallet.gateways import GATEWAYS, get_gateway
+from kameng.wallet.gateways import GATEWAYS, PAYOUT_GATEWAYS
+from kameng.wallet.models import PaymentStatus, WithdrawalStatus
 
 from .base import iso
 from .contract import Amount, Currency, Fen, Id, Out, PathId, Timestamp, enum_of, raises
 
 router = Router(tags=["wallet"])
 
+TopupGateway = Annotated[str, enum_of(*GATEWAYS)]  # each is off until configured (then 404)
+PayoutGateway = Annotated[str, enum_of(*PAYOUT_GATEWAYS)]
+
 
 class TopupIn(Schema):
     amount: Amount
+    gateway: TopupGateway = "sandbox"
 
 
 class WithdrawalIn(Schema):
     amount: Amount
+    gateway: PayoutGateway = "payout"  # payout (the sandbox) | alipay | wechatpay
+    account: str = ""  # the Alipay login or WeChat openid to pay out to
+    account_name: str = ""  # the payee's real name, checked by the gateway
 
 
 class WalletOut(Out):
@@ -32,7 +40,9 @@ class TopupOut(Out):
     id: Id
     amount: Fen
     currency: Currency
-    status: Annotated[str, enum_of("pending", "succeeded")]
+    status: Annotated[str, enum_of(PaymentStatus)]
+    gateway: TopupGateway
+    out_trade_no: str
     pay_url: str
     created_at: Timestamp
 
@@ -41,14 +51,10 @@ class WithdrawalOut(Out):
     id: Id
     amount: Fen
     currency: Currency
-    status: Annotated[str, enum_of("succeeded")]
+    status: Annotated[str, enum_of(WithdrawalStatus)]
+    gateway: PayoutGateway
+    failure_reason: str | None
     created_at: Timestamp
-
-
-class NotificationAck(Out):
-    received: bool
-    topup: Id
-    status: Annotated[str, enum_of("pending", "succeeded")]
 
 
 def topup_out(topup) -> dict:
@@ -57,7 +63,9 @@ def topup_out(topup) -> dict:
         "amount": topup.amount,
         "currency": "CNY",
         "status": topup.status,
-        "pay_url": get_gateway(topup.gateway).pay_url(topup),
+        "gateway": topup.gateway,
+        "out_trade_no": topup.out_trade_no,
+        "pay_url": topup.pay_url,
         "created_at": iso(topup.created_at),
     }
 
@@ -70,28 +78,45 @@ def wallet(request):
 
 
 @router.post("/wallet/topups", response={201: TopupOut})
-@raises(Error.TOPUP_AMOUNT_INVALID)
+@raises(Error.TOPUP_AMOUNT_INVALID, Error.PAYMENT_GATEWAY_NOT_FOUND)
 def create_topup(request, payload: TopupIn):
     """Starts a top-up; the buyer pays at `pay_url` and the gateway's notification credits the wallet."""
-    return Status(201, topup_out(services.create_topup(acting_user=request.auth, amount=payload.amount)))
+    topup = services.create_topup(acting_user=request.auth, amount=payload.amount, gateway=payload.gateway)
+    return Status(201, topup_out(topup))
+
+
+def withdrawal_out(withdrawal) -> dict:
+    return {
+        "id": str(withdrawal.pk),
+        "amount": withdrawal.amount,
+        "currency": "CNY",
+        "status": withdrawal.status,
+        "gateway": withdrawal.gateway,
+        "failure_reason": withdrawal.failure_reason or None,
+        "created_at": iso(withdrawal.created_at),
+    }
 
 
 @router.post("/wallet/withdrawals", response={201: WithdrawalOut})
 @raises(Error.WITHDRAWAL_AMOUNT_INVALID, Error.WITHDRAWAL_ROLE_NOT_ALLOWED, Error.INSUFFICIENT_FUNDS)
-@raises(Error.WITHDRAWAL_DEBT_OUTSTANDING)
+@raises(Error.WITHDRAWAL_DEBT_OUTSTANDING, Error.PAYMENT_GATEWAY_NOT_FOUND)
 def create_withdrawal(request, payload: WithdrawalIn):
-    """A merchant withdraws released money from the wallet."""
-    withdrawal = services.withdraw(acting_user=request.auth, amount=payload.amount)
-    return Status(
-        201,
-        {
-            "id": str(withdrawal.pk),
-            "amount": withdrawal.amount,
-            "currency": "CNY",
-            "status": withdrawal.status,
-            "created_at": iso(withdrawal.created_at),
-        },
+    """A merchant withdraws released money through a payout gateway (the sandbox `payout` pays at once)."""
+    withdrawal = services.withdraw(
+        acting_user=request.auth,
+        amount=payload.amount,
+        gateway=payload.gateway,
+        account=payload.account,
+        account_name=payload.account_name,
     )
+    return Status(201, withdrawal_out(withdrawal))
+
+
+@router.get("/wallet/withdrawals/{withdrawal_id}", response=WithdrawalOut)
+@raises(Error.WITHDRAWAL_NOT_FOUND)
+def get_withdrawal(request, withdrawal_id: PathId):
+    """One of the caller's withdrawals."""
+    return withdrawal_out(services.get_withdrawal_for(withdrawal_id, request.auth))
 
 
 @router.get("/wallet/topups/{topup_id}", response=TopupOut)
@@ -99,13 +124,3 @@ def create_withdrawal(request, payload: WithdrawalIn):
 def get_topup(request, topup_id: PathId):
     """One of the caller's top-ups."""
     return topup_out(services.get_topup_for(topup_id, request.auth))
-
-
-@router.post("/payments/notify/{gateway}", response=NotificationAck, auth=None)
-@raises(Error.PAYMENT_GATEWAY_NOT_FOUND, Error.PAYMENT_SIGNATURE_INVALID, Error.PAYMENT_AMOUNT_MISMATCH)
-def notify(request, gateway: Annotated[str, enum_of(*GATEWAYS)]):
-    """A payment gateway's signed notification (the gateway calls it, not clients)."""
-    if gateway not in GATEWAYS:
-        raise DomainError(Error.PAYMENT_GATEWAY_NOT_FOUND)
-    topup = services.handle_notification(gateway, request.body, request.headers)
-    return {"received": True, "topup": str(topup.pk), "status": topup.status}

@@ -30,6 +30,7 @@ urlpatterns = [
     path("metrics", ops.metrics, name="metrics"),  # Prometheus
     path("", include((complaint_patterns, "complaints"))),  # before the case pages under refunds/
     path("rules/", trust.rules_page, name="trust-rules"),
+    path("agreement/", trust.agreement_page, name="trust-agreement"),
     path("merchants/<int:shop_id>/", trust.merchant_profile, name="trust-merchant"),
     path("staff/sanctions/", trust.staff_sanctions, name="trust-staff-sanctions"),
     path("staff/audit/", audit.audit_page, name="security-audit"),
@@ -42,6 +43,7 @@ urlpatterns = [
     path("logout/", accounts.logout, name="logout"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("sandbox/pay/<int:topup_id>", wallet.sandbox_pay, name="sandbox-pay"),
+    path("pay/<str:out_trade_no>/", wallet.pay_page, name="pay"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/<int:order_id>", orders.order_detail, name="order"),
     path("orders/<int:order_id>/confirm", orders.order_confirm, name="order-confirm"),

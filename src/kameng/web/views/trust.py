@@ -1,6 +1,7 @@
 """Trust pages: the public rules-and-statistics page, a merchant's public credit profile (with
 its sanction history for the merchant and staff), and the operators' sanctions page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from kameng.accounts.models import Role
 from kameng.aftersales.models import Resolution
 from kameng.catalog.models import Shop, ShopStatus
+from kameng.complaints.rules import arbitration_clause
 from kameng.errors import DomainError
 from kameng.labels import label
 from kameng.trust import services
@@ -28,6 +30,22 @@ SOURCE_LABELS = {"auto": gettext_lazy("系统（信用规则）"), "admin": gett
 
 def _english() -> bool:
     return (get_language() or "").startswith("en")
+
+
+def agreement_page(request):
+    """用户协议（争议解决）: how disputes leave the platform. The arbitration clause is shown only when
+    the operator's agreement has one (KAMENG_ARBITRATION_COMMISSION), as an option for the buyer."""
+    commission = settings.ARBITRATION_COMMISSION
+    operator = settings.PLATFORM_OPERATOR.get("name", "")
+    return render(
+        request,
+        "web/trust/agreement.html",
+        {
+            "operator": operator,
+            "commission": commission,
+            "clause": arbitration_clause(commission, operator) if commission else "",
+        },
+    )
 
 
 def rules_page(request):
