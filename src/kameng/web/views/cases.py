@@ -152,6 +152,7 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
         "refundable": case.order.refundable_amount,
         "is_open": case.status in OPEN_STATUSES,
         "replacement": replacement_view(case, user),
+        "order_chat": list(case.order.messages.select_related("author").order_by("pk")),  # cases/_chat.html
     }
 
 
