@@ -72,7 +72,7 @@ def test_statement_reconciles_json_and_csv(api, buyer, merchant, make_listing, f
     total = s["opening_balance"] + s["income"] - s["commission"] - s["refunds"] - s["withdrawals"] + s["other"]
     assert total == s["closing_balance"]
 
-    today = s["to"]
+    today = s["end"]
     res = api.get(f"/wallet/statement?from={today}&to={today}&format=csv", token=merchant.token)
     assert res.status_code == 200 and res["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(res.content.decode("utf-8-sig"))))
@@ -80,10 +80,10 @@ def test_statement_reconciles_json_and_csv(api, buyer, merchant, make_listing, f
     assert summary["期末余额"] == "85.00" and summary["平台佣金"] == "-15.00"
 
     advance(2 * DAY)
-    later = api.get(f"/wallet/statement?from={s['to']}", token=merchant.token).data
+    later = api.get(f"/wallet/statement?from={s['end']}", token=merchant.token).data
     assert later["opening_balance"] == 0 and later["closing_balance"] == s["closing_balance"]
     tomorrow = api.get("/wallet/statement", token=merchant.token).data
-    assert tomorrow["to"] != today
+    assert tomorrow["end"] != today
     bad = api.get("/wallet/statement?from=2026-13-01", token=merchant.token)
     assert bad.status_code == 400 and bad.data["error"]["param"] == "from"
     backwards = api.get("/wallet/statement?from=2026-12-10&to=2026-12-01", token=merchant.token)

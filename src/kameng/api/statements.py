@@ -10,13 +10,63 @@ from kameng.errors import DomainError, Error
 from kameng.wallet import statement as statements
 
 from .base import iso, require_role
+from .contract import Fen, Id, Out, Timestamp, download, raises
+
+
+class StatementLine(Out):
+    at: Timestamp
+    kind: str  # the journal entry's kind: release, refund, withdrawal, …
+    amount: Fen  # into (+) or out of (−) the wallet
+    commission: Fen  # the platform's commission in a release
+    order: Id | None
+    memo: str
+
+
+class StatementOut(Out):
+    """opening_balance + income − commission − refunds − withdrawals + other = closing_balance."""
+
+    start: str
+    end: str
+    opening_balance: Fen
+    income: Fen
+    commission: Fen
+    refunds: Fen
+    withdrawals: Fen
+    other: Fen
+    closing_balance: Fen
+    withdrawable: Fen
+    currency: str
+    lines: list[StatementLine]
+
+
+class CommissionDay(Out):
+    day: str
+    commission: Fen
+
+
+class CommissionReport(Out):
+    data: list[CommissionDay]
+    total: Fen
+    currency: str
+
 
 router = Router(tags=["wallet"])
 
 
-@router.get("/wallet/statement", response=dict)
+@router.get(
+    "/wallet/statement",
+    response=StatementOut,
+    openapi_extra={
+        **download("text/csv", "With format=csv: the statement as CSV"),
+        "parameters": [
+            {"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+            {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+        ],
+    },
+)
+@raises(Error.STATEMENT_DATE_INVALID, Error.STATEMENT_RANGE_INVALID, Error.EXPORT_FORMAT_UNSUPPORTED)
 def wallet_statement(request, format: str = "json"):
-    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (Beijing days, inclusive; default: this month to today)."""
+    """The wallet's statement `?from=YYYY-MM-DD&to=YYYY-MM-DD` (Beijing days; default this month), JSON or CSV."""
     today = clock_now().astimezone(statements.CHINA).date()
     start = statements.parse_day(request.GET.get("from"), "from") or today.replace(day=1)
     end = statements.parse_day(request.GET.get("to"), "to") or today
@@ -28,8 +78,8 @@ def wallet_statement(request, format: str = "json"):
     if format != "json":
         raise DomainError(Error.EXPORT_FORMAT_UNSUPPORTED, param="format")
     return {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
         "opening_balance": result.opening,
         "income": result.income,
         "commission": result.commission,
@@ -46,7 +96,8 @@ def wallet_statement(request, format: str = "json"):
     }
 
 
-@router.get("/stats/commission", response=dict)
+@router.get("/stats/commission", response=CommissionReport)
+@raises(Error.WRONG_ROLE, Error.LIMIT_OUT_OF_RANGE)
 def commission_report(request, days: int = 30):
     """The platform's commission by Beijing day (admin)."""
     require_role(request, Role.ADMIN)
