@@ -3,7 +3,6 @@
 
 from typing import Annotated
 
-from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
 from kameng.accounts.models import Role
@@ -42,7 +41,7 @@ class WebhookList(Out):
     has_more: bool
 
 
-class Attempted(Out):
+class NotifyAttempt(Out):
     id: Id
     event: str
     status: Annotated[str, enum_of(SendStatus)]
@@ -53,23 +52,23 @@ class Attempted(Out):
     created_at: Timestamp
 
 
-class DeliveryOut(Attempted):
+class WebhookDeliveryOut(NotifyAttempt):
     message_id: str  # webhook-id
     response_status: int | None
 
 
-class ChannelOut(Out):
+class NotifyChannelOut(Out):
     kind: Kind
     url: str  # masked
     updated_at: Timestamp
 
 
-class ChannelList(Out):
-    data: list[ChannelOut]
+class NotifyChannelList(Out):
+    data: list[NotifyChannelOut]
     has_more: bool
 
 
-class DispatchOut(Attempted):
+class NotifyDispatchOut(NotifyAttempt):
     channel: Kind
     title: str
 
@@ -119,16 +118,17 @@ def list_webhooks(request):
     return {"data": [endpoint_out(e) for e in webhooks.endpoints_of(request.auth)], "has_more": False}
 
 
-@router.delete("/webhooks/{webhook_id}", response={204: None})
+@router.delete("/webhooks/{webhook_id}", response=WebhookOut)
 @raises(Error.WRONG_ROLE, Error.WEBHOOK_NOT_FOUND)
 def delete_webhook(request, webhook_id: PathId):
     """Stop a webhook: nothing more is delivered to it."""
     require_role(request, Role.MERCHANT)
+    endpoint = webhooks.get_endpoint(request.auth, webhook_id)
     webhooks.delete_endpoint(request.auth, webhook_id)
-    return HttpResponse(status=204)
+    return endpoint_out(endpoint)  # the webhook as it was
 
 
-@router.get("/webhooks/{webhook_id}/deliveries", response=page_of(DeliveryOut))
+@router.get("/webhooks/{webhook_id}/deliveries", response=page_of(WebhookDeliveryOut))
 @raises(Error.WRONG_ROLE, Error.WEBHOOK_NOT_FOUND, Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
 def list_deliveries(request, webhook_id: PathId, limit: Limit = 20, starting_after: Cursor = None):
     """A webhook's deliveries, newest first, with each attempt's answer code."""
@@ -137,7 +137,7 @@ def list_deliveries(request, webhook_id: PathId, limit: Limit = 20, starting_aft
     return paginate(webhooks.deliveries_of(endpoint), limit, starting_after, delivery_out)
 
 
-@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", response=DeliveryOut)
+@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", response=WebhookDeliveryOut)
 @raises(Error.WRONG_ROLE, Error.WEBHOOK_NOT_FOUND, Error.WEBHOOK_DELIVERY_NOT_FOUND)
 def resend_delivery(request, webhook_id: PathId, delivery_id: PathId):
     """Deliver again (a fresh round of attempts, the same webhook-id)."""
@@ -167,7 +167,7 @@ def dispatch_out(row: Dispatch) -> dict:
     }
 
 
-@router.get("/notifications/channels", response=ChannelList)
+@router.get("/notifications/channels", response=NotifyChannelList)
 @raises(Error.WRONG_ROLE)
 def list_channels(request):
     """The merchant's notification channels (URLs masked)."""
@@ -175,7 +175,7 @@ def list_channels(request):
     return {"data": [channel_out(c) for c in channels.channels_of(request.auth)], "has_more": False}
 
 
-@router.put("/notifications/channels/{kind}", response=ChannelOut)
+@router.put("/notifications/channels/{kind}", response=NotifyChannelOut)
 @raises(Error.WRONG_ROLE, Error.NOTIFY_MERCHANT_ONLY, Error.NOTIFY_CHANNEL_UNKNOWN, Error.NOTIFY_URL_INVALID)
 @raises(Error.WEBHOOK_URL_NOT_ALLOWED)
 def set_channel(request, kind: str, payload: ChannelIn):
@@ -184,16 +184,16 @@ def set_channel(request, kind: str, payload: ChannelIn):
     return channel_out(channels.save_channel(request.auth, kind=kind, url=payload.url))
 
 
-@router.delete("/notifications/channels/{kind}", response={204: None})
+@router.delete("/notifications/channels/{kind}", response=NotifyChannelList)
 @raises(Error.WRONG_ROLE, Error.NOTIFY_MERCHANT_ONLY)
 def delete_channel(request, kind: str):
     """Stop sending to a channel (its log stays)."""
     require_role(request, Role.MERCHANT)
     channels.remove_channel(request.auth, kind)
-    return HttpResponse(status=204)
+    return {"data": [channel_out(c) for c in channels.channels_of(request.auth)], "has_more": False}  # the rest
 
 
-@router.post("/notifications/channels/{kind}/test", response={201: DispatchOut})
+@router.post("/notifications/channels/{kind}/test", response={201: NotifyDispatchOut})
 @raises(Error.WRONG_ROLE, Error.NOTIFY_CHANNEL_NOT_SET)
 def test_channel(request, kind: str):
     """Send a test notice to this channel now (after this request commits); its result is in the log."""
@@ -201,7 +201,7 @@ def test_channel(request, kind: str):
     return Status(201, dispatch_out(channels.send_test(request.auth, kind)))
 
 
-@router.get("/notifications/dispatches", response=page_of(DispatchOut))
+@router.get("/notifications/dispatches", response=page_of(NotifyDispatchOut))
 @raises(Error.WRONG_ROLE, Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
 def list_dispatches(request, limit: Limit = 20, starting_after: Cursor = None):
     """Every notice sent to the merchant's channels, newest first, with its attempts and last error."""
@@ -209,7 +209,7 @@ def list_dispatches(request, limit: Limit = 20, starting_after: Cursor = None):
     return paginate(channels.dispatches_of(request.auth), limit, starting_after, dispatch_out)
 
 
-@router.post("/notifications/dispatches/{dispatch_id}/resend", response=DispatchOut)
+@router.post("/notifications/dispatches/{dispatch_id}/resend", response=NotifyDispatchOut)
 @raises(Error.WRONG_ROLE, Error.NOTIFY_DISPATCH_NOT_FOUND, Error.NOTIFY_CHANNEL_NOT_SET)
 def resend_dispatch(request, dispatch_id: PathId):
     """Send a notice again (a fresh round of attempts)."""
