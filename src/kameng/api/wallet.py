@@ -1,5 +1,7 @@
 """Wallet, top-ups and withdrawals."""
 
+from typing import Literal
+
 from ninja import Router, Schema, Status
 
 from kameng.wallet import services
@@ -21,6 +23,33 @@ class WithdrawalIn(Schema):
     account_name: str = ""  # the payee's real name, checked by the gateway
 
 
+class TopupOut(Schema):
+    id: str
+    amount: int
+    currency: Literal["CNY"]
+    status: Literal["pending", "succeeded"]
+    gateway: Literal["sandbox", "epay", "alipay", "wechatpay"]
+    out_trade_no: str
+    pay_url: str
+    created_at: str
+
+
+class WithdrawalOut(Schema):
+    id: str
+    amount: int
+    currency: Literal["CNY"]
+    status: Literal["pending", "paid", "failed"]
+    gateway: Literal["payout", "alipay", "wechatpay"]
+    failure_reason: str | None
+    created_at: str
+
+
+class WalletOut(Schema):
+    balance: int
+    currency: Literal["CNY"]
+    debt: int
+
+
 def topup_out(topup) -> dict:
     return {
         "id": str(topup.pk),
@@ -34,13 +63,13 @@ def topup_out(topup) -> dict:
     }
 
 
-@router.get("/wallet", response=dict)
+@router.get("/wallet", response=WalletOut)
 def wallet(request):
     user = request.auth
     return {"balance": services.wallet_balance(user), "currency": "CNY", "debt": services.debt_of(user)}
 
 
-@router.post("/wallet/topups", response={201: dict})
+@router.post("/wallet/topups", response={201: TopupOut})
 def create_topup(request, payload: TopupIn):
     topup = services.create_topup(acting_user=request.auth, amount=payload.amount, gateway=payload.gateway)
     return Status(201, topup_out(topup))
@@ -58,7 +87,7 @@ def withdrawal_out(withdrawal) -> dict:
     }
 
 
-@router.post("/wallet/withdrawals", response={201: dict})
+@router.post("/wallet/withdrawals", response={201: WithdrawalOut})
 def create_withdrawal(request, payload: WithdrawalIn):
     withdrawal = services.withdraw(
         acting_user=request.auth,
@@ -70,11 +99,11 @@ def create_withdrawal(request, payload: WithdrawalIn):
     return Status(201, withdrawal_out(withdrawal))
 
 
-@router.get("/wallet/withdrawals/{withdrawal_id}", response=dict)
+@router.get("/wallet/withdrawals/{withdrawal_id}", response=WithdrawalOut)
 def get_withdrawal(request, withdrawal_id: str):
     return withdrawal_out(services.get_withdrawal_for(withdrawal_id, request.auth))
 
 
-@router.get("/wallet/topups/{topup_id}", response=dict)
+@router.get("/wallet/topups/{topup_id}", response=TopupOut)
 def get_topup(request, topup_id: str):
     return topup_out(services.get_topup_for(topup_id, request.auth))
