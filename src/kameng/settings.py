@@ -50,6 +50,8 @@ METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
 # The address `kameng serve` binds (it sets this for its workers): without a metrics token,
 # /metrics and the /healthz details are served only on a loopback binding.
 SERVE_HOST = os.environ.get("KAMENG_SERVE_HOST", "")
+# Webhooks and notification channels may call private addresses and plain http (tests, intranets).
+WEBHOOK_ALLOW_PRIVATE = os.environ.get("KAMENG_WEBHOOK_ALLOW_PRIVATE") == "1"
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
 # Embedded jobs (OCR, emails, complaint PDFs) run on this many background threads per process, at
 # most JOB_QUEUE waiting (kameng.timers.jobs); KAMENG_JOBS_IN_BACKGROUND=0 runs them in the caller.
@@ -90,6 +92,7 @@ INSTALLED_APPS = [
     "kameng.arbitration",
     "kameng.trust",
     "kameng.complaints",
+    "kameng.notify",
     "kameng.api",
     "kameng.security",
     "kameng.web",
@@ -101,6 +104,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kameng.api.middleware.RequestIdMiddleware",  # first: every answer, even a failed one, has its id
     "kameng.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -112,6 +116,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed TOTP
     "kameng.web.middleware.UserLanguageMiddleware",
+    "kameng.api.middleware.ApiLanguageMiddleware",  # after it: the API answers in Accept-Language's language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kameng.api.middleware.ApiErrorShapeMiddleware",

@@ -1,12 +1,18 @@
 """Accounts endpoints: register, token, logout, me, password."""
 
+from typing import Annotated
+
 from ninja import Router, Schema, Status
 
 from kameng.accounts import services
+from kameng.accounts.models import Role
+from kameng.errors import Error
 from kameng.security import ratelimit
 from kameng.security.challenge import new_challenge
 
 from .base import iso
+
+from .contract import Id, Out, enum_of, raises
 
 router = Router(tags=["accounts"])
 
@@ -14,7 +20,7 @@ router = Router(tags=["accounts"])
 class RegisterIn(Schema):
     username: str
     password: str
-    role: str
+    role: Annotated[str, enum_of(Role.BUYER, Role.MERCHANT)]  # staff accounts only come from the CLI
     challenge: str | None = None  # a solved GET /auth/challenge, once an address registers often
 
 
@@ -29,13 +35,13 @@ class PasswordIn(Schema):
     new_password: str
 
 
-class UserOut(Schema):
-    id: str
+class UserOut(Out):
+    id: Id
     username: str
-    role: str
+    role: Annotated[str, enum_of(Role)]
 
 
-class AuthOut(Schema):
+class AuthOut(Out):
     user: UserOut
     token: str
     expires_at: str
@@ -57,14 +63,19 @@ def challenge(request):
 
 
 @router.post("/auth/register", response={201: AuthOut}, auth=None)
+@raises(Error.ACCOUNT_ROLE_NOT_REGISTRABLE, Error.ACCOUNT_USERNAME_INVALID, Error.ACCOUNT_PASSWORD_WEAK)
+@raises(Error.ACCOUNT_USERNAME_TAKEN)
 def register(request, payload: RegisterIn):
+    """Creates a buyer or merchant account and its first token."""
     ratelimit.limit_registration(request, payload.challenge)
     user, issued = services.register(payload.username, payload.password, payload.role)
     return Status(201, auth_out(user, issued))
 
 
 @router.post("/auth/token", response=AuthOut, auth=None)
+@raises(Error.LOGIN_INVALID_CREDENTIALS, Error.LOGIN_LOCKED, Error.OTP_REQUIRED, Error.OTP_INVALID)
 def token(request, payload: CredentialsIn):
+    """Exchanges a username and password for a bearer token."""
     ratelimit.limit_login(request, payload.username)
     user, issued = services.login(payload.username, payload.password, otp=payload.otp, request=request)
     return auth_out(user, issued)
@@ -78,6 +89,7 @@ def logout(request):
 
 @router.get("/me", response=UserOut)
 def me(request):
+    """The caller's account."""
     return user_out(request.auth)
 
 

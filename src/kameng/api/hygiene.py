@@ -6,6 +6,7 @@ import json
 import re
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 
 from kameng.errors import DomainError, Error, RateLimited
 from kameng.security import ratelimit
@@ -72,6 +73,8 @@ class ApiInputMiddleware:
                 refusal = self._refusal(request)
             except DomainError as exc:  # the upload handlers stopped a body past the size limit
                 refusal = exc
+            except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE: Django alone would say 400
+                refusal = DomainError(Error.REQUEST_TOO_LARGE)
             if refusal is not None:
                 return error_response(refusal)
         return self.get_response(request)
