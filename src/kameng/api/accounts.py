@@ -11,7 +11,6 @@ from kameng.security import ratelimit
 from kameng.security.challenge import new_challenge
 
 from .base import iso
-
 from .contract import Id, Out, enum_of, raises
 
 router = Router(tags=["accounts"])
@@ -51,11 +50,21 @@ def user_out(user) -> dict:
     return {"id": str(user.pk), "username": user.username, "role": user.role}
 
 
+class ChallengeOut(Out):
+    """An ALTCHA (v1) proof-of-work challenge."""
+
+    algorithm: str
+    challenge: str
+    maxNumber: int  # noqa: N815  (ALTCHA's own field name)
+    salt: str
+    signature: str
+
+
 def auth_out(user, issued: services.Issued) -> dict:
     return {"user": user_out(user), "token": issued.raw, "expires_at": iso(issued.expires_at)}
 
 
-@router.get("/auth/challenge", response=dict, auth=None)
+@router.get("/auth/challenge", response=ChallengeOut, auth=None)
 def challenge(request):
     """An ALTCHA proof-of-work challenge for POST /auth/register {…, challenge: base64(JSON
     {algorithm, challenge, number, salt, signature})}."""
@@ -83,6 +92,7 @@ def token(request, payload: CredentialsIn):
 
 @router.post("/auth/logout", response={204: None})
 def logout(request):
+    """Ends the token this request carries; the user's other tokens stay."""
     services.logout(request.auth_token)
     return Status(204, None)
 
@@ -94,7 +104,9 @@ def me(request):
 
 
 @router.post("/me/password", response=AuthOut)
+@raises(Error.ACCOUNT_PASSWORD_WRONG, Error.ACCOUNT_PASSWORD_WEAK, Error.RATE_LIMITED)
 def change_password(request, payload: PasswordIn):
+    """Changes the password: every earlier token of the user ends; the answer carries a new one."""
     ratelimit.enforce(("password_change", str(request.auth.pk)))
     issued = services.change_password(request.auth, payload.current_password, payload.new_password)
     return auth_out(request.auth, issued)
