@@ -42,7 +42,7 @@ from django.db import transaction
 from kameng.accounts.services import create_user, issue_token
 from kameng.catalog import services as catalog
 from kameng.wallet import services as wallet
-from kameng.wallet.gateways import get_gateway
+from kameng.wallet.payments import pay_in_sandbox
 
 def user(name, role):
     u = create_user(name, "crash-pass-123", role, validate=False)
@@ -59,12 +59,10 @@ for i in range(2):
     merchants.append(token)
     listings.append(str(listing.pk))
 buyers = []
-gateway = get_gateway("sandbox")
 for i in range(__BUYERS__):
     b, token = user(f"crash-b{i}", "buyer")
     topup = wallet.create_topup(acting_user=b, amount=9900 * 150)
-    body = gateway.notification_for(topup)
-    wallet.handle_notification("sandbox", body, {gateway.SIGNATURE_HEADER: gateway.sign(body)})
+    pay_in_sandbox(topup)
     buyers.append(token)
 admin, admin_token = user("crash-admin", "admin")
 result = {"merchants": merchants, "listings": listings, "buyers": buyers, "admin": admin_token}
