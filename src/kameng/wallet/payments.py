@@ -17,7 +17,7 @@
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -26,9 +26,11 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
+from kameng.security import audit
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
+from . import retries
 from .gateways import GatewayError, InvalidNotification, Notification, SandboxGateway, enabled_gateway, get_gateway
 from .gateways.base import QueryResult, RefundOutcome, RefundResult
 from .models import Payment, PaymentNotification, PaymentRefund, PaymentStatus, RefundStatus
@@ -36,8 +38,6 @@ from .models import Payment, PaymentNotification, PaymentRefund, PaymentStatus, 
 MAX_AMOUNT = 10_000_000  # ¥100,000 per payment
 REFUND_TIMER = "payment_refund"  # retries a refund the gateway has not confirmed
 REFUND_JOB = "send_payment_refund"
-REFUND_RETRY_FIRST = timedelta(minutes=2)
-REFUND_RETRY_MAX = timedelta(hours=1)
 
 PaymentHandler = Callable[[Payment], None]
 HANDLERS: dict[str, PaymentHandler] = {}
@@ -151,7 +151,7 @@ def book_paid(payment: Payment, *, reference: str, actor: str) -> bool:
         ledger.wallet_code(payment.user_id),
         payment.amount,
         actor=actor,
-        memo=f"{payment.subject or payment.purpose} {reference}"[:255],
+        memo=(f"充值 {reference}" if payment.purpose == "topup" else f"{payment.subject} {reference}")[:255],
     )
     payment.status = PaymentStatus.SUCCEEDED
     payment.gateway_reference = reference
@@ -168,21 +168,34 @@ def book_paid(payment: Payment, *, reference: str, actor: str) -> bool:
     return True
 
 
-def recheck_payment(payment: Payment, *, actor: str) -> QueryResult:
-    """补单: ask the gateway about a pending payment and book it if the gateway says it was paid.
+def recheck_payment(payment: Payment, *, by) -> QueryResult:
+    """补单: staff ask the gateway about a pending payment; booked if the gateway says it was paid.
 
-    The gateway call runs outside any transaction; the booking is the notification's own path.
+    The gateway call runs outside any transaction; the booking is the notification's own path;
+    every re-check is in the audit log, with what the gateway answered.
     """
     if payment.status != PaymentStatus.PENDING:
         raise DomainError(Error.PAYMENT_NOT_PENDING)
     try:
         result = get_gateway(payment.gateway).query(payment)
     except GatewayError as exc:
+        audit.record(
+            "payment.recheck", actor=by, target=f"payment:{payment.out_trade_no}", summary=f"gateway error: {exc}"
+        )
         raise DomainError(Error.PAYMENT_GATEWAY_UNREACHABLE) from exc
-    if result.paid and result.amount == payment.amount:
-        with transaction.atomic():
+    with transaction.atomic():
+        booked = False
+        if result.paid and result.amount == payment.amount:
             locked = Payment.objects.select_for_update().get(pk=payment.pk)
-            book_paid(locked, reference=result.reference, actor=actor)
+            booked = book_paid(locked, reference=result.reference, actor=by.username)
+        audit.record(
+            "payment.recheck",
+            actor=by,
+            target=f"payment:{payment.out_trade_no}",
+            summary=f"补单 {payment.gateway} {payment.out_trade_no}: "
+            + ("paid, booked" if booked else "paid" if result.paid else "not paid"),
+            data={"paid": result.paid, "amount": result.amount, "reference": result.reference, "booked": booked},
+        )
     return result
 
 
@@ -226,8 +239,7 @@ def refund_payment(payment: Payment, amount: int, *, key: str, now: datetime, re
         memo=f"原路退回 {payment.out_trade_no}"[:255],
     )
     Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount)
-    timers.schedule(REFUND_TIMER, str(refund.pk), now + REFUND_RETRY_FIRST, now=now)
-    jobs.enqueue(REFUND_JOB, refund.pk)
+    retries.try_again(REFUND_TIMER, REFUND_JOB, refund.pk, 0, now)
     return refund
 
 
@@ -240,9 +252,7 @@ def send_refund(refund_id: int) -> str:
     try:
         result = get_gateway(refund.payment.gateway).refund(refund.payment, refund)
     except GatewayError as exc:
-        PaymentRefund.objects.filter(pk=refund_id, status=RefundStatus.PENDING).update(
-            attempts=F("attempts") + 1, last_error=str(exc)[:500]
-        )
+        retries.note_gateway_error(PaymentRefund, refund_id, exc)
         return RefundStatus.PENDING
     return _settle_refund(refund_id, result)
 
@@ -285,11 +295,8 @@ def _undo_refund_booking(refund: PaymentRefund) -> None:
 def retry_refund(target: str, now: datetime) -> None:
     """Timer: a refund the gateway has not confirmed is sent again (after commit), and the timer set again."""
     refund = PaymentRefund.objects.filter(pk=int(target), status=RefundStatus.PENDING).first()
-    if refund is None:
-        return
-    wait = min(REFUND_RETRY_FIRST * 2 ** min(refund.attempts, 10), REFUND_RETRY_MAX)
-    timers.schedule(REFUND_TIMER, target, now + wait, now=now)
-    jobs.enqueue(REFUND_JOB, refund.pk)
+    if refund is not None:
+        retries.try_again(REFUND_TIMER, REFUND_JOB, refund.pk, refund.attempts, now)
 
 
 def pay_in_sandbox(payment: Payment) -> Payment:
