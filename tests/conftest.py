@@ -2,10 +2,14 @@
 
 import json
 import os
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 os.environ.setdefault("KAMENG_TEST_CLOCK", "1")
+sys.path.insert(0, str(Path(__file__).parent))  # `import gateway_simulators` from any test module
 
 POSTGRES_REASON = (
     "needs a real PostgreSQL (row locks, SKIP LOCKED, parallel connections): "
@@ -229,11 +233,37 @@ def fund(api, admin):
     def top_up(user, amount):
         res = api.post("/wallet/topups", {"amount": amount}, token=user.token)
         assert res.status_code == 201, res.data
-        paid = api.client.post(f"/sandbox/pay/{res.data['id']}", headers={"Accept": "application/json"})
+        paid = api.client.post(
+            f"/sandbox/pay/{res.data['id']}",
+            headers={"Accept": "application/json", "Authorization": f"Bearer {user.token}"},
+        )
         assert paid.status_code == 200, paid.content
         return res.data["id"]
 
     return top_up
+
+
+@pytest.fixture
+def epay(settings):
+    """A local 易支付 aggregator on 127.0.0.1, configured as kameng's `epay` gateway for this test."""
+    from gateway_simulators import EpaySimulator
+
+    simulator = EpaySimulator()
+    settings.PAYMENT_GATEWAYS = {**settings.PAYMENT_GATEWAYS, "epay": simulator.env}
+    yield simulator
+    simulator.close()
+
+
+@pytest.fixture
+def epay_notify(api):
+    """Deliver a 易支付 notification (form fields) to kameng's notify URL, as the aggregator POSTs it."""
+
+    def deliver(fields: dict):
+        return api.client.post(
+            "/api/v1/payments/notify/epay", data=urlencode(fields), content_type="application/x-www-form-urlencoded"
+        )
+
+    return deliver
 
 
 @pytest.fixture

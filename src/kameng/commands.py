@@ -197,8 +197,27 @@ def _fresh_metrics_dir(env: dict) -> None:
     env["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
 def cmd_serve(args) -> int:
     """gunicorn for the pages and the API; in the embedded setup also a timer worker process."""
+    if not settings.SECRET_KEY_CONFIGURED and not _loopback(args.host):
+        # Sessions, tokens and the sandbox's notifications would be signed with a key that is not secret.
+        print(
+            f"kameng serve: refusing to listen on {args.host} without KAMENG_SECRET_KEY "
+            "(set it, or serve on 127.0.0.1)",
+            file=sys.stderr,
+        )
+        return 2
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
     _fresh_metrics_dir(env)

@@ -17,9 +17,9 @@ from kameng.catalog.models import Listing, Shop
 from kameng.catalog.services import add_stock, create_listing, create_shop
 from kameng.orders.models import Order
 from kameng.orders.services import confirm, deliver, post_message, purchase
-from kameng.wallet.gateways import SandboxGateway, get_gateway
-from kameng.wallet.models import Topup
-from kameng.wallet.services import create_topup, handle_notification
+from kameng.wallet.models import Payment
+from kameng.wallet.payments import pay_in_sandbox
+from kameng.wallet.services import create_topup
 
 DEMO_PASSWORD = "demo-pass-123"
 
@@ -221,13 +221,9 @@ def _listing(merchant, shop, spec: dict):
 
 def _fund(buyer, amount: int) -> bool:
     """Top up through the sandbox gateway's real path: a top-up, then its signed notification."""
-    if Topup.objects.filter(user=buyer).exists():
+    if Payment.objects.filter(user=buyer, purpose="topup").exists():
         return False
-    topup = create_topup(acting_user=buyer, amount=amount)
-    gateway = get_gateway("sandbox")
-    assert isinstance(gateway, SandboxGateway)
-    body = gateway.notification_for(topup)
-    handle_notification("sandbox", body, {SandboxGateway.SIGNATURE_HEADER: gateway.sign(body)})
+    pay_in_sandbox(create_topup(acting_user=buyer, amount=amount))
     return True
 
 

@@ -263,6 +263,26 @@ class Error(Enum):
         "The amount must be between ¥0.01 and ¥100,000",
     )
     PAYMENT_GATEWAY_NOT_FOUND = (K.NOT_FOUND, "not_found", "支付渠道不存在", "No such payment gateway")
+    PAYMENT_GATEWAY_OFF = (
+        K.INVALID_REQUEST,
+        "gateway_unavailable",
+        "支付渠道 {gateway} 未开通",
+        "The payment gateway {gateway} is not available",
+    )
+    PAYMENT_NOT_FOUND = (K.NOT_FOUND, "not_found", "支付单不存在", "No such payment")
+    PAYMENT_REFUND_EXCEEDS_PAID = (
+        K.INVALID_REQUEST,
+        "amount_exceeds_refundable",
+        "退款金额超过该笔支付尚未退回的金额",
+        "The refund is more than what is left of this payment",
+    )
+    PAYMENT_NOT_PENDING = (K.CONFLICT, "invalid_state", "该支付单已不是待支付状态", "This payment is no longer pending")
+    PAYMENT_GATEWAY_UNREACHABLE = (
+        K.CONFLICT,
+        "gateway_error",
+        "支付渠道暂时无法查询，请稍后再试",
+        "The payment gateway could not be asked; try again later",
+    )
     PAYMENT_SIGNATURE_INVALID = (
         K.INVALID_REQUEST,
         "invalid_signature",
@@ -272,8 +292,8 @@ class Error(Enum):
     PAYMENT_AMOUNT_MISMATCH = (
         K.INVALID_REQUEST,
         "amount_mismatch",
-        "通知金额与充值单不符",
-        "The notified amount does not match the top-up",
+        "通知金额与应付金额不符",
+        "The notified amount does not match the amount due",
     )
     WITHDRAWAL_ROLE_NOT_ALLOWED = (
         K.PERMISSION_DENIED,
@@ -286,6 +306,13 @@ class Error(Enum):
         "invalid_amount",
         "提现金额必须是正整数（分）",
         "The withdrawal must be a positive amount",
+    )
+    WITHDRAWAL_NOT_FOUND = (K.NOT_FOUND, "not_found", "提现单不存在", "No such withdrawal")
+    WITHDRAWAL_ACCOUNT_REQUIRED = (
+        K.INVALID_REQUEST,
+        "invalid_account",
+        "请填写收款账号（支付宝登录账号或微信 openid）",
+        "Give the account to pay out to (an Alipay login or a WeChat openid)",
     )
     WITHDRAWAL_DEBT_OUTSTANDING = (
         K.CONFLICT,

@@ -7,7 +7,7 @@ from typing import Any
 
 import dj_database_url
 
-from kameng.ops.config import s3_storage
+from kameng.ops.config import local_secret, payment_gateways, s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("KAMENG_DATA_DIR", "./var")).resolve()
@@ -24,8 +24,19 @@ ALLOWED_HOSTS = [h for h in os.environ.get("KAMENG_ALLOWED_HOSTS", "*").split(",
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("KAMENG_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 TEST_CLOCK = os.environ.get("KAMENG_TEST_CLOCK") == "1"
-# HMAC key the sandbox gateway signs its notifications with.
-SANDBOX_GATEWAY_SECRET = os.environ.get("KAMENG_SANDBOX_SECRET") or SECRET_KEY
+SECRET_KEY_CONFIGURED = bool(os.environ.get("KAMENG_SECRET_KEY"))
+# Payments (api-v1.md v1.1 "Orders and payments"). The sandbox gateway is on unless KAMENG_SANDBOX=off;
+# it signs its notifications with this HMAC key, never with a public default: without
+# KAMENG_SANDBOX_SECRET or KAMENG_SECRET_KEY a random key is made once and kept in the data directory.
+SANDBOX_ENABLED = os.environ.get("KAMENG_SANDBOX", "on").lower() not in ("off", "0", "false")
+SANDBOX_GATEWAY_SECRET = (
+    os.environ.get("KAMENG_SANDBOX_SECRET")
+    or os.environ.get("KAMENG_SECRET_KEY")
+    or local_secret(DATA_DIR / "sandbox-secret")
+)
+# Where gateways send the buyer back and their notifications to (the notify URLs to register).
+PUBLIC_URL = os.environ.get("KAMENG_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+PAYMENT_GATEWAYS = payment_gateways(os.environ)
 PLATFORM_OPERATOR = {
     "name": os.environ.get("KAMENG_OPERATOR_NAME", "卡盟平台运营方（示例）"),
     "address": os.environ.get("KAMENG_OPERATOR_ADDRESS", ""),

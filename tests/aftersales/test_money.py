@@ -88,7 +88,7 @@ def test_withdrawals(api, buyer, merchant, arbitrator, fund, wallet):
         assert withdraw(api, buyer, amount).status_code == 400
     assert withdraw(api, arbitrator, 1).status_code == 403
     res = withdraw(api, buyer, 4000, headers={"Idempotency-Key": "w-1"})
-    assert res.status_code == 201 and res.data["amount"] == 4000 and res.data["status"] == "succeeded"
+    assert res.status_code == 201 and res.data["amount"] == 4000 and res.data["status"] == "paid"
     again = withdraw(api, buyer, 4000, headers={"Idempotency-Key": "w-1"})
     assert again.status_code == 201 and again.data == res.data
     assert wallet(buyer)["balance"] == 6000

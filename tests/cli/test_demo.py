@@ -9,7 +9,7 @@ def _counts():
     from kameng.ledger.models import JournalEntry
     from kameng.orders.models import Message, Order, OrderEvent
     from kameng.timers.models import Timer
-    from kameng.wallet.models import Topup
+    from kameng.wallet.models import Payment
 
     return {
         m.__name__: m.objects.count()
@@ -22,7 +22,7 @@ def _counts():
             Order,
             OrderEvent,
             Message,
-            Topup,
+            Payment,
             JournalEntry,
             Timer,
         )

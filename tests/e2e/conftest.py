@@ -103,7 +103,10 @@ class Server:
         status, topup = self.api("POST", "/wallet/topups", {"amount": fen}, token=user["token"])
         assert status == 201, topup
         request = urllib.request.Request(
-            self.url + topup["pay_url"], data=b"", method="POST", headers={"Accept": "application/json"}
+            self.url + topup["pay_url"],
+            data=b"",
+            method="POST",
+            headers={"Accept": "application/json", "Authorization": f"Bearer {user['token']}"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200

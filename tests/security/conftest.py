@@ -94,6 +94,7 @@ def world(api, make_user, make_listing, fund, buy):
     assert (
         api.post(f"/orders/{o2['id']}/review", {"stars": 5, "text": "很好"}, token=w["buyer"].token).status_code == 201
     )
+    withdrawal = api.post("/wallet/withdrawals", {"amount": 100}, token=w["merchant"].token).data
     o3 = buy(w["buyer"], service, accept_special_terms=True)
     assert (
         api.post(
@@ -105,6 +106,7 @@ def world(api, make_user, make_listing, fund, buy):
         listing=listing,
         service=service,
         topup=topup,
+        withdrawal=withdrawal,
         o1=o1,
         o2=o2,
         o3=o3,

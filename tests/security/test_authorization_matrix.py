@@ -75,7 +75,9 @@ MATRIX = {
     ("POST", "/wallet/topups"): SIGNED_IN,
     ("POST", "/wallet/withdrawals"): only("buyer", "buyer2", "merchant", "merchant2"),
     ("GET", "/wallet/topups/{topup_id}"): only("buyer", hidden_from=ROLES[2:]),
+    ("GET", "/wallet/withdrawals/{withdrawal_id}"): only("merchant", hidden_from=ROLES[1:]),
     ("POST", "/payments/notify/{gateway}"): EVERYONE,  # signed by the gateway, not by a user
+    ("GET", "/payments/notify/{gateway}"): dict.fromkeys(ROLES, 404),  # by GET only 易支付 (off until configured)
     ("POST", "/orders"): only("buyer", "buyer2"),
     ("GET", "/orders"): SIGNED_IN,
     ("GET", "/orders/export"): SIGNED_IN,
@@ -182,6 +184,7 @@ def _params(world, path):
         "shop_id": world["merchant"].shop_id,
         "listing_id": world["listing"]["id"],
         "topup_id": world["topup"]["id"],
+        "withdrawal_id": world["withdrawal"]["id"],
         "gateway": "sandbox",
         "order_id": order["id"],
         "case_id": world["case"]["id"],
@@ -240,7 +243,7 @@ def _call(api, world, role, method, path):
         return api.client.post(
             url, {"file": SimpleUploadedFile("shot.png", tiny_png(next(_n))), "category": "problem"}, headers=headers
         )
-    if path == "/payments/notify/{gateway}":
+    if path == "/payments/notify/{gateway}" and method == "POST":
         return api.client.post(
             url,
             data=b'{"topup": "1", "amount": 1}',

@@ -43,7 +43,7 @@ listing = call("post", "/listings", {"title": "Win11 激活码", "category": "so
                "verification_minutes": 60, "no_reason_refund": False}, merchant)
 call("post", f"/listings/{listing['id']}/stock", {"items": [f"BK-{i}" for i in range(6)]}, merchant)
 topup = call("post", "/wallet/topups", {"amount": 100000}, buyer)
-assert c.post(f"/sandbox/pay/{topup['id']}", headers={"Accept": "application/json"}).status_code == 200
+assert c.post(f"/sandbox/pay/{topup['id']}", headers={"Accept": "application/json", "Authorization": f"Bearer {buyer}"}).status_code == 200
 orders = [call("post", "/orders", {"listing": listing["id"]}, buyer) for _ in range(4)]
 call("post", f"/orders/{orders[0]['id']}/confirm", None, buyer)
 cases = []

@@ -190,11 +190,11 @@ def test_the_compromise_deadline_racing_the_last_acceptance_has_one_outcome(
 
 def test_replays_of_one_signed_notification_credit_once(race, postgres, api, buyer):
     from kameng.wallet.gateways import get_gateway
-    from kameng.wallet.models import PaymentNotification, Topup
+    from kameng.wallet.models import Payment, PaymentNotification
 
     topup = api.post("/wallet/topups", {"amount": 7777}, token=buyer.token).data
     gateway = get_gateway("sandbox")
-    body = gateway.notification_for(Topup.objects.get(pk=int(topup["id"])))
+    body = gateway.notification_for(Payment.objects.get(pk=int(topup["id"])))
     headers = {"X-Sandbox-Signature": gateway.sign(body)}
     calls = [http_post("/payments/notify/sandbox", raw=body, headers=headers) for _ in range(PARALLEL)]
 
@@ -202,7 +202,7 @@ def test_replays_of_one_signed_notification_credit_once(race, postgres, api, buy
 
     assert all(s == 200 for s, _ in results), results
     assert balance(api, buyer) == 7777
-    assert JournalEntry.objects.filter(kind="topup", idempotency_key=f"topup:{topup['id']}").count() == 1
+    assert JournalEntry.objects.filter(kind="topup", idempotency_key=f"payment:{topup['id']}").count() == 1
     assert PaymentNotification.objects.filter(valid=True).count() == PARALLEL  # every delivery is on record
     assert api.get(f"/wallet/topups/{topup['id']}", token=buyer.token).data["status"] == "succeeded"
     dupes = JournalEntry.objects.values("idempotency_key").annotate(n=Count("id")).filter(n__gt=1)

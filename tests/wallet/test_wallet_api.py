@@ -34,7 +34,9 @@ def test_topup_is_pending_until_paid_then_credited_once(api, buyer):
     assert api.get(f"/wallet/topups/{topup['id']}", token=buyer.token).data["status"] == "pending"
     assert balance(api, buyer) == 0
 
-    paid = api.client.post(topup["pay_url"], headers={"Accept": "application/json"})
+    paid = api.client.post(
+        topup["pay_url"], headers={"Accept": "application/json", "Authorization": f"Bearer {buyer.token}"}
+    )
     assert paid.status_code == 200
     got = api.get(f"/wallet/topups/{topup['id']}", token=buyer.token).data
     assert got["id"] == topup["id"]
@@ -43,14 +45,16 @@ def test_topup_is_pending_until_paid_then_credited_once(api, buyer):
     assert balance(api, buyer) == 5000
 
     # The gateway's page pressed again: the same notification, nothing more credited.
-    again = api.client.post(topup["pay_url"], headers={"Accept": "application/json"})
+    again = api.client.post(
+        topup["pay_url"], headers={"Accept": "application/json", "Authorization": f"Bearer {buyer.token}"}
+    )
     assert again.status_code == 200
     assert balance(api, buyer) == 5000
 
 
 def test_forged_signature_is_400_and_credits_nothing(api, buyer):
     topup = api.post("/wallet/topups", {"amount": 8000}, token=buyer.token).data
-    body = json.dumps({"topup_id": int(topup["id"]), "amount": 8000, "reference": "FORGED"}).encode()
+    body = json.dumps({"out_trade_no": topup["out_trade_no"], "amount": 8000, "reference": "FORGED"}).encode()
     for signature in ("", "0" * 64, SandboxGateway.sign(body)[:-1] + "x"):
         res = notify(api, body, signature)
         assert res.status_code == 400
@@ -70,9 +74,9 @@ def test_forged_signature_is_400_and_credits_nothing(api, buyer):
 
 def test_replayed_notification_credits_nothing_more(api, buyer):
     topup = api.post("/wallet/topups", {"amount": 12345}, token=buyer.token).data
-    from kameng.wallet.models import Topup
+    from kameng.wallet.models import Payment
 
-    body = SandboxGateway().notification_for(Topup.objects.get(pk=int(topup["id"])))
+    body = SandboxGateway().notification_for(Payment.objects.get(pk=int(topup["id"])))
     signature = SandboxGateway.sign(body)
     first = notify(api, body, signature)
     assert first.status_code == 200
@@ -89,7 +93,7 @@ def test_replayed_notification_credits_nothing_more(api, buyer):
 
 def test_notification_amount_must_match_the_topup(api, buyer):
     topup = api.post("/wallet/topups", {"amount": 1000}, token=buyer.token).data
-    body = json.dumps({"topup_id": int(topup["id"]), "amount": 999999, "reference": "SBX-X"}).encode()
+    body = json.dumps({"out_trade_no": topup["out_trade_no"], "amount": 999999, "reference": "SBX-X"}).encode()
     res = notify(api, body, SandboxGateway.sign(body))
     assert res.status_code == 400
     assert balance(api, buyer) == 0
@@ -113,3 +117,32 @@ def test_unknown_gateway_is_404(api, db):
     res = api.client.post("/api/v1/payments/notify/paypal", data=b"{}", content_type="application/json")
     assert res.status_code == 404
     assert res.json()["error"]["type"] == "not_found"
+
+
+def test_only_the_payments_own_user_can_pay_it_in_the_sandbox(api, buyer, make_user):
+    topup = api.post("/wallet/topups", {"amount": 4321}, token=buyer.token).data
+    other = make_user("buyer")
+    anonymous = api.client.post(topup["pay_url"], headers={"Accept": "application/json"})
+    stranger = api.client.post(
+        topup["pay_url"], headers={"Accept": "application/json", "Authorization": f"Bearer {other.token}"}
+    )
+    assert anonymous.status_code == 404 and stranger.status_code == 404
+    assert api.client.get(topup["pay_url"]).status_code == 404
+    assert balance(api, buyer) == 0 and balance(api, other) == 0
+    owner = api.client.post(
+        topup["pay_url"], headers={"Accept": "application/json", "Authorization": f"Bearer {buyer.token}"}
+    )
+    assert owner.status_code == 200 and balance(api, buyer) == 4321
+
+
+def test_sandbox_off_removes_its_pages_and_api(api, buyer, settings):
+    topup = api.post("/wallet/topups", {"amount": 500}, token=buyer.token).data
+    settings.SANDBOX_ENABLED = False
+    headers = {"Accept": "application/json", "Authorization": f"Bearer {buyer.token}"}
+    assert api.client.get(topup["pay_url"], headers=headers).status_code == 404
+    assert api.client.post(topup["pay_url"], headers=headers).status_code == 404
+    body = json.dumps({"out_trade_no": topup["out_trade_no"], "amount": 500, "reference": "SBX1"}).encode()
+    assert notify(api, body, SandboxGateway.sign(body)).status_code == 404
+    res = api.post("/wallet/topups", {"amount": 500}, token=buyer.token)
+    assert res.status_code == 400 and res.data["error"]["code"] == "gateway_unavailable"
+    assert balance(api, buyer) == 0

@@ -8,7 +8,7 @@ import pytest
 from kameng.catalog.models import Shop
 from kameng.orders.models import Order
 from kameng.trust.credit import credit_for_shop
-from kameng.wallet.models import Topup
+from kameng.wallet.models import Payment
 from kameng.wallet.services import wallet_balance
 
 
@@ -117,7 +117,7 @@ def test_wallet_top_up_goes_through_the_sandbox_pay_page(login_as, buyer, doc):
     assert "¥0.00" in wallet.by_id("balance-h").parent.text()
 
     response = client.post("/wallet/", {"amount": "123.45"})
-    topup = Topup.objects.get()
+    topup = Payment.objects.get()
     assert topup.amount == 12345  # yuan typed, integer fen stored
     assert response.status_code == 302 and response["Location"] == f"/sandbox/pay/{topup.pk}"
 
@@ -141,7 +141,7 @@ def test_wallet_top_up_goes_through_the_sandbox_pay_page(login_as, buyer, doc):
 def test_invalid_top_up_amounts_are_refused_next_to_the_field(login_as, buyer, doc, amount):
     page = doc(login_as(buyer).post("/wallet/", {"amount": amount}))
     assert page.field_error("amount")
-    assert not Topup.objects.exists()
+    assert not Payment.objects.exists()
 
 
 def test_my_orders_filters_by_status_and_links_the_csv_export(

@@ -26,8 +26,8 @@ class ApiErrorShapeMiddleware:
         response = self.get_response(request)
         if not request.path.startswith(API_PREFIX):
             return response
-        if response.status_code < 400:
-            return response
+        if response.status_code < 400 or getattr(response, "gateway_answer", False):
+            return response  # a gateway's notify answer is in that gateway's own protocol (易支付: "fail")
         if response.get("Content-Type", "").startswith("application/json"):
             try:
                 if "error" in json.loads(response.content):

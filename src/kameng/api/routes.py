@@ -3,7 +3,7 @@
 The order is the OpenAPI document's order of tags and paths.
 """
 
-from . import accounts, audit, catalog, clock, complaints, evidence, trust, wallet
+from . import accounts, audit, catalog, clock, complaints, evidence, payments, trust, wallet
 from .base import api
 from .orders import router as orders
 from .refunds import router as refunds
@@ -12,6 +12,7 @@ for router in (
     accounts.router,
     catalog.router,
     wallet.router,
+    payments.router,  # /payments/notify/{gateway}
     orders,
     clock.router,
     refunds,  # /refunds…: cases, evidence uploads and manifest

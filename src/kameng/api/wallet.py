@@ -1,10 +1,8 @@
-"""Wallet, top-ups and gateway notifications."""
+"""Wallet, top-ups and withdrawals."""
 
 from ninja import Router, Schema, Status
 
-from kameng.errors import DomainError, Error
 from kameng.wallet import services
-from kameng.wallet.gateways import GATEWAYS, get_gateway
 
 from .base import iso
 
@@ -13,10 +11,14 @@ router = Router(tags=["wallet"])
 
 class TopupIn(Schema):
     amount: int
+    gateway: str = "sandbox"
 
 
 class WithdrawalIn(Schema):
     amount: int
+    gateway: str = "payout"  # payout (the sandbox) | alipay | wechatpay
+    account: str = ""  # the Alipay login or WeChat openid to pay out to
+    account_name: str = ""  # the payee's real name, checked by the gateway
 
 
 def topup_out(topup) -> dict:
@@ -25,7 +27,9 @@ def topup_out(topup) -> dict:
         "amount": topup.amount,
         "currency": "CNY",
         "status": topup.status,
-        "pay_url": get_gateway(topup.gateway).pay_url(topup),
+        "gateway": topup.gateway,
+        "out_trade_no": topup.out_trade_no,
+        "pay_url": topup.pay_url,
         "created_at": iso(topup.created_at),
     }
 
@@ -38,32 +42,39 @@ def wallet(request):
 
 @router.post("/wallet/topups", response={201: dict})
 def create_topup(request, payload: TopupIn):
-    return Status(201, topup_out(services.create_topup(acting_user=request.auth, amount=payload.amount)))
+    topup = services.create_topup(acting_user=request.auth, amount=payload.amount, gateway=payload.gateway)
+    return Status(201, topup_out(topup))
+
+
+def withdrawal_out(withdrawal) -> dict:
+    return {
+        "id": str(withdrawal.pk),
+        "amount": withdrawal.amount,
+        "currency": "CNY",
+        "status": withdrawal.status,
+        "gateway": withdrawal.gateway,
+        "failure_reason": withdrawal.failure_reason or None,
+        "created_at": iso(withdrawal.created_at),
+    }
 
 
 @router.post("/wallet/withdrawals", response={201: dict})
 def create_withdrawal(request, payload: WithdrawalIn):
-    withdrawal = services.withdraw(acting_user=request.auth, amount=payload.amount)
-    return Status(
-        201,
-        {
-            "id": str(withdrawal.pk),
-            "amount": withdrawal.amount,
-            "currency": "CNY",
-            "status": withdrawal.status,
-            "created_at": iso(withdrawal.created_at),
-        },
+    withdrawal = services.withdraw(
+        acting_user=request.auth,
+        amount=payload.amount,
+        gateway=payload.gateway,
+        account=payload.account,
+        account_name=payload.account_name,
     )
+    return Status(201, withdrawal_out(withdrawal))
+
+
+@router.get("/wallet/withdrawals/{withdrawal_id}", response=dict)
+def get_withdrawal(request, withdrawal_id: str):
+    return withdrawal_out(services.get_withdrawal_for(withdrawal_id, request.auth))
 
 
 @router.get("/wallet/topups/{topup_id}", response=dict)
 def get_topup(request, topup_id: str):
     return topup_out(services.get_topup_for(topup_id, request.auth))
-
-
-@router.post("/payments/notify/{gateway}", response=dict, auth=None)
-def notify(request, gateway: str):
-    if gateway not in GATEWAYS:
-        raise DomainError(Error.PAYMENT_GATEWAY_NOT_FOUND)
-    topup = services.handle_notification(gateway, request.body, request.headers)
-    return {"received": True, "topup": str(topup.pk), "status": topup.status}

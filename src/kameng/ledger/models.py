@@ -19,12 +19,15 @@ NON_NEGATIVE = (AccountKind.WALLET, AccountKind.ESCROW)
 class EntryKind(StrEnum):
     """What a journal entry is; the value is stored in JournalEntry.kind (the audit log shows `money.<kind>`)."""
 
-    TOPUP = "topup"  # gateway → wallet: a verified payment notification
+    TOPUP = "topup"  # gateway → wallet: a verified payment notification (a top-up, or an order's payment)
     PURCHASE = "purchase"  # wallet → escrow: the price, or the deposit (定金) of a staged payment
     PURCHASE_BALANCE = "purchase_balance"  # wallet → escrow: the balance (尾款) of a staged payment
     RELEASE = "release"  # escrow → merchant wallet, net of 先行赔付 recovered into the merchant's debt
     REFUND = "refund"  # escrow, merchant wallet or the platform's advance (merchant debt) → buyer wallet
     WITHDRAWAL = "withdrawal"  # wallet → the payout gateway (提现)
+    WITHDRAWAL_FAILED = "withdrawal_failed"  # the payout gateway → wallet: a payout that failed comes back
+    GATEWAY_REFUND = "gateway_refund"  # buyer wallet → the payment's gateway: 原路退回 by the original route
+    GATEWAY_REFUND_UNDONE = "gateway_refund_undone"  # gateway → buyer wallet: the gateway cannot refund it
 
 
 class Account(models.Model):

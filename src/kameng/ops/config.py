@@ -2,6 +2,7 @@
 mapping so settings.py and the tests build them the same way (no Django imports here; boto3 is
 imported only when S3 is configured). The Celery options live with the Celery app (kameng.celery)."""
 
+import os
 from collections.abc import Mapping
 
 
@@ -43,3 +44,67 @@ def s3_storage(env: Mapping[str, str]) -> dict | None:
         if env.get(key):
             options[option] = env[key]
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def _section(env: Mapping[str, str], prefix: str, names: dict[str, str], required: tuple[str, ...]) -> dict | None:
+    values = {option: env.get(f"{prefix}{var}", "").strip() for option, var in names.items()}
+    return values if all(values[r] for r in required) else None
+
+
+def payment_gateways(env: Mapping[str, str]) -> dict[str, dict | None]:
+    """Each real gateway's settings, or None while it is not configured (then it is off).
+
+    Only names, URLs and file paths: a key file is read by its adapter when used, and no value
+    here is ever logged. The variable names are the contract's (api-v1.md v1.1).
+    """
+    return {
+        "epay": _section(
+            env, "KAMENG_EPAY_", {"url": "URL", "pid": "PID", "key": "KEY"}, required=("url", "pid", "key")
+        ),
+        "alipay": _section(
+            env,
+            "KAMENG_ALIPAY_",
+            {
+                "app_id": "APP_ID",
+                "private_key_file": "PRIVATE_KEY_FILE",
+                "public_key_file": "PUBLIC_KEY_FILE",
+                "gateway": "GATEWAY",
+            },
+            required=("app_id", "private_key_file", "public_key_file"),
+        ),
+        "wechatpay": _section(
+            env,
+            "KAMENG_WECHATPAY_",
+            {
+                "mchid": "MCHID",
+                "private_key_file": "PRIVATE_KEY_FILE",
+                "cert_serial_no": "CERT_SERIAL_NO",
+                "apiv3_key": "APIV3_KEY",
+                "appid": "APPID",
+                "public_key_file": "PUBLIC_KEY_FILE",
+                "public_key_id": "PUBLIC_KEY_ID",
+                "gateway": "GATEWAY",
+            },
+            required=("mchid", "private_key_file", "cert_serial_no", "apiv3_key", "appid", "public_key_file"),
+        ),
+    }
+
+
+def local_secret(path) -> str:
+    """A random secret made once and kept in `path` (mode 0600): never a default anyone can read in the source."""
+    import secrets
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value

@@ -24,3 +24,9 @@ def send_notification_email(to: str, subject: str, body: str) -> int:
 def build_complaint(case_id: int, channel: str) -> str | None:
     # No retries: a package that failed to build ahead is built by the download itself.
     return jobs.run("build_complaint", case_id, channel)
+
+
+@app.task(name="kameng.send_payment_refund")
+def send_payment_refund(refund_id: int) -> str:
+    # No Celery retries: the payment_refund timer sends it again until the gateway confirms.
+    return jobs.run("send_payment_refund", refund_id)

@@ -25,6 +25,7 @@ from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
 from kameng.money import plain_yuan
 from kameng.timers import services as timers
+from kameng.wallet import payments
 
 from . import escrow, lifecycle, notices
 from .events import append_event as _event
@@ -33,6 +34,7 @@ from .models import Message, Order, OrderStatus
 from .offplatform import message_flags
 
 MAX_QUANTITY = 100
+ORDER_PAYMENT = "order"  # the purpose of a gateway payment for an order (its ref: the order's id)
 
 
 def _lock(order: Order) -> Order:
@@ -431,16 +433,24 @@ def unfreeze_escrow(order: Order, now) -> None:
 
 
 def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, actor: str = "system") -> bool:
-    """Return `amount` to the buyer's wallet, exactly once per key. Caller holds the order lock.
+    """Return `amount` to the buyer, exactly once per key. Caller holds the order lock.
 
     From escrow first; once escrow was released, from the merchant's wallet; where that is short
-    the platform advances the rest (先行赔付) and books it as the merchant's debt.
+    the platform advances the rest (先行赔付) and books it as the merchant's debt. The money lands
+    in the buyer's wallet; for an order a gateway paid it goes on by the original route (原路退回,
+    up to what that payment has left), so a wallet-paid order's refund stays in the wallet.
     """
     refundable = order.refundable_amount
     if amount <= 0 or amount > refundable:
         raise DomainError(Error.ORDER_REFUND_EXCEEDS_REFUNDABLE, param="amount")
     move = Move(amount=amount, key=key, case_id=case_id, ledger_actor=actor)
-    return transition(order, Event.REFUNDED, actor=Actor.SYSTEM, user=None, now=now, move=move)
+    moved = transition(order, Event.REFUNDED, actor=Actor.SYSTEM, user=None, now=now, move=move)
+    paid_by_gateway = payments.payment_for(ORDER_PAYMENT, str(order.pk))
+    if moved and paid_by_gateway is not None:
+        back = min(amount, paid_by_gateway.amount - paid_by_gateway.refunded_amount)
+        if back > 0:
+            payments.refund_payment(paid_by_gateway, back, key=key, now=now, reason=f"order {order.number}")
+    return moved
 
 
 # ---- chat ----------------------------------------------------------------------------------
