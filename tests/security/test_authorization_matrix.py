@@ -84,6 +84,7 @@ MATRIX = {
     ("GET", "/orders/{order_id}"): ORDER_READ,
     ("POST", "/orders/{order_id}/deliver"): only("merchant", hidden_from=OUTSIDERS),
     ("POST", "/orders/{order_id}/confirm"): BUYER_ACTION,
+    ("POST", "/orders/{order_id}/pay_balance"): BUYER_ACTION,
     ("POST", "/orders/{order_id}/messages"): PARTY_ACTION,
     ("GET", "/orders/{order_id}/messages"): ORDER_READ,
     ("POST", "/refunds"): {**only("buyer", hidden_from=("buyer2",))},

@@ -28,7 +28,10 @@ from .conftest import tiny_png, upload
 
 SKIP_PREFIXES = ("/api/", "/django-admin/", "/static/", "/i18n/", "/healthz", "/metrics")
 # Routes that are not pages: POST-only endpoints, downloads, machine endpoints.
-NOT_PAGES = {"set_language", "healthz", "metrics", "logout", "language", "download", "order-message", "order-deliver"}
+NOT_PAGES = {
+    *("set_language", "healthz", "metrics", "logout", "language", "download"),
+    *("order-message", "order-deliver", "order-pay-balance"),  # POST-only actions of the order page
+}
 # Forms whose target is deliberately not CSRF-protected, and why.
 CSRF_EXEMPT = {
     # The sandbox payment gateway's own page: it stands for the gateway's external site (a real
