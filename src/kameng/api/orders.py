@@ -3,9 +3,9 @@
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
-from kameng.api.base import bearer, iso, paginate
+from kameng.api.base import bearer, iso, order_bearer, paginate
 from kameng.errors import DomainError, Error
-from kameng.orders import services
+from kameng.orders import checkout, services
 from kameng.orders.models import Message, Order
 
 router = Router(tags=["orders"])
@@ -16,6 +16,7 @@ class OrderIn(Schema):
     quantity: int = 1
     accept_special_terms: bool = False
     topup_target: str | None = None
+    pay_with: str = checkout.WALLET  # or a gateway: a direct checkout, awaiting_payment
 
 
 class DeliverIn(Schema):
@@ -36,6 +37,7 @@ def order_out(order: Order, user) -> dict:
             "content": order.delivery_content,
         }
     escrow_amount = services.escrow_balance(order)
+    escrow = {"status": order.escrow_status, "amount": escrow_amount, "release_at": iso(order.release_at)}
     return {
         "id": str(order.pk),
         "number": order.number,
@@ -63,7 +65,9 @@ def order_out(order: Order, user) -> dict:
         "amount": order.amount,
         "currency": "CNY",
         "status": order.status,
-        "escrow": {"status": order.escrow_status, "amount": escrow_amount, "release_at": iso(order.release_at)},
+        "escrow": escrow,
+        "pay_with": order.pay_with,
+        "payment": payment_out(order),
         "deposit_amount": order.deposit_amount,
         "balance_due": order.balance_due,
         "refunded_amount": order.refunded_amount,
@@ -73,6 +77,21 @@ def order_out(order: Order, user) -> dict:
         "delivered_at": iso(order.delivered_at),
         "after_sale_until": iso(order.after_sale_until),
         "created_at": iso(order.created_at),
+    }
+
+
+def payment_out(order: Order) -> dict | None:
+    """A direct checkout's gateway payment: where to pay and until when (None for a wallet purchase)."""
+    payment = checkout.payment_of(order)
+    if payment is None:
+        return None
+    return {
+        "gateway": payment.gateway,
+        "out_trade_no": payment.out_trade_no,
+        "pay_url": payment.pay_url,
+        "code_url": payment.code_url or None,
+        "expires_at": iso(order.payment_expires_at),
+        "status": payment.status,
     }
 
 
@@ -89,13 +108,17 @@ def message_out(message: Message) -> dict:
 
 @router.post("/orders", response={201: dict})
 def create_order(request, payload: OrderIn):
-    order = services.purchase(
-        acting_user=request.auth,
-        listing_id=payload.listing,
-        quantity=payload.quantity,
-        accept_special_terms=payload.accept_special_terms,
-        topup_target=payload.topup_target or "",
-    )
+    terms = {
+        "acting_user": request.auth,
+        "listing_id": payload.listing,
+        "quantity": payload.quantity,
+        "accept_special_terms": payload.accept_special_terms,
+        "topup_target": payload.topup_target or "",
+    }
+    if payload.pay_with == checkout.WALLET:
+        order = services.purchase(**terms)
+    else:
+        order = checkout.start_checkout(**terms, pay_with=payload.pay_with)
     return Status(201, order_out(order, request.auth))
 
 
@@ -120,7 +143,7 @@ def export_orders(request, format: str = "csv"):
     return response
 
 
-@router.get("/orders/{order_id}", response=dict)
+@router.get("/orders/{order_id}", response=dict, auth=order_bearer)
 def get_order(request, order_id: str):
     return order_out(services.get_order_for(order_id, request.auth), request.auth)
 
@@ -143,13 +166,13 @@ def confirm(request, order_id: str):
     return order_out(services.confirm(order, acting_user=request.auth), request.auth)
 
 
-@router.post("/orders/{order_id}/messages", response={201: dict})
+@router.post("/orders/{order_id}/messages", response={201: dict}, auth=order_bearer)
 def post_message(request, order_id: str, payload: MessageIn):
     order = services.get_order_for(order_id, request.auth)
     return Status(201, message_out(services.post_message(order, acting_user=request.auth, body=payload.body)))
 
 
-@router.get("/orders/{order_id}/messages", response=dict)
+@router.get("/orders/{order_id}/messages", response=dict, auth=order_bearer)
 def list_messages(request, order_id: str, limit: int = 100, starting_after: str | None = None):
     order = services.get_order_for(order_id, request.auth)
     page = paginate(order.messages.select_related("author"), limit, starting_after, message_out)

@@ -21,7 +21,7 @@ from kameng.evidence.models import Evidence
 from kameng.evidence.services import download_name
 from kameng.ops.storage import download_response
 
-from .base import iso, paginate, require_role
+from .base import iso, order_bearer, paginate, require_role
 
 router = Router(tags=["refunds"])
 
@@ -145,7 +145,7 @@ def _timelines(case_ids: list[int]) -> dict:
     return out
 
 
-@router.post("/refunds", response={201: dict})
+@router.post("/refunds", response={201: dict}, auth=order_bearer)  # a guest's lookup_token too
 def open_case(request, payload: OpenIn):
     case = services.open_case(
         acting_user=request.auth,

@@ -178,6 +178,26 @@ class TopupForm(forms.Form):
     )
 
 
+# How a buyer may pay: the wallet at once, or a gateway (a direct checkout). Gateways show only when configured.
+PAY_WITH_LABELS = {
+    "wallet": _("钱包余额支付"),
+    "alipay": _("支付宝"),
+    "wechatpay": _("微信支付"),
+    "epay": _("易支付（支付宝 / 微信扫码）"),
+    "sandbox": _("沙箱支付（测试用）"),
+}
+
+
+def pay_with_field(choices) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=_("支付方式"),
+        choices=[(code, PAY_WITH_LABELS[code]) for code in choices],
+        initial=choices[0],
+        widget=forms.RadioSelect,
+        help_text=_("选择网银渠道时，库存为你保留 15 分钟，超时未付订单自动取消。"),
+    )
+
+
 class BuyForm(forms.Form):
     error_code = ""  # the service's error code after a refused purchase (the page offers a top-up)
     quantity = forms.IntegerField(label=_("购买数量"), min_value=1, max_value=100, initial=1)
@@ -189,8 +209,10 @@ class BuyForm(forms.Form):
     )
     accept_special_terms = forms.BooleanField(label=_("我已阅读并同意以上特殊商品条款"), required=False)
 
-    def __init__(self, *args, listing, **kwargs):
+    def __init__(self, *args, listing, gateways=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if gateways:  # direct checkout: the wallet or a configured gateway
+            self.fields["pay_with"] = pay_with_field(["wallet", *gateways])
         if listing.kind != "card_key":
             del self.fields["quantity"]  # one per order for everything not delivered from stock
         if listing.kind != "direct_topup":

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from kameng.catalog import services as catalog_services
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
-from kameng.orders import lifecycle
+from kameng.orders import checkout, lifecycle
 from kameng.orders import services as order_services
 from kameng.orders.lifecycle import Event, OrderStatus
 
@@ -26,21 +26,28 @@ def buy(request, listing_id: int):
         listing = catalog_services.get_listing_for(listing_id, request.user)
     except DomainError as exc:
         raise not_found_from(exc) from None
-    form = BuyForm(request.POST, listing=listing)
+    form = BuyForm(request.POST, listing=listing, gateways=checkout.available_gateways())
     if form.is_valid():
         data = form.cleaned_data
+        pay_with = data.get("pay_with") or checkout.WALLET
+        terms = {
+            "acting_user": request.user,
+            "listing_id": listing.pk,
+            "quantity": data.get("quantity") or 1,
+            "accept_special_terms": bool(data.get("accept_special_terms")),
+            "topup_target": data.get("topup_target") or "",
+        }
         try:
-            order = order_services.purchase(
-                acting_user=request.user,
-                listing_id=listing.pk,
-                quantity=data.get("quantity") or 1,
-                accept_special_terms=bool(data.get("accept_special_terms")),
-                topup_target=data.get("topup_target") or "",
-            )
+            if pay_with == checkout.WALLET:
+                order = order_services.purchase(**terms)
+            else:
+                order = checkout.start_checkout(**terms, pay_with=pay_with)
         except DomainError as exc:
             attach_error(form, exc)
             form.error_code = exc.code
         else:
+            if pay_with != checkout.WALLET:
+                return redirect("order-pay", order_id=order.pk)  # the payment page: QR code or the gateway
             messages.success(request, _("下单成功，款项已由平台担保。"))
             return redirect("order", order_id=order.pk)
     return render(request, "web/buyer/listing.html", listing_context(request, listing, buy_form=form))
