@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test run test check lock makemessages compilemessages browser clean
+.PHONY: install install-test run test check lock makemessages compilemessages browser clean bench
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "kameng needs Python 3.12 or newer (Django 6)"; exit 1; }
@@ -48,6 +48,10 @@ check: install
 PYTEST_WORKERS ?= auto
 test: install browser check
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --durations=20 $(PYTEST_ARGS)
+
+# Benchmarks (issue 19): the quick version of each, one summary table; bench/RESULTS.md keeps the full runs.
+bench: install
+	$(VENV)/bin/python bench/run_all.py $(BENCH_ARGS)
 
 # Translations: source strings are Chinese; src/kameng/locale/en holds the English catalog.
 # The compiled .mo is committed, so running kameng never needs gettext; editing the catalog does.

@@ -1,5 +1,5 @@
 """The `kameng` command: init, user create, serve, worker, celery-worker, beat, demo, ledger check,
-evidence verify, backup, restore. This module only reads the command line; each command is a
+reconcile, evidence verify, backup, restore. This module only reads the command line; each command is a
 function in kameng.commands, which is imported once Django is set up."""
 
 import argparse
@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ledger = sub.add_parser("ledger", help="ledger tools").add_subparsers(dest="ledger_command", required=True)
     ledger.add_parser("check", help="verify the ledger; exit 1 if anything is off").set_defaults(fn="cmd_ledger_check")
+
+    reconcile = sub.add_parser(
+        "reconcile", help="check a gateway's daily statement against the books; exit 1 on any mismatch"
+    )
+    reconcile.add_argument("--gateway", required=True, choices=["alipay", "wechatpay"])
+    reconcile.add_argument("--date", required=True, help="the statement's day (Beijing), YYYY-MM-DD")
+    reconcile.add_argument("--statement", required=True, help="the CSV as the gateway exports it")
+    reconcile.set_defaults(fn="cmd_reconcile")
 
     evidence = sub.add_parser("evidence", help="evidence tools").add_subparsers(dest="evidence_command", required=True)
     verify = evidence.add_parser(

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -66,6 +67,29 @@ def cmd_ledger_check(args) -> int:
         print(f"PROBLEM: {problem}")
     print(f"ledger {'OK' if result.ok else 'BROKEN'}: {result.entries} entries, {result.accounts} accounts")
     return 0 if result.ok else 1
+
+
+def cmd_reconcile(args) -> int:
+    """对账: the gateway's daily statement against the books; each mismatch, then a summary; exit 1 on any."""
+    from datetime import date
+
+    from kameng.money import plain_yuan
+    from kameng.wallet import reconcile
+
+    try:
+        day = date.fromisoformat(args.date)
+        raw = Path(args.statement).read_bytes()
+        problems, compared = reconcile.reconcile(args.gateway, day, raw)
+    except (ValueError, OSError, reconcile.StatementError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for m in problems:
+        stated = "-" if m.statement_amount is None else plain_yuan(m.statement_amount)
+        booked = "-" if m.ledger_amount is None else plain_yuan(m.ledger_amount)
+        print(f"{m.problem}\t{m.kind}\t{m.key}\tstatement={stated}\tledger={booked}")
+    verdict = f"{len(problems)} mismatches" if problems else "all match"
+    print(f"reconcile {args.gateway} {day}: {compared} lines, {verdict}")
+    return 1 if problems else 0
 
 
 def cmd_evidence_verify(args) -> int:

@@ -106,7 +106,8 @@ def new_order(buyer, fund, buy, stocked_listing):
 def case_in(api, new_order, open_case, act, add_evidence, buyer, merchant, arbitrator):
     """A fresh case (on a fresh ¥300 order) driven over HTTP into the named state.
 
-    States: awaiting_merchant, awaiting_buyer_offer, awaiting_buyer_rejected, in_arbitration,
+    States: awaiting_merchant, awaiting_buyer_offer, awaiting_buyer_rejected, awaiting_buyer_replacement,
+    in_arbitration,
     decided (refund_partial ¥100, new evidence from both parties after it), compromise (a pending
     compromise of ¥150), in_appeal (the buyer appealed), closed (withdrawn).
     """
@@ -120,6 +121,8 @@ def case_in(api, new_order, open_case, act, add_evidence, buyer, merchant, arbit
             return act(case, "withdraw", buyer)
         if state == "awaiting_buyer_offer":
             return act(case, "offer", merchant, {"amount": case["requested_amount"] // 2})
+        if state == "awaiting_buyer_replacement":
+            return act(case, "replace", merchant)  # the next key from stock
         case = act(case, "reject", merchant, {"reason": "激活码已被买家使用，系统显示激活成功"})
         if state == "awaiting_buyer_rejected":
             return case

@@ -45,6 +45,8 @@ ACTIONS = (
     "respond_compromise",
     "appeal",
     "accept_decision",
+    "replace",
+    "accept_replacement",
 )
 PEOPLE = ("buyer_a", "buyer_b", "merchant", "arb1", "arb2", "admin")
 ANSWERS = {200, 201, 400, 402, 403, 404, 409}
@@ -297,7 +299,9 @@ def check_case(case: RefundCase, pending: set, events: set, now) -> None:
         assert case.resolution in {r.value for r in Resolution} and case.closed_at is not None
         assert all(getattr(case, d) is None for d in DEADLINES)
         assert not pending, pending
-        expected = {"refund_full": case.requested_amount, "no_refund": 0, "withdrawn": 0}.get(case.resolution)
+        expected = {"refund_full": case.requested_amount, "no_refund": 0, "withdrawn": 0, "replaced": 0}.get(
+            case.resolution
+        )
         if expected is not None:
             assert case.refunded_amount == expected, (case.resolution, case.refunded_amount)
         else:
@@ -319,7 +323,7 @@ def check_case(case: RefundCase, pending: set, events: set, now) -> None:
         if status == CaseStatus.IN_APPEAL:
             assert case.decision and case.appeal and case.appeal["decision"] is None
         if status == CaseStatus.AWAITING_BUYER:
-            assert case.offer_amount is not None or case.rejection_reason
+            assert case.offer_amount is not None or case.rejection_reason or case.replacement
             assert (case.phase == "awaiting_buyer_offer") == (case.offer_amount is not None), case.phase
     field, timer = running
     assert phase.deadline is not None and (phase.deadline.field, phase.deadline.timer) == running, case.phase

@@ -51,7 +51,8 @@ COMPROMISE = {"outcome": "compromise", "amount": 50}
 @pytest.mark.parametrize(
     "phase, role, decision, offer, answers, accepted, actions",
     [
-        ("awaiting_merchant", "merchant", None, None, {}, [], ["accept", "offer", "reject"]),
+        ("awaiting_merchant", "merchant", None, None, {}, [], ["accept", "offer", "reject", "replace"]),
+        ("awaiting_buyer_replacement", "buyer", None, None, {}, [], ["accept_replacement", "escalate", "withdraw"]),
         ("awaiting_buyer_rejected", "buyer", None, None, {}, [], ["escalate", "withdraw"]),
         ("awaiting_buyer_offer", "buyer", None, 50, {}, [], ["accept_offer", "escalate", "withdraw"]),
         ("in_arbitration", "arbitrator", None, None, {}, [], ["claim", "decide"]),

@@ -22,6 +22,8 @@ ACTION_ROLES = {
     "respond_compromise": {"buyer", "merchant"},
     "appeal": {"buyer", "merchant"},
     "accept_decision": {"buyer", "merchant"},
+    "replace": {"merchant"},
+    "accept_replacement": {"buyer"},
 }
 
 # The contract's lifecycle, written out by hand: (state, action, role) → status afterwards.
@@ -31,6 +33,7 @@ ALLOWED = {
         ("accept", "merchant"): "closed",
         ("offer", "merchant"): "awaiting_buyer",
         ("reject", "merchant"): "awaiting_buyer",
+        ("replace", "merchant"): "awaiting_buyer",
         ("withdraw", "buyer"): "closed",
     },
     "awaiting_buyer_offer": {
@@ -38,9 +41,18 @@ ALLOWED = {
         ("escalate", "buyer"): "in_arbitration",
         ("withdraw", "buyer"): "closed",
         ("accept", "merchant"): "closed",
+        ("replace", "merchant"): "awaiting_buyer",
     },
     # after a rejection there is no offer to accept
     "awaiting_buyer_rejected": {
+        ("escalate", "buyer"): "in_arbitration",
+        ("withdraw", "buyer"): "closed",
+        ("accept", "merchant"): "closed",
+        ("replace", "merchant"): "awaiting_buyer",
+    },
+    # 补发: the buyer keeps the new goods, or escalates, or withdraws; the merchant may still refund
+    "awaiting_buyer_replacement": {
+        ("accept_replacement", "buyer"): "closed",
         ("escalate", "buyer"): "in_arbitration",
         ("withdraw", "buyer"): "closed",
         ("accept", "merchant"): "closed",
@@ -66,6 +78,7 @@ ALLOWED = {
 TABLE_STATUS = {
     "awaiting_buyer_offer": "awaiting_buyer",
     "awaiting_buyer_rejected": "awaiting_buyer",
+    "awaiting_buyer_replacement": "awaiting_buyer",
     "compromise": "decided",
 }
 # The lifecycle's phases each state above stands for (after a refused compromise the arbitration
@@ -217,7 +230,7 @@ def test_only_the_losing_party_accepts_a_decision(api, case_in, act, buyer, merc
 def test_available_actions_follow_the_table(case_in, get_case, buyer, merchant, arbitrator):
     case = case_in("awaiting_merchant")
     assert get_case(case, buyer)["available_actions"] == ["withdraw"]
-    assert get_case(case, merchant)["available_actions"] == ["accept", "offer", "reject"]
+    assert get_case(case, merchant)["available_actions"] == ["accept", "offer", "reject", "replace"]
     assert get_case(case, arbitrator)["available_actions"] == []
     case = case_in("awaiting_buyer_rejected")
     assert get_case(case, buyer)["available_actions"] == ["escalate", "withdraw"]

@@ -97,6 +97,8 @@ MATRIX = {
     ("POST", "/refunds/{case_id}/offer"): MERCHANT_ACTION,
     ("POST", "/refunds/{case_id}/reject"): MERCHANT_ACTION,
     ("POST", "/refunds/{case_id}/accept_offer"): BUYER_ACTION,
+    ("POST", "/refunds/{case_id}/replace"): MERCHANT_ACTION,
+    ("POST", "/refunds/{case_id}/accept_replacement"): BUYER_ACTION,
     ("POST", "/refunds/{case_id}/escalate"): BUYER_ACTION,
     ("POST", "/refunds/{case_id}/withdraw"): BUYER_ACTION,
     ("POST", "/refunds/{case_id}/claim"): ARBITRATOR_ACTION,

@@ -27,12 +27,6 @@ def _reset():
     REFUSE.update(on=False, seen=[])
 
 
-@pytest.fixture
-def committing(django_capture_on_commit_callbacks):
-    """Run the after-commit jobs (the refund's gateway call) as a committed request would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def balance(user) -> int:
     return ledger.balance(ledger.wallet_code(user.pk))
 

@@ -206,7 +206,12 @@ def test_case_page_renders_for_its_parties_and_staff_404_for_outsiders(
 
 def test_case_page_shows_only_the_actions_each_party_may_take(login_as, buyer, merchant, admin, case, doc):
     assert action_urls(doc(login_as(buyer).get(f"/refunds/{case.pk}")), case.pk) == {"withdraw"}
-    assert action_urls(doc(login_as(merchant).get(f"/refunds/{case.pk}")), case.pk) == {"accept", "offer", "reject"}
+    assert action_urls(doc(login_as(merchant).get(f"/refunds/{case.pk}")), case.pk) == {
+        "accept",
+        "offer",
+        "reject",
+        "replace",
+    }
     assert action_urls(doc(login_as(admin).get(f"/refunds/{case.pk}")), case.pk) == set()
 
 

@@ -49,6 +49,7 @@ class Facts(Protocol):
     def refundable(self) -> int: ...  # what the order can still refund (locks the order)
     def new_evidence(self) -> bool: ...  # the actor added evidence after the decision
     def category_rule(self) -> str: ...  # the refund rule of the order's category, as the policy says now
+    def send_replacement(self, content: str, now: datetime) -> dict: ...  # 补发: sends it, says what was sent
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,17 @@ def merchant_silent(a: Attempt) -> dict:
     return {"merchant_timed_out": True}
 
 
+def replacement_sent(a: Attempt) -> dict:
+    """The new key from stock (or the new content) goes to the buyer; any offer made before is void."""
+    return {"replacement": a.facts.send_replacement(a.input["content"], a.now), "offer_amount": None}
+
+
+def replacement_stated(a: Attempt) -> dict:
+    """The event says what was sent, never the secret itself (events are shown to staff and in complaints)."""
+    keys = a.case.order.snapshot["kind"] == "card_key"
+    return {"items": a.case.order.quantity if keys else 0, "content": not keys}
+
+
 def decision_made(a: Attempt) -> dict:
     return {"decision": _record(a, final=False), "first_arbitrator_id": a.case.first_arbitrator_id or a.actor_id}
 
@@ -373,6 +385,7 @@ PHASES: dict[Phase, PhaseSpec] = {
     P.AWAITING_MERCHANT:       PhaseSpec(CaseStatus.AWAITING_MERCHANT, MERCHANT_DEADLINE, (Notice(To.MERCHANT, "case_opened", "订单 {order} 的买家申请售后，请在 {due} 前处理"),)),
     P.AWAITING_BUYER_OFFER:    PhaseSpec(CaseStatus.AWAITING_BUYER, BUYER_DEADLINE, (Notice(To.BUYER, "merchant_offer", "售后单 {case}：商家提出部分退款 {offer}" + TO_BUYER),)),
     P.AWAITING_BUYER_REJECTED: PhaseSpec(CaseStatus.AWAITING_BUYER, BUYER_DEADLINE, (Notice(To.BUYER, "merchant_reject", "售后单 {case}：商家拒绝了退款申请" + TO_BUYER),)),
+    P.AWAITING_BUYER_REPLACEMENT: PhaseSpec(CaseStatus.AWAITING_BUYER, BUYER_DEADLINE, (Notice(To.BUYER, "merchant_replacement", "售后单 {case}：商家已补发商品，请查收后在 {due} 前确认、申请平台介入或撤回"),)),
     P.IN_ARBITRATION:          PhaseSpec(CaseStatus.IN_ARBITRATION, DECIDE_DEADLINE, (TO_ARBITRATION,), states_deadline=True),
     P.IN_ARBITRATION_BINDING:  PhaseSpec(CaseStatus.IN_ARBITRATION, DECIDE_DEADLINE, (TO_ARBITRATION, Notice(To.CLAIMANT, "binding_decision_required", "售后单 {case} 的折中方案未获双方同意，请在 {due} 前作出有约束力的裁决")), states_deadline=True),
     P.COMPROMISE_PROPOSED:     PhaseSpec(CaseStatus.DECIDED, COMPROMISE_DEADLINE, (Notice(To.PARTIES, "compromise_proposed", "售后单 {case}：仲裁员提出折中方案 {proposal}，请在 {due} 前答复"),)),
@@ -394,6 +407,7 @@ class Settle(StrEnum):
     REQUESTED = "requested"  # what the buyer asked for
     OFFER = "offer"  # the merchant's offer
     DECISION = "decision"  # the decision that stands (the appeal's once it is decided)
+    REPLACED = "replaced"  # nothing: the merchant sent new goods (补发) and the buyer keeps them
 
 
 def standing_decision(case: RefundCase) -> dict | None:
@@ -407,6 +421,8 @@ def settlement(settle: Settle, case: RefundCase) -> tuple[int, str]:
     """(refund, resolution) of closing `case` so."""
     if settle == Settle.WITHDRAWN:
         return 0, Resolution.WITHDRAWN
+    if settle == Settle.REPLACED:
+        return 0, Resolution.REPLACED
     if settle == Settle.REQUESTED:
         refund = case.requested_amount
     elif settle == Settle.OFFER:
@@ -425,6 +441,7 @@ CLOSING: dict[str, str] = {  # how the closing notice states the outcome; {refun
     Resolution.REFUND_PARTIAL: "部分退款 {refund}",
     Resolution.NO_REFUND: "不予退款",
     Resolution.WITHDRAWN: "买家已撤回",
+    Resolution.REPLACED: "商家已补发，不退款",
 }
 
 
@@ -459,6 +476,7 @@ def on(
 
 
 A_BUYER = (P.AWAITING_BUYER_OFFER, P.AWAITING_BUYER_REJECTED)
+REPLACED = P.AWAITING_BUYER_REPLACEMENT
 ARBITRATING = (P.IN_ARBITRATION, P.IN_ARBITRATION_BINDING)
 SILENT_MERCHANT = "售后单 {case}：你未在时限内处理，"
 # fmt: off
@@ -474,10 +492,15 @@ ROWS: tuple[Row, ...] = tuple(row for rows in (
     on(P.AWAITING_MERCHANT, "merchant_timeout", SYSTEM, P.IN_ARBITRATION, when=slow_track, writes=(merchant_silent,),
        notices=(Notice(To.MERCHANT, "deadline_passed", SILENT_MERCHANT + "已转平台仲裁并记录超时"),)),
     on(P.AWAITING_BUYER_OFFER, "accept_offer", BUYER, P.CLOSED, settle=Settle.OFFER),
-    on(A_BUYER, "escalate", BUYER, P.IN_ARBITRATION, records=states("reason")),
-    on(A_BUYER, "withdraw", BUYER, P.CLOSED, settle=Settle.WITHDRAWN),
-    on(A_BUYER, "accept", MERCHANT, P.CLOSED, settle=Settle.REQUESTED, writes=(first_response,), records=after_what),  # the merchant gives in after all
+    on((*A_BUYER, REPLACED), "escalate", BUYER, P.IN_ARBITRATION, records=states("reason")),
+    on((*A_BUYER, REPLACED), "withdraw", BUYER, P.CLOSED, settle=Settle.WITHDRAWN),
+    on((*A_BUYER, REPLACED), "accept", MERCHANT, P.CLOSED, settle=Settle.REQUESTED, writes=(first_response,), records=after_what),  # the merchant gives in after all
     on(A_BUYER, "buyer_timeout", SYSTEM, P.CLOSED, settle=Settle.WITHDRAWN, notices=(Notice(To.BUYER, "deadline_passed", "售后单 {case}：你未在时限内答复，售后单已按撤回处理"),)),
+    # ---- replacement (补发/换货): new goods instead of money; the buyer keeps them or escalates ------------------------------------------------
+    on((P.AWAITING_MERCHANT, *A_BUYER), "replace", MERCHANT, REPLACED, writes=(first_response, replacement_sent), records=replacement_stated),
+    on(REPLACED, "accept_replacement", BUYER, P.CLOSED, settle=Settle.REPLACED),
+    # a replacement the buyer does not answer stands: no money moves and the escrow runs again
+    on(REPLACED, "buyer_timeout", SYSTEM, P.CLOSED, settle=Settle.REPLACED, event="replacement_timeout", notices=(Notice(To.BUYER, "deadline_passed", "售后单 {case}：你未在时限内答复补发，售后单按已补发结束"),)),
     # ---- arbitration (平台介入) ----------------------------------------------------------------------------------------------------------------
     on(ARBITRATING, "claim", ARBITRATOR, None, checks=(not_claimed_by_another,), claims=True, event=None),
     on(P.IN_ARBITRATION, "decide", ARBITRATOR, P.COMPROMISE_PROPOSED, when=proposes_compromise, checks=DECIDES, claims=True, writes=(decision_made, answers_reset), records=decision_stated),
@@ -543,6 +566,8 @@ ACTIONS: dict[str, Input] = {
     "offer": AMOUNT,
     "reject": REASON,
     "accept_offer": NOTHING,
+    "replace": Input("ReplaceIn", (Field("content", Kind.OPTIONAL_TEXT),)),  # a card-key order needs none
+    "accept_replacement": NOTHING,
     "escalate": Input("EscalateIn", (Field("reason", Kind.OPTIONAL_TEXT),)),  # why the offer will not do
     "withdraw": NOTHING,
     "claim": NOTHING,
@@ -615,6 +640,9 @@ class _NoFacts:
         raise AssertionError("offering needs no facts")
 
     def category_rule(self) -> str:
+        raise AssertionError("offering needs no facts")
+
+    def send_replacement(self, content: str, now: datetime) -> dict:
         raise AssertionError("offering needs no facts")
 
 
@@ -722,6 +750,10 @@ EVENTS: dict[str, EventText] = {
                                     lambda t: f"商家拒绝退款，理由：“{t.data.get('reason', '')}”"),
     "withdraw":           EventText(_("买家撤回申请"), None, lambda t: "本人撤回售后申请", closing=False),
     "merchant_timeout":   EventText(_("商家超时未处理"), lambda t: gettext("，已转平台仲裁") if t.to_status == CaseStatus.IN_ARBITRATION else "", _merchant_timeout_sentence),
+    "replace":            EventText(_("商家补发商品"), lambda t: gettext("：新的卡密已发出，买家可在订单中查看") if t.data.get("items") else gettext("：补发内容已发出，买家可在订单中查看"),
+                                    lambda t: "商家补发了商品（新的卡密或交付内容）"),
+    "accept_replacement": EventText(_("买家接受补发"), None, lambda t: "本人确认补发的商品可用，接受补发"),
+    "replacement_timeout": EventText(_("买家超时未答复补发，按已补发结束"), None, lambda t: "本人未在期限内答复商家的补发，售后单按已补发结束"),
     "accept_offer":       EventText(_("买家接受部分退款"), None, lambda t: "本人接受商家的部分退款方案"),
     "escalate":           EventText(_("买家申请平台介入"), lambda t: _colon(t.data["reason"]) if t.data.get("reason") else "",
                                     lambda t: "本人申请平台介入仲裁" + (f"，理由：“{t.data['reason']}”" if t.data.get("reason") else "")),

@@ -29,6 +29,7 @@ class Phase(StrEnum):
     AWAITING_MERCHANT = "awaiting_merchant"  # the merchant accepts, offers or rejects by merchant_respond_by
     AWAITING_BUYER_OFFER = "awaiting_buyer_offer"  # the buyer accepts the offer, escalates or withdraws
     AWAITING_BUYER_REJECTED = "awaiting_buyer_rejected"  # no offer to accept: the buyer escalates or withdraws
+    AWAITING_BUYER_REPLACEMENT = "awaiting_buyer_replacement"  # 补发: the buyer accepts the new goods or escalates
     IN_ARBITRATION = "in_arbitration"  # an arbitrator decides (or proposes a compromise) by decide_by
     IN_ARBITRATION_BINDING = "in_arbitration_binding"  # a compromise failed: only a binding decision now
     COMPROMISE_PROPOSED = "compromise_proposed"  # both parties answer the compromise by compromise_respond_by
@@ -75,6 +76,7 @@ class Resolution(models.TextChoices):
     REFUND_PARTIAL = "refund_partial", _("部分退款")
     NO_REFUND = "no_refund", _("不予退款")
     WITHDRAWN = "withdrawn", _("买家撤回")
+    REPLACED = "replaced", _("商家已补发")  # no money moved: the merchant sent new goods and the buyer kept them
 
 
 class RefundCase(models.Model):
@@ -91,6 +93,8 @@ class RefundCase(models.Model):
     merchant_timed_out = models.BooleanField(default=False)
     offer_amount = models.PositiveBigIntegerField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True, default="")
+    # 补发: {items: [stock item ids], content, at} — the keys themselves stay in stock, secret
+    replacement = models.JSONField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
 
     # Arbitration. `claimed_by` keeps two arbitrators off one case.

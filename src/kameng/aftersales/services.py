@@ -19,6 +19,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
+from kameng.catalog.models import StockItem
+from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
@@ -269,6 +271,19 @@ class _Facts:
     def category_rule(self) -> str:
         return self.policy().category(self.order().snapshot["category"])["rule"]
 
+    def send_replacement(self, content: str, now: datetime) -> dict:
+        items, sent = orders.deliver_replacement(self.order(), content=content, now=now)
+        return {"items": items, "content": sent, "at": now.isoformat()}
+
+
+def replacement_items(case: RefundCase, user: User) -> list[str] | None:
+    """The keys a replacement sent, for those who may see the order's delivery (the parties); None
+    for anyone else (staff see that a replacement was sent, not the secret)."""
+    if not case.replacement or not orders.can_see_delivery(case.order, user):
+        return None
+    ids = case.replacement.get("items") or []
+    return list(StockItem.objects.filter(pk__in=ids).order_by("id").values_list("secret", flat=True))
+
 
 def _lock(case: RefundCase | int) -> RefundCase:
     """Lock the case row only (the order row is locked by _Facts.order when money may move)."""
@@ -436,7 +451,7 @@ def open_case(
         refundable = order.refundable_amount
         if amount > refundable:
             raise DomainError(Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, param="amount", max=refundable)
-        if reason == Reason.NO_REASON and not order.snapshot.get("no_reason_refund"):
+        if reason == Reason.NO_REASON and no_reason_return_excluded(order.snapshot, order.special_terms_accepted):
             raise DomainError(Error.NO_REASON_NOT_ALLOWED)
         first = lifecycle.PHASES[Phase.AWAITING_MERCHANT]
         case = RefundCase(

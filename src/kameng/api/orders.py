@@ -72,6 +72,7 @@ def order_out(order: Order, user) -> dict:
         "balance_due": order.balance_due,
         "refunded_amount": order.refunded_amount,
         "special_terms_accepted": order.special_terms_accepted,
+        "special_terms_confirmation": order.special_terms_confirmation,
         "topup_target": order.topup_target or None,
         "delivery": delivery,
         "delivered_at": iso(order.delivered_at),

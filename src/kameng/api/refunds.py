@@ -65,6 +65,21 @@ def next_step_out(step: lifecycle.NextStep) -> dict:
     return {"actor": step.actor, "due_by": iso(step.due_by), "on_timeout": step.on_timeout}
 
 
+def replacement_out(case: RefundCase, user) -> dict | None:
+    """补发: what was sent and when. The keys only for the parties (secret like any stock item)."""
+    if not case.replacement:
+        return None
+    items = services.replacement_items(case, user)
+    visible = items is not None
+    return {
+        "items": items if visible else ["******"] * len(case.replacement.get("items") or []),
+        "content": case.replacement.get("content")
+        if visible
+        else ("******" if case.replacement.get("content") else ""),
+        "at": case.replacement["at"],
+    }
+
+
 def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None) -> dict:
     now = now or clock_now()  # lists pass it: one clock read per page
     appeal_decision = case.appeal.get("decision") if case.appeal else None
@@ -85,6 +100,7 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
         "merchant_timed_out": case.merchant_timed_out,
         "offer": {"amount": case.offer_amount} if case.offer_amount is not None else None,
         "rejection_reason": case.rejection_reason or None,
+        "replacement": replacement_out(case, user),
         "decision": decision,
         "appeal": (
             {

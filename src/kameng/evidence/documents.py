@@ -1,15 +1,34 @@
 """System evidence rendered as plain-text documents (listing snapshot, transaction record, chat log)."""
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from kameng.accounts.models import Role
+from kameng.labels import label
 from kameng.money import yuan
+from kameng.orders.events import event_label
+from kameng.orders.models import EscrowStatus, OrderStatus
+from kameng.policy.defaults import CategoryClass
+from kameng.policy.services import get_policy
 
 
 def _t(dt) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S %Z") if dt else "—"
 
 
+def _category(code: str) -> str:
+    try:
+        return get_policy().category(code).get("name") or code
+    except KeyError:
+        return code
+
+
 def snapshot_text(order) -> str:
+    """In Chinese, whoever's request builds it: the document is evidence for Chinese authorities."""
+    with translation.override("zh-hans"):
+        return _snapshot_text(order)
+
+
+def _snapshot_text(order) -> str:
     s = order.snapshot
     lines = [
         "商品快照（下单时版本，网页快照）",
@@ -18,7 +37,7 @@ def snapshot_text(order) -> str:
         f"快照 SHA-256：{order.snapshot_sha256}",
         f"标题：{s['title']}",
         f"店铺：{s.get('shop_name', '')}",
-        f"类目：{s['category']}（{s['category_class']}）",
+        f"类目：{_category(s['category'])}（{label(CategoryClass, s['category_class'])}）",
         f"价格：{yuan(s['price'])}",
         f"售后期：{s['after_sale_days']} 天；验货期：{s['verification_minutes']} 分钟",
         f"支持无理由退款：{'是' if s['no_reason_refund'] else '否'}",
@@ -35,6 +54,11 @@ def snapshot_text(order) -> str:
 
 
 def transaction_text(order) -> str:
+    with translation.override("zh-hans"):
+        return _transaction_text(order)
+
+
+def _transaction_text(order) -> str:
     lines = [
         "交易记录",
         f"订单号：{order.number}",
@@ -45,19 +69,25 @@ def transaction_text(order) -> str:
         f"金额：{yuan(order.amount)}",
         f"交付时间：{_t(order.delivered_at)}",
         f"售后截止：{_t(order.after_sale_until)}",
-        f"订单状态：{order.status}；担保状态：{order.escrow_status}",
+        f"订单状态：{label(OrderStatus, order.status)}；担保状态：{label(EscrowStatus, order.escrow_status)}",
         "订单事件：",
     ]
     for event in order.events.order_by("id"):
-        lines.append(f"  {_t(event.at)}  {event.type}  ({event.actor_role})")
+        who = "系统" if event.actor_role == "system" else label(Role, event.actor_role)
+        lines.append(f"  {_t(event.at)}  {event_label(event.type)}（{who}）")
     return "\n".join(lines) + "\n"
 
 
 def chat_log_text(order) -> str:
+    with translation.override("zh-hans"):
+        return _chat_log_text(order)
+
+
+def _chat_log_text(order) -> str:
     lines = [f"交易留言记录（订单 {order.number}）"]
     for m in order.messages.select_related("author").order_by("id"):
         flag = "  [疑似引导站外支付]" if "off_platform_payment" in (m.flags or []) else ""
-        lines.append(f"{_t(m.created_at)}  {m.author.username}（{m.author.role}）：{m.body}{flag}")
+        lines.append(f"{_t(m.created_at)}  {m.author.username}（{label(Role, m.author.role)}）：{m.body}{flag}")
     if len(lines) == 1:
         lines.append("（无留言）")
     return "\n".join(lines) + "\n"

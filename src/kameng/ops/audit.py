@@ -22,11 +22,18 @@ from typing import Any
 
 from django.contrib.admin.models import LogEntry
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from kameng.aftersales.models import CaseEvent
+from kameng.accounts.models import Role
+from kameng.aftersales.lifecycle import EVENTS
+from kameng.aftersales.models import CaseEvent, CaseStatus
+from kameng.catalog.models import ShopStatus
 from kameng.errors import DomainError, Error
+from kameng.labels import label
 from kameng.ledger.models import JournalEntry
 from kameng.money import yuan
+from kameng.orders.events import event_label
 from kameng.orders.models import OrderEvent
 from kameng.security.models import AuditRecord
 from kameng.trust.models import SanctionEvent
@@ -45,6 +52,17 @@ class Entry:
     target: str
     summary: str
     data: dict
+    text: str = ""  # the summary for people, in the active language, with labels for every code (pages)
+
+    @property
+    def source_label(self) -> str:
+        return str(SOURCE_LABELS.get(self.source, self.source))
+
+    @property
+    def role_label(self) -> str:
+        if self.actor_role in ("system", "cli"):
+            return _("系统") if self.actor_role == "system" else _("命令行")
+        return label(Role, self.actor_role)
 
     def as_dict(self) -> dict:
         return {
@@ -100,7 +118,20 @@ def _case_entry(e) -> Entry:
         f"case:{e.case_id}",
         f"售后单 {e.case_id}: {e.type} ({move})",
         e.data or {},
+        _case_text(e),
     )
+
+
+def _case_text(e) -> str:
+    told = EVENTS.get(e.type)
+    what = str(told.label) if told else e.type
+    text = _("售后单 #%(case)s：%(what)s") % {"case": e.case_id, "what": what}
+    if e.from_status and e.from_status != e.to_status:
+        text += _("（%(from)s → %(to)s）") % {
+            "from": label(CaseStatus, e.from_status),
+            "to": label(CaseStatus, e.to_status),
+        }
+    return text
 
 
 def _money_entry(e) -> Entry:
@@ -117,6 +148,7 @@ def _money_entry(e) -> Entry:
         " ".join(targets),
         f"{e.memo} {yuan(amount)}".strip(),
         {"amount": amount, "key": e.idempotency_key, "postings": legs},
+        f"{e.memo} {yuan(amount)}".strip(),
     )
 
 
@@ -131,6 +163,7 @@ def _order_entry(e) -> Entry:
         f"order:{e.order_id}",
         f"订单 {e.order_id}: {e.type}",
         e.data or {},
+        _("订单 #%(order)s：%(what)s") % {"order": e.order_id, "what": event_label(e.type)},
     )
 
 
@@ -146,6 +179,13 @@ def _sanction_entry(e) -> Entry:
         f"shop:{e.shop_id}",
         f"店铺 {e.shop_id}: {e.from_status} → {e.to_status}: {e.reason}",
         {"source": e.source, "score": e.score, "grade": e.grade},
+        _("店铺 #%(shop)s：%(from)s → %(to)s：%(reason)s")
+        % {
+            "shop": e.shop_id,
+            "from": label(ShopStatus, e.from_status),
+            "to": label(ShopStatus, e.to_status),
+            "reason": e.reason,
+        },
     )
 
 
@@ -162,6 +202,7 @@ def _admin_entry(e) -> Entry:
         f"{model}:{e.object_id or ''}",
         f"{action} {model} {e.object_repr}: {e.get_change_message()}",
         {"model": model, "object_id": e.object_id},
+        f"{e.object_repr}: {e.get_change_message()}",
     )
 
 
@@ -176,6 +217,7 @@ def _staff_entry(e) -> Entry:
         e.target,
         e.summary,
         e.data or {},
+        e.summary,
     )
 
 
@@ -263,6 +305,14 @@ def _sources() -> list[Source]:
 
 
 SOURCES = ("case", "money", "order", "sanction", "admin", "staff")
+SOURCE_LABELS = {
+    "case": gettext_lazy("售后"),
+    "money": gettext_lazy("资金"),
+    "order": gettext_lazy("订单"),
+    "sanction": gettext_lazy("店铺处罚"),
+    "admin": gettext_lazy("后台修改"),
+    "staff": gettext_lazy("运营操作"),
+}
 
 
 def _parse_id(entry_id: str, sources: dict) -> tuple[Source, int]:
@@ -273,7 +323,15 @@ def _parse_id(entry_id: str, sources: dict) -> tuple[Source, int]:
 
 
 def search(*, q: str = "", actor: str = "", type: str = "", limit: int = 20, starting_after: str | None = None) -> dict:
-    """Newest first across every source: {"data": [entry…], "has_more": bool}.
+    """Newest first across every source: {"data": [entry as the API shows it…], "has_more": bool}."""
+    page = search_entries(q=q, actor=actor, type=type, limit=limit, starting_after=starting_after)
+    return {"data": [e.as_dict() for e in page["data"]], "has_more": page["has_more"]}
+
+
+def search_entries(
+    *, q: str = "", actor: str = "", type: str = "", limit: int = 20, starting_after: str | None = None
+) -> dict:
+    """Newest first across every source: {"data": [Entry…], "has_more": bool}.
 
     q: text in the entry (kind, memo, reason, type …), or an order / case / shop id;
     actor: a username, or "system"; type: a source ("money") or a full type ("money.refund").
@@ -322,4 +380,4 @@ def search(*, q: str = "", actor: str = "", type: str = "", limit: int = 20, sta
         candidates += [((getattr(r, source.time_field), source.rank, r.pk), source, r) for r in rows]
     candidates.sort(key=lambda c: c[0], reverse=True)
     page = candidates[:limit]
-    return {"data": [source.entry(row).as_dict() for _key, source, row in page], "has_more": len(candidates) > limit}
+    return {"data": [source.entry(row) for _key, source, row in page], "has_more": len(candidates) > limit}

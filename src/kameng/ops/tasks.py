@@ -30,3 +30,9 @@ def build_complaint(case_id: int, channel: str) -> str | None:
 def send_payment_refund(refund_id: int) -> str:
     # No Celery retries: the payment_refund timer sends it again until the gateway confirms.
     return jobs.run("send_payment_refund", refund_id)
+
+
+@app.task(name="kameng.send_payout")
+def send_payout(withdrawal_id: int) -> str:
+    # No Celery retries: the withdrawal_payout timer asks again until the gateway answers for good.
+    return jobs.run("send_payout", withdrawal_id)

@@ -1,8 +1,32 @@
 """The order's event log: every move of an order appends one row (who, what, when, data)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from kameng.accounts.models import User
 
 from .models import Order, OrderEvent
+
+# Every event type's name for people (pages, the audit log, evidence documents): never the code.
+EVENT_LABELS = {
+    "awaiting_payment": _("订单已创建，等待付款"),
+    "cancelled": _("订单已取消"),
+    "paid": _("买家付款，款项进入平台担保"),
+    "balance_paid": _("买家支付尾款"),
+    "balance_unpaid": _("尾款未付"),
+    "delivered": _("商家发货"),
+    "confirmed": _("买家确认收货"),
+    "escrow_frozen": _("担保款冻结（售后处理中）"),
+    "escrow_unfrozen": _("担保款解冻"),
+    "escrow_released": _("担保款放款给商家"),
+    "refunded": _("退款给买家"),
+    "escrow_closed": _("担保结束"),
+    "replaced": _("商家补发"),
+}
+
+
+def event_label(type_: str) -> str:
+    """The event's name for people; an unknown type shows as itself (a new type without a label yet)."""
+    return str(EVENT_LABELS.get(type_, type_))
 
 
 def append_event(order: Order, type_: str, actor: User | None, now, **data) -> None:

@@ -26,6 +26,8 @@ class Order(models.Model):
     escrow_status = models.CharField(max_length=16, choices=EscrowStatus.choices)
     release_at = models.DateTimeField(null=True, blank=True)
     special_terms_accepted = models.BooleanField(default=False)
+    # {terms, sha256, confirmed_at}: exactly the special terms the buyer ticked (实施条例第十九条)
+    special_terms_confirmation = models.JSONField(null=True, blank=True)
     topup_target = models.CharField(max_length=120, blank=True, default="")
     delivery_content = models.TextField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

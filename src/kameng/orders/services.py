@@ -18,6 +18,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from kameng.accounts.models import Role, User
 from kameng.catalog.models import Listing, Shop, ShopStatus, StockItem
+from kameng.catalog.rules import terms_confirmation
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
@@ -328,6 +329,11 @@ def new_order(user: User, listing: Listing, quantity: int, accept_special_terms:
         deposit_amount=deposit if listing.deposit_percent else 0,
         balance_due=amount - deposit,
         special_terms_accepted=bool(accept_special_terms and listing.special_terms),
+        special_terms_confirmation=(
+            terms_confirmation(version.data["special_terms"], now)
+            if accept_special_terms and version.data.get("special_terms")
+            else None
+        ),
         topup_target=(topup_target or "").strip()[:120],
         created_at=now,
     )
@@ -336,8 +342,9 @@ def new_order(user: User, listing: Listing, quantity: int, accept_special_terms:
     return order
 
 
-def take_stock(order: Order, now, *, reserve: bool = False) -> None:
-    """The order's card keys out of the free stock: delivered now, or only reserved for a direct checkout."""
+def take_stock(order: Order, now, *, reserve: bool = False) -> list[int]:
+    """The order's card keys out of the free stock: delivered now, or only reserved for a direct
+    checkout (409 out_of_stock when too few). Returns the stock items' ids."""
     qs = StockItem.objects.filter(listing_id=order.listing_id, order__isnull=True).order_by("id")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True)
@@ -350,9 +357,25 @@ def take_stock(order: Order, now, *, reserve: bool = False) -> None:
     taken = StockItem.objects.filter(pk__in=ids, order__isnull=True).update(order=order, delivered_at=delivered_at)
     if taken != len(ids):
         raise DomainError(Error.OUT_OF_STOCK)
+    return ids
 
 
 # ---- delivery and confirmation ---------------------------------------------------------------
+
+
+def deliver_replacement(order: Order, *, content: str, now) -> tuple[list[int], str]:
+    """补发/换货 in a refund case: a card-key order gets the next key(s) from stock (secret like any
+    stock item: only the parties see it, in the order's delivery); any other kind gets `content`,
+    added to the delivery under a 补发 heading. The order's state and escrow do not change (the
+    case holds the escrow). Caller holds the order lock. Returns (the stock item ids, the content)."""
+    if order.snapshot["kind"] == "card_key":
+        return take_stock(order, now), ""
+    content = (content or "").strip()
+    if not content or len(content) > 20_000:
+        raise DomainError(Error.DELIVERY_CONTENT_INVALID, param="content")
+    order.delivery_content = "\n\n".join(p for p in (order.delivery_content, f"【补发】\n{content}") if p)
+    order.save(update_fields=["delivery_content"])
+    return [], content
 
 
 def deliver(order: Order, *, acting_user: User, content: str) -> Order:

@@ -300,3 +300,14 @@ def pay_in_sandbox(payment: Payment) -> Payment:
     return receive_notification(
         "sandbox", Notification(body, {SandboxGateway.SIGNATURE_HEADER: gateway.sign(body)}, {})
     )
+
+
+def native_code(payment: Payment) -> str:
+    """WeChat Native: the code_url to show as a QR code, asked of the gateway once (a network call:
+    the pay page makes it, outside any transaction) and kept on the payment."""
+    if not payment.code_url:
+        gateway = get_gateway(payment.gateway)
+        code = gateway.native_code(payment)  # type: ignore[attr-defined]  # WechatPay only
+        Payment.objects.filter(pk=payment.pk).update(code_url=code)
+        payment.code_url = code
+    return payment.code_url

@@ -109,6 +109,16 @@ class OfferForm(forms.Form):
     )
 
 
+class ReplaceForm(forms.Form):
+    content = forms.CharField(
+        label=_("补发内容"),
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("卡密商品无需填写：平台自动从库存发出新的卡密。其他商品请填写新的账号、充值凭证或交付内容。"),
+    )
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(
         label=_("拒绝理由"),
@@ -248,6 +258,23 @@ ACTION_PAGES: dict[str, ActionPage] = {
     "offer": ActionPage(label=_("提出部分退款"), form=OfferForm, done=_("已提出部分退款方案，等待买家答复。")),
     "reject": ActionPage(
         label=_("拒绝退款"), style="btn-danger", form=RejectForm, done=_("已拒绝退款申请，等待买家答复。")
+    ),
+    "replace": ActionPage(
+        label=_("补发商品"),
+        form=ReplaceForm,
+        help=_("发出新的卡密或交付内容代替退款；买家确认可用后售后单结束，不退款。"),
+        done=_("已补发商品，等待买家确认。"),
+    ),
+    "accept_replacement": ActionPage(
+        label=_("接受补发"),
+        style="btn-primary",
+        confirm=Confirm(
+            _("接受补发"),
+            _("确认补发的商品可以正常使用。接受后售后单结束，不退款，担保款按时放给商家。此操作不可撤销。"),
+            _("确认接受补发"),
+            advice=_("如果补发的商品仍然无法使用，请返回并申请平台介入。"),
+        ),
+        done=_("已接受补发，售后单已结束。"),
     ),
     "accept_offer": ActionPage(  # deliberately no primary style: settling low must not look like the default
         label=_("接受部分退款 %(a)s"),

@@ -170,12 +170,58 @@ class StockConfirmForm(forms.Form):
         return items
 
 
+GATEWAY_LABELS = {
+    "sandbox": _("沙箱（测试）"),
+    "epay": _("易支付"),
+    "alipay": _("支付宝"),
+    "wechatpay": _("微信支付"),
+    "payout": _("沙箱（测试）"),
+}
+
+
+def offer_gateways(field, gateways: list[str]) -> None:
+    """The gateways that are on now, the first chosen."""
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = [(g, GATEWAY_LABELS[g]) for g in gateways]
+    field.initial = gateways[0] if gateways else None
+    field.required = False  # none chosen: the first
+
+
+def chosen_gateway(form) -> str:
+    return form.cleaned_data.get("gateway") or form.fields["gateway"].initial or ""
+
+
 class TopupForm(forms.Form):
     amount = YuanField(
         label=_("充值金额（元）"),
         max_yuan=100_000,
-        help_text=_("单笔 0.01 至 100,000 元。将跳转到沙箱支付页面完成支付。"),
+        help_text=_("单笔 0.01 至 100,000 元。将跳转到所选支付渠道完成支付。"),
     )
+    gateway = forms.ChoiceField(label=_("支付方式"), widget=forms.RadioSelect)
+
+    def clean_gateway(self) -> str:
+        return chosen_gateway(self)
+
+    def __init__(self, *args, gateways: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_gateways(self.fields["gateway"], gateways)
+
+
+class WithdrawalForm(forms.Form):
+    amount = YuanField(label=_("提现金额（元）"), max_yuan=1_000_000)
+    gateway = forms.ChoiceField(label=_("提现到"), widget=forms.RadioSelect)
+
+    def clean_gateway(self) -> str:
+        return chosen_gateway(self)
+
+    account = forms.CharField(
+        label=_("收款账号"), max_length=128, required=False, help_text=_("支付宝登录账号，或微信 openid")
+    )
+    account_name = forms.CharField(label=_("收款人实名"), max_length=64, required=False)
+
+    def __init__(self, *args, gateways: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_gateways(self.fields["gateway"], gateways)
 
 
 # How a buyer may pay: the wallet at once, or a gateway (a direct checkout). Gateways show only when configured.
@@ -207,7 +253,9 @@ class BuyForm(forms.Form):
         max_length=120,
         help_text=_("直充商品会充值到这个账号（如手机号、游戏 ID）。"),
     )
-    accept_special_terms = forms.BooleanField(label=_("我已阅读并同意以上特殊商品条款"), required=False)
+    accept_special_terms = forms.BooleanField(
+        label=_("我已阅读并同意以上特殊商品条款"), required=False, initial=False
+    )  # never ticked by default: 实施条例第十九条
 
     def __init__(self, *args, listing, gateways=(), **kwargs):
         super().__init__(*args, **kwargs)

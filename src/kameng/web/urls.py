@@ -42,6 +42,7 @@ urlpatterns = [
     path("logout/", accounts.logout, name="logout"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("sandbox/pay/<int:topup_id>", wallet.sandbox_pay, name="sandbox-pay"),
+    path("pay/<str:out_trade_no>/", wallet.pay_page, name="pay"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/<int:order_id>", orders.order_detail, name="order"),
     path("orders/<int:order_id>/confirm", orders.order_confirm, name="order-confirm"),

@@ -17,6 +17,16 @@ GATEWAYS: dict[str, PaymentGateway] = {g.name: g for g in (SandboxGateway(), Epa
 PAYOUT_GATEWAYS: dict[str, PayoutGateway] = {"payout": SandboxPayout(), "alipay": _alipay, "wechatpay": _wechatpay}
 
 
+def enabled_names() -> list[str]:
+    """The gateways a buyer can pay with now."""
+    return [name for name, gateway in GATEWAYS.items() if gateway.configured()]
+
+
+def payout_names() -> list[str]:
+    """The payout gateways a withdrawal can go out through now."""
+    return [name for name, gateway in PAYOUT_GATEWAYS.items() if gateway.configured()]
+
+
 def get_gateway(name: str) -> PaymentGateway:
     """The adapter for `name`, configured or not (to finish what was started while it was on)."""
     return GATEWAYS[name]

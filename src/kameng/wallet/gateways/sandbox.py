@@ -71,6 +71,9 @@ class SandboxPayout(PayoutGateway):
 
     name = "payout"
 
+    def configured(self) -> bool:
+        return settings.SANDBOX_ENABLED
+
     def payout(self, withdrawal) -> PayoutResult:
         return PayoutResult(PayoutOutcome.PAID, reference=f"SBXP{withdrawal.pk:010d}")
 

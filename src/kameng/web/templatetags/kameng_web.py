@@ -8,10 +8,21 @@ from kameng import money
 from kameng.accounts.models import Role
 from kameng.catalog.models import ListingKind, ShopStatus
 from kameng.labels import label
+from kameng.policy import laws
 from kameng.policy.defaults import CategoryClass
 from kameng.policy.services import get_policy
 
 register = template.Library()
+
+
+@register.simple_tag
+def law(name: str) -> str:
+    """A citation from the one law table (kameng.policy.laws), e.g. {% law "CPL_25" %}: the short
+    Chinese form, or the English one on English pages."""
+    entry = getattr(laws, name)
+    if not isinstance(entry, laws.Law):
+        raise template.TemplateSyntaxError(f"{name} is not a law of kameng.policy.laws")
+    return entry.cite_en if (translation.get_language() or "").startswith("en") else entry.short
 
 
 @register.filter

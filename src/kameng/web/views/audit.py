@@ -20,12 +20,12 @@ def audit_page(request):
     filters = {k: request.GET.get(k, "").strip() for k in ("q", "actor", "type")}
     error, page = "", {"data": [], "has_more": False}
     try:
-        page = audit.search(**filters, limit=50, starting_after=request.GET.get("starting_after") or None)
+        page = audit.search_entries(**filters, limit=50, starting_after=request.GET.get("starting_after") or None)
     except DomainError as exc:
         error = exc.message()
     next_query = None
     if page["has_more"] and page["data"]:
-        next_query = urlencode({**{k: v for k, v in filters.items() if v}, "starting_after": page["data"][-1]["id"]})
+        next_query = urlencode({**{k: v for k, v in filters.items() if v}, "starting_after": page["data"][-1].id})
     return render(
         request,
         "web/audit/audit.html",

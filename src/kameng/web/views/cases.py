@@ -6,6 +6,7 @@ kameng.aftersales.services; the lifecycle table decides which actions a page off
 case_forms.ACTION_PAGES how each one looks."""
 
 import logging
+from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -148,6 +149,20 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
         "appeal_decided": bool(case.appeal and case.appeal.get("decision")),
         "refundable": case.order.refundable_amount,
         "is_open": case.status in OPEN_STATUSES,
+        "replacement": replacement_view(case, user),
+    }
+
+
+def replacement_view(case: RefundCase, user) -> dict | None:
+    """补发 as the case page shows it: the new keys or content to the parties, only the fact to staff."""
+    if not case.replacement:
+        return None
+    items = aftersales.replacement_items(case, user)
+    return {
+        "visible": items is not None,
+        "items": items or [],
+        "content": case.replacement.get("content", ""),
+        "at": datetime.fromisoformat(case.replacement["at"]),
     }
 
 

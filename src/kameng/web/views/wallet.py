@@ -1,20 +1,27 @@
-"""The wallet page, top-ups, and the sandbox gateway's pay page."""
+"""The wallet page (balance, escrow held, debt, top-ups, withdrawals), the payment page, and the sandbox's pay page."""
 
+import segno
+from django.db.models import Sum
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from kameng.accounts.models import Role
 from kameng.accounts.services import user_for_token
+from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError
 from kameng.ledger import services as ledger
-from kameng.ledger.models import Posting
+from kameng.ledger.models import Account, Posting
+from kameng.orders.models import Order
+from kameng.security import ratelimit
 from kameng.wallet import payments
 from kameng.wallet import services as wallet_services
-from kameng.wallet.gateways import get_gateway
-from kameng.wallet.models import Payment
+from kameng.wallet.gateways import GatewayError, enabled_names, get_gateway, payout_names
+from kameng.wallet.models import Payment, Withdrawal
 
-from ..forms import TopupForm
+from ..forms import TopupForm, WithdrawalForm
 from ..pages import attach_error, login_required
 
 
@@ -27,27 +34,51 @@ def _statement(user, limit: int = 20):
     )
 
 
+def _escrow_held(user) -> int:
+    """What buyers' escrow holds for this merchant's orders (not withdrawable until released)."""
+    orders = Order.objects.filter(shop__owner=user, escrow_status__in=("held", "frozen")).values_list("pk", flat=True)
+    codes = [ledger.escrow_code(pk) for pk in orders]
+    return Account.objects.filter(code__in=codes).aggregate(total=Sum("balance"))["total"] or 0
+
+
 @login_required
 def wallet(request):
-    form = TopupForm()
-    if request.method == "POST":
-        form = TopupForm(request.POST)
+    user, gateways, payouts = request.user, enabled_names(), payout_names()
+    form = TopupForm(gateways=gateways)
+    withdrawal_form = WithdrawalForm(gateways=payouts)
+    if request.method == "POST" and request.POST.get("action") == "withdraw":
+        withdrawal_form = WithdrawalForm(request.POST, gateways=payouts)
+        if withdrawal_form.is_valid():
+            try:
+                wallet_services.withdraw(acting_user=user, **withdrawal_form.cleaned_data)
+            except DomainError as exc:
+                attach_error(withdrawal_form, exc)
+            else:
+                return redirect("wallet")
+    elif request.method == "POST":
+        form = TopupForm(request.POST, gateways=gateways)
         if form.is_valid():
             try:
-                topup = wallet_services.create_topup(acting_user=request.user, amount=form.cleaned_data["amount"])
+                topup = wallet_services.create_topup(acting_user=user, **form.cleaned_data)
             except DomainError as exc:
                 attach_error(form, exc)
             else:
                 return redirect(topup.pay_url)
+    balance, debt = wallet_services.wallet_balance(user), wallet_services.debt_of(user)
     return render(
         request,
         "web/buyer/wallet.html",
         {
             "form": form,
-            "balance": wallet_services.wallet_balance(request.user),
-            "debt": wallet_services.debt_of(request.user),
-            "topups": Payment.objects.filter(user=request.user, purpose="topup").order_by("-pk")[:10],
-            "statement": _statement(request.user),
+            "withdrawal_form": withdrawal_form,
+            "balance": balance,
+            "debt": debt,
+            "withdrawable": 0 if debt else balance,
+            "escrow_held": _escrow_held(user) if user.role == Role.MERCHANT else None,
+            "can_withdraw": user.role in (Role.BUYER, Role.MERCHANT) and bool(payouts),
+            "topups": Payment.objects.filter(user=user, purpose="topup").order_by("-pk")[:10],
+            "withdrawals": Withdrawal.objects.filter(user=user).order_by("-pk")[:10],
+            "statement": _statement(user),
         },
     )
 
@@ -77,3 +108,31 @@ def sandbox_pay(request, topup_id: int):
     if request.headers.get("Accept", "").startswith("application/json") or request.content_type == "application/json":
         return JsonResponse({"topup": str(result.pk), "status": result.status})
     return render(request, "web/sandbox_pay.html", {"topup": result, "paid": True, "just_paid": True})
+
+
+def _return_url(payment) -> str:
+    """Where the buyer goes once paid: the wallet for a top-up, the order for an order."""
+    if payment.purpose == "order" and payment.ref.isdigit():
+        return reverse("order", args=[int(payment.ref)])
+    return reverse("wallet")
+
+
+@login_required
+def pay_page(request, out_trade_no: str):
+    """The payment page (also the gateways' return URL): how to pay with this gateway, and the
+    status, refreshed until paid. WeChat Native shows its code_url as a QR code drawn here."""
+    payment = get_object_or_404(Payment, out_trade_no=out_trade_no, user=request.user)
+    gateway = get_gateway(payment.gateway)
+    context: dict = {"payment": payment, "done_url": _return_url(payment), "now": clock_now()}
+    if payment.status == "pending":
+        try:
+            if payment.gateway == "wechatpay":
+                if request.GET.get("h5"):  # a phone browser: WeChat's H5 page, asked for now
+                    return redirect(gateway.h5_url(payment, ratelimit.client_ip(request)))  # type: ignore[attr-defined]
+                code = payments.native_code(payment)
+                context["qr"] = segno.make(code, error="m").svg_data_uri(scale=5)
+            elif payment.gateway == "alipay":
+                context["mobile_url"] = gateway.mobile_pay_url(payment)  # type: ignore[attr-defined]
+        except GatewayError:
+            context["gateway_down"] = True
+    return render(request, "web/pay.html", context)

@@ -1,0 +1,129 @@
+"""对账: a gateway's daily statement against our books, line by line.
+
+Statements are read as the gateways export them: Alipay's 业务明细 CSV (GBK, `#` comment lines
+around the table; 业务类型 交易 or 退款) and WeChat Pay's 交易账单 (UTF-8, every value prefixed
+with a backtick, a totals block at the end). Each payment is matched by 商户订单号 (our
+out_trade_no), each refund by its request number (our out_refund_no); the day is Beijing's.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from .gateways.base import InvalidNotification, fen_from_yuan
+from .models import Payment, PaymentRefund, PaymentStatus, RefundStatus
+
+BEIJING = timezone(timedelta(hours=8))
+FORMATS = ("alipay", "wechatpay")
+
+
+class StatementError(Exception):
+    """The file is not a statement this gateway exports."""
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str  # payment | refund
+    key: str  # out_trade_no or out_refund_no
+    amount: int  # fen
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    problem: str  # missing (in the statement, not in our books) | extra (ours only) | amount_differs
+    kind: str
+    key: str
+    statement_amount: int | None
+    ledger_amount: int | None
+
+
+def _fen(text: str) -> int:
+    try:
+        return abs(fen_from_yuan(text.strip().lstrip("-")))
+    except InvalidNotification:
+        raise StatementError(f"not an amount: {text!r}") from None
+
+
+def _decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):  # Alipay exports GBK; WeChat UTF-8
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise StatementError("neither UTF-8 nor GBK")
+
+
+def _table(text: str, first_column: str) -> list[dict[str, str]]:
+    """The CSV table whose header starts with `first_column`, up to the first line that is not a row of it."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().lstrip("`").startswith(first_column)), None)
+    if start is None:
+        raise StatementError(f"no table starting with {first_column}")
+    rows = list(csv.reader(io.StringIO("\n".join(lines[start:]))))
+    header = [h.strip() for h in rows[0]]
+    table = []
+    for row in rows[1:]:
+        if not row or row[0].startswith("#") or len(row) < len(header):
+            break  # the footer (#-lines, or WeChat's totals block)
+        table.append({h: v.strip().lstrip("`").strip() for h, v in zip(header, row, strict=False)})
+    return table
+
+
+def alipay_lines(text: str) -> list[Line]:
+    lines = []
+    for row in _table(text, "支付宝交易号"):
+        kind = row.get("业务类型", "")
+        if kind == "交易":
+            lines.append(Line("payment", row["商户订单号"], _fen(row["订单金额（元）"])))
+        elif kind == "退款":
+            lines.append(Line("refund", row["退款批次号/请求号"], _fen(row["订单金额（元）"])))
+    return lines
+
+
+def wechatpay_lines(text: str) -> list[Line]:
+    lines = []
+    for row in _table(text, "交易时间"):
+        if row.get("交易状态") == "SUCCESS":
+            lines.append(Line("payment", row["商户订单号"], _fen(row["订单金额"])))
+        elif row.get("交易状态") == "REFUND":
+            lines.append(Line("refund", row["商户退款单号"], _fen(row["退款金额"])))
+    return lines
+
+
+def statement_lines(gateway: str, raw: bytes) -> list[Line]:
+    if gateway not in FORMATS:
+        raise StatementError(f"no statement format for {gateway}")
+    text = _decode(raw)
+    return alipay_lines(text) if gateway == "alipay" else wechatpay_lines(text)
+
+
+def ledger_lines(gateway: str, day: date) -> list[Line]:
+    """What our books say this gateway paid in and refunded on that Beijing day."""
+    start = datetime.combine(day, time.min, tzinfo=BEIJING)
+    end = start + timedelta(days=1)
+    paid = Payment.objects.filter(
+        gateway=gateway, status=PaymentStatus.SUCCEEDED, succeeded_at__gte=start, succeeded_at__lt=end
+    )
+    refunded = PaymentRefund.objects.filter(
+        payment__gateway=gateway, status=RefundStatus.SUCCEEDED, done_at__gte=start, done_at__lt=end
+    )
+    return [Line("payment", p.out_trade_no, p.amount) for p in paid] + [
+        Line("refund", r.out_refund_no, r.amount) for r in refunded
+    ]
+
+
+def reconcile(gateway: str, day: date, raw: bytes) -> tuple[list[Mismatch], int]:
+    """Every mismatch between the statement and our books, and how many lines were compared."""
+    theirs = {(line.kind, line.key): line.amount for line in statement_lines(gateway, raw)}
+    ours = {(line.kind, line.key): line.amount for line in ledger_lines(gateway, day)}
+    problems = []
+    for kind, key in sorted(theirs.keys() | ours.keys()):
+        stated, booked = theirs.get((kind, key)), ours.get((kind, key))
+        if booked is None:
+            problems.append(Mismatch("missing", kind, key, stated, None))
+        elif stated is None:
+            problems.append(Mismatch("extra", kind, key, None, booked))
+        elif stated != booked:
+            problems.append(Mismatch("amount_differs", kind, key, stated, booked))
+    return problems, len(theirs.keys() | ours.keys())
