@@ -12,7 +12,11 @@ from kameng.api.base import api as ninja_api
 from kameng.orders.models import GuestAccess, GuestToken
 
 PASSWORD = "cha-dan-2026"
-ALLOWED = {("GET", "/orders/{order_id}"), ("GET", "/orders/{order_id}/messages"), ("POST", "/orders/{order_id}/messages")}
+ALLOWED = {
+    ("GET", "/orders/{order_id}"),
+    ("GET", "/orders/{order_id}/messages"),
+    ("POST", "/orders/{order_id}/messages"),
+}
 ALLOWED |= {("POST", "/refunds")}
 
 

@@ -18,7 +18,6 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.timers import jobs
 from kameng.wallet import payments
-from kameng.wallet.gateways import get_gateway
 from kameng.wallet.models import Payment
 
 from . import lifecycle
@@ -107,11 +106,6 @@ def expire_checkout(order_id: int, now) -> None:
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=order_id)
         transition(order, Event.PAYMENT_EXPIRED, actor=Actor.SYSTEM, user=None, now=now)
-
-
-def available_gateways() -> list[str]:
-    """The gateways a buyer may choose now: those the operator configured (the sandbox until it is off)."""
-    return [name for name in GATEWAYS if get_gateway(name).configured()]
 
 
 def unpaid_orders(user: User):
