@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_direct_checkout'),
+        ('orders', '0004_special_terms_confirmation'),
     ]
 
     operations = [
