@@ -230,6 +230,7 @@ def pay_with_field(gateways: list[str]) -> forms.ChoiceField:
         label=_("支付方式"),
         choices=[("wallet", _("钱包余额")), *((g, GATEWAY_LABELS[g]) for g in gateways)],
         initial="wallet",
+        required=False,  # none chosen: the wallet
         widget=forms.RadioSelect,
         help_text=_("用支付渠道付款时，库存为你保留 15 分钟，超时未付订单自动取消。"),
     )
@@ -285,7 +286,7 @@ class GuestBuyForm(BuyForm):
         super().__init__(*args, listing=listing, gateways=gateways, **kwargs)
         field = self.fields["pay_with"] = pay_with_field(gateways)
         field.choices = field.choices[1:]  # no wallet without an account
-        field.initial = gateways[0] if gateways else None
+        field.initial, field.required = (gateways[0] if gateways else None), True
 
 
 class GuestLookupForm(forms.Form):
