@@ -67,6 +67,8 @@ class Error(Enum):
     )
     METHOD_NOT_ALLOWED = (K.INVALID_REQUEST, "method_not_allowed", "不支持该请求方法", "Method not allowed")
     REQUEST_TOO_LARGE = (K.TOO_LARGE, "too_large", "上传内容过大", "The upload is too large")
+    URI_TOO_LONG = (K.INVALID_REQUEST, "uri_too_long", "请求地址过长", "The request URI is too long")
+    HEADERS_TOO_LARGE = (K.INVALID_REQUEST, "headers_too_large", "请求头过大", "The request headers are too large")
     REQUEST_FAILED = (K.API_ERROR, "error", "请求失败", "Request failed")
     INTERNAL_ERROR = (K.API_ERROR, "internal_error", "服务器内部错误", "Internal server error")
     LOGIN_REQUIRED = (K.AUTHENTICATION_REQUIRED, "authentication_required", "需要登录", "Authentication required")
@@ -789,8 +791,15 @@ class Error(Enum):
     COMPLAINT_CHANNEL_INVALID = (
         K.INVALID_REQUEST,
         "invalid_channel",
-        "channel 必须是 12315、arbitration 或 police 之一",
-        "channel must be one of 12315, arbitration or police",
+        "channel 必须是 12315、arbitration、court 或 police 之一",
+        "channel must be one of 12315, arbitration, court or police",
+    )
+    COMPLAINT_CHANNEL_UNAVAILABLE = (
+        K.CONFLICT,
+        "channel_unavailable",
+        "平台用户协议没有仲裁条款，仲裁委员会不会受理：请选择法院小额诉讼（court）",
+        "The platform's user agreement has no arbitration clause, so no commission would accept the case: "
+        "choose the small-claims court (court)",
     )
     COMPLAINT_BUYER_ONLY = (
         K.PERMISSION_DENIED,

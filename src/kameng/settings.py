@@ -41,6 +41,9 @@ PLATFORM_OPERATOR = {
     "name": os.environ.get("KAMENG_OPERATOR_NAME", "卡盟平台运营方（示例）"),
     "address": os.environ.get("KAMENG_OPERATOR_ADDRESS", ""),
 }
+# The arbitration commission the operator's user agreement names in its (optional) arbitration clause,
+# e.g. 广州仲裁委员会; empty: no clause, so no online-arbitration package (仲裁法第四条), the court path instead.
+ARBITRATION_COMMISSION = os.environ.get("KAMENG_ARBITRATION_COMMISSION", "").strip()
 BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
@@ -76,6 +79,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kameng.api.middleware.RequestIdMiddleware",  # first: every answer, even a failed one, has its id
     "kameng.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -86,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kameng.web.middleware.UserLanguageMiddleware",
+    "kameng.api.middleware.ApiLanguageMiddleware",  # after it: the API answers in Accept-Language's language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kameng.api.middleware.ApiErrorShapeMiddleware",

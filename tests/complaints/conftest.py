@@ -116,3 +116,11 @@ def open_package():
 def squash(text: str) -> str:
     """Text without whitespace: PDF extraction breaks lines wherever the layout wrapped them."""
     return "".join(text.split())
+
+
+@pytest.fixture(autouse=True)
+def arbitration_clause(settings):
+    """These tests run for an operator whose user agreement has an arbitration clause (so all four
+    channels are available); tests of the no-clause case set it back to ""."""
+    settings.ARBITRATION_COMMISSION = "广州仲裁委员会"
+    return settings

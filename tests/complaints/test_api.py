@@ -58,9 +58,10 @@ def test_channels_say_when_to_use_each_and_what_is_missing(api, buyer, merchant,
     res = api.get(f"/refunds/{case['id']}/complaint/channels", token=buyer.token)
     assert res.status_code == 200
     data = res.data["data"]
-    assert [c["channel"] for c in data] == ["12315", "arbitration", "police"]
+    assert [c["channel"] for c in data] == ["12315", "arbitration", "court", "police"]
     assert all(c["when_to_use"] and c["missing_fields"] == ["real_name", "phone", "address"] for c in data)
-    assert "欺诈" in data[2]["when_to_use"] and "仲裁协议" in data[1]["when_to_use"]
+    assert "欺诈" in data[3]["when_to_use"] and "仲裁条款" in data[1]["when_to_use"]
+    assert all(c["available"] is True and c["reason"] for c in data)
     assert api.get(f"/refunds/{case['id']}/complaint/channels", token=merchant.token).status_code == 403
 
 

@@ -71,7 +71,7 @@ def test_missing_profile_fields_are_marked_blanks_never_invented(decided_case, c
     text = services.preview_text(obj, "12315")
     for label in ("姓名", "联系电话", "通讯地址"):
         assert f"【请填写：{label}】" in text
-    assert [c["missing_fields"] for c in services.channels_for(obj)] == [["real_name", "phone", "address"]] * 3
+    assert [c["missing_fields"] for c in services.channels_for(obj)] == [["real_name", "phone", "address"]] * 4
 
     update_profile(buyer, real_name=" 张三 ", phone="138 0013 8000", address="")
     text = services.preview_text(obj, "12315")
@@ -79,7 +79,7 @@ def test_missing_profile_fields_are_marked_blanks_never_invented(decided_case, c
     assert "【请填写：姓名】" not in text and "【请填写：联系电话】" not in text
     assert "通讯地址：【请填写：通讯地址】" in text
     channels = services.channels_for(obj)
-    assert [c["channel"] for c in channels] == ["12315", "arbitration", "police"]
+    assert [c["channel"] for c in channels] == ["12315", "arbitration", "court", "police"]
     assert all(c["missing_fields"] == ["address"] and c["missing_labels"] == ["通讯地址"] for c in channels)
     assert all(c["when_to_use"] and c["title"] for c in channels)
 
@@ -106,7 +106,8 @@ def test_arbitration_application_has_the_commission_sections_in_order(api, buyer
     positions = [text.index(f"\n{s}\n") if i else text.index(s) for i, s in enumerate(sections)]
     assert positions == sorted(positions)
     assert "身份证号码：【请填写：身份证号码】" in text
-    assert "仲裁协议或仲裁条款：【请填写：" in text
+    assert "提交至：广州仲裁委员会（网络仲裁）" in text and "争议解决条款（仲裁条款）" in text
+    assert "买家可以选择将争议提交广州仲裁委员会" in text and "《中华人民共和国仲裁法》第十六条" in text
     # not as described against an absolute promise: fraud, so the refund and treble damages (¥500 minimum)
     assert "1. 请求裁决被申请人一退还货款人民币99.00元（大写：玖拾玖元整）。" in text
     assert "2. 请求裁决被申请人一按价款 ¥99.00 的三倍增加赔偿人民币500.00元（大写：伍佰元整）" in text

@@ -23,7 +23,7 @@ def test_buyer_page_offers_three_channels_the_preview_and_asks_for_missing_detai
     html = res.content.decode()
     for title in ("12315 消费者投诉", "在线仲裁申请", "公安机关报案"):
         assert title in html
-    assert "只在涉嫌欺诈时使用" in html and "仲裁协议" in html  # when to use each
+    assert "只在涉嫌欺诈时使用" in html and "仲裁条款" in html and "法院小额诉讼" in html  # when to use each
     assert "消费者投诉书（预览）" in html and "【请填写：联系电话】" in html  # the 12315 preview by default
     assert 'data-testid="missing-fields"' in html and "姓名、联系电话、通讯地址" in html
     assert f'href="/refunds/{case["id"]}/complaint/download?channel=12315"' in html

@@ -77,7 +77,8 @@ MATRIX = {
     ("GET", "/wallet/topups/{topup_id}"): only("buyer", hidden_from=ROLES[2:]),
     ("GET", "/wallet/withdrawals/{withdrawal_id}"): only("merchant", hidden_from=ROLES[1:]),
     ("POST", "/payments/notify/{gateway}"): EVERYONE,  # signed by the gateway, not by a user
-    ("GET", "/payments/notify/{gateway}"): dict.fromkeys(ROLES, 404),  # by GET only 易支付 (off until configured)
+    ("GET", "/payments/notify/{gateway}"): dict.fromkeys(ROLES, 404),
+    ("POST", "/payments/{out_trade_no}/recheck"): ADMIN_ONLY,  # by GET only 易支付 (off until configured)
     ("POST", "/orders"): only("buyer", "buyer2"),
     ("GET", "/orders"): SIGNED_IN,
     ("GET", "/orders/export"): SIGNED_IN,
@@ -190,6 +191,7 @@ def _params(world, path):
         "listing_id": world["listing"]["id"],
         "topup_id": world["topup"]["id"],
         "withdrawal_id": world["withdrawal"]["id"],
+        "out_trade_no": world["topup"]["out_trade_no"],
         "gateway": "sandbox",
         "order_id": order["id"],
         "case_id": world["case"]["id"],
@@ -288,7 +290,7 @@ def test_each_caller_gets_exactly_what_the_matrix_says_and_nothing_leaks(api, wo
                 failures.append(f"{method} {path} as {role}: {status}, expected {expected} {body[:200]!r}")
             if status >= 400 and response.get("Content-Type", "").startswith("application/json"):
                 error = json.loads(body).get("error", {})
-                if set(error) != {"type", "code", "message", "param"}:
+                if set(error) != {"type", "code", "message", "param", "request_id"}:
                     failures.append(f"{method} {path} as {role}: error not in the contract's shape: {body[:200]!r}")
             text = body.decode("utf-8", "replace")
             for secret, allowed in hidden.items():

@@ -1,8 +1,10 @@
-"""The three complaint documents, each in the form its recipient expects (pure: a Dossier in, a Document out).
+"""The four complaint documents, each in the form its recipient expects (pure: a Dossier in, a Document out).
 
 - `12315`: 消费者投诉书 for the market regulator (投诉人, 被投诉人, 消费信息, 投诉请求, 事实与理由,
   法律依据, 证据清单), with what 《市场监督管理投诉举报处理暂行办法》 asks a complaint to state.
 - `arbitration`: 仲裁申请书 for an online arbitration commission (申请人, 被申请人, 仲裁请求,
+  事实与理由, 证据清单).
+- `court`: 民事起诉状 for a small claim (小额诉讼) filed through 人民法院在线服务 (原告, 被告, 诉讼请求,
   事实与理由, 证据清单).
 - `police`: 报案材料 for fraud (报案人, 被报案人, 涉嫌行为, 损失金额, 事实经过, 报案请求, 证据清单).
 Blanks the buyer must fill by hand are marked 【请填写：…】; nothing is ever invented.
@@ -17,6 +19,14 @@ from kameng.aftersales.lifecycle import AS_THE_BUYER_SAYS, EVENTS, Telling
 from kameng.aftersales.models import CaseStatus, Resolution
 from kameng.labels import label
 from kameng.money import rmb, yuan
+from kameng.policy.laws import (
+    ARBITRATION_16,
+    COMPLAINT_14,
+    COMPLAINT_21,
+    COMPLAINT_CONTENTS,
+    ONLINE_DELIVERY_VENUE,
+    SMALL_CLAIMS,
+)
 
 from . import rules
 from .rules import CaseFacts, Claims, blank
@@ -40,7 +50,7 @@ PURPOSE = {
     "communication": "证明双方沟通经过及商家的答复",
     "problem": "证明商品存在的问题",
 }
-CHANNEL_TITLES = {"12315": "消费者投诉书", "arbitration": "仲裁申请书", "police": "报案材料"}
+CHANNEL_TITLES = {"12315": "消费者投诉书", "arbitration": "仲裁申请书", "court": "民事起诉状", "police": "报案材料"}
 
 
 # ---- the facts a document is written from --------------------------------------------------
@@ -72,6 +82,7 @@ class Shop:
 class Operator:
     name: str
     address: str = ""
+    arbitration_commission: str = ""  # named in the user agreement's arbitration clause; "" when there is none
 
 
 @dataclass(frozen=True)
@@ -170,7 +181,8 @@ def local(dt: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
 
 def build(dossier: Dossier, channel: str) -> Document:
     claims = rules.claims(dossier.facts, channel)
-    return {"12315": _complaint_12315, "arbitration": _arbitration, "police": _police}[channel](dossier, claims)
+    builders = {"12315": _complaint_12315, "arbitration": _arbitration, "court": _court, "police": _police}
+    return builders[channel](dossier, claims)
 
 
 # ---- shared sections -----------------------------------------------------------------------
@@ -220,8 +232,12 @@ def _facts(doc: Document, d: Dossier) -> None:
 
 
 def _reasons(doc: Document, claims: Claims) -> None:
-    for i, b in enumerate(claims.basis, 1):
-        doc.add("item", f"{i}. {b.point}（依据：{b.law.cite}）")
+    """Each reason once, with every article that supports it (an unfair clause is void under several)."""
+    grouped: dict[str, list[str]] = {}
+    for b in claims.basis:
+        grouped.setdefault(b.point, []).append(b.law.cite)
+    for i, (point, cites) in enumerate(grouped.items(), 1):
+        doc.add("item", f"{i}. {point}（依据：{'；'.join(cites)}）")
 
 
 def _laws(doc: Document, claims: Claims) -> None:
@@ -287,7 +303,10 @@ def _complaint_12315(d: Dossier, claims: Claims) -> Document:
     _evidence(doc, d, purpose=False)
     doc.add(
         "note",
-        "本投诉书按《市场监督管理投诉举报处理暂行办法》的要求载明投诉人和被投诉人的信息、具体投诉请求及消费者权益争议事实。",
+        f"本投诉书按{COMPLAINT_CONTENTS.cite}的要求载明投诉人和被投诉人的信息、具体投诉请求及消费者权益争议事实。"
+        f"依据{COMPLAINT_14.short}，市场监督管理部门应当自收到投诉之日起七个工作日内决定是否受理；"
+        f"依据{COMPLAINT_21.short}，自受理之日起四十五个工作日内未达成调解协议的，终止调解，"
+        "投诉人可再通过仲裁或诉讼解决。",
     )
     doc.add("sign", f"投诉人：{d.buyer.value('real_name')}")
     doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
@@ -300,7 +319,8 @@ def _complaint_12315(d: Dossier, claims: Claims) -> Document:
 def _arbitration(d: Dossier, claims: Claims) -> Document:
     doc = Document("arbitration", CHANNEL_TITLES["arbitration"])
     doc.add("title", "仲裁申请书")
-    doc.add("subtitle", f"提交至：{blank('仲裁委员会名称（如某仲裁委员会网络仲裁平台）')}")
+    commission = d.operator.arbitration_commission or blank("仲裁委员会名称")
+    doc.add("subtitle", f"提交至：{commission}（网络仲裁）")
     doc.add("heading", "申请人")
     for line in _person_lines(d.buyer, id_number=True):
         doc.add("item", line)
@@ -312,8 +332,11 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
     for line in _operator_lines(d):
         doc.add("item", line)
     doc.add("heading", "仲裁依据")
+    doc.add("para", f"《{d.operator.name}用户协议》争议解决条款（仲裁条款）：")
+    doc.add("item", rules.arbitration_clause(commission, d.operator.name))
     doc.add(
-        "para", f"仲裁协议或仲裁条款：{blank('仲裁协议，或平台用户协议中仲裁条款的出处；没有的，需对方书面同意仲裁')}"
+        "para",
+        f"申请人依该条款选择仲裁；该条款载明请求仲裁的意思表示、仲裁事项和选定的仲裁委员会（{ARBITRATION_16.cite}）。",
     )
     doc.add("heading", "仲裁请求")
     _demands(doc, claims)
@@ -334,8 +357,65 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
     doc.add("heading", "证据清单")
     _evidence(doc, d, purpose=True)
     doc.add("para", "此致")
-    doc.add("para", blank("仲裁委员会名称"))
+    doc.add("para", commission)
     doc.add("sign", f"申请人：{d.buyer.value('real_name')}")
+    doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
+    return doc
+
+
+# ---- 民事起诉状（小额诉讼） ---------------------------------------------------------------------
+
+
+def _court(d: Dossier, claims: Claims) -> Document:
+    doc = Document("court", CHANNEL_TITLES["court"])
+    doc.add("title", "民事起诉状")
+    doc.add("subtitle", "（小额诉讼 · 买卖合同纠纷 · 通过人民法院在线服务网上立案）")
+    doc.add("heading", "原告")
+    doc.add("item", f"姓名：{d.buyer.value('real_name')}")
+    doc.add("item", f"性别：{blank('性别')}；出生日期：{blank('出生日期')}；民族：{blank('民族')}")
+    doc.add("item", f"身份证号码：{blank('身份证号码')}")
+    doc.add("item", f"住址：{d.buyer.value('address')}")
+    doc.add("item", f"联系电话：{d.buyer.value('phone')}；平台账号：{d.buyer.username}")
+    doc.add("heading", "被告")
+    doc.add("para", "被告一（销售者）：")
+    for line in _shop_lines(d, "被告"):
+        doc.add("item", line)
+    doc.add("para", "被告二（网络交易平台经营者）：")
+    for line in _operator_lines(d):
+        doc.add("item", line)
+    doc.add("heading", "诉讼请求")
+    _demands(doc, claims)
+    total = claims.total_amount
+    if total:
+        doc.add("para", f"以上金钱请求合计 {rmb(total)}（诉讼标的额）。")
+    doc.add("heading", "事实与理由")
+    doc.add("para", "一、交易情况")
+    for line in _purchase_lines(d):
+        doc.add("item", line)
+    doc.add("para", "二、事实经过")
+    _facts(doc, d)
+    doc.add("para", "三、理由")
+    _reasons(doc, claims)
+    doc.add("para", "四、法律依据")
+    _laws(doc, claims)
+    doc.add(
+        "para",
+        f"本案事实清楚、权利义务关系明确、争议不大，属简单的金钱给付纠纷，请求适用小额诉讼的程序审理"
+        f"（{SMALL_CLAIMS.cite}：{SMALL_CLAIMS.gist}）。",
+    )
+    doc.add("heading", "证据清单")
+    _evidence(doc, d, purpose=True)
+    doc.add("heading", "立案说明")
+    doc.add(
+        "note",
+        "本起诉状可在“人民法院在线服务”（微信小程序或网站）选择“网上立案 → 民事一审 → 买卖合同纠纷”提交："
+        "上传本起诉状、身份证明和证据文件（压缩包 evidence/ 目录，manifest.json 列明每个文件的 SHA-256）。"
+        f"通过网络交付的商品，原告住所地为合同履行地（{ONLINE_DELIVERY_VENUE.cite}），"
+        "可向原告住所地或被告住所地的基层人民法院起诉。",
+    )
+    doc.add("para", "此致")
+    doc.add("para", blank("人民法院名称（如某市某区人民法院）"))
+    doc.add("sign", f"具状人（原告）：{d.buyer.value('real_name')}")
     doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
     return doc
 

@@ -1,7 +1,8 @@
 """What a complaint package claims, and on which law: pure decisions over a case's facts (no ORM, no I/O).
 
 外部维权 (external channels): when the platform fails a buyer, the buyer files a 12315 complaint,
-an online-arbitration application, or a police report. This module decides, from the facts alone,
+an online-arbitration application (only where the user agreement has an arbitration clause), a
+small-claims 民事起诉状 for a court, or a police report. This module decides, from the facts alone,
 the demands (诉求/仲裁请求) and the legal basis; `documents` words them for each recipient.
 
 The fraud rule (欺诈, 《消费者权益保护法》第五十五条): the package claims three times the price,
@@ -33,7 +34,9 @@ from kameng.policy.laws import (
     Law,
 )
 
-CHANNELS = ("12315", "arbitration", "police")
+CHANNELS = ("12315", "arbitration", "court", "police")
+# Who the seller and the platform are in each channel's document.
+SELLER = {"12315": "被投诉人一", "arbitration": "被申请人一", "court": "被告一", "police": "对方"}
 
 NOT_AS_DESCRIBED, DEFECTIVE, SERVICE_MISSING, NO_REASON = (
     "not_as_described",
@@ -50,6 +53,16 @@ TREBLE_MINIMUM_FEN = 50000  # 第五十五条: 增加赔偿的金额不足五百
 # name, phone and address for a 12315 complaint; arbitration and the police ask for the same).
 PROFILE_FIELDS = {"real_name": "姓名", "phone": "联系电话", "address": "通讯地址"}
 REQUIRED_PROFILE_FIELDS = {channel: tuple(PROFILE_FIELDS) for channel in CHANNELS}
+
+
+def arbitration_clause(commission: str, operator: str) -> str:
+    """The user agreement's optional arbitration clause (仲裁法第十六条: the wish to arbitrate, the matters,
+    the commission). Optional for the buyer, who may always go to court instead; binding on merchants."""
+    return (
+        f"买家与商家因在{operator}达成的交易发生争议，协商或平台处理不成的，买家可以选择将争议提交{commission}"
+        f"按照其网络仲裁规则仲裁，仲裁裁决是终局的；买家也可以不选择仲裁，依法向人民法院起诉。"
+        "商家入驻时同意：买家选择仲裁的，商家接受仲裁。"
+    )
 
 
 def blank(label: str) -> str:
@@ -225,12 +238,14 @@ def legal_basis(f: CaseFacts, channel: str) -> list[Basis]:
                 f"（不足五百元的为五百元），即 {yuan(treble_damages(f.price))}。",
             )
         )
-    if channel in ("12315", "arbitration"):
+    if channel in ("12315", "arbitration", "court"):
         basis.append(
             Basis(
                 CPL_44,
                 "本人通过网络交易平台购买商品，平台经营者应当提供销售者的真实名称、地址和有效联系方式，"
-                "不能提供的，应当承担赔偿责任，故一并列为被投诉（被申请）人。",
+                "不能提供的，应当承担赔偿责任，故一并列为"
+                + {"12315": "被投诉人", "arbitration": "被申请人", "court": "被告"}[channel]
+                + "。",
             )
         )
     return basis
@@ -260,7 +275,7 @@ def demands(f: CaseFacts, channel: str) -> list[Demand]:
     out: list[Demand] = []
     unpaid = unpaid_refund(f)
     fraud = fraud_alleged(f, channel)
-    seller = {"12315": "被投诉人一", "arbitration": "被申请人一", "police": "对方"}[channel]
+    seller = SELLER[channel]
     if channel == "police":
         if unpaid:
             out.append(
@@ -276,7 +291,7 @@ def demands(f: CaseFacts, channel: str) -> list[Demand]:
             )
         )
     else:
-        verb = "要求" if channel == "12315" else "请求裁决"
+        verb = {"12315": "要求", "arbitration": "请求裁决", "court": "判令"}[channel]
         if unpaid:
             text = f"{verb}{seller}退还货款{rmb(unpaid)}"
             if f.refunded:
@@ -294,7 +309,7 @@ def demands(f: CaseFacts, channel: str) -> list[Demand]:
             )
         if f.warnings:
             clauses = "、".join(f"“{c}”" for c in clause_texts(f.warnings))
-            verb_void = "要求确认" if channel == "12315" else "请求确认"
+            verb_void = {"12315": "要求确认", "arbitration": "请求确认", "court": "确认"}[channel]
             out.append(Demand("void_clause", f"{verb_void}商品页面所载格式条款{clauses}无效。"))
     if f.decision is not None:
         out.append(Demand("platform_decision", _decision_demand(f, f.decision, channel)))
@@ -302,6 +317,8 @@ def demands(f: CaseFacts, channel: str) -> list[Demand]:
         out.append(Demand("mediation", "请求市场监督管理部门依法组织调解，并对被投诉人的上述违法行为依法调查处理。"))
     elif channel == "arbitration":
         out.append(Demand("costs", "请求裁决本案仲裁费用由被申请人承担。"))
+    elif channel == "court":
+        out.append(Demand("costs", "本案诉讼费用由被告承担。"))
     return out
 
 
@@ -311,7 +328,12 @@ def _decision_demand(f: CaseFacts, decision: Decision, channel: str) -> str:
     if unexecuted:
         parts.append(f"至今未执行完毕（已退 {yuan(f.refunded)}）")
     if decision.amount < f.requested:
-        ask = {"12315": "请求依法重新处理", "arbitration": "请求仲裁庭依法重新认定", "police": "请予查明"}[channel]
+        ask = {
+            "12315": "请求依法重新处理",
+            "arbitration": "请求仲裁庭依法重新认定",
+            "court": "请求人民法院依法认定",
+            "police": "请予查明",
+        }[channel]
         parts.append(f"本人对此不服，{ask}")
     elif unexecuted:
         parts.append("请求督促其履行")

@@ -26,6 +26,7 @@ from kameng.aftersales.models import RefundCase
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.money import yuan
+from kameng.policy.laws import ARBITRATION_4, COMPLAINT_14, COMPLAINT_21, SMALL_CLAIMS
 from kameng.timers import jobs
 
 from . import documents, package, pdf, rules
@@ -44,9 +45,15 @@ CHANNEL_INFO = {
     },
     "arbitration": {
         "title": "在线仲裁申请",
-        "recipient": "互联网仲裁机构（如广州仲裁委员会的在线仲裁平台）",
+        "recipient": "平台用户协议仲裁条款选定的仲裁委员会（网络仲裁）",
         "when_to_use": "想要一份有法律约束力、可申请强制执行的裁决时使用；虚拟商品金额小，在线仲裁全程网上办理、"
-        "成本低。前提是有仲裁协议（如平台用户协议中的仲裁条款）或对方书面同意仲裁。",
+        "成本低。只有平台用户协议有仲裁条款时才可用。",
+    },
+    "court": {
+        "title": "法院小额诉讼",
+        "recipient": "原告或被告住所地的基层人民法院（人民法院在线服务网上立案）",
+        "when_to_use": "商家拒不退款、调解不成时，通过“人民法院在线服务”网上起诉：金额小、事实清楚的金钱纠纷"
+        "适用小额诉讼，一审终审，判决可申请强制执行。",
     },
     "police": {
         "title": "公安机关报案",
@@ -76,16 +83,47 @@ def missing_profile_fields(user: User, channel: str = "12315") -> list[str]:
     return [name for name in rules.REQUIRED_PROFILE_FIELDS[channel] if not (getattr(user, name) or "").strip()]
 
 
+def availability(channel: str) -> tuple[bool, str]:
+    """Whether the channel can take this platform's cases, and why (or why not), in one sentence."""
+    if channel == "arbitration":
+        commission = settings.ARBITRATION_COMMISSION
+        if not commission:
+            return False, (
+                f"平台用户协议没有仲裁条款，仲裁委员会只受理有书面仲裁协议的案件（{ARBITRATION_4.short}），"
+                "因此不提供仲裁申请书；请选择法院小额诉讼。"
+            )
+        return True, f"平台用户协议约定买家可以选择由{commission}仲裁（可选条款，也可以向法院起诉）。"
+    if channel == "court":
+        return True, f"金额小、事实清楚的金钱纠纷适用小额诉讼（{SMALL_CLAIMS.short}），可在人民法院在线服务网上立案。"
+    if channel == "12315":
+        return True, (
+            f"市场监督管理部门七个工作日内决定是否受理（{COMPLAINT_14.short}），"
+            f"受理后四十五个工作日内调解不成即终止调解（{COMPLAINT_21.short}）。"
+        )
+    return True, "仅在涉嫌欺诈（虚假宣传、收款不发货、卖出账号又找回）时报案。"
+
+
+def check_available(channel: str) -> str:
+    """`channel`, if it is one and this platform can use it (409 channel_unavailable otherwise)."""
+    if not availability(check_channel(channel))[0]:
+        raise DomainError(Error.COMPLAINT_CHANNEL_UNAVAILABLE, param="channel")
+    return channel
+
+
 def channels_for(case: RefundCase) -> list[dict]:
-    """The three channels for the buyer's case page: what each is for, and what the buyer still has to fill in."""
+    """Every channel for the buyer's case page: whether it is available and why, what each is for,
+    and what the buyer still has to fill in."""
     buyer = User.objects.get(pk=case.buyer_id)
     out = []
     for channel in CHANNELS:
         missing = missing_profile_fields(buyer, channel)
         info = CHANNEL_INFO[channel]
+        available, reason = availability(channel)
         out.append(
             {
                 "channel": channel,
+                "available": available,
+                "reason": reason,
                 "title": info["title"],
                 "document": documents.CHANNEL_TITLES[channel],
                 "recipient": info["recipient"],
@@ -105,7 +143,7 @@ def preview_text(case: RefundCase, channel: str) -> str:
 def build_package(case: RefundCase, channel: str) -> bytes:
     """The ZIP, built now from the stored files: complaint.pdf, complaint.txt, the evidence files and
     manifest.json (whose hashes show any stored file changed behind the platform's back)."""
-    return _build(gather(case), check_channel(channel))
+    return _build(gather(case), check_available(channel))
 
 
 def _build(dossier: Dossier, channel: str) -> bytes:
@@ -149,16 +187,16 @@ def fingerprint(dossier: Dossier, channel: str) -> str:
 def ready_package(case: RefundCase, channel: str) -> bytes:
     """The ZIP for a download: the stored build when it still says what the case says now, otherwise
     built now (and stored for the next download)."""
-    channel = check_channel(channel)
+    channel = check_available(channel)
     return _current_package(case.pk, channel, gather(case))[1]
 
 
 def prepare_package(case_id: int, channel: str) -> ComplaintPackage | None:
     """The job build_complaint: store a current package for the case and channel (at once if one is
-    stored already). None when there is no such case."""
+    stored already). None when there is no such case, or the channel is not available here."""
     channel = check_channel(channel)
     case = RefundCase.objects.filter(pk=case_id).first()
-    if case is None:
+    if case is None or not availability(channel)[0]:
         return None
     return _current_package(case_id, channel, gather(case))[0]
 
@@ -181,6 +219,8 @@ def prepare_soon(case: RefundCase, channel: str) -> bool:
     transaction commits (at once outside one). Returns whether a build was queued.
     """
     channel = check_channel(channel)
+    if not availability(channel)[0]:
+        return False
     current = fingerprint(gather(case), channel)
     if ComplaintPackage.objects.filter(case_id=case.pk, channel=channel, fingerprint=current).exists():
         return False
@@ -265,12 +305,16 @@ def _rationales(case: RefundCase) -> dict[datetime, str]:
 
 
 def gather(case: RefundCase) -> Dossier:
-    """Everything the documents state, read fresh from the database (dated now)."""
+    """Everything the documents state, read fresh from the database (dated now), with the latest
+    order chat among the evidence (added first when it changed since the last log)."""
+    aftersales.refresh_chat_log(case)
     case = RefundCase.objects.select_related("order", "shop", "shop__owner", "buyer").get(pk=case.pk)
     order, shop, buyer = case.order, case.shop, case.buyer
     snap = order.snapshot
     operator = Operator(
-        name=settings.PLATFORM_OPERATOR.get("name", ""), address=settings.PLATFORM_OPERATOR.get("address", "")
+        name=settings.PLATFORM_OPERATOR.get("name", ""),
+        address=settings.PLATFORM_OPERATOR.get("address", ""),
+        arbitration_commission=settings.ARBITRATION_COMMISSION,
     )
     generated_at = clock_now()
     reason_label = documents.REASON_LABELS.get(case.reason, case.reason)

@@ -60,6 +60,11 @@ COMPLAINT_MEASURES = Statute(
 )
 ARBITRATION_LAW = Statute("中华人民共和国仲裁法", "仲裁法", "Arbitration Law of the PRC")
 CIVIL_PROCEDURE = Statute("中华人民共和国民事诉讼法", "民事诉讼法", "Civil Procedure Law of the PRC")
+CIVIL_PROCEDURE_INTERPRETATION = Statute(
+    "最高人民法院关于适用〈中华人民共和国民事诉讼法〉的解释",
+    "民事诉讼法司法解释",
+    "SPC Interpretation on the Application of the Civil Procedure Law",
+)
 NO_REASON_RETURNS = Statute(
     "网络购买商品七日无理由退货暂行办法",
     "网络购买商品七日无理由退货暂行办法",
@@ -236,6 +241,14 @@ SMALL_CLAIMS = Law(
     "Basic people's courts hear simple, undisputed money claims under the statutory limit in the small-claims "
     "procedure, with one instance only.",
 )
+ONLINE_DELIVERY_VENUE = Law(
+    CIVIL_PROCEDURE_INTERPRETATION,
+    "第二十条",
+    "Article 20",
+    "以信息网络方式订立的买卖合同，通过信息网络交付标的的，以买受人住所地为合同履行地",
+    "For a sale concluded online whose goods are delivered online, the buyer's domicile is the place of "
+    "performance (so the buyer may sue there).",
+)
 NO_REASON_MEASURES = Law(
     NO_REASON_RETURNS,
     "",
@@ -267,6 +280,7 @@ LAWS: tuple[Law, ...] = (
     ARBITRATION_4,
     ARBITRATION_16,
     SMALL_CLAIMS,
+    ONLINE_DELIVERY_VENUE,
 )
 
 # Which articles void which kind of unfair standard clause (霸王条款). Clauses that exclude or

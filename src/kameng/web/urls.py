@@ -31,6 +31,7 @@ urlpatterns = [
     path("metrics", ops.metrics, name="metrics"),  # Prometheus
     path("", include((complaint_patterns, "complaints"))),  # before the case pages under refunds/
     path("rules/", trust.rules_page, name="trust-rules"),
+    path("agreement/", trust.agreement_page, name="trust-agreement"),
     path("merchants/<int:shop_id>/", trust.merchant_profile, name="trust-merchant"),
     path("staff/sanctions/", trust.staff_sanctions, name="trust-staff-sanctions"),
     path("staff/audit/", audit.audit_page, name="security-audit"),

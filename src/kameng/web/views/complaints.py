@@ -63,7 +63,7 @@ def complaint_page(request, case_id: int):
             "channels": channels,
             "current": current,
             "channel": channel,
-            "preview": services.preview_text(case, channel),
+            "preview": services.preview_text(case, channel) if current["available"] else "",
             "form": form,
             "download_url": f"{reverse('complaints:download', args=[case.pk])}?channel={channel}",
         },
@@ -76,8 +76,11 @@ def complaint_download(request, case_id: int):
     channel = request.GET.get("channel", "")
     if channel not in CHANNELS:
         return HttpResponseBadRequest(
-            "channel 必须是 12315、arbitration 或 police 之一", content_type="text/plain; charset=utf-8"
+            "channel 必须是 12315、arbitration、court 或 police 之一", content_type="text/plain; charset=utf-8"
         )
+    available, reason = services.availability(channel)
+    if not available:
+        return HttpResponse(reason, status=409, content_type="text/plain; charset=utf-8")
     response = HttpResponse(services.ready_package(case, channel), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{services.package_filename(case, channel)}"'
     response["Cache-Control"] = "no-store"

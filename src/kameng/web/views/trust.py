@@ -1,6 +1,7 @@
 """Trust pages: the public rules-and-statistics page, a merchant's public credit profile (with
 its sanction history for the merchant and staff), and the operators' sanctions page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from kameng.accounts.models import Role
 from kameng.aftersales.models import Resolution
 from kameng.catalog.models import Shop, ShopStatus
+from kameng.complaints.rules import arbitration_clause
 from kameng.errors import DomainError
 from kameng.labels import label
 from kameng.trust import services
@@ -30,6 +32,31 @@ def _english() -> bool:
     return (get_language() or "").startswith("en")
 
 
+def agreement_page(request):
+    """用户协议（争议解决）: how disputes leave the platform. The arbitration clause is shown only when
+    the operator's agreement has one (KAMENG_ARBITRATION_COMMISSION), as an option for the buyer."""
+    commission = settings.ARBITRATION_COMMISSION
+    operator = settings.PLATFORM_OPERATOR.get("name", "")
+    return render(
+        request,
+        "web/trust/agreement.html",
+        {
+            "operator": operator,
+            "commission": commission,
+            "clause": arbitration_clause(commission, operator) if commission else "",
+        },
+    )
+
+
+def duration_text(seconds: float | None) -> str | None:
+    """A median resolution time people can read: minutes under an hour (never "0.0 小时")."""
+    if seconds is None:
+        return None
+    if seconds < 3600:
+        return _("%(m)s 分钟") % {"m": max(1, round(seconds / 60))}
+    return _("%(h)s 小时") % {"h": f"{seconds / 3600:.1f}"}
+
+
 def rules_page(request):
     """平台规则与统计: refund standards, deadlines, the credit formula and live statistics."""
     english = _english()
@@ -45,11 +72,7 @@ def rules_page(request):
         "p": policies,
         "stats": stats,
         "fast_track_yuan": policies["fast_track"]["threshold"] // 100,
-        "median_hours": (
-            f"{stats['median_resolution_seconds'] / 3600:.1f}"
-            if stats["median_resolution_seconds"] is not None
-            else None
-        ),
+        "median_text": duration_text(stats["median_resolution_seconds"]),
         "categories": [
             {
                 **c,
@@ -66,6 +89,15 @@ def rules_page(request):
             title=_("每周纠纷率（售后案件数 ÷ 订单数）"),
             fmt=charts.percent,
             chart_id="chart-dispute",
+            reference=(
+                (
+                    stats["dispute_rate"],
+                    _("近 %(d)s 天整体 %(r)s")
+                    % {"d": stats["window_days"], "r": charts.percent(stats["dispute_rate"])},
+                )
+                if stats["dispute_rate"] is not None
+                else None
+            ),
         ),
         "chart_resolution": charts.bar_chart(
             [(week_label(w), w["median_resolution_seconds"]) for w in weekly],
