@@ -12,7 +12,7 @@ from kameng.security import ratelimit
 from .contract import IdIn, Integer, Out, enum_of, raises
 from .orders import OrderOut, order_out
 
-router = Router(tags=["guest"])
+router = Router(tags=["orders"])  # guest orders are orders
 
 
 class GuestOrderIn(Schema):
