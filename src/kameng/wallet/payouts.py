@@ -6,10 +6,9 @@ until the gateway gives a final answer. A payout that fails comes back to the wa
 sandbox payout (`payout`) is paid at once, for development and the demo.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 
 from kameng.accounts.models import Role
 from kameng.clock.services import now as clock_now
@@ -19,6 +18,7 @@ from kameng.ledger.models import EntryKind
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
+from . import retries
 from .gateways import GatewayError, payout_gateway
 from .gateways.base import PayoutOutcome, PayoutResult
 from .models import Withdrawal, WithdrawalStatus
@@ -27,8 +27,6 @@ from .payments import new_trade_no
 SANDBOX_PAYOUT = "payout"
 PAYOUT_TIMER = "withdrawal_payout"
 PAYOUT_JOB = "send_payout"
-PAYOUT_RETRY_FIRST = timedelta(minutes=2)
-PAYOUT_RETRY_MAX = timedelta(hours=1)
 
 
 def merchant_debt(user_id: int) -> int:
@@ -84,8 +82,7 @@ def withdraw(
             memo=f"提现 {withdrawal.pk}",
         )
         if not instant:
-            timers.schedule(PAYOUT_TIMER, str(withdrawal.pk), now + PAYOUT_RETRY_FIRST, now=now)
-            jobs.enqueue(PAYOUT_JOB, withdrawal.pk)
+            retries.try_again(PAYOUT_TIMER, PAYOUT_JOB, withdrawal.pk, 0, now)
     return withdrawal
 
 
@@ -100,9 +97,7 @@ def send_payout(withdrawal_id: int) -> str:
         accepted = bool(withdrawal.gateway_reference)
         result = gateway.payout_status(withdrawal) if accepted else gateway.payout(withdrawal)
     except GatewayError as exc:
-        Withdrawal.objects.filter(pk=withdrawal_id, status=WithdrawalStatus.PENDING).update(
-            attempts=F("attempts") + 1, last_error=str(exc)[:500]
-        )
+        retries.note_gateway_error(Withdrawal, withdrawal_id, exc)
         return WithdrawalStatus.PENDING
     return settle_payout(withdrawal_id, result)
 
@@ -141,8 +136,5 @@ def settle_payout(withdrawal_id: int, result: PayoutResult) -> str:
 def retry_payout(target: str, now: datetime) -> None:
     """Timer: a payout without a final answer is sent (or asked about) again after commit."""
     withdrawal = Withdrawal.objects.filter(pk=int(target), status=WithdrawalStatus.PENDING).first()
-    if withdrawal is None:
-        return
-    wait = min(PAYOUT_RETRY_FIRST * 2 ** min(withdrawal.attempts, 10), PAYOUT_RETRY_MAX)
-    timers.schedule(PAYOUT_TIMER, target, now + wait, now=now)
-    jobs.enqueue(PAYOUT_JOB, withdrawal.pk)
+    if withdrawal is not None:
+        retries.try_again(PAYOUT_TIMER, PAYOUT_JOB, withdrawal.pk, withdrawal.attempts, now)
