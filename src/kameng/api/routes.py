@@ -3,7 +3,20 @@
 The order is the OpenAPI document's order of tags and paths.
 """
 
-from . import accounts, audit, catalog, clock, complaints, evidence, guest, payments, trust, wallet
+from . import (
+    accounts,
+    audit,
+    catalog,
+    clock,
+    complaints,
+    evidence,
+    guest,
+    integrations,
+    payments,
+    statements,
+    trust,
+    wallet,
+)
 from .base import api
 from .orders import router as orders
 from .refunds import router as refunds
@@ -21,5 +34,7 @@ for router in (
     complaints.router,  # /refunds/{id}/complaint
     trust.router,  # /policies, /stats, credit, reviews, sanctions
     audit.router,  # /audit
+    integrations.router,  # /webhooks, /notifications/channels
+    statements.router,  # /wallet/statement, /stats/commission
 ):
     api.add_router("", router)

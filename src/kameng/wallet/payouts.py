@@ -15,14 +15,17 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
+from kameng.policy.services import get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
 from . import retries
+from .events import withdrawal_paid
 from .gateways import GatewayError, payout_gateway
 from .gateways.base import PayoutOutcome, PayoutResult
 from .models import Withdrawal, WithdrawalStatus
 from .payments import new_trade_no
+from .statement import withdrawable_amount
 
 SANDBOX_PAYOUT = "payout"
 PAYOUT_TIMER = "withdrawal_payout"
@@ -60,6 +63,8 @@ def withdraw(
             raise DomainError(Error.WITHDRAWAL_DEBT_OUTSTANDING)
         if amount > ledger.balance(wallet):  # before the row: an amount past 64 bits must not reach the database
             raise DomainError(Error.INSUFFICIENT_FUNDS)
+        if amount > withdrawable_amount(acting_user, now):  # T+N: released money settles first (policy)
+            raise DomainError(Error.WITHDRAWAL_NOT_SETTLED, days=get_policy().settlement_days)
         instant = gateway == SANDBOX_PAYOUT
         withdrawal = Withdrawal.objects.create(
             user=acting_user,
@@ -83,6 +88,8 @@ def withdraw(
         )
         if not instant:
             retries.try_again(PAYOUT_TIMER, PAYOUT_JOB, withdrawal.pk, 0, now)
+        else:
+            withdrawal_paid(withdrawal)  # notifications and webhooks hear of it (kameng.wallet.events)
     return withdrawal
 
 
@@ -129,6 +136,8 @@ def settle_payout(withdrawal_id: int, result: PayoutResult) -> str:
         if withdrawal.status != WithdrawalStatus.PENDING:
             timers.cancel(PAYOUT_TIMER, str(withdrawal.pk))
         withdrawal.save()
+        if withdrawal.status == WithdrawalStatus.PAID:
+            withdrawal_paid(withdrawal)
         return withdrawal.status
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_special_terms_confirmation'),
+        ('orders', '0005_order_warranty_until'),
     ]
 
     operations = [
