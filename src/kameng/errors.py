@@ -599,6 +599,24 @@ class Error(Enum):
         "订单不在待支付状态",
         "This order is not awaiting payment",
     )
+    GUEST_ORDER_NOT_FOUND = (
+        K.NOT_FOUND,
+        "not_found",
+        "没有找到匹配的订单，请核对订单号和查询密码",
+        "No matching order: check the order number and the query password",
+    )
+    GUEST_CONTACT_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_contact",
+        "请填写有效的邮箱地址或手机号",
+        "Enter a valid email address or mobile number",
+    )
+    GUEST_PASSWORD_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_query_password",
+        "查询密码需为 6 到 64 个字符",
+        "The query password must be 6 to 64 characters",
+    )
     ORDER_REFUND_EXCEEDS_REFUNDABLE = (
         K.INVALID_REQUEST,
         "amount_exceeds_refundable",

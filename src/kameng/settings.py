@@ -289,6 +289,9 @@ RATE_LIMITS = {
     "api_token": "1200/60",  # every /api/ request per bearer token
     "api_ip": "6000/60",  # every /api/ request with a token, per client address
     "api_anonymous_ip": "600/60",  # every /api/ request without a token, per client address
+    "guest_checkout_ip": "20/3600",  # POST /guest/orders and the guest buy page, per client address
+    "guest_lookup_order": "10/3600",  # 查单 (POST /guest/lookup and its page) per order number
+    "guest_lookup_ip": "30/3600",  # 查单 per client address, whatever the number
 }
 for _name in RATE_LIMITS:
     RATE_LIMITS[_name] = os.environ.get(f"KAMENG_RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name])

@@ -7,6 +7,7 @@ from ninja.security import HttpBearer
 from kameng.accounts.models import Role
 from kameng.accounts.services import token_for
 from kameng.errors import DomainError, Error
+from kameng.orders import guest
 
 from .contract import ContractAPI
 from .errors import error_response
@@ -23,6 +24,25 @@ class BearerAuth(HttpBearer):
 
 
 bearer = BearerAuth()
+
+
+class OrderBearer(BearerAuth):
+    """A user's token, or a guest's lookup_token (免注册购买): that one order's page, its chat and
+    POST /refunds for it accept both; every other route takes `bearer` alone, so a lookup_token
+    opens nothing else (401 there). The guest's buyer cannot see any other order (404)."""
+
+    def authenticate(self, request, token):
+        user = super().authenticate(request, token)
+        if user is not None:
+            return user
+        found = guest.order_for_token(token)
+        if found is None:
+            return None
+        request.user, request.guest_order = found
+        return request.user
+
+
+order_bearer = OrderBearer()
 
 api = ContractAPI(
     title="kameng API",

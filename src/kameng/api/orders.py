@@ -7,9 +7,9 @@ from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
 from kameng.accounts.models import Role
-from kameng.api.base import bearer, iso, paginate
+from kameng.api.base import bearer, iso, order_bearer, paginate
 from kameng.errors import DomainError, Error
-from kameng.orders import services
+from kameng.orders import checkout, services
 from kameng.orders.lifecycle import EscrowStatus, OrderStatus
 from kameng.orders.models import Message, Order
 from kameng.policy.defaults import CategoryClass
@@ -40,6 +40,9 @@ class OrderIn(Schema):
     quantity: Integer = 1
     accept_special_terms: bool = False
     topup_target: str | None = None
+    pay_with: Annotated[str, enum_of(checkout.WALLET, *checkout.GATEWAYS)] = (
+        checkout.WALLET
+    )  # a gateway: direct checkout
 
 
 class DeliverIn(Schema):
@@ -89,6 +92,17 @@ class TermsConfirmationOut(Out):
     confirmed_at: Timestamp
 
 
+class PaymentOut(Out):
+    """A direct checkout's gateway payment: where to pay and until when (the stock is reserved until then)."""
+
+    gateway: Annotated[str, enum_of(*checkout.GATEWAYS)]
+    out_trade_no: str
+    pay_url: str
+    code_url: str | None  # WeChat Native: the QR code's content
+    expires_at: Timestamp | None
+    status: Annotated[str, enum_of("pending", "succeeded")]
+
+
 class OrderOut(Out):
     id: Id
     number: str
@@ -108,6 +122,8 @@ class OrderOut(Out):
     special_terms_accepted: bool
     special_terms_confirmation: TermsConfirmationOut | None
     topup_target: str | None
+    pay_with: Annotated[str, enum_of(checkout.WALLET, *checkout.GATEWAYS)]
+    payment: PaymentOut | None  # a direct checkout's (None for a wallet purchase)
     delivery: DeliveryOut | None  # the buyer and the shop's merchant only
     delivered_at: Timestamp | None
     after_sale_until: Timestamp | None
@@ -172,10 +188,26 @@ def order_out(order: Order, user) -> dict:
         "special_terms_accepted": order.special_terms_accepted,
         "special_terms_confirmation": order.special_terms_confirmation,
         "topup_target": order.topup_target or None,
+        "pay_with": order.pay_with,
+        "payment": payment_out(order),
         "delivery": delivery,
         "delivered_at": iso(order.delivered_at),
         "after_sale_until": iso(order.after_sale_until),
         "created_at": iso(order.created_at),
+    }
+
+
+def payment_out(order: Order) -> dict | None:
+    payment = checkout.payment_of(order)
+    if payment is None:
+        return None
+    return {
+        "gateway": payment.gateway,
+        "out_trade_no": payment.out_trade_no,
+        "pay_url": payment.pay_url,
+        "code_url": payment.code_url or None,
+        "expires_at": iso(order.payment_expires_at),
+        "status": payment.status,
     }
 
 
@@ -194,15 +226,21 @@ def message_out(message: Message) -> dict:
 @raises(Error.ORDER_BUYER_ONLY, Error.ORDER_OWN_SHOP, Error.ORDER_QUANTITY_INVALID, Error.ORDER_QUANTITY_ONE_ONLY)
 @raises(Error.SPECIAL_TERMS_NOT_ACCEPTED, Error.ORDER_TOPUP_TARGET_REQUIRED, Error.LISTING_NOT_FOUND)
 @raises(Error.INSUFFICIENT_FUNDS, Error.OUT_OF_STOCK)
+@raises(Error.ORDER_PAY_WITH_INVALID, Error.PAYMENT_GATEWAY_OFF, Error.TOO_MANY_UNPAID_ORDERS)
 def create_order(request, payload: OrderIn):
-    """A buyer buys a listing from the wallet: the money goes into escrow; card keys deliver at once."""
-    order = services.purchase(
-        acting_user=request.auth,
-        listing_id=payload.listing,
-        quantity=payload.quantity,
-        accept_special_terms=payload.accept_special_terms,
-        topup_target=payload.topup_target or "",
-    )
+    """A buyer buys a listing: from the wallet into escrow at once (card keys deliver at once), or through
+    a gateway (`pay_with`): `awaiting_payment` with the stock reserved until `payment.expires_at`."""
+    terms = {
+        "acting_user": request.auth,
+        "listing_id": payload.listing,
+        "quantity": payload.quantity,
+        "accept_special_terms": payload.accept_special_terms,
+        "topup_target": payload.topup_target or "",
+    }
+    if payload.pay_with == checkout.WALLET:
+        order = services.purchase(**terms)
+    else:
+        order = checkout.start_checkout(**terms, pay_with=payload.pay_with)
     return Status(201, order_out(order, request.auth))
 
 
@@ -235,7 +273,7 @@ def export_orders(request, format: Annotated[str, enum_of("csv")] = "csv"):
     return response
 
 
-@router.get("/orders/{order_id}", response=OrderOut)
+@router.get("/orders/{order_id}", response=OrderOut, auth=order_bearer)  # a guest's lookup_token too
 @raises(Error.ORDER_NOT_FOUND)
 def get_order(request, order_id: PathId):
     """One order the caller may see (its delivery only for the buyer and the shop's merchant)."""
@@ -267,7 +305,7 @@ def confirm(request, order_id: PathId):
     return order_out(services.confirm(order, acting_user=request.auth), request.auth)
 
 
-@router.post("/orders/{order_id}/messages", response={201: MessageOut})
+@router.post("/orders/{order_id}/messages", response={201: MessageOut}, auth=order_bearer)
 @raises(Error.MESSAGE_PARTIES_ONLY, Error.MESSAGE_BODY_INVALID)
 def post_message(request, order_id: PathId, payload: MessageIn):
     """A message in the order's chat (cannot be edited or deleted; off-platform payment is flagged)."""
@@ -275,7 +313,7 @@ def post_message(request, order_id: PathId, payload: MessageIn):
     return Status(201, message_out(services.post_message(order, acting_user=request.auth, body=payload.body)))
 
 
-@router.get("/orders/{order_id}/messages", response=page_of(MessageOut))
+@router.get("/orders/{order_id}/messages", response=page_of(MessageOut), auth=order_bearer)
 @raises(Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
 def list_messages(request, order_id: PathId, limit: Limit = 100, starting_after: Cursor = None):
     """The order's chat, oldest first within the page."""

@@ -32,7 +32,7 @@ from kameng.evidence.models import Evidence
 from kameng.evidence.services import download_name
 from kameng.ops.storage import download_response
 
-from .base import check_limit, cursor_pk, iso, paginate, require_role
+from .base import check_limit, cursor_pk, iso, order_bearer, paginate, require_role
 from .contract import (
     Amount,
     Currency,
@@ -311,7 +311,7 @@ def _timelines(case_ids: list[int]) -> dict:
     return out
 
 
-@router.post("/refunds", response={201: CaseOut})
+@router.post("/refunds", response={201: CaseOut}, auth=order_bearer)  # a guest's lookup_token too
 @raises(Error.CASE_BUYER_ONLY, Error.ORDER_NOT_FOUND, Error.CASE_DESCRIPTION_INVALID, Error.CASE_AMOUNT_INVALID)
 @raises(Error.CASE_REASON_INVALID, Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, Error.REFUND_WINDOW_CLOSED)
 @raises(Error.CASE_ALREADY_OPEN, Error.NO_REASON_NOT_ALLOWED, Error.CASE_ALREADY_SETTLED, Error.REOPEN_LIMIT_REACHED)

@@ -3,7 +3,20 @@
 The order is the OpenAPI document's order of tags and paths.
 """
 
-from . import accounts, audit, catalog, clock, complaints, evidence, integrations, payments, statements, trust, wallet
+from . import (
+    accounts,
+    audit,
+    catalog,
+    clock,
+    complaints,
+    evidence,
+    guest,
+    integrations,
+    payments,
+    statements,
+    trust,
+    wallet,
+)
 from .base import api
 from .orders import router as orders
 from .refunds import router as refunds
@@ -14,6 +27,7 @@ for router in (
     wallet.router,
     payments.router,  # /payments/notify/{gateway}
     orders,
+    guest.router,  # /guest/orders, /guest/lookup: 免注册购买 and 查单
     clock.router,
     refunds,  # /refunds…: cases, evidence uploads and manifest
     evidence.router,  # /refunds/{id}/assist, evidence previews

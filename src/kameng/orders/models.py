@@ -5,7 +5,7 @@ from django.db import models
 
 from .lifecycle import EscrowStatus, OrderStatus
 
-__all__ = ["EscrowStatus", "Message", "Order", "OrderEvent", "OrderStatus"]
+__all__ = ["EscrowStatus", "GuestAccess", "GuestToken", "Message", "Order", "OrderEvent", "OrderStatus"]
 
 
 class Order(models.Model):
@@ -79,3 +79,23 @@ class Message(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["order", "id"], name="message_order")]
+
+
+class GuestAccess(models.Model):
+    """免注册购买: an order bought without an account. The buyer is a user of its own that can never
+    log in; the order is found again by its number and the query password (stored hashed), and each
+    lookup issues a bearer token scoped to this one order (GuestToken)."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="guest")
+    contact = models.CharField(max_length=120)  # an email address or a mainland mobile number
+    password_hash = models.CharField(max_length=128)  # Django's password hasher
+    created_at = models.DateTimeField()
+
+
+class GuestToken(models.Model):
+    """A lookup_token: a bearer token for one guest order (its page, chat and refund request), stored hashed."""
+
+    access = models.ForeignKey(GuestAccess, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()

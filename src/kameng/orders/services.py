@@ -381,13 +381,6 @@ def take_stock(order: Order, now, *, reserve: bool = False) -> list[int]:
     return [i.pk for i in items]
 
 
-def expire_checkout(order_id: int, now) -> None:
-    """Timer: the direct checkout was not paid in time; cancel it and put its stock back on sale."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=order_id)
-        transition(order, Event.PAYMENT_EXPIRED, actor=Actor.SYSTEM, user=None, now=now)
-
-
 # ---- delivery and confirmation ---------------------------------------------------------------
 
 

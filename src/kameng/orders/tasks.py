@@ -2,8 +2,9 @@
 
 from kameng.timers.services import handler
 
+from .checkout import expire_checkout  # also registers the handler of gateway payments for orders
 from .lifecycle import PAYMENT_TIMER, RELEASE_TIMER
-from .services import expire_checkout, release_due_escrow
+from .services import release_due_escrow
 
 
 @handler(RELEASE_TIMER)

@@ -265,6 +265,18 @@ class WithdrawalForm(forms.Form):
         offer_gateways(self.fields["gateway"], gateways)
 
 
+def pay_with_field(gateways: list[str]) -> forms.ChoiceField:
+    """How a buyer pays: the wallet at once, or a gateway that is on (a direct checkout)."""
+    return forms.ChoiceField(
+        label=_("支付方式"),
+        choices=[("wallet", _("钱包余额")), *((g, GATEWAY_LABELS[g]) for g in gateways)],
+        initial="wallet",
+        required=False,  # none chosen: the wallet
+        widget=forms.RadioSelect,
+        help_text=_("用支付渠道付款时，库存为你保留 15 分钟，超时未付订单自动取消。"),
+    )
+
+
 class BuyForm(forms.Form):
     error_code = ""  # the service's error code after a refused purchase (the page offers a top-up)
     quantity = forms.IntegerField(label=_("购买数量"), min_value=1, max_value=100, initial=1)
@@ -278,8 +290,10 @@ class BuyForm(forms.Form):
         label=_("我已阅读并同意以上特殊商品条款"), required=False, initial=False
     )  # never ticked by default: 实施条例第十九条
 
-    def __init__(self, *args, listing, **kwargs):
+    def __init__(self, *args, listing, gateways=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if gateways:  # direct checkout: the wallet or a configured gateway
+            self.fields["pay_with"] = pay_with_field(list(gateways))
         if listing.kind != "card_key":
             del self.fields["quantity"]  # one per order for everything not delivered from stock
         if listing.kind != "direct_topup":
@@ -291,6 +305,36 @@ class BuyForm(forms.Form):
         else:
             # The browser asks first; the service refuses anyway if the box was not ticked.
             self.fields["accept_special_terms"].widget.attrs["required"] = True
+
+
+class GuestBuyForm(BuyForm):
+    """免注册购买: the buy form without an account: a contact, a query password, a gateway (no wallet)."""
+
+    contact = forms.CharField(
+        label=_("联系方式"),
+        max_length=120,
+        help_text=_("邮箱或手机号。填邮箱时，卡密也会发到你的邮箱。"),
+    )
+    query_password = forms.CharField(
+        label=_("查询密码"),
+        min_length=6,
+        max_length=64,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("6 到 64 个字符。凭订单号和查询密码查单、联系商家、申请售后，请牢记。"),
+    )
+
+    def __init__(self, *args, listing, gateways, **kwargs):
+        super().__init__(*args, listing=listing, gateways=gateways, **kwargs)
+        field = self.fields["pay_with"] = pay_with_field(gateways)
+        field.choices = field.choices[1:]  # no wallet without an account
+        field.initial, field.required = (gateways[0] if gateways else None), True
+
+
+class GuestLookupForm(forms.Form):
+    """查单: the order number and the query password chosen at purchase."""
+
+    number = forms.CharField(label=_("订单号"), max_length=32)
+    query_password = forms.CharField(label=_("查询密码"), max_length=64, widget=forms.PasswordInput)
 
 
 class MessageForm(forms.Form):

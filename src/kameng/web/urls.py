@@ -8,6 +8,7 @@ from .views import (
     audit,
     cases,
     complaints,
+    guest,
     integrations,
     merchant,
     operator,
@@ -51,6 +52,10 @@ urlpatterns = [
     path("orders/<int:order_id>", orders.order_detail, name="order"),
     path("orders/<int:order_id>/confirm", orders.order_confirm, name="order-confirm"),
     path("orders/<int:order_id>/pay-balance", orders.order_pay_balance, name="order-pay-balance"),
+    # 免注册购买 and 查单 (guest checkout): the session remembers which guest orders it may show.
+    path("guest/buy/<int:listing_id>", guest.guest_buy, name="guest-buy"),
+    path("guest/orders/<int:order_id>", guest.guest_order, name="guest-order"),
+    path("guest/lookup", guest.guest_lookup, name="guest-lookup"),
     path("orders/<int:order_id>/messages", orders.order_message, name="order-message"),
     path("orders/<int:order_id>/deliver", orders.order_deliver, name="order-deliver"),
     path("shop/", merchant.shop, name="merchant-shop"),

@@ -12,6 +12,8 @@ from kameng.policy import laws
 from kameng.policy.defaults import CategoryClass
 from kameng.policy.services import get_policy
 
+from ..forms import GATEWAY_LABELS
+
 register = template.Library()
 
 
@@ -143,3 +145,9 @@ def nav_current(context, *prefixes) -> str:
         if (prefix == "/" and path == "/") or (prefix != "/" and path.startswith(prefix)):
             return "aria-current=page"
     return ""
+
+
+@register.filter
+def gateway_label(code: str) -> str:
+    """A payment gateway's name (支付宝, 微信支付, …) in the active language."""
+    return str(GATEWAY_LABELS.get(code, code))

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 from kameng.catalog import services as catalog_services
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
-from kameng.orders import lifecycle
+from kameng.orders import checkout, lifecycle
 from kameng.orders import services as order_services
 from kameng.orders.lifecycle import Event, OrderStatus
+from kameng.wallet.gateways import enabled_names
 
 from ..forms import BuyForm, DeliverForm, MessageForm
 from ..pages import attach_error, error_text, login_required, not_found_from, role_required
@@ -26,21 +27,29 @@ def buy(request, listing_id: int):
         listing = catalog_services.get_listing_for(listing_id, request.user)
     except DomainError as exc:
         raise not_found_from(exc) from None
-    form = BuyForm(request.POST, listing=listing)
+    form = BuyForm(request.POST, listing=listing, gateways=enabled_names())
     if form.is_valid():
         data = form.cleaned_data
+        pay_with = data.get("pay_with") or checkout.WALLET
+        terms = {
+            "acting_user": request.user,
+            "listing_id": listing.pk,
+            "quantity": data.get("quantity") or 1,
+            "accept_special_terms": bool(data.get("accept_special_terms")),
+            "topup_target": data.get("topup_target") or "",
+        }
         try:
-            order = order_services.purchase(
-                acting_user=request.user,
-                listing_id=listing.pk,
-                quantity=data.get("quantity") or 1,
-                accept_special_terms=bool(data.get("accept_special_terms")),
-                topup_target=data.get("topup_target") or "",
-            )
+            if pay_with == checkout.WALLET:
+                order = order_services.purchase(**terms)
+            else:
+                order = checkout.start_checkout(**terms, pay_with=pay_with)
         except DomainError as exc:
             attach_error(form, exc)
             form.error_code = exc.code
         else:
+            payment = checkout.payment_of(order)
+            if payment is not None:  # the payment page: the gateway's link or QR code, refreshed until paid
+                return redirect("pay", out_trade_no=payment.out_trade_no)
             messages.success(request, _("下单成功，款项已由平台担保。"))
             return redirect("order", order_id=order.pk)
     return render(request, "web/buyer/listing.html", listing_context(request, listing, buy_form=form))
@@ -73,8 +82,9 @@ def _get_order(request, order_id):
         raise not_found_from(exc) from None
 
 
-def order_context(request, order, *, message_form=None, deliver_form=None) -> dict:
-    user = request.user
+def order_context(request, order, *, message_form=None, deliver_form=None, viewer=None) -> dict:
+    """What the order page shows to its viewer (the signed-in user, or a guest order's own buyer)."""
+    user = viewer or request.user
     is_buyer = user.pk == order.buyer_id
     is_merchant = user.pk == order.shop.owner_id
     now = clock_now()
@@ -108,6 +118,7 @@ def order_context(request, order, *, message_form=None, deliver_form=None) -> di
         "warranty_in": order.warranty_until - now if order.warranty_until and order.warranty_until > now else None,
         "can_confirm": can_confirm,
         "can_pay_balance": order_services.may(order, user, Event.BALANCE_PAID) and order.balance_due > 0,
+        **_checkout_context(order, now),
         "can_deliver": can_deliver,
         "show_delivery": show_delivery,
         "delivered_items": [s.secret for s in order.stock_items.order_by("pk")] if show_delivery else [],
@@ -116,6 +127,22 @@ def order_context(request, order, *, message_form=None, deliver_form=None) -> di
         "can_chat": is_buyer or is_merchant,
         "message_form": message_form or MessageForm(),
         "deliver_form": deliver_form or (DeliverForm() if can_deliver else None),
+    }
+
+
+def _checkout_context(order, now) -> dict:
+    """A direct checkout on the order page: where to pay and how long is left, or what became of
+    a payment that came too late (sent back by its original route)."""
+    payment = checkout.payment_of(order)
+    if payment is None:
+        return {"payment": None}
+    left = order.payment_expires_at - now if order.payment_expires_at else None
+    seconds = max(0, int(left.total_seconds())) if left is not None else 0
+    return {
+        "payment": payment,
+        "awaiting_payment": order.status == OrderStatus.AWAITING_PAYMENT,
+        "payment_left": f"{seconds // 60:02d}:{seconds % 60:02d}",
+        "late_refunds": list(checkout.late_refunds(order)) if order.status == OrderStatus.CANCELLED else [],
     }
 
 

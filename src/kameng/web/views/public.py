@@ -16,6 +16,7 @@ from kameng.errors import DomainError
 from kameng.policy.services import get_policy
 from kameng.trust.credit import credit_for_shop
 from kameng.wallet import services as wallet_services
+from kameng.wallet.gateways import enabled_names
 
 from ..forms import BuyForm
 from ..pages import not_found_from
@@ -59,7 +60,7 @@ def listing_context(request, listing, buy_form=None) -> dict:
     shop = listing.shop
     is_buyer = user.is_authenticated and user.role == "buyer"
     if buy_form is None and is_buyer:
-        buy_form = BuyForm(listing=listing)
+        buy_form = BuyForm(listing=listing, gateways=enabled_names())
     return {
         "listing": listing,
         "shop": shop,

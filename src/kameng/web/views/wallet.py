@@ -1,6 +1,7 @@
 """The wallet page (balance, escrow held, debt, top-ups, withdrawals), the payment page, and the sandbox's pay page."""
 
 import segno
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Sum
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +24,7 @@ from kameng.wallet.models import Payment, Withdrawal
 
 from ..forms import TopupForm, WithdrawalForm
 from ..pages import attach_error, login_required
+from . import guest as guest_pages
 
 
 def _statement(user, limit: int = 20):
@@ -98,32 +100,49 @@ def _payer(request):
 @require_http_methods(["GET", "POST"])
 def sandbox_pay(request, topup_id: int):
     """The sandbox gateway's pay page: "paying" sends a signed notification to our notify endpoint."""
-    payer = _payer(request)
-    if not get_gateway("sandbox").configured() or payer is None:
+    if not get_gateway("sandbox").configured():
         raise Http404
-    topup = get_object_or_404(Payment, pk=topup_id, gateway="sandbox", user=payer)
+    topup = get_object_or_404(Payment, pk=topup_id, gateway="sandbox")
+    if not _may_pay(request, topup):
+        raise Http404
     if request.method == "GET":
-        return render(request, "web/sandbox_pay.html", {"topup": topup, "paid": topup.status == "succeeded"})
+        paid = topup.status == "succeeded"
+        return render(
+            request, "web/sandbox_pay.html", {"topup": topup, "paid": paid, "done_url": _return_url(request, topup)}
+        )
     result = payments.pay_in_sandbox(topup)
     if request.headers.get("Accept", "").startswith("application/json") or request.content_type == "application/json":
         return JsonResponse({"topup": str(result.pk), "status": result.status})
-    return render(request, "web/sandbox_pay.html", {"topup": result, "paid": True, "just_paid": True})
+    done_url = _return_url(request, result)
+    return render(
+        request, "web/sandbox_pay.html", {"topup": result, "paid": True, "just_paid": True, "done_url": done_url}
+    )
 
 
-def _return_url(payment) -> str:
-    """Where the buyer goes once paid: the wallet for a top-up, the order for an order."""
+def _may_pay(request, payment) -> bool:
+    """The payment's own user (signed in, or by API token), or the browser that placed that guest order."""
+    payer = _payer(request)
+    return (payer is not None and payer.pk == payment.user_id) or guest_pages.holds_payment(request, payment)
+
+
+def _return_url(request, payment) -> str:
+    """Where the buyer goes once paid: the wallet for a top-up, the order (a guest's result page) for an order."""
     if payment.purpose == "order" and payment.ref.isdigit():
-        return reverse("order", args=[int(payment.ref)])
+        page = "guest-order" if guest_pages.holds_payment(request, payment) else "order"
+        return reverse(page, args=[int(payment.ref)])
     return reverse("wallet")
 
 
-@login_required
 def pay_page(request, out_trade_no: str):
     """The payment page (also the gateways' return URL): how to pay with this gateway, and the
     status, refreshed until paid. WeChat Native shows its code_url as a QR code drawn here."""
-    payment = get_object_or_404(Payment, out_trade_no=out_trade_no, user=request.user)
+    payment = Payment.objects.filter(out_trade_no=out_trade_no).first()
+    if payment is None or not _may_pay(request, payment):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise Http404
     gateway = get_gateway(payment.gateway)
-    context: dict = {"payment": payment, "done_url": _return_url(payment), "now": clock_now()}
+    context: dict = {"payment": payment, "done_url": _return_url(request, payment), "now": clock_now()}
     if payment.status == "pending":
         try:
             if payment.gateway == "wechatpay":
