@@ -77,3 +77,16 @@ def test_every_open_phase_has_a_next_step_read_from_its_deadline():
         assert lifecycle.rows_for(phase, spec.deadline.fires, lifecycle.SYSTEM), phase
         assert spec.deadline.reminder.to in lifecycle.WHO_ACTS, phase
     assert lifecycle.PHASES[Phase.CLOSED].deadline is None
+
+
+def test_a_replacement_waits_for_the_buyer_and_stands_if_unanswered(
+    new_order, open_case, act, get_case, buyer, merchant, advance
+):
+    case = act(open_case(new_order()), "replace", merchant)
+    assert case["phase"] == "awaiting_buyer_replacement"
+    step = case["next_step"]
+    assert step == {"actor": "buyer", "due_by": case["deadlines"]["buyer_respond_by"], "on_timeout": "replaced"}
+    now = datetime.fromisoformat(advance(0))
+    advance((datetime.fromisoformat(step["due_by"]) - now).total_seconds() + 1)
+    after = get_case(case, buyer)
+    assert after["status"] == "closed" and after["resolution"] == "replaced" and after["refunded_amount"] == 0

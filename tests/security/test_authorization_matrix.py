@@ -77,7 +77,8 @@ MATRIX = {
     ("GET", "/wallet/topups/{topup_id}"): only("buyer", hidden_from=ROLES[2:]),
     ("GET", "/wallet/withdrawals/{withdrawal_id}"): only("merchant", hidden_from=ROLES[1:]),
     ("POST", "/payments/notify/{gateway}"): EVERYONE,  # signed by the gateway, not by a user
-    ("GET", "/payments/notify/{gateway}"): dict.fromkeys(ROLES, 404),  # by GET only 易支付 (off until configured)
+    ("GET", "/payments/notify/{gateway}"): dict.fromkeys(ROLES, 404),
+    ("POST", "/payments/{out_trade_no}/recheck"): ADMIN_ONLY,  # by GET only 易支付 (off until configured)
     ("POST", "/orders"): only("buyer", "buyer2"),
     ("GET", "/orders"): SIGNED_IN,
     ("GET", "/orders/export"): SIGNED_IN,
@@ -188,6 +189,7 @@ def _params(world, path):
         "listing_id": world["listing"]["id"],
         "topup_id": world["topup"]["id"],
         "withdrawal_id": world["withdrawal"]["id"],
+        "out_trade_no": world["topup"]["out_trade_no"],
         "gateway": "sandbox",
         "order_id": order["id"],
         "case_id": world["case"]["id"],

@@ -79,12 +79,12 @@ def test_wrong_app_id_or_wrong_amount_is_refused_though_alipay_signed_it(api, bu
     books_hold()
 
 
-def test_recheck_asks_trade_query_and_books_a_lost_notification(api, buyer, alipay):
+def test_recheck_asks_trade_query_and_books_a_lost_notification(api, buyer, admin, alipay):
     t = topup(api, buyer, 880)
     payment = Payment.objects.get(pk=t["id"])
-    assert payments.recheck_payment(payment, actor="admin").paid is False  # ACQ.TRADE_NOT_EXIST
+    assert payments.recheck_payment(payment, by=admin).paid is False  # ACQ.TRADE_NOT_EXIST
     alipay.pay(t["pay_url"])  # paid; the notification never reaches us
-    result = payments.recheck_payment(payment, actor="admin")
+    result = payments.recheck_payment(payment, by=admin)
     assert result.paid and result.amount == 880 and result.reference.startswith("2026120122001")
     assert balance(buyer) == 880
     books_hold()

@@ -196,12 +196,35 @@ def test_refund_payment_is_idempotent_by_key_and_bounded_by_the_payment(buyer, e
     books_hold()
 
 
-def test_recheck_books_a_payment_whose_notification_never_came(buyer, epay):
+def test_recheck_books_a_payment_whose_notification_never_came(buyer, admin, epay):
     payment = start_gift(buyer, amount=1200)
-    assert payments.recheck_payment(payment, actor="admin").paid is False
+    assert payments.recheck_payment(payment, by=admin).paid is False
     epay.pay(payment.pay_url)  # paid at the aggregator; its notification is lost
-    result = payments.recheck_payment(payment, actor="admin")
+    result = payments.recheck_payment(payment, by=admin)
     assert result.paid and result.amount == 1200
     payment.refresh_from_db()
     assert payment.status == "succeeded" and balance(buyer) == 1200
+    books_hold()
+
+
+def test_an_admin_rechecks_a_pending_payment_through_the_api_and_it_is_audited(api, buyer, admin, epay):
+    from kameng.security.models import AuditRecord
+
+    topup = api.post("/wallet/topups", {"amount": 990, "gateway": "epay"}, token=buyer.token).data
+    path = f"/payments/{topup['out_trade_no']}/recheck"
+    assert api.post(path, token=buyer.token).status_code == 403
+    first = api.post(path, token=admin.token)
+    assert first.status_code == 200 and first.data["status"] == "pending"
+    assert first.data["gateway_says"] == {"paid": False, "amount": None, "reference": ""}
+    epay.pay(topup["pay_url"])
+    second = api.post(path, token=admin.token)
+    assert second.status_code == 200 and second.data["status"] == "succeeded"
+    assert second.data["gateway_says"]["paid"] is True and second.data["gateway_says"]["amount"] == 990
+    assert balance(buyer) == 990
+    again = api.post(path, token=admin.token)
+    assert again.status_code == 409 and again.data["error"]["code"] == "invalid_state"
+    records = AuditRecord.objects.filter(type="payment.recheck").order_by("pk")
+    assert [r.data.get("booked") for r in records] == [False, True]
+    assert all(r.actor_id == admin.pk and r.target == f"payment:{topup['out_trade_no']}" for r in records)
+    assert api.post("/payments/KM-NOPE/recheck", token=admin.token).status_code == 404
     books_hold()

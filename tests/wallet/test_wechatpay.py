@@ -85,16 +85,16 @@ def test_h5_gives_a_wechat_page_for_phones(api, buyer, wechatpay):
 
 
 def test_query_refund_and_a_refund_retried_after_a_system_error(
-    api, buyer, wechatpay, wechatpay_notify, committing, advance
+    api, buyer, admin, wechatpay, wechatpay_notify, committing, advance
 ):
     from django.db import transaction
 
     from kameng.clock.services import now as clock_now
 
     payment = native_topup(api, buyer, 2500)
-    assert payments.recheck_payment(payment, actor="admin").paid is False  # NOTPAY
+    assert payments.recheck_payment(payment, by=admin).paid is False  # NOTPAY
     wechatpay.pay(payment.out_trade_no)  # paid; the notification is lost
-    assert payments.recheck_payment(payment, actor="admin").paid is True
+    assert payments.recheck_payment(payment, by=admin).paid is True
     assert balance(buyer) == 2500
     payment.refresh_from_db()
     wechatpay.fail_next["/v3/refund/domestic/refunds"] = 1

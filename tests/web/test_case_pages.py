@@ -488,6 +488,10 @@ def test_deciding_needs_a_rationale_and_a_confirmation_then_the_decision_becomes
     url = f"/arbitration/{case.pk}/decide"
     errors = doc(client.post(url, {"outcome": "refund_partial", "rationale": "太短"}))
     assert errors.field_error("amount") and errors.field_error("rationale")
+    too_much = doc(
+        client.post(url, {"outcome": "refund_partial", "amount": "99.00", "rationale": "金额等于申请金额不是部分退款"})
+    )
+    assert too_much.field_error("amount") and too_much.testid("confirm-outcome") is None  # refused on the first step
     rationale = "截图显示激活码无效（0x8007007B），与“100%稳定激活”的承诺不符，依类目规则全额退款。"
     confirm = doc(client.post(url, {"outcome": "refund_full", "amount": "", "rationale": rationale}))
     assert confirm.testid("confirm-outcome").text() == "全额退款" and "¥99.00" in confirm.text()

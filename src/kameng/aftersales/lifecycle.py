@@ -462,6 +462,7 @@ class Row:
     notices: tuple[Notice, ...] = ()  # sent before the move
     records: Record | None = None  # adds to the event's data
     event: str | None = None  # the event type written (None: no event of its own; a claim states itself)
+    gathers_chat: bool = False  # the platform adds the order chat to the evidence when it changed since the last log
 
 
 def on(
@@ -492,7 +493,7 @@ ROWS: tuple[Row, ...] = tuple(row for rows in (
     on(P.AWAITING_MERCHANT, "merchant_timeout", SYSTEM, P.IN_ARBITRATION, when=slow_track, writes=(merchant_silent,),
        notices=(Notice(To.MERCHANT, "deadline_passed", SILENT_MERCHANT + "已转平台仲裁并记录超时"),)),
     on(P.AWAITING_BUYER_OFFER, "accept_offer", BUYER, P.CLOSED, settle=Settle.OFFER),
-    on((*A_BUYER, REPLACED), "escalate", BUYER, P.IN_ARBITRATION, records=states("reason")),
+    on((*A_BUYER, REPLACED), "escalate", BUYER, P.IN_ARBITRATION, records=states("reason"), gathers_chat=True),
     on((*A_BUYER, REPLACED), "withdraw", BUYER, P.CLOSED, settle=Settle.WITHDRAWN),
     on((*A_BUYER, REPLACED), "accept", MERCHANT, P.CLOSED, settle=Settle.REQUESTED, writes=(first_response,), records=after_what),  # the merchant gives in after all
     on(A_BUYER, "buyer_timeout", SYSTEM, P.CLOSED, settle=Settle.WITHDRAWN, notices=(Notice(To.BUYER, "deadline_passed", "售后单 {case}：你未在时限内答复，售后单已按撤回处理"),)),
@@ -517,7 +518,7 @@ ROWS: tuple[Row, ...] = tuple(row for rows in (
        notices=(Notice(To.UNANSWERED, "deadline_passed", "售后单 {case}：你未在时限内答复折中方案，案件退回仲裁员裁决"),)),
     on(P.APPEAL_WINDOW, "accept_decision", PARTIES, P.CLOSED, when=last_acceptance, checks=(decision_went_against_them, not_accepted_yet), writes=(decision_accepted, decision_final), settle=Settle.DECISION),
     on(P.APPEAL_WINDOW, "accept_decision", PARTIES, None, when=more_acceptances_due, checks=(decision_went_against_them, not_accepted_yet), writes=(decision_accepted,)),
-    on(P.APPEAL_WINDOW, "appeal", PARTIES, P.IN_APPEAL, checks=(appeal_unused, appeal_explained, new_evidence_since_decision), writes=(appeal_lodged,), records=states("reason")),
+    on(P.APPEAL_WINDOW, "appeal", PARTIES, P.IN_APPEAL, checks=(appeal_unused, appeal_explained, new_evidence_since_decision), writes=(appeal_lodged,), records=states("reason"), gathers_chat=True),
     on(P.APPEAL_WINDOW, "appeal_timeout", SYSTEM, P.CLOSED, writes=(decision_final,), settle=Settle.DECISION, notices=(Notice(To.PARTIES, "deadline_passed", "售后单 {case}：申诉期已结束，裁决生效"),)),
     # ---- appeal (二次申诉): decided once more, finally, by another arbitrator --------------------------------------------------------------------
     on(P.IN_APPEAL, "claim", ARBITRATOR, None, checks=(not_the_first_arbitrator, not_claimed_by_another), claims=True, event=None),

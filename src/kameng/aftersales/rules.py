@@ -1,7 +1,11 @@
 """Pure money rules of a refund case: the fast track, what a decision refunds and whom it goes
 against, the resolution a refund means. No ORM, no I/O. (The lifecycle is kameng.aftersales.lifecycle.)"""
 
-from .models import Actor, Outcome, Resolution
+from .models import Actor, Outcome, Reason, Resolution
+
+# Claims that the goods fail their quality promise: 消法第二十四条's 7-day floor applies to them
+# (kameng.orders.services.claim_window_end), a no-reason return keeps the listing's own window.
+QUALITY_REASONS = (Reason.NOT_AS_DESCRIBED, Reason.DEFECTIVE, Reason.SERVICE_MISSING)
 
 
 def refund_amount_for(outcome: str, requested: int, amount: int | None) -> int:

@@ -10,6 +10,7 @@ Time is a parameter: each use case takes `now` (default: the clock), so a story 
 moment (the demo's overdue case is told days ago).
 """
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -210,6 +211,8 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
             data={**stated, **data},
             at=a.now,
         )
+    if row.gathers_chat:
+        add_fresh_chat_log(case, a.now)
     if entering is not None:
         _arm(case, entering, a.now, facts.policy())
         if row.settle:
@@ -443,7 +446,8 @@ def open_case(
             .select_related("shop", "buyer", "listing_version")
             .get(pk=order.pk)
         )
-        if order.after_sale_until is not None and now > order.after_sale_until:
+        window_end = orders.claim_window_end(order, quality=reason in rules.QUALITY_REASONS)
+        if window_end is not None and now > window_end:
             raise DomainError(Error.REFUND_WINDOW_CLOSED)
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
             raise DomainError(Error.CASE_ALREADY_OPEN)
@@ -513,8 +517,34 @@ def _attach_system_evidence(case: RefundCase, order: Order, now: datetime) -> No
         case, category="transaction", filename=f"transaction-{order.number}.txt", text=transaction_text(order), now=now
     )
     evidence.append_text(
-        case, category="communication", filename=f"chat-log-{order.number}.txt", text=chat_log_text(order), now=now
+        case, category="communication", filename=f"{CHAT_LOG}{order.number}.txt", text=chat_log_text(order), now=now
     )
+
+
+CHAT_LOG = "chat-log-"  # the file name of every chat log the platform itself takes
+
+
+def add_fresh_chat_log(case: RefundCase, now: datetime) -> Evidence | None:
+    """The order chat as it stands now, added to the case's evidence (system, communication) when it
+    changed since the last chat log the platform took: at escalation and appeal the arbitrator reads
+    what was said after the case opened, and a complaint package carries the latest chat. The caller
+    holds the case lock (kameng.evidence appends to the chain in order)."""
+    text = chat_log_text(case.order)
+    taken = Evidence.objects.filter(case=case, source="system", category="communication", filename__startswith=CHAT_LOG)
+    last = taken.order_by("-seq").first()
+    if last is not None and last.sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest():
+        return None
+    name = f"{CHAT_LOG}{case.order.number}-{timezone.localtime(now):%Y%m%d-%H%M%S}.txt"
+    item = evidence.append_text(case, category="communication", filename=name, text=text, now=now)
+    _event(case, "evidence_added", None, now, evidence=str(item.pk), category="communication")
+    _after_evidence(case)  # the assist reads it once the transaction commits
+    return item
+
+
+def refresh_chat_log(case: RefundCase, now: datetime | None = None) -> Evidence | None:
+    """add_fresh_chat_log under the case lock, for readers outside a transition (the complaint package)."""
+    with transaction.atomic():
+        return add_fresh_chat_log(_lock(case), now or clock_now())
 
 
 def _after_evidence(case: RefundCase) -> None:

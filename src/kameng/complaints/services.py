@@ -305,7 +305,9 @@ def _rationales(case: RefundCase) -> dict[datetime, str]:
 
 
 def gather(case: RefundCase) -> Dossier:
-    """Everything the documents state, read fresh from the database (dated now)."""
+    """Everything the documents state, read fresh from the database (dated now), with the latest
+    order chat among the evidence (added first when it changed since the last log)."""
+    aftersales.refresh_chat_log(case)
     case = RefundCase.objects.select_related("order", "shop", "shop__owner", "buyer").get(pk=case.pk)
     order, shop, buyer = case.order, case.shop, case.buyer
     snap = order.snapshot

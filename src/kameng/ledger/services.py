@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NewType
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import Sum
 
 from kameng.clock.services import now as clock_now
@@ -56,14 +56,8 @@ def kind_of(code: AccountCode) -> AccountKind:
 
 
 def _create_missing(codes: list[AccountCode]) -> None:
-    existing = set(Account.objects.filter(code__in=codes).values_list("code", flat=True))
-    for code in codes:
-        if code not in existing:
-            try:
-                with transaction.atomic():
-                    Account.objects.create(code=code, kind=kind_of(code))
-            except IntegrityError:
-                pass  # a concurrent movement created it first
+    """One INSERT … ON CONFLICT DO NOTHING: a concurrent movement may create the same account first."""
+    Account.objects.bulk_create([Account(code=code, kind=kind_of(code)) for code in codes], ignore_conflicts=True)
 
 
 def lock_accounts(codes: Iterable[AccountCode]) -> dict[AccountCode, Account]:
@@ -75,7 +69,16 @@ def lock_accounts(codes: Iterable[AccountCode]) -> dict[AccountCode, Account]:
     """
     assert connection.in_atomic_block, "ledger.lock_accounts must run inside a transaction"
     ordered = sorted(set(codes))
-    _create_missing(ordered)
+    locked = _lock_existing(ordered)
+    if len(locked) < len(ordered):  # first use of an account: create it, then lock what was missing
+        _create_missing([code for code in ordered if code not in locked])
+        locked = _lock_existing(ordered)
+    return locked
+
+
+def _lock_existing(ordered: list[AccountCode]) -> dict[AccountCode, Account]:
+    """One statement: re-locking rows this transaction holds already (a transition locks every account
+    first, the escrow split and `post` lock them again) costs nothing more."""
     locked = Account.objects.select_for_update().filter(code__in=ordered).order_by("code")
     return {AccountCode(a.code): a for a in locked}
 
@@ -114,31 +117,30 @@ def post(
         if not isinstance(t.amount, int) or isinstance(t.amount, bool) or t.amount < 0:
             raise ValueError(f"amounts are positive integer fen, got {t.amount!r}")
     kind = EntryKind(kind)
-    if JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
-        return None
     deltas: dict[AccountCode, int] = {}
     for t in transfers:
         deltas[t.source] = deltas.get(t.source, 0) - t.amount
         deltas[t.destination] = deltas.get(t.destination, 0) + t.amount
     codes = sorted(deltas)
     accounts = lock_accounts(codes)
+    # Checked under the accounts' locks: a concurrent twin (same key, so the same accounts) has either
+    # committed — and this sees its entry — or not started. Should one still slip through, the unique
+    # key refuses the insert and the whole transaction rolls back: nothing moves twice.
+    if JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
+        return None
     for code in codes:
         account = accounts[code]
         if account.kind in NON_NEGATIVE and account.balance + deltas[code] < 0:
             raise DomainError(Error.INSUFFICIENT_FUNDS)
-    try:
-        with transaction.atomic():
-            entry = JournalEntry.objects.create(
-                idempotency_key=idempotency_key,
-                kind=kind,
-                memo=memo[:255],
-                order_id=order_id,
-                case_id=case_id,
-                actor=actor,
-                created_at=clock_now(),
-            )
-    except IntegrityError:
-        return None  # a concurrent twin won; nothing moves twice
+    entry = JournalEntry.objects.create(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        memo=memo[:255],
+        order_id=order_id,
+        case_id=case_id,
+        actor=actor,
+        created_at=clock_now(),
+    )
     Posting.objects.bulk_create([Posting(entry=entry, account=accounts[c], amount=d) for c, d in deltas.items() if d])
     for code in codes:
         if deltas[code]:

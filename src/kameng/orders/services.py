@@ -173,7 +173,7 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
             order,
             delivered_at=now,
             delivery_content=move.content,
-            after_sale_until=now + timedelta(days=snapshot["after_sale_days"]),
+            after_sale_until=after_sale_end(snapshot, now),
             release_at=now + timedelta(minutes=snapshot["verification_minutes"]),
         )
     elif effect is Effect.CANCEL:
@@ -342,6 +342,28 @@ def new_order(user: User, listing: Listing, quantity: int, accept_special_terms:
     return order
 
 
+# 消费者权益保护法 第二十四条: goods that fail quality requirements may be returned within 7 days of
+# receipt whatever was agreed. Online goods are received when they can be retrieved (电子商务法
+# 第五十一条): for kameng that is delivery (card keys at payment, anything else when the merchant delivers).
+QUALITY_CLAIM_DAYS = 7
+
+
+def after_sale_end(snapshot: dict, delivered_at: datetime) -> datetime:
+    """The order's after-sale window: the later of the listing's own and the 7-day quality floor."""
+    return delivered_at + timedelta(days=max(snapshot["after_sale_days"], QUALITY_CLAIM_DAYS))
+
+
+def claim_window_end(order: Order, *, quality: bool) -> datetime | None:
+    """When a claim on `order` may last be made: a quality claim within 7 days of delivery whatever the
+    listing says; a no-reason one only within the listing's own after_sale_days. None: not delivered."""
+    if order.delivered_at is None:
+        return None
+    own = order.delivered_at + timedelta(days=order.snapshot["after_sale_days"])
+    if not quality:
+        return own
+    return max(own, order.delivered_at + timedelta(days=QUALITY_CLAIM_DAYS), order.after_sale_until or own)
+
+
 def take_stock(order: Order, now, *, reserve: bool = False) -> list[int]:
     """The order's card keys out of the free stock: delivered now, or only reserved for a direct
     checkout (409 out_of_stock when too few). Returns the stock items' ids."""
@@ -439,8 +461,12 @@ def confirm(order: Order, *, acting_user: User) -> Order:
 
 
 def release_due_escrow(order_id: int, now) -> None:
-    """Timer: the verification window ended; release unless a case froze the escrow."""
-    with transaction.atomic():
+    """Timer: the verification window ended; release unless a case froze the escrow.
+
+    No savepoint of its own: the sweeper runs it inside a batch (which rolls back and reruns its
+    timers one by one if any fails) or inside a savepoint per timer, and otherwise this is the
+    transaction."""
+    with transaction.atomic(savepoint=False):
         order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=order_id)
         transition(order, Event.RELEASE_DUE, actor=Actor.SYSTEM, user=None, now=now)
 

@@ -26,6 +26,7 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
+from kameng.security import audit
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
@@ -151,7 +152,7 @@ def book_paid(payment: Payment, *, reference: str, actor: str) -> bool:
         ledger.wallet_code(payment.user_id),
         payment.amount,
         actor=actor,
-        memo=f"{payment.subject or payment.purpose} {reference}"[:255],
+        memo=(f"充值 {reference}" if payment.purpose == "topup" else f"{payment.subject} {reference}")[:255],
     )
     payment.status = PaymentStatus.SUCCEEDED
     payment.gateway_reference = reference
@@ -168,21 +169,34 @@ def book_paid(payment: Payment, *, reference: str, actor: str) -> bool:
     return True
 
 
-def recheck_payment(payment: Payment, *, actor: str) -> QueryResult:
-    """补单: ask the gateway about a pending payment and book it if the gateway says it was paid.
+def recheck_payment(payment: Payment, *, by) -> QueryResult:
+    """补单: staff ask the gateway about a pending payment; booked if the gateway says it was paid.
 
-    The gateway call runs outside any transaction; the booking is the notification's own path.
+    The gateway call runs outside any transaction; the booking is the notification's own path;
+    every re-check is in the audit log, with what the gateway answered.
     """
     if payment.status != PaymentStatus.PENDING:
         raise DomainError(Error.PAYMENT_NOT_PENDING)
     try:
         result = get_gateway(payment.gateway).query(payment)
     except GatewayError as exc:
+        audit.record(
+            "payment.recheck", actor=by, target=f"payment:{payment.out_trade_no}", summary=f"gateway error: {exc}"
+        )
         raise DomainError(Error.PAYMENT_GATEWAY_UNREACHABLE) from exc
-    if result.paid and result.amount == payment.amount:
-        with transaction.atomic():
+    with transaction.atomic():
+        booked = False
+        if result.paid and result.amount == payment.amount:
             locked = Payment.objects.select_for_update().get(pk=payment.pk)
-            book_paid(locked, reference=result.reference, actor=actor)
+            booked = book_paid(locked, reference=result.reference, actor=by.username)
+        audit.record(
+            "payment.recheck",
+            actor=by,
+            target=f"payment:{payment.out_trade_no}",
+            summary=f"补单 {payment.gateway} {payment.out_trade_no}: "
+            + ("paid, booked" if booked else "paid" if result.paid else "not paid"),
+            data={"paid": result.paid, "amount": result.amount, "reference": result.reference, "booked": booked},
+        )
     return result
 
 

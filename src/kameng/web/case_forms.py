@@ -151,8 +151,14 @@ class AppealForm(forms.Form):
         label=_("申诉理由"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("每个售后单只能申诉一次，并需先上传裁决之后的新证据；将由另一位仲裁员复核并作出终局裁决。"),
+        help_text=_("每个售后单只能申诉一次，将由另一位仲裁员复核并作出终局裁决。"),
     )
+    evidence = MultipleFileField(
+        label=_("裁决之后的新证据"),
+        required=False,
+        help_text=_("申诉需要裁决之后的新证据：在这里一并上传（已经上传过的可以不再上传）。"),
+    )
+    UPLOADS = ("evidence",)  # files added to the case's evidence (as problem proof) before the action
 
 
 class DecideForm(forms.Form):

@@ -89,6 +89,7 @@ def if_nobody_acts(step: lifecycle.NextStep) -> str:
         ),
         "refund_full": _("逾期不处理，平台自动全额退款 %(refund)s。"),
         "withdrawn": _("逾期不答复，售后单按撤回处理，担保款照常结算给商家。"),
+        "replaced": _("逾期不答复，售后单按已补发结束，不退款，担保款照常结算给商家。"),
     }
     return texts.get(step.on_timeout or "", "") % {"refund": refund}
 

@@ -3,6 +3,8 @@ claiming, and the review page — evidence side by side by the four dimensions, 
 assist, both parties' history, the category's refund rule, the listing's void clauses — with
 the decision form, whose rationale is required and which asks once more before deciding."""
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -20,6 +22,42 @@ from ..pages import role_required
 from .cases import attach, get_case, may_propose_compromise, review_context
 
 staff_only = role_required("arbitrator", "admin")
+
+
+class _AmountFacts:
+    """What the amount checks ask the database: only what the order can still refund."""
+
+    def __init__(self, refundable: int):
+        self._refundable = refundable
+
+    def refundable(self) -> int:
+        return self._refundable
+
+    def new_evidence(self) -> bool:
+        raise AssertionError("the amount checks never ask")
+
+    def category_rule(self) -> str:
+        raise AssertionError("the amount checks never ask")
+
+    def send_replacement(self, content: str, now: datetime) -> dict:
+        raise AssertionError("the amount checks never ask")
+
+
+AMOUNT_CHECKS = (lifecycle.decided_amount_valid, lifecycle.within_refundable)
+
+
+def amount_refusal(case, user, data: dict) -> DomainError | None:
+    """The lifecycle table's own amount checks of a decision, run before the confirmation page (the
+    decision itself runs them again, under the case lock)."""
+    given = lifecycle.clean("decide", data)
+    attempt = lifecycle.Attempt(
+        case, "arbitrator", user.pk, clock_now(), given, _AmountFacts(case.order.refundable_amount)
+    )
+    for guard in AMOUNT_CHECKS:
+        if not guard.test(attempt):
+            assert guard.refusal is not None
+            return DomainError(guard.refusal, param=guard.param)
+    return None
 
 
 @staff_only
@@ -75,6 +113,10 @@ def decide(request, case_id: int):
     if not form.is_valid() or request.POST.get("edit"):
         return render(request, "web/arbitration/review.html", review_context(request, case, decide_form=form))
     data = form.cleaned_data
+    refusal = amount_refusal(case, request.user, data)
+    if refusal is not None:  # on the first step, not after the confirmation
+        attach(form, refusal)
+        return render(request, "web/arbitration/review.html", review_context(request, case, decide_form=form))
     if request.POST.get("confirmed") != "yes":
         return render(
             request,

@@ -46,6 +46,8 @@ from ..templatetags.kameng_web import yuan
 
 log = logging.getLogger(__name__)
 TEXT_PREVIEW_CHARS = 4000
+# Errors about the evidence an action needs sit next to the form's file field.
+UPLOAD_ERRORS_AT = {"new_evidence_required": "evidence"}
 ACTIONS = ACTION_PAGES  # the actions the pages take (web.urls routes /refunds/<id>/<action> for each)
 
 # ---- shared helpers ----------------------------------------------------------------------------
@@ -150,6 +152,7 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
         "refundable": case.order.refundable_amount,
         "is_open": case.status in OPEN_STATUSES,
         "replacement": replacement_view(case, user),
+        "order_chat": list(case.order.messages.select_related("author").order_by("pk")),  # cases/_chat.html
     }
 
 
@@ -365,16 +368,20 @@ def case_action(request, case_id: int, action: str):
         if not page.confirms:
             return redirect(case_url(case, request.user))
         return _confirm_page(request, case, action, role, page.form(request.GET) if page.form else None)
-    form = page.form(request.POST, prefix=action if page.inline else None) if page.form else None
+    form = page.form(request.POST, request.FILES, prefix=action if page.inline else None) if page.form else None
     if form is not None and not form.is_valid():
         return _action_failed(request, case, action, role, form)
     if page.confirms and request.POST.get("confirmed") != "yes":
         return _confirm_page(request, case, action, role, form)
+    given = dict(form.cleaned_data) if form else {}
+    uploads = [f for name in getattr(form, "UPLOADS", ()) for f in given.pop(name, [])]
     try:
-        case = aftersales.act(case, action, acting_user=request.user, **(form.cleaned_data if form else {}))
+        for upload in uploads:  # the new evidence an appeal rests on, in the same step
+            aftersales.add_evidence(case, acting_user=request.user, upload=upload, category="problem")
+        case = aftersales.act(case, action, acting_user=request.user, **given)
     except DomainError as exc:
         if form is not None:
-            attach(form, exc)
+            attach(form, exc, by_code=UPLOAD_ERRORS_AT)
             return _action_failed(request, case, action, role, form)
         if page.confirms:
             return _confirm_page(request, case, action, role, form, error=error_text(exc))
