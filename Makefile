@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test run test check lock makemessages compilemessages browser clean bench
+.PHONY: install install-test run test check lock makemessages compilemessages browser openapi-lint-tools clean bench
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "kameng needs Python 3.12 or newer (Django 6)"; exit 1; }
@@ -43,10 +43,20 @@ check: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# The OpenAPI linters (redocly, spectral) that tests/api/test_openapi_lint.py runs against the served
+# document: npm packages pinned by tools/openapi-lint/package-lock.json, installed into that folder.
+OPENAPI_LINT := tools/openapi-lint
+$(OPENAPI_LINT)/node_modules/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(OPENAPI_LINT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm is missing: the OpenAPI lint tests skip (and fail under CI)"; fi
+
+openapi-lint-tools: $(OPENAPI_LINT)/node_modules/.installed
+
 # The suite runs on every core (pytest-xdist; each worker has its own test database and data
 # directory) and prints its 20 slowest tests. PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= auto
-test: install browser check
+test: install browser check openapi-lint-tools
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --durations=20 $(PYTEST_ARGS)
 
 # Benchmarks (issue 19): the quick version of each, one summary table; bench/RESULTS.md keeps the full runs.

@@ -232,6 +232,10 @@ def _loopback(host: str) -> bool:
         return False  # a name: it may resolve to anything
 
 
+# gunicorn's default line plus the answer's Request-Id (also in every error body as request_id).
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({request-id}o)s'
+
+
 def cmd_serve(args) -> int:
     """gunicorn for the pages and the API; in the embedded setup also a timer worker process."""
     if not settings.SECRET_KEY_CONFIGURED and not _loopback(args.host):
@@ -266,8 +270,13 @@ def cmd_serve(args) -> int:
             str(args.threads),
             "--timeout",
             "120",
+            # gunicorn's own refusals (414, 431, 400) in the API's error shape, not its HTML page
+            "--worker-class",
+            "kameng.api.server.JsonErrorWorker",
             "--access-logfile",
             "-" if args.access_log else "/dev/null",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
             "--graceful-timeout",
             "10",
             # gunicorn 27's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):

@@ -67,6 +67,8 @@ class Error(Enum):
     )
     METHOD_NOT_ALLOWED = (K.INVALID_REQUEST, "method_not_allowed", "不支持该请求方法", "Method not allowed")
     REQUEST_TOO_LARGE = (K.TOO_LARGE, "too_large", "上传内容过大", "The upload is too large")
+    URI_TOO_LONG = (K.INVALID_REQUEST, "uri_too_long", "请求地址过长", "The request URI is too long")
+    HEADERS_TOO_LARGE = (K.INVALID_REQUEST, "headers_too_large", "请求头过大", "The request headers are too large")
     REQUEST_FAILED = (K.API_ERROR, "error", "请求失败", "Request failed")
     INTERNAL_ERROR = (K.API_ERROR, "internal_error", "服务器内部错误", "Internal server error")
     LOGIN_REQUIRED = (K.AUTHENTICATION_REQUIRED, "authentication_required", "需要登录", "Authentication required")

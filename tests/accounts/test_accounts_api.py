@@ -6,7 +6,7 @@ import pytest
 def assert_error(res, status, type_, code=None):
     assert res.status_code == status, res.data
     assert set(res.data) == {"error"}
-    assert set(res.data["error"]) == {"type", "code", "message", "param"}
+    assert set(res.data["error"]) == {"type", "code", "message", "param", "request_id"}
     assert res.data["error"]["type"] == type_
     if code is not None:
         assert res.data["error"]["code"] == code

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-ERROR_KEYS = {"type", "code", "message", "param"}
+ERROR_KEYS = {"type", "code", "message", "param", "request_id"}
 
 
 def assert_error_shape(res, status):

@@ -60,7 +60,7 @@ def test_messages_cannot_be_edited_or_deleted(api, buyer, order, method):
         res = api.call(method, path, {"body": "改过的话"}, token=buyer.token)
         assert res.status_code in (404, 405), (path, res.status_code)
         assert res.data["error"]["type"] in ("invalid_request", "not_found")
-        assert set(res.data["error"]) == {"type", "code", "message", "param"}
+        assert set(res.data["error"]) == {"type", "code", "message", "param", "request_id"}
     res = api.call(method, url, {"body": "改过的话"}, token=buyer.token)
     assert res.status_code == 405
     assert [m["body"] for m in api.get(url, token=buyer.token).data["data"]] == ["原话"]

@@ -30,7 +30,7 @@ def assert_rate_limited(res, code="rate_limited"):
     assert res.status_code == 429, (res.status_code, res.content[:300])
     assert res.json()["error"]["type"] == "rate_limited"
     assert res.json()["error"]["code"] == code
-    assert set(res.json()["error"]) == {"type", "code", "message", "param"}
+    assert set(res.json()["error"]) == {"type", "code", "message", "param", "request_id"}
     assert int(res["Retry-After"]) >= 1
 
 

@@ -288,7 +288,7 @@ def test_each_caller_gets_exactly_what_the_matrix_says_and_nothing_leaks(api, wo
                 failures.append(f"{method} {path} as {role}: {status}, expected {expected} {body[:200]!r}")
             if status >= 400 and response.get("Content-Type", "").startswith("application/json"):
                 error = json.loads(body).get("error", {})
-                if set(error) != {"type", "code", "message", "param"}:
+                if set(error) != {"type", "code", "message", "param", "request_id"}:
                     failures.append(f"{method} {path} as {role}: error not in the contract's shape: {body[:200]!r}")
             text = body.decode("utf-8", "replace")
             for secret, allowed in hidden.items():

@@ -1,18 +1,36 @@
 """GET /audit: the audit log, admins only."""
 
+from typing import Any
+
 from ninja import Router
 
 from kameng.accounts.models import Role
+from kameng.errors import Error
 from kameng.ops import audit
 
 from .base import require_role
+from .contract import Limit, Out, Timestamp, page_of, raises
+
+
+class AuditEntry(Out):
+    id: str  # "<source>:<id>", e.g. "case:12"
+    source: str
+    type: str
+    actor: str | None
+    actor_role: str | None
+    at: Timestamp
+    target: str | None
+    summary: str
+    data: dict[str, Any]  # what the source recorded: differs by type
+
 
 router = Router(tags=["audit"])
 
 
-@router.get("/audit", response=dict)
+@router.get("/audit", response=page_of(AuditEntry))
+@raises(Error.WRONG_ROLE, Error.AUDIT_TYPE_INVALID, Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
 def audit_log(
-    request, q: str = "", actor: str = "", type: str = "", limit: int = 20, starting_after: str | None = None
+    request, q: str = "", actor: str = "", type: str = "", limit: Limit = 20, starting_after: str | None = None
 ):
     """Who did what and when: case transitions and decisions, money movements, order events,
     sanctions, Django-admin changes and staff actions, newest first. `type` is a source

@@ -1,7 +1,6 @@
 """The NinjaAPI instance, bearer auth, role checks and cursor pagination."""
 
 from django.http import Http404
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -9,6 +8,7 @@ from kameng.accounts.models import Role
 from kameng.accounts.services import user_for_token
 from kameng.errors import DomainError, Error
 
+from .contract import ContractAPI
 from .errors import error_response
 
 
@@ -22,12 +22,20 @@ class BearerAuth(HttpBearer):
 
 bearer = BearerAuth()
 
-api = NinjaAPI(
+api = ContractAPI(
     title="kameng API",
-    version="1",
-    description="卡盟 virtual-goods marketplace with escrow and buyer protection. Contract: shared/product/api-v1.md",
+    version="1.1",
+    description="卡盟 virtual-goods marketplace with escrow and buyer protection. Money is integer fen (分), "
+    "times are ISO 8601 with an offset, ids are strings of ASCII digits; errors are the `Error` object, "
+    "in English with `Accept-Language: en`. Contract: shared/product/api-v1.md",
     urls_namespace="api-v1",
     auth=bearer,
+    openapi_extra={
+        "info": {
+            "contact": {"name": "kameng operators (the rules page /rules/ names them)"},
+            "license": {"name": "Proprietary", "identifier": "LicenseRef-kameng-proprietary"},
+        }
+    },
 )
 
 
@@ -72,16 +80,30 @@ def require_role(request, *roles: Role) -> None:
         raise DomainError(Error.WRONG_ROLE)
 
 
-def paginate(qs, limit: int = 20, starting_after: str | None = None, serialize=None) -> dict:
-    """Stripe-style cursor pagination, newest first: {"data": [...], "has_more": bool}."""
+def check_limit(limit: int) -> None:
     if limit < 1 or limit > 100:
         raise DomainError(Error.LIMIT_OUT_OF_RANGE, param="limit")
+
+
+def cursor_pk(starting_after: str) -> int:
+    """A cursor is an id: ASCII digits (int() alone would take "１" or " 1"), else 400 invalid_cursor."""
+    if not (starting_after.isascii() and starting_after.isdigit() and len(starting_after) <= 18):
+        raise DomainError(Error.CURSOR_INVALID, param="starting_after")
+    return int(starting_after)
+
+
+def paginate(qs, limit: int = 20, starting_after: str | None = None, serialize=None) -> dict:
+    """Stripe-style cursor pagination, newest first: {"data": [...], "has_more": bool}.
+
+    `starting_after` must be the id of an item of this list (400 invalid_cursor otherwise): a made-up
+    cursor silently answering some page would hide a client's bug."""
+    check_limit(limit)
     qs = qs.order_by("-pk")
     if starting_after:
-        try:
-            qs = qs.filter(pk__lt=int(starting_after))
-        except ValueError:
-            raise DomainError(Error.CURSOR_INVALID, param="starting_after") from None
+        pk = cursor_pk(starting_after)
+        if not qs.filter(pk=pk).exists():
+            raise DomainError(Error.CURSOR_INVALID, param="starting_after")
+        qs = qs.filter(pk__lt=pk)
     rows = list(qs[: limit + 1])
     data = rows[:limit]
     return {"data": [serialize(r) for r in data] if serialize else data, "has_more": len(rows) > limit}

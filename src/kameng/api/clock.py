@@ -9,12 +9,17 @@ from kameng.errors import DomainError, Error
 from kameng.timers.services import sweep
 
 from .base import iso, require_role
+from .contract import Integer, Out, Timestamp, raises
 
 router = Router(tags=["test clock"])
 
 
 class AdvanceIn(Schema):
-    seconds: int
+    seconds: Integer
+
+
+class ClockOut(Out):
+    now: Timestamp
 
 
 def _guard(request):
@@ -23,14 +28,18 @@ def _guard(request):
     require_role(request, Role.ADMIN)
 
 
-@router.get("/test/clock", response=dict, include_in_schema=False)
+@router.get("/test/clock", response=ClockOut)
+@raises(Error.WRONG_ROLE)
 def get_clock(request):
+    """The platform clock's time (404 unless KAMENG_TEST_CLOCK=1; admin)."""
     _guard(request)
     return {"now": iso(services.now())}
 
 
-@router.post("/test/clock/advance", response=dict, include_in_schema=False)
+@router.post("/test/clock/advance", response=ClockOut)
+@raises(Error.WRONG_ROLE, Error.CLOCK_SECONDS_INVALID)
 def advance(request, payload: AdvanceIn):
+    """Moves the clock forward and runs every timer due by then (404 unless KAMENG_TEST_CLOCK=1; admin)."""
     _guard(request)
     if payload.seconds < 0 or payload.seconds > 10 * 365 * 86400:
         raise DomainError(Error.CLOCK_SECONDS_INVALID, param="seconds")

@@ -1,5 +1,10 @@
 """Where a domain error meets HTTP: each ErrorKind's status, and the contract's error body
-{"error": {"type", "code", "message", "param"}} in the request's language (Accept-Language: en → English)."""
+{"error": {"type", "code", "message", "param", "request_id"}} in the request's language
+(Accept-Language: en → English)."""
+
+import re
+import uuid
+from contextvars import ContextVar
 
 from django.http import JsonResponse
 from django.utils import translation
@@ -39,6 +44,23 @@ STATUS_ERRORS: dict[int, Error] = {
 }
 
 
+# The id of the request being answered (RequestIdMiddleware sets it; "" outside a request).
+request_id: ContextVar[str] = ContextVar("request_id", default="")
+# A client's X-Request-Id is kept when it is a plain token of reasonable length (it goes into logs).
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}")
+
+
+def new_request_id(given: str | None = None) -> str:
+    """The client's X-Request-Id if sane, else a fresh one."""
+    if given and SANE_REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def error_body(kind: ErrorKind, code: str, message: str, param: str | None, rid: str) -> dict:
+    return {"error": {"type": kind.value, "code": code, "message": message, "param": param, "request_id": rid}}
+
+
 def status_for(exc: DomainError) -> int:
     return STATUS[exc.kind]
 
@@ -51,7 +73,7 @@ def error_response(exc: DomainError, *, status: int | None = None) -> JsonRespon
     """
     kind = exc.kind if status is None else STATUS_TYPES.get(status, ErrorKind.API_ERROR)
     language = translation.get_language()
-    body = {"error": {"type": kind.value, "code": exc.code, "message": exc.message(language), "param": exc.param}}
+    body = error_body(kind, exc.code, exc.message(language), exc.param, request_id.get() or new_request_id())
     response = JsonResponse(body, status=status or STATUS[exc.kind], json_dumps_params={"ensure_ascii": False})
     if language:
         response["Content-Language"] = language

@@ -3,7 +3,7 @@
 (Upload, download and manifest live with the refund-case endpoints.)
 """
 
-from ninja import Router, Schema
+from ninja import Router
 
 from kameng.accounts.models import Role
 from kameng.aftersales.services import get_case_for
@@ -11,17 +11,19 @@ from kameng.arbitration.assist import assist_for, preview_file
 from kameng.errors import DomainError, Error
 from kameng.ops.storage import download_response
 
+from .contract import Out, PathId, download, raises
+
 router = Router(tags=["evidence"])
 
 
-class Checklist(Schema):
+class Checklist(Out):
     listing: bool
     transaction: bool
     communication: bool
     problem: bool
 
 
-class FindingOut(Schema):
+class FindingOut(Out):
     kind: str  # error_code, http_error, activation_failed, …, recording_elements
     text: str
     source: str  # an evidence id, or "description"
@@ -29,7 +31,7 @@ class FindingOut(Schema):
     elements: dict[str, bool] | None = None  # recording_elements only: the four elements
 
 
-class ContradictionOut(Schema):
+class ContradictionOut(Out):
     promise: str
     finding: str
     finding_kind: str
@@ -38,12 +40,12 @@ class ContradictionOut(Schema):
     also_in: list[str] = []  # the other sources that show the same finding (labels)
 
 
-class BuyerRiskOut(Schema):
+class BuyerRiskOut(Out):
     score: int  # 0–100, context only
     reasons: list[str]
 
 
-class ReusedOut(Schema):
+class ReusedOut(Out):
     evidence: str  # this case's item
     other_case: str
     other_evidence: str
@@ -53,7 +55,7 @@ class ReusedOut(Schema):
     same_order: bool
 
 
-class AssistOut(Schema):
+class AssistOut(Out):
     checklist: Checklist
     promises: list[str]
     findings: list[FindingOut]
@@ -63,7 +65,8 @@ class AssistOut(Schema):
 
 
 @router.get("/refunds/{case_id}/assist", response=AssistOut, exclude_none=True)
-def assist(request, case_id: str):
+@raises(Error.CASE_NOT_FOUND, Error.EVIDENCE_ASSIST_ARBITRATORS_ONLY)
+def assist(request, case_id: PathId):
     """Evidence assist (AI证据辅助审核): the four-dimension checklist, the listing's promises,
     findings from OCR, text and the description, promise-vs-finding contradictions, buyer risk
     and reused evidence. Arbitrators and admins; the case's parties get 403, anyone else 404.
@@ -74,12 +77,16 @@ def assist(request, case_id: str):
     return assist_for(case)
 
 
-@router.get("/refunds/{case_id}/evidence/{evidence_id}/preview")
-def preview(request, case_id: str, evidence_id: str):
+@router.get(
+    "/refunds/{case_id}/evidence/{evidence_id}/preview",
+    openapi_extra=download("image/jpeg", "A JPEG preview drawn from an image or video item"),
+)
+@raises(Error.CASE_NOT_FOUND, Error.EVIDENCE_NOT_FOUND, Error.EVIDENCE_PREVIEW_NOT_FOUND)
+def preview(request, case_id: PathId, evidence_id: PathId):
     """A small JPEG the platform drew from an image or video item (a separate derived file: the
     original is never altered), safe to show inline. Same audience as the file itself."""
     case = get_case_for(case_id, request.auth)
-    item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
+    item = case.evidence.filter(pk=int(evidence_id)).first()
     if item is None:
         raise DomainError(Error.EVIDENCE_NOT_FOUND)
     fieldfile = preview_file(item)

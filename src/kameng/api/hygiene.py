@@ -6,6 +6,7 @@ import json
 import re
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 
 from kameng.errors import DomainError, Error, RateLimited
 from kameng.security import ratelimit
@@ -55,7 +56,10 @@ class ApiInputMiddleware:
 
     def __call__(self, request):
         if request.path.startswith(API_PREFIX):
-            param = self._nul_in(request)
+            try:
+                param = self._nul_in(request)
+            except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE: Django alone would say 400
+                return error_response(DomainError(Error.REQUEST_TOO_LARGE))
             if param is not None:
                 return error_response(DomainError(Error.REQUEST_NUL_CHARACTERS, param=param or None))
         return self.get_response(request)

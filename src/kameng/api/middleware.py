@@ -1,19 +1,71 @@
-"""API-wide conventions that apply to every route: the error shape and Idempotency-Key."""
+"""API-wide conventions that apply to every route: request ids, the language, the error shape and
+Idempotency-Key."""
 
 import hashlib
 import json
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, IntegrityError, transaction
 from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 
 from kameng.errors import DomainError, Error
 
-from .errors import error_response, status_error_response
+from .errors import error_response, new_request_id, request_id, status_error_response
 from .models import IdempotencyRecord
 
 API_PREFIX = "/api/"
 log = logging.getLogger(__name__)
+
+
+class RequestIdMiddleware:
+    """Every answer (pages too) carries `Request-Id`: the client's sane X-Request-Id or a new one.
+    Errors repeat it as `request_id`, and the access log line shows it (kameng serve's log format)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        rid = new_request_id(request.headers.get("X-Request-Id"))
+        request.request_id = rid
+        token = request_id.set(rid)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id.reset(token)
+        response["Request-Id"] = rid
+        return response
+
+
+def accepted_language(request) -> str:
+    """The first supported language of Accept-Language, else the default (Chinese)."""
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        try:
+            return get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+class ApiLanguageMiddleware:
+    """Under /api/ the language is Accept-Language's alone: the pages' language cookie and a signed-in
+    user's stored language (which LocaleMiddleware and UserLanguageMiddleware prefer) do not apply, so a
+    client asking for English gets English whatever cookies it carries."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(API_PREFIX):
+            language = accepted_language(request)
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)
 
 
 class ApiErrorShapeMiddleware:
@@ -41,6 +93,8 @@ class ApiErrorShapeMiddleware:
         return shaped
 
     def process_exception(self, request, exception):
+        if request.path.startswith(API_PREFIX) and isinstance(exception, RequestDataTooBig):
+            return error_response(DomainError(Error.REQUEST_TOO_LARGE))
         if request.path.startswith(API_PREFIX) and _is_nul_refusal(exception):
             # A NUL character reached a PostgreSQL text column (e.g. a multipart form field): bad input.
             return error_response(DomainError(Error.REQUEST_NUL_CHARACTERS))

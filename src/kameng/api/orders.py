@@ -1,19 +1,43 @@
 """Orders, delivery, confirmation, chat and export endpoints (HTTP only: the use cases are orders.services)."""
 
+from typing import Annotated
+
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
+from ninja.security import django_auth
 
+from kameng.accounts.models import Role
 from kameng.api.base import bearer, iso, paginate
 from kameng.errors import DomainError, Error
 from kameng.orders import services
+from kameng.orders.lifecycle import EscrowStatus, OrderStatus
 from kameng.orders.models import Message, Order
+from kameng.policy.defaults import CategoryClass
+
+from .catalog import Category, Kind, ListingWarning
+from .contract import (
+    Currency,
+    Cursor,
+    Fen,
+    Id,
+    IdIn,
+    Integer,
+    Limit,
+    Out,
+    PathId,
+    Timestamp,
+    download,
+    enum_of,
+    page_of,
+    raises,
+)
 
 router = Router(tags=["orders"])
 
 
 class OrderIn(Schema):
-    listing: str
-    quantity: int = 1
+    listing: IdIn
+    quantity: Integer = 1
     accept_special_terms: bool = False
     topup_target: str | None = None
 
@@ -24,6 +48,78 @@ class DeliverIn(Schema):
 
 class MessageIn(Schema):
     body: str
+
+
+class SnapshotOut(Out):
+    """What the buyer bought, frozen at purchase (its SHA-256 is evidence)."""
+
+    title: str
+    description: str
+    promises: list[str]
+    price: Fen
+    no_reason_refund: bool
+    special_terms: list[str]
+    category: Category
+    category_class: Annotated[str, enum_of(CategoryClass)]
+    kind: Kind
+    after_sale_days: int
+    verification_minutes: int
+    deposit_percent: int | None
+    warnings: list[ListingWarning]
+    sha256: str
+
+
+class EscrowOut(Out):
+    status: Annotated[str, enum_of("", EscrowStatus)]  # "" while awaiting payment or cancelled: no escrow yet
+    amount: Fen
+    release_at: Timestamp | None
+
+
+class DeliveryOut(Out):
+    items: list[str]
+    content: str | None
+
+
+class TermsConfirmationOut(Out):
+    """Exactly the special terms the buyer confirmed for this order, their SHA-256 and when."""
+
+    terms: list[str]
+    sha256: str
+    confirmed_at: Timestamp
+
+
+class OrderOut(Out):
+    id: Id
+    number: str
+    buyer: Id
+    shop: Id
+    listing: Id
+    listing_version: int
+    snapshot: SnapshotOut
+    quantity: int
+    amount: Fen
+    currency: Currency
+    status: Annotated[str, enum_of(OrderStatus)]
+    escrow: EscrowOut
+    deposit_amount: Fen
+    balance_due: Fen
+    refunded_amount: Fen
+    special_terms_accepted: bool
+    special_terms_confirmation: TermsConfirmationOut | None
+    topup_target: str | None
+    delivery: DeliveryOut | None  # the buyer and the shop's merchant only
+    delivered_at: Timestamp | None
+    after_sale_until: Timestamp | None
+    created_at: Timestamp
+
+
+class MessageOut(Out):
+    id: Id
+    author: Id
+    author_role: Annotated[str, enum_of(Role)]
+    body: str
+    created_at: Timestamp
+    flags: list[Annotated[str, enum_of("off_platform_payment")]]
 
 
 def order_out(order: Order, user) -> dict:
@@ -88,8 +184,12 @@ def message_out(message: Message) -> dict:
     }
 
 
-@router.post("/orders", response={201: dict})
+@router.post("/orders", response={201: OrderOut})
+@raises(Error.ORDER_BUYER_ONLY, Error.ORDER_OWN_SHOP, Error.ORDER_QUANTITY_INVALID, Error.ORDER_QUANTITY_ONE_ONLY)
+@raises(Error.SPECIAL_TERMS_NOT_ACCEPTED, Error.ORDER_TOPUP_TARGET_REQUIRED, Error.LISTING_NOT_FOUND)
+@raises(Error.INSUFFICIENT_FUNDS, Error.OUT_OF_STOCK)
 def create_order(request, payload: OrderIn):
+    """A buyer buys a listing from the wallet: the money goes into escrow; card keys deliver at once."""
     order = services.purchase(
         acting_user=request.auth,
         listing_id=payload.listing,
@@ -100,20 +200,28 @@ def create_order(request, payload: OrderIn):
     return Status(201, order_out(order, request.auth))
 
 
-@router.get("/orders", response=dict)
-def list_orders(request, status: str = "", limit: int = 20, starting_after: str | None = None):
-    orders = services.list_orders(request.auth, status=status)
+@router.get("/orders", response=page_of(OrderOut))
+@raises(Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
+def list_orders(
+    request,
+    status: Annotated[str, enum_of(OrderStatus)] | None = None,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
+):
+    """The caller's orders (a buyer's own, a merchant's shop's), newest first."""
+    orders = services.list_orders(request.auth, status=status or "")
     return paginate(orders, limit, starting_after, lambda o: order_out(o, request.auth))
 
 
-@router.get("/orders/export", auth=None, include_in_schema=True)
-def export_orders(request, format: str = "csv"):
-    user = request.user if request.user.is_authenticated else None
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        user = bearer.authenticate(request, header[7:].strip())
-    if user is None:
-        raise DomainError(Error.TOKEN_REQUIRED)
+@router.get(
+    "/orders/export",
+    auth=[bearer, django_auth],  # the pages link to it with their session
+    openapi_extra=download("text/csv", "The caller's orders as CSV (UTF-8)"),
+)
+@raises(Error.EXPORT_FORMAT_UNSUPPORTED)
+def export_orders(request, format: Annotated[str, enum_of("csv")] = "csv"):
+    """The caller's orders as a CSV download."""
+    user = request.auth
     if format != "csv":
         raise DomainError(Error.EXPORT_FORMAT_UNSUPPORTED, param="format")
     response = HttpResponse(services.export_orders(user), content_type="text/csv; charset=utf-8")
@@ -121,37 +229,50 @@ def export_orders(request, format: str = "csv"):
     return response
 
 
-@router.get("/orders/{order_id}", response=dict)
-def get_order(request, order_id: str):
+@router.get("/orders/{order_id}", response=OrderOut)
+@raises(Error.ORDER_NOT_FOUND)
+def get_order(request, order_id: PathId):
+    """One order the caller may see (its delivery only for the buyer and the shop's merchant)."""
     return order_out(services.get_order_for(order_id, request.auth), request.auth)
 
 
-@router.post("/orders/{order_id}/deliver", response=dict)
-def deliver(request, order_id: str, payload: DeliverIn):
+@router.post("/orders/{order_id}/deliver", response=OrderOut)
+@raises(Error.DELIVERY_MERCHANT_ONLY, Error.DELIVERY_CONTENT_INVALID, Error.DELIVERY_AUTOMATIC)
+@raises(Error.DELIVERY_NOT_ALLOWED, Error.BALANCE_UNPAID)
+def deliver(request, order_id: PathId, payload: DeliverIn):
+    """The merchant delivers an order that is not a `card_key` one."""
     order = services.get_order_for(order_id, request.auth)
     return order_out(services.deliver(order, acting_user=request.auth, content=payload.content), request.auth)
 
 
-@router.post("/orders/{order_id}/pay_balance", response=dict)
-def pay_balance(request, order_id: str):
+@router.post("/orders/{order_id}/pay_balance", response=OrderOut)
+@raises(Error.ORDER_NOT_FOUND, Error.INSUFFICIENT_FUNDS)
+def pay_balance(request, order_id: PathId):
+    """The buyer moves a staged order's balance into escrow now (402 when the wallet is short)."""
     order = services.get_order_for(order_id, request.auth)
     return order_out(services.pay_balance(order, acting_user=request.auth), request.auth)
 
 
-@router.post("/orders/{order_id}/confirm", response=dict)
-def confirm(request, order_id: str):
+@router.post("/orders/{order_id}/confirm", response=OrderOut)
+@raises(Error.CONFIRM_BUYER_ONLY, Error.CONFIRM_NOT_ALLOWED)
+def confirm(request, order_id: PathId):
+    """The buyer confirms receipt: the escrow is released to the merchant."""
     order = services.get_order_for(order_id, request.auth)
     return order_out(services.confirm(order, acting_user=request.auth), request.auth)
 
 
-@router.post("/orders/{order_id}/messages", response={201: dict})
-def post_message(request, order_id: str, payload: MessageIn):
+@router.post("/orders/{order_id}/messages", response={201: MessageOut})
+@raises(Error.MESSAGE_PARTIES_ONLY, Error.MESSAGE_BODY_INVALID)
+def post_message(request, order_id: PathId, payload: MessageIn):
+    """A message in the order's chat (cannot be edited or deleted; off-platform payment is flagged)."""
     order = services.get_order_for(order_id, request.auth)
     return Status(201, message_out(services.post_message(order, acting_user=request.auth, body=payload.body)))
 
 
-@router.get("/orders/{order_id}/messages", response=dict)
-def list_messages(request, order_id: str, limit: int = 100, starting_after: str | None = None):
+@router.get("/orders/{order_id}/messages", response=page_of(MessageOut))
+@raises(Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
+def list_messages(request, order_id: PathId, limit: Limit = 100, starting_after: Cursor = None):
+    """The order's chat, oldest first within the page."""
     order = services.get_order_for(order_id, request.auth)
     page = paginate(order.messages.select_related("author"), limit, starting_after, message_out)
     page["data"].reverse()  # oldest first reads like a conversation

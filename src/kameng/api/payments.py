@@ -4,16 +4,19 @@ Each gateway gets the answer its protocol expects (易支付 and Alipay `success
 a JSON code); the sandbox answers in the API's own shape. A gateway that is off answers 404.
 """
 
+from typing import Annotated
+
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Router
 
 from kameng.accounts.models import Role
 from kameng.errors import DomainError, Error
 from kameng.wallet import payments
 from kameng.wallet.gateways import GATEWAYS, Notification
-from kameng.wallet.models import Payment
+from kameng.wallet.models import Payment, PaymentStatus
 
 from .base import iso, require_role
+from .contract import Fen, Id, Out, Timestamp, enum_of, raises
 
 router = Router(tags=["payments"])
 
@@ -26,8 +29,30 @@ def _notification(request) -> Notification:
     return Notification(body=body, headers=request.headers, params=params)
 
 
-@router.api_operation(["GET", "POST"], "/payments/notify/{gateway}", response=dict, auth=None)
-def notify(request, gateway: str):
+class NotificationAck(Out):
+    """The sandbox's answer (the other gateways get their protocol's own: `success`, `fail`, WeChat's JSON)."""
+
+    received: bool
+    topup: Id
+    status: Annotated[str, enum_of(PaymentStatus)]
+
+
+GATEWAY_ANSWER = {
+    "responses": {
+        200: {
+            "description": "The sandbox: NotificationAck; 易支付 and Alipay: `success` (400 `fail`); WeChat Pay: its JSON",
+            "content": {"text/plain": {"schema": {"type": "string", "enum": ["success", "fail"]}}},
+        }
+    }
+}
+
+
+@router.api_operation(
+    ["GET", "POST"], "/payments/notify/{gateway}", response=NotificationAck, auth=None, openapi_extra=GATEWAY_ANSWER
+)
+@raises(Error.PAYMENT_GATEWAY_NOT_FOUND, Error.PAYMENT_SIGNATURE_INVALID, Error.PAYMENT_AMOUNT_MISMATCH)
+def notify(request, gateway: Annotated[str, enum_of(*GATEWAYS)]):
+    """A payment gateway's signed asynchronous notification (gateways call it, not clients; GET: 易支付 only)."""
     adapter = GATEWAYS.get(gateway)
     # Only 易支付 notifies by GET (the same fields in the query string); a gateway that is off is 404.
     if adapter is None or not adapter.configured() or (request.method == "GET" and gateway != "epay"):
@@ -48,23 +73,24 @@ def notify(request, gateway: str):
     return response
 
 
-class GatewaySaysOut(Schema):
+class GatewaySaysOut(Out):
     paid: bool
-    amount: int | None
+    amount: Fen | None
     reference: str
 
 
-class RecheckOut(Schema):
+class RecheckOut(Out):
     out_trade_no: str
-    gateway: str
+    gateway: Annotated[str, enum_of(*GATEWAYS)]
     purpose: str
-    amount: int
-    status: str
-    succeeded_at: str | None
+    amount: Fen
+    status: Annotated[str, enum_of(PaymentStatus)]
+    succeeded_at: Timestamp | None
     gateway_says: GatewaySaysOut
 
 
 @router.post("/payments/{out_trade_no}/recheck", response=RecheckOut)
+@raises(Error.WRONG_ROLE, Error.PAYMENT_NOT_FOUND, Error.PAYMENT_GATEWAY_UNREACHABLE)
 def recheck(request, out_trade_no: str):
     """补单 (admin): ask the gateway about a pending payment; book it if the gateway says it was paid. Audited."""
     require_role(request, Role.ADMIN)

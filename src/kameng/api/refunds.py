@@ -5,15 +5,26 @@ The action routes `POST /refunds/{id}/<action>` are generated from the lifecycle
 the action's input, every one answered by `act`."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
+from django.db.models import F, Q
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import create_model
+from pydantic import StrictBool, create_model
 
 from kameng.accounts.models import Role
 from kameng.aftersales import lifecycle, services
-from kameng.aftersales.models import CaseEvent, Notification, RefundCase
+from kameng.aftersales.models import (
+    Actor,
+    CaseEvent,
+    CaseStatus,
+    Notification,
+    Outcome,
+    Phase,
+    Reason,
+    RefundCase,
+    Resolution,
+)
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
@@ -21,16 +32,155 @@ from kameng.evidence.models import Evidence
 from kameng.evidence.services import download_name
 from kameng.ops.storage import download_response
 
-from .base import iso, paginate, require_role
+from .base import check_limit, cursor_pk, iso, paginate, require_role
+from .contract import (
+    Amount,
+    Currency,
+    Cursor,
+    Fen,
+    Id,
+    IdIn,
+    Limit,
+    Out,
+    PathId,
+    Timestamp,
+    download,
+    enum_of,
+    page_of,
+    raises,
+)
 
 router = Router(tags=["refunds"])
 
 
 class OpenIn(Schema):
-    order: str
-    reason: str
+    order: IdIn
+    reason: Annotated[str, enum_of(Reason)]
     description: str
-    amount: int
+    amount: Amount
+
+
+EvidenceCategory = Annotated[str, enum_of("listing", "transaction", "communication", "problem")]
+
+
+class EvidenceOut(Out):
+    id: Id
+    category: EvidenceCategory
+    source: Annotated[str, enum_of("buyer", "merchant", "system")]
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    note: str
+    uploaded_at: Timestamp
+
+
+class DecisionOut(Out):
+    outcome: Annotated[str, enum_of(Outcome)]
+    amount: Fen | None
+    rationale: str
+    arbitrator: Id
+    decided_at: Timestamp
+    final: bool
+    category_rule: str | None
+
+
+class AppealOut(Out):
+    by: Annotated[str, enum_of(Actor.BUYER, Actor.MERCHANT)]
+    reason: str
+    decision: DecisionOut | None
+
+
+class OfferOut(Out):
+    amount: Fen
+
+
+class DeadlinesOut(Out):
+    """Each deadline that is running (null otherwise)."""
+
+    merchant_respond_by: Timestamp | None
+    buyer_respond_by: Timestamp | None
+    decide_by: Timestamp | None
+    appeal_by: Timestamp | None
+    compromise_respond_by: Timestamp | None
+
+
+class CaseEventOut(Out):
+    type: str
+    actor_role: Annotated[str, enum_of(Actor)]
+    at: Timestamp
+    from_status: str
+    to_status: str
+    data: dict[str, Any]  # what the event recorded (amounts, reasons…): differs by type
+
+
+class ReplacementOut(Out):
+    """补发: what the merchant sent instead (keys masked for anyone but the parties)."""
+
+    items: list[str]
+    content: str | None
+    at: Timestamp
+
+
+class NextStepOut(Out):
+    """Who must act next, by when, and what the platform does if nobody does."""
+
+    actor: Annotated[str, enum_of("buyer", "merchant", "arbitrator", "parties")] | None
+    due_by: Timestamp | None
+    on_timeout: str | None
+
+
+class CaseOut(Out):
+    id: Id
+    order: Id
+    status: Annotated[str, enum_of(CaseStatus)]
+    phase: Annotated[str, enum_of(Phase)]
+    reason: Annotated[str, enum_of(Reason)]
+    description: str
+    requested_amount: Fen
+    refunded_amount: Fen
+    currency: Currency
+    fast_track: bool
+    merchant_timed_out: bool
+    offer: OfferOut | None
+    rejection_reason: str | None
+    decision: DecisionOut | None
+    appeal: AppealOut | None
+    resolution: Annotated[str, enum_of(Resolution)] | None
+    deadlines: DeadlinesOut
+    overdue: bool
+    claimed_by: Id | None
+    available_actions: list[Annotated[str, enum_of(*lifecycle.PUBLIC_ACTIONS)]]
+    created_at: Timestamp
+    closed_at: Timestamp | None
+    evidence: list[EvidenceOut]
+    events: list[CaseEventOut]
+    replacement: ReplacementOut | None
+    next_step: NextStepOut
+
+
+class ManifestItem(Out):
+    id: Id
+    seq: int
+    sha256: str
+    prev: str
+    chain: str
+
+
+class ManifestOut(Out):
+    """A hash chain over all the case's evidence in upload order; `head` is the last link."""
+
+    items: list[ManifestItem]
+    head: str | None
+
+
+class NotificationOut(Out):
+    id: Id
+    kind: str
+    text: str
+    case: Id | None
+    created_at: Timestamp
+    read: bool
 
 
 def evidence_out(item) -> dict:
@@ -161,8 +311,12 @@ def _timelines(case_ids: list[int]) -> dict:
     return out
 
 
-@router.post("/refunds", response={201: dict})
+@router.post("/refunds", response={201: CaseOut})
+@raises(Error.CASE_BUYER_ONLY, Error.ORDER_NOT_FOUND, Error.CASE_DESCRIPTION_INVALID, Error.CASE_AMOUNT_INVALID)
+@raises(Error.CASE_REASON_INVALID, Error.CASE_AMOUNT_EXCEEDS_REFUNDABLE, Error.REFUND_WINDOW_CLOSED)
+@raises(Error.CASE_ALREADY_OPEN, Error.NO_REASON_NOT_ALLOWED, Error.CASE_ALREADY_SETTLED, Error.REOPEN_LIMIT_REACHED)
 def open_case(request, payload: OpenIn):
+    """The buyer opens a refund case on an order: the escrow freezes and the merchant must answer."""
     case = services.open_case(
         acting_user=request.auth,
         order_id=payload.order,
@@ -181,8 +335,15 @@ def _by_own_shop(qs, user):
     return qs.filter(shop_id=Shop.objects.filter(owner=user).values_list("pk", flat=True).first())
 
 
-@router.get("/refunds", response=dict)
-def list_cases(request, status: str = "", limit: int = 20, starting_after: str | None = None):
+@router.get("/refunds", response=page_of(CaseOut))
+@raises(Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
+def list_cases(
+    request,
+    status: Annotated[str, enum_of(CaseStatus)] | None = None,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
+):
+    """The caller's cases (a buyer's, a merchant's shop's; every case for staff), newest first."""
     qs = _by_own_shop(services.visible_cases(request.auth).select_related("shop"), request.auth)
     if status:
         qs = qs.filter(status=status)
@@ -192,20 +353,76 @@ def list_cases(request, status: str = "", limit: int = 20, starting_after: str |
     return page
 
 
-@router.get("/arbitration/queue", response=dict)
-def queue(request, limit: int = 50):
-    require_role(request, Role.ARBITRATOR, Role.ADMIN)
-    limit = max(1, min(limit, 100))
-    cases = list(services.arbitration_queue().select_related("shop")[: limit + 1])
-    now, timelines = clock_now(), _timelines([c.pk for c in cases[:limit]])
+class QueueItem(Out):
+    """A case as the arbitration queue lists it (the whole case: GET /refunds/{id})."""
+
+    id: Id
+    order: Id
+    shop: Id
+    status: Annotated[str, enum_of(CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL)]
+    reason: Annotated[str, enum_of(Reason)]
+    requested_amount: Fen
+    fast_track: bool
+    merchant_timed_out: bool
+    overdue: bool
+    decide_by: Timestamp | None
+    claimed_by: Id | None
+    created_at: Timestamp
+
+
+def queue_item(case: RefundCase, now) -> dict:
     return {
-        "data": [case_out(c, request.auth, now=now, timelines=timelines) for c in cases[:limit]],
-        "has_more": len(cases) > limit,
+        "id": str(case.pk),
+        "order": str(case.order_id),
+        "shop": str(case.shop_id),
+        "status": case.status,
+        "reason": case.reason,
+        "requested_amount": case.requested_amount,
+        "fast_track": case.fast_track,
+        "merchant_timed_out": case.merchant_timed_out,
+        "overdue": bool(case.decide_by and case.decide_by < now),
+        "decide_by": iso(case.decide_by),
+        "claimed_by": str(case.claimed_by_id) if case.claimed_by_id else None,
+        "created_at": iso(case.created_at),
     }
 
 
-@router.get("/refunds/{case_id}", response=dict)
-def get_case(request, case_id: str):
+@router.get("/arbitration/queue", response=page_of(QueueItem, "QueuePage"))
+@raises(Error.WRONG_ROLE, Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
+def queue(request, limit: Limit = 50, starting_after: Cursor = None):
+    """Cases waiting for an arbitrator (in_arbitration, in_appeal), earliest `decide_by` first;
+    `starting_after` is the last case id of the previous page."""
+    require_role(request, Role.ARBITRATOR, Role.ADMIN)
+    now = clock_now()
+    page = _queue_page(services.arbitration_queue(), limit, starting_after)
+    return {"data": [queue_item(c, now) for c in page["data"]], "has_more": page["has_more"]}
+
+
+def _queue_page(qs, limit: int, starting_after: str | None) -> dict:
+    """Keyset paging in the queue's own order (decide_by, id). The cursor is a case id; a case that has
+    left the queue since (decided meanwhile) still marks the place, an id that was never a case is 400."""
+    check_limit(limit)
+    qs = qs.order_by(F("decide_by").asc(nulls_last=True), "id")
+    if starting_after:
+        after = RefundCase.objects.filter(pk=cursor_pk(starting_after)).values("pk", "decide_by").first()
+        if after is None:
+            raise DomainError(Error.CURSOR_INVALID, param="starting_after")
+        if after["decide_by"] is None:
+            qs = qs.filter(decide_by__isnull=True, pk__gt=after["pk"])
+        else:
+            qs = qs.filter(
+                Q(decide_by__gt=after["decide_by"])
+                | Q(decide_by=after["decide_by"], pk__gt=after["pk"])
+                | Q(decide_by__isnull=True)
+            )
+    rows = list(qs[: limit + 1])
+    return {"data": rows[:limit], "has_more": len(rows) > limit}
+
+
+@router.get("/refunds/{case_id}", response=CaseOut)
+@raises(Error.CASE_NOT_FOUND)
+def get_case(request, case_id: PathId):
+    """One case: the buyer, the shop's merchant and staff see it; anyone else gets 404."""
     return case_out(services.get_case_for(case_id, request.auth), request.auth)
 
 
@@ -218,11 +435,13 @@ def act(request, case_id: str, action: str, given: dict[str, Any]) -> dict:
 _FIELD_TYPES: dict[lifecycle.Kind, tuple[Any, Any]] = {
     lifecycle.Kind.TEXT: (str, ...),
     lifecycle.Kind.OPTIONAL_TEXT: (str, ""),
-    lifecycle.Kind.AMOUNT: (int, ...),
-    lifecycle.Kind.OPTIONAL_AMOUNT: (int | None, None),
+    lifecycle.Kind.AMOUNT: (Amount, ...),
+    lifecycle.Kind.OPTIONAL_AMOUNT: (Amount | None, None),
     lifecycle.Kind.CHOICE: (str, ...),
-    lifecycle.Kind.FLAG: (bool, ...),
+    lifecycle.Kind.FLAG: (StrictBool, ...),
 }
+# The closed set of each CHOICE field, for the document (the lifecycle row checks the value).
+_CHOICES: dict[str, Any] = {"outcome": Annotated[str, enum_of(Outcome)]}
 _schemas: dict[str, type[Schema]] = {}
 
 
@@ -231,9 +450,15 @@ def body_schema(spec: lifecycle.Input) -> type[Schema] | None:
     if not spec.fields:
         return None
     if spec.schema not in _schemas:
-        fields = {f.name: _FIELD_TYPES[f.kind] for f in spec.fields}
+        fields = {f.name: _field_type(f) for f in spec.fields}
         _schemas[spec.schema] = create_model(spec.schema, __base__=Schema, **fields)  # type: ignore[call-overload]
     return _schemas[spec.schema]
+
+
+def _field_type(field: lifecycle.Field) -> tuple[Any, Any]:
+    if field.kind == lifecycle.Kind.CHOICE and field.name in _CHOICES:
+        return (_CHOICES[field.name], ...)
+    return _FIELD_TYPES[field.kind]
 
 
 def _without_body(action: str) -> Callable:
@@ -262,28 +487,59 @@ def _route(action: str, schema: type[Schema] | None) -> None:
     optional = all(f.kind == lifecycle.Kind.OPTIONAL_TEXT for f in lifecycle.ACTIONS[action].fields)
     handler = _without_body(action) if schema is None else _with_body(action, schema, optional)
     handler.__name__ = handler.__qualname__ = action
-    router.post(f"/refunds/{{case_id}}/{action}", response=dict)(handler)
+    handler.__doc__ = f"The case action `{action}` (allowed by role and status: see `available_actions`)."
+    raises(*ACTION_ERRORS)(handler)
+    router.post(f"/refunds/{{case_id}}/{action}", response=CaseOut)(handler)
+
+
+# Any action: the case must be visible, the role allowed, the status right; and the inputs' own checks.
+ACTION_ERRORS = (
+    Error.CASE_NOT_FOUND,
+    Error.CASE_ROLE_NOT_ALLOWED,
+    Error.CASE_ACTION_NOT_ALLOWED,
+    Error.OFFER_AMOUNT_INVALID,
+    Error.REJECTION_REASON_REQUIRED,
+    Error.DECISION_OUTCOME_INVALID,
+    Error.DECISION_RATIONALE_REQUIRED,
+    Error.DECISION_AMOUNT_INVALID,
+    Error.APPEAL_CONFLICT_OF_INTEREST,
+    Error.CASE_ALREADY_CLAIMED,
+    Error.APPEAL_ALREADY_USED,
+    Error.APPEAL_NEW_EVIDENCE_REQUIRED,
+    Error.DECISION_NOT_AGAINST_YOU,
+    Error.COMPROMISE_ALREADY_ANSWERED,
+    Error.DEADLINE_PASSED,
+    Error.OUT_OF_STOCK,
+)
 
 
 for _action in lifecycle.PUBLIC_ACTIONS:
     _route(_action, body_schema(lifecycle.ACTIONS[_action]))
 
 
-@router.post("/refunds/{case_id}/evidence", response={201: dict})
+@router.post("/refunds/{case_id}/evidence", response={201: EvidenceOut})
+@raises(Error.EVIDENCE_UPLOAD_NOT_ALLOWED, Error.EVIDENCE_CATEGORY_INVALID, Error.EVIDENCE_NOTE_TOO_LONG)
+@raises(Error.UPLOAD_FILE_REQUIRED, Error.EVIDENCE_CASE_CLOSED, Error.EVIDENCE_QUOTA_EXCEEDED)
+@raises(
+    Error.UPLOAD_TOO_LARGE, Error.UPLOAD_IMAGE_TOO_LARGE, Error.UPLOAD_TYPE_UNSUPPORTED, Error.UPLOAD_ACTIVE_CONTENT
+)
 def upload_evidence(
     request,
-    case_id: str,
+    case_id: PathId,
     file: File[UploadedFile] = None,  # type: ignore[assignment]  # missing: the service refuses it (400)
-    category: Form[str] = "problem",
+    category: Form[EvidenceCategory] = "problem",
     note: Form[str] = "",
 ):
+    """A party adds evidence (checked by content: PNG, JPEG, WebP, GIF, MP4, WebM, PDF, text; 20 MiB)."""
     case = services.get_case_for(case_id, request.auth)
     item = services.add_evidence(case, acting_user=request.auth, upload=file, category=category, note=note)
     return Status(201, evidence_out(item))
 
 
-@router.get("/refunds/{case_id}/evidence/manifest", response=dict)
-def manifest(request, case_id: str):
+@router.get("/refunds/{case_id}/evidence/manifest", response=ManifestOut)
+@raises(Error.CASE_NOT_FOUND)
+def manifest(request, case_id: PathId):
+    """The evidence hash chain (SHA-256 of each item, chained in upload order)."""
     case = services.get_case_for(case_id, request.auth)
     items = list(case.evidence.order_by("seq"))
     return {
@@ -292,18 +548,25 @@ def manifest(request, case_id: str):
     }
 
 
-@router.get("/refunds/{case_id}/evidence/{evidence_id}/file")
-def evidence_file(request, case_id: str, evidence_id: str):
+@router.get(
+    "/refunds/{case_id}/evidence/{evidence_id}/file",
+    openapi_extra=download("application/octet-stream", "The evidence file's bytes, as an attachment"),
+)
+@raises(Error.CASE_NOT_FOUND, Error.EVIDENCE_NOT_FOUND)
+def evidence_file(request, case_id: PathId, evidence_id: PathId):
+    """The evidence file as uploaded (never altered)."""
     case = services.get_case_for(case_id, request.auth)
-    item = case.evidence.filter(pk=int(evidence_id) if evidence_id.isdigit() else -1).first()
+    item = case.evidence.filter(pk=int(evidence_id)).first()
     if item is None:
         raise DomainError(Error.EVIDENCE_NOT_FOUND)
     # attachment, nosniff, sandbox CSP; on S3 a redirect to a short-lived presigned URL
     return download_response(item.file, download_name(item), item.content_type)
 
 
-@router.get("/notifications", response=dict)
-def notifications(request, limit: int = 20, starting_after: str | None = None):
+@router.get("/notifications", response=page_of(NotificationOut))
+@raises(Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID)
+def notifications(request, limit: Limit = 20, starting_after: Cursor = None):
+    """The caller's notifications (case updates, deadlines), newest first."""
     qs = Notification.objects.filter(user=request.auth)
     return paginate(
         qs,

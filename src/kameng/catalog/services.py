@@ -247,11 +247,13 @@ def paginate_search(qs, limit: int = 20, starting_after: str | None = None, seri
     if limit < 1 or limit > 100:
         raise DomainError(Error.LIMIT_OUT_OF_RANGE, param="limit")
     if starting_after:
-        try:
-            cursor = int(starting_after)
-        except ValueError:
-            raise DomainError(Error.CURSOR_INVALID, param="starting_after") from None
+        # Ids are ASCII digits (int() alone takes "１"); a cursor must name a listing (else 400).
+        if not (starting_after.isascii() and starting_after.isdigit() and len(starting_after) <= 18):
+            raise DomainError(Error.CURSOR_INVALID, param="starting_after")
+        cursor = int(starting_after)
         status = Listing.objects.filter(pk=cursor).values_list("shop__status", flat=True).first()
+        if status is None:
+            raise DomainError(Error.CURSOR_INVALID, param="starting_after")
         rank = 1 if status == ShopStatus.RESTRICTED else 0
         qs = qs.filter(Q(demoted__gt=rank) | Q(demoted=rank, pk__lt=cursor))
     rows = list(qs[: limit + 1])

@@ -48,6 +48,15 @@ def agreement_page(request):
     )
 
 
+def duration_text(seconds: float | None) -> str | None:
+    """A median resolution time people can read: minutes under an hour (never "0.0 小时")."""
+    if seconds is None:
+        return None
+    if seconds < 3600:
+        return _("%(m)s 分钟") % {"m": max(1, round(seconds / 60))}
+    return _("%(h)s 小时") % {"h": f"{seconds / 3600:.1f}"}
+
+
 def rules_page(request):
     """平台规则与统计: refund standards, deadlines, the credit formula and live statistics."""
     english = _english()
@@ -63,11 +72,7 @@ def rules_page(request):
         "p": policies,
         "stats": stats,
         "fast_track_yuan": policies["fast_track"]["threshold"] // 100,
-        "median_hours": (
-            f"{stats['median_resolution_seconds'] / 3600:.1f}"
-            if stats["median_resolution_seconds"] is not None
-            else None
-        ),
+        "median_text": duration_text(stats["median_resolution_seconds"]),
         "categories": [
             {
                 **c,
@@ -84,6 +89,15 @@ def rules_page(request):
             title=_("每周纠纷率（售后案件数 ÷ 订单数）"),
             fmt=charts.percent,
             chart_id="chart-dispute",
+            reference=(
+                (
+                    stats["dispute_rate"],
+                    _("近 %(d)s 天整体 %(r)s")
+                    % {"d": stats["window_days"], "r": charts.percent(stats["dispute_rate"])},
+                )
+                if stats["dispute_rate"] is not None
+                else None
+            ),
         ),
         "chart_resolution": charts.bar_chart(
             [(week_label(w), w["median_resolution_seconds"]) for w in weekly],
