@@ -63,7 +63,7 @@ def test_refunds_the_merchant_granted_without_fault_lower_the_grade_but_never_sa
     assert credit["grade"] == "D" and credit["merchant_faults_90d"] == 0, credit["parts"]
     assert shop(merchant)["status"] == "active"
     disputes = next(p for p in credit["parts"] if p["code"] == "disputes")
-    assert sorted(disputes["cases"]) == sorted(int(c["id"]) for c in cases)
+    assert sorted(disputes["cases"]) == sorted(c["id"] for c in cases)
 
 
 def test_a_sanction_names_its_rule_and_the_cases_and_the_breakdown_links_them(

@@ -383,7 +383,7 @@ def credit_out(record: MerchantCredit) -> dict:
         "off_platform_90d": record.off_platform_90d,
         "overturned_refusals_90d": record.overturned_refusals_90d,
         "reasons": [p["text"] for p in record.parts if p["points"] < 0],
-        "parts": record.parts,
+        "parts": [{**part, "cases": [str(c) for c in part.get("cases", [])]} for part in record.parts],
         "formula_version": rules.FORMULA_VERSION,
         "computed_at": record.computed_at.isoformat(),
     }
