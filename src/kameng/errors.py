@@ -254,8 +254,124 @@ class Error(Enum):
         "单条卡密不超过2000个字符",
         "Each card key must be at most 2,000 characters",
     )
+    STOCK_FILE_TYPE = (
+        K.UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_file_type",
+        "只支持 .txt、.csv 或 .xlsx 文件",
+        "Only .txt, .csv or .xlsx files are supported",
+    )
+    STOCK_FILE_UNREADABLE = (
+        K.UNSUPPORTED_MEDIA_TYPE,
+        "unreadable_file",
+        "无法读取该文件：请上传文本、CSV 或 Excel (.xlsx) 文件",
+        "Cannot read this file: upload a text, CSV or Excel (.xlsx) file",
+    )
+    STOCK_FILE_TOO_LARGE = (K.TOO_LARGE, "file_too_large", "文件不能超过 2 MB", "Files can be at most 2 MB")
+    STOCK_IMPORT_EMPTY = (K.INVALID_REQUEST, "invalid_items", "没有读到任何卡密", "No card keys were found")
+    STOCK_VOID_NOTHING = (
+        K.INVALID_REQUEST,
+        "invalid_items",
+        "请列出要作废的卡密，或选择全部作废",
+        "List the card keys to void, or void all of them",
+    )
+    LISTING_WARRANTY_DAYS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_warranty_days",
+        "找回包赔天数须为 0 至 90 的整数",
+        "warranty_days must be an integer from 0 to 90",
+    )
+    LISTING_WARRANTY_AMOUNT_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_warranty_amount",
+        "包赔金额须为正整数（分），且不超过售价",
+        "warranty_amount must be a positive integer (fen) no more than the price",
+    )
+    CASE_RECLAIM_OUTSIDE_WARRANTY = (
+        K.CONFLICT,
+        "warranty_not_active",
+        "找回包赔只在保障期内受理（本订单没有保障期或已过期）",
+        "A reclaim is accepted only inside the warranty (this order has none, or it has ended)",
+    )
+    LISTING_DELIVERY_ORDER_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_delivery_order",
+        "发卡顺序只能是 oldest 或 random",
+        "delivery_order must be oldest or random",
+    )
+    LISTING_LOW_STOCK_THRESHOLD_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_low_stock_threshold",
+        "库存预警值须为 0 至 10000 的整数",
+        "low_stock_threshold must be an integer from 0 to 10,000",
+    )
+
+    # ---- merchants' integrations: notification channels and webhooks ------------------------------
+    NOTIFY_MERCHANT_ONLY = (
+        K.PERMISSION_DENIED,
+        "wrong_role",
+        "只有商家可以设置通知渠道",
+        "Only merchants can set notification channels",
+    )
+    NOTIFY_CHANNEL_UNKNOWN = (
+        K.INVALID_REQUEST,
+        "invalid_channel",
+        "渠道只能是 email、telegram、wecom、dingtalk、bark、serverchan 或 json",
+        "The channel must be email, telegram, wecom, dingtalk, bark, serverchan or json",
+    )
+    NOTIFY_URL_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_url",
+        "这不是该渠道的通知地址（例如 mailto://、tgram://、wecombot://、dingtalk://、bark://、schan://、json://）",
+        "This is not a notification URL of that channel (e.g. mailto://, tgram://, wecombot://, dingtalk://, bark://, schan://, json://)",
+    )
+    NOTIFY_CHANNEL_NOT_SET = (
+        K.CONFLICT,
+        "channel_not_set",
+        "请先设置该通知渠道的地址",
+        "Set this channel's URL first",
+    )
+    NOTIFY_DISPATCH_NOT_FOUND = (K.NOT_FOUND, "not_found", "通知记录不存在", "No such notification")
+    WEBHOOK_MERCHANT_ONLY = (
+        K.PERMISSION_DENIED,
+        "wrong_role",
+        "只有商家可以设置 Webhook",
+        "Only merchants can set webhooks",
+    )
+    WEBHOOK_URL_NOT_ALLOWED = (
+        K.INVALID_REQUEST,
+        "url_not_allowed",
+        "地址必须是公网 https 地址",
+        "The URL must be a public https address",
+    )
+    WEBHOOK_EVENTS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_events",
+        "请至少选择一个事件：order.paid、order.delivered、order.completed、refund.opened、refund.updated、refund.closed、withdrawal.paid",
+        "Choose at least one event: order.paid, order.delivered, order.completed, refund.opened, refund.updated, refund.closed, withdrawal.paid",
+    )
+    WEBHOOK_TOO_MANY = (K.CONFLICT, "too_many_webhooks", "最多设置 10 个 Webhook", "At most 10 webhooks")
+    WEBHOOK_NOT_FOUND = (K.NOT_FOUND, "not_found", "Webhook 不存在", "No such webhook")
+    WEBHOOK_DELIVERY_NOT_FOUND = (K.NOT_FOUND, "not_found", "投递记录不存在", "No such delivery")
 
     # ---- wallet and ledger ----------------------------------------------------------------------------
+    STATEMENT_DATE_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_date",
+        "日期格式应为 YYYY-MM-DD",
+        "Dates are written YYYY-MM-DD",
+    )
+    STATEMENT_RANGE_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_range",
+        "结束日期不能早于开始日期，且最长一年",
+        "The end may not be before the start, and at most a year apart",
+    )
+    WITHDRAWAL_NOT_SETTLED = (
+        K.CONFLICT,
+        "not_settled",
+        "可提现金额不足：放款后需等待结算期（T+{days}）",
+        "Not enough settled money: released money is withdrawable {days} days after its release",
+    )
     INSUFFICIENT_FUNDS = (K.INSUFFICIENT_FUNDS, "insufficient_funds", "余额不足", "Insufficient wallet balance")
     TOPUP_NOT_FOUND = (K.NOT_FOUND, "not_found", "充值单不存在", "No such top-up")
     TOPUP_AMOUNT_INVALID = (

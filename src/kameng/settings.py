@@ -47,6 +47,8 @@ ARBITRATION_COMMISSION = os.environ.get("KAMENG_ARBITRATION_COMMISSION", "").str
 BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
+# Webhooks and notification channels may call private addresses and plain http (tests, intranets).
+WEBHOOK_ALLOW_PRIVATE = os.environ.get("KAMENG_WEBHOOK_ALLOW_PRIVATE") == "1"
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
 # /healthz fails when the oldest due timer has waited longer than this (no sweeper is running).
 TIMER_LAG_LIMIT_SECONDS = float(os.environ.get("KAMENG_TIMER_LAG_LIMIT", "120"))
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "kameng.arbitration",
     "kameng.trust",
     "kameng.complaints",
+    "kameng.notify",
     "kameng.api",
     "kameng.security",
     "kameng.web",

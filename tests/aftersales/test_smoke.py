@@ -69,8 +69,11 @@ def test_full_arbitration_with_appeal(api, buyer, merchant, make_user, make_list
     )
     assert res.data["status"] == "closed" and res.data["resolution"] == "refund_partial"
     assert api.get("/wallet", token=buyer.token).data["balance"] == 60000 - 50000 + 25000
-    # The rest of the escrow goes to the merchant at release time (delivery + 24 h), not before.
+    # The rest of the escrow goes to the merchant at release time (delivery + 24 h), not before;
+    # a game account's 找回包赔 (7 days from delivery) keeps it in escrow until the warranty ends.
     assert api.get("/wallet", token=merchant.token).data["balance"] == 0
     advance(24 * 3600 + 1)
+    assert api.get("/wallet", token=merchant.token).data["balance"] == 0
+    advance(7 * 24 * 3600)
     assert api.get("/wallet", token=merchant.token).data["balance"] == 25000
     assert api.get(f"/orders/{order['id']}", token=buyer.token).data["status"] == "partially_refunded"

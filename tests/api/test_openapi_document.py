@@ -17,10 +17,6 @@ NOT_YET_SERVED = {
     ("POST", "/auth/logout"),
     ("POST", "/me/password"),
     ("GET", "/precedents"),
-    ("POST", "/webhooks"),
-    ("GET", "/webhooks"),
-    ("DELETE", "/webhooks/{}"),
-    ("GET", "/webhooks/{}/deliveries"),
     ("POST", "/guest/orders"),
     ("POST", "/guest/lookup"),
 }
@@ -29,6 +25,19 @@ NOT_YET_SERVED = {
 SERVED_BEYOND_CONTRACT = {
     ("GET", "/wallet/withdrawals/{}"),  # one withdrawal (payouts)
     ("POST", "/payments/{}/recheck"),  # 补单, admins
+    # issue 17 (h17): card-key inventory, notification channels, webhook resend, statements
+    ("POST", "/listings/{}/stock/import"),
+    ("POST", "/listings/{}/stock/void"),
+    ("GET", "/listings/{}/stock/export"),
+    ("GET", "/notifications/channels"),
+    ("PUT", "/notifications/channels/{}"),
+    ("DELETE", "/notifications/channels/{}"),
+    ("POST", "/notifications/channels/{}/test"),
+    ("GET", "/notifications/dispatches"),
+    ("POST", "/notifications/dispatches/{}/resend"),
+    ("POST", "/webhooks/{}/deliveries/{}/resend"),
+    ("GET", "/wallet/statement"),
+    ("GET", "/stats/commission"),
 }
 # Named in prose, not as `METHOD /path`: "`accept_replacement` (buyer) closes the case …".
 IN_PROSE = {("POST", "/refunds/{}/accept_replacement")}

@@ -63,7 +63,7 @@ def test_listing_shape_matches_the_contract(api, merchant, make_listing):
     assert listing["promises"] == ["100%稳定激活", "24小时内激活"]
     detail = api.get(f"/listings/{listing['id']}").data
     assert detail.pop("three_checks")["merchant"]["shop"] == merchant.shop_id  # 三查: added on the detail endpoint
-    assert detail == listing | {"stock_available": 5}
+    assert detail == listing | {"stock_available": 5, "restocking": False}  # created before its stock
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,16 @@ def world(api, make_user, make_listing, fund, buy):
     service = make_listing(
         w["merchant"], title="Logo 设计", category="custom_design", kind="service", price=20000, promises=["三稿内满意"]
     )
+    # merchant's integrations (issue 17): a channel and a webhook that hear of O1's purchase
+    w["channel_url"] = "jsons://1.1.1.1/matrix-channel-secret-path"
+    channel = api.call("put", "/notifications/channels/json", {"url": w["channel_url"]}, token=w["merchant"].token)
+    assert channel.status_code == 200, channel.data
+    hooks = [
+        api.post("/webhooks", {"url": "https://1.1.1.1/hook", "events": ["order.paid"]}, token=w["merchant"].token)
+        for _ in range(2)
+    ]
+    assert all(h.status_code == 201 for h in hooks), hooks[0].data
+    w["webhook"], w["spare_webhook"] = hooks[0].data, hooks[1].data
     fund(w["buyer"], 100_000)
     topup = api.post("/wallet/topups", {"amount": 500}, token=w["buyer"].token).data  # left pending
     o1 = buy(w["buyer"], listing)
@@ -102,6 +112,10 @@ def world(api, make_user, make_listing, fund, buy):
         ).status_code
         == 200
     )
+    from kameng.notify.models import Dispatch, WebhookDelivery
+
+    w["delivery_id"] = str(WebhookDelivery.objects.filter(endpoint_id=w["webhook"]["id"]).first().pk)
+    w["dispatch_id"] = str(Dispatch.objects.filter(user=w["merchant"]).first().pk)
     w.update(
         listing=listing,
         service=service,

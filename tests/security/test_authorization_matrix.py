@@ -126,6 +126,25 @@ MATRIX = {
     ("GET", "/test/clock"): ADMIN_ONLY,
     ("POST", "/test/clock/advance"): ADMIN_ONLY,
     ("GET", "/audit"): ADMIN_ONLY,
+    # Card-key inventory (issue 17.2)
+    ("POST", "/listings/{listing_id}/stock/import"): SHOP_OWNER,
+    ("POST", "/listings/{listing_id}/stock/void"): SHOP_OWNER,
+    ("GET", "/listings/{listing_id}/stock/export"): SHOP_OWNER,
+    # Merchants' integrations (issue 17.4, 17.5): each merchant has their own channels and webhooks
+    ("GET", "/notifications/channels"): only("merchant", "merchant2"),
+    ("PUT", "/notifications/channels/{kind}"): only("merchant", "merchant2"),
+    ("DELETE", "/notifications/channels/{kind}"): only("merchant", "merchant2"),
+    ("POST", "/notifications/channels/{kind}/test"): only("merchant", "merchant2"),
+    ("GET", "/notifications/dispatches"): only("merchant", "merchant2"),
+    ("POST", "/notifications/dispatches/{dispatch_id}/resend"): only("merchant", hidden_from=("merchant2",)),
+    ("POST", "/webhooks"): only("merchant", "merchant2"),
+    ("GET", "/webhooks"): only("merchant", "merchant2"),
+    ("DELETE", "/webhooks/{webhook_id}"): only("merchant", hidden_from=("merchant2",)),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): only("merchant", hidden_from=("merchant2",)),
+    ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"): only("merchant", hidden_from=("merchant2",)),
+    # Statements and commission (issue 17.6): every wallet has its own statement
+    ("GET", "/wallet/statement"): SIGNED_IN,
+    ("GET", "/stats/commission"): ADMIN_ONLY,
 }
 
 
@@ -145,6 +164,8 @@ def secrets(world) -> dict[str, set[str]]:
         "md5$": set(),
         "pbkdf2_sha256$": set(),
         "argon2$": set(),
+        world["webhook"]["secret"]: set(),  # shown once, to its merchant, when it was made
+        world["channel_url"]: set(),  # shown masked only
     }
 
 
@@ -194,6 +215,11 @@ def _params(world, path):
         "order_id": order["id"],
         "case_id": world["case"]["id"],
         "evidence_id": world["png_evidence"]["id"] if path.endswith("preview") else world["text_evidence"]["id"],
+        "kind": "json",
+        # the one the DELETE removes is not the one whose deliveries the other rows read
+        "webhook_id": world["spare_webhook"]["id"] if path == "/webhooks/{webhook_id}" else world["webhook"]["id"],
+        "delivery_id": world["delivery_id"],
+        "dispatch_id": world["dispatch_id"],
     }
 
 
@@ -233,6 +259,9 @@ def _body(method, path, world, role):
         "/orders/{order_id}/review": {"stars": 4, "text": "还行"},
         "/shops/{shop_id}/sanction": {"status": "active", "reason": "授权矩阵检查"},
         "/test/clock/advance": {"seconds": 0},
+        "/listings/{listing_id}/stock/void": {"items": ["NO-SUCH-KEY"]},
+        "/notifications/channels/{kind}": {"url": "jsons://1.1.1.1/notify"},
+        "/webhooks": {"url": "https://1.1.1.1/hook", "events": ["order.paid"]},
     }
     return bodies.get(path, {})
 

@@ -45,6 +45,8 @@ def known_ids(world) -> dict[str, list[str]]:
         "shop_id": [world["merchant"].shop_id, world["merchant2"].shop_id],
         "listing_id": [world["listing"]["id"], world["service"]["id"]],
         "topup_id": [world["topup"]["id"]],
+        "withdrawal_id": [world["withdrawal"]["id"]],
+        "out_trade_no": [world["topup"]["out_trade_no"]],
         "gateway": ["sandbox"],
         "order_id": [world["o1"]["id"], world["o2"]["id"], world["o3"]["id"]],
         "case_id": [world["case"]["id"]],

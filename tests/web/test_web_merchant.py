@@ -160,7 +160,9 @@ def test_stock_upload_rejects_other_files_and_empty_input(login_as, merchant, ma
     client = login_as(merchant)
     url = f"/shop/listings/{listing['id']}/stock"
     exe = SimpleUploadedFile("keys.exe", b"MZ\x90\x00", "application/octet-stream")
-    assert "只支持 .txt 或 .csv 文件" in doc(client.post(url, {"step": "preview", "file": exe})).field_error("file")
+    assert "只支持 .txt、.csv 或 .xlsx 文件" in doc(client.post(url, {"step": "preview", "file": exe})).field_error(
+        "file"
+    )
     assert doc(client.post(url, {"step": "preview", "text": "  \n "})).field_error("text")
     tampered = doc(client.post(url, {"step": "confirm", "items_text": "not json"}))
     assert StockItem.objects.count() == 0 and tampered.by_id("upload-h") is not None

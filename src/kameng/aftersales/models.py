@@ -62,6 +62,7 @@ class Reason(models.TextChoices):
     DEFECTIVE = "defective", _("功能缺陷")
     SERVICE_MISSING = "service_missing", _("服务缺失")
     NO_REASON = "no_reason", _("无理由退款")  # only where the listing allows it
+    RECLAIMED = "reclaimed", _("账号被找回")  # 找回: a game account taken back, only inside the warranty
 
 
 class Outcome(models.TextChoices):

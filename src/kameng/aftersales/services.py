@@ -120,6 +120,10 @@ def role_on_case(case: RefundCase, user: User) -> str | None:
     return None
 
 
+def case_holds_order(order_id: int) -> bool:
+    return RefundCase.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).exists()
+
+
 def arbitration_queue() -> QuerySet[RefundCase]:
     """Cases waiting for an arbitrator, earliest decide_by first."""
     return RefundCase.objects.filter(status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL]).order_by(
@@ -446,8 +450,12 @@ def open_case(
             .select_related("shop", "buyer", "listing_version")
             .get(pk=order.pk)
         )
-        window_end = orders.claim_window_end(order, quality=reason in rules.QUALITY_REASONS)
-        if window_end is not None and now > window_end:
+        if reason == Reason.RECLAIMED:  # 找回包赔: its own window, the warranty
+            if order.warranty_until is None or now > order.warranty_until:
+                raise DomainError(Error.CASE_RECLAIM_OUTSIDE_WARRANTY)
+        elif (window_end := orders.claim_window_end(order, quality=reason in rules.QUALITY_REASONS)) is not None and (
+            now > window_end
+        ):
             raise DomainError(Error.REFUND_WINDOW_CLOSED)
         if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
             raise DomainError(Error.CASE_ALREADY_OPEN)
@@ -467,7 +475,9 @@ def open_case(
             reason=reason,
             description=description,
             requested_amount=amount,
-            fast_track=rules.is_fast_track(amount, order.snapshot["category_class"], policy.fast_track_threshold_fen),
+            # 找回包赔: a reclaim inside the warranty is fast-tracked whatever the amount (rules.md)
+            fast_track=reason == Reason.RECLAIMED
+            or rules.is_fast_track(amount, order.snapshot["category_class"], policy.fast_track_threshold_fen),
             created_at=now,
         )
         assert first.deadline is not None

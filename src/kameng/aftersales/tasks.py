@@ -9,8 +9,10 @@ from datetime import datetime
 from django.core.mail import send_mail
 
 from kameng.accounts.models import User
+from kameng.orders.lifecycle import WARRANTY_TIMER
 from kameng.orders.models import Order
 from kameng.orders.notices import on_order_notice
+from kameng.orders.services import release_warranty as release_order_warranty
 from kameng.timers.jobs import enqueue, job
 from kameng.timers.services import handler
 
@@ -44,3 +46,12 @@ def notify_about_order(user: User, order: Order, kind: str, text: str, now: date
     Notification.objects.create(user=user, kind=kind, text=text[:500], created_at=now)
     if user.email:
         enqueue("send_notification_email", user.email, f"[卡盟] 订单 {order.number}", text)
+
+
+@handler(WARRANTY_TIMER)
+def release_warranty(target: str, now: datetime) -> None:
+    """找回包赔 ended: the kept share goes to the merchant, unless a case holds the order (its closing
+    releases it then, orders.services.unfreeze_escrow)."""
+    order_id = int(target.split(":", 1)[1])
+    if not services.case_holds_order(order_id):
+        release_order_warranty(order_id, now)

@@ -4,11 +4,14 @@ from typing import Annotated
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from ninja import Router, Schema, Status
+from django.http import HttpResponse
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from kameng.accounts.models import Role
 from kameng.catalog import services
-from kameng.catalog.models import Listing, ListingKind, ListingStatus, Shop, ShopStatus, StockItem
+from kameng.catalog import stock as inventory
+from kameng.catalog.models import DeliveryOrder, Listing, ListingKind, ListingStatus, Shop, ShopStatus, StockItem
 from kameng.errors import DomainError, Error
 from kameng.policy.defaults import CATEGORIES, CategoryClass
 from kameng.policy.services import get_policy
@@ -27,6 +30,7 @@ from .contract import (
     Out,
     PathId,
     Timestamp,
+    download,
     enum_of,
     page_of,
     raises,
@@ -55,6 +59,10 @@ class ListingIn(Schema):
     verification_minutes: Integer | None = None
     no_reason_refund: bool = False
     deposit_percent: Integer | None = None
+    delivery_order: Annotated[str, enum_of(DeliveryOrder)] = "oldest"  # card keys: which one a purchase takes
+    low_stock_threshold: Integer = 0  # card keys: tell the merchant at this many unsold (0: never)
+    warranty_days: Integer | None = None  # 找回包赔: default 7 for game_account, else 0
+    warranty_amount: Integer | None = None  # fen kept in escrow for the warranty; null: the whole price
 
 
 class ListingPatch(Schema):
@@ -69,10 +77,19 @@ class ListingPatch(Schema):
     no_reason_refund: bool | None = None
     deposit_percent: Integer | None = None
     status: Annotated[str, enum_of(ListingStatus)] | None = None
+    delivery_order: Annotated[str, enum_of(DeliveryOrder)] | None = None
+    low_stock_threshold: Integer | None = None
+    warranty_days: Integer | None = None
+    warranty_amount: Integer | None = None
 
 
 class StockIn(Schema):
     items: list[str]
+
+
+class StockVoidIn(Schema):
+    items: list[str] | None = None
+    all: bool = False
 
 
 class CreditPart(Out):
@@ -146,7 +163,12 @@ class ListingOut(Out):
     status: Annotated[str, enum_of(ListingStatus)]
     created_at: Timestamp
     updated_at: Timestamp
+    warranty_days: int  # 找回包赔
+    warranty_amount: Fen  # kept in escrow until the warranty ends
     stock_available: int | None = None  # card_key listings only
+    restocking: bool | None = None  # card_key: 补货中 (no stock; orders answer out_of_stock)
+    delivery_order: Annotated[str, enum_of(DeliveryOrder)] | None = None  # card_key
+    low_stock_threshold: int | None = None  # card_key
 
 
 class ThreeChecksPlatform(Out):
@@ -251,6 +273,20 @@ class StockOut(Out):
     available: int
 
 
+class InvalidLine(Out):
+    line: int
+    reason: Annotated[str, enum_of("too_long", "control_character")]
+
+
+class StockImportOut(StockOut):
+    invalid: list[InvalidLine]
+
+
+class StockVoidOut(Out):
+    voided: int
+    available: int
+
+
 def optional_user(request):
     """The caller if a valid bearer token was sent (public endpoints that show owners more)."""
     header = request.headers.get("Authorization", "")
@@ -294,11 +330,17 @@ def listing_out(listing: Listing, *, stock: int | None = None, policy=None) -> d
         "special_terms": listing.special_terms,
         "warnings": listing.warnings,
         "status": listing.status,
+        "warranty_days": listing.warranty_days,
+        "warranty_amount": listing.warranty_amount if listing.warranty_amount is not None else listing.price,
         "created_at": iso(listing.created_at),
         "updated_at": iso(listing.updated_at),
     }
     if listing.kind == "card_key":
-        data["stock_available"] = stock if stock is not None else services.available_stock(listing)
+        available = stock if stock is not None else services.available_stock(listing)
+        data["stock_available"] = available
+        data["restocking"] = available == 0  # 补货中: shown instead of a buy button; orders answer out_of_stock
+        data["delivery_order"] = listing.delivery_order
+        data["low_stock_threshold"] = listing.low_stock_threshold
     return data
 
 
@@ -329,6 +371,10 @@ LISTING_INPUT_ERRORS = (
     Error.LISTING_VERIFICATION_MINUTES_INVALID,
     Error.LISTING_DEPOSIT_PERCENT_INVALID,
     Error.LISTING_PROMISES_INVALID,
+    Error.LISTING_DELIVERY_ORDER_INVALID,
+    Error.LISTING_LOW_STOCK_THRESHOLD_INVALID,
+    Error.LISTING_WARRANTY_DAYS_INVALID,
+    Error.LISTING_WARRANTY_AMOUNT_INVALID,
     Error.WRONG_ROLE,
 )
 
@@ -379,9 +425,9 @@ def search_listings(
 
 
 def _stock_left():
-    """Unsold stock per listing inside the search query (the partial index stock_available)."""
+    """Unsold stock per listing inside the search query (the partial index stock_unsold)."""
     unsold = (
-        StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True)
+        StockItem.objects.filter(listing=OuterRef("pk"), order__isnull=True, voided_at__isnull=True)
         .order_by()
         .values("listing")
         .annotate(n=Count("id"))
@@ -398,3 +444,43 @@ def add_stock(request, listing_id: PathId, payload: StockIn):
     require_role(request, Role.MERCHANT)
     listing = services.get_listing_for(listing_id, request.auth)
     return services.add_stock(listing, acting_user=request.auth, items=payload.items)
+
+
+STOCK_FILE_ERRORS = (Error.STOCK_FILE_TYPE, Error.STOCK_FILE_UNREADABLE, Error.STOCK_FILE_TOO_LARGE)
+
+
+@router.post("/listings/{listing_id}/stock/import", response=StockImportOut)
+@raises(Error.WRONG_ROLE, Error.STOCK_NOT_OWNER, Error.STOCK_NOT_CARD_KEY, Error.STOCK_TOO_MANY_ITEMS)
+@raises(Error.STOCK_IMPORT_EMPTY, *STOCK_FILE_ERRORS)
+def import_stock(
+    request,
+    listing_id: PathId,
+    file: File[UploadedFile] = None,  # type: ignore[assignment]  # pasted text alone is an import too
+    text: Form[str] = "",
+):
+    """Card keys from pasted text and/or a .txt, .csv or .xlsx file, with a report of invalid lines."""
+    require_role(request, Role.MERCHANT)
+    listing = services.get_listing_for(listing_id, request.auth)
+    return inventory.import_batch(listing, acting_user=request.auth, text=text, upload=file).as_dict()
+
+
+@router.post("/listings/{listing_id}/stock/void", response=StockVoidOut)
+@raises(Error.WRONG_ROLE, Error.STOCK_NOT_OWNER, Error.STOCK_NOT_CARD_KEY, Error.STOCK_VOID_NOTHING)
+@raises(Error.STOCK_TOO_MANY_ITEMS)
+def void_stock(request, listing_id: PathId, payload: StockVoidIn):
+    """作废: the owner withdraws unsold keys (those listed, or `all`); sold keys are never touched."""
+    require_role(request, Role.MERCHANT)
+    listing = services.get_listing_for(listing_id, request.auth)
+    return inventory.void(listing, acting_user=request.auth, items=payload.items, every=payload.all)
+
+
+@router.get("/listings/{listing_id}/stock/export", openapi_extra=download("text/csv", "The unsold card keys (CSV)"))
+@raises(Error.WRONG_ROLE, Error.STOCK_NOT_OWNER, Error.STOCK_NOT_CARD_KEY)
+def export_stock(request, listing_id: PathId):
+    """The owner's unsold card keys as an Excel-safe CSV."""
+    require_role(request, Role.MERCHANT)
+    listing = services.get_listing_for(listing_id, request.auth)
+    body = inventory.export_unsold(listing, acting_user=request.auth)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="kameng-stock-{listing.pk}.csv"'
+    return response

@@ -155,6 +155,7 @@ TAGS = [
     ("complaints", "Complaint packages for 12315, arbitration and the police"),
     ("trust", "Published policies and statistics, shop credit, reviews and sanctions"),
     ("audit", "The audit log (admins)"),
+    ("integrations", "Merchants' notification channels and signed webhooks"),
 ]
 
 HEADERS = {

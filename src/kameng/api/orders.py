@@ -73,6 +73,7 @@ class EscrowOut(Out):
     status: Annotated[str, enum_of("", EscrowStatus)]  # "" while awaiting payment or cancelled: no escrow yet
     amount: Fen
     release_at: Timestamp | None
+    warranty_until: Timestamp | None = None  # 找回包赔: the kept share is held until then
 
 
 class DeliveryOut(Out):
@@ -159,7 +160,12 @@ def order_out(order: Order, user) -> dict:
         "amount": order.amount,
         "currency": "CNY",
         "status": order.status,
-        "escrow": {"status": order.escrow_status, "amount": escrow_amount, "release_at": iso(order.release_at)},
+        "escrow": {
+            "status": order.escrow_status,
+            "amount": escrow_amount,
+            "release_at": iso(order.release_at),
+            "warranty_until": iso(order.warranty_until),  # 找回包赔: the kept share is held until then
+        },
         "deposit_amount": order.deposit_amount,
         "balance_due": order.balance_due,
         "refunded_amount": order.refunded_amount,

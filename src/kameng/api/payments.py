@@ -90,7 +90,7 @@ class RecheckOut(Out):
 
 
 @router.post("/payments/{out_trade_no}/recheck", response=RecheckOut)
-@raises(Error.WRONG_ROLE, Error.PAYMENT_NOT_FOUND, Error.PAYMENT_GATEWAY_UNREACHABLE)
+@raises(Error.WRONG_ROLE, Error.PAYMENT_NOT_FOUND, Error.PAYMENT_NOT_PENDING, Error.PAYMENT_GATEWAY_UNREACHABLE)
 def recheck(request, out_trade_no: str):
     """补单 (admin): ask the gateway about a pending payment; book it if the gateway says it was paid. Audited."""
     require_role(request, Role.ADMIN)

@@ -3,7 +3,7 @@
 The order is the OpenAPI document's order of tags and paths.
 """
 
-from . import accounts, audit, catalog, clock, complaints, evidence, payments, trust, wallet
+from . import accounts, audit, catalog, clock, complaints, evidence, integrations, payments, statements, trust, wallet
 from .base import api
 from .orders import router as orders
 from .refunds import router as refunds
@@ -20,5 +20,7 @@ for router in (
     complaints.router,  # /refunds/{id}/complaint
     trust.router,  # /policies, /stats, credit, reviews, sanctions
     audit.router,  # /audit
+    integrations.router,  # /webhooks, /notifications/channels
+    statements.router,  # /wallet/statement, /stats/commission
 ):
     api.add_router("", router)

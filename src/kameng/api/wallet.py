@@ -78,7 +78,7 @@ def wallet(request):
 
 
 @router.post("/wallet/topups", response={201: TopupOut})
-@raises(Error.TOPUP_AMOUNT_INVALID, Error.PAYMENT_GATEWAY_NOT_FOUND)
+@raises(Error.TOPUP_AMOUNT_INVALID, Error.PAYMENT_GATEWAY_OFF)
 def create_topup(request, payload: TopupIn):
     """Starts a top-up; the buyer pays at `pay_url` and the gateway's notification credits the wallet."""
     topup = services.create_topup(acting_user=request.auth, amount=payload.amount, gateway=payload.gateway)
@@ -99,7 +99,7 @@ def withdrawal_out(withdrawal) -> dict:
 
 @router.post("/wallet/withdrawals", response={201: WithdrawalOut})
 @raises(Error.WITHDRAWAL_AMOUNT_INVALID, Error.WITHDRAWAL_ROLE_NOT_ALLOWED, Error.INSUFFICIENT_FUNDS)
-@raises(Error.WITHDRAWAL_DEBT_OUTSTANDING, Error.PAYMENT_GATEWAY_NOT_FOUND)
+@raises(Error.WITHDRAWAL_DEBT_OUTSTANDING, Error.PAYMENT_GATEWAY_OFF, Error.WITHDRAWAL_ACCOUNT_REQUIRED)
 def create_withdrawal(request, payload: WithdrawalIn):
     """A merchant withdraws released money through a payout gateway (the sandbox `payout` pays at once)."""
     withdrawal = services.withdraw(

@@ -16,6 +16,13 @@ class ListingKind(models.TextChoices):
     SERVICE = "service", _("人工服务")  # boosting, design …: delivered by hand, confirmed by the buyer
 
 
+class DeliveryOrder(models.TextChoices):
+    """Which unsold card key a purchase takes (发卡顺序)."""
+
+    OLDEST = "oldest", _("先入库先发")  # first in, first out: the oldest unsold key
+    RANDOM = "random", _("随机发卡")  # any unsold key: a leaked import order does not predict the next key
+
+
 class ListingStatus(models.TextChoices):
     ACTIVE = "active", _("在售")  # buyers find and buy it
     INACTIVE = "inactive", _("已下架")  # hidden from buyers; orders already made are unaffected
@@ -54,6 +61,12 @@ class Listing(models.Model):
     special_terms = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
     status = models.CharField(max_length=16, default="active")  # active | inactive
+    # Card keys: which key a purchase takes, and the unsold count at which the merchant is told (0: never).
+    delivery_order = models.CharField(max_length=8, choices=DeliveryOrder.choices, default=DeliveryOrder.OLDEST)
+    low_stock_threshold = models.PositiveIntegerField(default=0)
+    # 找回包赔: that many days after delivery, warranty_amount (null: the whole price) stays in escrow.
+    warranty_days = models.PositiveIntegerField(default=0)
+    warranty_amount = models.PositiveBigIntegerField(null=True, blank=True)  # fen, per unit
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -86,9 +99,14 @@ class StockItem(models.Model):
     )
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)  # 作废: the merchant withdrew the unsold key
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["listing", "secret_hash"], name="stock_unique_per_listing")]
         indexes = [
-            models.Index(fields=["listing", "id"], name="stock_available", condition=models.Q(order__isnull=True)),
+            models.Index(
+                fields=["listing", "id"],
+                name="stock_unsold",
+                condition=models.Q(order__isnull=True, voided_at__isnull=True),
+            ),
         ]

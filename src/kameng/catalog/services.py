@@ -1,7 +1,5 @@
 """Use cases for shops, listings and stock. The only code that writes catalog models."""
 
-import hashlib
-
 from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 
@@ -11,8 +9,9 @@ from kameng.errors import DomainError, Error
 from kameng.policy.defaults import CUSTOMIZED
 from kameng.policy.services import get_policy
 
+from . import stock
 from .clauses import find_unfair_clauses
-from .models import Listing, ListingVersion, Shop, ShopStatus, StockItem
+from .models import DeliveryOrder, Listing, ListingVersion, Shop, ShopStatus
 from .rules import KINDS, snapshot_sha256, special_terms_for
 
 EDITABLE = (
@@ -27,7 +26,13 @@ EDITABLE = (
     "no_reason_refund",
     "deposit_percent",
     "status",
+    "delivery_order",
+    "low_stock_threshold",
+    "warranty_days",
+    "warranty_amount",
 )
+WARRANTY_DAYS = {"game_account": 7}  # 找回包赔 by default where accounts can be taken back (rules.md)
+MAX_WARRANTY_DAYS = 90
 
 
 def create_shop(*, acting_user: User, name: str, description: str = "", contact: str = "") -> Shop:
@@ -89,6 +94,19 @@ def _validate(data: dict) -> None:
         raise DomainError(Error.LISTING_PROMISES_INVALID, param="promises")
     if data.get("status", "active") not in ("active", "inactive"):
         raise DomainError(Error.LISTING_STATUS_INVALID, param="status")
+    if data.get("delivery_order", DeliveryOrder.OLDEST) not in DeliveryOrder.values:
+        raise DomainError(Error.LISTING_DELIVERY_ORDER_INVALID, param="delivery_order")
+    if not _small_count(data.get("low_stock_threshold", 0), stock.MAX_LINES):
+        raise DomainError(Error.LISTING_LOW_STOCK_THRESHOLD_INVALID, param="low_stock_threshold")
+    if not _small_count(data.get("warranty_days", 0), MAX_WARRANTY_DAYS):
+        raise DomainError(Error.LISTING_WARRANTY_DAYS_INVALID, param="warranty_days")
+    share = data.get("warranty_amount")
+    if share is not None and not (_small_count(share, price) and share > 0):
+        raise DomainError(Error.LISTING_WARRANTY_AMOUNT_INVALID, param="warranty_amount")
+
+
+def _small_count(value, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
 
 
 def _derive(listing: Listing) -> None:
@@ -116,6 +134,8 @@ def snapshot_data(listing: Listing) -> dict:
         "deposit_percent": listing.deposit_percent,
         "special_terms": list(listing.special_terms),
         "warnings": list(listing.warnings),
+        "warranty_days": listing.warranty_days,
+        "warranty_amount": listing.warranty_amount,
         "shop_name": listing.shop.name,
     }
 
@@ -140,6 +160,8 @@ def create_listing(*, acting_user: User, **data) -> Listing:
         data["after_sale_days"] = policy.default_after_sale_days
     if data.get("verification_minutes") is None:
         data["verification_minutes"] = policy.default_verification_minutes
+    if data.get("warranty_days") is None:
+        data["warranty_days"] = WARRANTY_DAYS.get(data.get("category") or "", 0)
     data["promises"] = data.get("promises") or []
     data["description"] = data.get("description") or ""
     data["no_reason_refund"] = bool(data.get("no_reason_refund"))
@@ -160,7 +182,7 @@ def update_listing(listing: Listing, *, acting_user: User, **changes) -> Listing
     data = {k: getattr(listing, k) for k in EDITABLE}
     # `changes` holds only the fields the caller sent; deposit_percent may be cleared with null.
     for key, value in changes.items():
-        if key in EDITABLE and (value is not None or key == "deposit_percent"):
+        if key in EDITABLE and (value is not None or key in ("deposit_percent", "warranty_amount")):
             data[key] = value
     _validate(data)
     now = clock_now()
@@ -183,40 +205,18 @@ def current_version(listing: Listing) -> ListingVersion:
 
 def add_stock(listing: Listing, *, acting_user: User, items: list[str]) -> dict:
     """Bulk-add card keys; blank lines are ignored, duplicates (in the batch or stock) counted."""
-    if listing.shop.owner_id != acting_user.pk:
-        raise DomainError(Error.STOCK_NOT_OWNER)
-    if listing.kind != "card_key":
-        raise DomainError(Error.STOCK_NOT_CARD_KEY)
-    if not isinstance(items, list) or len(items) > 10_000:
+    stock.check_may_stock(listing, acting_user)
+    if not isinstance(items, list) or len(items) > stock.MAX_LINES:
         raise DomainError(Error.STOCK_TOO_MANY_ITEMS, param="items")
-    now = clock_now()
-    seen: set[str] = set()
-    fresh: list[StockItem] = []
-    duplicates = 0
-    cleaned = [str(i).strip() for i in items]
-    cleaned = [i for i in cleaned if i]
-    if any(len(i) > 2000 for i in cleaned):
+    cleaned = [i for i in (str(i).strip() for i in items) if i]
+    if any(len(i) > stock.MAX_ITEM_CHARS for i in cleaned):
         raise DomainError(Error.STOCK_ITEM_TOO_LONG, param="items")
-    hashes = {i: hashlib.sha256(i.encode()).hexdigest() for i in cleaned}
-    with transaction.atomic():
-        existing = set(
-            StockItem.objects.filter(listing=listing, secret_hash__in=list(hashes.values())).values_list(
-                "secret_hash", flat=True
-            )
-        )
-        for item in cleaned:
-            h = hashes[item]
-            if h in seen or h in existing:
-                duplicates += 1
-                continue
-            seen.add(h)
-            fresh.append(StockItem(listing=listing, secret=item, secret_hash=h, created_at=now))
-        StockItem.objects.bulk_create(fresh)
-    return {"added": len(fresh), "duplicates": duplicates, "available": available_stock(listing)}
+    added, duplicates = stock.insert(listing, cleaned, clock_now())
+    return {"added": added, "duplicates": duplicates, "available": available_stock(listing)}
 
 
 def available_stock(listing: Listing) -> int:
-    return StockItem.objects.filter(listing=listing, order__isnull=True).count()
+    return stock.available_count(listing)
 
 
 def visible_listings():

@@ -7,9 +7,9 @@ class AccountKind(StrEnum):
     WALLET = "wallet"  # a user's spendable balance (buyer or merchant); never negative
     ESCROW = "escrow"  # one per order: the buyer's money held until release or refund; never negative
     # 先行赔付 (the platform advances a refund the merchant cannot pay) is booked here, against the
-    # merchant: negative = what the merchant owes the platform. There is no account of the platform's
-    # own: its money moves only as such an advance, so the merchants' debt accounts are all of it.
+    # merchant: negative = what the merchant owes the platform.
     MERCHANT_DEBT = "merchant_debt"
+    PLATFORM = "platform"  # the platform's own income: the commission taken on each release (issue 17)
     GATEWAY = "gateway"  # a payment gateway's clearing account; negative = money brought in
 
 

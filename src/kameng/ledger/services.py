@@ -25,6 +25,7 @@ _KIND_BY_PREFIX = {
     "escrow": AccountKind.ESCROW,
     "debt": AccountKind.MERCHANT_DEBT,
     "gateway": AccountKind.GATEWAY,
+    "platform": AccountKind.PLATFORM,
 }
 
 
@@ -46,6 +47,7 @@ def gateway_code(gateway: str) -> AccountCode:
 
 
 GATEWAY_SANDBOX = gateway_code("sandbox")
+PLATFORM_COMMISSION = AccountCode("platform:commission")  # 平台佣金: taken on release, per category
 
 
 def kind_of(code: AccountCode) -> AccountKind:

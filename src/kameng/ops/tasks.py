@@ -26,6 +26,17 @@ def build_complaint(case_id: int, channel: str) -> str | None:
     return jobs.run("build_complaint", case_id, channel)
 
 
+# No Celery retries for the outbox: a failed attempt arms its own back-off timer (kameng.notify.outbox).
+@app.task(name="kameng.notify.send")
+def notify_send(dispatch_id: int) -> bool:
+    return jobs.run("notify.send", dispatch_id)
+
+
+@app.task(name="kameng.notify.deliver_webhook")
+def notify_deliver_webhook(delivery_id: int) -> bool:
+    return jobs.run("notify.deliver_webhook", delivery_id)
+
+
 @app.task(name="kameng.send_payment_refund")
 def send_payment_refund(refund_id: int) -> str:
     # No Celery retries: the payment_refund timer sends it again until the gateway confirms.

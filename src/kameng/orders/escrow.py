@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
+from kameng.policy.services import get_policy
 
 from .lifecycle import TOUCHES, AccountRole, Effect
 from .models import Order
@@ -27,13 +28,26 @@ from .models import Order
 class ReleaseSplit:
     to_merchant: int  # into the merchant's wallet
     to_debt: int  # 先行赔付 recovery: paid back against the merchant's debt
+    to_platform: int = 0  # 平台佣金: the category's commission
 
 
-def release_split(held: int, debt_balance: int) -> ReleaseSplit:
-    """Escrow holding `held` first repays what the merchant owes (a negative `debt_balance`)."""
+def commission(amount: int, bp: int) -> int:
+    """The platform's commission on releasing `amount`: basis points, rounded down (the merchant's favour)."""
+    return amount * bp // 10_000
+
+
+def release_split(held: int, debt_balance: int, commission_bp: int = 0) -> ReleaseSplit:
+    """Escrow releasing `held` pays the platform's commission, then repays what the merchant owes (a
+    negative `debt_balance`), and the rest goes to the merchant's wallet."""
+    fee = commission(held, commission_bp)
     owed = max(0, -debt_balance)
-    settle = min(owed, held)
-    return ReleaseSplit(to_merchant=held - settle, to_debt=settle)
+    settle = min(owed, held - fee)
+    return ReleaseSplit(to_merchant=held - fee - settle, to_debt=settle, to_platform=fee)
+
+
+def warranty_share(held: int, share: int, warranty_until, now) -> int:
+    """找回包赔: what a release keeps in escrow until the warranty ends (the listing's share, at most `held`)."""
+    return min(held, share) if warranty_until is not None and now < warranty_until else 0
 
 
 @dataclass(frozen=True)
@@ -63,15 +77,27 @@ def account_codes(order: Order) -> dict[AccountRole, ledger.AccountCode]:
     }
 
 
+RELEASES = (Effect.RELEASE, Effect.RELEASE_WARRANTY)
+
+
 def accounts_for(order: Order, effects: Iterable[Effect]) -> set[ledger.AccountCode]:
-    """Every account these effects may touch (a balance only while one is due)."""
+    """Every account these effects may touch (a balance only while one is due; the platform's
+    commission account only for a release in a category that pays one — it is one row for all)."""
     codes = account_codes(order)
-    return {
+    effects = list(effects)
+    touched = {
         codes[account]
         for effect in effects
         if effect is not Effect.COLLECT_BALANCE or order.balance_due
         for account in TOUCHES.get(effect, ())
     }
+    if any(e in RELEASES for e in effects) and _commission_bp(order):
+        touched.add(ledger.PLATFORM_COMMISSION)
+    return touched
+
+
+def _commission_bp(order: Order) -> int:
+    return get_policy().commission_bp(order.snapshot["category"])
 
 
 # ---- moving the money ----------------------------------------------------------------------
@@ -112,25 +138,54 @@ def collect_balance(order: Order) -> int:
     return order.balance_due
 
 
-def release(order: Order, *, actor: str) -> int:
-    """Pay what escrow holds to the merchant, net of any merchant debt; returns the amount released."""
+def warranty_amount(order: Order) -> int:
+    """The share of the price the listing keeps for its warranty (the whole price unless it says less)."""
+    per_unit = order.snapshot.get("warranty_amount")
+    return min(order.amount, per_unit * order.quantity) if per_unit else order.amount
+
+
+def release(order: Order, *, actor: str, now) -> tuple[int, int]:
+    """Pay what escrow holds to the merchant, net of any merchant debt, keeping the warranty share
+    while the warranty runs; returns (released, kept)."""
+    escrow = ledger.escrow_code(order.pk)
+    # The debt is read under its lock: a refund of another order may book more, a release recover it.
+    held = ledger.lock_accounts([escrow])[escrow].balance
+    kept = warranty_share(held, warranty_amount(order), order.warranty_until, now)
+    _pay_merchant(order, held - kept, key=f"release:{order.pk}", actor=actor, memo=f"订单 {order.number} 放款")
+    return held - kept, kept
+
+
+def release_warranty(order: Order, *, actor: str) -> int:
+    """找回包赔 ended: the share escrow kept goes to the merchant (what a reclaim refund left of it)."""
+    escrow = ledger.escrow_code(order.pk)
+    held = ledger.lock_accounts([escrow])[escrow].balance
+    _pay_merchant(
+        order, held, key=f"release:{order.pk}:warranty", actor=actor, memo=f"订单 {order.number} 包赔期满放款"
+    )
+    return held
+
+
+def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str) -> None:
+    if not amount:
+        return
     escrow = ledger.escrow_code(order.pk)
     wallet = ledger.wallet_code(order.shop.owner_id)
     debt = ledger.debt_code(order.shop.owner_id)
-    # The debt is read under its lock: a refund of another order may book more, a release recover it.
-    locked = ledger.lock_accounts([escrow, wallet, debt])
-    held = locked[escrow].balance
-    if held:
-        split = release_split(held, locked[debt].balance)
-        ledger.post(
-            f"release:{order.pk}",
-            EntryKind.RELEASE,
-            [ledger.Transfer(escrow, wallet, split.to_merchant), ledger.Transfer(escrow, debt, split.to_debt)],
-            order_id=order.pk,
-            actor=actor,
-            memo=f"订单 {order.number} 放款",
-        )
-    return held
+    bp = _commission_bp(order)
+    locked = ledger.lock_accounts([escrow, wallet, debt, *([ledger.PLATFORM_COMMISSION] if bp else [])])
+    split = release_split(amount, locked[debt].balance, bp)
+    ledger.post(
+        key,
+        EntryKind.RELEASE,
+        [
+            ledger.Transfer(escrow, wallet, split.to_merchant),
+            ledger.Transfer(escrow, debt, split.to_debt),
+            ledger.Transfer(escrow, ledger.PLATFORM_COMMISSION, split.to_platform),
+        ],
+        order_id=order.pk,
+        actor=actor,
+        memo=memo,
+    )
 
 
 def refund(order: Order, amount: int, *, key: str, case_id=None, actor: str = "system") -> RefundSplit | None:

@@ -1,10 +1,36 @@
-"""The order's event log: every move of an order appends one row (who, what, when, data)."""
+"""The order's event log: every move of an order appends one row (who, what, when, data).
+
+Apps above hear of them as the refund cases' listeners do (aftersales.services.on_case_event):
+`on_order_event(listener)` calls `listener(event)` right after each row is written, inside its
+transaction, and `on_message(listener)` after each chat message. Listeners register in their
+AppConfig.ready(); nothing slow runs in them (they queue jobs, which run after the commit).
+"""
+
+from collections.abc import Callable
 
 from django.utils.translation import gettext_lazy as _
 
 from kameng.accounts.models import User
 
-from .models import Order, OrderEvent
+from .models import Message, Order, OrderEvent
+
+OrderEventListener = Callable[[OrderEvent], None]
+MessageListener = Callable[[Message], None]
+_event_listeners: list[OrderEventListener] = []
+_message_listeners: list[MessageListener] = []
+
+
+def on_order_event(listener: OrderEventListener) -> OrderEventListener:
+    if listener not in _event_listeners:
+        _event_listeners.append(listener)
+    return listener
+
+
+def on_message(listener: MessageListener) -> MessageListener:
+    if listener not in _message_listeners:
+        _message_listeners.append(listener)
+    return listener
+
 
 # Every event type's name for people (pages, the audit log, evidence documents): never the code.
 EVENT_LABELS = {
@@ -20,6 +46,7 @@ EVENT_LABELS = {
     "escrow_released": _("担保款放款给商家"),
     "refunded": _("退款给买家"),
     "escrow_closed": _("担保结束"),
+    "warranty_released": _("找回包赔期满，保证金放款给商家"),
     "replaced": _("商家补发"),
 }
 
@@ -31,4 +58,11 @@ def event_label(type_: str) -> str:
 
 def append_event(order: Order, type_: str, actor: User | None, now, **data) -> None:
     role = actor.role if actor is not None else "system"
-    OrderEvent.objects.create(order=order, type=type_, actor=actor, actor_role=role, data=data, at=now)
+    event = OrderEvent.objects.create(order=order, type=type_, actor=actor, actor_role=role, data=data, at=now)
+    for listener in _event_listeners:
+        listener(event)
+
+
+def message_posted(message: Message) -> None:
+    for listener in _message_listeners:
+        listener(message)

@@ -79,6 +79,7 @@ FINAL = frozenset({REFUNDED, CANCELLED})
 class Event(StrEnum):
     CHECKOUT = "checkout"  # 下单 with a gateway: the order waits for the payment, its stock reserved
     PAID = "paid"  # 下单: the buyer pays the price, or the deposit (定金) of a staged payment
+    WARRANTY_DUE = "warranty_due"  # 找回包赔 ended: the warranty timer releases the share escrow kept
     PAYMENT_EXPIRED = "payment_expired"  # the direct checkout was not paid in time: the timer cancels it
     BALANCE_PAID = "balance_paid"  # 付尾款: the buyer moves a staged payment's balance into escrow early
     DELIVERED = "delivered"  # 发货: by the merchant, or by the platform from stock (card keys)
@@ -112,6 +113,7 @@ class Effect(StrEnum):
     RELEASE = "release"  # escrow → merchant wallet, 先行赔付 debt recovered first; completed_at
     REFUND = "refund"  # → buyer wallet: escrow, then merchant wallet, then the platform's advance (once per key)
     SETTLE = "settle"  # the case that refunded everything closed: completed_at
+    RELEASE_WARRANTY = "release_warranty"  # escrow → merchant: the warranty share kept at release (找回包赔)
 
     @property
     def writes(self) -> str:
@@ -132,6 +134,7 @@ _WRITES = {
     Effect.RELEASE: "escrow_released",
     Effect.REFUND: "refunded",
     Effect.SETTLE: "escrow_closed",
+    Effect.RELEASE_WARRANTY: "warranty_released",
 }
 
 
@@ -148,6 +151,7 @@ TOUCHES: dict[Effect, tuple[AccountRole, ...]] = {
     Effect.TAKE_PAYMENT: (AccountRole.BUYER_WALLET, AccountRole.ESCROW),
     Effect.COLLECT_BALANCE: (AccountRole.BUYER_WALLET, AccountRole.ESCROW),  # only when a balance is due
     Effect.RELEASE: (AccountRole.ESCROW, AccountRole.MERCHANT_WALLET, AccountRole.MERCHANT_DEBT),
+    Effect.RELEASE_WARRANTY: (AccountRole.ESCROW, AccountRole.MERCHANT_WALLET, AccountRole.MERCHANT_DEBT),
     Effect.REFUND: tuple(AccountRole),  # the buyer, and every source a refund may come from
 }
 
@@ -167,6 +171,7 @@ class Facts:
     balance_due: int = 0  # a staged payment's balance (尾款) not yet in escrow
     buyer_funds: int = 0  # the buyer's wallet balance (read only while a balance is due)
     payment_expires_at: datetime | None = None  # a direct checkout's deadline
+    warranty_until: datetime | None = None  # 找回包赔: the kept share is released then
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,7 @@ class Guard:
 ALWAYS = Guard("always", lambda f: True)
 NONE_REFUNDED = Guard("none_refunded", lambda f: f.refunded == 0)
 SOME_REFUNDED = Guard("some_refunded", lambda f: f.refunded > 0)  # never all while escrow still holds money
+WARRANTY_IS_DUE = Guard("warranty_due", lambda f: f.warranty_until is not None and f.warranty_until <= f.now)
 RELEASE_IS_DUE = Guard("release_due", lambda f: f.release_at is not None and f.release_at <= f.now)
 RELEASE_NOT_DUE = Guard("release_not_due", lambda f: not RELEASE_IS_DUE(f))
 REFUND_LEAVES_SOME = Guard("refund_leaves_some", lambda f: f.refunded + f.amount < f.paid)
@@ -230,6 +236,7 @@ class Deadline:
 
 
 RELEASE_TIMER = "order.release_escrow"
+WARRANTY_TIMER = "order.release_warranty"  # armed by a release that kept the warranty share
 PAYMENT_TIMER = "order.payment_expired"
 DEADLINES = {
     AWAITING: Deadline("payment_expires_at", PAYMENT_TIMER, Event.PAYMENT_EXPIRED),
@@ -303,6 +310,9 @@ TABLE: tuple[Row, ...] = (
     Row(COMPLETED,        ev.CASE_CLOSED, S, COMPLETED,        ALWAYS,              NOTHING),
     Row(PARTLY_REFUNDED,  ev.CASE_CLOSED, S, PARTLY_REFUNDED,  ALWAYS,              NOTHING),
     Row(REFUNDED,         ev.CASE_CLOSED, S, REFUNDED,         ALWAYS,              NOTHING),
+    # 找回包赔 ended (and no case holds the order: aftersales asks first): the kept share goes to the merchant
+    Row(COMPLETED,        ev.WARRANTY_DUE, S, COMPLETED,       WARRANTY_IS_DUE,     (fx.RELEASE_WARRANTY,)),
+    Row(PARTLY_REFUNDED,  ev.WARRANTY_DUE, S, PARTLY_REFUNDED, WARRANTY_IS_DUE,     (fx.RELEASE_WARRANTY,)),
 )
 # fmt: on
 

@@ -32,6 +32,7 @@ class Order(models.Model):
     delivery_content = models.TextField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     after_sale_until = models.DateTimeField(null=True, blank=True)
+    warranty_until = models.DateTimeField(null=True, blank=True)  # 找回包赔: the kept share is released then
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     # Direct checkout: the gateway the buyer pays through ("wallet": paid at once from the balance),

@@ -6,18 +6,17 @@ kameng.ledger, in the same transaction, each movement under its own idempotency 
 order's events and arm or cancel the deadline's timer.
 """
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
 from kameng.accounts.models import Role, User
-from kameng.catalog.models import Listing, Shop, ShopStatus, StockItem
+from kameng.catalog import stock
+from kameng.catalog.models import Listing, Shop, ShopStatus
 from kameng.catalog.rules import terms_confirmation
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
@@ -25,11 +24,13 @@ from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
 from kameng.money import plain_yuan
+from kameng.spreadsheet import csv_document, csv_safe
 from kameng.timers import services as timers
 from kameng.wallet import payments
 
 from . import escrow, lifecycle, notices
 from .events import append_event as _event
+from .events import message_posted
 from .lifecycle import Actor, Effect, Event
 from .models import Message, Order, OrderStatus
 from .offplatform import message_flags
@@ -72,7 +73,7 @@ NOT_ALLOWED = {
     Event.BALANCE_PAID: Error.NO_BALANCE_DUE,
     Event.PAID: Error.ORDER_NOT_AWAITING_PAYMENT,
 }
-STALE_IS_NOOP = {Event.RELEASE_DUE, Event.PAYMENT_EXPIRED}
+STALE_IS_NOOP = {Event.RELEASE_DUE, Event.PAYMENT_EXPIRED, Event.WARRANTY_DUE}
 
 
 def state_of(order: Order) -> lifecycle.State:
@@ -148,6 +149,7 @@ def _facts(order: Order, now: datetime, move: Move) -> lifecycle.Facts:
         balance_due=order.balance_due,
         buyer_funds=funds,
         payment_expires_at=order.payment_expires_at,
+        warranty_until=order.warranty_until,
     )
 
 
@@ -175,9 +177,10 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
             delivery_content=move.content,
             after_sale_until=after_sale_end(snapshot, now),
             release_at=now + timedelta(minutes=snapshot["verification_minutes"]),
+            warranty_until=now + timedelta(days=snapshot["warranty_days"]) if snapshot.get("warranty_days") else None,
         )
     elif effect is Effect.CANCEL:
-        StockItem.objects.filter(order=order, delivered_at__isnull=True).update(order=None)
+        stock.release_reserved(order)
         _event(order, note, user, now)
     elif effect is Effect.COLLECT_BALANCE:
         collected = escrow.collect_balance(order)
@@ -185,9 +188,14 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
             _event(order, note, user, now, amount=collected)
             changed.set(order, balance_due=0)
     elif effect is Effect.RELEASE:
-        held = escrow.release(order, actor=user.username if user is not None else "system")
+        released, kept = escrow.release(order, actor=user.username if user is not None else "system", now=now)
         changed.set(order, completed_at=now)
-        _event(order, note, user, now, amount=held)
+        _event(order, note, user, now, amount=released, **({"warranty_kept": kept} if kept else {}))
+        if kept and order.warranty_until is not None:  # kept only while a warranty runs
+            timers.schedule(lifecycle.WARRANTY_TIMER, f"order:{order.pk}", order.warranty_until, now=now)
+    elif effect is Effect.RELEASE_WARRANTY:
+        released = escrow.release_warranty(order, actor="system")
+        _event(order, note, user, now, amount=released)
     elif effect is Effect.REFUND:
         split = escrow.refund(order, move.amount, key=move.key, case_id=move.case_id, actor=move.ledger_actor)
         if split is None:
@@ -365,21 +373,12 @@ def claim_window_end(order: Order, *, quality: bool) -> datetime | None:
 
 
 def take_stock(order: Order, now, *, reserve: bool = False) -> list[int]:
-    """The order's card keys out of the free stock: delivered now, or only reserved for a direct
-    checkout (409 out_of_stock when too few). Returns the stock items' ids."""
-    qs = StockItem.objects.filter(listing_id=order.listing_id, order__isnull=True).order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True)
-    items = list(qs[: order.quantity])
-    if len(items) < order.quantity:
+    """The order's card keys out of the free stock, in the listing's delivery order: delivered now,
+    or only reserved for a direct checkout (409 out_of_stock when too few). Returns the stock items' ids."""
+    items = stock.take(order.listing, order.quantity, order, None if reserve else now)
+    if items is None:
         raise DomainError(Error.OUT_OF_STOCK)
-    ids = [i.pk for i in items]
-    # The filter on order__isnull makes a double delivery impossible even without row locks.
-    delivered_at = None if reserve else now
-    taken = StockItem.objects.filter(pk__in=ids, order__isnull=True).update(order=order, delivered_at=delivered_at)
-    if taken != len(ids):
-        raise DomainError(Error.OUT_OF_STOCK)
-    return ids
+    return [i.pk for i in items]
 
 
 def expire_checkout(order_id: int, now) -> None:
@@ -477,8 +476,17 @@ def freeze_escrow(order: Order, now) -> None:
 
 
 def unfreeze_escrow(order: Order, now) -> None:
-    """The case closed: release now if the window is over, else wait for it; settle a fully refunded order."""
+    """The case closed: release now if the window is over, else wait for it; settle a fully refunded order.
+    A warranty that ended while the case held the order releases its share now."""
     transition(order, Event.CASE_CLOSED, actor=Actor.SYSTEM, user=None, now=now)
+    transition(order, Event.WARRANTY_DUE, actor=Actor.SYSTEM, user=None, now=now)
+
+
+def release_warranty(order_id: int, now) -> None:
+    """Timer (through aftersales, which first checks that no case holds the order): 找回包赔 ended."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=order_id)
+        transition(order, Event.WARRANTY_DUE, actor=Actor.SYSTEM, user=None, now=now)
 
 
 def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, actor: str = "system") -> bool:
@@ -511,9 +519,12 @@ def post_message(order: Order, *, acting_user: User, body: str) -> Message:
     body = (body or "").strip()
     if not body or len(body) > 5000:
         raise DomainError(Error.MESSAGE_BODY_INVALID, param="body")
-    return Message.objects.create(
-        order=order, author=acting_user, body=body, flags=message_flags(body), created_at=clock_now()
-    )
+    with transaction.atomic():
+        message = Message.objects.create(
+            order=order, author=acting_user, body=body, flags=message_flags(body), created_at=clock_now()
+        )
+        message_posted(message)
+    return message
 
 
 # ---- export --------------------------------------------------------------------------------
@@ -540,29 +551,23 @@ def export_orders(user: User) -> bytes:
 
 
 def export_csv(orders) -> bytes:
-    """UTF-8 with BOM so Excel opens the Chinese columns correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_HEADER)
-    for o in orders:
-        writer.writerow(
+    """UTF-8 with BOM so Excel opens the Chinese columns correctly; user text cannot run as a formula."""
+    return csv_document(
+        EXPORT_HEADER,
+        (
             [
                 o.number,
                 o.created_at.isoformat(),
-                _csv_safe(o.snapshot["title"]),
+                csv_safe(o.snapshot["title"]),
                 o.snapshot["category"],
                 o.quantity,
                 plain_yuan(o.amount),
                 plain_yuan(o.refunded_amount),
                 o.status,
                 o.escrow_status,
-                _csv_safe(o.shop.name),
-                _csv_safe(o.buyer.username),
+                csv_safe(o.shop.name),
+                csv_safe(o.buyer.username),
             ]
-        )
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralize spreadsheet formulas in user text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+            for o in orders
+        ),
+    )

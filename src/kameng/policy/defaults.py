@@ -103,4 +103,8 @@ DEFAULTS = {
     "default_verification_minutes": 24 * 60,
     "default_after_sale_days": 7,
     "categories": CATEGORIES,
+    # Commission and settlement (issue 17): basis points of each release per category (absent: 0),
+    # and T+N — released money becomes withdrawable N days after its release.
+    "commission_bp": {},
+    "settlement_days": 0,
 }

@@ -33,6 +33,11 @@ class Policy:
     def category_class(self, code: str) -> str:
         return self.category(code)["class"]
 
+    def commission_bp(self, category: str) -> int:
+        """The platform's commission on a release in this category, in basis points (0–10000)."""
+        bp = self.values["commission_bp"].get(category, 0)
+        return bp if isinstance(bp, int) and 0 <= bp <= 10_000 else 0
+
 
 def get_policy() -> Policy:
     values = dict(DEFAULTS)

@@ -17,7 +17,7 @@
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -30,6 +30,7 @@ from kameng.security import audit
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
+from . import retries
 from .gateways import GatewayError, InvalidNotification, Notification, SandboxGateway, enabled_gateway, get_gateway
 from .gateways.base import QueryResult, RefundOutcome, RefundResult
 from .models import Payment, PaymentNotification, PaymentRefund, PaymentStatus, RefundStatus
@@ -37,8 +38,6 @@ from .models import Payment, PaymentNotification, PaymentRefund, PaymentStatus, 
 MAX_AMOUNT = 10_000_000  # ¥100,000 per payment
 REFUND_TIMER = "payment_refund"  # retries a refund the gateway has not confirmed
 REFUND_JOB = "send_payment_refund"
-REFUND_RETRY_FIRST = timedelta(minutes=2)
-REFUND_RETRY_MAX = timedelta(hours=1)
 
 PaymentHandler = Callable[[Payment], None]
 HANDLERS: dict[str, PaymentHandler] = {}
@@ -240,8 +239,7 @@ def refund_payment(payment: Payment, amount: int, *, key: str, now: datetime, re
         memo=f"原路退回 {payment.out_trade_no}"[:255],
     )
     Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + amount)
-    timers.schedule(REFUND_TIMER, str(refund.pk), now + REFUND_RETRY_FIRST, now=now)
-    jobs.enqueue(REFUND_JOB, refund.pk)
+    retries.try_again(REFUND_TIMER, REFUND_JOB, refund.pk, 0, now)
     return refund
 
 
@@ -254,9 +252,7 @@ def send_refund(refund_id: int) -> str:
     try:
         result = get_gateway(refund.payment.gateway).refund(refund.payment, refund)
     except GatewayError as exc:
-        PaymentRefund.objects.filter(pk=refund_id, status=RefundStatus.PENDING).update(
-            attempts=F("attempts") + 1, last_error=str(exc)[:500]
-        )
+        retries.note_gateway_error(PaymentRefund, refund_id, exc)
         return RefundStatus.PENDING
     return _settle_refund(refund_id, result)
 
@@ -299,11 +295,8 @@ def _undo_refund_booking(refund: PaymentRefund) -> None:
 def retry_refund(target: str, now: datetime) -> None:
     """Timer: a refund the gateway has not confirmed is sent again (after commit), and the timer set again."""
     refund = PaymentRefund.objects.filter(pk=int(target), status=RefundStatus.PENDING).first()
-    if refund is None:
-        return
-    wait = min(REFUND_RETRY_FIRST * 2 ** min(refund.attempts, 10), REFUND_RETRY_MAX)
-    timers.schedule(REFUND_TIMER, target, now + wait, now=now)
-    jobs.enqueue(REFUND_JOB, refund.pk)
+    if refund is not None:
+        retries.try_again(REFUND_TIMER, REFUND_JOB, refund.pk, refund.attempts, now)
 
 
 def pay_in_sandbox(payment: Payment) -> Payment:

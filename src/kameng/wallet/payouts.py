@@ -6,29 +6,30 @@ until the gateway gives a final answer. A payout that fails comes back to the wa
 sandbox payout (`payout`) is paid at once, for development and the demo.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 
 from kameng.accounts.models import Role
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import EntryKind
+from kameng.policy.services import get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
+from . import retries
+from .events import withdrawal_paid
 from .gateways import GatewayError, payout_gateway
 from .gateways.base import PayoutOutcome, PayoutResult
 from .models import Withdrawal, WithdrawalStatus
 from .payments import new_trade_no
+from .statement import withdrawable_amount
 
 SANDBOX_PAYOUT = "payout"
 PAYOUT_TIMER = "withdrawal_payout"
 PAYOUT_JOB = "send_payout"
-PAYOUT_RETRY_FIRST = timedelta(minutes=2)
-PAYOUT_RETRY_MAX = timedelta(hours=1)
 
 
 def merchant_debt(user_id: int) -> int:
@@ -62,6 +63,8 @@ def withdraw(
             raise DomainError(Error.WITHDRAWAL_DEBT_OUTSTANDING)
         if amount > ledger.balance(wallet):  # before the row: an amount past 64 bits must not reach the database
             raise DomainError(Error.INSUFFICIENT_FUNDS)
+        if amount > withdrawable_amount(acting_user, now):  # T+N: released money settles first (policy)
+            raise DomainError(Error.WITHDRAWAL_NOT_SETTLED, days=get_policy().settlement_days)
         instant = gateway == SANDBOX_PAYOUT
         withdrawal = Withdrawal.objects.create(
             user=acting_user,
@@ -84,8 +87,9 @@ def withdraw(
             memo=f"提现 {withdrawal.pk}",
         )
         if not instant:
-            timers.schedule(PAYOUT_TIMER, str(withdrawal.pk), now + PAYOUT_RETRY_FIRST, now=now)
-            jobs.enqueue(PAYOUT_JOB, withdrawal.pk)
+            retries.try_again(PAYOUT_TIMER, PAYOUT_JOB, withdrawal.pk, 0, now)
+        else:
+            withdrawal_paid(withdrawal)  # notifications and webhooks hear of it (kameng.wallet.events)
     return withdrawal
 
 
@@ -100,9 +104,7 @@ def send_payout(withdrawal_id: int) -> str:
         accepted = bool(withdrawal.gateway_reference)
         result = gateway.payout_status(withdrawal) if accepted else gateway.payout(withdrawal)
     except GatewayError as exc:
-        Withdrawal.objects.filter(pk=withdrawal_id, status=WithdrawalStatus.PENDING).update(
-            attempts=F("attempts") + 1, last_error=str(exc)[:500]
-        )
+        retries.note_gateway_error(Withdrawal, withdrawal_id, exc)
         return WithdrawalStatus.PENDING
     return settle_payout(withdrawal_id, result)
 
@@ -134,6 +136,8 @@ def settle_payout(withdrawal_id: int, result: PayoutResult) -> str:
         if withdrawal.status != WithdrawalStatus.PENDING:
             timers.cancel(PAYOUT_TIMER, str(withdrawal.pk))
         withdrawal.save()
+        if withdrawal.status == WithdrawalStatus.PAID:
+            withdrawal_paid(withdrawal)
         return withdrawal.status
 
 
@@ -141,8 +145,5 @@ def settle_payout(withdrawal_id: int, result: PayoutResult) -> str:
 def retry_payout(target: str, now: datetime) -> None:
     """Timer: a payout without a final answer is sent (or asked about) again after commit."""
     withdrawal = Withdrawal.objects.filter(pk=int(target), status=WithdrawalStatus.PENDING).first()
-    if withdrawal is None:
-        return
-    wait = min(PAYOUT_RETRY_FIRST * 2 ** min(withdrawal.attempts, 10), PAYOUT_RETRY_MAX)
-    timers.schedule(PAYOUT_TIMER, target, now + wait, now=now)
-    jobs.enqueue(PAYOUT_JOB, withdrawal.pk)
+    if withdrawal is not None:
+        retries.try_again(PAYOUT_TIMER, PAYOUT_JOB, withdrawal.pk, withdrawal.attempts, now)

@@ -44,8 +44,9 @@ class MultipleFileField(forms.FileField):
         return files
 
 
-def _reason_choices(no_reason_allowed: bool) -> list[tuple[str, StrOrPromise]]:
-    reasons = [r for r in Reason if r != Reason.NO_REASON or no_reason_allowed]
+def _reason_choices(no_reason_allowed: bool, in_warranty: bool = False) -> list[tuple[str, StrOrPromise]]:
+    allowed = {Reason.NO_REASON: no_reason_allowed, Reason.RECLAIMED: in_warranty}
+    reasons = [r for r in Reason if allowed.get(r, True)]
     return [(r.value, format_lazy(_("{0}：{1}"), r.label, REASON_HELP[r.value])) for r in reasons]
 
 
@@ -70,10 +71,10 @@ class OpenCaseForm(forms.Form):
         label=_("证据说明"), required=False, max_length=2000, help_text=_("例如：截图中的错误代码出现在激活第二步。")
     )
 
-    def __init__(self, *args, refundable: int, no_reason_allowed: bool, **kwargs):
+    def __init__(self, *args, refundable: int, no_reason_allowed: bool, in_warranty: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.refundable = refundable
-        self.fields["reason"].choices = _reason_choices(no_reason_allowed)  # type: ignore[attr-defined]  # a ChoiceField
+        self.fields["reason"].choices = _reason_choices(no_reason_allowed, in_warranty)  # type: ignore[attr-defined]  # a ChoiceField
         self.fields["evidence"].widget.attrs["data-max-bytes"] = str(20 * 1024 * 1024)
 
     def clean_amount(self):

@@ -10,6 +10,7 @@ REASON_HELP = {
     "defective": _("商品无法正常使用，例如激活码无效、账号无法登录"),
     "service_missing": _("商家承诺的服务（如售后、代练进度）没有提供"),
     "no_reason": _("该商品支持七日无理由退款"),
+    "reclaimed": _("游戏账号在找回包赔期内被原主找回，快速处理"),
 }
 
 # The four dimensions (四个维度) of a case's evidence chain, in the order the review reads them.

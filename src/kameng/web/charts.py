@@ -61,9 +61,7 @@ def bar_chart(
             f'<line x1="{left}" y1="{ref_y:.1f}" x2="{width - right}" y2="{ref_y:.1f}" stroke="{INK}" '
             f'stroke-width="1" stroke-dasharray="4 3" class="reference"><title>{escape(reference[1])}</title></line>'
         )
-        parts.append(
-            f'<text x="{width - right}" y="{max(12, ref_y - 4):.1f}" text-anchor="end" fill="{INK}">{escape(reference[1])}</text>'
-        )
+        parts.append(f'<text x="{left + 4}" y="{max(12, ref_y - 4):.1f}" fill="{INK}">{escape(reference[1])}</text>')
     for i, (label, value) in enumerate(bars):
         x = left + slot * i + (slot - bar_w) / 2
         cx = x + bar_w / 2

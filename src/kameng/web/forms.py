@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kameng.catalog.models import ListingKind, ListingStatus
+from kameng.catalog.models import DeliveryOrder, ListingKind, ListingStatus
 
 MAX_STOCK_FILE_BYTES = 2 * 1024 * 1024
 
@@ -127,11 +127,15 @@ class StockUploadForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
     )
     file = forms.FileField(
-        label=_("或上传 .txt / .csv 文件"),
+        label=_("或上传 .txt / .csv / .xlsx 文件"),
         required=False,
-        help_text=_("CSV 取每行第一列；支持 UTF-8 和 GBK 编码；最大 2 MB。"),
+        help_text=_("CSV 和 Excel 取每行第一个非空单元格；支持 UTF-8 和 GBK 编码；最大 2 MB。"),
         widget=forms.ClearableFileInput(
-            attrs={"accept": ".txt,.csv,text/plain,text/csv", "data-file-info": "file-info"}
+            attrs={
+                "accept": ".txt,.csv,.xlsx,text/plain,text/csv,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "data-file-info": "file-info",
+            }
         ),
     )
 
@@ -140,8 +144,8 @@ class StockUploadForm(forms.Form):
         if upload is None:
             return None
         name = (upload.name or "").lower()
-        if not name.endswith((".txt", ".csv")):
-            raise forms.ValidationError(_("只支持 .txt 或 .csv 文件"))
+        if not name.endswith((".txt", ".csv", ".xlsx")):
+            raise forms.ValidationError(_("只支持 .txt、.csv 或 .xlsx 文件"))
         if upload.size > MAX_STOCK_FILE_BYTES:
             raise forms.ValidationError(_("文件不能超过 2 MB"))
         return upload
@@ -151,6 +155,28 @@ class StockUploadForm(forms.Form):
         if not self.errors and not (data.get("text") or "").strip() and not data.get("file"):
             self.add_error("text", _("请粘贴卡密或选择文件"))
         return data
+
+
+class StockSettingsForm(forms.Form):
+    delivery_order = forms.ChoiceField(label=_("发卡顺序"), choices=DeliveryOrder.choices)
+    low_stock_threshold = forms.IntegerField(
+        label=_("库存预警（条）"),
+        min_value=0,
+        max_value=10_000,
+        help_text=_("可售库存降到这个数时通知你；0 表示不提醒。"),
+    )
+
+
+class StockVoidForm(forms.Form):
+    items = forms.CharField(
+        label=_("要作废的卡密（每行一条）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
+    )
+    all = forms.BooleanField(label=_("作废全部未售卡密"), required=False)
+
+    def clean_items(self) -> list[str]:
+        return [line.strip() for line in (self.cleaned_data.get("items") or "").splitlines() if line.strip()]
 
 
 class StockConfirmForm(forms.Form):
@@ -267,4 +293,35 @@ class DeliverForm(forms.Form):
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("账号密码、充值凭证、服务完成说明等。只有买家和你能看到。"),
+    )
+
+
+class ChannelForm(forms.Form):
+    kind = forms.CharField(widget=forms.HiddenInput)
+    url = forms.CharField(
+        label=_("通知地址"),
+        max_length=1000,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+WEBHOOK_EVENT_CHOICES = [
+    ("order.paid", _("订单已付款")),
+    ("order.delivered", _("订单已发货")),
+    ("order.completed", _("订单已完成（放款）")),
+    ("refund.opened", _("售后单已创建")),
+    ("refund.updated", _("售后单有进展")),
+    ("refund.closed", _("售后单已结束")),
+    ("withdrawal.paid", _("提现已打款")),
+]
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(
+        label=_("接收地址（公网 https）"),
+        max_length=1000,
+        widget=forms.URLInput(attrs={"autocomplete": "off", "placeholder": "https://"}),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("订阅事件"), choices=WEBHOOK_EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
     )

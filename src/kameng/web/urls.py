@@ -8,6 +8,7 @@ from .views import (
     audit,
     cases,
     complaints,
+    integrations,
     merchant,
     operator,
     ops,
@@ -55,6 +56,29 @@ urlpatterns = [
     path("shop/listings/new", merchant.listing_new, name="merchant-listing-new"),
     path("shop/listings/<int:listing_id>/edit", merchant.listing_edit, name="merchant-listing-edit"),
     path("shop/listings/<int:listing_id>/stock", merchant.listing_stock, name="merchant-listing-stock"),
+    path("shop/integrations/", integrations.integrations, name="merchant-integrations"),
+    path("shop/integrations/channels/<str:kind>/test", integrations.channel_test, name="merchant-channel-test"),
+    path("shop/integrations/channels/<str:kind>/delete", integrations.channel_delete, name="merchant-channel-delete"),
+    path(
+        "shop/integrations/dispatches/<int:dispatch_id>/resend",
+        integrations.dispatch_resend,
+        name="merchant-dispatch-resend",
+    ),
+    path(
+        "shop/integrations/webhooks/<int:endpoint_id>/delete",
+        integrations.webhook_delete,
+        name="merchant-webhook-delete",
+    ),
+    path(
+        "shop/integrations/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/resend",
+        integrations.delivery_resend,
+        name="merchant-delivery-resend",
+    ),
+    path(
+        "shop/listings/<int:listing_id>/stock/export",
+        merchant.listing_stock_export,
+        name="merchant-listing-stock-export",
+    ),
     # After-sales (售后), arbitration and operator pages.
     path("orders/<int:order_id>/refund", cases.case_open, name="case-open"),
     path("refunds/", cases.my_cases, name="cases"),

@@ -264,8 +264,15 @@ def case_open(request, order_id: int):
     open_case = order.refund_cases.filter(status__in=OPEN_STATUSES).first()
     ruled = order.refund_cases.filter(status=CaseStatus.CLOSED, decision__isnull=False).exists()
     no_reason_allowed = bool(order.snapshot.get("no_reason_refund"))
+    in_warranty = order.warranty_until is not None and clock_now() <= order.warranty_until
     if request.method == "POST":
-        form = OpenCaseForm(request.POST, request.FILES, refundable=refundable, no_reason_allowed=no_reason_allowed)
+        form = OpenCaseForm(
+            request.POST,
+            request.FILES,
+            refundable=refundable,
+            no_reason_allowed=no_reason_allowed,
+            in_warranty=in_warranty,
+        )
         if form.is_valid():
             case = _open(request, form, order)
             if case is not None:
@@ -275,6 +282,7 @@ def case_open(request, order_id: int):
             initial={"amount": plain_yuan(refundable)},
             refundable=refundable,
             no_reason_allowed=no_reason_allowed,
+            in_warranty=in_warranty,
         )
     return render(
         request,

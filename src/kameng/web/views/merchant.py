@@ -4,20 +4,21 @@ import json
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from kameng.catalog import services as catalog_services
+from kameng.catalog import stock as inventory
 from kameng.catalog.models import Listing, ListingVersion, Shop
 from kameng.errors import DomainError
 from kameng.money import plain_yuan
 from kameng.policy.services import get_policy
 from kameng.trust.credit import credit_for_shop
 
-from ..forms import ListingForm, ShopForm, StockConfirmForm, StockUploadForm
+from ..forms import ListingForm, ShopForm, StockConfirmForm, StockSettingsForm, StockUploadForm, StockVoidForm
 from ..pages import attach_error, error_text, role_required
-from ..stock_import import items_from_text, items_from_upload, preview
+from ..stock_import import preview
 from .public import category_choices
 
 merchant_only = role_required("merchant")
@@ -83,9 +84,9 @@ def listings(request):
     if current is None:
         messages.info(request, _("请先开设店铺"))
         return redirect("merchant-shop")
-    rows = current.listings.annotate(stock_available=Count("stock", filter=Q(stock__order__isnull=True))).order_by(
-        "-pk"
-    )
+    rows = current.listings.annotate(
+        stock_available=Count("stock", filter=Q(stock__order__isnull=True, stock__voided_at__isnull=True))
+    ).order_by("-pk")
     return render(request, "web/merchant/listings.html", {"shop": current, "listings": rows})
 
 
@@ -169,16 +170,26 @@ def listing_edit(request, listing_id: int):
     )
 
 
+INVALID_REASONS = {"too_long": _("超过2000个字符"), "control_character": _("含有控制字符")}
+
+
 @merchant_only
 def listing_stock(request, listing_id: int):
-    """Upload card keys: paste or choose a file → preview (count, duplicates) → confirm."""
+    """Card keys: paste or choose a file → preview (count, duplicates, invalid lines) → confirm;
+    the delivery order and low-stock threshold; voiding and exporting unsold keys."""
     listing = _own_listing(request, listing_id)
     context = {"listing": listing, "stock": catalog_services.available_stock(listing)}
     if listing.kind != "card_key":
         context["not_card_key"] = True
         return render(request, "web/merchant/stock.html", context)
     form = StockUploadForm()
-    if request.method == "POST" and request.POST.get("step") == "confirm":
+    step = request.POST.get("step") if request.method == "POST" else None
+    settings_form = StockSettingsForm(
+        request.POST if step == "settings" else None,
+        initial={"delivery_order": listing.delivery_order, "low_stock_threshold": listing.low_stock_threshold},
+    )
+    void_form = StockVoidForm(request.POST if step == "void" else None)
+    if step == "confirm":
         confirm_form = StockConfirmForm(request.POST)
         if confirm_form.is_valid():
             items = confirm_form.cleaned_data["items_text"]
@@ -195,22 +206,59 @@ def listing_stock(request, listing_id: int):
                 return redirect("merchant-listing-stock", listing_id=listing.pk)
         else:
             context["error"] = " ".join(str(e) for e in confirm_form.errors.get("items_text", []))
-    elif request.method == "POST":
+    elif step == "settings" and settings_form.is_valid():
+        try:
+            catalog_services.update_listing(listing, acting_user=request.user, **settings_form.cleaned_data)
+        except DomainError as exc:
+            attach_error(settings_form, exc)
+        else:
+            messages.success(request, _("库存设置已保存。"))
+            return redirect("merchant-listing-stock", listing_id=listing.pk)
+    elif step == "void" and void_form.is_valid():
+        data = void_form.cleaned_data
+        try:
+            result = inventory.void(listing, acting_user=request.user, items=data["items"], every=data["all"])
+        except DomainError as exc:
+            attach_error(void_form, exc)
+        else:
+            messages.success(request, _("已作废 %(voided)d 条未售卡密，当前可售库存 %(available)d 条。") % result)
+            return redirect("merchant-listing-stock", listing_id=listing.pk)
+    elif step == "preview":
         form = StockUploadForm(request.POST, request.FILES)
         if form.is_valid():
-            upload = form.cleaned_data.get("file")
-            items = items_from_text(form.cleaned_data.get("text") or "")
-            if upload is not None:
-                items += items_from_upload(upload.name, upload.read())
-            if not items:
-                form.add_error("text", _("没有读到任何卡密"))
-            elif len(items) > 10_000:
-                form.add_error("text", _("一次最多添加10000条"))
-            else:
-                batch = preview(listing, items)
-                context["preview"] = batch
-                context["confirm_form"] = StockConfirmForm(
-                    initial={"items_text": json.dumps(items, ensure_ascii=False)}
-                )
-    context["form"] = form
+            _preview_batch(request, listing, form, context)
+    context.update(form=form, settings_form=settings_form, void_form=void_form)
     return render(request, "web/merchant/stock.html", context)
+
+
+def _preview_batch(request, listing: Listing, form: StockUploadForm, context: dict) -> None:
+    lines = inventory.lines_from_text(form.cleaned_data.get("text") or "")
+    upload = form.cleaned_data.get("file")
+    if upload is not None:
+        try:
+            lines += inventory.lines_from_upload(upload.name, upload.read())
+        except DomainError as exc:
+            form.add_error("file", error_text(exc))
+            return
+    if not lines:
+        form.add_error("text", _("没有读到任何卡密"))
+    elif len(lines) > inventory.MAX_LINES:
+        form.add_error("text", _("一次最多添加10000条"))
+    else:
+        batch = preview(listing, lines)
+        context["preview"] = batch
+        context["invalid_lines"] = [(i["line"], INVALID_REASONS[i["reason"]]) for i in batch.invalid[:50]]
+        context["confirm_form"] = StockConfirmForm(initial={"items_text": json.dumps(batch.items, ensure_ascii=False)})
+
+
+@merchant_only
+def listing_stock_export(request, listing_id: int):
+    """The unsold keys as an Excel-safe CSV download."""
+    listing = _own_listing(request, listing_id)
+    try:
+        body = inventory.export_unsold(listing, acting_user=request.user)
+    except DomainError as exc:
+        raise Http404(error_text(exc)) from None
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="kameng-stock-{listing.pk}.csv"'
+    return response

@@ -101,6 +101,11 @@ def order_context(request, order, *, message_form=None, deliver_form=None) -> di
         "release_in": release_in,
         "release_seconds": max(0, int(release_in.total_seconds())) if release_in is not None else None,
         "after_sale_open": bool(order.after_sale_until and order.after_sale_until > now),
+        # 找回包赔: the countdown to the warranty's end (the kept share is released then)
+        "warranty_seconds": (
+            max(0, int((order.warranty_until - now).total_seconds())) if order.warranty_until else None
+        ),
+        "warranty_in": order.warranty_until - now if order.warranty_until and order.warranty_until > now else None,
         "can_confirm": can_confirm,
         "can_pay_balance": order_services.may(order, user, Event.BALANCE_PAID) and order.balance_due > 0,
         "can_deliver": can_deliver,

@@ -36,7 +36,7 @@ def home(request):
         category = ""
     listings = (
         catalog_services.search(q, category)
-        .annotate(stock_available=Count("stock", filter=Q(stock__order__isnull=True)))
+        .annotate(stock_available=Count("stock", filter=Q(stock__order__isnull=True, stock__voided_at__isnull=True)))
         .order_by("demoted", "-pk")
     )
     page = Paginator(listings, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -66,6 +66,7 @@ def listing_context(request, listing, buy_form=None) -> dict:
         "credit": credit_for_shop(shop),
         "category_class": policy.category_class(listing.category),
         "stock": catalog_services.available_stock(listing) if listing.kind == "card_key" else None,
+        "warranty_amount": listing.warranty_amount or listing.price,  # 找回包赔: held in escrow that long
         "is_owner": user.is_authenticated and shop.owner_id == user.pk,
         "is_buyer": is_buyer,
         "buy_form": buy_form,

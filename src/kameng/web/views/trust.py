@@ -104,6 +104,8 @@ def rules_page(request):
             title=_("每周售后处理时长中位数（小时）"),
             fmt=charts.hours,
             chart_id="chart-resolution",
+            # at least an hour tall: a quiet week's few minutes must not make an axis of "0m, 0m, 0"
+            max_value=max([3600, *(w["median_resolution_seconds"] or 0 for w in weekly)]),
         ),
         "chart_sla": charts.bar_chart(
             [(week_label(w), w["decided_within_sla_share"]) for w in weekly],

@@ -1,0 +1,160 @@
+"""Notification channels through apprise: one URL per channel kind on the merchant's settings page
+(邮件 mailto://, Telegram tgram://, 企业微信 wecombot://, 钉钉 dingtalk://, Bark bark://,
+Server酱 schan://, or any HTTP endpoint with json://).
+
+`notify(user, event, title, body)` writes the in-app notice and one Dispatch per channel inside the
+caller's transaction; each is sent by the job `notify.send` after it commits and retried with
+back-off (kameng.notify.outbox). Nothing is sent inside a transaction.
+"""
+
+import logging
+
+import apprise
+from django.db import transaction
+
+from kameng.accounts.models import Role, User
+from kameng.aftersales.models import Notification, RefundCase
+from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
+from kameng.timers import jobs
+
+from . import addresses, outbox
+from .models import Channel, ChannelKind, Dispatch
+
+SEND_JOB = "notify.send"
+RETRY_TIMER = "notify.retry_send"
+
+# The apprise plugin each kind must resolve to, and whether its host is one the merchant chooses
+# (checked like a webhook's: public only) rather than the service's own.
+PLUGINS = {
+    ChannelKind.EMAIL: ("NotifyEmail", True),
+    ChannelKind.TELEGRAM: ("NotifyTelegram", False),
+    ChannelKind.WECOM: ("NotifyWeComBot", False),
+    ChannelKind.DINGTALK: ("NotifyDingTalk", False),
+    ChannelKind.BARK: ("NotifyBark", True),
+    ChannelKind.SERVERCHAN: ("NotifyServerChan", False),
+    ChannelKind.JSON: ("NotifyJSON", True),
+}
+
+
+def _plugin_for(kind: str, url: str):
+    """The apprise plugin the URL makes, if it is this kind's and calls a host we may reach."""
+    if kind not in PLUGINS:
+        raise DomainError(Error.NOTIFY_CHANNEL_UNKNOWN, param="kind")
+    url = (url or "").strip()
+    plugin = apprise.Apprise.instantiate(url) if url and len(url) <= 1000 else None
+    expected, own_host = PLUGINS[ChannelKind(kind)]
+    if plugin is None or type(plugin).__name__ != expected:
+        raise DomainError(Error.NOTIFY_URL_INVALID, param="url")
+    if own_host:
+        plain_http = kind in (ChannelKind.JSON, ChannelKind.BARK) and not plugin.secure
+        if plain_http and not addresses.private_allowed():
+            raise DomainError(Error.WEBHOOK_URL_NOT_ALLOWED, param="url")
+        addresses.check_host(getattr(plugin, "smtp_host", None) or plugin.host, plugin.port)
+    return plugin
+
+
+def save_channel(user: User, *, kind: str, url: str) -> Channel:
+    """Set (or replace) the user's URL for one channel kind."""
+    if user.role != Role.MERCHANT:
+        raise DomainError(Error.NOTIFY_MERCHANT_ONLY)
+    _plugin_for(kind, url)
+    now = clock_now()
+    channel, _ = Channel.objects.update_or_create(
+        user=user,
+        kind=kind,
+        defaults={"url": url.strip(), "updated_at": now},
+        create_defaults={"url": url.strip(), "created_at": now, "updated_at": now},
+    )
+    return channel
+
+
+def remove_channel(user: User, kind: str) -> None:
+    """Stop sending to this channel (a channel that is not set is already removed)."""
+    if user.role != Role.MERCHANT:
+        raise DomainError(Error.NOTIFY_MERCHANT_ONLY)
+    Channel.objects.filter(user=user, kind=kind).delete()
+
+
+def channels_of(user: User):
+    return Channel.objects.filter(user=user).order_by("kind")
+
+
+def masked(url: str) -> str:
+    """The URL as the settings page shows it: the scheme and the first characters, never a token."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest[:4]}…" if rest else url
+
+
+def send_test(user: User, kind: str) -> Dispatch:
+    """The settings page's "send test": one Dispatch to this channel only."""
+    channel = Channel.objects.filter(user=user, kind=kind).first()
+    if channel is None:
+        raise DomainError(Error.NOTIFY_CHANNEL_NOT_SET)
+    with transaction.atomic():
+        return _dispatch(channel, "test", "[卡盟] 测试通知", "这是一条测试通知：你的通知渠道已配置成功。", clock_now())
+
+
+def notify(
+    user: User, event: str, title: str, body: str, *, case: RefundCase | None = None, in_app: bool = True
+) -> None:
+    """Tell `user`: in-app now (in the caller's transaction), and on every channel after it commits."""
+    now = clock_now()
+    if in_app:
+        Notification.objects.create(user=user, case=case, kind=event, text=body[:500], created_at=now)
+    for channel in Channel.objects.filter(user=user):
+        _dispatch(channel, event, title, body, now)
+
+
+def _dispatch(channel: Channel, event: str, title: str, body: str, now) -> Dispatch:
+    row = Dispatch.objects.create(
+        user_id=channel.user_id,
+        kind=channel.kind,
+        channel=channel,
+        event=event,
+        title=title[:200],
+        body=body,
+        created_at=now,
+    )
+    outbox.queue(row, SEND_JOB)
+    return row
+
+
+@jobs.job(SEND_JOB)
+def send(dispatch_id: int) -> bool:
+    """The job: one attempt at sending a Dispatch through apprise, outside any transaction."""
+    row = Dispatch.objects.select_related("channel").filter(pk=dispatch_id).first()
+    if row is None or not outbox.due(row) or row.channel is None:
+        return False
+    ok, error = False, ""
+    try:
+        _plugin_for(row.channel.kind, row.channel.url)  # the host may resolve elsewhere by now
+        client = apprise.Apprise()
+        client.add(row.channel.url)
+        with apprise.LogCapture(level=logging.WARNING) as log:
+            ok = bool(client.notify(title=row.title, body=row.body))
+        error = "" if ok else _last_line(log.getvalue())
+    except DomainError as exc:
+        error = exc.message()
+    outbox.record(row, ok=ok, error=error, retry_timer=RETRY_TIMER)
+    return ok
+
+
+def _last_line(text: str) -> str:
+    """apprise's last warning, without its timestamp (the service's answer, never the URL's token)."""
+    lines = [line.rsplit(" - ", 1)[-1] for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "发送失败"
+
+
+def dispatches_of(user: User):
+    return Dispatch.objects.filter(user=user).select_related("channel").order_by("-pk")
+
+
+def resend(user: User, dispatch_id) -> Dispatch:
+    row = dispatches_of(user).filter(pk=int(dispatch_id) if str(dispatch_id).isdigit() else -1).first()
+    if row is None:
+        raise DomainError(Error.NOTIFY_DISPATCH_NOT_FOUND)
+    if row.channel is None:
+        raise DomainError(Error.NOTIFY_CHANNEL_NOT_SET)
+    outbox.resend(row, SEND_JOB)
+    return row

@@ -1,0 +1,173 @@
+"""What the merchant's channels, the in-app notices and the webhooks hear, and from where: order
+events (orders.events), chat messages, case events (aftersales.services.on_case_event), low stock
+(catalog.stock.on_low_stock) and paid withdrawals (wallet.events). Every listener runs inside the
+transaction of its event and only writes rows; the sending happens in jobs after the commit."""
+
+from datetime import datetime, timedelta
+
+from kameng.aftersales.models import CaseEvent, CaseStatus, RefundCase
+from kameng.aftersales.services import on_case_event
+from kameng.catalog.models import Listing
+from kameng.catalog.stock import on_low_stock
+from kameng.clock.services import now as clock_now
+from kameng.money import yuan
+from kameng.orders.events import on_message, on_order_event
+from kameng.orders.models import Message, Order, OrderEvent
+from kameng.timers import services as timers
+from kameng.timers.services import handler
+from kameng.wallet.events import on_withdrawal_paid
+from kameng.wallet.models import Withdrawal
+
+from . import webhooks
+from .channels import notify
+
+DEADLINE_TIMER = "notify.merchant_deadline"
+REMIND_HOURS = (24, 2)  # before the merchant's deadline to answer a case
+
+# order events → (webhook event, the order status it stands for)
+ORDER_WEBHOOKS = {"paid": "order.paid", "delivered": "order.delivered", "escrow_released": "order.completed"}
+
+
+def register() -> None:
+    on_order_event(order_event)
+    on_message(message_posted)
+    on_case_event(case_event)
+    on_low_stock(low_stock)
+    on_withdrawal_paid(withdrawal_paid)
+
+
+# ---- orders --------------------------------------------------------------------------------------------
+
+
+def order_event(event: OrderEvent) -> None:
+    order = event.order
+    hook = ORDER_WEBHOOKS.get(event.type)
+    if hook is None:
+        return
+    merchant = order.shop.owner_id
+    if event.type == "paid":
+        title = f"[卡盟] 新订单 {order.number}"
+        notify(
+            order.shop.owner,
+            "new_order",
+            title,
+            f"新订单 {order.number}：{order.snapshot['title']} × {order.quantity}，{yuan(order.amount)}",
+        )
+    webhooks.emit(merchant, hook, _order_data(order, event.type))
+
+
+def _order_data(order: Order, event_type: str) -> dict:
+    status = {"paid": "paid", "delivered": "delivered"}.get(event_type) or (
+        "partially_refunded" if order.refunded_amount else "completed"
+    )
+    return {
+        "id": str(order.pk),
+        "number": order.number,
+        "status": status,
+        "listing": str(order.listing_id),
+        "quantity": order.quantity,
+        "amount": order.amount,
+        "refunded_amount": order.refunded_amount,
+        "currency": "CNY",
+    }
+
+
+def message_posted(message: Message) -> None:
+    """The buyer hears in-app of the merchant's chat messages (the merchant has its own inbox)."""
+    order = message.order
+    if message.author_id != order.buyer_id:
+        notify(order.buyer, "message", "", f"订单 {order.number} 有新留言：{message.body[:200]}")
+
+
+# ---- refund cases ----------------------------------------------------------------------------------
+
+
+def case_event(event: CaseEvent) -> None:
+    case = event.case
+    merchant = case.shop.owner
+    status = event.to_status or case.status
+    if event.type == "opened":
+        _tell_channels(
+            merchant,
+            "case_opened",
+            f"[卡盟] 售后单 {case.pk}",
+            f"订单 {case.order.number} 的买家申请售后，申请退款 {yuan(case.requested_amount)}",
+        )
+        hook = "refund.opened"
+    elif status == CaseStatus.CLOSED:
+        hook = "refund.closed"
+    else:
+        hook = "refund.updated"
+    if event.type == "decide":
+        _tell_channels(
+            merchant, "decision", f"[卡盟] 售后单 {case.pk} 已裁决", f"售后单 {case.pk} 平台已裁决，请查看。"
+        )
+    _arm_reminders(case, status)
+    webhooks.emit(merchant.pk, hook, _case_data(case, status, event.type))
+
+
+def _tell_channels(user, event: str, title: str, body: str) -> None:
+    """Case notices are in-app already (aftersales); the merchant's channels hear of them here."""
+    notify(user, event, title, body, in_app=False)
+
+
+def _case_data(case: RefundCase, status: str, event_type: str) -> dict:
+    return {
+        "id": str(case.pk),
+        "order": str(case.order_id),
+        "status": status,
+        "event": event_type,
+        "reason": case.reason,
+        "requested_amount": case.requested_amount,
+        "refunded_amount": case.refunded_amount,
+        "resolution": case.resolution,
+    }
+
+
+def _arm_reminders(case: RefundCase, status: str) -> None:
+    now = clock_now()
+    for hours in REMIND_HOURS:
+        target = f"case:{case.pk}:{hours}"
+        due = case.merchant_respond_by
+        if status == CaseStatus.AWAITING_MERCHANT and due is not None and due - timedelta(hours=hours) > now:
+            timers.schedule(DEADLINE_TIMER, target, due - timedelta(hours=hours), now=now)
+        else:
+            timers.cancel(DEADLINE_TIMER, target)
+
+
+@handler(DEADLINE_TIMER)
+def remind_merchant(target: str, now: datetime) -> None:
+    """24 h and 2 h before the merchant must answer a case, if it still waits for them."""
+    _, case_id, hours = target.split(":")
+    case = RefundCase.objects.select_related("shop__owner", "order").filter(pk=int(case_id)).first()
+    if case is None or case.status != CaseStatus.AWAITING_MERCHANT or case.merchant_respond_by is None:
+        return
+    if not (now < case.merchant_respond_by <= now + timedelta(hours=int(hours), minutes=1)):
+        return  # the deadline moved: its own reminder is armed
+    body = f"售后单 {case.pk}（订单 {case.order.number}）需要你在 {int(hours)} 小时内处理，超时将按规则处理。"
+    notify(
+        case.shop.owner,
+        f"deadline_{hours}h",
+        f"[卡盟] 售后单 {case.pk} 即将超时",
+        body,
+        case=case,
+        in_app=int(hours) == 2,
+    )
+
+
+# ---- stock and payouts -----------------------------------------------------------------------------
+
+
+def low_stock(listing: Listing, available: int) -> None:
+    body = f"商品「{listing.title}」可售库存只剩 {available} 条，请及时补货。"
+    notify(listing.shop.owner, "low_stock", "[卡盟] 库存不足", body)
+
+
+def withdrawal_paid(withdrawal: Withdrawal) -> None:
+    notify(withdrawal.user, "payout", "[卡盟] 提现已到账", f"提现 {yuan(withdrawal.amount)} 已打款。")
+    if withdrawal.user.role == "merchant":
+        webhooks.emit(
+            withdrawal.user_id,
+            "withdrawal.paid",
+            {"id": str(withdrawal.pk), "amount": withdrawal.amount, "status": "paid", "currency": "CNY"},
+        )

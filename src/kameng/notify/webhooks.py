@@ -1,0 +1,141 @@
+"""Signed webhooks (Standard Webhooks): a merchant subscribes an https URL to events; every event
+becomes one WebhookDelivery per subscribed endpoint, written in the event's transaction and sent by
+the job `notify.deliver_webhook` after it commits, retried with back-off for 24 h
+(kameng.notify.outbox). The body is `{"type", "timestamp", "data"}`; the headers `webhook-id`,
+`webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, made by
+the standardwebhooks package with the endpoint's `whsec_<base64>` secret.
+"""
+
+import base64
+import json
+import secrets
+from datetime import UTC
+
+import requests
+from django.db import transaction
+from standardwebhooks import Webhook
+
+from kameng.accounts.models import Role, User
+from kameng.clock.services import now as clock_now
+from kameng.errors import DomainError, Error
+from kameng.timers import jobs
+
+from . import addresses, outbox
+from .models import Endpoint, WebhookDelivery
+
+EVENTS = (
+    "order.paid",
+    "order.delivered",
+    "order.completed",
+    "refund.opened",
+    "refund.updated",
+    "refund.closed",
+    "withdrawal.paid",
+)
+DELIVER_JOB = "notify.deliver_webhook"
+RETRY_TIMER = "notify.retry_webhook"
+TIMEOUT_SECONDS = 10
+MAX_ENDPOINTS = 10
+
+
+def create_endpoint(user: User, *, url: str, events: list[str]) -> Endpoint:
+    if user.role != Role.MERCHANT:
+        raise DomainError(Error.WEBHOOK_MERCHANT_ONLY)
+    url = addresses.check_url(url)
+    if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
+        raise DomainError(Error.WEBHOOK_EVENTS_INVALID, param="events")
+    if endpoints_of(user).count() >= MAX_ENDPOINTS:
+        raise DomainError(Error.WEBHOOK_TOO_MANY)
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    return Endpoint.objects.create(
+        user=user, url=url, events=list(dict.fromkeys(events)), secret=secret, created_at=clock_now()
+    )
+
+
+def endpoints_of(user: User):
+    return Endpoint.objects.filter(user=user, deleted_at__isnull=True).order_by("pk")
+
+
+def get_endpoint(user: User, endpoint_id) -> Endpoint:
+    endpoint = endpoints_of(user).filter(pk=int(endpoint_id) if str(endpoint_id).isdigit() else -1).first()
+    if endpoint is None:
+        raise DomainError(Error.WEBHOOK_NOT_FOUND)
+    return endpoint
+
+
+def delete_endpoint(user: User, endpoint_id) -> None:
+    """Stops every future delivery; the log stays readable to no one but the database."""
+    endpoint = get_endpoint(user, endpoint_id)
+    endpoint.deleted_at = clock_now()
+    endpoint.save(update_fields=["deleted_at"])
+
+
+def deliveries_of(endpoint: Endpoint):
+    return endpoint.deliveries.order_by("-pk")
+
+
+def emit(user_id: int, event: str, data: dict) -> None:
+    """Queue `event` for every endpoint of the user subscribed to it (inside the event's transaction)."""
+    assert event in EVENTS, event
+    now = clock_now()
+    for endpoint in Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True):
+        if event not in endpoint.events:
+            continue
+        payload = json.dumps(
+            {"type": event, "timestamp": now.astimezone(UTC).isoformat(), "data": data},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        row = WebhookDelivery.objects.create(
+            endpoint=endpoint, event=event, message_id=f"msg_{secrets.token_hex(12)}", payload=payload, created_at=now
+        )
+        outbox.queue(row, DELIVER_JOB)
+
+
+def signed_headers(endpoint: Endpoint, message_id: str, payload: str) -> dict[str, str]:
+    at = clock_now().astimezone(UTC)
+    return {
+        "content-type": "application/json",
+        "user-agent": "kameng-webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(endpoint.secret).sign(message_id, at, payload),
+    }
+
+
+@jobs.job(DELIVER_JOB)
+def deliver(delivery_id: int) -> bool:
+    """The job: one attempt, outside any transaction; a 2xx answer is delivered, anything else retried."""
+    row = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if row is None or not outbox.due(row) or row.endpoint.deleted_at is not None:
+        return False
+    ok, error, status = False, "", None
+    try:
+        addresses.check_url(row.endpoint.url)  # again: the name may resolve inward by now
+        answer = requests.post(
+            row.endpoint.url,
+            data=row.payload.encode(),
+            headers=signed_headers(row.endpoint, row.message_id, row.payload),
+            timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,  # a redirect could lead anywhere, a private address included
+        )
+        status = answer.status_code
+        ok = 200 <= status < 300
+        error = "" if ok else f"HTTP {status}"
+    except DomainError as exc:
+        error = exc.message()
+    except requests.RequestException as exc:
+        error = type(exc).__name__
+    row.response_status = status
+    outbox.record(row, ok=ok, error=error, retry_timer=RETRY_TIMER, extra_fields=("response_status",))
+    return ok
+
+
+def resend(user: User, endpoint_id, delivery_id) -> WebhookDelivery:
+    endpoint = get_endpoint(user, endpoint_id)
+    row = endpoint.deliveries.filter(pk=int(delivery_id) if str(delivery_id).isdigit() else -1).first()
+    if row is None:
+        raise DomainError(Error.WEBHOOK_DELIVERY_NOT_FOUND)
+    with transaction.atomic():
+        outbox.resend(row, DELIVER_JOB)
+    return row

@@ -1,0 +1,198 @@
+"""Signed webhooks (issue 17.5): Standard Webhooks deliveries verified by a real local receiver
+with the standardwebhooks package's Webhook.verify, retries with back-off, the deliveries log,
+resend, and SSRF protection."""
+
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+H = 3600
+
+
+def subscribe(api, merchant, url, events=("order.paid", "order.delivered", "order.completed")):
+    res = api.post("/webhooks", {"url": url, "events": list(events)}, token=merchant.token)
+    assert res.status_code == 201, res.data
+    return res.data
+
+
+def test_order_events_arrive_signed_and_verify(api, merchant, buyer, make_listing, fund, receiver, run_jobs):
+    hook = subscribe(api, merchant, receiver.url)
+    assert hook["secret"].startswith("whsec_") and hook["events"] == [
+        "order.paid",
+        "order.delivered",
+        "order.completed",
+    ]
+    listing = make_listing(merchant, price=500)
+    fund(buyer, 500)
+    with run_jobs():
+        order = api.post("/orders", {"listing": listing["id"]}, token=buyer.token).data
+    with run_jobs():
+        api.post(f"/orders/{order['id']}/confirm", token=buyer.token)
+    verifier = Webhook(hook["secret"])
+    types = []
+    for request in receiver.requests:
+        headers = {k.lower(): v for k, v in request["headers"].items()}
+        assert headers["webhook-signature"].startswith("v1,")
+        payload = verifier.verify(request["body"], headers)  # raises on a bad signature or timestamp
+        types.append(payload["type"])
+        assert payload["data"]["id"] == order["id"] and payload["data"]["number"] == order["number"]
+    assert types == ["order.paid", "order.delivered", "order.completed"]
+    tampered = receiver.requests[0]["body"].replace(b'"amount":500', b'"amount":1')
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(tampered, {k.lower(): v for k, v in receiver.requests[0]["headers"].items()})
+
+    log = api.get(f"/webhooks/{hook['id']}/deliveries", token=merchant.token).data["data"]
+    assert [d["event"] for d in log] == ["order.completed", "order.delivered", "order.paid"]
+    assert all(d["status"] == "sent" and d["response_status"] == 200 and d["attempts"] == 1 for d in log)
+
+
+def test_only_subscribed_events_and_only_the_merchants_own(
+    api, merchant, make_user, buyer, make_listing, fund, receiver, run_jobs
+):
+    subscribe(api, merchant, receiver.url, events=["order.completed"])
+    other = make_user("merchant")
+    api.post("/shops", {"name": "别家"}, token=other.token)
+    subscribe(api, other, receiver.url, events=["order.paid"])
+    fund(buyer, 500)
+    with run_jobs():
+        api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token)
+    assert receiver.requests == []  # merchant wants only completions; the other shop sold nothing
+
+
+def test_failures_retry_with_backoff_then_succeed(
+    api, merchant, buyer, make_listing, fund, receiver, run_jobs, advance
+):
+    receiver.statuses = [500, 503, 200]
+    hook = subscribe(api, merchant, receiver.url, events=["order.paid"])
+    fund(buyer, 500)
+    with run_jobs():
+        api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token)
+    row = api.get(f"/webhooks/{hook['id']}/deliveries", token=merchant.token).data["data"][0]
+    assert (row["status"], row["attempts"], row["response_status"], row["last_error"]) == (
+        "pending",
+        1,
+        500,
+        "HTTP 500",
+    )
+    assert row["next_attempt_at"] is not None
+    with run_jobs():
+        advance(29)
+    assert len(receiver.requests) == 1  # not before its back-off
+    with run_jobs():
+        advance(2)
+    with run_jobs():
+        advance(121)
+    row = api.get(f"/webhooks/{hook['id']}/deliveries", token=merchant.token).data["data"][0]
+    assert (row["status"], row["attempts"], row["response_status"]) == ("sent", 3, 200)
+    ids = {r["headers"]["webhook-id"] for r in receiver.requests}
+    assert len(receiver.requests) == 3 and len(ids) == 1  # one message id across attempts
+
+
+def test_gives_up_after_24_hours_and_resend_delivers(
+    api, merchant, buyer, make_listing, fund, receiver, run_jobs, advance
+):
+    from kameng.notify.outbox import BACKOFF
+
+    receiver.statuses = [500]
+    hook = subscribe(api, merchant, receiver.url, events=["order.paid"])
+    fund(buyer, 500)
+    with run_jobs():
+        api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token)
+    for delay in BACKOFF:
+        with run_jobs():
+            advance(delay + 1)
+    assert 23 * H < sum(BACKOFF) <= 24 * H
+    row = api.get(f"/webhooks/{hook['id']}/deliveries", token=merchant.token).data["data"][0]
+    assert (row["status"], row["attempts"]) == ("failed", len(BACKOFF) + 1)
+    receiver.statuses = [204]
+    with run_jobs():
+        res = api.post(f"/webhooks/{hook['id']}/deliveries/{row['id']}/resend", token=merchant.token)
+    assert res.status_code == 200
+    row = api.get(f"/webhooks/{hook['id']}/deliveries", token=merchant.token).data["data"][0]
+    assert (row["status"], row["response_status"]) == ("sent", 204)
+
+
+def test_refund_events(api, merchant, buyer, make_listing, fund, receiver, run_jobs):
+    hook = subscribe(api, merchant, receiver.url, events=["refund.opened", "refund.updated", "refund.closed"])
+    fund(buyer, 500)
+    order = api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token).data
+    with run_jobs():
+        case = api.post(
+            "/refunds",
+            {"order": order["id"], "reason": "defective", "description": "卡密无法激活", "amount": 500},
+            token=buyer.token,
+        ).data
+    with run_jobs():
+        api.post(f"/refunds/{case['id']}/accept", {}, token=merchant.token)
+    bodies = [
+        Webhook(hook["secret"]).verify(r["body"], {k.lower(): v for k, v in r["headers"].items()})
+        for r in receiver.requests
+    ]
+    # the refund is its own event (the money moved), then the case closes
+    assert [(b["type"], b["data"]["event"]) for b in bodies] == [
+        ("refund.opened", "opened"),
+        ("refund.updated", "refunded"),
+        ("refund.closed", "accept"),
+    ]
+    assert bodies[0]["data"]["id"] == case["id"] and bodies[0]["data"]["status"] == "awaiting_merchant"
+    assert bodies[2]["data"]["status"] == "closed" and bodies[2]["data"]["refunded_amount"] == 500
+
+
+def test_withdrawal_paid(api, merchant, buyer, make_listing, fund, receiver, run_jobs):
+    hook = subscribe(api, merchant, receiver.url, events=["withdrawal.paid"])
+    fund(buyer, 500)
+    order = api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token).data
+    api.post(f"/orders/{order['id']}/confirm", token=buyer.token)
+    with run_jobs():
+        res = api.post("/wallet/withdrawals", {"amount": 300}, token=merchant.token)
+    assert res.status_code == 201, res.data
+    body = Webhook(hook["secret"]).verify(
+        receiver.requests[0]["body"], {k.lower(): v for k, v in receiver.requests[0]["headers"].items()}
+    )
+    assert body["type"] == "withdrawal.paid" and body["data"]["amount"] == 300
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/hook",  # not https
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://10.1.2.3/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "ftp://example.com/",
+        "https:///nohost",
+    ],
+)
+def test_private_or_plain_urls_are_refused(api, merchant, url):
+    res = api.post("/webhooks", {"url": url, "events": ["order.paid"]}, token=merchant.token)
+    assert res.status_code == 400 and res.data["error"]["code"] == "url_not_allowed", url
+    assert api.get("/webhooks", token=merchant.token).data["data"] == []
+
+
+def test_a_name_resolving_inward_later_is_refused_at_delivery(
+    api, merchant, buyer, make_listing, fund, receiver, run_jobs, settings
+):
+    hook = subscribe(api, merchant, receiver.url, events=["order.paid"])
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # as if the saved name now resolved to 127.0.0.1
+    fund(buyer, 500)
+    with run_jobs():
+        api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token)
+    assert receiver.requests == []
+    row = api.get(f"/webhooks/{hook['id']}/deliveries", token=merchant.token).data["data"][0]
+    assert row["status"] == "pending" and row["response_status"] is None and "https" in row["last_error"]
+
+
+def test_manage_webhooks(api, merchant, buyer, make_user, receiver):
+    assert api.post("/webhooks", {"url": receiver.url, "events": ["order.paid"]}, token=buyer.token).status_code == 403
+    bad = api.post("/webhooks", {"url": receiver.url, "events": ["order.shipped"]}, token=merchant.token)
+    assert bad.status_code == 400 and bad.data["error"]["code"] == "invalid_events"
+    hook = subscribe(api, merchant, receiver.url)
+    listed = api.get("/webhooks", token=merchant.token).data["data"]
+    assert [h["id"] for h in listed] == [hook["id"]] and listed[0]["secret"] is None  # shown once only
+    other = make_user("merchant")
+    assert api.get(f"/webhooks/{hook['id']}/deliveries", token=other.token).status_code == 404
+    assert api.call("delete", f"/webhooks/{hook['id']}", token=other.token).status_code == 404
+    assert api.call("delete", f"/webhooks/{hook['id']}", token=merchant.token).status_code == 200
+    assert api.get("/webhooks", token=merchant.token).data["data"] == []
