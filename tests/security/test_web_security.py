@@ -31,6 +31,7 @@ SKIP_PREFIXES = ("/api/", "/django-admin/", "/static/", "/i18n/", "/healthz", "/
 NOT_PAGES = {
     *("set_language", "healthz", "metrics", "logout", "language", "download"),
     *("order-message", "order-deliver", "order-pay-balance"),  # POST-only actions of the order page
+    *("merchant-channel-test", "merchant-channel-delete"),  # POST-only buttons (formaction) of /shop/integrations/
 }
 # Forms whose target is deliberately not CSRF-protected, and why.
 CSRF_EXEMPT = {
