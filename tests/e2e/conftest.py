@@ -141,7 +141,14 @@ def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("kameng-e2e")
     env = {k: v for k, v in os.environ.items() if k not in ("KAMENG_DATABASE_URL", "KAMENG_BROKER_URL")}
     env.update(
-        {"KAMENG_DATA_DIR": str(data_dir), "KAMENG_TEST_CLOCK": "1", "DJANGO_SETTINGS_MODULE": "kameng.settings"}
+        {
+            "KAMENG_DATA_DIR": str(data_dir),
+            "KAMENG_TEST_CLOCK": "1",
+            "DJANGO_SETTINGS_MODULE": "kameng.settings",
+            # Every browser story registers its own users from 127.0.0.1 against this one server.
+            "KAMENG_RATE_LIMIT_REGISTER_IP": "1000/3600",
+            "KAMENG_RATE_LIMIT_REGISTER_CHALLENGE_IP": "1000/3600",
+        }
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     port = _free_port()

@@ -32,6 +32,7 @@ NOT_PAGES = {
     *("set_language", "healthz", "metrics", "logout", "language", "download"),
     *("order-message", "order-deliver", "order-pay-balance"),  # POST-only actions of the order page
     "guest-order",  # shown only to the browser that bought or looked up that guest order (test_checkout_pages.py)
+    *("merchant-channel-test", "merchant-channel-delete"),  # POST-only buttons (formaction) of /shop/integrations/
 }
 # Forms whose target is deliberately not CSRF-protected, and why.
 CSRF_EXEMPT = {
