@@ -118,6 +118,8 @@ def test_some_row_applies_whatever_the_amounts_except_a_timer_that_is_early(key)
         found = lifecycle.find(*key, f)
         if event == Event.RELEASE_DUE:
             assert (found is not None) == (f.release_at <= f.now), f
+        elif event == Event.WARRANTY_DUE:
+            assert (found is not None) == (f.warranty_until is not None and f.warranty_until <= f.now), f
         elif event == Event.BALANCE_PAID:
             assert (found is not None) == (f.balance_due > 0), f  # else 409 no_balance_due
         elif (state, event) == (lifecycle.AWAITING, Event.PAID):
@@ -160,7 +162,7 @@ def test_deadlines_hang_on_states_fire_a_row_and_have_a_timer_handler():
 
 
 def test_every_money_step_names_the_accounts_it_touches_and_every_step_its_event():
-    money = {Effect.TAKE_PAYMENT, Effect.COLLECT_BALANCE, Effect.RELEASE, Effect.REFUND}
+    money = {Effect.TAKE_PAYMENT, Effect.COLLECT_BALANCE, Effect.RELEASE, Effect.RELEASE_WARRANTY, Effect.REFUND}
     assert set(TOUCHES) == money
     assert {e for e in Effect if not e.writes} == {Effect.RECORD_DELIVERY}
     written = {e.writes for r in TABLE for e in r.effects}
@@ -173,6 +175,7 @@ def test_every_money_step_names_the_accounts_it_touches_and_every_step_its_event
         "delivered",
         "confirmed",
         "escrow_released",
+        "warranty_released",
         "escrow_frozen",
         "escrow_unfrozen",
         "escrow_closed",

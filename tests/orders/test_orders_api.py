@@ -111,7 +111,7 @@ def test_merchant_delivers_non_card_key_goods(api, buyer, merchant, make_listing
     fund(buyer, 60000)
     order = buy(buyer, listing, topup_target="UID 100234567")
     assert order["status"] == "paid"
-    assert order["escrow"] == {"status": "held", "amount": 60000, "release_at": None}
+    assert order["escrow"] == {"status": "held", "amount": 60000, "release_at": None, "warranty_until": None}
     assert order["delivery"] is None
 
     assert api.post(f"/orders/{order['id']}/deliver", {"content": "x"}, token=buyer.token).status_code == 403
@@ -234,7 +234,12 @@ def test_staged_payment_takes_the_deposit_then_the_balance_on_delivery(api, buye
 
     done = api.post(f"/orders/{order['id']}/confirm", token=buyer.token).data
     assert done["status"] == "completed"
-    assert done["escrow"] == {"status": "released", "amount": 0, "release_at": delivered["escrow"]["release_at"]}
+    assert done["escrow"] == {
+        "status": "released",
+        "amount": 0,
+        "release_at": delivered["escrow"]["release_at"],
+        "warranty_until": None,
+    }
     assert wallet(api, merchant) == 100000
     assert wallet(api, buyer) == 50000
 
