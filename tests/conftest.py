@@ -37,6 +37,12 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.TEST_CLOCK = True
+    # Tests move the clock by months (credit windows, sanctions); a test about token expiry sets
+    # the lifetime it checks (tests/accounts/test_tokens.py).
+    settings.TOKEN_LIFETIME_DAYS = 3650
+    # Tests read a job's effect (the assist, an email) right after the request: jobs run in the
+    # caller's thread (tests/security/test_upload_memory.py covers the background pool).
+    settings.JOBS_IN_BACKGROUND = False
     config.addinivalue_line(
         "markers", "postgres: needs a real PostgreSQL; skipped on SQLite, a failure there when CI=true"
     )

@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--role", required=True, choices=["buyer", "merchant", "arbitrator", "admin"])
     create.set_defaults(fn="cmd_user_create")
+    otp = user.add_parser("otp", help="turn on TOTP for a staff user; prints its otpauth:// URI and recovery codes")
+    otp.add_argument("--username", required=True)
+    otp.set_defaults(fn="cmd_user_otp")
 
     serve = sub.add_parser("serve", help="serve pages and API with gunicorn (and timers, embedded)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import close_old_connections
 
+from kameng.accounts import otp
+from kameng.accounts.models import User
 from kameng.accounts.services import create_user
 from kameng.demo import load_demo
 from kameng.errors import DomainError
@@ -53,6 +55,30 @@ def cmd_user_create(args) -> int:
         data={"role": user.role},
     )
     print(f"created {user.role} {user.username} (id {user.pk})")
+    return 0
+
+
+def cmd_user_otp(args) -> int:
+    """TOTP on for an arbitrator or admin (a new secret replaces any earlier one)."""
+    user = User.objects.filter(username=args.username).first()
+    if user is None:
+        print(f"error: no user {args.username}", file=sys.stderr)
+        return 1
+    try:
+        enrolment = otp.enrol_now(user)
+    except DomainError as exc:
+        print(f"error: {exc.message()}", file=sys.stderr)
+        return 1
+    record(
+        "user.otp",
+        actor_name=f"cli:{_os_user()}",
+        target=f"user:{user.pk}",
+        summary=f"turned on TOTP for {user.role} {user.username} from the command line",
+    )
+    print(enrolment.uri)
+    print("recovery codes (each works once; keep them offline):")
+    for code in enrolment.recovery_codes:
+        print(f"  {code}")
     return 0
 
 
@@ -248,6 +274,10 @@ def cmd_serve(args) -> int:
         return 2
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+    env["KAMENG_SERVE_HOST"] = args.host  # /metrics and /healthz details: open only on loopback
+    # Two malloc arenas per process, not eight per core: image decodes and OCR on several threads
+    # otherwise leave hundreds of MiB in per-thread arenas that glibc never hands back.
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     _fresh_metrics_dir(env)
     timers: Supervised | None = None
     if not args.no_timers and not settings.BROKER_URL:

@@ -140,18 +140,66 @@ class Error(Enum):
         "请填写有效的联系电话（数字，可含 +、- 和空格）",
         "Enter a valid phone number (digits, with +, - and spaces allowed)",
     )
+    ACCOUNT_PASSWORD_WRONG = (
+        K.INVALID_REQUEST,
+        "wrong_password",
+        "当前密码不正确",
+        "The current password is wrong",
+    )
+    OTP_REQUIRED = (
+        K.AUTHENTICATION_REQUIRED,
+        "otp_required",
+        "请输入两步验证的动态验证码",
+        "Enter the code from your authenticator app",
+    )
+    OTP_INVALID = (
+        K.AUTHENTICATION_REQUIRED,
+        "otp_invalid",
+        "动态验证码错误或已过期",
+        "The code is wrong or has expired",
+    )
+    OTP_NOT_ENROLLED = (
+        K.AUTHENTICATION_REQUIRED,
+        "otp_required",
+        "工作人员账户须先启用两步验证（kameng user otp）",
+        "Staff accounts must turn on two-step verification first (kameng user otp)",
+    )
+    OTP_STAFF_ONLY = (
+        K.PERMISSION_DENIED,
+        "wrong_role",
+        "两步验证仅用于仲裁员和管理员账户",
+        "Two-step verification is for arbitrators and admins",
+    )
     LOGIN_INVALID_CREDENTIALS = (
         K.AUTHENTICATION_REQUIRED,
         "invalid_credentials",
         "用户名或密码错误",
         "Wrong username or password",
     )
-    # RateLimited adds "（N 秒后重试）" / " (retry in N s)" to these two.
+    # RateLimited adds "（N 秒后重试）" / " (retry in N s)" to these.
     LOGIN_LOCKED = (
         K.RATE_LIMITED,
         "login_locked",
-        "登录失败次数过多，该账户或地址已被暂时锁定",
-        "Too many failed logins: this account or address is locked for a while",
+        "登录失败次数过多，该账户在此网络地址已被暂时锁定",
+        "Too many failed logins: this account is locked from this address for a while",
+    )
+    REGISTER_CHALLENGE_REQUIRED = (
+        K.RATE_LIMITED,
+        "challenge_required",
+        "此网络地址近期注册较多，请先完成安全验证（GET /auth/challenge）",
+        "Many sign-ups from this address: solve the challenge first (GET /auth/challenge)",
+    )
+    LOGIN_ADDRESS_LOCKED = (
+        K.RATE_LIMITED,
+        "login_locked",
+        "此网络地址的登录失败次数过多，已被暂时锁定",
+        "Too many failed logins from this address: it is locked for a while",
+    )
+    LOGIN_SLOW_DOWN = (
+        K.RATE_LIMITED,
+        "login_slow_down",
+        "登录失败次数较多，请稍后再试",
+        "Several failed logins: wait a moment before the next try",
     )
     RATE_LIMITED = (
         K.RATE_LIMITED,
@@ -770,6 +818,12 @@ class Error(Enum):
         "At most {quota} evidence files can be uploaded to a case",
     )
     UPLOAD_FILE_REQUIRED = (K.INVALID_REQUEST, "file_required", "请选择要上传的文件", "Choose a file to upload")
+    UPLOAD_ONE_FILE_PER_PART = (
+        K.INVALID_REQUEST,
+        "duplicate_file",
+        "每次只能上传一个文件",
+        "Upload one file per request",
+    )
     UPLOAD_TOO_LARGE = (K.TOO_LARGE, "file_too_large", "文件不能超过 {mib} MiB", "Files can be at most {mib} MiB")
     UPLOAD_IMAGE_TOO_LARGE = (
         K.TOO_LARGE,
@@ -827,6 +881,12 @@ class Error(Enum):
         "polyglot",
         "PNG 文件在结束标记之后还有数据，不予接受",
         "The PNG has data after its end marker; refused",
+    )
+    UPLOAD_IMAGE_TRAILING_DATA = (
+        K.UNSUPPORTED_MEDIA_TYPE,
+        "polyglot",
+        "图片文件在结束位置之后还有数据，不予接受",
+        "The image has data after its end; refused",
     )
     UPLOAD_MP4_MALFORMED = (K.UNSUPPORTED_MEDIA_TYPE, "invalid_video", "MP4 文件结构无效", "The MP4 file is malformed")
     UPLOAD_VIDEO_WITHOUT_PICTURE = (

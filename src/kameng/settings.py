@@ -47,14 +47,33 @@ ARBITRATION_COMMISSION = os.environ.get("KAMENG_ARBITRATION_COMMISSION", "").str
 BROKER_URL = os.environ.get("KAMENG_BROKER_URL", "")
 # /metrics: optional bearer token; the ledger check it reports is recomputed at most this often.
 METRICS_TOKEN = os.environ.get("KAMENG_METRICS_TOKEN", "")
+# The address `kameng serve` binds (it sets this for its workers): without a metrics token,
+# /metrics and the /healthz details are served only on a loopback binding.
+SERVE_HOST = os.environ.get("KAMENG_SERVE_HOST", "")
 # Webhooks and notification channels may call private addresses and plain http (tests, intranets).
 WEBHOOK_ALLOW_PRIVATE = os.environ.get("KAMENG_WEBHOOK_ALLOW_PRIVATE") == "1"
 LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"))
+# Embedded jobs (OCR, emails, complaint PDFs) run on this many background threads per process, at
+# most JOB_QUEUE waiting (kameng.timers.jobs); KAMENG_JOBS_IN_BACKGROUND=0 runs them in the caller.
+JOBS_IN_BACKGROUND = os.environ.get("KAMENG_JOBS_IN_BACKGROUND", "1") != "0"
+JOB_THREADS = max(1, int(os.environ.get("KAMENG_JOB_THREADS", "1")))
+JOB_QUEUE = max(1, int(os.environ.get("KAMENG_JOB_QUEUE", "64")))
+# Images decoded at once per process (upload checks, OCR): each holds up to 48 MiB of pixels.
+EVIDENCE_DECODE_SLOTS = max(1, int(os.environ.get("KAMENG_DECODE_SLOTS", "2")))
+# The server key of the evidence chain's anchors (HMAC): keep it stable, or older anchors stop verifying.
+EVIDENCE_CHAIN_KEY = os.environ.get("KAMENG_EVIDENCE_KEY") or SECRET_KEY
+# Staff second factor (TOTP): "required" refuses arbitrator and admin logins without it.
+STAFF_OTP_REQUIRED = os.environ.get("KAMENG_STAFF_OTP", "").lower() == "required"
+OTP_TOTP_ISSUER = "kameng"
+# Bearer tokens end this many days after issue (POST /auth/token answers `expires_at`).
+TOKEN_LIFETIME_DAYS = int(os.environ.get("KAMENG_TOKEN_DAYS", "30"))
+# Idempotency-Key answers are kept this long (the contract: at least 24 h), then purged hourly.
+IDEMPOTENCY_RETENTION_HOURS = max(24, int(os.environ.get("KAMENG_IDEMPOTENCY_HOURS", "24")))
 # /healthz fails when the oldest due timer has waited longer than this (no sweeper is running).
 TIMER_LAG_LIMIT_SECONDS = float(os.environ.get("KAMENG_TIMER_LAG_LIMIT", "120"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "kameng.web.admin_config.StaffAdminConfig",  # the Django admin, behind the staff second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -78,6 +97,9 @@ INSTALLED_APPS = [
     "kameng.security",
     "kameng.web",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",  # serves the API docs page's Swagger UI from /static/ (the strict CSP refuses CDNs)
 ]
 
@@ -92,6 +114,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed TOTP
     "kameng.web.middleware.UserLanguageMiddleware",
     "kameng.api.middleware.ApiLanguageMiddleware",  # after it: the API answers in Accept-Language's language
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -222,9 +245,9 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-# Caches. `default` stays per process. `security` holds the login and registration counters,
-# which every gunicorn worker must share: Redis when configured, else a table in the database.
-# `ratelimit` counts every API request: Redis when configured, else each process's memory.
+# Caches. `default` stays per process. `security` holds the login and registration counters and
+# `ratelimit` counts every API request; every gunicorn worker must share both: Redis when
+# configured, else tables in the database (the cache table, and the RateCounter table).
 REDIS_URL = os.environ.get("KAMENG_REDIS_URL", "") or (
     BROKER_URL if BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
@@ -247,30 +270,35 @@ else:
             "LOCATION": "kameng_security_cache",
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
-        "ratelimit": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "kameng-ratelimit",
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
-        },
+        # No cache: the API's counters are rows of kameng.security.models.RateCounter (one upsert each).
+        "ratelimit": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     }
+
+API_RATE_COUNTERS = "cache" if REDIS_URL else "table"  # where kameng.security.ratelimit counts API requests
 
 # Request-rate limits, "count/seconds" each; KAMENG_RATE_LIMIT_<NAME> overrides one ("off" disables it),
 # KAMENG_RATE_LIMITS=off all of them (load tests only). See kameng.security.ratelimit.
 RATE_LIMITS_ENABLED = os.environ.get("KAMENG_RATE_LIMITS", "on").lower() not in ("off", "0", "false")
 RATE_LIMITS = {
-    "login_ip": "60/300",  # POST /auth/token per client address
-    "login_account": "10/300",  # POST /auth/token per username
-    "register_ip": "20/3600",  # POST /auth/register and the register page per client address
+    "login_ip": "600/300",  # POST /auth/token per client address (a campus NAT shares one)
+    "login_pair": "30/300",  # POST /auth/token per (username, address)
+    "login_failures_ip": "300/3600",  # failed logins per address across accounts: then the address locks
+    "register_ip": "300/3600",  # registrations per address (hard limit; a NAT shares one)
+    "register_challenge_ip": "30/3600",  # past this many per address, registering needs a proof of work
+    "password_change": "10/300",  # POST /me/password per user (a stolen token guessing the password)
     "api_token": "1200/60",  # every /api/ request per bearer token
     "api_ip": "6000/60",  # every /api/ request with a token, per client address
     "api_anonymous_ip": "600/60",  # every /api/ request without a token, per client address
 }
 for _name in RATE_LIMITS:
     RATE_LIMITS[_name] = os.environ.get(f"KAMENG_RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name])
+# The registration proof of work: the largest number a solver may have to try (~0.1 s of SHA-256).
+REGISTER_POW_MAX_NUMBER = int(os.environ.get("KAMENG_REGISTER_POW_MAX", "100000"))
 PROXY_COUNT = int(os.environ.get("KAMENG_PROXY_COUNT", "0") or 0)  # trusted proxies adding X-Forwarded-For
 
 # django-axes: password logins (pages, the Django admin and POST /auth/token) lock for 15 minutes
-# after 10 failures for one account or from one address; the lockout store is the database.
+# after 10 failures of one (account, address) pair; the lockout store is the database. The
+# slow-down before it and the address-wide lock are kameng.security.lockout's.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -279,7 +307,7 @@ from datetime import timedelta  # noqa: E402
 
 AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_LOCK_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair, never the account or address alone
 AXES_LOCKOUT_CALLABLE = "kameng.web.views.accounts.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "kameng.security.ratelimit.axes_client_ip"
 AXES_RESET_ON_SUCCESS = False  # a success from the same address must not wipe an attack's count

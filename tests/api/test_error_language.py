@@ -60,7 +60,7 @@ def test_a_message_with_a_placeholder_is_filled_in_both_languages(api, buyer, me
     assert en_error["message"] == "The refund exceeds what can be refunded (at most 9900 fen)"
 
 
-@override_settings(RATE_LIMITS={"login_account": "1/300"}, RATE_LIMITS_ENABLED=True)
+@override_settings(RATE_LIMITS={"login_pair": "1/300"}, RATE_LIMITS_ENABLED=True)
 def test_a_rate_limited_login_is_429_with_retry_after_in_english(api, buyer):
     def login(lang):
         return api.post("/auth/token", {"username": buyer.username, "password": "wrong"}, headers=lang)

@@ -7,6 +7,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 
+@pytest.fixture(autouse=True)
+def _loopback(settings):
+    """These read the details: a server bound to loopback shows them without a token
+    (tests/security/test_ops_exposure.py covers every other binding)."""
+    settings.SERVE_HOST = "127.0.0.1"
+
+
 def _closed_port() -> int:
     import socket
 

@@ -64,6 +64,9 @@ MATRIX = {
     ("POST", "/auth/register"): EVERYONE,
     ("POST", "/auth/token"): EVERYONE,
     ("GET", "/me"): SIGNED_IN,
+    ("GET", "/auth/challenge"): EVERYONE,
+    ("POST", "/auth/logout"): SIGNED_IN,
+    ("POST", "/me/password"): SIGNED_IN,
     ("POST", "/shops"): only("merchant", "merchant2"),
     ("GET", "/shops/{shop_id}"): EVERYONE,
     ("POST", "/listings"): only("merchant", "merchant2"),
@@ -231,6 +234,8 @@ def _body(method, path, world, role):
     bodies = {
         "/auth/register": {"username": f"matrix-{role}-{n}", "password": "a-long-passphrase-9", "role": "buyer"},
         "/auth/token": {"username": world["buyer"].username, "password": PASSWORD},
+        # A wrong current password: authorized to try (400), and every caller keeps its token.
+        "/me/password": {"current_password": "not-the-password", "new_password": "another-passphrase-7"},
         "/shops": {"name": "又一家店", "description": ""},
         "/listings": {
             "title": "Steam 充值卡",
@@ -269,6 +274,10 @@ def _body(method, path, world, role):
 def _call(api, world, role, method, path):
     url = "/api/v1" + path.format(**_params(world, path))
     headers = {"Authorization": f"Bearer {world[role].token}"} if role != "anon" else {}
+    if path == "/auth/logout" and role != "anon":  # log out a token of its own, not the one the walk uses
+        from kameng.accounts.services import issue_token
+
+        headers = {"Authorization": f"Bearer {issue_token(world[role])}"}
     if path == "/refunds/{case_id}/complaint":
         url += "?channel=12315"
     if path == "/refunds/{case_id}/evidence":

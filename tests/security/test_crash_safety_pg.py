@@ -2,6 +2,10 @@
 killed with SIGKILL (the whole process group) in the middle of concurrent purchases, refund
 actions and evidence uploads, several times, and restarted.
 
+Every purchase carries an Idempotency-Key. After the kills every key is retried: none answers
+409 idempotency_in_progress (the stored answer commits with the action, so no key is stuck), and
+every purchase the client was told about replays as that same order (nothing acknowledged lost).
+
 Afterwards: `kameng ledger check` and `kameng evidence verify` pass; no case has more than one
 refund entry and each case's refunded amount is exactly that entry; every answer the clients
 got (201 order, 200 accept) is durable; and every timer ran exactly once: the probe timers
@@ -26,7 +30,7 @@ from .conftest import OPS
 pytestmark = pytest.mark.postgres
 
 BUYERS = 6
-KILLS = 3
+KILLS = 5
 LOAD_SECONDS = 2.5
 PROBES = 150
 DUE = "SELECT 1 FROM timers_timer WHERE status = 'pending' AND due_at <= ? LIMIT 1"
@@ -38,7 +42,7 @@ from django.db import transaction
 from kameng.accounts.services import create_user, issue_token
 from kameng.catalog import services as catalog
 from kameng.wallet import services as wallet
-from kameng.wallet.gateways import get_gateway
+from kameng.wallet.payments import pay_in_sandbox
 
 def user(name, role):
     u = create_user(name, "crash-pass-123", role, validate=False)
@@ -55,12 +59,10 @@ for i in range(2):
     merchants.append(token)
     listings.append(str(listing.pk))
 buyers = []
-gateway = get_gateway("sandbox")
 for i in range(__BUYERS__):
     b, token = user(f"crash-b{i}", "buyer")
-    topup = wallet.create_topup(acting_user=b, amount=9900 * 60)
-    body = gateway.notification_for(topup)
-    wallet.handle_notification("sandbox", body, {gateway.SIGNATURE_HEADER: gateway.sign(body)})
+    topup = wallet.create_topup(acting_user=b, amount=9900 * 150)
+    pay_in_sandbox(topup)
     buyers.append(token)
 admin, admin_token = user("crash-admin", "admin")
 result = {"merchants": merchants, "listings": listings, "buyers": buyers, "admin": admin_token}
@@ -76,15 +78,15 @@ class Load:
         self.acked_orders: set[str] = set()
         self.acked_accepts: set[str] = set()
         self.acked_uploads: set[str] = set()
+        self.purchases: dict[str, tuple[str, dict, str | None]] = {}  # key → (token, body, order id acked)
         self.answers = Counter()
         self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True) for i in range(BUYERS)]
 
-    def post(self, path, token, body=None, files=None):
+    def post(self, path, token, body=None, files=None, key=None):
+        headers = {"Authorization": f"Bearer {token}"} | ({"Idempotency-Key": key} if key else {})
         try:
             kwargs = {"files": files, "data": {"category": "problem"}} if files else {"json": body or {}}
-            response = requests.post(
-                f"{self.base}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10, **kwargs
-            )
+            response = requests.post(f"{self.base}/api/v1{path}", headers=headers, timeout=10, **kwargs)
         except requests.RequestException:
             self.answers["connection_error"] += 1
             return None, None
@@ -99,11 +101,16 @@ class Load:
         buyer = self.world["buyers"][i]
         seller = i % 2
         merchant, listing = self.world["merchants"][seller], self.world["listings"][seller]
+        n = 0
         while not self.stop.is_set():
-            status, order = self.post("/orders", buyer, {"listing": listing})
+            n += 1
+            key, body = f"buy-{i}-{n}", {"listing": listing}
+            self.purchases[key] = (buyer, body, None)
+            status, order = self.post("/orders", buyer, body, key=key)
             if status != 201:
                 time.sleep(0.2)
                 continue
+            self.purchases[key] = (buyer, body, order["id"])
             self.acked_orders.add(order["id"])
             choice = rnd.randrange(5)
             if choice == 0:
@@ -173,6 +180,28 @@ def _kill(proc):
     proc.wait(timeout=10)
 
 
+def _retry_every_key(load: Load) -> None:
+    """Each purchase key once more, with its body: a final answer for every key (a replay, or the
+    purchase acting now because the kill took it before it committed), never "in progress"."""
+    stuck, lost = [], []
+    for key, (token, body, acked) in load.purchases.items():
+        response = requests.post(
+            f"{load.base}/api/v1/orders",
+            json=body,
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+            timeout=30,
+        )
+        answer = response.json()
+        if response.status_code == 409 and answer["error"]["code"] == "idempotency_in_progress":
+            stuck.append(key)
+        elif acked is not None and (response.status_code != 201 or answer.get("id") != acked):
+            lost.append((key, acked, response.status_code, answer))
+        elif acked is not None:
+            assert response.headers.get("Idempotent-Replayed") == "true", key
+    assert not stuck, f"{len(stuck)} of {len(load.purchases)} keys stuck in progress: {stuck[:5]}"
+    assert not lost, f"acknowledged purchases not replayed: {lost[:3]}"
+
+
 def test_sigkill_mid_load_loses_nothing_and_moves_money_once(fresh_db, processes, free_port, wait_for):
     started = time.monotonic()
     log = lambda what: print(f"[crash test +{time.monotonic() - started:5.1f}s] {what}", flush=True)  # noqa: E731
@@ -205,6 +234,8 @@ def test_sigkill_mid_load_loses_nothing_and_moves_money_once(fresh_db, processes
     assert load.answers["connection_error"] > 0, load.answers  # the kills really hit requests in flight
     assert load.answers[500] == 0, f"{load.answers}: see the serve*.log files"
     assert len(load.acked_orders) >= 20, load.answers
+    _retry_every_key(load)
+    log(f"{len(load.purchases)} idempotency keys retried: none stuck, every acknowledged order replayed")
 
     # Eight days pass (the test clock, shared through the database): every deadline falls due
     # (escrow releases, merchant silence on these fast-track cases) and the sweeps run them. A timer

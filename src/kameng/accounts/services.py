@@ -2,18 +2,23 @@
 
 import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from kameng.clock.services import now
 from kameng.errors import DomainError, Error
+from kameng.security import lockout
 from kameng.security.lockout import locked_error
+from kameng.security.ratelimit import client_ip
 
+from . import otp
 from .models import ApiToken, Role, User
 
 
@@ -38,42 +43,120 @@ def create_user(username: str, password: str, role: str, *, validate: bool = Tru
     return user
 
 
-def register(username: str, password: str, role: str) -> tuple[User, str]:
+@dataclass(frozen=True)
+class Issued:
+    """A token just issued: the raw value (shown this once, never stored) and when it ends."""
+
+    raw: str
+    expires_at: datetime
+
+
+def register(username: str, password: str, role: str) -> tuple[User, Issued]:
     """Self-registration: buyers and merchants only; staff come from the CLI."""
     if role not in (Role.BUYER, Role.MERCHANT):
         raise DomainError(Error.ACCOUNT_ROLE_NOT_REGISTRABLE, param="role")
     user = create_user(username, password, role)
-    return user, issue_token(user)
+    return user, issue(user)
+
+
+def issue(user: User) -> Issued:
+    raw = secrets.token_urlsafe(32)
+    issued_at = now()
+    expires_at = issued_at + timedelta(days=settings.TOKEN_LIFETIME_DAYS)
+    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), created_at=issued_at, expires_at=expires_at)
+    return Issued(raw, expires_at)
 
 
 def issue_token(user: User) -> str:
-    raw = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), created_at=now())
-    return raw
+    """The raw value of a new token (the CLI, the demo and tests)."""
+    return issue(user).raw
 
 
-def login(username: str, password: str, *, request=None) -> tuple[User, str]:
-    """Password login for a token. With the HTTP request, django-axes counts failures per account
-    and per address and refuses a locked one (429 login_locked)."""
+def login(username: str, password: str, *, otp: str | None = None, request=None) -> tuple[User, Issued]:
+    """Password login for a token, then the staff second factor when the user has TOTP.
+
+    With the HTTP request, failures count per (account, address) pair (kameng.security.lockout:
+    a slow-down, then django-axes' lock, 429) and per address across accounts."""
+    user = authenticate_password(username, password, request=request)
+    check_second_factor_at_login(user, otp, username=username, request=request)
+    return user, issue(user)
+
+
+def authenticate_password(username: str, password: str, *, request=None) -> User:
+    """The user behind a username and password (the API and the pages), or 401 / 429."""
     if not username or len(username) > 150 or len(password or "") > 4096:
         # No account has such a name; and a lockout record could not store it (it would be a 500).
         raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
     if request is None:  # CLI and tests: no address to count against
         user = ModelBackend().authenticate(None, username=username, password=password)
     else:
+        lockout.gate(username, client_ip(request))
         user = authenticate(request, username=username, password=password)
         if getattr(request, "axes_locked_out", False):
             raise locked_error()
     if user is None or not user.is_active:
         raise DomainError(Error.LOGIN_INVALID_CREDENTIALS)
-    return user, issue_token(user)
+    return user
+
+
+def check_second_factor_at_login(user: User, code: str | None, *, username: str, request=None):
+    """The device that accepted the code (None without TOTP); a wrong code counts as a failed login."""
+    try:
+        return otp.check_second_factor(user, code)
+    except DomainError as exc:
+        if request is not None and exc.error is Error.OTP_INVALID:
+            lockout.record_failure(username, client_ip(request))
+        raise
+
+
+def token_for(raw: str) -> ApiToken | None:
+    """The live token behind a bearer value: not expired, not revoked, its user active."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(raw), expires_at__gt=now()).first()
+    if token is None or not token.user.is_active:
+        return None
+    return token
 
 
 def user_for_token(raw: str) -> User | None:
-    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(raw)).first()
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    token = token_for(raw)
+    return token.user if token is not None else None
+
+
+def logout(token: ApiToken) -> None:
+    """POST /auth/logout: this token ends now; the user's other tokens and sessions stay."""
+    ApiToken.objects.filter(pk=token.pk).delete()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> Issued:
+    """POST /me/password: every earlier token ends (and, the password hash being new, every page
+    session); the caller gets one fresh token."""
+    if len(current_password or "") > 4096 or not user.check_password(current_password or ""):
+        raise DomainError(Error.ACCOUNT_PASSWORD_WRONG, param="current_password")
+    try:
+        validate_password(new_password or "", user)
+    except ValidationError as exc:
+        raise DomainError(Error.ACCOUNT_PASSWORD_WEAK, param="new_password", detail=" ".join(exc.messages)) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        user.tokens.all().delete()
+        return issue(user)
+
+
+def revoke_everywhere(user: User) -> int:
+    """ "Sign out everywhere" and the admin's revoke: every token and every page session of the user
+    ends. Returns how many tokens there were."""
+    with transaction.atomic():
+        revoked, _ = ApiToken.objects.filter(user=user).delete()
+        User.objects.filter(pk=user.pk).update(session_epoch=models.F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    return revoked
+
+
+def purge_expired_tokens() -> int:
+    """Rows of tokens past their end answer nothing; the daily cleanup deletes them."""
+    deleted, _ = ApiToken.objects.filter(expires_at__lte=now()).delete()
+    return deleted
 
 
 def set_language(user: User, lang: str) -> User:

@@ -5,7 +5,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from kameng.accounts.models import Role
-from kameng.accounts.services import user_for_token
+from kameng.accounts.services import token_for
 from kameng.errors import DomainError, Error
 
 from .contract import ContractAPI
@@ -14,10 +14,12 @@ from .errors import error_response
 
 class BearerAuth(HttpBearer):
     def authenticate(self, request, token):
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        live = token_for(token)
+        if live is None:
+            return None
+        request.user = live.user
+        request.auth_token = live  # POST /auth/logout ends this one
+        return live.user
 
 
 bearer = BearerAuth()

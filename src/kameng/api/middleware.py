@@ -1,9 +1,11 @@
 """API-wide conventions that apply to every route: request ids, the language, the error shape and
 Idempotency-Key."""
 
+import contextlib
 import hashlib
 import json
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -12,8 +14,10 @@ from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 
+from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 
+from . import retention
 from .errors import error_response, new_request_id, request_id, status_error_response
 from .models import IdempotencyRecord
 
@@ -108,8 +112,24 @@ def _is_nul_refusal(exception) -> bool:
     return isinstance(exception, (DataError, ValueError)) and "NUL" in str(exception)
 
 
+# Answers that say the action ran and decided are kept and replayed; input refused before the
+# action ran (400 validation, 401, 413/415 uploads, 429) is not, so a corrected retry with the same
+# key acts; 5xx rolls back with the action.
+STORED_STATUSES = frozenset(range(200, 400)) | {402, 403, 404, 409}
+# A key whose first request shows no answer this long is taken over (only rows written before the
+# answer and the action shared one transaction can be in that state).
+STALE_IN_PROGRESS = timedelta(minutes=2)
+
+
 class IdempotencyMiddleware:
-    """Replays the first answer to a repeated POST (same caller, same Idempotency-Key, same body)."""
+    """Replays the first answer to a repeated POST (same caller, same Idempotency-Key, same body).
+
+    The key's row, the action and the stored answer are one transaction: a crash (even SIGKILL)
+    either loses all three, so a retry acts, or keeps all three, so a retry replays. A repeat
+    arriving while the first still runs waits for it (PostgreSQL blocks on the unique key, SQLite
+    on its write lock) and then replays its answer. Rows are kept settings.IDEMPOTENCY_RETENTION
+    (24 h) and purged by the hourly `api.purge_idempotency` timer; an older key acts afresh.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -123,43 +143,78 @@ class IdempotencyMiddleware:
         scope = hashlib.sha256(
             (request.headers.get("Authorization") or f"anon:{request.META.get('REMOTE_ADDR', '')}").encode()
         ).hexdigest()
-        request_hash = self._request_hash(request)
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=request_hash)
-        except IntegrityError:
-            return self._replay(scope, key, request_hash)
-        try:
+        request_hash = request_fingerprint(request)
+        with transaction.atomic():
+            claimed = self._claim(scope, key, request_hash)
+            if isinstance(claimed, HttpResponse):
+                return claimed
             response = self.get_response(request)
-        except Exception:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
-        if response.status_code >= 500 or response.streaming:
-            # Not a final answer: let the client retry with the same key.
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            return response
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status=response.status_code, content_type=response.get("Content-Type", ""), body=response.content
-        )
+            if response.status_code >= 500:
+                transaction.set_rollback(True)  # the key, and whatever the action half did, are undone
+            elif response.streaming or response.status_code not in STORED_STATUSES:
+                claimed.delete()
+            else:
+                claimed.status = response.status_code
+                claimed.content_type = response.get("Content-Type", "")
+                claimed.body = response.content
+                claimed.save(update_fields=["status", "content_type", "body"])
         return response
 
-    @staticmethod
-    def _request_hash(request) -> str:
-        digest = hashlib.sha256(f"{request.method} {request.path}?{request.META.get('QUERY_STRING', '')}\n".encode())
-        if request.content_type == "multipart/form-data":
-            # Uploads stream to disk; hash their declared shape rather than read them whole.
-            digest.update(f"{request.META.get('CONTENT_LENGTH', '')}".encode())
-        else:
-            digest.update(request.body)
-        return digest.hexdigest()
+    def _claim(self, scope: str, key: str, request_hash: str) -> IdempotencyRecord | HttpResponse:
+        """This request's new row for the key, or the answer a repeat gets."""
+        at = clock_now()
+        for _attempt in range(3):
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        scope=scope, key=key, request_hash=request_hash, created_at=at
+                    )
+                retention.ensure_purge_timer(at)
+                return record
+            except IntegrityError:
+                pass
+            existing = IdempotencyRecord.objects.select_for_update().filter(scope=scope, key=key).first()
+            if existing is None:
+                continue  # the first request rolled back meanwhile: this one acts
+            if existing.created_at <= at - retention.retention() or (
+                existing.status is None and existing.created_at <= at - STALE_IN_PROGRESS
+            ):
+                existing.delete()  # expired, or left by a crash: taken over
+                continue
+            return self._replay(existing, request_hash)
+        return error_response(DomainError(Error.IDEMPOTENCY_IN_PROGRESS))
 
     @staticmethod
-    def _replay(scope: str, key: str, request_hash: str):
-        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-        if record is None or record.request_hash != request_hash:
+    def _replay(record: IdempotencyRecord, request_hash: str) -> HttpResponse:
+        if record.request_hash != request_hash:
             return error_response(DomainError(Error.IDEMPOTENCY_KEY_REUSED))
         if record.status is None:
             return error_response(DomainError(Error.IDEMPOTENCY_IN_PROGRESS))
         response = HttpResponse(bytes(record.body), status=record.status, content_type=record.content_type)
         response["Idempotent-Replayed"] = "true"
         return response
+
+
+def request_fingerprint(request) -> str:
+    """What makes two POSTs "the same request": method, path, query and the body as the handler
+    reads it. JSON is compared parsed (spacing and key order do not matter); a multipart body by
+    every field and every file's name, type and content (read from the parsed parts in chunks, so
+    memory stays flat); anything else byte for byte."""
+    digest = hashlib.sha256(f"{request.method} {request.path}?{request.META.get('QUERY_STRING', '')}\n".encode())
+    if request.content_type == "multipart/form-data":
+        for name, values in sorted(request.POST.lists()):
+            digest.update(json.dumps(["field", name, values], ensure_ascii=False).encode())
+        for name, files in sorted(request.FILES.lists()):
+            for upload in files:
+                digest.update(json.dumps(["file", name, upload.name, upload.content_type, upload.size]).encode())
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+        return digest.hexdigest()
+    body = request.body
+    if request.content_type == "application/json":
+        # Not JSON: compared as bytes (the handler refuses it, and that is not stored).
+        with contextlib.suppress(ValueError, UnicodeError):
+            body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    digest.update(body)
+    return digest.hexdigest()

@@ -10,7 +10,7 @@ class IdempotencyRecord(models.Model):
     status = models.PositiveSmallIntegerField(null=True)  # null while the first call runs
     content_type = models.CharField(max_length=100, blank=True, default="")
     body = models.BinaryField(default=b"")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(db_index=True)  # the shared clock's time (kept 24 h)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key")]

@@ -341,7 +341,8 @@ def assist_for(case) -> dict:
     """{checklist, promises, findings, contradictions, buyer_risk, reused_evidence} for `case`.
 
     The stored analysis when it covers the current evidence; otherwise the analysis runs now
-    (embedded) or, with a task queue, what can be said from the items already read.
+    (jobs run in the caller's thread) or, while a queue or the background pool reads the new
+    items, what can be said from the items already read (no OCR inside a page request).
     """
     analysis = CaseAnalysis.objects.filter(case=case).first()
     fresh = (
@@ -349,7 +350,9 @@ def assist_for(case) -> dict:
     )
     if analysis is not None and fresh:
         result = dict(analysis.result)
-    elif not settings.BROKER_URL and (analysed := analyse_case(case.pk)) is not None:
+    elif (
+        not settings.BROKER_URL and not settings.JOBS_IN_BACKGROUND and (analysed := analyse_case(case.pk)) is not None
+    ):
         result = dict(analysed.result)
     else:
         result = _result(case, list(case.evidence.select_related("extract").order_by("seq")))

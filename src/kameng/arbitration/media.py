@@ -6,7 +6,7 @@ import warnings
 
 from PIL import Image, ImageOps, ImageStat
 
-from kameng.evidence.uploads import MAX_PIXELS
+from kameng.evidence.uploads import MAX_DECODED_BYTES, MAX_PIXELS, decode_slot, decoded_bytes
 
 FRAME_POSITIONS = (0.1, 0.5, 0.9)  # where in a video to take frames (share of its duration)
 ANALYSIS_WIDTH = 2000  # OCR reads at most this wide (kameng.arbitration.ocr.MAX_WIDTH)
@@ -15,18 +15,25 @@ MAX_DECODED_FRAMES = 400  # per seek, so a video without keyframes cannot make u
 
 
 def open_image(fileobj) -> Image.Image:
-    """The first frame as RGB, with EXIF orientation applied; refuses decompression bombs."""
-    with warnings.catch_warnings():
+    """The first frame as RGB at most ANALYSIS_WIDTH wide, with EXIF orientation applied; refuses
+    decompression bombs. A JPEG is scaled while it decodes (from the DCT data); anything else is
+    reduced right after decoding, inside the process's decode slot, so only the small copy lives on."""
+    with warnings.catch_warnings(), decode_slot():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(fileobj) as im:
-            if im.width * im.height > MAX_PIXELS:
+            if im.width * im.height > MAX_PIXELS or decoded_bytes(im) > MAX_DECODED_BYTES:
                 raise Image.DecompressionBombError("too many pixels")
             im.seek(0)
-            if im.format == "JPEG" and im.width > ANALYSIS_WIDTH * 2:
-                # decode a big photo at a reduced scale straight from the DCT data (less memory)
+            if im.format == "JPEG" and im.width > ANALYSIS_WIDTH:
                 im.draft("RGB", (ANALYSIS_WIDTH, round(im.height * ANALYSIS_WIDTH / im.width)))
-            upright = ImageOps.exif_transpose(im)
-            return upright.convert("RGB")
+            im.load()
+            if im.width > ANALYSIS_WIDTH:
+                base = im if im.mode in ("L", "LA", "RGB", "RGBA") else im.convert("RGB")
+                small = base.reduce(-(-im.width // ANALYSIS_WIDTH))  # ceil: at most ANALYSIS_WIDTH wide
+            else:
+                small = im.copy()
+        upright = ImageOps.exif_transpose(small)
+        return upright.convert("RGB")
 
 
 def video_frames(fileobj, positions=FRAME_POSITIONS) -> list[Image.Image]:

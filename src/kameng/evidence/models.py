@@ -30,6 +30,25 @@ class Evidence(models.Model):
         indexes = [models.Index(fields=["case", "seq"], name="evidence_case")]
 
 
+class ChainAnchor(models.Model):
+    """The chain head after each item, written with the item, outside its row: deleting the newest
+    items (rows and files) or rewriting one and recomputing the chain after it no longer verifies.
+
+    Append-only: the database refuses UPDATE (and on PostgreSQL DELETE) of a row (migration 0004),
+    and `mac` is an HMAC-SHA256 of (case, seq, head) with a server key (settings.EVIDENCE_CHAIN_KEY)
+    that the database does not hold, so a forged anchor does not verify either.
+    """
+
+    case = models.ForeignKey("aftersales.RefundCase", on_delete=models.PROTECT, related_name="+")
+    seq = models.PositiveIntegerField()
+    head = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="chainanchor_case_seq")]
+
+
 class EvidenceExtract(models.Model):
     """What the assist read from one evidence item, computed once: text (OCR of an image or of
     video frames, or the text itself) and perceptual hashes. The item's bytes are never touched."""

@@ -1,6 +1,7 @@
 """Adding evidence to a case and keeping its hash chain."""
 
 import hashlib
+import hmac
 import json
 import uuid
 
@@ -10,7 +11,7 @@ from django.db import transaction
 
 from kameng.errors import DomainError, Error
 
-from .models import Evidence
+from .models import ChainAnchor, Evidence
 from .uploads import EXTENSIONS
 
 GENESIS = "0" * 64
@@ -21,6 +22,23 @@ MAX_UPLOADS_PER_CASE = 50  # files the parties (and arbitrators) may add to one 
 def chain_link(prev: str, sha256: str, meta: dict) -> str:
     payload = prev + sha256 + json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def anchor_mac(case_id: int, seq: int, head: str) -> str:
+    """HMAC-SHA256 of an anchor with the server key: only the server can write a valid one."""
+    message = f"kameng.evidence.anchor:{case_id}:{seq}:{head}".encode()
+    return hmac.new(settings.EVIDENCE_CHAIN_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def anchor(item) -> ChainAnchor:
+    """Record the chain head after `item` (in the item's transaction)."""
+    return ChainAnchor.objects.create(
+        case_id=item.case_id,
+        seq=item.seq,
+        head=item.chain,
+        mac=anchor_mac(item.case_id, item.seq, item.chain),
+        at=item.uploaded_at,
+    )
 
 
 def chain_meta(item) -> dict:
@@ -79,6 +97,7 @@ def append(
     item.chain = chain_link(prev, sha256, chain_meta(item))
     item.file.save(f"{uuid.uuid4().hex}.{ext}", content, save=False)
     item.save()
+    anchor(item)
     return item
 
 

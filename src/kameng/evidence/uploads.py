@@ -10,12 +10,18 @@ FFmpeg probe for video). Anything not PNG, JPEG, WebP, GIF, MP4, WebM, PDF or te
 """
 
 import codecs
+import ctypes
+import ctypes.util
 import hashlib
 import re
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from PIL import Image
@@ -24,8 +30,25 @@ from kameng.errors import DomainError, Error
 
 MAX_BYTES = 20 * 1024 * 1024  # one evidence file
 MAX_REQUEST_BYTES = 5 * MAX_BYTES  # all files of one multipart request together
-MAX_PIXELS = 50_000_000  # one image or video frame (a 1080 x 40000 long screenshot fits)
+# One decoded image or video frame at most this many bytes of pixels (width x height x bytes per
+# pixel of its mode): a 4000 x 4000 photo or a 1080 x 14000 long screenshot in RGB. Checked from
+# the header, before anything is decoded; a 7000 x 7000 PNG of 208 KB is refused at once.
+MAX_DECODED_BYTES = 48 * 1024 * 1024
+MAX_PIXELS = MAX_DECODED_BYTES // 3  # the same cap in RGB pixels (video frames, the assist)
 MAX_ANIMATION_PIXELS = 400_000_000  # all frames of an animated GIF/WebP together
+BYTES_PER_PIXEL = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "I;16": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "RGBA": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+}
 CHUNK = 64 * 1024
 HEAD_BYTES = 64 * 1024
 TAIL_BYTES = 64 * 1024 + 22  # a ZIP's end-of-central-directory record lies in the last 64 KiB + 22
@@ -106,8 +129,18 @@ ACTIVE_MARKUP = re.compile(
     rb"<(?:script|iframe|html|svg|body|object|embed|frameset)[\s>/]|<!doctype\s+html|<\?php|javascript:"
     rb"|<meta\s+http-equiv"
 )
-# PDF features that run code or carry other files.
+ACTIVE_MARKUP_TEXT = re.compile(ACTIVE_MARKUP.pattern.decode("ascii"))  # the same, in decoded text
+# PDF features that run code or carry other files: a quick look at the raw bytes first; the parse
+# (`pdf_active_content`) then reads names decoded (/J#61vaScript) and inside object streams.
 PDF_ACTIVE = re.compile(rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia|XFA)(?![A-Za-z0-9])")
+# Action types (/S) that run code, open other programs, files or sites, or send the form away.
+PDF_ACTIONS = frozenset(
+    {"/JavaScript", "/Launch", "/URI", "/SubmitForm", "/ImportData", "/RichMedia", "/GoToE", "/GoToR", "/Rendition"}
+)
+# Keys and types that carry scripts, embedded files or rich media wherever they appear.
+PDF_ACTIVE_KEYS = frozenset({"/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/RichMediaContent", "/XFA"})
+PDF_ACTIVE_TYPES = frozenset({"/EmbeddedFile", "/FileAttachment", "/RichMedia", "/Sound", "/Movie", "/Screen"})
+PDF_MAX_OBJECTS = 200_000  # a 20 MiB evidence PDF has far fewer; more is a parser bomb
 SCAN_OVERLAP = 32
 # Control characters never found in human text (tab, newlines, form feed and ESC are allowed).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
@@ -158,6 +191,36 @@ class UploadSizeLimitHandler(FileUploadHandler):
         if request is not None and hasattr(request, "_mark_post_parse_error"):
             request._mark_post_parse_error()
         raise UploadTooLarge(limit)
+
+
+_decode_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if ctypes.util.find_library("c") else None
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """Hold one of the process's settings.EVIDENCE_DECODE_SLOTS while decoding pixels, so parallel
+    uploads and OCR never hold more than slots x MAX_DECODED_BYTES; afterwards hand the freed
+    pixel memory back to the system (glibc keeps freed arenas otherwise: workers stayed at GBs)."""
+    global _decode_slots
+    with _slots_lock:
+        if _decode_slots is None:
+            _decode_slots = threading.BoundedSemaphore(settings.EVIDENCE_DECODE_SLOTS)
+    with _decode_slots:
+        try:
+            yield
+        finally:
+            release_memory()
+
+
+def release_memory() -> None:
+    if _libc is not None and hasattr(_libc, "malloc_trim"):
+        _libc.malloc_trim(0)
+
+
+def decoded_bytes(im: Image.Image) -> int:
+    return im.width * im.height * BYTES_PER_PIXEL.get(im.mode, 4)
 
 
 @dataclass
@@ -324,12 +387,13 @@ def inspect_upload(upload) -> CheckedUpload:
         encoding = text.finish() or _gb18030_fallback(upload, text)
         if encoding is None:
             raise unsupported(Error.UPLOAD_TEXT_ENCODING)
+        markup_hit = markup_hit or text.markup
     if b"PK\x05\x06" in tail:
         raise unsupported(Error.UPLOAD_ARCHIVE_APPENDED)
     if markup_hit:
         raise unsupported(Error.UPLOAD_ACTIVE_CONTENT)
     if content_type == "application/pdf":
-        _check_pdf(tail, pdf_active)
+        _check_pdf(upload, tail, pdf_active)
     elif content_type in IMAGE_TYPES:
         _check_image(upload, content_type, size)
     elif content_type in VIDEO_TYPES:
@@ -357,6 +421,8 @@ class _StreamingText:
     def __init__(self, head: bytes):
         self.encoding = text_encoding(head, complete=False)
         self.decoder = codecs.getincrementaldecoder(self.encoding)() if self.encoding else None
+        self.carry = ""
+        self.markup = False  # markup found in the decoded text (UTF-16 hides it from a byte scan)
 
     def feed(self, chunk: bytes) -> None:
         if self.decoder is None:
@@ -373,6 +439,11 @@ class _StreamingText:
         if bad:
             self.decoder = None
             self.encoding = "rejected"
+            return
+        window = (self.carry + decoded).lower()
+        self.carry = window[-SCAN_OVERLAP:]
+        if not self.markup and ("<" in window or "javascript:" in window):
+            self.markup = ACTIVE_MARKUP_TEXT.search(window) is not None
 
     def finish(self) -> str | None:
         if self.decoder is None:
@@ -392,14 +463,153 @@ def _gb18030_fallback(upload, checker: _StreamingText) -> str | None:
     upload.seek(0)
     for chunk in upload.chunks(CHUNK):
         retry.feed(chunk)
+    checker.markup = retry.markup
     return retry.finish()
 
 
-def _check_pdf(tail: bytes, active: bool) -> None:
+def _check_pdf(upload, tail: bytes, active: bool) -> None:
     if b"%%EOF" not in tail[-2048:]:
         raise unsupported(Error.UPLOAD_PDF_INCOMPLETE)
-    if active:
+    if active or pdf_active_content(upload):
         raise unsupported(Error.UPLOAD_PDF_ACTIVE_CONTENT)
+
+
+def pdf_active_content(upload) -> bool:
+    """Parse the PDF (pypdf) and look at every object, those inside object streams included, with
+    names decoded: any script, launch, URI, form submission, data import, rich media, file
+    attachment or embedded file. A PDF pypdf cannot read is refused as well (True)."""
+    from pypdf import PdfReader
+    from pypdf.generic import IndirectObject
+
+    upload.seek(0)
+    try:
+        reader = PdfReader(upload, strict=False)
+        if reader.is_encrypted:
+            return True  # nothing inside can be checked
+        numbers = {(num, gen) for gen, objects in reader.xref.items() for num in objects}
+        numbers |= {(num, 0) for num in reader.xref_objStm}
+        if len(numbers) > PDF_MAX_OBJECTS:
+            return True
+        roots = [reader.trailer] + [IndirectObject(num, gen, reader) for num, gen in sorted(numbers)]
+        return any(_pdf_object_active(root) for root in roots)
+    except Exception:  # pypdf raises many kinds on malformed input
+        return True
+    finally:
+        upload.seek(0)
+
+
+def _pdf_object_active(obj) -> bool:
+    """One object and what it holds directly (its references are visited as objects of their own)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    stack = [obj.get_object() if isinstance(obj, IndirectObject) else obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, DictionaryObject):
+            if any(str(key) in PDF_ACTIVE_KEYS for key in item):
+                return True
+            for key in ("/S", "/Type", "/Subtype"):
+                value = item.get(key)
+                if isinstance(value, str) and (value in PDF_ACTIONS or value in PDF_ACTIVE_TYPES):
+                    return True
+            stack.extend(v for v in item.values() if not isinstance(v, IndirectObject))
+        elif isinstance(item, ArrayObject):
+            stack.extend(v for v in item if not isinstance(v, IndirectObject))
+    return False
+
+
+def _jpeg_ends_at_eoi(f, size: int) -> bool:
+    """Walk a JPEG's segments and entropy-coded scans to its EOI marker, which must end the file."""
+    f.seek(2)
+    reader = _ByteReader(f, 2)
+    while True:
+        byte = reader.byte()
+        if byte != 0xFF:
+            return False
+        marker = reader.byte()
+        while marker == 0xFF:  # fill bytes
+            marker = reader.byte()
+        if marker is None:
+            return False
+        if marker == 0xD9:  # EOI
+            return reader.pos == size
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            continue
+        length = reader.read(2)
+        if length is None or len(length) < 2:
+            return False
+        seg = struct.unpack(">H", length)[0]
+        if seg < 2 or not reader.skip(seg - 2):
+            return False
+        if marker == 0xDA and not reader.skip_entropy_data():  # SOS: scan data up to the next marker
+            return False
+
+
+class _ByteReader:
+    """Buffered forward reads over a file, in chunks (bounded memory)."""
+
+    def __init__(self, f, pos: int):
+        self.f, self.pos, self.buf, self.start = f, pos, b"", pos
+
+    def _fill(self, need: int) -> bool:
+        offset = self.pos - self.start
+        while len(self.buf) - offset < need:
+            chunk = self.f.read(CHUNK)
+            if not chunk:
+                return False
+            self.buf = self.buf[offset:] + chunk
+            self.start, offset = self.pos, 0
+        return True
+
+    def byte(self) -> int | None:
+        if not self._fill(1):
+            return None
+        value = self.buf[self.pos - self.start]
+        self.pos += 1
+        return value
+
+    def read(self, n: int) -> bytes | None:
+        if not self._fill(n):
+            return None
+        offset = self.pos - self.start
+        self.pos += n
+        return self.buf[offset : offset + n]
+
+    def skip(self, n: int) -> bool:
+        offset = self.pos - self.start
+        if len(self.buf) - offset >= n:
+            self.pos += n
+            return True
+        self.pos += n
+        self.f.seek(self.pos)
+        self.buf, self.start = b"", self.pos
+        return self._fill(0)
+
+    def skip_entropy_data(self) -> bool:
+        """Past a scan's data: stop before the first 0xFF that starts a marker (not 0xFF00 or RSTn)."""
+        while True:
+            if not self._fill(2):
+                return False
+            offset = self.pos - self.start
+            at = self.buf.find(b"\xff", offset)
+            if at < 0 or at + 1 >= len(self.buf):
+                keep = len(self.buf) - 1 if at >= 0 else len(self.buf)
+                self.pos = self.start + keep
+                if not self._fill(2):
+                    return False
+                continue
+            following = self.buf[at + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                self.pos = self.start + at + 2
+                continue
+            self.pos = self.start + at
+            return True
+
+
+def _webp_ends_at_riff_length(f, size: int) -> bool:
+    f.seek(4)
+    declared = struct.unpack("<I", f.read(4))[0]
+    return declared + 8 == size
 
 
 def _check_image(upload, content_type: str, size: int) -> None:
@@ -409,15 +619,17 @@ def _check_image(upload, content_type: str, size: int) -> None:
     if gif_frames is None:
         raise unsupported(Error.UPLOAD_GIF_MALFORMED)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), decode_slot():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             upload.seek(0)
             with Image.open(upload, formats=[expected]) as im:
+                if decoded_bytes(im) > MAX_DECODED_BYTES:
+                    raise Image.DecompressionBombError("too many pixels")  # from the header alone
                 im.verify()
             upload.seek(0)
             with Image.open(upload, formats=[expected]) as im:
                 pixels = im.width * im.height
-                if pixels > MAX_PIXELS:
+                if decoded_bytes(im) > MAX_DECODED_BYTES:
                     raise Image.DecompressionBombError("too many pixels")
                 if content_type == "image/gif":
                     # Pillow decodes every frame to count them: count descriptors without decoding
@@ -433,6 +645,10 @@ def _check_image(upload, content_type: str, size: int) -> None:
         raise unsupported(Error.UPLOAD_IMAGE_INVALID) from None
     if content_type == "image/png" and not _png_ends_at_iend(upload, size):
         raise unsupported(Error.UPLOAD_PNG_TRAILING_DATA)
+    if content_type == "image/jpeg" and not _jpeg_ends_at_eoi(upload, size):
+        raise unsupported(Error.UPLOAD_IMAGE_TRAILING_DATA)
+    if content_type == "image/webp" and not _webp_ends_at_riff_length(upload, size):
+        raise unsupported(Error.UPLOAD_IMAGE_TRAILING_DATA)
 
 
 def _gif_frames(f, size: int) -> int | None:

@@ -2,14 +2,18 @@
 and every restore).
 
 Reports changed or missing files, metadata that no longer matches its link, and broken or
-reordered links. The command exits 1 on any problem, so it can run from cron or CI.
+reordered links; then cross-checks each case against its anchors (the head after every item,
+recorded outside the items' rows with an HMAC of the server key): a deleted newest item, or an
+item rewritten with the chain recomputed after it, no longer matches. The command exits 1 on
+any problem, so it can run from cron or CI.
 """
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 
-from .models import Evidence
-from .services import GENESIS, chain_link, chain_meta
+from .models import ChainAnchor, Evidence
+from .services import GENESIS, anchor_mac, chain_link, chain_meta
 
 CHUNK = 1024 * 1024
 
@@ -42,10 +46,14 @@ def verify(case_id: int | None = None) -> Report:
     if case_id is not None:
         qs = qs.filter(case_id=case_id)
     current_case, prev, expected_seq = None, GENESIS, 1
+    heads: dict[int, str] = {}  # seq → chain of the current case's items
     for item in qs.iterator(chunk_size=500):
         if item.case_id != current_case:
-            current_case, prev, expected_seq = item.case_id, GENESIS, 1
+            if current_case is not None:
+                check_anchors(current_case, heads, report)
+            current_case, prev, expected_seq, heads = item.case_id, GENESIS, 1, {}
             report.cases += 1
+        heads[item.seq] = item.chain
         report.items += 1
         name = f"case {item.case_id} item {item.pk} (#{item.seq} {item.filename})"
         if item.seq != expected_seq:
@@ -64,7 +72,31 @@ def verify(case_id: int | None = None) -> Report:
             elif size != item.size:
                 report.problems.append(f"{name}: size {size} but recorded {item.size}")
         prev, expected_seq = item.chain, item.seq + 1
+    if current_case is not None:
+        check_anchors(current_case, heads, report)
+    anchored = ChainAnchor.objects.exclude(case_id__in=qs.values("case_id")).values_list("case_id", flat=True)
+    if case_id is not None:
+        anchored = anchored.filter(case_id=case_id)
+    for orphan in sorted(set(anchored)):
+        report.cases += 1
+        check_anchors(orphan, {}, report)
     return report
+
+
+def check_anchors(case_id: int, heads: dict[int, str], report: Report) -> None:
+    """The case's items against its anchors: as many, each head as anchored, each anchor signed."""
+    anchors = list(ChainAnchor.objects.filter(case_id=case_id).order_by("seq").values_list("seq", "head", "mac"))
+    if len(anchors) != len(heads):
+        report.problems.append(
+            f"case {case_id}: {len(heads)} item(s) but {len(anchors)} anchored (items deleted or added behind its back)"
+        )
+    for seq, head, mac in anchors:
+        if not hmac.compare_digest(mac, anchor_mac(case_id, seq, head)):
+            report.problems.append(f"case {case_id} anchor #{seq}: HMAC does not match (anchor forged or rewritten)")
+        elif seq not in heads:
+            report.problems.append(f"case {case_id} item #{seq}: anchored but missing")
+        elif heads[seq] != head:
+            report.problems.append(f"case {case_id} item #{seq}: chain differs from the head anchored with it")
 
 
 def case_exists(case_id: int) -> bool:

@@ -24,3 +24,13 @@ class AuditRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["at", "id"], name="auditrecord_at")]
+
+
+class RateCounter(models.Model):
+    """One request-rate window of one key (kameng.security.ratelimit), counted with a single atomic
+    upsert that every worker shares when no Redis is configured. Rows of ended windows are purged
+    as new ones are written."""
+
+    key = models.CharField(max_length=120, unique=True)  # name:window:digest
+    count = models.PositiveIntegerField(default=0)
+    expires = models.FloatField(db_index=True)  # epoch seconds: the window's end

@@ -1,9 +1,10 @@
 """Request-rate limits: fixed windows counted in a Django cache.
 
-Limits are named in settings.RATE_LIMITS ("count/seconds"). The login and registration limits
-count in the `security` cache, which every gunicorn worker shares (the database cache, or Redis
-when KAMENG_REDIS_URL / a redis:// KAMENG_BROKER_URL is set). The per-token API limit counts in
-the `ratelimit` cache: Redis when set, else each worker's memory (then N workers allow N × the rate).
+Limits are named in settings.RATE_LIMITS ("count/seconds"). Every counter is shared by all
+gunicorn workers: the login and registration limits count in the `security` cache (Redis when
+KAMENG_REDIS_URL or a redis:// KAMENG_BROKER_URL is set, else the database cache table); the
+API's per-token and per-address limits in the `ratelimit` cache when that is Redis, else in the
+RateCounter table, one atomic upsert per counted request.
 """
 
 import hashlib
@@ -13,11 +14,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection
 
-from kameng.errors import Error, RateLimited
+from kameng.errors import DomainError, Error, RateLimited
 
-SHARED = "security"  # login / registration counters: must be shared by all workers
-FAST = "ratelimit"  # per-request API counters: Redis, or per process
+from .challenge import solved
+from .models import RateCounter
+
+SHARED = "security"  # login / registration counters
+FAST = "ratelimit"  # per-request API counters
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,32 @@ def get_limit(name: str) -> Limit | None:
     return limit if limit.count > 0 and limit.seconds > 0 else None
 
 
+@dataclass(frozen=True)
+class Usage:
+    """Where one counter stands after a hit: for the RateLimit-* answer headers."""
+
+    limit: Limit
+    count: int
+    reset: int  # seconds until the window ends
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit.count - self.count)
+
+
 def hit(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> int | None:
     """Count one request of `key` against the limit `name`.
 
     Returns None while within the limit, else the seconds until the window ends (Retry-After).
     """
+    usage = count(name, key, cache=cache, now=now)
+    if usage is None or usage.count <= usage.limit.count:
+        return None
+    return usage.reset
+
+
+def count(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> Usage | None:
+    """Count one request of `key` against the limit `name`; None when that limit is off."""
     limit = get_limit(name)
     if limit is None:
         return None
@@ -51,25 +77,65 @@ def hit(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -
     window = int(now // limit.seconds)
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
     cache_key = f"rl:{name}:{window}:{digest}"
+    reset = max(1, math.ceil((window + 1) * limit.seconds - now))
+    if cache == FAST and settings.API_RATE_COUNTERS == "table":
+        return Usage(limit, _count_in_table(cache_key, (window + 1) * limit.seconds), reset)
     store = caches[cache]
     if store.add(cache_key, 1, timeout=limit.seconds + 5):
-        count = 1
+        counted = 1
     else:
         try:
-            count = store.incr(cache_key)
+            counted = store.incr(cache_key)
         except ValueError:  # expired between add and incr
             store.set(cache_key, 1, timeout=limit.seconds + 5)
-            count = 1
-    if count > limit.count:
-        return max(1, math.ceil((window + 1) * limit.seconds - now))
-    return None
+            counted = 1
+    return Usage(limit, counted, reset)
 
 
-def enforce(*checks: tuple[str, str], cache: str = SHARED, error: Error = Error.RATE_LIMITED) -> None:
-    """Count each (limit name, key); raise RateLimited with the longest wait if any is exceeded."""
-    waits = [w for name, key in checks if key and (w := hit(name, key, cache=cache)) is not None]
-    if waits:
-        raise RateLimited(max(waits), error)
+UPSERT = (
+    "INSERT INTO security_ratecounter (key, count, expires) VALUES (%s, 1, %s) "
+    "ON CONFLICT (key) DO UPDATE SET count = security_ratecounter.count + 1 RETURNING count"
+)
+PURGE_EVERY = 500  # counted requests between two purges of ended windows (per process)
+_since_purge = 0
+
+
+def _count_in_table(key: str, expires: float) -> int:
+    """One atomic upsert (PostgreSQL and SQLite ≥ 3.35): the window's count after this request."""
+    global _since_purge
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT, [key, expires])
+        counted = cursor.fetchone()[0]
+    _since_purge += 1
+    if _since_purge >= PURGE_EVERY:
+        _since_purge = 0
+        RateCounter.objects.filter(expires__lt=time.time() - 60).delete()
+    return counted
+
+
+def exceeded(name: str, key: str, *, cache: str = SHARED, now: float | None = None) -> int | None:
+    """Seconds until the window ends if `key` is already past the limit `name` (nothing counted)."""
+    limit = get_limit(name)
+    if limit is None:
+        return None
+    now = time.time() if now is None else now
+    window = int(now // limit.seconds)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    counted = caches[cache].get(f"rl:{name}:{window}:{digest}") or 0
+    if counted < limit.count:
+        return None
+    return max(1, math.ceil((window + 1) * limit.seconds - now))
+
+
+def enforce(*checks: tuple[str, str], cache: str = SHARED, error: Error = Error.RATE_LIMITED) -> Usage | None:
+    """Count each (limit name, key); raise RateLimited with the longest wait if any is exceeded.
+
+    Returns the tightest counter (fewest requests left), for the RateLimit-* headers."""
+    usages = [u for name, key in checks if key and (u := count(name, key, cache=cache)) is not None]
+    over = [u.reset for u in usages if u.count > u.limit.count]
+    if over:
+        raise RateLimited(max(over), error)
+    return min(usages, key=lambda u: (u.remaining, -u.reset), default=None)
 
 
 def client_ip(request) -> str:
@@ -96,16 +162,25 @@ def axes_client_ip(request) -> str | None:
 
 
 def limit_login(request, username: str) -> None:
-    """POST /auth/token: per client IP and per account (the password guess rate)."""
-    enforce(("login_ip", client_ip(request)), ("login_account", (username or "").strip().lower()))
+    """POST /auth/token: attempts per client address (sized for a shared NAT) and per (account,
+    address) pair; never per account alone, which anyone could exhaust to lock its owner out."""
+    ip = client_ip(request)
+    enforce(("login_ip", ip), ("login_pair", f"{(username or '').strip().lower()}\n{ip}"))
 
 
-def limit_registration(request) -> None:
-    """POST /auth/register and the register page: per client IP."""
-    enforce(("register_ip", client_ip(request)))
+def limit_registration(request, solution: str | None = None) -> None:
+    """POST /auth/register and the register page, per client address: a hard limit sized for a
+    shared NAT, and before it a threshold past which a solved proof of work is needed
+    (kameng.security.challenge; 429 challenge_required without one)."""
+    ip = client_ip(request)
+    enforce(("register_ip", ip))
+    usage = count("register_challenge_ip", ip)
+    if usage is not None and usage.count > usage.limit.count and not solved(solution):
+        raise DomainError(Error.REGISTER_CHALLENGE_REQUIRED, param="challenge")
 
 
 def reset() -> None:
     """Forget every counter (tests, or an operator after an incident)."""
     for alias in (SHARED, FAST):
         caches[alias].clear()
+    RateCounter.objects.all().delete()

@@ -35,6 +35,21 @@ class LoginForm(forms.Form):
         label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True})
     )
     password = forms.CharField(label=_("密码"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    otp = forms.CharField(
+        label=_("动态验证码"),
+        required=False,
+        max_length=32,
+        help_text=_("已启用两步验证的仲裁员和管理员：验证器应用中的 6 位数字，或一个恢复码"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class OtpConfirmForm(forms.Form):
+    otp = forms.CharField(
+        label=_("动态验证码"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
 
 
 class RegisterForm(forms.Form):

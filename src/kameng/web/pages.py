@@ -5,12 +5,15 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
 
+from kameng.accounts.otp import second_factor_satisfied
 from kameng.errors import DomainError, ErrorKind
 
 
 def role_required(*roles: str):
-    """Anonymous visitors go to the login page; signed-in users of another role get 403."""
+    """Anonymous visitors go to the login page; signed-in users of another role get 403; staff whose
+    session has not passed their second factor (or who must enrol first) go to the account page."""
 
     def decorator(view):
         @wraps(view)
@@ -19,6 +22,8 @@ def role_required(*roles: str):
                 return redirect_to_login(request.get_full_path())
             if roles and request.user.role not in roles:
                 raise PermissionDenied
+            if roles and not second_factor_satisfied(request.user, request.user.is_verified()):
+                return redirect("account-security")
             return view(request, *args, **kwargs)
 
         return wrapper

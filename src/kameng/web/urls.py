@@ -42,6 +42,8 @@ urlpatterns = [
     path("login/", accounts.login, name="login"),
     path("register/", accounts.register, name="register"),
     path("logout/", accounts.logout, name="logout"),
+    path("account/security/", accounts.account_security, name="account-security"),
+    path("account/security/sign-out-everywhere", accounts.sign_out_everywhere, name="sign-out-everywhere"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("sandbox/pay/<int:topup_id>", wallet.sandbox_pay, name="sandbox-pay"),
     path("pay/<str:out_trade_no>/", wallet.pay_page, name="pay"),
@@ -96,4 +98,5 @@ urlpatterns = [
     path("arbitration/<int:case_id>/decide", arbitration.decide, name="arbitration-decide"),
     path("staff/", operator.home, name="operator-home"),
     path("staff/policy/", operator.policy, name="operator-policy"),
+    path("staff/arbitrators/", operator.arbitrators, name="operator-arbitrators"),
 ]

@@ -1,21 +1,27 @@
 """Register, log in and log out with Django sessions (the API uses bearer tokens instead), and the
 login form a locked-out caller sees."""
 
-from django.contrib.auth import authenticate
+import base64
+import json
+
+import segno
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
 
+from kameng.accounts import otp
 from kameng.accounts import services as account_services
-from kameng.errors import DomainError, Error
+from kameng.errors import DomainError, Error, RateLimited
 from kameng.security import ratelimit
+from kameng.security.challenge import new_challenge
 from kameng.security.lockout import cool_off_seconds
 
-from ..forms import LoginForm, RegisterForm
-from ..pages import attach_error
+from ..forms import LoginForm, OtpConfirmForm, RegisterForm
+from ..pages import attach_error, login_required
 
 
 def _next_url(request, default: str = "/") -> str:
@@ -31,15 +37,38 @@ def _landing(user) -> str:
     return "/shop/" if user.role == "merchant" else "/"
 
 
+OTP_ERRORS = (Error.OTP_REQUIRED, Error.OTP_INVALID)
+
+
 def login(request):
+    """Password, then the staff second factor when the user has TOTP. A staff member who must
+    enrol first (KAMENG_STAFF_OTP=required) is signed in to the enrolment page only."""
     if request.method == "POST":
         form = LoginForm(request.POST)
         if form.is_valid():
-            user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
-            if user is not None and user.is_active:
-                auth_login(request, user)
+            data = form.cleaned_data
+            try:
+                user = account_services.authenticate_password(data["username"], data["password"], request=request)
+                device = account_services.check_second_factor_at_login(
+                    user, data["otp"], username=data["username"], request=request
+                )
+            except RateLimited as exc:
+                form.add_error(None, exc.message())
+                response = render(
+                    request, "web/auth/login.html", {"form": form, "next": _next_url(request, "")}, status=429
+                )
+                response["Retry-After"] = str(exc.retry_after)
+                return response
+            except DomainError as exc:
+                if exc.error is Error.OTP_NOT_ENROLLED:
+                    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                    return redirect("account-security")
+                form.add_error("otp" if exc.error in OTP_ERRORS else "password", exc.message())
+            else:
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                if device is not None:
+                    otp_login(request, device)
                 return redirect(_next_url(request, _landing(user)))
-            form.add_error("password", _("用户名或密码错误"))
     else:
         form = LoginForm()
     return render(request, "web/auth/login.html", {"form": form, "next": _next_url(request, "")})
@@ -51,7 +80,7 @@ def register(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                ratelimit.limit_registration(request)
+                ratelimit.limit_registration(request, request.POST.get("challenge"))
                 user, _token = account_services.register(data["username"], data["password"], data["role"])
             except ratelimit.RateLimited as exc:
                 form.add_error(None, _("注册过于频繁，请 %(seconds)d 秒后再试") % {"seconds": exc.retry_after})
@@ -59,6 +88,9 @@ def register(request):
                 response["Retry-After"] = str(exc.retry_after)
                 return response
             except DomainError as exc:
+                if exc.error is Error.REGISTER_CHALLENGE_REQUIRED:  # solve it in the browser, then submit again
+                    context = {"form": form, "challenge": json.dumps(new_challenge())}
+                    return render(request, "web/auth/register.html", context, status=429)
                 attach_error(form, exc)
             else:
                 # The interface language the visitor chose before registering stays theirs.
@@ -78,6 +110,58 @@ def register(request):
 def logout(request):
     auth_logout(request)
     return redirect("/")
+
+
+@login_required
+def account_security(request):
+    """Account security: sign out everywhere (every API token and every page session ends); for
+    staff, two-step verification: a QR code to scan, confirmed with a first code, then the
+    recovery codes, shown once."""
+    user = request.user
+    context = {"tokens": user.tokens.count(), "staff": user.is_staff_role, "form": OtpConfirmForm()}
+    if user.is_staff_role:
+        context.update(
+            has_totp=otp.has_totp(user),
+            must_enrol=not otp.second_factor_satisfied(user, user.is_verified()),
+            recovery_left=otp.recovery_codes_left(user),
+        )
+        if request.method == "POST" and request.POST.get("step") == "start":
+            draft = otp.start_enrolment(user)
+            context.update(draft_uri=draft.config_url, draft_qr=_qr_svg(draft.config_url), secret=_base32(draft))
+        elif request.method == "POST" and request.POST.get("step") == "confirm":
+            form = OtpConfirmForm(request.POST)
+            context["form"] = form
+            if form.is_valid():
+                try:
+                    enrolment = otp.confirm_enrolment(user, form.cleaned_data["otp"])
+                except DomainError as exc:
+                    form.add_error("otp", exc.message())
+                    draft = otp.totp_device(user, confirmed=False)
+                    if draft is not None:
+                        context.update(
+                            draft_uri=draft.config_url, draft_qr=_qr_svg(draft.config_url), secret=_base32(draft)
+                        )
+                else:
+                    otp_login(request, enrolment.device)
+                    context.update(has_totp=True, must_enrol=False, recovery_codes=enrolment.recovery_codes)
+    return render(request, "web/auth/security.html", context)
+
+
+def _qr_svg(uri: str) -> str:
+    """The otpauth URI as an inline SVG QR code (segno; no image request, no script)."""
+    return segno.make(uri, error="m").svg_inline(scale=4, dark="#111", light="#fff")
+
+
+def _base32(device) -> str:
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+@require_POST
+@login_required
+def sign_out_everywhere(request):
+    account_services.revoke_everywhere(request.user)
+    auth_logout(request)
+    return redirect("/login/")
 
 
 def lockout_response(request, original_response=None, credentials=None):

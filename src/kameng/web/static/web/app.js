@@ -157,8 +157,37 @@
     });
   }
 
+  // The registration proof of work (ALTCHA v1), asked for only when an address registers often:
+  // <div data-pow-challenge='{"algorithm","challenge","maxNumber","salt","signature"}'> in a form
+  // with <input name="challenge">: find n with SHA-256(salt + n) == challenge, then submit.
+  function setupProofOfWork() {
+    var box = document.querySelector("[data-pow-challenge]");
+    if (!box || !window.crypto || !window.crypto.subtle) return;
+    var task = JSON.parse(box.getAttribute("data-pow-challenge"));
+    var form = box.closest("form"), field = form.querySelector("input[name=challenge]");
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    var encoder = new TextEncoder();
+    function hex(buffer) {
+      return Array.prototype.map.call(new Uint8Array(buffer), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    }
+    function attempt(n) {
+      if (n > task.maxNumber) { box.textContent = box.getAttribute("data-failed-text"); return; }
+      crypto.subtle.digest("SHA-256", encoder.encode(task.salt + n)).then(function (digest) {
+        if (hex(digest) !== task.challenge) { attempt(n + 1); return; }
+        field.value = btoa(JSON.stringify({
+          algorithm: task.algorithm, challenge: task.challenge, number: n, salt: task.salt, signature: task.signature
+        }));
+        box.textContent = box.getAttribute("data-done-text");
+        button.disabled = false;
+      });
+    }
+    attempt(0);
+  }
+
   function init() {
     setupCopy(); setupCountdowns(); setupFileInfo(); setupChatShortcut(); setupSubmitOnce(); setupUploadProgress();
+    setupProofOfWork();
   }
 
   function ready(fn) {
