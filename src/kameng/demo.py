@@ -23,7 +23,8 @@ from kameng.wallet.services import create_topup
 
 DEMO_PASSWORD = "demo-pass-123"
 
-STAFF = [("arbitrator", "arbitrator"), ("admin", "admin")]
+# Two arbitrators: an appeal is decided by another arbitrator than the first decision's.
+STAFF = [("arbitrator", "arbitrator"), ("arbitrator2", "arbitrator"), ("admin", "admin")]
 BUYERS = ["buyer1", "buyer2", "buyer3"]
 BUYER_TOPUP = 300_000  # ¥3,000 each, paid through the sandbox gateway
 
@@ -293,7 +294,7 @@ def load_demo() -> str:
         f"demo logins (password {DEMO_PASSWORD} for all):",
         "  buyers:     " + ", ".join(BUYERS),
         "  merchants:  " + ", ".join(f"{name} ({spec['shop'][0]})" for name, spec in MERCHANTS.items()),
-        "  arbitrator: arbitrator",
+        "  arbitrators: arbitrator, arbitrator2",
         "  admin:      admin",
     ]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     "history,score,grade",
     [
         (CreditInputs(), 80, "B"),  # a new shop: no record either way
+        (CreditInputs(orders=2, cases=3), 80, "B"),  # three open, undecided claims: no fault proven, no points lost
         (
             CreditInputs(
                 tenure_days=365, orders=150, rating_average=4.8, rating_count=40, cases=3, median_response_seconds=1800
@@ -29,6 +30,8 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
                 tenure_days=90,
                 orders=30,
                 cases=3,
+                resolved=3,
+                refunds=3,
                 merchant_faults=1,
                 median_response_seconds=4 * 3600,
                 rating_average=4.0,
@@ -37,12 +40,14 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
             72,
             "C",
         ),  # 80 + 5 + 3 + 5 − 10 − 10 − 0.8
-        (CreditInputs(orders=2, cases=2, off_platform=3), 55, "D"),
-        (CreditInputs(orders=5, cases=3, merchant_faults=3, timeouts=3), 20, "E"),
+        (CreditInputs(orders=2, cases=2, resolved=2, refunds=2, off_platform=3), 55, "D"),
+        (CreditInputs(orders=5, cases=3, resolved=3, refunds=3, merchant_faults=3, timeouts=3), 20, "E"),
         (
             CreditInputs(
                 orders=10,
                 cases=20,
+                resolved=20,
+                refunds=20,
                 merchant_faults=20,
                 timeouts=9,
                 off_platform=9,
@@ -62,8 +67,8 @@ def test_credit_formula_on_constructed_histories(history, score, grade):
 
 
 def test_rates_are_plain_ratios_and_parts_explain_the_score():
-    result = credit_score(CreditInputs(orders=40, cases=4, merchant_faults=1, refunds=2, timeouts=1))
-    assert (result.dispute_rate, result.merchant_fault_rate, result.refund_rate) == (0.1, 0.25, 0.05)
+    result = credit_score(CreditInputs(orders=40, cases=4, resolved=4, merchant_faults=1, refunds=4, timeouts=1))
+    assert (result.dispute_rate, result.merchant_fault_rate, result.refund_rate) == (0.1, 0.25, 0.1)
     assert [p["code"] for p in result.parts] == ["base", "volume", "disputes", "faults", "timeouts"]
     assert round(sum(p["points"] for p in result.parts)) == result.score == 80 + 4 - 10 - 7.5 - 5 + 0.5
     assert credit_score(CreditInputs(cases=1)).dispute_rate == 1.0  # cases on orders older than the window

@@ -96,6 +96,7 @@ class CreditPart(Out):
     code: str
     points: float
     text: str
+    cases: list[Id] = []  # the refund cases behind this part (their pages: the merchant and staff only)
 
 
 class Credit(Out):

@@ -45,6 +45,8 @@ class SanctionOut(Out):
     to_status: ShopStatusName
     source: str
     reason: str
+    rule: str | None  # the rulebook id it applied (GET /policies `rules`); None for an operator's own reason
+    cases: list[Id]  # the refund cases it rests on
     actor: Id | None
     score: int | None
     grade: str | None
@@ -108,6 +110,7 @@ class GradeBand(Out):
 class SanctionRule(Out):
     when: str
     status: str
+    rule: str | None = None
     zh: str
     en: str
 

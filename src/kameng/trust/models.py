@@ -68,6 +68,8 @@ class SanctionEvent(models.Model):
     to_status = models.CharField(max_length=16)
     source = models.CharField(max_length=8)  # auto | admin
     reason = models.TextField()
+    rule = models.CharField(max_length=48, blank=True, default="")  # kameng.policy.rulebook id applied
+    cases = models.JSONField(default=list)  # the refund cases whose faults it rests on
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     grade = models.CharField(max_length=1, blank=True, default="")

@@ -44,10 +44,11 @@ class CreditInputs:
     """A merchant's last 90 days, as counted from credit facts."""
 
     orders: int = 0
-    cases: int = 0
+    cases: int = 0  # opened: shown as the dispute rate, never scored (a claim is not a fault)
+    resolved: int = 0  # cases that ended (any resolution, 补发 included)
     merchant_faults: int = 0  # cases decided against the merchant (see case_event_facts)
     timeouts: int = 0  # negotiation deadlines the merchant let pass
-    refunds: int = 0  # cases that ended with money back to the buyer
+    refunds: int = 0  # cases that ended with money back to the buyer (accepted by the merchant or decided)
     median_response_seconds: float | None = None  # first response to a case
     tenure_days: int = 0
     rating_average: float | None = None
@@ -104,17 +105,19 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None) -> CreditRes
                 f"{i.rating_count} 条评价，平均 {i.rating_average:.1f} 星",
             )
         )
+    # What the merchant did, never what a buyer merely claimed (rules.md): refunds that happened,
+    # faults over the cases that ended. Open, withdrawn, replaced or rejected-and-unproven cases score nothing.
     parts.append(
         (
             "disputes",
-            -min(w["dispute_max"], w["dispute_per_rate"] * i.cases / max(i.orders, w["dispute_min_orders"])),
-            f"近90天 {i.cases} 个售后案件",
+            -min(w["dispute_max"], w["dispute_per_rate"] * i.refunds / max(i.orders, w["dispute_min_orders"])),
+            f"近90天 {i.refunds} 个售后以退款结束",
         )
     )
     parts.append(
         (
             "faults",
-            -min(w["fault_max"], w["fault_per_rate"] * i.merchant_faults / max(i.cases, w["fault_min_cases"])),
+            -min(w["fault_max"], w["fault_per_rate"] * i.merchant_faults / max(i.resolved, w["fault_min_cases"])),
             f"{i.merchant_faults} 个案件判定商家责任",
         )
     )
@@ -161,24 +164,54 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None) -> CreditRes
 # ---- sanctions -------------------------------------------------------------------------------
 
 
-def sanction_target(grade: str, overturned_refusals: int, *, suspend_after: int = SUSPEND_AFTER_OVERTURNED) -> str:
-    """What the credit alone calls for: D → restricted (限制流量); E or repeated overturned refusals → suspended (清退)."""
-    if grade == "E" or overturned_refusals >= suspend_after:
+# The facts that are the merchant's own fault (商家责任): only these can sanction a shop.
+FAULT_KINDS = ("fault", "timeout", "overturned", "off_platform")
+# Which facts make up each scored part, so the breakdown can link the cases behind it.
+PART_FACTS = {"disputes": "refund", "faults": "fault", "timeouts": "timeout", "overturned": "overturned"}
+
+
+def sanction_target(
+    grade: str, overturned_refusals: int, *, faults: int = 1, suspend_after: int = SUSPEND_AFTER_OVERTURNED
+) -> str:
+    """What the credit alone calls for: D → restricted (限制流量); E or repeated overturned refusals →
+    suspended (清退) — and only with a merchant fault on record (`faults` facts of FAULT_KINDS): a low
+    score made of refunds the merchant granted, without any fault, sanctions nobody."""
+    if overturned_refusals >= suspend_after:
+        return SUSPENDED
+    if not faults:
+        return ACTIVE
+    if grade == "E":
         return SUSPENDED
     if grade == "D":
         return RESTRICTED
     return ACTIVE
 
 
-def sanction_reason(
-    grade: str, score: int, overturned_refusals: int, target: str, *, suspend_after: int = SUSPEND_AFTER_OVERTURNED
-) -> str:
-    if target == SUSPENDED and overturned_refusals >= suspend_after:
-        return f"近90天 {overturned_refusals} 次拒绝退款后被推翻（达到 {suspend_after} 次），清退"
+def sanction_rule(target: str, overturned_refusals: int, *, suspend_after: int = SUSPEND_AFTER_OVERTURNED) -> str:
+    """The rulebook id (kameng.policy.rulebook) a status change applies; "" when a sanction is lifted."""
     if target == SUSPENDED:
-        return f"信用等级 E（{score} 分），清退"
+        return "credit.overturned" if overturned_refusals >= suspend_after else "credit.suspended"
+    return "credit.restricted" if target == RESTRICTED else ""
+
+
+def sanction_reason(
+    grade: str,
+    score: int,
+    overturned_refusals: int,
+    target: str,
+    *,
+    suspend_after: int = SUSPEND_AFTER_OVERTURNED,
+    cases: tuple[int, ...] = (),
+) -> str:
+    behind = f"；依据规则 {sanction_rule(target, overturned_refusals, suspend_after=suspend_after)}" + (
+        "，相关案件 " + "、".join(f"#{c}" for c in cases) if cases else ""
+    )
+    if target == SUSPENDED and overturned_refusals >= suspend_after:
+        return f"近90天 {overturned_refusals} 次拒绝退款后被推翻（达到 {suspend_after} 次），清退{behind}"
+    if target == SUSPENDED:
+        return f"信用等级 E（{score} 分），清退{behind}"
     if target == RESTRICTED:
-        return f"信用等级 D（{score} 分），限制流量"
+        return f"信用等级 D（{score} 分），限制流量{behind}"
     return f"信用等级恢复为 {grade}（{score} 分），解除限制流量"
 
 
@@ -318,13 +351,13 @@ def formula_terms(weights: dict | None = None) -> list[dict]:
         },
         {
             "code": "disputes",
-            "zh": f"− 纠纷率：{g(w['dispute_per_rate'])} × 售后案件数 ÷ max(订单数, {g(w['dispute_min_orders'])})，最多 −{g(w['dispute_max'])}",
-            "en": f"− disputes: {g(w['dispute_per_rate'])} × cases ÷ max(orders, {g(w['dispute_min_orders'])}), at most −{g(w['dispute_max'])}",
+            "zh": f"− 退款率：{g(w['dispute_per_rate'])} × 以退款结束的售后数 ÷ max(订单数, {g(w['dispute_min_orders'])})，最多 −{g(w['dispute_max'])}（进行中、撤回、补发解决或驳回的案件不计）",
+            "en": f"− refunds: {g(w['dispute_per_rate'])} × cases that ended in a refund ÷ max(orders, {g(w['dispute_min_orders'])}), at most −{g(w['dispute_max'])} (open, withdrawn, replaced or rejected cases do not count)",
         },
         {
             "code": "faults",
-            "zh": f"− 商家责任：{g(w['fault_per_rate'])} × 判定商家责任的案件数 ÷ max(案件数, {g(w['fault_min_cases'])})，最多 −{g(w['fault_max'])}",
-            "en": f"− merchant fault: {g(w['fault_per_rate'])} × cases decided against the merchant ÷ max(cases, {g(w['fault_min_cases'])}), at most −{g(w['fault_max'])}",
+            "zh": f"− 商家责任：{g(w['fault_per_rate'])} × 判定商家责任的案件数 ÷ max(已结束案件数, {g(w['fault_min_cases'])})，最多 −{g(w['fault_max'])}",
+            "en": f"− merchant fault: {g(w['fault_per_rate'])} × cases decided against the merchant ÷ max(cases ended, {g(w['fault_min_cases'])}), at most −{g(w['fault_max'])}",
         },
         {
             "code": "timeouts",
@@ -370,18 +403,21 @@ def published_formula(weights: dict | None = None, *, suspend_after: int = SUSPE
             {
                 "when": "grade D",
                 "status": RESTRICTED,
-                "zh": "D 级：限制流量（搜索排序靠后）",
-                "en": "grade D: restricted (listed after everyone else in search)",
+                "rule": "credit.restricted",
+                "zh": "D 级且有商家责任记录：限制流量（搜索排序靠后）",
+                "en": "grade D with a merchant fault on record: restricted (listed after everyone else in search)",
             },
             {
                 "when": "grade E",
                 "status": SUSPENDED,
-                "zh": "E 级：清退（商品下架、不能接新订单，进行中的订单和售后照常处理）",
-                "en": "grade E: suspended (listings hidden, no new orders; open orders and cases continue)",
+                "rule": "credit.suspended",
+                "zh": "E 级且有商家责任记录：清退（商品下架、不能接新订单，进行中的订单和售后照常处理）",
+                "en": "grade E with a merchant fault on record: suspended (listings hidden, no new orders; open orders and cases continue)",
             },
             {
                 "when": f"overturned_refusals >= {suspend_after}",
                 "status": SUSPENDED,
+                "rule": "credit.overturned",
                 "zh": f"近90天 {suspend_after} 次及以上拒绝退款后被推翻：清退",
                 "en": f"{suspend_after} or more refusals later overturned in 90 days: suspended",
             },

@@ -248,6 +248,7 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
         inputs = rules.CreditInputs(
             orders=count("order"),
             cases=count("case"),
+            resolved=count("resolved"),
             merchant_faults=count("fault"),
             timeouts=count("timeout"),
             refunds=count("refund"),
@@ -259,8 +260,13 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
             overturned_refusals=count("overturned"),
         )
         result = rules.credit_score(inputs, _weights())
+        behind = _cases_by_kind(facts)
+        parts = [{**part, "cases": behind.get(rules.PART_FACTS.get(part["code"], ""), [])} for part in result.parts]
         suspend_after = _suspend_after()
-        target = rules.sanction_target(result.grade, inputs.overturned_refusals, suspend_after=suspend_after)
+        faults = sum(count(kind) for kind in rules.FAULT_KINDS)
+        target = rules.sanction_target(
+            result.grade, inputs.overturned_refusals, faults=faults, suspend_after=suspend_after
+        )
         oldest = min((row["oldest"] for row in by_kind.values()), default=None)
         due = now + timedelta(days=1)
         if oldest is not None:
@@ -274,7 +280,7 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
         record.refund_rate = result.refund_rate
         record.median_response_seconds = inputs.median_response_seconds
         record.rating_average, record.rating_count = inputs.rating_average, inputs.rating_count
-        record.tenure_days, record.parts, record.sanction_target = inputs.tenure_days, result.parts, target
+        record.tenure_days, record.parts, record.sanction_target = inputs.tenure_days, parts, target
         record.computed_at, record.refresh_due_at = now, due
         new_status, override_ends = rules.next_status(shop.status, target, override_baseline=record.override_baseline)
         if override_ends:
@@ -282,15 +288,51 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
         record.save()
         ensure_refresh_timer(now)  # the window moves even when nothing else happens
         if new_status != shop.status:
+            rule = rules.sanction_rule(new_status, inputs.overturned_refusals, suspend_after=suspend_after)
+            cases = tuple(sorted({c for ids in behind.values() for c in ids}))  # every case that cost points
             reason = rules.sanction_reason(
-                result.grade, result.score, inputs.overturned_refusals, new_status, suspend_after=suspend_after
+                result.grade,
+                result.score,
+                inputs.overturned_refusals,
+                new_status,
+                suspend_after=suspend_after,
+                cases=cases,
             )
-            _change_status(shop, new_status, source="auto", reason=reason, actor=None, record=record, now=now)
+            _change_status(
+                shop,
+                new_status,
+                source="auto",
+                reason=reason,
+                actor=None,
+                record=record,
+                now=now,
+                rule=rule,
+                cases=cases,
+            )
     return record
 
 
+def _cases_by_kind(facts) -> dict[str, list[int]]:
+    """Case ids behind each kind of case fact in the window (fact keys are "<kind>:<case id>")."""
+    out: dict[str, list[int]] = {}
+    for kind, key in facts.filter(kind__in=rules.PART_FACTS.values()).values_list("kind", "key").order_by("id"):
+        case_id = key.rsplit(":", 1)[-1]
+        if case_id.isdigit():
+            out.setdefault(kind, []).append(int(case_id))
+    return out
+
+
 def _change_status(
-    shop: Shop, status: str, *, source: str, reason: str, actor: User | None, record: MerchantCredit, now
+    shop: Shop,
+    status: str,
+    *,
+    source: str,
+    reason: str,
+    actor: User | None,
+    record: MerchantCredit,
+    now,
+    rule: str = "",
+    cases: tuple[int, ...] = (),
 ) -> SanctionEvent:
     event = SanctionEvent.objects.create(
         shop=shop,
@@ -298,6 +340,8 @@ def _change_status(
         to_status=status,
         source=source,
         reason=reason,
+        rule=rule,
+        cases=list(cases),
         actor=actor,
         score=record.score,
         grade=record.grade,
@@ -339,7 +383,7 @@ def credit_out(record: MerchantCredit) -> dict:
         "off_platform_90d": record.off_platform_90d,
         "overturned_refusals_90d": record.overturned_refusals_90d,
         "reasons": [p["text"] for p in record.parts if p["points"] < 0],
-        "parts": record.parts,
+        "parts": [{**part, "cases": [str(c) for c in part.get("cases", [])]} for part in record.parts],
         "formula_version": rules.FORMULA_VERSION,
         "computed_at": record.computed_at.isoformat(),
     }
@@ -399,6 +443,8 @@ def sanction_out(event: SanctionEvent) -> dict:
         "to_status": event.to_status,
         "source": event.source,
         "reason": event.reason,
+        "rule": event.rule or None,
+        "cases": [str(c) for c in event.cases],
         "actor": str(event.actor_id) if event.actor_id else None,
         "score": event.score,
         "grade": event.grade,

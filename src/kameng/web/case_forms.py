@@ -398,3 +398,14 @@ class HolidayForm(forms.Form):
         required=False,
         help_text=_("不勾选表示放假（不计工作日）；勾选表示这一天按工作日计算。"),
     )
+
+
+class ArbitratorForm(forms.Form):
+    """A new arbitrator account (the staff page; the password rules are the registration's)."""
+
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    password = forms.CharField(
+        label=_("初始密码"),
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("至少 10 位；请当面或通过安全渠道交给仲裁员，并提醒其首次登录后修改。"),
+    )

@@ -103,4 +103,5 @@ urlpatterns = [
     path("arbitration/<int:case_id>/decide", arbitration.decide, name="arbitration-decide"),
     path("staff/", operator.home, name="operator-home"),
     path("staff/policy/", operator.policy, name="operator-policy"),
+    path("staff/arbitrators/", operator.arbitrators, name="operator-arbitrators"),
 ]

@@ -6,12 +6,14 @@ kameng.policy.services, which writes the audit log."""
 from datetime import date
 
 from django.contrib import messages
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kameng.aftersales import services as aftersales
 from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
+from kameng.arbitration import staff
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError
@@ -20,8 +22,8 @@ from kameng.policy import services as policy_services
 from kameng.policy.defaults import DEFAULTS
 from kameng.policy.models import Holiday
 
-from ..case_forms import CategoryRuleForm, DeadlinesForm, HolidayForm
-from ..pages import attach_error, role_required
+from ..case_forms import ArbitratorForm, CategoryRuleForm, DeadlinesForm, HolidayForm
+from ..pages import attach_error, error_text, role_required
 
 admin_only = role_required("admin")
 NUMBER_KEYS = tuple(DeadlinesForm.base_fields)
@@ -150,3 +152,49 @@ def _save_rule(request, current, code: str, form: CategoryRuleForm) -> bool:
     policy_services.set_policy("categories", categories, acting_user=request.user, now=clock_now())
     messages.success(request, _("已更新“%(name)s”的退款标准。") % {"name": categories[code].get("name", code)})
     return True
+
+
+@admin_only
+@require_http_methods(["GET", "POST"])
+def arbitrators(request):
+    """仲裁员管理: add an arbitrator account, disable or enable one (each change audited)."""
+    now = clock_now()
+    form = ArbitratorForm()
+    if request.method == "POST" and request.POST.get("form") == "create":
+        form = ArbitratorForm(request.POST)
+        if form.is_valid():
+            try:
+                user = staff.create_arbitrator(acting_user=request.user, now=now, **form.cleaned_data)
+            except DomainError as exc:
+                attach_error(form, exc)
+            else:
+                messages.success(request, _("已创建仲裁员账号 %(name)s。") % {"name": user.username})
+                return redirect("operator-arbitrators")
+    elif request.method == "POST":
+        active = request.POST.get("active") == "1"
+        try:
+            user = staff.set_active(
+                acting_user=request.user, arbitrator_id=_int(request.POST.get("user")), active=active, now=now
+            )
+        except DomainError as exc:
+            messages.error(request, error_text(exc))
+        else:
+            done = _("已启用仲裁员 %(name)s。") if active else _("已停用仲裁员 %(name)s，其接手的案件已退回队列。")
+            messages.success(request, done % {"name": user.username})
+        return redirect("operator-arbitrators")
+    people = list(staff.arbitrators())
+    claimed = dict(
+        RefundCase.objects.filter(claimed_by__in=people, status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL])
+        .values_list("claimed_by")
+        .annotate(n=Count("pk"))
+        .values_list("claimed_by", "n")
+    )
+    rows = [{"user": u, "claimed": claimed.get(u.pk, 0)} for u in people]
+    return render(request, "web/operator/arbitrators.html", {"rows": rows, "form": form})
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
