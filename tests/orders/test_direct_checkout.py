@@ -68,12 +68,7 @@ def test_a_sandbox_checkout_reserves_the_key_and_the_notification_pays_and_deliv
     assert paid.status_code == 200, paid.content
     after = api.get(f"/orders/{order['id']}", token=buyer.token).data
     assert after["status"] == "delivered" and after["delivery"]["items"] == ["KEY-A"]
-    assert after["escrow"] == {
-        "status": "held",
-        "amount": 4990,
-        "release_at": after["escrow"]["release_at"],
-        "warranty_until": None,  # a card key carries no 找回包赔 warranty
-    }
+    assert (after["escrow"]["status"], after["escrow"]["amount"]) == ("held", 4990)
     assert after["payment"]["status"] == "succeeded"
     assert wallet(buyer) == 0  # the gateway's money went through the wallet into escrow, as a purchase does
     assert stock_left(api, card) == 2

@@ -118,7 +118,7 @@ def test_some_row_applies_whatever_the_amounts_except_a_timer_that_is_early(key)
         found = lifecycle.find(*key, f)
         if event == Event.RELEASE_DUE:
             assert (found is not None) == (f.release_at <= f.now), f
-        elif event == Event.WARRANTY_DUE:  # 找回包赔: only once the warranty has ended
+        elif event == Event.WARRANTY_DUE:
             assert (found is not None) == (f.warranty_until is not None and f.warranty_until <= f.now), f
         elif event == Event.BALANCE_PAID:
             assert (found is not None) == (f.balance_due > 0), f  # else 409 no_balance_due
@@ -175,11 +175,11 @@ def test_every_money_step_names_the_accounts_it_touches_and_every_step_its_event
         "delivered",
         "confirmed",
         "escrow_released",
+        "warranty_released",
         "escrow_frozen",
         "escrow_unfrozen",
         "escrow_closed",
         "refunded",
-        "warranty_released",
     }
 
 
