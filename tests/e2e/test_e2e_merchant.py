@@ -45,7 +45,7 @@ def test_merchant_opens_a_shop_lists_a_card_key_and_uploads_stock(server, new_pa
     # Upload stock from a CSV file: preview first, then confirm.
     page.get_by_role("link", name=re.compile("补库存")).first.click()
     csv_bytes = "卡密\nADOBE-0001\nADOBE-0002\nADOBE-0002\nADOBE-0003\n".encode()
-    page.get_by_label("或上传 .txt / .csv 文件").set_input_files(
+    page.get_by_label("或上传 .txt / .csv / .xlsx 文件").set_input_files(
         files=[{"name": "keys.csv", "mimeType": "text/csv", "buffer": csv_bytes}]
     )
     expect(page.locator("#file-info")).to_contain_text("keys.csv")

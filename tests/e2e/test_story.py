@@ -176,7 +176,9 @@ def test_the_whole_after_sales_story(lang, server, new_page, shots):
     page.reload()
     expect(page.get_by_test_id("case-status")).to_have_text(t("待买家答复"))
     shots(page, "buyer-after-rejection")
+    page.get_by_label(t("为什么申请平台介入")).fill("卡密仍然无效，商家没有补发。")
     page.get_by_role("button", name=t("申请平台介入")).click()
+    page.get_by_test_id("confirm-action").click()  # the page echoes the reason and asks to confirm
     expect(page.get_by_test_id("case-status")).to_have_text(t("平台仲裁中"))
     expect(page.locator("[data-deadline=decide_by]")).to_be_visible()
 
