@@ -108,7 +108,7 @@ def test_staff_enrol_on_their_page_with_a_qr_code(client, make_user):
     assert "动态验证码错误" in wrong.content.decode()
     time.sleep(1.1)  # the device's throttle after a wrong code
     done = client.post("/account/security/", {"step": "confirm", "otp": totp(secret)}).content.decode()
-    codes = re.findall(r"<li><code>([0-9a-f]{8}-[0-9a-f]{8})</code></li>", done)
+    codes = re.findall(r"<li><code>([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})</code></li>", done)
     assert len(codes) == 10
     assert client.get("/arbitration/").status_code == 200  # this session passed the code
 

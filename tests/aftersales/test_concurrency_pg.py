@@ -38,6 +38,7 @@ def test_eight_simultaneous_accepts_refund_once(race, api, buyer, merchant, new_
                 "code": "invalid_state",
                 "message": body["error"]["message"],
                 "param": None,
+                "request_id": body["error"]["request_id"],
             }
     assert refunds(case) == 1
     assert wallet(buyer)["balance"] == before + order["amount"]

@@ -49,6 +49,7 @@ def test_case_action_amounts_and_flags_are_strict(api, buyer, merchant, make_lis
 
 
 @pytest.mark.parametrize("given", ["１", " 1", "1 ", "1_0", "+1", "١"])
+@pytest.mark.django_db(transaction=True, reset_sequences=True)  # PostgreSQL: the objects must really be #1
 def test_an_id_that_is_not_ascii_digits_names_nothing(api, buyer, merchant, make_listing, fund, buy, given):
     """int() reads "１" (full-width) and "١" (Arabic-Indic) as 1: the API must not."""
     fund(buyer, 20000)

@@ -82,7 +82,8 @@ def _activate(user: User, draft: TOTPDevice) -> Enrolment:
 def _new_recovery_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user, name=RECOVERY_NAME).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
-    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    # django-otp stores a static token in 16 characters (PostgreSQL enforces it): 3 × 4 hex digits.
+    codes = ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
     return codes
 
