@@ -57,9 +57,24 @@ def kind_of(code: AccountCode) -> AccountKind:
     return kind
 
 
-def _create_missing(codes: list[AccountCode]) -> None:
-    """One INSERT … ON CONFLICT DO NOTHING: a concurrent movement may create the same account first."""
-    Account.objects.bulk_create([Account(code=code, kind=kind_of(code)) for code in codes], ignore_conflicts=True)
+def _create_missing(codes: list[AccountCode]) -> dict[AccountCode, Account]:
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING: the rows it returns are new and ours (locked by this
+    transaction as it inserted them); a code missing from the answer was created by a concurrent
+    movement first, and the caller locks it like any existing account."""
+    fields = ["id", "code", "kind", "balance"]
+    table = connection.ops.quote_name(Account._meta.db_table)
+    params: list = []
+    for code in codes:
+        params += [code, str(kind_of(code).value)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("code", "kind", "balance") VALUES {", ".join(["(%s, %s, 0)"] * len(codes))} '
+            f'ON CONFLICT ("code") DO NOTHING RETURNING {", ".join(connection.ops.quote_name(f) for f in fields)}',
+            params,
+        )
+        rows = cursor.fetchall()
+    created = (Account.from_db(connection.alias, fields, row) for row in rows)
+    return {AccountCode(a.code): a for a in created}
 
 
 def lock_accounts(
@@ -81,9 +96,11 @@ def lock_accounts(
         return held
     ordered = sorted(wanted - held.keys() if held is not None else wanted)
     locked = _lock_existing(ordered)
-    if len(locked) < len(ordered):  # first use of an account: create it, then lock what was missing
-        _create_missing([code for code in ordered if code not in locked])
-        locked = _lock_existing(ordered)
+    if len(locked) < len(ordered):  # first use of an account: create it (a new order's escrow, say)
+        missing = [code for code in ordered if code not in locked]
+        locked.update(_create_missing(missing))
+        if raced := [code for code in missing if code not in locked]:
+            locked.update(_lock_existing(raced))
     if held is None:
         return locked
     held.update(locked)

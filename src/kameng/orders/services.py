@@ -129,6 +129,9 @@ def transition(
     if order.status == OrderStatus.COMPLETED and order.balance_due:  # the table never does this (tested)
         raise AssertionError(f"order {order.pk} would complete with a balance of {order.balance_due} due")
     order.save(update_fields=["status", "escrow_status", *changed.fields])
+    escrow_account = held.get(ledger.escrow_code(order.pk))
+    if escrow_account is not None:  # what the answer shows (escrow_balance), known without reading it back
+        order.__dict__["escrow_balance"] = escrow_account.balance
     if row.cancels:
         timers.cancel(row.cancels.timer, f"order:{order.pk}")
     if row.arms:
@@ -307,7 +310,8 @@ def buyable(user: User, listing_id, quantity, accept_special_terms: bool, topup_
     if user.role != Role.BUYER:
         raise DomainError(Error.ORDER_BUYER_ONLY)
     try:
-        listing = Listing.objects.select_related("shop").get(pk=int(listing_id))
+        # The shop's owner too: the purchase tells them (notify.listeners, the new-order notification).
+        listing = Listing.objects.select_related("shop__owner").get(pk=int(listing_id))
     except (TypeError, ValueError, Listing.DoesNotExist):
         raise DomainError(Error.LISTING_NOT_FOUND) from None
     if listing.status != "active" or listing.shop.status == ShopStatus.SUSPENDED:
