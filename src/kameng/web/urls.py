@@ -15,6 +15,7 @@ from .views import (
     ops,
     orders,
     public,
+    staff_payments,
     trust,
     wallet,
 )
@@ -104,4 +105,6 @@ urlpatterns = [
     path("staff/", operator.home, name="operator-home"),
     path("staff/policy/", operator.policy, name="operator-policy"),
     path("staff/arbitrators/", operator.arbitrators, name="operator-arbitrators"),
+    path("staff/payments/", staff_payments.payment_list, name="staff-payments"),
+    path("staff/payments/<str:out_trade_no>/recheck", staff_payments.payment_recheck, name="staff-payment-recheck"),
 ]
