@@ -18,7 +18,6 @@ afterwards and the ledger checked.
 """
 
 import argparse
-import os
 import sys
 import threading
 from pathlib import Path
@@ -202,5 +201,4 @@ def main():
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
-    os.environ.pop("KAMENG_EPAY_URL", None)
     main()
