@@ -24,6 +24,7 @@ from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
 from kameng.money import plain_yuan
+from kameng.security.offplatform import message_flags
 from kameng.spreadsheet import csv_document, csv_safe
 from kameng.timers import services as timers
 from kameng.wallet import payments
@@ -33,7 +34,6 @@ from .events import append_event as _event
 from .events import message_posted
 from .lifecycle import Actor, Effect, Event
 from .models import Message, Order, OrderStatus
-from .offplatform import message_flags
 
 MAX_QUANTITY = 100
 ORDER_PAYMENT = "order"  # the purpose of a gateway payment for an order (its ref: the order's id)
