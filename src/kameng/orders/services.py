@@ -204,11 +204,13 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
         release_at = now + timedelta(minutes=snapshot["verification_minutes"])
         if order.release_at is None or release_at > order.release_at:
             changed.set(order, release_at=release_at)
+        else:
+            release_at = order.release_at
         if snapshot.get("warranty_days"):
             warranty_until = now + timedelta(days=snapshot["warranty_days"])
             if order.warranty_until is None or warranty_until > order.warranty_until:
                 changed.set(order, warranty_until=warranty_until)
-        _event(order, note, user, now, release_at=order.release_at.isoformat())
+        _event(order, note, user, now, release_at=release_at.isoformat())
     elif effect is Effect.REFUND:
         split = escrow.refund(order, move.amount, key=move.key, case_id=move.case_id, actor=move.ledger_actor)
         if split is None:
