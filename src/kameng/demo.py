@@ -1,6 +1,11 @@
 """Demo marketplace for `kameng demo` (and `make run`): merchants with shops, listings in all eight
 categories, buyers with wallets topped up through the sandbox gateway, orders in several states, chat.
 
+With the sandbox off (`KAMENG_SANDBOX=off`, a deployment that takes real payments) no gateway can
+pay a top-up for show: the demo buyers' starting balances are then booked straight into their
+wallets as demo data, from the ledger account `gateway:demo` (one entry each, key
+`demo-funds:<user>`, memo 演示数据), and nothing else of the demo needs the sandbox.
+
 Everything goes through the services, exactly as the API would; nothing writes models directly.
 Idempotent: each object is looked up first, so a second run adds nothing.
 
@@ -14,6 +19,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from kameng.accounts.models import User
@@ -23,6 +29,8 @@ from kameng.catalog.models import Listing, Shop
 from kameng.catalog.services import add_stock, create_listing, create_shop
 from kameng.clock.services import now as clock_now
 from kameng.clock.services import told_at
+from kameng.ledger import services as ledger
+from kameng.ledger.models import EntryKind, JournalEntry
 from kameng.orders.models import Order
 from kameng.orders.services import confirm, deliver, post_message, purchase
 from kameng.timers.services import next_due, run_one_due
@@ -269,12 +277,31 @@ def _listing(merchant, shop, spec: dict, at: datetime):
     return listing
 
 
+DEMO_FUNDS = ledger.gateway_code("demo")  # where the demo's own money comes from when no sandbox can pay
+
+
 def _fund(buyer, amount: int, at: datetime) -> bool:
-    """Top up through the sandbox gateway's real path: a top-up, then its signed notification."""
-    if Payment.objects.filter(user=buyer, purpose="topup").exists():
+    """Top up through the sandbox gateway's real path (a top-up, then its signed notification); with the
+    sandbox off, book the demo balance through the ledger directly, as demo data."""
+    key = f"demo-funds:{buyer.pk}"
+    if (
+        Payment.objects.filter(user=buyer, purpose="topup").exists()
+        or JournalEntry.objects.filter(idempotency_key=key).exists()
+    ):
         return False
     with told_at(at):
-        pay_in_sandbox(create_topup(acting_user=buyer, amount=amount))
+        if settings.SANDBOX_ENABLED:
+            pay_in_sandbox(create_topup(acting_user=buyer, amount=amount))
+            return True
+        ledger.transfer(
+            key,
+            EntryKind.TOPUP,
+            DEMO_FUNDS,
+            ledger.wallet_code(buyer.pk),
+            amount,
+            actor="demo",
+            memo="演示数据：初始余额",
+        )
     return True
 
 
