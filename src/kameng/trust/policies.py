@@ -1,10 +1,10 @@
 """The published rules (退款标准 / 纠纷处理时效 / 信用公式) as one document, for /policies and /rules."""
 
 from kameng.catalog.clauses import published_clauses
-from kameng.orders.offplatform import FLAG, WARNING, WARNING_EN
 from kameng.policy.defaults import SPECIAL_TERMS
 from kameng.policy.laws import PUBLISHED
 from kameng.policy.services import get_policy
+from kameng.security.offplatform import FLAG, WARNING, WARNING_EN
 
 from . import rules
 
