@@ -17,9 +17,9 @@ def test_inside_read_once_the_table_is_read_once_and_an_edit_is_seen(db, admin):
     with CaptureQueriesContext(connection) as queries, read_once():
         first = get_policy()
         assert get_policy() is first
-        set_policy("commission_bp", {"game_item": 500}, acting_user=admin, now=timezone.now())
-        assert get_policy().commission_bp("game_item") == 500
-        assert get_policy().commission_bp("game_item") == 500
+        set_policy("commission_bp", {"software_license": 500}, acting_user=admin, now=timezone.now())
+        assert get_policy().commission_bp("software_license") == 500
+        assert get_policy().commission_bp("software_license") == 500
     assert _reads(queries) == 2
     with CaptureQueriesContext(connection) as queries:  # outside a scope: every call reads, as before
         get_policy()
