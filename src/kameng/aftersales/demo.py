@@ -69,7 +69,12 @@ def _decided(order, users, now):
         "我们的码都是正版，买家可能绑定了错误的账户。",
     )(order, users, now)
     return services.decide(
-        case, acting_user=users["arbitrator"], outcome="refund_full", rationale=RATIONALE_OFFICE, now=now
+        case,
+        acting_user=users["arbitrator"],
+        outcome="refund_full",
+        rationale=RATIONALE_OFFICE,
+        rule=f"category.{order.snapshot['category']}",  # the rationale applies the category's refund rule
+        now=now,
     )
 
 

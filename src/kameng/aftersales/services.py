@@ -31,11 +31,12 @@ from kameng.evidence.uploads import inspect_upload
 from kameng.money import yuan
 from kameng.orders import services as orders
 from kameng.orders.models import Order
+from kameng.policy import rulebook
 from kameng.policy.services import Policy, add_working_days, get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
-from . import lifecycle, rules
+from . import lifecycle, precedents, rules
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -215,6 +216,8 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
             data={**stated, **data},
             at=a.now,
         )
+    if row.settle == lifecycle.Settle.DECISION:  # the decision became final: published, in this transaction
+        precedents.publish(case, refunded=stated.get("refund", 0), now=a.now)
     if row.gathers_chat:
         add_fresh_chat_log(case, a.now)
     if entering is not None:
@@ -277,6 +280,9 @@ class _Facts:
 
     def category_rule(self) -> str:
         return self.policy().category(self.order().snapshot["category"])["rule"]
+
+    def decision_rule(self, rule_id: str) -> rulebook.Rule | None:
+        return rulebook.find_decision_rule(rule_id, self.policy().categories)
 
     def send_replacement(self, content: str, now: datetime) -> dict:
         items, sent = orders.deliver_replacement(self.order(), content=content, now=now)
@@ -601,9 +607,12 @@ def decide(
     outcome: str,
     rationale: str,
     amount: int | None = None,
+    rule: str = "",
     now: datetime | None = None,
 ) -> RefundCase:
-    return act(case, "decide", acting_user=acting_user, now=now, outcome=outcome, rationale=rationale, amount=amount)
+    return act(
+        case, "decide", acting_user=acting_user, now=now, outcome=outcome, rationale=rationale, amount=amount, rule=rule
+    )
 
 
 def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool, now: datetime | None = None) -> RefundCase:

@@ -1,7 +1,9 @@
 """The published rules (退款标准 / 纠纷处理时效 / 信用公式) as one document, for /policies and /rules."""
 
 from kameng.catalog.clauses import published_clauses
+from kameng.errors import is_english
 from kameng.orders.offplatform import FLAG, WARNING, WARNING_EN
+from kameng.policy import rulebook
 from kameng.policy.defaults import SPECIAL_TERMS
 from kameng.policy.laws import PUBLISHED
 from kameng.policy.services import get_policy
@@ -12,7 +14,9 @@ from . import rules
 LAWS = [{"law": law.short, "text": law.gist, "text_en": law.gist_en} for law in PUBLISHED]
 
 
-def published_policies() -> dict:
+def published_policies(english: bool | None = None) -> dict:
+    """`english`: the language of each rule's `text` (None: the active language; `text_en` is always there)."""
+    english = is_english() if english is None else english
     policy = get_policy()
     weights = policy.values.get("credit_weights") or {}
     suspend_after = int(policy.values.get("suspend_after_overturned_refusals") or rules.SUSPEND_AFTER_OVERTURNED)
@@ -59,4 +63,5 @@ def published_policies() -> dict:
         "unfair_clauses": published_clauses(),
         "off_platform_payment": {"flag": FLAG, "warning": WARNING, "warning_en": WARNING_EN},
         "laws": LAWS,
+        "rules": [rule.out(english) for rule in rulebook.all_rules(policy.categories)],
     }
