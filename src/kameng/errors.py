@@ -282,6 +282,16 @@ class Error(Enum):
         "承诺最多20条，每条不超过200个字符",
         "At most 20 promises of at most 200 characters each",
     )
+    LISTING_OFF_PLATFORM_CONTACT = (
+        K.INVALID_REQUEST,
+        "listing_off_platform_contact",
+        "商品信息不能包含站外联系方式或站外交易引导（微信/QQ/Telegram、手机号、邮箱、“加V”、私下转账等）："
+        "买家只在平台内付款和联系才受担保交易和售后保障。请删除后再保存，售后沟通请用订单页的交易留言。",
+        "Listing text must not carry off-platform contacts or invitations to trade off the platform "
+        "(WeChat/QQ/Telegram ids, phone numbers, e-mail addresses, 'add me', private transfers): buyers are "
+        "protected by escrow and after-sales only when they pay and talk on the platform. Remove it and save "
+        "again; after-sales talk happens in the order's chat.",
+    )
     LISTING_STATUS_INVALID = (
         K.INVALID_REQUEST,
         "invalid_status",

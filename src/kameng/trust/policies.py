@@ -2,11 +2,11 @@
 
 from kameng.catalog.clauses import published_clauses
 from kameng.errors import is_english
-from kameng.orders.offplatform import FLAG, WARNING, WARNING_EN
 from kameng.policy import rulebook
 from kameng.policy.defaults import SPECIAL_TERMS
 from kameng.policy.laws import PUBLISHED
 from kameng.policy.services import get_policy
+from kameng.security.offplatform import FLAG, WARNING, WARNING_EN
 
 from . import rules
 
