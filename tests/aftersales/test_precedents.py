@@ -230,3 +230,35 @@ def test_admins_see_each_arbitrators_share_of_decisions_changed_on_appeal(
     assert (mine["decisions"], mine["appealed"], mine["changed"], mine["reversed"]) == (2, 1, 1, 1)
     assert mine["reversed_share"] == 0.5
     assert second_arbitrator.username not in rows  # an appeal decision is nobody's first decision
+
+
+def test_the_migration_publishes_decisions_that_became_final_before_precedents_existed(
+    api, act, case_in, arbitrator, merchant
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("kameng.aftersales.migrations.0006_publish_final_decisions")
+    done = escalated(case_in)
+    decide(
+        act,
+        done,
+        arbitrator,
+        "refund_full",
+        rule="false_promotion",
+        rationale=f"{merchant.username} 承诺不符，全额退款",
+    )
+    act(done, "accept_decision", merchant)
+    case_in("decided")  # not final: stays unpublished
+    published = Precedent.objects.get()
+    expected = {
+        f: getattr(published, f) for f in ("outcome", "refunded_amount", "rule", "rationale", "first_arbitrator_id")
+    }
+    Precedent.objects.all().delete()
+    migration.publish_final_decisions(apps, None)
+    again = Precedent.objects.get()
+    assert {f: getattr(again, f) for f in expected} == expected
+    assert merchant.username not in again.rationale
+    migration.publish_final_decisions(apps, None)  # once per case
+    assert Precedent.objects.count() == 1

@@ -18,7 +18,6 @@ from django.db.models import Count, Q, QuerySet
 
 from kameng.accounts.models import User
 
-from . import lifecycle
 from .models import Precedent, RefundCase
 
 # ---- scrubbing -------------------------------------------------------------------------------------------
@@ -60,15 +59,51 @@ def scrub(text: str, names: Iterable[str] = ()) -> str:
     return text
 
 
-def _names(case: RefundCase) -> list[str]:
-    """Everyone the rationale could name: the buyer, the merchant, the shop, the arbitrators."""
-    people = [case.buyer, case.shop.owner]
+def names_in(case, users) -> list[str]:
+    """Everyone the rationale could name: the buyer, the merchant, the shop, the arbitrators (`users`:
+    the User manager, or a migration's historical one)."""
     arbitrators = {d.get("arbitrator") for d in (case.decision, (case.appeal or {}).get("decision")) if d}
-    people += list(User.objects.filter(pk__in=[int(a) for a in arbitrators if a]))
+    people = [case.buyer, case.shop.owner, *users.filter(pk__in=[int(a) for a in arbitrators if a])]
     names = [case.shop.name, case.shop.contact]
     for person in people:
         names += [person.username, person.real_name, person.email, person.phone]
     return names
+
+
+def standing_if_final(case) -> dict | None:
+    """The decision that stands, if it is final (the appeal's once decided, else the first one)."""
+    appeal_decision = (case.appeal or {}).get("decision")
+    standing = appeal_decision or case.decision
+    return standing if standing and standing.get("final") else None
+
+
+def precedent_fields(case, standing: dict, *, refunded: int, published_at: datetime, names: Iterable[str]) -> dict:
+    """The Precedent row of a case whose `standing` decision is final (plain data: the backfill
+    migration uses it on historical models too)."""
+    appealed = bool(case.appeal and case.appeal.get("decision"))
+    first = (case.decision if appealed else standing) or standing
+    reversed_ = appealed and standing["outcome"] != first["outcome"]
+    changed = appealed and (reversed_ or standing.get("amount") != first.get("amount"))
+    return {
+        "case_id": case.pk,
+        "category": (case.order.snapshot or {}).get("category", ""),
+        "reason": case.reason,
+        "outcome": standing["outcome"],
+        "requested_amount": case.requested_amount,
+        "refunded_amount": refunded,
+        "rule": standing.get("rule") or "",
+        "rule_text": standing.get("rule_text") or "",
+        "rule_text_en": standing.get("rule_text_en") or "",
+        "rationale": scrub(standing["rationale"], names),
+        "decided_at": datetime.fromisoformat(standing["decided_at"]),
+        "published_at": published_at,
+        "first_arbitrator_id": int(first["arbitrator"]) if first.get("arbitrator") else None,
+        "first_outcome": first["outcome"],
+        "first_amount": first.get("amount") or 0,
+        "appealed": appealed,
+        "changed_on_appeal": changed,
+        "reversed_on_appeal": reversed_,
+    }
 
 
 # ---- publishing ------------------------------------------------------------------------------------------
@@ -77,35 +112,15 @@ def _names(case: RefundCase) -> list[str]:
 def publish(case: RefundCase, *, refunded: int, now: datetime) -> Precedent | None:
     """Publish the case's final decision (once: a second call finds the row). The caller holds the
     transaction that made the decision final."""
-    standing = lifecycle.standing_decision(case)
-    if not standing:
+    standing = standing_if_final(case)
+    if standing is None:
         return None
     existing = Precedent.objects.filter(case=case).first()
     if existing is not None:
         return existing
-    appealed = bool(case.appeal and case.appeal.get("decision"))
-    first = (case.decision if appealed else standing) or standing
-    reversed_ = appealed and standing["outcome"] != first["outcome"]
-    changed = appealed and (reversed_ or standing.get("amount") != first.get("amount"))
+    names = names_in(case, User.objects)
     return Precedent.objects.create(
-        case=case,
-        category=case.order.snapshot.get("category", ""),
-        reason=case.reason,
-        outcome=standing["outcome"],
-        requested_amount=case.requested_amount,
-        refunded_amount=refunded,
-        rule=standing.get("rule") or "",
-        rule_text=standing.get("rule_text") or "",
-        rule_text_en=standing.get("rule_text_en") or "",
-        rationale=scrub(standing["rationale"], _names(case)),
-        decided_at=datetime.fromisoformat(standing["decided_at"]),
-        published_at=now,
-        first_arbitrator_id=int(first["arbitrator"]) if first.get("arbitrator") else None,
-        first_outcome=first["outcome"],
-        first_amount=first.get("amount") or 0,
-        appealed=appealed,
-        changed_on_appeal=changed,
-        reversed_on_appeal=reversed_,
+        **precedent_fields(case, standing, refunded=refunded, published_at=now, names=names)
     )
 
 
