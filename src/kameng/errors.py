@@ -1003,6 +1003,37 @@ class Error(Enum):
     )
 
     # ---- policy, audit log, test clock ----------------------------------------------------------------
+    POLICY_GRADE_FLOORS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_grade_floors",
+        "等级分数线须为整数，且 100 ≥ A > B > C > D ≥ 1",
+        "Grade floors must be whole numbers with 100 ≥ A > B > C > D ≥ 1",
+    )
+    POLICY_SUSPEND_AFTER_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_suspend_after",
+        "清退所需的被推翻拒绝次数须为 1 到 20 的整数",
+        "The overturned refusals before suspension must be a whole number from 1 to 20",
+    )
+    POLICY_COMMISSION_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_commission",
+        "佣金须为 0 到 5000 个基点（0%–50%）的整数，且只能设置已有类目",
+        "A commission is a whole number of basis points from 0 to 5000 (0%–50%), for an existing category",
+    )
+    POLICY_SETTLEMENT_DAYS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_settlement_days",
+        "结算周期 T+N 的 N 须为 0 到 30 的整数",
+        "The settlement delay T+N needs N as a whole number from 0 to 30",
+    )
+    POLICY_REFUND_RATIOS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_refund_ratios",
+        "退款比例每行写“中文场景 | 英文场景 | 比例”，最多 10 行；百分比须在 0%–100% 之间",
+        "Write each refund ratio as 'Chinese scenario | English scenario | ratio', at most 10 lines; "
+        "a percentage must be 0%–100%",
+    )
     HOLIDAY_NAME_TOO_LONG = (
         K.INVALID_REQUEST,
         "invalid_name",

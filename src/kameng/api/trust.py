@@ -74,6 +74,11 @@ class PolicyCategory(Out):
     refund_rule: str
     refund_rule_en: str
     refund_ratios: list[RefundRatio]
+    commission_bp: int  # the platform's commission on each release, in basis points (100 = 1%)
+
+
+class SettlementPolicy(Out):
+    settlement_days: int  # T+N: released money becomes withdrawable N days after its release
 
 
 class PolicyDeadlines(Out):
@@ -163,6 +168,7 @@ class PoliciesOut(Out):
     off_platform_payment: OffPlatformPolicy
     laws: list[LawOut]
     rules: list[RuleOut]
+    settlement: SettlementPolicy
 
 
 class CategoryStats(Out):
