@@ -70,6 +70,17 @@ def _fast_password_hashing():
     fast.disable()
 
 
+@pytest.fixture(autouse=True)
+def _chinese_first():
+    """Every test starts in the default language: a page request activates its reader's language
+    for the thread (Django's LocaleMiddleware, ours) and nothing switches it back afterwards."""
+    from django.utils import translation
+
+    translation.activate("zh-hans")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def postgres(transactional_db):
     """A real PostgreSQL with committed transactions, so threads on their own connections see the data."""
