@@ -348,3 +348,95 @@ def _ledger_balances_after_each_test(request, db):
 
         result = check()
         assert result.ok, result.problems
+
+
+S3_BUCKET = "kameng-test-bucket"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 API: moto's server mode on a free local port, one per test process."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server):
+    """The KAMENG_S3_* environment of a fresh bucket on that server (plus its boto3 `client`); the
+    bucket is emptied and deleted afterwards."""
+    import boto3
+
+    env = {
+        "KAMENG_S3_BUCKET": S3_BUCKET,
+        "KAMENG_S3_ENDPOINT_URL": s3_server,
+        "KAMENG_S3_ACCESS_KEY": "testing",
+        "KAMENG_S3_SECRET_KEY": "testing-secret",
+        "KAMENG_S3_REGION": "us-east-1",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing-secret",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=S3_BUCKET)
+    yield {**env, "client": client}
+    for obj in client.list_objects_v2(Bucket=S3_BUCKET).get("Contents", []):
+        client.delete_object(Bucket=S3_BUCKET, Key=obj["Key"])
+    client.delete_bucket(Bucket=S3_BUCKET)
+
+
+@pytest.fixture
+def on_s3(s3_env, settings):
+    """STORAGES built from that environment exactly as settings.py builds it."""
+    from kameng.ops.config import s3_storage
+
+    settings.STORAGES = {**settings.STORAGES, "default": s3_storage(s3_env)}
+    return s3_env
+
+
+@pytest.fixture
+def open_case(api, buyer):
+    """POST /refunds for `order` (as `buyer` unless `user` or `token` says otherwise; the whole amount
+    unless told) and insist it was opened; returns the case."""
+
+    def open_(
+        order, amount=None, reason="defective", description="激活码无效，提示错误代码 0x8007007B", user=None, token=None
+    ):
+        res = api.post(
+            "/refunds",
+            {
+                "order": order["id"],
+                "reason": reason,
+                "description": description,
+                "amount": amount if amount is not None else order["amount"],
+            },
+            token=token or (user or buyer).token,
+        )
+        assert res.status_code == 201, res.data
+        return res.data
+
+    return open_
+
+
+@pytest.fixture
+def act(api):
+    """POST /refunds/{id}/<action> as `user`; asserts the status code (200 unless told) and returns the body."""
+
+    def act_(case, action, user, body=None, status=200):
+        res = api.post(f"/refunds/{case['id']}/{action}", body or {}, token=user.token)
+        if status is not None:
+            assert res.status_code == status, (action, user.role, res.status_code, res.data)
+        return res.data
+
+    return act_

@@ -148,7 +148,38 @@ class EpaySimulator(Simulator):
         if self.failing("refund"):
             return _json(200, {"code": -1, "msg": "系统繁忙，请稍后再试"})
         self.refund_calls.append(fields)
+        order = self.orders.get(fields.get("out_trade_no", ""))
+        if order is not None:
+            order["status"] = 2
+            order["refunded"] = f"{float(order.get('refunded', '0')) + float(fields['money']):.2f}"
         return _json(200, {"code": 1, "msg": "退款成功"})
+
+    def statement(self, *, day="2026-12-01", bom=True, overrides: dict | None = None, extra_rows=()) -> bytes:
+        """The aggregator's 订单导出 as kameng's README defines the accepted format: UTF-8 CSV (with a BOM,
+        as Excel-friendly exports have), 状态 0/1/2, 退款金额 for a refunded order; `overrides` changes
+        an order's cells (by out_trade_no), `extra_rows` adds rows the aggregator has and we may not."""
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["订单号", "商户订单号", "商品名称", "金额", "退款金额", "支付方式", "状态", "时间"])
+        for out_trade_no, order in self.orders.items():
+            row = {
+                "订单号": order["trade_no"],
+                "商户订单号": out_trade_no,
+                "商品名称": order["name"],
+                "金额": order["money"],
+                "退款金额": order.get("refunded", ""),
+                "支付方式": "alipay",
+                "状态": str(order["status"]),
+                "时间": f"{day} 16:00:00",
+            }
+            row.update((overrides or {}).get(out_trade_no, {}))
+            writer.writerow(list(row.values()))
+        for row in extra_rows:
+            writer.writerow(row)
+        return ("\ufeff" if bom else "").encode() + out.getvalue().encode()
 
     def pay(self, pay_url: str, *, money: str | None = None, pid: str | None = None, key: str | None = None) -> dict:
         """The buyer pays at the cashier that `pay_url` opened; returns the notification the aggregator sends."""
@@ -455,11 +486,11 @@ class WechatPaySimulator(Simulator):
             "gateway": self.url,
         }
 
-    def signed_headers(self, body: str, *, key=None) -> dict:
+    def signed_headers(self, body: str, *, key=None, timestamp: int | None = None) -> dict:
         import secrets
         import time
 
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        timestamp, nonce = str(int(time.time()) if timestamp is None else timestamp), secrets.token_hex(16)
         signature = rsa_sha256_sign(key or self.platform_key, f"{timestamp}\n{nonce}\n{body}\n".encode())
         return {
             "Wechatpay-Timestamp": timestamp,
@@ -578,12 +609,22 @@ class WechatPaySimulator(Simulator):
         transaction.update(overrides)
         return transaction
 
-    def pay(self, out_trade_no, *, sign_with=None, apiv3_key=None, **overrides) -> tuple[dict, bytes]:
-        """The buyer scans and pays; returns the notification WeChat Pay POSTs: (headers, body)."""
+    def pay(
+        self, out_trade_no, *, sign_with=None, apiv3_key=None, signed_at: int | None = None, **overrides
+    ) -> tuple[dict, bytes]:
+        """The buyer scans and pays; returns the notification WeChat Pay POSTs: (headers, body).
+
+        Its Wechatpay-Timestamp is the time of the test's world, kameng's (test) clock, unless
+        `signed_at` (Unix seconds) says otherwise, e.g. to replay an old notification."""
         import base64
         import os
 
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        from kameng.clock.services import now as clock_now
+
+        if signed_at is None:
+            signed_at = int(clock_now().timestamp())
 
         order = self.orders[out_trade_no]
         self._n += 1
@@ -609,4 +650,4 @@ class WechatPaySimulator(Simulator):
             },
             ensure_ascii=False,
         )
-        return self.signed_headers(body, key=sign_with), body.encode()
+        return self.signed_headers(body, key=sign_with, timestamp=signed_at), body.encode()

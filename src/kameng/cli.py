@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = sub.add_parser(
         "reconcile", help="check a gateway's daily statement against the books; exit 1 on any mismatch"
     )
-    reconcile.add_argument("--gateway", required=True, choices=["alipay", "wechatpay"])
+    reconcile.add_argument("--gateway", required=True, choices=["alipay", "wechatpay", "epay"])
     reconcile.add_argument("--date", required=True, help="the statement's day (Beijing), YYYY-MM-DD")
     reconcile.add_argument("--statement", required=True, help="the CSV as the gateway exports it")
     reconcile.set_defaults(fn="cmd_reconcile")

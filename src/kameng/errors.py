@@ -282,6 +282,16 @@ class Error(Enum):
         "承诺最多20条，每条不超过200个字符",
         "At most 20 promises of at most 200 characters each",
     )
+    LISTING_OFF_PLATFORM_CONTACT = (
+        K.INVALID_REQUEST,
+        "listing_off_platform_contact",
+        "商品信息不能包含站外联系方式或站外交易引导（微信/QQ/Telegram、手机号、邮箱、“加V”、私下转账等）："
+        "买家只在平台内付款和联系才受担保交易和售后保障。请删除后再保存，售后沟通请用订单页的交易留言。",
+        "Listing text must not carry off-platform contacts or invitations to trade off the platform "
+        "(WeChat/QQ/Telegram ids, phone numbers, e-mail addresses, 'add me', private transfers): buyers are "
+        "protected by escrow and after-sales only when they pay and talk on the platform. Remove it and save "
+        "again; after-sales talk happens in the order's chat.",
+    )
     LISTING_STATUS_INVALID = (
         K.INVALID_REQUEST,
         "invalid_status",
@@ -985,6 +995,37 @@ class Error(Enum):
     )
 
     # ---- policy, audit log, test clock ----------------------------------------------------------------
+    POLICY_GRADE_FLOORS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_grade_floors",
+        "等级分数线须为整数，且 100 ≥ A > B > C > D ≥ 1",
+        "Grade floors must be whole numbers with 100 ≥ A > B > C > D ≥ 1",
+    )
+    POLICY_SUSPEND_AFTER_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_suspend_after",
+        "清退所需的被推翻拒绝次数须为 1 到 20 的整数",
+        "The overturned refusals before suspension must be a whole number from 1 to 20",
+    )
+    POLICY_COMMISSION_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_commission",
+        "佣金须为 0 到 5000 个基点（0%–50%）的整数，且只能设置已有类目",
+        "A commission is a whole number of basis points from 0 to 5000 (0%–50%), for an existing category",
+    )
+    POLICY_SETTLEMENT_DAYS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_settlement_days",
+        "结算周期 T+N 的 N 须为 0 到 30 的整数",
+        "The settlement delay T+N needs N as a whole number from 0 to 30",
+    )
+    POLICY_REFUND_RATIOS_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_refund_ratios",
+        "退款比例每行写“中文场景 | 英文场景 | 比例”，最多 10 行；百分比须在 0%–100% 之间",
+        "Write each refund ratio as 'Chinese scenario | English scenario | ratio', at most 10 lines; "
+        "a percentage must be 0%–100%",
+    )
     HOLIDAY_NAME_TOO_LONG = (
         K.INVALID_REQUEST,
         "invalid_name",

@@ -17,38 +17,6 @@ def delivered_order(api, buyer, merchant, make_listing, fund, buy):
 
 
 @pytest.fixture
-def open_case(api, buyer):
-    def open_(order, amount=None, reason="defective", description="激活码无效，提示错误代码 0x8007007B", user=None):
-        res = api.post(
-            "/refunds",
-            {
-                "order": order["id"],
-                "reason": reason,
-                "description": description,
-                "amount": amount if amount is not None else order["amount"],
-            },
-            token=(user or buyer).token,
-        )
-        assert res.status_code == 201, res.data
-        return res.data
-
-    return open_
-
-
-@pytest.fixture
-def act(api):
-    """POST /refunds/{id}/<action> as `user`; asserts the status code (200 unless told) and returns the body."""
-
-    def act_(case, action, user, body=None, status=200):
-        res = api.post(f"/refunds/{case['id']}/{action}", body or {}, token=user.token)
-        if status is not None:
-            assert res.status_code == status, (action, user.role, res.status_code, res.data)
-        return res.data
-
-    return act_
-
-
-@pytest.fixture
 def get_case(api):
     def get(case, user):
         res = api.get(f"/refunds/{case['id']}", token=user.token)

@@ -3,8 +3,11 @@ instead of money; the buyer accepts it (closed `replaced`, no money moves, the e
 or escalates. The new key is secret like any stock item: the parties see it, staff do not."""
 
 import json
+from datetime import datetime, timedelta
 
 from django.test import Client
+
+from kameng.orders.models import OrderEvent
 
 from .conftest import RATIONALE
 
@@ -128,3 +131,32 @@ def test_the_case_page_offers_the_replacement_and_shows_the_new_key(buyer, merch
     key = get_case(case, buyer)["replacement"]["items"][0]
     buyer_page = login_as(buyer).get(f"/refunds/{case['id']}").content.decode()
     assert key in buyer_page and "接受补发" in buyer_page and "商家补发商品" in buyer_page
+
+
+def test_an_accepted_replacement_gets_a_full_confirmation_window_from_its_delivery(
+    api, buyer, merchant, make_listing, fund, buy, open_case, act, advance
+):
+    """补发 late in the verification window: the escrow must not release at the old release_at a
+    minute after the buyer accepted the new key, but a whole window after the replacement came."""
+    listing = make_listing(merchant, price=30000, verification_minutes=1440, stock=["KEY-DEAD-0001", "KEY-NEW-0002"])
+    fund(buyer, 30000)
+    order = buy(buyer, listing)
+    first_release = order["escrow"]["release_at"]
+    case = open_case(order)
+    advance(1440 * 60 - 120)  # two minutes before the first window ends
+    case = act(case, "replace", merchant)
+    replaced_at = case["replacement"]["at"]
+    case = act(case, "accept_replacement", buyer)
+    assert case["resolution"] == "replaced"
+    after = order_of(api, case, buyer)
+    assert after["escrow"]["status"] == "held" and after["escrow"]["release_at"] > first_release
+    window = datetime.fromisoformat(after["escrow"]["release_at"]) - datetime.fromisoformat(replaced_at)
+    assert window == timedelta(minutes=1440)
+
+    advance(300)  # the old release_at has passed: still held, the buyer is checking the new key
+    assert order_of(api, case, buyer)["escrow"]["status"] == "held"
+    advance(1440 * 60)  # the new window ended: released by the timer
+    done = order_of(api, case, buyer)
+    assert done["escrow"]["status"] == "released" and done["status"] == "completed"
+    events = OrderEvent.objects.filter(order_id=int(order["id"])).order_by("id").values_list("type", flat=True)
+    assert "window_restarted" in list(events)

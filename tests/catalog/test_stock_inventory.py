@@ -176,3 +176,27 @@ def test_low_stock_threshold_tells_the_merchant_once(api, merchant, buyer, fund,
     assert len(notices) == 1 and "只剩 2 条" in notices[0]
     bad = api.patch(f"/listings/{listing['id']}", {"low_stock_threshold": -1}, token=merchant.token)
     assert bad.status_code == 400
+
+
+def test_a_paid_checkout_whose_reserved_key_is_gone_is_refunded_at_once_and_the_buyer_told(
+    api, merchant, buyer, make_listing, epay, epay_notify, django_capture_on_commit_callbacks
+):
+    from kameng.aftersales.models import Notification
+    from kameng.catalog.models import StockItem
+    from kameng.ledger import services as ledger
+    from kameng.wallet.models import PaymentRefund
+
+    listing = make_listing(merchant, price=2500, stock=["ONLY-KEY"])
+    order = api.post("/orders", {"listing": listing["id"], "pay_with": "epay"}, token=buyer.token).data
+    StockItem.objects.filter(order_id=int(order["id"])).update(order=None)  # the reservation lost, however
+    with django_capture_on_commit_callbacks(execute=True):
+        assert epay_notify(epay.pay(order["payment"]["pay_url"])).content == b"success"  # in time
+    refund = PaymentRefund.objects.get(payment__out_trade_no=order["payment"]["out_trade_no"])
+    assert refund.status == "succeeded" and refund.amount == 2500 and "no stock" in refund.reason
+    assert [c["money"] for c in epay.refund_calls] == ["25.00"]
+    seen = api.get(f"/orders/{order['id']}", token=buyer.token).data
+    assert seen["status"] == "awaiting_payment" and seen["delivery"] is None and seen["escrow"]["amount"] == 0
+    assert ledger.balance(ledger.wallet_code(buyer.pk)) == 0 and ledger.balance(ledger.wallet_code(merchant.pk)) == 0
+    (text,) = Notification.objects.filter(user=buyer, kind="payment_refunded").values_list("text", flat=True)
+    assert order["number"] in text and "¥25.00" in text and "原路退回" in text
+    assert ledger.check().ok

@@ -78,3 +78,29 @@ def test_demo_covers_every_category_state_and_role(db, api):
     assert chatted
     deposit = [o for o in api.get("/orders", token=tokens["buyer3"]).data["data"] if o["deposit_amount"]]
     assert deposit and deposit[0]["escrow"]["amount"] == deposit[0]["deposit_amount"]
+
+
+def test_demo_loads_with_the_sandbox_off_its_balances_booked_as_demo_data(db, api, capsys, settings):
+    """KAMENG_SANDBOX=off: no gateway may pay a top-up for show, so the demo buyers' balances are booked
+    through the ledger directly (gateway:demo → wallet, memo 演示数据); the rest of the demo is unchanged."""
+    from kameng.demo import BUYER_TOPUP, BUYERS
+    from kameng.ledger import services as ledger
+    from kameng.ledger.models import JournalEntry
+    from kameng.orders.models import Order
+    from kameng.wallet.models import Payment
+
+    settings.SANDBOX_ENABLED = False
+    assert main(["demo"]) == 0
+    assert "top-ups 3" in capsys.readouterr().out
+    assert not Payment.objects.exists()  # nothing pretended to come through a gateway
+    funds = JournalEntry.objects.filter(idempotency_key__startswith="demo-funds:")
+    assert funds.count() == len(BUYERS) and {e.memo for e in funds} == {"演示数据：初始余额"}
+    assert ledger.balance(ledger.gateway_code("demo")) == -BUYER_TOPUP * len(BUYERS)
+    assert Order.objects.filter(status="completed").exists() and Order.objects.filter(status="delivered").exists()
+    after_first = _counts()
+    assert main(["demo"]) == 0
+    assert "nothing added" in capsys.readouterr().out
+    assert _counts() == after_first
+    assert ledger.check().ok
+    # The sandbox stays gone: its pay page and a sandbox top-up answer as if it never existed.
+    assert api.client.get("/sandbox/pay/1").status_code == 404

@@ -23,35 +23,6 @@ def order_for(api, buyer, merchant, make_listing, fund, buy):
 
 
 @pytest.fixture
-def open_case(api, buyer):
-    def open_(order, reason="defective", description="激活码无效，提示错误代码 0x8007007B", amount=None):
-        res = api.post(
-            "/refunds",
-            {
-                "order": order["id"],
-                "reason": reason,
-                "description": description,
-                "amount": amount if amount is not None else order["amount"],
-            },
-            token=buyer.token,
-        )
-        assert res.status_code == 201, res.data
-        return res.data
-
-    return open_
-
-
-@pytest.fixture
-def act(api):
-    def act_(case, action, user, body=None):
-        res = api.post(f"/refunds/{case['id']}/{action}", body or {}, token=user.token)
-        assert res.status_code == 200, (action, res.status_code, res.data)
-        return res.data
-
-    return act_
-
-
-@pytest.fixture
 def upload(api):
     def add(case, user, name, data, category="problem", note=""):
         res = api.client.post(

@@ -148,6 +148,8 @@ def server(tmp_path_factory):
             # Every browser story registers its own users from 127.0.0.1 against this one server.
             "KAMENG_RATE_LIMIT_REGISTER_IP": "1000/3600",
             "KAMENG_RATE_LIMIT_REGISTER_CHALLENGE_IP": "1000/3600",
+            # Notification channels and webhooks may call the stories' local receivers on 127.0.0.1.
+            "KAMENG_WEBHOOK_ALLOW_PRIVATE": "1",
         }
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

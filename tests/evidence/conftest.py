@@ -38,25 +38,6 @@ def delivered_order(api, buyer, merchant, make_listing, fund, buy):
 
 
 @pytest.fixture
-def open_case(api, buyer):
-    def open_(order, token=None, description="激活码无效，提示错误代码 0x8007007B", amount=None):
-        res = api.post(
-            "/refunds",
-            {
-                "order": order["id"],
-                "reason": "defective",
-                "description": description,
-                "amount": amount if amount is not None else order["amount"],
-            },
-            token=token or buyer.token,
-        )
-        assert res.status_code == 201, res.data
-        return res.data
-
-    return open_
-
-
-@pytest.fixture
 def case(delivered_order, open_case):
     return open_case(delivered_order)
 

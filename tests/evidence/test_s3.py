@@ -3,56 +3,19 @@ django-storages): verify re-hashes objects through the storage API and names a c
 the assist reads pictures from the bucket and writes its previews there as separate objects."""
 
 import hashlib
-import socket
 
 import pytest
 
 from kameng.cli import main as kameng
 from kameng.evidence.models import Evidence, EvidenceExtract
-from kameng.ops.config import s3_storage
 
+from ..conftest import S3_BUCKET as BUCKET
 from .conftest import png_bytes, text_image
-
-BUCKET = "kameng-evidence-vault-test"
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
-def bucket(s3_server, settings):
-    import boto3
-
-    env = {
-        "KAMENG_S3_BUCKET": BUCKET,
-        "KAMENG_S3_ENDPOINT_URL": s3_server,
-        "KAMENG_S3_ACCESS_KEY": "testing",
-        "KAMENG_S3_SECRET_KEY": "testing-secret",
-        "KAMENG_S3_REGION": "us-east-1",
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing-secret",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    settings.STORAGES = {**settings.STORAGES, "default": s3_storage(env)}
-    yield client
-    for obj in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=obj["Key"])
-    client.delete_bucket(Bucket=BUCKET)
+def bucket(on_s3):
+    return on_s3["client"]
 
 
 def test_verify_and_assist_work_on_s3_and_a_changed_object_is_named(

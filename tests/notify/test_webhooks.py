@@ -194,5 +194,69 @@ def test_manage_webhooks(api, merchant, buyer, make_user, receiver):
     other = make_user("merchant")
     assert api.get(f"/webhooks/{hook['id']}/deliveries", token=other.token).status_code == 404
     assert api.call("delete", f"/webhooks/{hook['id']}", token=other.token).status_code == 404
-    assert api.call("delete", f"/webhooks/{hook['id']}", token=merchant.token).status_code == 200
+    gone = api.call("delete", f"/webhooks/{hook['id']}", token=merchant.token)
+    assert gone.status_code == 204 and gone.content == b""
     assert api.get("/webhooks", token=merchant.token).data["data"] == []
+
+
+class Rebinding:
+    """The OS resolver, as a rebinding name server answers: `hooks.example.com` gets the addresses of
+    `answers` in turn (the last one stays), every other name the real answer. Connections are
+    recorded; one to the public address is refused (nothing listens there in a test)."""
+
+    PUBLIC = "93.184.216.34"
+
+    def __init__(self, monkeypatch, answers):
+        import socket
+
+        self.answers, self.lookups, self.connects = list(answers), 0, []
+        real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+        rebinding = self
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host != "hooks.example.com":
+                return real_getaddrinfo(host, port, *args, **kwargs)
+            rebinding.lookups += 1
+            address = rebinding.answers.pop(0) if len(rebinding.answers) > 1 else rebinding.answers[0]
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 443)))]
+
+        def connect(sock, address):
+            rebinding.connects.append(address)
+            if address[0] == Rebinding.PUBLIC:
+                raise ConnectionRefusedError(111, "refused")
+            return real_connect(sock, address)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def test_dns_rebinding_cannot_turn_the_checked_address_into_a_private_one(
+    api, merchant, buyer, make_listing, fund, receiver, run_jobs, settings, monkeypatch
+):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    # Public to the check on saving and to the check before sending; 127.0.0.1 to any later lookup.
+    dns = Rebinding(monkeypatch, [Rebinding.PUBLIC, Rebinding.PUBLIC, "127.0.0.1"])
+    url = f"https://hooks.example.com:{receiver.port}/hook"
+    hook = subscribe(api, merchant, url, events=["order.paid"])
+    fund(buyer, 500)
+    with run_jobs():
+        api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token)
+    assert dns.lookups == 2  # saved, then checked once before the request: the client never looks again
+    assert dns.connects == [(Rebinding.PUBLIC, receiver.port)]  # only where the check looked
+    assert receiver.requests == []
+    row = api.get(f"/webhooks/{hook['id']}/deliveries", token=merchant.token).data["data"][0]
+    assert row["status"] == "pending" and row["response_status"] is None and row["last_error"] == "ConnectionError"
+
+
+def test_a_pinned_request_keeps_the_host_name_in_its_host_header(
+    api, merchant, buyer, make_listing, fund, receiver, run_jobs, monkeypatch
+):
+    dns = Rebinding(monkeypatch, ["127.0.0.1"])  # private addresses allowed here (the receiver)
+    hook = subscribe(api, merchant, f"http://hooks.example.com:{receiver.port}/hook", events=["order.paid"])
+    fund(buyer, 500)
+    with run_jobs():
+        api.post("/orders", {"listing": make_listing(merchant, price=500)["id"]}, token=buyer.token)
+    (request,) = receiver.requests
+    assert request["headers"]["Host"] == f"hooks.example.com:{receiver.port}"
+    assert Webhook(hook["secret"]).verify(request["body"], {k.lower(): v for k, v in request["headers"].items()})
+    assert dns.connects == [("127.0.0.1", receiver.port)]

@@ -12,53 +12,7 @@ import pytest
 
 from kameng.ops.config import s3_storage
 
-BUCKET = "kameng-evidence-test"
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    with __import__("socket").socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_env(s3_server):
-    import boto3
-
-    env = {
-        "KAMENG_S3_BUCKET": BUCKET,
-        "KAMENG_S3_ENDPOINT_URL": s3_server,
-        "KAMENG_S3_ACCESS_KEY": "testing",
-        "KAMENG_S3_SECRET_KEY": "testing-secret",
-        "KAMENG_S3_REGION": "us-east-1",
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing-secret",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    env["client"] = client
-    yield env
-    for obj in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=obj["Key"])
-    client.delete_bucket(Bucket=BUCKET)
-
-
-@pytest.fixture
-def on_s3(s3_env, settings):
-    """STORAGES built from the environment exactly as settings.py builds it."""
-    settings.STORAGES = {**settings.STORAGES, "default": s3_storage(s3_env)}
-    return s3_env
+from ..conftest import S3_BUCKET as BUCKET
 
 
 def _png(seed: int = 8) -> bytes:

@@ -180,6 +180,7 @@ def test_every_money_step_names_the_accounts_it_touches_and_every_step_its_event
         "escrow_unfrozen",
         "escrow_closed",
         "refunded",
+        "window_restarted",
     }
 
 
@@ -188,7 +189,14 @@ def test_only_buyers_confirm_only_merchants_or_stock_deliver_and_the_case_moves_
     assert lifecycle.actors(Event.DELIVERED) == {Actor.MERCHANT, Actor.SYSTEM}
     assert lifecycle.actors(Event.BALANCE_PAID) == lifecycle.actors(Event.CHECKOUT) == {Actor.BUYER}
     assert lifecycle.actors(Event.PAID) == {Actor.BUYER, Actor.SYSTEM}  # the wallet, or the gateway's notice
-    for event in (Event.RELEASE_DUE, Event.CASE_OPENED, Event.CASE_CLOSED, Event.REFUNDED, Event.PAYMENT_EXPIRED):
+    for event in (
+        Event.RELEASE_DUE,
+        Event.CASE_OPENED,
+        Event.CASE_CLOSED,
+        Event.REFUNDED,
+        Event.PAYMENT_EXPIRED,
+        Event.REDELIVERED,
+    ):
         assert lifecycle.actors(event) == {Actor.SYSTEM}
 
 

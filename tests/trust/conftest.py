@@ -27,32 +27,21 @@ def sale(make_user, fund, buy):
 
 
 @pytest.fixture
-def open_refund(api):
-    def open_(buyer, order, amount=None, reason="defective", description="激活码无效，提示错误代码 0x8007007B"):
-        res = api.post(
-            "/refunds",
-            {
-                "order": order["id"],
-                "reason": reason,
-                "description": description,
-                "amount": amount if amount is not None else order["amount"],
-            },
-            token=buyer.token,
-        )
-        assert res.status_code == 201, res.data
-        return res.data
+def open_refund(open_case):
+    """The shared open_case, with the buyer named first."""
+
+    def open_(buyer, order, **kwargs):
+        return open_case(order, user=buyer, **kwargs)
 
     return open_
 
 
 @pytest.fixture
-def act(api):
-    """POST /refunds/{id}/<action> and insist it worked."""
+def act(act):
+    """The shared act, with the acting user named first."""
 
     def run(user, case, action, body=None):
-        res = api.post(f"/refunds/{case['id']}/{action}", body or {}, token=user.token)
-        assert res.status_code == 200, (action, res.data)
-        return res.data
+        return act(case, action, user, body)
 
     return run
 

@@ -3,7 +3,7 @@
 import pytest
 
 from kameng.catalog.clauses import find_unfair_clauses
-from kameng.orders.offplatform import is_off_platform_payment, message_flags
+from kameng.security.offplatform import is_off_platform_payment, message_flags
 
 # (listing text, the clause label expected)
 UNFAIR = [

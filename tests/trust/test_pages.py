@@ -29,7 +29,7 @@ def test_rules_page_publishes_standards_formula_and_live_statistics_with_charts(
     assert re.search(r'id="stat-orders">1<', html) and re.search(r'id="stat-cases">1<', html)
     assert re.search(r'id="stat-dispute-rate">100%<', html)
     assert "基础分 80" in html and "一经售出概不退换" in html and "《电子商务法》第四十九条" in html
-    assert "激活码无效或与描述不符" in html and "D 级且有商家责任记录：限制流量" in html
+    assert "激活码无效或与描述不符" in html and "D 级（低于 60 分）且有商家责任记录：限制流量" in html
 
 
 def test_rules_page_in_english(client):

@@ -3,6 +3,7 @@
 with the books (missing, extra, amount differs), exit 1 on any."""
 
 from datetime import timedelta, timezone
+from urllib.parse import parse_qsl, urlsplit
 
 from django.db import transaction
 
@@ -134,3 +135,49 @@ def test_wechat_statement_is_read_as_wechat_exports_it(api, buyer, wechatpay, we
 def test_a_file_that_is_not_a_statement_is_an_error(tmp_path, capsys, db):
     code, out = run(tmp_path, capsys, "alipay", clock_now().date(), b"hello,world\n")
     assert code == 2 and "no table starting with 支付宝交易号" in out
+
+
+def test_epay_order_export_is_reconciled_bom_and_all(api, buyer, epay, epay_notify, committing, tmp_path, capsys):
+    """易支付: the aggregator's order export (README's accepted format: 商户订单号, 订单号, 金额, 状态, 时间,
+    退款金额), written by the simulator from its own orders, UTF-8 with a BOM."""
+
+    def pay(topup):
+        assert epay_notify(epay.pay(topup["pay_url"])).content == b"success"
+
+    a = paid_topup(api, buyer, 2000, "epay", pay)
+    b = paid_topup(api, buyer, 350, "epay", pay)
+    with committing(), transaction.atomic():
+        payments.refund_payment(a, 500, key="test:epay-recon", now=clock_now())
+    assert a.refunds.get().status == "succeeded"
+    unpaid = api.post("/wallet/topups", {"amount": 100, "gateway": "epay"}, token=buyer.token).data
+    epay._submit(dict(parse_qsl(urlsplit(unpaid["pay_url"]).query)))  # the buyer opened the cashier, never paid
+    day = a.succeeded_at.astimezone(BEIJING).date()
+
+    statement = epay.statement(day=day.isoformat())
+    assert statement.startswith("\ufeff".encode())
+    code, out = run(tmp_path, capsys, "epay", day, statement)
+    assert code == 0 and "3 lines, all match" in out, out  # a, its refund, b; the unpaid order is skipped
+
+    wrong = epay.statement(
+        overrides={b.out_trade_no: {"金额": "3.60"}, a.out_trade_no: {"退款金额": "6.00"}},
+        extra_rows=[["2026120999999999", "KM-NOT-OURS", "卡密", "9.99", "", "wxpay", "1", f"{day} 17:00:00"]],
+        bom=False,
+    )
+    code, out = run(tmp_path, capsys, "epay", day, wrong)
+    assert code == 1
+    assert f"amount_differs\tpayment\t{b.out_trade_no}\tstatement=3.60\tledger=3.50" in out
+    assert f"amount_differs\trefund\t{a.out_trade_no}\tstatement=6.00\tledger=5.00" in out
+    assert "missing\tpayment\tKM-NOT-OURS\tstatement=9.99\tledger=-" in out
+    assert "3 mismatches" in out
+    # An export that leaves b out: b is ours only. GBK (an aggregator's Excel export) reads as well.
+    gbk = epay.statement(bom=False).decode().replace(f"{b.out_trade_no}", "KM-GONE").encode("gbk")
+    code, out = run(tmp_path, capsys, "epay", day, gbk)
+    assert code == 1 and f"extra\tpayment\t{b.out_trade_no}\tstatement=-\tledger=3.50" in out
+
+
+def test_an_epay_file_without_the_columns_or_with_an_unknown_state_is_an_error(tmp_path, capsys, db):
+    code, out = run(tmp_path, capsys, "epay", clock_now().date(), "商户订单号,金额\nKM1,1.00\n".encode())
+    assert code == 2 and "no column 订单号/系统订单号/trade_no" in out
+    odd = "商户订单号,订单号,金额,状态,时间\nKM1,T1,1.00,处理中,2026-12-01 16:00:00\n".encode()
+    code, out = run(tmp_path, capsys, "epay", clock_now().date(), odd)
+    assert code == 2 and "line 2: unknown 状态 '处理中'" in out

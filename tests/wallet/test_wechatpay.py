@@ -143,3 +143,35 @@ def test_a_wechat_payout_waits_for_the_users_confirmation_then_is_paid(api, merc
 def test_the_notify_answer_is_wechats_json_not_the_apis_error_shape(api, wechatpay, wechatpay_notify):
     res = wechatpay_notify({}, json.dumps({"id": "x"}).encode())
     assert res.status_code == 400 and res.json() == {"code": "FAIL", "message": "验签或处理失败"}
+
+
+def test_a_notification_signed_more_than_5_minutes_from_now_is_refused(api, buyer, wechatpay, wechatpay_notify):
+    """微信支付 v3: refuse a callback whose Wechatpay-Timestamp is more than 5 minutes from now (a replayed
+    old one). wechatpayv3's callback() does not look at it; our check runs on kameng's clock."""
+    from kameng.clock.services import now as clock_now
+
+    payment = native_topup(api, buyer, 1200)
+    now = int(clock_now().timestamp())
+    for signed_at in (now - 301, now + 301, now - 3600):
+        headers, body = wechatpay.pay(payment.out_trade_no, signed_at=signed_at)  # genuinely signed, only old
+        res = wechatpay_notify(headers, body)
+        assert res.status_code == 400 and res.json()["code"] == "FAIL"
+    assert balance(buyer) == 0
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+    assert wechatpay_notify(*wechatpay.pay(payment.out_trade_no, signed_at=now - 240)).status_code == 200  # in time
+    assert balance(buyer) == 1200
+    books_hold()
+
+
+def test_an_old_notification_replayed_after_the_clock_moved_is_refused(
+    api, buyer, wechatpay, wechatpay_notify, advance
+):
+    payment = native_topup(api, buyer, 800)
+    headers, body = wechatpay.pay(payment.out_trade_no)
+    advance(6 * 60)  # the same notification, captured and sent again six minutes later
+    assert wechatpay_notify(headers, body).status_code == 400
+    assert balance(buyer) == 0
+    assert wechatpay_notify(*wechatpay.pay(payment.out_trade_no)).status_code == 200  # WeChat's own retry, signed now
+    assert balance(buyer) == 800
+    books_hold()

@@ -159,8 +159,8 @@ def test_operator_pages_in_english_have_no_chinese_left(login_as, admin):
     for path in ("/staff/", "/staff/policy/"):
         html = client.get(path).content.decode()
         html = re.sub(r'<button[^>]*lang="zh-Hans"[^>]*>.*?</button>', "", html, flags=re.S)
-        # The Chinese refund rules are data the operator edits (shown in their own field).
-        html = re.sub(r"<textarea[^>]*-rule\"[^>]*>.*?</textarea>", "", html, flags=re.S)
+        # The Chinese refund rules and ratios are data the operator edits (shown in their own fields).
+        html = re.sub(r"<textarea[^>]*-(?:rule|ratios)\"[^>]*>.*?</textarea>", "", html, flags=re.S)
         text = re.sub(r"<[^>]+>", " ", html)
         leftover = CJK.findall(text)
         assert not leftover, (path, "".join(leftover)[:80])

@@ -192,3 +192,12 @@ def test_manual_delivery_for_a_service_order(login_as, merchant, buyer, make_lis
     assert "订单当前状态不能发货" in again.form_errors()
     # A buyer cannot use the merchant's delivery form.
     assert login_as(buyer).post(f"/orders/{order['id']}/deliver", {"content": "x"}).status_code == 403
+
+
+def test_a_contact_in_the_listing_form_is_refused_next_to_its_field(login_as, merchant, doc):
+    client = login_as(merchant)
+    form = doc(client.get("/shop/listings/new")).text()
+    assert "站外联系方式" in form  # the form's hints say so before the merchant writes one
+    page = doc(client.post("/shop/listings/new", {**LISTING_FORM, "description": "正版密钥，售后加微信 kameng888"}))
+    assert "站外联系方式" in page.field_error("description")
+    assert not Listing.objects.exists()

@@ -28,7 +28,13 @@ def create_user(username: str, password: str, role: str, *, validate: bool = Tru
     username = (username or "").strip()
     if not username or len(username) > 150:
         raise DomainError(Error.ACCOUNT_USERNAME_INVALID, param="username")
-    user = User(username=username, role=role, is_staff=(role == Role.ADMIN), is_superuser=(role == Role.ADMIN))
+    user = User(
+        username=username,
+        role=role,
+        is_staff=(role == Role.ADMIN),
+        is_superuser=(role == Role.ADMIN),
+        date_joined=now(),
+    )
     if validate:
         try:
             validate_password(password or "", user)

@@ -1,13 +1,15 @@
 """Demo refund cases for `kameng demo`: one in each state the pages must show, told through the
 services like any other case. Idempotent: an order that already has a case is left alone.
 
-The overdue arbitration is told two weeks in the past (the use cases take `now`), so its own
-timeline starts before the demo order's delivery; everything else happens now.
+Each case is told at its own moments (the use cases take `now`, and kameng.clock.told_at makes
+everything they call read the same), after its order's delivery and inside the windows a real case
+would meet: the confirmation window still running where the case freezes the escrow, a quality
+claim within seven days of delivery. The overdue arbitration opened two weeks ago.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from kameng.clock.services import now as clock_now
+from kameng.clock.services import told_at
 from kameng.policy.laws import CPL_24
 
 from . import services
@@ -15,48 +17,64 @@ from .models import RefundCase
 
 RATIONALE_OFFICE = (
     "商品页承诺“可绑定账户，重装系统后登录账户即可恢复”。买家提供的重装后激活失败截图与该承诺不符，"
-    f"依据软件授权码类目规则（与描述不符全额退款）及{CPL_24.short}（商品不符合质量要求和约定的，消费者可以退货），"
+    f"依据软件授权码类目规则（与描述不符全额退款）及{CPL_24.short}（商品或者服务不符合质量要求的，"
+    "消费者可以依照国家规定、当事人约定退货），"
     "支持全额退款。"
 )
 
 
+H = timedelta(hours=1)
+D = timedelta(days=1)
+M = timedelta(minutes=1)
+
+
+def _step(at: datetime, action, *args, **kwargs):
+    """One use case at its moment: the service's own `now` and everything it calls agree."""
+    with told_at(at):
+        return action(*args, now=at, **kwargs)
+
+
 def _awaiting_merchant(order, users, now):
-    return services.open_case(
+    return _step(
+        now - H,
+        services.open_case,
         acting_user=users["buyer1"],
         order_id=order.pk,
         reason="defective",
         amount=order.amount,
         description="激活时提示“此产品密钥已被使用”（错误代码 0xC004C060），换了两台电脑都一样。",
-        now=now,
     )
 
 
 def _offer_waiting_for_buyer(order, users, now):
-    case = services.open_case(
+    case = _step(
+        now - H,
+        services.open_case,
         acting_user=users["buyer3"],
         order_id=order.pk,
         reason="not_as_described",
         amount=order.amount // 2,
-        now=now,
         description="只到账 3280 创世结晶，比商品标题少了一半，申请退还未到账部分。",
     )
-    return services.offer(case, acting_user=order.shop.owner, amount=order.amount // 4, now=now)
+    return _step(now - 30 * M, services.offer, case, acting_user=order.shop.owner, amount=order.amount // 4)
 
 
-def _rejected_then_escalated(buyer, reason, description, rejection, *, amount=None, days_ago=0):
+def _rejected_then_escalated(buyer, reason, description, rejection, *, amount=None, ago, gap):
+    """Opened `ago` before now; the merchant rejects `gap` later, the buyer escalates 2 × `gap` after that."""
+
     def tell(order, users, now):
-        start = now - timedelta(days=days_ago)
-        gap = timedelta(hours=3 if days_ago else 0)  # a story told in the past takes its time
-        case = services.open_case(
+        start = now - ago
+        case = _step(
+            start,
+            services.open_case,
             acting_user=users[buyer],
             order_id=order.pk,
             reason=reason,
             amount=amount(order) if amount else order.amount,
             description=description,
-            now=start,
         )
-        case = services.reject(case, acting_user=order.shop.owner, reason=rejection, now=start + gap)
-        return services.escalate(case, acting_user=users[buyer], now=start + 6 * gap)
+        case = _step(start + gap, services.reject, case, acting_user=order.shop.owner, reason=rejection)
+        return _step(start + 3 * gap, services.escalate, case, acting_user=users[buyer])
 
     return tell
 
@@ -67,34 +85,44 @@ def _decided(order, users, now):
         "defective",
         "按说明绑定微软账户后重装系统，登录账户后显示未激活，客服不回复。",
         "我们的码都是正版，买家可能绑定了错误的账户。",
+        ago=30 * H,
+        gap=2 * H,
     )(order, users, now)
-    return services.decide(
-        case, acting_user=users["arbitrator"], outcome="refund_full", rationale=RATIONALE_OFFICE, now=now
+    # ¥88 on a standardized listing is fast track: decided inside its 24 h, the 24 h appeal window still open
+    return _step(
+        now - 3 * H,
+        services.decide,
+        case,
+        acting_user=users["arbitrator"],
+        outcome="refund_full",
+        rationale=RATIONALE_OFFICE,
     )
 
 
 def _closed_no_reason(order, users, now):
-    case = services.open_case(
+    case = _step(
+        now - 2 * D,
+        services.open_case,
         acting_user=users["buyer3"],
         order_id=order.pk,
         reason="no_reason",
         amount=order.amount,
         description="课程内容偏入门，与我的需求不符，尚未开始学习，申请七天无理由退款。",
-        now=now,
     )
-    return services.accept(case, acting_user=order.shop.owner, now=now)
+    return _step(now - 2 * D + 2 * H, services.accept, case, acting_user=order.shop.owner)
 
 
 def _closed_withdrawn(order, users, now):
-    case = services.open_case(
+    case = _step(
+        now - 9 * D,
+        services.open_case,
         acting_user=users["buyer1"],
         order_id=order.pk,
         reason="defective",
         amount=order.amount,
         description="卡密兑换时提示无效。",
-        now=now,
     )
-    return services.withdraw(case, acting_user=users["buyer1"], now=now)
+    return _step(now - 9 * D + H, services.withdraw, case, acting_user=users["buyer1"])
 
 
 # (buyer, listing title) of a demo order → how its case goes
@@ -108,6 +136,8 @@ STORIES = [
             "not_as_described",
             "充值已过 6 小时仍未到账，运营商查询无此笔充值记录。",
             "我方系统显示充值成功，请买家耐心等待运营商到账。",
+            ago=H,
+            gap=10 * M,
         ),
     ),
     (
@@ -118,7 +148,8 @@ STORIES = [
             "约定 5 天打到王者，交付时只到星耀一 2 星，截图与描述不符，申请退还未完成部分。",
             "已按约定完成，截图为证。",
             amount=lambda order: order.amount // 2,
-            days_ago=14,
+            ago=14 * D,
+            gap=3 * H,
         ),
     ),
     (("buyer2", "Office 2021 专业增强版 绑定微软账户激活码"), _decided),
@@ -127,9 +158,8 @@ STORIES = [
 ]
 
 
-def demo_cases(users: dict, orders: dict) -> list[str]:
-    """Open the demo cases; one summary line per case made."""
-    now = clock_now()
+def demo_cases(users: dict, orders: dict, now: datetime) -> list[str]:
+    """Open the demo cases, told before `now` (the demo's present); one summary line per case made."""
     made = []
     for key, tell in STORIES:
         order = orders.get(key)

@@ -118,14 +118,13 @@ def list_webhooks(request):
     return {"data": [endpoint_out(e) for e in webhooks.endpoints_of(request.auth)], "has_more": False}
 
 
-@router.delete("/webhooks/{webhook_id}", response=WebhookOut)
+@router.delete("/webhooks/{webhook_id}", response={204: None})
 @raises(Error.WRONG_ROLE, Error.WEBHOOK_NOT_FOUND)
 def delete_webhook(request, webhook_id: PathId):
-    """Stop a webhook: nothing more is delivered to it."""
+    """Stop a webhook: nothing more is delivered to it (204, no body)."""
     require_role(request, Role.MERCHANT)
-    endpoint = webhooks.get_endpoint(request.auth, webhook_id)
     webhooks.delete_endpoint(request.auth, webhook_id)
-    return endpoint_out(endpoint)  # the webhook as it was
+    return Status(204, None)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response=page_of(WebhookDeliveryOut))

@@ -7,6 +7,7 @@ from ninja import Router
 from kameng.accounts.models import Role
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
+from kameng.orders import reports
 from kameng.wallet import statement as statements
 
 from .base import iso, require_role
@@ -44,8 +45,14 @@ class CommissionDay(Out):
     commission: Fen
 
 
+class CommissionCategory(Out):
+    category: str  # the order's category when it was bought ("" for commission tied to no order)
+    commission: Fen
+
+
 class CommissionReport(Out):
     data: list[CommissionDay]
+    by_category: list[CommissionCategory]
     total: Fen
     currency: str
 
@@ -99,9 +106,15 @@ def wallet_statement(request, format: str = "json"):
 @router.get("/stats/commission", response=CommissionReport)
 @raises(Error.WRONG_ROLE, Error.LIMIT_OUT_OF_RANGE)
 def commission_report(request, days: int = 30):
-    """The platform's commission by Beijing day (admin)."""
+    """The platform's commission by Beijing day and by category (admin)."""
     require_role(request, Role.ADMIN)
     if not 1 <= days <= 366:
         raise DomainError(Error.LIMIT_OUT_OF_RANGE, param="days")
-    rows = statements.commission_by_day(days, clock_now())
-    return {"data": rows, "total": sum(r["commission"] for r in rows), "currency": "CNY"}
+    now = clock_now()
+    rows = statements.commission_by_day(days, now)
+    return {
+        "data": rows,
+        "by_category": reports.commission_by_category(days, now),
+        "total": sum(r["commission"] for r in rows),
+        "currency": "CNY",
+    }

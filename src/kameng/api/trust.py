@@ -72,6 +72,11 @@ class PolicyCategory(Out):
     refund_rule: str
     refund_rule_en: str
     refund_ratios: list[RefundRatio]
+    commission_bp: int  # the platform's commission on each release, in basis points (100 = 1%)
+
+
+class SettlementPolicy(Out):
+    settlement_days: int  # T+N: released money becomes withdrawable N days after its release
 
 
 class PolicyDeadlines(Out):
@@ -151,6 +156,7 @@ class PoliciesOut(Out):
     unfair_clauses: list[UnfairClause]
     off_platform_payment: OffPlatformPolicy
     laws: list[LawOut]
+    settlement: SettlementPolicy
 
 
 class CategoryStats(Out):

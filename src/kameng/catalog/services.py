@@ -8,6 +8,7 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.policy.defaults import CUSTOMIZED
 from kameng.policy.services import get_policy
+from kameng.security.offplatform import listing_contact_field
 
 from . import stock
 from .clauses import find_unfair_clauses
@@ -92,6 +93,13 @@ def _validate(data: dict) -> None:
         or any(not isinstance(p, str) or len(p) > 200 for p in promises)
     ):
         raise DomainError(Error.LISTING_PROMISES_INVALID, param="promises")
+    # 站外引流: refused, not flagged. A contact in public listing text reaches every buyer before any
+    # chat warning could, and a listing that stays up "under review" keeps advertising it; the big
+    # platforms (淘宝/闲鱼 "发布信息含联系方式") refuse it at publishing too, naming the field.
+    texts = [("title", title), ("description", data.get("description") or "")]
+    contact_field = listing_contact_field(texts + [("promises", p) for p in promises])
+    if contact_field:
+        raise DomainError(Error.LISTING_OFF_PLATFORM_CONTACT, param=contact_field)
     if data.get("status", "active") not in ("active", "inactive"):
         raise DomainError(Error.LISTING_STATUS_INVALID, param="status")
     if data.get("delivery_order", DeliveryOrder.OLDEST) not in DeliveryOrder.values:

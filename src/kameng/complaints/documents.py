@@ -325,12 +325,7 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
     for line in _person_lines(d.buyer, id_number=True):
         doc.add("item", line)
     doc.add("heading", "被申请人")
-    doc.add("para", "被申请人一（销售者）：")
-    for line in _shop_lines(d, "被申请人"):
-        doc.add("item", line)
-    doc.add("para", "被申请人二（网络交易平台经营者）：")
-    for line in _operator_lines(d):
-        doc.add("item", line)
+    _respondents(doc, d, "被申请人")
     doc.add("heading", "仲裁依据")
     doc.add("para", f"《{d.operator.name}用户协议》争议解决条款（仲裁条款）：")
     doc.add("item", rules.arbitration_clause(commission, d.operator.name))
@@ -343,6 +338,31 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
     total = claims.total_amount
     if total:
         doc.add("para", f"以上请求金额合计 {rmb(total)}。")
+    _facts_and_reasons(doc, d, claims)
+    doc.add("para", "综上，为维护申请人的合法权益，特依法申请仲裁，请求支持申请人的全部仲裁请求。")
+    doc.add("heading", "证据清单")
+    _evidence(doc, d, purpose=True)
+    doc.add("para", "此致")
+    doc.add("para", commission)
+    doc.add("sign", f"申请人：{d.buyer.value('real_name')}")
+    doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
+    return doc
+
+
+def _respondents(doc: Document, d: Dossier, party: str) -> None:
+    """The two respondents of an arbitration application or a statement of claim: the seller, then
+    the platform operator."""
+    doc.add("para", f"{party}一（销售者）：")
+    for line in _shop_lines(d, party):
+        doc.add("item", line)
+    doc.add("para", f"{party}二（网络交易平台经营者）：")
+    for line in _operator_lines(d):
+        doc.add("item", line)
+
+
+def _facts_and_reasons(doc: Document, d: Dossier, claims: Claims) -> None:
+    """事实与理由 as arbitration commissions and courts ask for it: the purchase, what happened, the
+    reasons and the laws."""
     doc.add("heading", "事实与理由")
     doc.add("para", "一、交易情况")
     for line in _purchase_lines(d):
@@ -353,14 +373,6 @@ def _arbitration(d: Dossier, claims: Claims) -> Document:
     _reasons(doc, claims)
     doc.add("para", "四、法律依据")
     _laws(doc, claims)
-    doc.add("para", "综上，为维护申请人的合法权益，特依法申请仲裁，请求支持申请人的全部仲裁请求。")
-    doc.add("heading", "证据清单")
-    _evidence(doc, d, purpose=True)
-    doc.add("para", "此致")
-    doc.add("para", commission)
-    doc.add("sign", f"申请人：{d.buyer.value('real_name')}")
-    doc.add("sign", f"日期：{local(d.generated_at, '%Y年%m月%d日')}")
-    return doc
 
 
 # ---- 民事起诉状（小额诉讼） ---------------------------------------------------------------------
@@ -377,27 +389,13 @@ def _court(d: Dossier, claims: Claims) -> Document:
     doc.add("item", f"住址：{d.buyer.value('address')}")
     doc.add("item", f"联系电话：{d.buyer.value('phone')}；平台账号：{d.buyer.username}")
     doc.add("heading", "被告")
-    doc.add("para", "被告一（销售者）：")
-    for line in _shop_lines(d, "被告"):
-        doc.add("item", line)
-    doc.add("para", "被告二（网络交易平台经营者）：")
-    for line in _operator_lines(d):
-        doc.add("item", line)
+    _respondents(doc, d, "被告")
     doc.add("heading", "诉讼请求")
     _demands(doc, claims)
     total = claims.total_amount
     if total:
         doc.add("para", f"以上金钱请求合计 {rmb(total)}（诉讼标的额）。")
-    doc.add("heading", "事实与理由")
-    doc.add("para", "一、交易情况")
-    for line in _purchase_lines(d):
-        doc.add("item", line)
-    doc.add("para", "二、事实经过")
-    _facts(doc, d)
-    doc.add("para", "三、理由")
-    _reasons(doc, claims)
-    doc.add("para", "四、法律依据")
-    _laws(doc, claims)
+    _facts_and_reasons(doc, d, claims)
     doc.add(
         "para",
         f"本案事实清楚、权利义务关系明确、争议不大，属简单的金钱给付纠纷，请求适用小额诉讼的程序审理"

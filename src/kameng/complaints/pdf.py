@@ -11,6 +11,7 @@ fpdf2 embeds as a standard CIDFontType2 with Identity-H encoding and a ToUnicode
 import functools
 import os
 import tempfile
+import unicodedata
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -64,6 +65,11 @@ def _simplified_chinese_face(path: str) -> int:
 
 def font_subset(text: str) -> bytes:
     """A TrueType-outline font holding just the glyphs `text` needs."""
+    return _subset_of("".join(sorted(set(text))))
+
+
+@functools.lru_cache(maxsize=8)
+def _subset_of(text: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -174,23 +180,33 @@ def render(document: Document, *, subject: str = "", created_at: datetime | None
         for index, block in enumerate(document.blocks):
             size, height, align, gray, before = STYLES.get(block.kind, STYLES["para"])
             if index == keep_from:
-                # the closing statement and the signature lines stay together: never a page of just the date
+                # the closing words and the signature lines stay together: the signature never
+                # sits alone on a page (a page of just "投诉人：… 日期：…" proves nothing it follows)
                 needed = sum(_height(pdf, b) for b in document.blocks[index:])
-                if pdf.get_y() + needed > pdf.page_break_trigger:
+                if pdf.get_y() + needed > pdf.page_break_trigger and needed < pdf.eph:
                     pdf.add_page()
-            text = block.text
-            indent = 0.0
-            if block.kind == "item":
-                stripped = text.lstrip(" ")
-                indent = 4 + (len(text) - len(stripped)) * 1.5
-                text = stripped
+            elif block.kind == "heading" and index + 1 < len(document.blocks):
+                # a heading is never the last line of a page: it moves on with the start of its text
+                following = document.blocks[index + 1]
+                start = min(_height(pdf, following), STYLES.get(following.kind, STYLES["para"])[1] * 2 + 3)
+                if pdf.get_y() + _height(pdf, block) + start > pdf.page_break_trigger:
+                    pdf.add_page()
+            indent, text = _indent(block)
             if before:
                 pdf.ln(before)
             pdf.set_font(FAMILY, size=size)
             pdf.set_text_color(gray)
             pdf.set_x(pdf.l_margin + indent)
+            lines = wrap(pdf, text, _text_width(pdf, indent))
+            # Each line already fits: multi_cell only places them (and breaks pages between them).
             pdf.multi_cell(
-                pdf.epw - indent, height, text, align=align, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+                pdf.epw - indent,
+                height,
+                "\n".join(lines),
+                align=align,
+                wrapmode=WrapMode.CHAR,
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
             )
             if block.kind == "title":
                 pdf.ln(2)
@@ -199,17 +215,109 @@ def render(document: Document, *, subject: str = "", created_at: datetime | None
 
 
 def _closing_start(document: Document) -> int | None:
-    """Index of the closing group: the trailing signature lines and the paragraph just before them."""
+    """Index of the closing group: the trailing signature lines, the block just before them (the
+    closing statement, the note or the addressee) and any short salutation lines before that (此致)."""
     first_sign = next((i for i, b in enumerate(document.blocks) if b.kind == "sign"), None)
-    if first_sign and document.blocks[first_sign - 1].kind == "para":
-        return first_sign - 1
-    return first_sign
+    if not first_sign:
+        return first_sign
+    start = first_sign - 1
+    while start > 0 and document.blocks[start - 1].kind == "para" and len(document.blocks[start - 1].text) <= 12:
+        start -= 1
+    if document.blocks[start].kind == "heading":
+        return first_sign  # a heading belongs to what follows it, not to the signature
+    return start
+
+
+def _indent(block) -> tuple[float, str]:
+    """List items are indented (4 mm, and 1.5 mm per leading space of nesting); others start at the margin."""
+    if block.kind != "item":
+        return 0.0, block.text
+    stripped = block.text.lstrip(" ")
+    return 4 + (len(block.text) - len(stripped)) * 1.5, stripped
+
+
+def _text_width(pdf, indent: float) -> float:
+    # multi_cell keeps its cell margin on both sides; a hair less so rounding never re-breaks a line
+    return pdf.epw - indent - 2 * pdf.c_margin - 0.05
 
 
 def _height(pdf, block) -> float:
-    from fpdf.enums import WrapMode
-
-    size, height, align, _, before = STYLES.get(block.kind, STYLES["para"])
+    size, height, _, _, before = STYLES.get(block.kind, STYLES["para"])
     pdf.set_font(FAMILY, size=size)
-    lines = pdf.multi_cell(pdf.epw, height, block.text, wrapmode=WrapMode.CHAR, dry_run=True, output="LINES")
-    return before + height * max(len(lines), 1)
+    indent, text = _indent(block)
+    return before + height * max(len(wrap(pdf, text, _text_width(pdf, indent))), 1)
+
+
+# ---- line breaking ---------------------------------------------------------------------------
+# Chinese breaks between any two characters; Latin text (words, numbers, keys, order numbers,
+# usernames such as "merchant1") only at spaces, so "Windows" never comes out as "W / indows".
+# Closing punctuation never starts a line and opening punctuation never ends one (避头尾).
+
+_NO_LINE_START = set("，。、；：？！）」』】》〉…％·”’,.;:?!)]}%")
+_NO_LINE_END = set("（「『【《〈“‘([{")
+
+
+def _breaks_anywhere(ch: str) -> bool:
+    """CJK ideographs, kana, hangul and full-width forms: a line may break before and after each."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def tokens(text: str) -> list[str]:
+    """The units a line is built of: one CJK character, one run of other characters between spaces
+    (a Latin word, a number, a licence key), or a space; punctuation glued to its neighbour."""
+    units: list[str] = []
+    run = ""
+    for ch in text:
+        if ch == " " or _breaks_anywhere(ch):
+            if run:
+                units.append(run)
+                run = ""
+            units.append(ch)
+        else:
+            run += ch
+    if run:
+        units.append(run)
+    glued: list[str] = []
+    for unit in units:
+        if glued and unit != " " and glued[-1] != " " and (unit[0] in _NO_LINE_START or glued[-1][-1] in _NO_LINE_END):
+            glued[-1] += unit
+        else:
+            glued.append(unit)
+    return glued
+
+
+def wrap(pdf, text: str, width: float) -> list[str]:
+    """`text` broken into lines of at most `width` (mm) in the current font; "\n" starts a new line.
+    A unit longer than a whole line (a 64-character hash, a long URL) is broken by characters."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for unit in tokens(paragraph):
+            if unit == " ":
+                if line:
+                    line += " "
+                continue
+            if pdf.get_string_width(line + unit) <= width:
+                line += unit
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            line = ""
+            while pdf.get_string_width(unit) > width:
+                cut = max(1, _longest_fitting(pdf, unit, width))
+                lines.append(unit[:cut])
+                unit = unit[cut:]
+            line = unit
+        lines.append(line.rstrip())
+    return lines
+
+
+def _longest_fitting(pdf, text: str, width: float) -> int:
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if pdf.get_string_width(text[:mid]) <= width:
+            low = mid
+        else:
+            high = mid - 1
+    return low

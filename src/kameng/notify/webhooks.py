@@ -20,7 +20,7 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.timers import jobs
 
-from . import addresses, outbox
+from . import addresses, outbox, pinned
 from .models import Endpoint, WebhookDelivery
 
 EVENTS = (
@@ -111,13 +111,15 @@ def deliver(delivery_id: int) -> bool:
         return False
     ok, error, status = False, "", None
     try:
-        addresses.check_url(row.endpoint.url)  # again: the name may resolve inward by now
-        answer = requests.post(
+        # Again: the name may resolve inward by now. The request then goes to the very address
+        # checked, never to a second lookup's answer (DNS rebinding), and follows no redirect.
+        address = addresses.pin_url(row.endpoint.url)
+        answer = pinned.post(
             row.endpoint.url,
+            address,
             data=row.payload.encode(),
             headers=signed_headers(row.endpoint, row.message_id, row.payload),
             timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,  # a redirect could lead anywhere, a private address included
         )
         status = answer.status_code
         ok = 200 <= status < 300

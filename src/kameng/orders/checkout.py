@@ -16,11 +16,12 @@ from django.db import transaction
 from kameng.accounts.models import User
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
+from kameng.money import plain_yuan
 from kameng.timers import jobs
 from kameng.wallet import payments
-from kameng.wallet.models import Payment
+from kameng.wallet.models import Payment, PaymentRefund, RefundStatus
 
-from . import lifecycle
+from . import lifecycle, notices
 from .lifecycle import Actor, Event, OrderStatus
 from .models import GuestAccess, Order
 from .services import ORDER_PAYMENT, buyable, new_order, state_of, take_stock, transition
@@ -79,11 +80,32 @@ def pay_checkout(payment: Payment) -> None:
         raise payments.PaymentNotHonoured(f"order {order.number} is {order.status}")
     if order.payment_expires_at is not None and now >= order.payment_expires_at:
         raise payments.PaymentNotHonoured(f"order {order.number} expired unpaid")  # the timer cancels it
+    if (
+        order.listing.kind == "card_key"
+        and order.stock_items.filter(delivered_at__isnull=True).count() < order.quantity
+    ):
+        # The reservation is gone (whatever took it): never "someone else got it" with the money kept.
+        raise payments.PaymentNotHonoured(f"order {order.number} has no stock to deliver")
     transition(order, Event.PAID, actor=Actor.SYSTEM, user=None, now=now)
     if order.listing.kind == "card_key":
         order.stock_items.filter(delivered_at__isnull=True).update(delivered_at=now)  # the reserved keys
         transition(order, Event.DELIVERED, actor=Actor.SYSTEM, user=None, now=now)
     _email_guest(order)
+
+
+@payments.on_refused(ORDER_PAYMENT)
+def tell_buyer_refunded(payment: Payment, refund: PaymentRefund) -> None:
+    """Money for an order that could not take it went back by its original route: the buyer hears
+    of it at once (in-app, and by email where there is an address, a guest's included)."""
+    order = Order.objects.select_related("buyer").filter(pk=payment.ref).first()
+    if order is None:
+        return
+    where = "已原路退回" if refund.status != RefundStatus.WALLET else "支付渠道不支持原路退款，已存入您的钱包余额"
+    text = (
+        f"订单 {order.number} 未能成交（付款到账时订单已超时取消或库存已售罄），"
+        f"您支付的 ¥{plain_yuan(refund.amount)} {where}（退款单号 {refund.out_refund_no}）。"
+    )
+    notices.send(order.buyer, order, "payment_refunded", text, clock_now())
 
 
 def _email_guest(order: Order) -> None:

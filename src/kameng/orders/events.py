@@ -48,6 +48,7 @@ EVENT_LABELS = {
     "escrow_closed": _("担保结束"),
     "warranty_released": _("找回包赔期满，保证金放款给商家"),
     "replaced": _("商家补发"),
+    "window_restarted": _("补发后确认期重新计算"),
 }
 
 

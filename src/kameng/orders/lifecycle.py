@@ -88,6 +88,7 @@ class Event(StrEnum):
     CASE_OPENED = "case_opened"  # a refund case opened: freeze what escrow holds
     CASE_CLOSED = "case_closed"  # the refund case closed: the escrow runs again, or is settled
     REFUNDED = "refunded"  # the refund case pays the buyer back (part or all, before or after release)
+    REDELIVERED = "redelivered"  # 补发 in a refund case: the replacement starts a new confirmation window
 
 
 class Actor(StrEnum):
@@ -114,6 +115,8 @@ class Effect(StrEnum):
     REFUND = "refund"  # → buyer wallet: escrow, then merchant wallet, then the platform's advance (once per key)
     SETTLE = "settle"  # the case that refunded everything closed: completed_at
     RELEASE_WARRANTY = "release_warranty"  # escrow → merchant: the warranty share kept at release (找回包赔)
+    # 补发: release_at (and a warranty's end) start again from the replacement's delivery, never earlier
+    RESTART_WINDOW = "restart_window"
 
     @property
     def writes(self) -> str:
@@ -135,6 +138,7 @@ _WRITES = {
     Effect.REFUND: "refunded",
     Effect.SETTLE: "escrow_closed",
     Effect.RELEASE_WARRANTY: "warranty_released",
+    Effect.RESTART_WINDOW: "window_restarted",
 }
 
 
@@ -310,6 +314,11 @@ TABLE: tuple[Row, ...] = (
     Row(COMPLETED,        ev.CASE_CLOSED, S, COMPLETED,        ALWAYS,              NOTHING),
     Row(PARTLY_REFUNDED,  ev.CASE_CLOSED, S, PARTLY_REFUNDED,  ALWAYS,              NOTHING),
     Row(REFUNDED,         ev.CASE_CLOSED, S, REFUNDED,         ALWAYS,              NOTHING),
+    # 补发 while the case holds the escrow: the buyer gets a full confirmation window (and warranty) for
+    # the replacement, counted from its delivery; once released there is no window left to restart
+    Row(DELIVERED_FROZEN, ev.REDELIVERED, S, DELIVERED_FROZEN, ALWAYS,              (fx.RESTART_WINDOW,)),
+    Row(COMPLETED,        ev.REDELIVERED, S, COMPLETED,        ALWAYS,              NOTHING),
+    Row(PARTLY_REFUNDED,  ev.REDELIVERED, S, PARTLY_REFUNDED,  ALWAYS,              NOTHING),
     # 找回包赔 ended (and no case holds the order: aftersales asks first): the kept share goes to the merchant
     Row(COMPLETED,        ev.WARRANTY_DUE, S, COMPLETED,       WARRANTY_IS_DUE,     (fx.RELEASE_WARRANTY,)),
     Row(PARTLY_REFUNDED,  ev.WARRANTY_DUE, S, PARTLY_REFUNDED, WARRANTY_IS_DUE,     (fx.RELEASE_WARRANTY,)),

@@ -24,6 +24,7 @@ from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
 from kameng.money import plain_yuan
+from kameng.security.offplatform import message_flags
 from kameng.spreadsheet import csv_document, csv_safe
 from kameng.timers import services as timers
 from kameng.wallet import payments
@@ -33,7 +34,6 @@ from .events import append_event as _event
 from .events import message_posted
 from .lifecycle import Actor, Effect, Event
 from .models import Message, Order, OrderStatus
-from .offplatform import message_flags
 
 MAX_QUANTITY = 100
 ORDER_PAYMENT = "order"  # the purpose of a gateway payment for an order (its ref: the order's id)
@@ -196,6 +196,21 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
     elif effect is Effect.RELEASE_WARRANTY:
         released = escrow.release_warranty(order, actor="system")
         _event(order, note, user, now, amount=released)
+    elif effect is Effect.RESTART_WINDOW:
+        # The replacement is what the buyer now checks: a full verification window (and 找回包赔) from
+        # its delivery, as on the first delivery; never shortened. The frozen escrow's timer is armed
+        # from release_at when the case closes (CASE_CLOSED → DELIVERED_HELD).
+        snapshot = order.snapshot
+        release_at = now + timedelta(minutes=snapshot["verification_minutes"])
+        if order.release_at is None or release_at > order.release_at:
+            changed.set(order, release_at=release_at)
+        else:
+            release_at = order.release_at
+        if snapshot.get("warranty_days"):
+            warranty_until = now + timedelta(days=snapshot["warranty_days"])
+            if order.warranty_until is None or warranty_until > order.warranty_until:
+                changed.set(order, warranty_until=warranty_until)
+        _event(order, note, user, now, release_at=release_at.isoformat())
     elif effect is Effect.REFUND:
         split = escrow.refund(order, move.amount, key=move.key, case_id=move.case_id, actor=move.ledger_actor)
         if split is None:
@@ -387,16 +402,22 @@ def take_stock(order: Order, now, *, reserve: bool = False) -> list[int]:
 def deliver_replacement(order: Order, *, content: str, now) -> tuple[list[int], str]:
     """补发/换货 in a refund case: a card-key order gets the next key(s) from stock (secret like any
     stock item: only the parties see it, in the order's delivery); any other kind gets `content`,
-    added to the delivery under a 补发 heading. The order's state and escrow do not change (the
-    case holds the escrow). Caller holds the order lock. Returns (the stock item ids, the content)."""
+    added to the delivery under a 补发 heading. The case keeps holding the escrow, but its release
+    window starts again from now (Event.REDELIVERED): accepting a replacement on the last day of the
+    old window must not release the money a minute later, before the buyer could check the new key.
+    Caller holds the order lock. Returns (the stock item ids, the content)."""
     if order.snapshot["kind"] == "card_key":
-        return take_stock(order, now), ""
-    content = (content or "").strip()
-    if not content or len(content) > 20_000:
-        raise DomainError(Error.DELIVERY_CONTENT_INVALID, param="content")
-    order.delivery_content = "\n\n".join(p for p in (order.delivery_content, f"【补发】\n{content}") if p)
-    order.save(update_fields=["delivery_content"])
-    return [], content
+        items, content = take_stock(order, now), ""
+    else:
+        content = (content or "").strip()
+        if not content or len(content) > 20_000:
+            raise DomainError(Error.DELIVERY_CONTENT_INVALID, param="content")
+        items = []
+        order.delivery_content = "\n\n".join(p for p in (order.delivery_content, f"【补发】\n{content}") if p)
+        order.save(update_fields=["delivery_content"])
+    if lifecycle.allows(state_of(order), Event.REDELIVERED, Actor.SYSTEM):  # not before the first delivery
+        transition(order, Event.REDELIVERED, actor=Actor.SYSTEM, user=None, now=now)
+    return items, content
 
 
 def deliver(order: Order, *, acting_user: User, content: str) -> Order:

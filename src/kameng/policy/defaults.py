@@ -90,6 +90,12 @@ SPECIAL_TERMS = [
     "不影响主要功能的已使用商品不予退款；影响主要功能的缺陷仍可退款。",
 ]
 
+# Sanctions (商家信用处罚, kameng.trust): each grade's lowest score (below D's is E). With a merchant
+# fault on record, D restricts the shop (限制流量) and E suspends it (清退); so do this many
+# refusals later overturned within 90 days (频繁拒绝合理退款).
+GRADE_FLOORS: dict[str, int] = {"A": 90, "B": 75, "C": 60, "D": 40}
+SUSPEND_AFTER_OVERTURNED: int = 3
+
 DEFAULTS = {
     "merchant_respond_hours": 48,
     "buyer_respond_days": 7,
@@ -107,4 +113,8 @@ DEFAULTS = {
     # and T+N — released money becomes withdrawable N days after its release.
     "commission_bp": {},
     "settlement_days": 0,
+    "grade_floors": GRADE_FLOORS,
+    "suspend_after_overturned_refusals": SUSPEND_AFTER_OVERTURNED,
 }
+MAX_COMMISSION_BP = 5000  # 50%: a higher "commission" would be the platform taking the sale
+MAX_SETTLEMENT_DAYS = 30

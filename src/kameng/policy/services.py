@@ -11,7 +11,7 @@ from django.db import transaction
 from kameng.errors import DomainError, Error
 from kameng.security.audit import record
 
-from .defaults import DEFAULTS
+from .defaults import DEFAULTS, MAX_COMMISSION_BP, MAX_SETTLEMENT_DAYS
 from .models import Holiday, PolicySetting
 
 CHINA = ZoneInfo("Asia/Shanghai")  # working days are counted on the Chinese calendar
@@ -52,6 +52,7 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
         raise KeyError(key)
     if type(value) is not type(DEFAULTS[key]):
         raise TypeError(f"{key} must be {type(DEFAULTS[key]).__name__}")
+    _check(key, value)
     with transaction.atomic():
         previous = PolicySetting.objects.filter(key=key).values_list("value", flat=True).first()
         PolicySetting.objects.update_or_create(
@@ -66,6 +67,28 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
             data={"key": key, "old": previous if previous is not None else DEFAULTS[key], "new": value},
             at=now,
         )
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check(key: str, value: Any) -> None:
+    """The values that would break the rules they feed are refused (DomainError naming the key)."""
+    if key == "grade_floors":
+        floors = [value.get(g) for g in ("A", "B", "C", "D")]
+        if set(value) != {"A", "B", "C", "D"} or not all(_whole(f, 1, 100) for f in floors):
+            raise DomainError(Error.POLICY_GRADE_FLOORS_INVALID, param=key)
+        if not floors[0] > floors[1] > floors[2] > floors[3]:
+            raise DomainError(Error.POLICY_GRADE_FLOORS_INVALID, param=key)
+    elif key == "suspend_after_overturned_refusals" and not _whole(value, 1, 20):
+        raise DomainError(Error.POLICY_SUSPEND_AFTER_INVALID, param=key)
+    elif key == "settlement_days" and not _whole(value, 0, MAX_SETTLEMENT_DAYS):
+        raise DomainError(Error.POLICY_SETTLEMENT_DAYS_INVALID, param=key)
+    elif key == "commission_bp":
+        known = get_policy().categories
+        if any(code not in known or not _whole(bp, 0, MAX_COMMISSION_BP) for code, bp in value.items()):
+            raise DomainError(Error.POLICY_COMMISSION_INVALID, param=key)
 
 
 def add_holiday(day: date, *, name: str = "", is_workday: bool = False, acting_user, now: datetime) -> Holiday:
@@ -136,3 +159,54 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if is_working_day(moment.astimezone(CHINA).date()):
             remaining -= 1
     return moment
+
+
+# ---- the calendar in force ---------------------------------------------------------------------
+
+HOLIDAY_NAMES = {  # chinese_calendar's names → the names people use
+    "New Year's Day": ("元旦", "New Year's Day"),
+    "Spring Festival": ("春节", "Spring Festival"),
+    "Tomb-sweeping Day": ("清明节", "Tomb-sweeping Day"),
+    "Labour Day": ("劳动节", "Labour Day"),
+    "Dragon Boat Festival": ("端午节", "Dragon Boat Festival"),
+    "Mid-autumn Festival": ("中秋节", "Mid-autumn Festival"),
+    "National Day": ("国庆节", "National Day"),
+    "Anti-Fascist 70th Day": ("中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日", "Victory Day (70th anniversary)"),
+}
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: date
+    name: str
+    name_en: str
+    is_workday: bool  # True: a 调休 make-up working day on a weekend; False: a day off
+    source: str  # "calendar" (the State Council's, from chinese_calendar) or "operator" (the Holiday table)
+    overrides: bool = False  # an operator's entry on a day the calendar also lists (it wins)
+
+
+def calendar_covers(year: int) -> bool:
+    """Whether chinese_calendar holds the State Council's calendar for `year`."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def calendar_in_force(year: int) -> list[CalendarDay]:
+    """Every day of `year` the calendar treats unlike an ordinary week: public holidays (weekends inside
+    a holiday period included) and 调休 working weekends, from chinese_calendar, then the operator's
+    Holiday entries (which win: is_working_day reads them first)."""
+    days: dict[date, CalendarDay] = {}
+    if calendar_covers(year):
+        for table, workday in ((chinese_calendar.holidays, False), (chinese_calendar.workdays, True)):
+            for day, name in table.items():
+                if day.year == year:
+                    zh, en = HOLIDAY_NAMES.get(name, (name, name))
+                    days[day] = CalendarDay(day, zh, en, workday, "calendar")
+    for entry in Holiday.objects.filter(date__year=year):
+        days[entry.date] = CalendarDay(
+            entry.date, entry.name, entry.name, entry.is_workday, "operator", overrides=entry.date in days
+        )
+    return [days[d] for d in sorted(days)]

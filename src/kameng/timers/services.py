@@ -81,16 +81,21 @@ def _take_due(now: datetime) -> Timer | None:
     return qs.first()
 
 
-def lag_seconds(now: datetime | None = None) -> float:
-    """How long the oldest due timer has waited to run (0 when none is due): a stopped or stuck
-    sweeper shows here (/healthz, /metrics)."""
-    now = now or clock_now()
-    oldest = (
-        Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now)
+def next_due(until: datetime) -> datetime | None:
+    """When the earliest pending timer due by `until` is due (None: none is)."""
+    return (
+        Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=until)
         .order_by("due_at")
         .values_list("due_at", flat=True)
         .first()
     )
+
+
+def lag_seconds(now: datetime | None = None) -> float:
+    """How long the oldest due timer has waited to run (0 when none is due): a stopped or stuck
+    sweeper shows here (/healthz, /metrics)."""
+    now = now or clock_now()
+    oldest = next_due(now)
     return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
 

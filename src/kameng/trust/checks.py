@@ -7,6 +7,7 @@ from kameng.policy.services import get_policy
 
 from . import rules
 from .models import Review
+from .policies import refund_ratios
 from .services import current_credit, review_out, review_summary
 from .stats import platform_summary
 
@@ -53,7 +54,7 @@ def three_checks(listing: Listing) -> dict:
             "category_name": category.get("name", listing.category),
             "category_class": category["class"],
             "refund_rule": category.get("rule", ""),
-            "refund_standards": rules.REFUND_STANDARDS.get(listing.category, []),
+            "refund_standards": refund_ratios(policy, listing.category),
             "no_reason_refund": listing.no_reason_refund,
             "after_sale_days": listing.after_sale_days,
             "trial_window_minutes": listing.verification_minutes,

@@ -1,15 +1,49 @@
 """The published rules (退款标准 / 纠纷处理时效 / 信用公式) as one document, for /policies and /rules."""
 
+import re
+
 from kameng.catalog.clauses import published_clauses
-from kameng.orders.offplatform import FLAG, WARNING, WARNING_EN
+from kameng.errors import DomainError, Error
 from kameng.policy.defaults import SPECIAL_TERMS
 from kameng.policy.laws import PUBLISHED
 from kameng.policy.services import get_policy
+from kameng.security.offplatform import FLAG, WARNING, WARNING_EN
 
 from . import rules
 
 # The articles the rules page cites, worded once in kameng.policy.laws.
 LAWS = [{"law": law.short, "text": law.gist, "text_en": law.gist_en} for law in PUBLISHED]
+
+
+def refund_ratios(policy, code: str) -> list[dict]:
+    """A category's refund ratios ({scenario, scenario_en, ratio}): the operator's, else the defaults."""
+    return policy.category(code).get("ratios") or rules.REFUND_STANDARDS.get(code, [])
+
+
+_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)\s*%$")
+
+
+def parse_refund_ratios(text: str) -> list[dict]:
+    """The policy page's refund ratios, one per line: "中文场景 | English scenario | ratio" (a percentage
+    such as 100%, or words such as 未交付里程碑金额). At most 10; a percentage above 100% is refused."""
+    rows = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 3 or not parts[0] or not parts[2] or any(len(p) > 120 for p in parts):
+            raise DomainError(Error.POLICY_REFUND_RATIOS_INVALID, param="ratios")
+        percent = _PERCENT.match(parts[2])
+        if percent and float(percent.group(1)) > 100:
+            raise DomainError(Error.POLICY_REFUND_RATIOS_INVALID, param="ratios")
+        rows.append({"scenario": parts[0], "scenario_en": parts[1], "ratio": parts[2]})
+    if len(rows) > 10:
+        raise DomainError(Error.POLICY_REFUND_RATIOS_INVALID, param="ratios")
+    return rows
+
+
+def ratios_text(rows: list[dict]) -> str:
+    return "\n".join(f"{r['scenario']} | {r.get('scenario_en', '')} | {r['ratio']}" for r in rows)
 
 
 def published_policies() -> dict:
@@ -28,7 +62,8 @@ def published_policies() -> dict:
                 "special_goods": data["class"] == "customized",
                 "refund_rule": data.get("rule", ""),
                 "refund_rule_en": data.get("rule_en", ""),
-                "refund_ratios": data.get("ratios") or rules.REFUND_STANDARDS.get(code, []),
+                "refund_ratios": refund_ratios(policy, code),
+                "commission_bp": policy.commission_bp(code),
             }
         )
     return {
@@ -55,7 +90,10 @@ def published_policies() -> dict:
             "appeal_within_hours": policy.fast_track_appeal_hours,
             "on_merchant_silence": "refund_full",
         },
-        "credit_formula": rules.published_formula(weights, suspend_after=suspend_after),
+        "credit_formula": rules.published_formula(
+            weights, suspend_after=suspend_after, floors=policy.values.get("grade_floors")
+        ),
+        "settlement": {"settlement_days": policy.settlement_days},
         "unfair_clauses": published_clauses(),
         "off_platform_payment": {"flag": FLAG, "warning": WARNING, "warning_en": WARNING_EN},
         "laws": LAWS,

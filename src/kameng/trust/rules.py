@@ -6,6 +6,8 @@ publish exactly these numbers.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kameng.policy.defaults import GRADE_FLOORS, SUSPEND_AFTER_OVERTURNED
+
 WINDOW_DAYS = 90
 FORMULA_VERSION = "2026-1"
 
@@ -32,8 +34,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "overturned_each": 5,
     "overturned_max": 15,
 }
-GRADES = (("A", 90), ("B", 75), ("C", 60), ("D", 40), ("E", 0))
-SUSPEND_AFTER_OVERTURNED = 3  # 频繁拒绝合理退款: this many rejections later overturned in 90 days → 清退
+# The defaults; operators edit both on the policy page (policy keys "grade_floors" and
+# "suspend_after_overturned_refusals").
+GRADES = (*GRADE_FLOORS.items(), ("E", 0))
 
 ACTIVE, RESTRICTED, SUSPENDED = "active", "restricted", "suspended"
 SEVERITY = {ACTIVE: 0, RESTRICTED: 1, SUSPENDED: 2}
@@ -71,14 +74,19 @@ def _ratio(part: int, whole: int) -> float:
     return round(min(1.0, part / whole), 4) if whole else (1.0 if part else 0.0)
 
 
-def grade_for(score: int) -> str:
-    for grade, floor in GRADES:
+def grades(floors: dict | None = None) -> tuple[tuple[str, int], ...]:
+    """(grade, lowest score) from A down to E, with an operator's floors for A–D."""
+    return tuple((grade, (floors or {}).get(grade, floor)) for grade, floor in GRADES[:-1]) + (("E", 0),)
+
+
+def grade_for(score: int, floors: dict | None = None) -> str:
+    for grade, floor in grades(floors):
         if score >= floor:
             return grade
     return "E"
 
 
-def credit_score(inputs: CreditInputs, weights: dict | None = None) -> CreditResult:
+def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict | None = None) -> CreditResult:
     """The published formula. Parts below 0.05 points are left out of the explanation."""
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     i = inputs
@@ -164,7 +172,7 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None) -> CreditRes
     score = max(0, min(100, round(total)))
     return CreditResult(
         score=score,
-        grade=grade_for(score),
+        grade=grade_for(score, floors),
         dispute_rate=_ratio(i.cases, i.orders),
         merchant_fault_rate=_ratio(i.merchant_faults, i.cases),
         refund_rate=_ratio(i.refunds, i.orders),
@@ -397,14 +405,17 @@ def formula_terms(weights: dict | None = None) -> list[dict]:
     ]
 
 
-def published_formula(weights: dict | None = None, *, suspend_after: int = SUSPEND_AFTER_OVERTURNED) -> dict:
+def published_formula(
+    weights: dict | None = None, *, suspend_after: int = SUSPEND_AFTER_OVERTURNED, floors: dict | None = None
+) -> dict:
+    floor = dict(grades(floors))
     return {
         "version": FORMULA_VERSION,
         "window_days": WINDOW_DAYS,
         "weights": {**DEFAULT_WEIGHTS, **(weights or {})},
         "terms": formula_terms(weights),
         "rounding": "四舍五入取整，限制在 0–100 / rounded, clamped to 0–100",
-        "grades": [{"grade": grade, "min_score": floor} for grade, floor in GRADES],
+        "grades": [{"grade": grade, "min_score": floor} for grade, floor in grades(floors)],
         "merchant_fault": (
             "商家责任：驳回后又同意退款、平台介入后同意退款、仲裁或申诉裁决退款、超时未回复被自动退款；"
             "双方接受的折中方案不计入"
@@ -419,15 +430,17 @@ def published_formula(weights: dict | None = None, *, suspend_after: int = SUSPE
                 "when": "grade D",
                 "status": RESTRICTED,
                 "rule": "credit.restricted",
-                "zh": "D 级且有商家责任记录：限制流量（搜索排序靠后）",
-                "en": "grade D with a merchant fault on record: restricted (listed after everyone else in search)",
+                "zh": f"D 级（低于 {floor['C']} 分）且有商家责任记录：限制流量（搜索排序靠后）",
+                "en": f"grade D (below {floor['C']}) with a merchant fault on record: restricted "
+                "(listed after everyone else in search)",
             },
             {
                 "when": "grade E",
                 "status": SUSPENDED,
                 "rule": "credit.suspended",
-                "zh": "E 级且有商家责任记录：清退（商品下架、不能接新订单，进行中的订单和售后照常处理）",
-                "en": "grade E with a merchant fault on record: suspended (listings hidden, no new orders; open orders and cases continue)",
+                "zh": f"E 级（低于 {floor['D']} 分）且有商家责任记录：清退（商品下架、不能接新订单，进行中的订单和售后照常处理）",
+                "en": f"grade E (below {floor['D']}) with a merchant fault on record: suspended (listings hidden, "
+                "no new orders; open orders and cases continue)",
             },
             {
                 "when": f"overturned_refusals >= {suspend_after}",

@@ -40,6 +40,10 @@ def _weights() -> dict:
     return get_policy().values.get("credit_weights") or {}
 
 
+def _floors() -> dict:
+    return get_policy().values.get("grade_floors") or {}
+
+
 def _suspend_after() -> int:
     return int(get_policy().values.get("suspend_after_overturned_refusals") or rules.SUSPEND_AFTER_OVERTURNED)
 
@@ -260,7 +264,7 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
             off_platform=count("off_platform"),
             overturned_refusals=count("overturned"),
         )
-        result = rules.credit_score(inputs, _weights())
+        result = rules.credit_score(inputs, _weights(), _floors())
         behind = _cases_by_kind(facts)
         parts = [{**part, "cases": behind.get(rules.PART_FACTS.get(part["code"], ""), [])} for part in result.parts]
         suspend_after = _suspend_after()
@@ -415,6 +419,15 @@ def refresh_due_credits(now: datetime) -> int:
     for shop_id in due:
         refresh_shop(shop_id, now)
     return len(due)
+
+
+def credit_rules_changed(now: datetime) -> int:
+    """The operator changed the grade floors or the sanction threshold: every stored credit is due
+    now (a page reading one recomputes it at once) and the refresh timer runs at the next sweep,
+    so the sanctions follow the new rules without waiting for the daily run. Returns the shops marked."""
+    marked = MerchantCredit.objects.update(refresh_due_at=now)
+    timers.schedule(REFRESH_TIMER, REFRESH_TARGET, now, now=now)
+    return marked
 
 
 def ensure_refresh_timer(now: datetime) -> None:

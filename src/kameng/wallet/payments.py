@@ -41,10 +41,23 @@ REFUND_JOB = "send_payment_refund"
 
 PaymentHandler = Callable[[Payment], None]
 HANDLERS: dict[str, PaymentHandler] = {}
+RefusedHandler = Callable[[Payment, PaymentRefund], None]
+REFUSED_HANDLERS: dict[str, RefusedHandler] = {}
 
 
 class PaymentNotHonoured(Exception):
     """A handler cannot take this money (e.g. its order was cancelled): it goes back by the original route."""
+
+
+def on_refused(purpose: str) -> Callable[[RefusedHandler], RefusedHandler]:
+    """Register what to do, in the booking transaction after the refund is booked, when a payment for
+    `purpose` could not be honoured (late, or its handler refused): e.g. tell the buyer."""
+
+    def register(fn: RefusedHandler) -> RefusedHandler:
+        REFUSED_HANDLERS[purpose] = fn
+        return fn
+
+    return register
 
 
 def on_payment(purpose: str) -> Callable[[PaymentHandler], PaymentHandler]:
@@ -158,14 +171,26 @@ def book_paid(payment: Payment, *, reference: str, actor: str) -> bool:
     payment.succeeded_at = now
     payment.save(update_fields=["status", "gateway_reference", "succeeded_at"])
     if payment.expires_at is not None and now > payment.expires_at:
-        refund_payment(payment, payment.amount, key=f"late:{payment.pk}", now=now, reason="arrived after expiry")
+        refund = refund_payment(
+            payment, payment.amount, key=f"late:{payment.pk}", now=now, reason="arrived after expiry"
+        )
+        _refused(payment, refund)
         return True
     try:
         with transaction.atomic():
             HANDLERS[payment.purpose](payment)
     except PaymentNotHonoured as exc:
-        refund_payment(payment, payment.amount, key=f"unhonoured:{payment.pk}", now=now, reason=str(exc) or "refused")
+        refund = refund_payment(
+            payment, payment.amount, key=f"unhonoured:{payment.pk}", now=now, reason=str(exc) or "refused"
+        )
+        _refused(payment, refund)
     return True
+
+
+def _refused(payment: Payment, refund: PaymentRefund) -> None:
+    handler = REFUSED_HANDLERS.get(payment.purpose)
+    if handler is not None:
+        handler(payment, refund)
 
 
 def recheck_payment(payment: Payment, *, by) -> QueryResult:

@@ -4,6 +4,14 @@ Statements are read as the gateways export them: Alipay's 业务明细 CSV (GBK,
 around the table; 业务类型 交易 or 退款) and WeChat Pay's 交易账单 (UTF-8, every value prefixed
 with a backtick, a totals block at the end). Each payment is matched by 商户订单号 (our
 out_trade_no), each refund by its request number (our out_refund_no); the day is Beijing's.
+
+易支付 aggregators have no one statement format; we accept the order list they export (README
+"Taking real payments"): a CSV (UTF-8 with or without BOM, or GBK) whose header names, in Chinese or
+English, 商户订单号/out_trade_no, 订单号/trade_no, 金额/money, 状态/status, 时间/time, and optionally
+退款金额/refund_money; `#` lines before the header are skipped. 状态 1/已支付 is a payment, 2/已退款 a
+payment refunded (by 退款金额, else in full), 0/未支付 is skipped. The list is the day's orders with
+their state when exported, so a refund is matched per order (key: its out_trade_no) against what
+our books refunded of it through the gateway, whatever the day.
 """
 
 import csv
@@ -15,7 +23,7 @@ from .gateways.base import InvalidNotification, fen_from_yuan
 from .models import Payment, PaymentRefund, PaymentStatus, RefundStatus
 
 BEIJING = timezone(timedelta(hours=8))
-FORMATS = ("alipay", "wechatpay")
+FORMATS = ("alipay", "wechatpay", "epay")
 
 
 class StatementError(Exception):
@@ -91,10 +99,63 @@ def wechatpay_lines(text: str) -> list[Line]:
     return lines
 
 
+EPAY_COLUMNS = {
+    "out_trade_no": ("商户订单号", "out_trade_no"),
+    "trade_no": ("订单号", "系统订单号", "trade_no"),
+    "money": ("金额", "订单金额", "money"),
+    "status": ("状态", "订单状态", "status"),
+    "time": ("时间", "创建时间", "time", "addtime"),
+}
+EPAY_REFUND_COLUMN = ("退款金额", "refund_money")
+EPAY_PAID = {"1", "已支付", "支付成功", "TRADE_SUCCESS", "3", "已冻结"}  # frozen: the aggregator has the money
+EPAY_REFUNDED = {"2", "已退款", "TRADE_REFUND", "REFUND"}
+EPAY_UNPAID = {"0", "未支付", "WAIT_BUYER_PAY"}
+
+
+def _cell(text: str) -> str:
+    return text.strip().strip("`=\"'\t").strip()  # Excel's ="…" and tab-suffixed cells, WeChat-style backticks
+
+
+def epay_lines(text: str) -> list[Line]:
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "商户订单号" in line or "out_trade_no" in line), None)
+    if start is None:
+        raise StatementError("no header naming 商户订单号 (out_trade_no)")
+    rows = list(csv.reader(io.StringIO("\n".join(lines[start:]))))
+    header = [_cell(h) for h in rows[0]]
+    where = {}
+    for field, names in EPAY_COLUMNS.items():
+        found = next((header.index(n) for n in names if n in header), None)
+        if found is None:
+            raise StatementError(f"no column {'/'.join(names)}")
+        where[field] = found
+    refund_col = next((header.index(n) for n in EPAY_REFUND_COLUMN if n in header), None)
+    table = []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [_cell(c) for c in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if len(cells) < len(header):
+            raise StatementError(f"line {number}: {len(cells)} cells, the header has {len(header)}")
+        status, key = cells[where["status"]], cells[where["out_trade_no"]]
+        if status in EPAY_UNPAID:
+            continue
+        if status not in EPAY_PAID | EPAY_REFUNDED:
+            raise StatementError(f"line {number}: unknown 状态 {status!r}")
+        money = _fen(cells[where["money"]])
+        table.append(Line("payment", key, money))
+        if status in EPAY_REFUNDED:
+            refunded = cells[refund_col] if refund_col is not None else ""
+            table.append(Line("refund", key, _fen(refunded) if refunded else money))
+    return table
+
+
 def statement_lines(gateway: str, raw: bytes) -> list[Line]:
     if gateway not in FORMATS:
         raise StatementError(f"no statement format for {gateway}")
     text = _decode(raw)
+    if gateway == "epay":
+        return epay_lines(text)
     return alipay_lines(text) if gateway == "alipay" else wechatpay_lines(text)
 
 
@@ -105,6 +166,15 @@ def ledger_lines(gateway: str, day: date) -> list[Line]:
     paid = Payment.objects.filter(
         gateway=gateway, status=PaymentStatus.SUCCEEDED, succeeded_at__gte=start, succeeded_at__lt=end
     )
+    if gateway == "epay":  # the day's orders as they stand: each one's refunds, whatever their day
+        refunds: dict[str, int] = {}
+        for out_trade_no, amount in PaymentRefund.objects.filter(
+            payment__in=paid, status=RefundStatus.SUCCEEDED
+        ).values_list("payment__out_trade_no", "amount"):
+            refunds[out_trade_no] = refunds.get(out_trade_no, 0) + amount
+        return [Line("payment", p.out_trade_no, p.amount) for p in paid] + [
+            Line("refund", key, amount) for key, amount in refunds.items()
+        ]
     refunded = PaymentRefund.objects.filter(
         payment__gateway=gateway, status=RefundStatus.SUCCEEDED, done_at__gte=start, done_at__lt=end
     )

@@ -170,3 +170,28 @@ def commission_by_day(days: int, now: datetime) -> list[dict]:
         {"day": (today - timedelta(days=i)).isoformat(), "commission": totals.get(today - timedelta(days=i), 0)}
         for i in range(days)
     ]
+
+
+def commission_by_order(days: int, now: datetime) -> dict[int | None, int]:
+    """The same window as `commission_by_day`, summed per order (the entry's order; None if none):
+    kameng.orders.reports groups it by the orders' categories."""
+    today = now.astimezone(CHINA).date()
+    start = _moment(today - timedelta(days=days - 1))
+    by_order: dict[int | None, int] = {}
+    postings = Posting.objects.filter(
+        account__code=ledger.PLATFORM_COMMISSION, entry__created_at__gte=start
+    ).values_list("entry__order_id", "amount")
+    for order_id, amount in postings.iterator(2000):
+        by_order[order_id] = by_order.get(order_id, 0) + amount
+    return by_order
+
+
+def commission_csv(by_day: list[dict], by_category: list[dict], names: dict[str, str]) -> bytes:
+    """The operator's commission report as CSV (Excel-safe): by day, then by category, then the total."""
+    rows: list[list[object]] = [[row["day"], plain_yuan(row["commission"])] for row in by_day]
+    rows += [[], ["类目", "佣金(元)"]]
+    rows += [
+        [csv_safe(names.get(r["category"], r["category"]) or "—"), plain_yuan(r["commission"])] for r in by_category
+    ]
+    rows += [[], ["合计", plain_yuan(sum(r["commission"] for r in by_day))]]
+    return csv_document(["日期", "佣金(元)"], rows)

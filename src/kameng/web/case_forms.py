@@ -386,6 +386,50 @@ class CategoryRuleForm(forms.Form):
     rule_en = forms.CharField(
         label=_("退款标准（英文）"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    ratios = forms.CharField(
+        label=_("退款比例"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("每行一条：中文场景 | 英文场景 | 比例（如 100% 或“未交付里程碑金额”），最多 10 行"),
+    )
+
+
+class SanctionsForm(forms.Form):
+    """商家信用处罚阈值: each grade's lowest score and the overturned refusals that suspend a shop."""
+
+    grade_a = forms.IntegerField(label=_("A 级最低分"), min_value=1, max_value=100)
+    grade_b = forms.IntegerField(label=_("B 级最低分"), min_value=1, max_value=100)
+    grade_c = forms.IntegerField(
+        label=_("C 级最低分"), min_value=1, max_value=100, help_text=_("低于此分为 D 级：有商家责任记录时限制流量")
+    )
+    grade_d = forms.IntegerField(
+        label=_("D 级最低分"), min_value=1, max_value=100, help_text=_("低于此分为 E 级：有商家责任记录时清退")
+    )
+    suspend_after = forms.IntegerField(
+        label=_("清退：近90天拒绝退款后被推翻次数"), min_value=1, max_value=20, help_text=_("达到此次数即清退")
+    )
+
+
+class CommissionForm(forms.Form):
+    """Issue 17.6: the platform's commission per category (basis points) and the settlement delay T+N."""
+
+    settlement_days = forms.IntegerField(
+        label=_("结算周期 T+N 的 N（天）"),
+        min_value=0,
+        max_value=30,
+        help_text=_("放款后过 N 天才能提现；0 表示放款即可提现"),
+    )
+
+    def __init__(self, *args, categories: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        for code, name in categories:
+            self.fields[f"bp_{code}"] = forms.IntegerField(
+                label=_("%(name)s 佣金（基点）") % {"name": name},
+                min_value=0,
+                max_value=5000,
+                help_text=_("100 基点 = 1%，最多 5000（50%）；在放款时从商家所得中扣除"),
+            )
 
 
 class HolidayForm(forms.Form):

@@ -15,6 +15,8 @@ from .views import (
     ops,
     orders,
     public,
+    staff_payments,
+    statements,
     trust,
     wallet,
 )
@@ -46,6 +48,7 @@ urlpatterns = [
     path("account/security/", accounts.account_security, name="account-security"),
     path("account/security/sign-out-everywhere", accounts.sign_out_everywhere, name="sign-out-everywhere"),
     path("wallet/", wallet.wallet, name="wallet"),
+    path("wallet/statement/", statements.statement, name="wallet-statement"),
     path("sandbox/pay/<int:topup_id>", wallet.sandbox_pay, name="sandbox-pay"),
     path("pay/<str:out_trade_no>/", wallet.pay_page, name="pay"),
     path("orders/", orders.order_list, name="orders"),
@@ -104,4 +107,7 @@ urlpatterns = [
     path("staff/", operator.home, name="operator-home"),
     path("staff/policy/", operator.policy, name="operator-policy"),
     path("staff/arbitrators/", operator.arbitrators, name="operator-arbitrators"),
+    path("staff/payments/", staff_payments.payment_list, name="staff-payments"),
+    path("staff/commission/", statements.commission, name="staff-commission"),
+    path("staff/payments/<str:out_trade_no>/recheck", staff_payments.payment_recheck, name="staff-payment-recheck"),
 ]

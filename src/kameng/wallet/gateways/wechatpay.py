@@ -6,7 +6,9 @@
   that page.
 - Notifications: the SDK checks the signed headers (Wechatpay-Timestamp/Nonce/Signature/Serial)
   with WeChat Pay's public key and decrypts the AES-256-GCM resource with the APIv3 key; we check
-  the transaction's mchid and appid are ours.
+  the transaction's mchid and appid are ours. The SDK does not look at `Wechatpay-Timestamp`; the v3
+  docs say to refuse a notification whose timestamp is more than 5 minutes from now (a replayed
+  old one), so we do, against kameng's clock, before anything else.
 - Query, refunds (`/v3/refund/domestic/refunds`, idempotent by out_refund_no) and 商家转账 payouts.
   The SDK verifies every answer's signature. It gets no logger (it would log headers and bodies).
 """
@@ -16,6 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 from wechatpayv3 import WeChatPay, WeChatPayType
+
+from kameng.clock.services import now as clock_now
 
 from .base import (
     GatewayError,
@@ -38,11 +42,22 @@ SIGNED_HEADERS = (
     "Wechatpay-Serial",
     "Wechatpay-Signature-Type",
 )
+TIMESTAMP_TOLERANCE = 5 * 60  # seconds either side of now (微信支付 APIv3 签名验证: 应答/回调的时间戳)
 TRANSFER_SCENE = "1005"  # 佣金报酬: what a marketplace pays its merchants
 TRANSFER_REPORT = [
     {"info_type": "岗位类型", "info_content": "平台商家"},
     {"info_type": "报酬说明", "info_content": "卡盟商家货款提现"},
 ]
+
+
+def check_timestamp(value: str) -> None:
+    """Refuse a notification signed more than 5 minutes before (or after) now: an old one replayed."""
+    try:
+        signed_at = int(value)
+    except ValueError:
+        raise InvalidNotification("no Wechatpay-Timestamp") from None
+    if abs(clock_now().timestamp() - signed_at) > TIMESTAMP_TOLERANCE:
+        raise InvalidNotification("Wechatpay-Timestamp more than 5 minutes from now")
 
 
 class WechatPay(PaymentGateway, PayoutGateway):
@@ -120,6 +135,7 @@ class WechatPay(PaymentGateway, PayoutGateway):
 
     def verify_notification(self, notification: Notification) -> VerifiedPayment:
         headers = {name: notification.headers.get(name, "") for name in SIGNED_HEADERS}
+        check_timestamp(headers["Wechatpay-Timestamp"])
         try:
             data = self._client().callback(headers, notification.body)
         except Exception:  # an unsupported algorithm or a malformed body

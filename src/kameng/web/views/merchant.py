@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kameng.catalog import services as catalog_services
 from kameng.catalog import stock as inventory
@@ -170,7 +171,8 @@ def listing_edit(request, listing_id: int):
     )
 
 
-INVALID_REASONS = {"too_long": _("超过2000个字符"), "control_character": _("含有控制字符")}
+# Lazy: read in the request's language, not the one active when the module was imported.
+INVALID_REASONS = {"too_long": gettext_lazy("超过2000个字符"), "control_character": gettext_lazy("含有控制字符")}
 
 
 @merchant_only

@@ -21,9 +21,13 @@ from kameng.money import plain_yuan
 from kameng.policy import services as policy_services
 from kameng.policy.defaults import DEFAULTS
 from kameng.policy.models import Holiday
+from kameng.trust import services as trust_services
+from kameng.trust.policies import parse_refund_ratios, ratios_text, refund_ratios
+from kameng.trust.rules import grades
 
-from ..case_forms import ArbitratorForm, CategoryRuleForm, DeadlinesForm, HolidayForm
+from ..case_forms import ArbitratorForm, CategoryRuleForm, CommissionForm, DeadlinesForm, HolidayForm, SanctionsForm
 from ..pages import attach_error, error_text, role_required
+from ..templatetags.kameng_web import category_name
 
 admin_only = role_required("admin")
 NUMBER_KEYS = tuple(DeadlinesForm.base_fields)
@@ -55,7 +59,12 @@ def _category_forms(policy, bound: CategoryRuleForm | None = None) -> list[dict]
             form = bound
         else:
             form = CategoryRuleForm(
-                prefix=f"cat-{code}", initial={"rule": category.get("rule", ""), "rule_en": category.get("rule_en", "")}
+                prefix=f"cat-{code}",
+                initial={
+                    "rule": category.get("rule", ""),
+                    "rule_en": category.get("rule_en", ""),
+                    "ratios": ratios_text(refund_ratios(policy, code)),
+                },
             )
         rows.append({"code": code, "category": category, "form": form})
     return rows
@@ -65,10 +74,19 @@ def _category_forms(policy, bound: CategoryRuleForm | None = None) -> list[dict]
 @require_http_methods(["GET", "POST"])
 def policy(request):
     current = policy_services.get_policy()
-    deadlines_form = category_form = holiday_form = None
+    deadlines_form = category_form = holiday_form = sanctions_form = commission_form = None
+    categories = [(code, category_name(code)) for code in current.categories]
     if request.method == "POST":
         kind = request.POST.get("form")
-        if kind == "deadlines":
+        if kind == "sanctions":
+            sanctions_form = SanctionsForm(request.POST)
+            if sanctions_form.is_valid() and _save_sanctions(request, current, sanctions_form):
+                return redirect(f"{request.path}#sanctions")
+        elif kind == "commission":
+            commission_form = CommissionForm(request.POST, categories=categories)
+            if commission_form.is_valid() and _save_commission(request, current, commission_form):
+                return redirect(f"{request.path}#commission")
+        elif kind == "deadlines":
             deadlines_form = DeadlinesForm(request.POST)
             if deadlines_form.is_valid() and _save_numbers(request, current, deadlines_form):
                 return redirect("operator-policy")
@@ -109,17 +127,89 @@ def policy(request):
         threshold = initial["fast_track_threshold_fen"]  # shown in yuan, like every amount on the pages
         initial["fast_track_threshold_fen"] = plain_yuan(threshold)
         deadlines_form = DeadlinesForm(initial=initial)
+    if sanctions_form is None:
+        floors = dict(grades(current.grade_floors))
+        sanctions_form = SanctionsForm(
+            initial={
+                **{f"grade_{g.lower()}": floors[g] for g in "ABCD"},
+                "suspend_after": current.suspend_after_overturned_refusals,
+            }
+        )
+    if commission_form is None:
+        commission_form = CommissionForm(
+            categories=categories,
+            initial={
+                "settlement_days": current.settlement_days,
+                **{f"bp_{code}": current.commission_bp(code) for code, _name in categories},
+            },
+        )
+    year = clock_now().astimezone(policy_services.CHINA).year
     return render(
         request,
         "web/operator/policy.html",
         {
             "deadlines_form": deadlines_form,
+            "sanctions_form": sanctions_form,
+            "commission_form": commission_form,
             "categories": _category_forms(current, category_form),
             "holiday_form": holiday_form or HolidayForm(),
             "holidays": Holiday.objects.order_by("-date")[:200],
+            "calendar": [
+                {"year": y, "covered": policy_services.calendar_covers(y), "days": policy_services.calendar_in_force(y)}
+                for y in (year, year + 1)
+            ],
             "defaults": DEFAULTS,
         },
     )
+
+
+def _save(request, form, key: str, value, *, field: str | None = None) -> bool:
+    """One policy value through set_policy (audited); its refusal shown on the form. True if saved."""
+    try:
+        policy_services.set_policy(key, value, acting_user=request.user, now=clock_now())
+    except DomainError as exc:
+        form.add_error(field, error_text(exc))
+        return False
+    return True
+
+
+def _save_sanctions(request, current, form: SanctionsForm) -> bool:
+    data = form.cleaned_data
+    floors = {g: data[f"grade_{g.lower()}"] for g in "ABCD"}
+    changed = 0
+    if floors != dict(grades(current.grade_floors)[:4]):
+        if not _save(request, form, "grade_floors", floors):
+            return False
+        changed += 1
+    if data["suspend_after"] != current.suspend_after_overturned_refusals:
+        if not _save(request, form, "suspend_after_overturned_refusals", data["suspend_after"], field="suspend_after"):
+            return False
+        changed += 1
+    if changed:
+        trust_services.credit_rules_changed(clock_now())  # effective at once, not at the daily refresh
+        messages.success(request, _("已保存处罚阈值；所有店铺的信用和处罚按新阈值重新计算。"))
+    else:
+        messages.info(request, _("没有改动。"))
+    return True
+
+
+def _save_commission(request, current, form: CommissionForm) -> bool:
+    data = form.cleaned_data
+    rates = {code: data[f"bp_{code}"] for code in current.categories if data[f"bp_{code}"]}
+    changed = 0
+    if rates != {code: bp for code, bp in current.values["commission_bp"].items() if bp}:
+        if not _save(request, form, "commission_bp", rates):
+            return False
+        changed += 1
+    if data["settlement_days"] != current.settlement_days:
+        if not _save(request, form, "settlement_days", data["settlement_days"], field="settlement_days"):
+            return False
+        changed += 1
+    if changed:
+        messages.success(request, _("已保存佣金与结算周期，之后的放款按新设置计算。"))
+    else:
+        messages.info(request, _("没有改动。"))
+    return True
 
 
 def _save_numbers(request, current, form: DeadlinesForm) -> bool:
@@ -144,11 +234,19 @@ def _save_rule(request, current, code: str, form: CategoryRuleForm) -> bool:
     if not rule:
         form.add_error("rule", _("退款标准不能为空"))
         return False
-    if categories[code].get("rule") == rule and categories[code].get("rule_en", "") == rule_en:
+    try:
+        ratios = parse_refund_ratios(form.cleaned_data["ratios"])
+    except DomainError as exc:
+        attach_error(form, exc)
+        return False
+    unchanged = ratios == refund_ratios(current, code)
+    if categories[code].get("rule") == rule and categories[code].get("rule_en", "") == rule_en and unchanged:
         messages.info(request, _("没有改动。"))
         return True
     categories[code]["rule"] = rule
     categories[code]["rule_en"] = rule_en
+    if not unchanged:
+        categories[code]["ratios"] = ratios  # an emptied list falls back to the published defaults
     policy_services.set_policy("categories", categories, acting_user=request.user, now=clock_now())
     messages.success(request, _("已更新“%(name)s”的退款标准。") % {"name": categories[code].get("name", code)})
     return True

@@ -78,6 +78,7 @@ def rules_page(request):
                 **c,
                 "display_name": c["name_en"] if english else c["name"],
                 "display_rule": c["refund_rule_en"] if english and c["refund_rule_en"] else c["refund_rule"],
+                "commission_percent": f"{c['commission_bp'] / 100:g}%",
             }
             for c in policies["categories"]
         ],

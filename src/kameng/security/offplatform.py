@@ -8,6 +8,11 @@ Before matching, the tokens our own goods are made of (licence keys "XXXXX-XXXXX
 codes "0x8007007B", order numbers "KM2026…") are masked, then the separators people use to
 dodge filters are dropped ("v x", "1 2 3-4 5"). Plain talk about activation codes, errors,
 orders and prices must not trip it: tests keep a corpus of both kinds.
+
+Chat messages are flagged (the message stands, both parties see the warning). Listing text is
+public and is read by every buyer, so a contact there is refused at create and update
+(`listing_contact_field`): besides the chat signals, a bare mobile number, an e-mail address or a
+t.me / wa.me link counts in a listing.
 """
 
 import re
@@ -191,3 +196,27 @@ def is_off_platform_payment(text: str) -> bool:
 
 def message_flags(text: str) -> list[str]:
     return [FLAG] if is_off_platform_payment(text) else []
+
+
+# Listing text only: contacts that need no channel word there (a listing has no reason to carry any).
+_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9](?:[ \-]?[0-9]){8}(?![0-9])")
+_EMAIL = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")
+_CHAT_LINK = re.compile(r"(?:t\.me|telegram\.me|wa\.me|qm\.qq\.com|u\.wechat\.com)/")
+
+
+def has_listing_contact(text: str) -> bool:
+    """Whether listing text invites the buyer off the platform: the chat detector, or a contact."""
+    if is_off_platform_payment(text):
+        return True
+    plain = unicodedata.normalize("NFKC", text or "").lower()
+    for mask in _MASKS:
+        plain = mask.sub(_MASK, plain)
+    return bool(_MOBILE.search(plain) or _EMAIL.search(plain) or _CHAT_LINK.search(plain))
+
+
+def listing_contact_field(fields: list[tuple[str, str]]) -> str | None:
+    """The first (field, text) pair whose text carries an off-platform contact: its field name."""
+    for name, text in fields:
+        if has_listing_contact(text):
+            return name
+    return None
