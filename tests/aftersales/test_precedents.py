@@ -239,7 +239,7 @@ def test_the_migration_publishes_decisions_that_became_final_before_precedents_e
 
     from django.apps import apps
 
-    migration = importlib.import_module("kameng.aftersales.migrations.0006_publish_final_decisions")
+    migration = importlib.import_module("kameng.aftersales.migrations.0007_publish_final_decisions")
     done = escalated(case_in)
     decide(
         act,

@@ -169,12 +169,23 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     case = models.ForeignKey(RefundCase, null=True, blank=True, on_delete=models.CASCADE)
     kind = models.CharField(max_length=32)
-    text = models.CharField(max_length=500)
+    text = models.CharField(max_length=500)  # the Chinese rendering (emails, rows older than `template`)
+    # What the notice is made of, rendered in the reader's language (aftersales.notifications).
+    template = models.CharField(max_length=500, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "-id"], name="notification_user")]
+
+    def shown(self) -> str:
+        """The notice in the active language (its stored Chinese text when it has no template)."""
+        if not self.template:
+            return self.text
+        from .notifications import render
+
+        return render(self.template, self.params)
 
 
 class Precedent(models.Model):

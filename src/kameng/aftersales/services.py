@@ -28,7 +28,6 @@ from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
 from kameng.evidence.models import Evidence
 from kameng.evidence.uploads import inspect_upload
-from kameng.money import yuan
 from kameng.orders import services as orders
 from kameng.orders.models import Order
 from kameng.policy import rulebook
@@ -36,7 +35,7 @@ from kameng.policy.services import Policy, add_working_days, get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
-from . import lifecycle, precedents, rules
+from . import lifecycle, notifications, precedents, rules
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -376,30 +375,22 @@ def _leave(case: RefundCase, phase: lifecycle.PhaseSpec) -> None:
 # ---- notices ----------------------------------------------------------------------------------------
 
 
-def _local(moment: datetime | None) -> str:
-    """A deadline as the parties read it: in the platform's time zone (Beijing time)."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-class _Words(dict):
-    """The fields a notice's text may name, worked out only when it names them."""
-
-    def __init__(self, case: RefundCase, refund: int):
-        super().__init__()
-        self.case, self.refund = case, refund
-
-    def __missing__(self, key: str) -> str:
-        case = self.case
-        deadline = lifecycle.PHASES[Phase(case.phase)].deadline
-        words: dict[str, Callable[[], str]] = {
-            "case": lambda: str(case.pk),
-            "order": lambda: case.order.number or "",
-            "due": lambda: _local(getattr(case, deadline.field)) if deadline else "",
-            "offer": lambda: yuan(case.offer_amount or 0),
-            "proposal": lambda: yuan((case.decision or {}).get("amount") or 0),
-            "closing": lambda: lifecycle.CLOSING[case.resolution or ""].format(refund=yuan(self.refund)),
-        }
-        return words[key]()
+def _params(template: str, case: RefundCase, refund: int) -> dict:
+    """The raw values a notice's template names (aftersales.notifications renders them)."""
+    names = notifications.fields(template)
+    deadline = lifecycle.PHASES[Phase(case.phase)].deadline
+    values: dict[str, Callable[[], object]] = {
+        "case": lambda: case.pk,
+        "order": lambda: case.order.number or "",
+        "due": lambda: notifications.moment(getattr(case, deadline.field)) if deadline else "",
+        "offer": lambda: case.offer_amount or 0,
+        "proposal": lambda: (case.decision or {}).get("amount") or 0,
+        "closing": lambda: case.resolution or "",
+    }
+    params = {name: values[name]() for name in names}
+    if "closing" in names:
+        params["refund"] = refund
+    return params
 
 
 def _recipients(to: To, case: RefundCase) -> list[User]:
@@ -419,16 +410,25 @@ def _recipients(to: To, case: RefundCase) -> list[User]:
 
 
 def _send(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -> None:
-    text = notice.text.format_map(_Words(case, refund))
+    params = _params(notice.text, case, refund)
     for user in _recipients(notice.to, case):
-        _notify(user, case, notice.kind, text, now)
+        _notify(user, case, notice.kind, notice.text, params, now)
 
 
-def _notify(user: User, case: RefundCase, kind: str, text: str, now: datetime) -> None:
-    Notification.objects.create(user=user, case=case, kind=kind, text=text[:500], created_at=now)
+def _notify(user: User, case: RefundCase, kind: str, template: str, params: dict, now: datetime) -> None:
+    text = notifications.render_in("zh-hans", template, params)
+    Notification.objects.create(
+        user=user, case=case, kind=kind, text=text[:500], template=template, params=params, created_at=now
+    )
     if user.email:
-        # After commit: on Celery when a broker is configured, in this process otherwise.
-        jobs.enqueue("send_notification_email", user.email, f"[卡盟] 售后单 {case.pk}", text)
+        # After commit: on Celery when a broker is configured, in this process otherwise. In the
+        # reader's language, like the page.
+        subject = notifications.render_in(user.language, CASE_SUBJECT, {"case": case.pk})
+        body = notifications.render_in(user.language, template, params)
+        jobs.enqueue("send_notification_email", user.email, subject, body)
+
+
+CASE_SUBJECT = "[卡盟] 售后单 {case}"
 
 
 # ---- opening -------------------------------------------------------------------------------------------

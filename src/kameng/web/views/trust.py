@@ -227,6 +227,7 @@ def merchant_profile(request, shop_id: int):
                 for e in sanctions
             ],
             "is_owner": request.user.is_authenticated and request.user.pk == shop.owner_id,
+            "english": _english(),
         },
     )
 

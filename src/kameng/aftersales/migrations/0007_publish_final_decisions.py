@@ -35,6 +35,6 @@ def publish_final_decisions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aftersales", "0005_precedent"), ("accounts", "0001_initial")]
+    dependencies = [("aftersales", "0006_precedent"), ("accounts", "0001_initial")]
 
     operations = [migrations.RunPython(publish_final_decisions, migrations.RunPython.noop)]

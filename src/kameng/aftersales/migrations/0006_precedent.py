@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0004_case_replacement'),
+        ('aftersales', '0005_notification_template'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
