@@ -18,6 +18,7 @@ from kameng.timers.services import handler
 
 from . import lifecycle, services
 from .models import Notification
+from .notifications import render_in
 
 
 def _register(kind: str, run: Callable[[int, datetime], None]) -> None:
@@ -41,11 +42,16 @@ def send_notification_email(to: str, subject: str, body: str) -> int:
 
 
 @on_order_notice
-def notify_about_order(user: User, order: Order, kind: str, text: str, now: datetime) -> None:
+def notify_about_order(user: User, order: Order, kind: str, template: str, params: dict, now: datetime) -> None:
     """An order's notice (orders.notices) in the user's notifications, and by email after commit."""
-    Notification.objects.create(user=user, kind=kind, text=text[:500], created_at=now)
+    text = render_in("zh-hans", template, params)
+    Notification.objects.create(user=user, kind=kind, text=text[:500], template=template, params=params, created_at=now)
     if user.email:
-        enqueue("send_notification_email", user.email, f"[卡盟] 订单 {order.number}", text)
+        subject = render_in(user.language, ORDER_SUBJECT, {"order": order.number})
+        enqueue("send_notification_email", user.email, subject, render_in(user.language, template, params))
+
+
+ORDER_SUBJECT = "[卡盟] 订单 {order}"
 
 
 @handler(WARRANTY_TIMER)

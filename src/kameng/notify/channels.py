@@ -14,6 +14,7 @@ from django.db import transaction
 
 from kameng.accounts.models import Role, User
 from kameng.aftersales.models import Notification, RefundCase
+from kameng.aftersales.notifications import render_in
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.timers import jobs
@@ -96,12 +97,26 @@ def send_test(user: User, kind: str) -> Dispatch:
 
 
 def notify(
-    user: User, event: str, title: str, body: str, *, case: RefundCase | None = None, in_app: bool = True
+    user: User,
+    event: str,
+    title: str,
+    template: str,
+    params: dict | None = None,
+    *,
+    case: RefundCase | None = None,
+    in_app: bool = True,
 ) -> None:
-    """Tell `user`: in-app now (in the caller's transaction), and on every channel after it commits."""
+    """Tell `user`: in-app now (in the caller's transaction), and on every channel after it commits.
+
+    `template` is the Chinese text with `{field}`s filled from `params` (aftersales.notifications):
+    the in-app notice is rendered in its reader's language; the channels get the Chinese text."""
     now = clock_now()
+    params = params or {}
+    body = render_in("zh-hans", template, params)
     if in_app:
-        Notification.objects.create(user=user, case=case, kind=event, text=body[:500], created_at=now)
+        Notification.objects.create(
+            user=user, case=case, kind=event, text=body[:500], template=template, params=params, created_at=now
+        )
     for channel in Channel.objects.filter(user=user):
         _dispatch(channel, event, title, body, now)
 

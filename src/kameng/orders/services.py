@@ -452,11 +452,13 @@ def deliver(order: Order, *, acting_user: User, content: str) -> Order:
 
 
 def _tell_buyer_the_balance_is_unpaid(order: Order, now) -> None:
-    text = (
-        f"订单 {order.number}：商家准备发货，但您的钱包余额不足以支付尾款 ¥{plain_yuan(order.balance_due)}。"
+    template = (
+        "订单 {order}：商家准备发货，但您的钱包余额不足以支付尾款 {balance}。"
         "请充值后在订单页点击“支付尾款”，商家才能发货。"
     )
-    notices.send(order.buyer, order, "balance_unpaid", text, now)
+    notices.send(
+        order.buyer, order, "balance_unpaid", template, {"order": order.number, "balance": order.balance_due}, now
+    )
 
 
 def pay_balance(order: Order, *, acting_user: User) -> Order:
