@@ -35,7 +35,7 @@ from kameng.policy.services import Policy, add_working_days, get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
-from . import lifecycle, rules
+from . import inbox, lifecycle, rules
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -54,7 +54,6 @@ from .models import (
     Actor,
     CaseEvent,
     CaseStatus,
-    Notification,
     Phase,
     Reason,
     RefundCase,
@@ -419,10 +418,7 @@ def _send(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -
 
 
 def _notify(user: User, case: RefundCase, kind: str, text: str, now: datetime) -> None:
-    Notification.objects.create(user=user, case=case, kind=kind, text=text[:500], created_at=now)
-    if user.email:
-        # After commit: on Celery when a broker is configured, in this process otherwise.
-        jobs.enqueue("send_notification_email", user.email, f"[卡盟] 售后单 {case.pk}", text)
+    inbox.deliver(user, kind=kind, text=text, now=now, case=case, subject=f"[卡盟] 售后单 {case.pk}")
 
 
 # ---- opening -------------------------------------------------------------------------------------------

@@ -13,11 +13,10 @@ from kameng.orders.lifecycle import WARRANTY_TIMER
 from kameng.orders.models import Order
 from kameng.orders.notices import on_order_notice
 from kameng.orders.services import release_warranty as release_order_warranty
-from kameng.timers.jobs import enqueue, job
+from kameng.timers.jobs import job
 from kameng.timers.services import handler
 
-from . import lifecycle, services
-from .models import Notification
+from . import inbox, lifecycle, services
 
 
 def _register(kind: str, run: Callable[[int, datetime], None]) -> None:
@@ -43,9 +42,7 @@ def send_notification_email(to: str, subject: str, body: str) -> int:
 @on_order_notice
 def notify_about_order(user: User, order: Order, kind: str, text: str, now: datetime) -> None:
     """An order's notice (orders.notices) in the user's notifications, and by email after commit."""
-    Notification.objects.create(user=user, kind=kind, text=text[:500], created_at=now)
-    if user.email:
-        enqueue("send_notification_email", user.email, f"[卡盟] 订单 {order.number}", text)
+    inbox.deliver(user, kind=kind, text=text, now=now, subject=f"[卡盟] 订单 {order.number}")
 
 
 @handler(WARRANTY_TIMER)

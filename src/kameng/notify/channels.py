@@ -13,7 +13,8 @@ import apprise
 from django.db import transaction
 
 from kameng.accounts.models import Role, User
-from kameng.aftersales.models import Notification, RefundCase
+from kameng.aftersales import inbox
+from kameng.aftersales.models import RefundCase
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.timers import jobs
@@ -100,9 +101,11 @@ def notify(
 ) -> None:
     """Tell `user`: in-app now (in the caller's transaction), and on every channel after it commits."""
     now = clock_now()
+    channels = list(Channel.objects.filter(user=user))
     if in_app:
-        Notification.objects.create(user=user, case=case, kind=event, text=body[:500], created_at=now)
-    for channel in Channel.objects.filter(user=user):
+        sent = tuple((channel.kind, masked(channel.url)) for channel in channels)
+        inbox.deliver(user, kind=event, text=body, now=now, case=case, channels=sent)
+    for channel in channels:
         _dispatch(channel, event, title, body, now)
 
 
