@@ -61,6 +61,16 @@ BENCHES = [
         ],
     ),
     Bench(
+        "checkout",
+        ["checkout.py", "--db", "postgres", "--requests", "200", "--warmup", "20", "--rounds", "2"],
+        [
+            Figure("wallet purchases (same run)", r"^WALLET .*per_second=([\d.]+)", unit="/s"),
+            Figure("direct checkouts, epay (order+notify)", r"^EPAY .*per_second=([\d.]+)", unit="/s"),
+            Figure("direct checkout p95", r"^EPAY .*p95_ms=([\d.]+)", unit="ms"),
+            Figure("epay / wallet", r"^RATIO .* = ([\d.]+)%", unit="%"),
+        ],
+    ),
+    Bench(
         "refunds",
         ["refunds.py", "--db", "postgres", "--lifecycles", "150"],
         [

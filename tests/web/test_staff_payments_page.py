@@ -51,12 +51,13 @@ def test_a_lost_notification_is_found_by_a_recheck_and_the_order_delivered(
     assert set(listed) == {checkout.out_trade_no, topup["out_trade_no"]}
     number = Order.objects.get(pk=order.data["id"]).number
     assert "易支付" in listed[checkout.out_trade_no] and "¥25.00" in listed[checkout.out_trade_no]
+    assert "¥¥" not in "".join(listed.values())
     assert f"订单 {number}" in listed[checkout.out_trade_no] and "钱包充值" in listed[topup["out_trade_no"]]
     assert rows(doc, client.get("/staff/payments/?gateway=sandbox")) == {}
 
     confirm = client.get(f"/staff/payments/{checkout.out_trade_no}/recheck")
     said = next(d for d in doc(confirm).all("dl") if d.attrs.get("data-testid") == "confirm-said").text()
-    assert checkout.out_trade_no in said and "¥25.00" in said and number in said
+    assert checkout.out_trade_no in said and "¥25.00" in said and "¥¥" not in said and number in said
     assert Payment.objects.get(pk=checkout.pk).status == "pending"  # looking at the page asks nothing
 
     done = client.post(f"/staff/payments/{checkout.out_trade_no}/recheck", {"confirmed": "yes"}, follow=True)
