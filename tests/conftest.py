@@ -7,6 +7,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Hypothesis's timing checks (deadline, too_slow) fail property tests on a loaded machine without
+# saying anything about the code: no test here asserts time.
+hypothesis_settings.register_profile("kameng", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("kameng")
 
 os.environ.setdefault("KAMENG_TEST_CLOCK", "1")
 sys.path.insert(0, str(Path(__file__).parent))  # `import gateway_simulators` from any test module
@@ -68,6 +75,17 @@ def _fast_password_hashing():
     fast.enable()
     yield
     fast.disable()
+
+
+@pytest.fixture(autouse=True)
+def _chinese_first():
+    """Every test starts in the default language: a page request activates its reader's language
+    for the thread (Django's LocaleMiddleware, ours) and nothing switches it back afterwards."""
+    from django.utils import translation
+
+    translation.activate("zh-hans")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

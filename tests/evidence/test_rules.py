@@ -2,7 +2,7 @@
 four elements, buyer risk, content sniffing, and the perceptual-hash bands."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kameng.arbitration import media, rules
@@ -171,9 +171,16 @@ def test_sniffing_never_crashes_and_only_names_allowed_types(data):
         lambda t: not t.lstrip("\ufeff \t\r\n").lower().startswith(("<", "#!"))
     )
 )
+@example("\ufeffa BOM typed first")
 def test_any_human_text_is_text_in_utf8_and_utf16(text):
-    assert text_encoding(text.encode("utf-8")) == "utf-8"
-    assert text_encoding(text.encode("utf-16")) == "utf-16"
+    # UTF-8 bytes that begin with EF BB BF carry a signature (Notepad's "UTF-8 with BOM"): read as
+    # utf-8-sig, which drops it; a text typed with a leading U+FEFF is read the same way.
+    utf8 = text.encode("utf-8")
+    encoding = text_encoding(utf8)
+    assert encoding == ("utf-8-sig" if text.startswith("\ufeff") else "utf-8")
+    assert utf8.decode(encoding) == text.removeprefix("\ufeff")
+    utf16 = text.encode("utf-16")  # Python writes its own BOM first: a leading U+FEFF stays text
+    assert text_encoding(utf16) == "utf-16" and utf16.decode("utf-16") == text
 
 
 @settings(max_examples=300)

@@ -9,6 +9,7 @@ from kameng.accounts.models import User
 from kameng.timers import jobs
 
 from .models import Notification
+from .notifications import render_in
 
 IN_APP, EMAIL = "in_app", "email"
 
@@ -23,23 +24,34 @@ def deliver(
     user: User,
     *,
     kind: str,
-    text: str,
+    template: str,
+    params: dict,
     now: datetime,
     case=None,
-    subject: str = "",
+    subject: tuple[str, dict] | None = None,
     channels: tuple[tuple[str, str], ...] = (),
 ) -> Notification:
-    """In-app now; by e-mail too when `subject` is given and the user has an address; `channels`
-    ((kind, masked address) of notification channels the caller sends on) are recorded as sent."""
+    """In-app now (stored as its template and parameters, shown in the reader's language); by e-mail
+    too when `subject` (template, parameters) is given and the user has an address, in the user's
+    language; `channels` ((kind, masked address) the caller sends on) are recorded as sent."""
     sent = [{"channel": IN_APP, "to": ""}]
     emailed = bool(subject and user.email)
     if emailed:
         sent.append({"channel": EMAIL, "to": mask_email(user.email)})
     sent += [{"channel": channel, "to": to} for channel, to in channels]
+    text = render_in("zh-hans", template, params)
     notice = Notification.objects.create(
-        user=user, case=case, kind=kind, text=text[:500], created_at=now, delivered_to=sent
+        user=user,
+        case=case,
+        kind=kind,
+        text=text[:500],
+        template=template,
+        params=params,
+        created_at=now,
+        delivered_to=sent,
     )
-    if emailed:
+    if emailed and subject:
         # After commit: on Celery when a broker is configured, in this process otherwise.
-        jobs.enqueue("send_notification_email", user.email, subject, text)
+        title = render_in(user.language, subject[0], subject[1])
+        jobs.enqueue("send_notification_email", user.email, title, render_in(user.language, template, params))
     return notice

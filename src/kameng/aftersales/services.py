@@ -28,14 +28,14 @@ from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
 from kameng.evidence.models import Evidence
 from kameng.evidence.uploads import inspect_upload
-from kameng.money import yuan
 from kameng.orders import services as orders
 from kameng.orders.models import Order
+from kameng.policy import rulebook
 from kameng.policy.services import Policy, add_working_days, get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
-from . import inbox, lifecycle, rules
+from . import inbox, lifecycle, notifications, precedents, rules
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -214,6 +214,8 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
             data={**stated, **data},
             at=a.now,
         )
+    if row.settle == lifecycle.Settle.DECISION:  # the decision became final: published, in this transaction
+        precedents.publish(case, refunded=stated.get("refund", 0), now=a.now)
     if row.gathers_chat:
         add_fresh_chat_log(case, a.now)
     if entering is not None:
@@ -276,6 +278,9 @@ class _Facts:
 
     def category_rule(self) -> str:
         return self.policy().category(self.order().snapshot["category"])["rule"]
+
+    def decision_rule(self, rule_id: str) -> rulebook.Rule | None:
+        return rulebook.find_decision_rule(rule_id, self.policy().categories)
 
     def send_replacement(self, content: str, now: datetime) -> dict:
         items, sent = orders.deliver_replacement(self.order(), content=content, now=now)
@@ -369,30 +374,22 @@ def _leave(case: RefundCase, phase: lifecycle.PhaseSpec) -> None:
 # ---- notices ----------------------------------------------------------------------------------------
 
 
-def _local(moment: datetime | None) -> str:
-    """A deadline as the parties read it: in the platform's time zone (Beijing time)."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-class _Words(dict):
-    """The fields a notice's text may name, worked out only when it names them."""
-
-    def __init__(self, case: RefundCase, refund: int):
-        super().__init__()
-        self.case, self.refund = case, refund
-
-    def __missing__(self, key: str) -> str:
-        case = self.case
-        deadline = lifecycle.PHASES[Phase(case.phase)].deadline
-        words: dict[str, Callable[[], str]] = {
-            "case": lambda: str(case.pk),
-            "order": lambda: case.order.number or "",
-            "due": lambda: _local(getattr(case, deadline.field)) if deadline else "",
-            "offer": lambda: yuan(case.offer_amount or 0),
-            "proposal": lambda: yuan((case.decision or {}).get("amount") or 0),
-            "closing": lambda: lifecycle.CLOSING[case.resolution or ""].format(refund=yuan(self.refund)),
-        }
-        return words[key]()
+def _params(template: str, case: RefundCase, refund: int) -> dict:
+    """The raw values a notice's template names (aftersales.notifications renders them)."""
+    names = notifications.fields(template)
+    deadline = lifecycle.PHASES[Phase(case.phase)].deadline
+    values: dict[str, Callable[[], object]] = {
+        "case": lambda: case.pk,
+        "order": lambda: case.order.number or "",
+        "due": lambda: notifications.moment(getattr(case, deadline.field)) if deadline else "",
+        "offer": lambda: case.offer_amount or 0,
+        "proposal": lambda: (case.decision or {}).get("amount") or 0,
+        "closing": lambda: case.resolution or "",
+    }
+    params = {name: values[name]() for name in names}
+    if "closing" in names:
+        params["refund"] = refund
+    return params
 
 
 def _recipients(to: To, case: RefundCase) -> list[User]:
@@ -412,13 +409,19 @@ def _recipients(to: To, case: RefundCase) -> list[User]:
 
 
 def _send(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -> None:
-    text = notice.text.format_map(_Words(case, refund))
+    params = _params(notice.text, case, refund)
     for user in _recipients(notice.to, case):
-        _notify(user, case, notice.kind, text, now)
+        _notify(user, case, notice.kind, notice.text, params, now)
 
 
-def _notify(user: User, case: RefundCase, kind: str, text: str, now: datetime) -> None:
-    inbox.deliver(user, kind=kind, text=text, now=now, case=case, subject=f"[卡盟] 售后单 {case.pk}")
+def _notify(user: User, case: RefundCase, kind: str, template: str, params: dict, now: datetime) -> None:
+    """In the reader's language, like the page; e-mailed too when the user has an address."""
+    inbox.deliver(
+        user, kind=kind, template=template, params=params, now=now, case=case, subject=(CASE_SUBJECT, {"case": case.pk})
+    )
+
+
+CASE_SUBJECT = "[卡盟] 售后单 {case}"
 
 
 # ---- opening -------------------------------------------------------------------------------------------
@@ -597,9 +600,12 @@ def decide(
     outcome: str,
     rationale: str,
     amount: int | None = None,
+    rule: str = "",
     now: datetime | None = None,
 ) -> RefundCase:
-    return act(case, "decide", acting_user=acting_user, now=now, outcome=outcome, rationale=rationale, amount=amount)
+    return act(
+        case, "decide", acting_user=acting_user, now=now, outcome=outcome, rationale=rationale, amount=amount, rule=rule
+    )
 
 
 def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool, now: datetime | None = None) -> RefundCase:

@@ -40,9 +40,14 @@ def send_notification_email(to: str, subject: str, body: str) -> int:
 
 
 @on_order_notice
-def notify_about_order(user: User, order: Order, kind: str, text: str, now: datetime) -> None:
+def notify_about_order(user: User, order: Order, kind: str, template: str, params: dict, now: datetime) -> None:
     """An order's notice (orders.notices) in the user's notifications, and by email after commit."""
-    inbox.deliver(user, kind=kind, text=text, now=now, subject=f"[卡盟] 订单 {order.number}")
+    inbox.deliver(
+        user, kind=kind, template=template, params=params, now=now, subject=(ORDER_SUBJECT, {"order": order.number})
+    )
+
+
+ORDER_SUBJECT = "[卡盟] 订单 {order}"
 
 
 @handler(WARRANTY_TIMER)

@@ -7,6 +7,8 @@ Everything here is a hint for the arbitrator (AI证据辅助审核), never a dec
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 RULES_VERSION = 2  # 2: contradictions compared by promise category, ranked, de-duplicated
 
 # Key phrases found in OCR text, descriptions and chat: (kind, pattern). The kind is what the
@@ -239,10 +241,10 @@ def buyer_risk(h: BuyerHistory) -> dict:
     reasons: list[str] = []
     if h.cases >= 2:
         score += min(30, 10 * (h.cases - 1))
-        reasons.append(f"近90天另有 {h.cases} 次售后申请")
+        reasons.append(_("近90天另有 %(n)s 次售后申请") % {"n": h.cases})
     elif h.cases == 1:
         score += 5
-        reasons.append("近90天另有 1 次售后申请")
+        reasons.append(_("近90天另有 1 次售后申请"))
     if h.orders >= 3 and h.refunded_cases:
         rate = h.refunded_cases / h.orders
         if rate >= 0.5:
@@ -251,16 +253,19 @@ def buyer_risk(h: BuyerHistory) -> dict:
             score += 15
         elif rate >= 0.15:
             score += 5
-        reasons.append(f"近90天 {h.orders} 笔订单中 {h.refunded_cases} 笔获得退款（退款率 {rate:.0%}）")
+        reasons.append(
+            _("近90天 %(orders)s 笔订单中 %(refunded)s 笔获得退款（退款率 %(rate)s）")
+            % {"orders": h.orders, "refunded": h.refunded_cases, "rate": f"{rate:.0%}"}
+        )
     elif h.refunded_cases:
         score += 5 * h.refunded_cases
-        reasons.append(f"近90天已获退款 {h.refunded_cases} 次")
+        reasons.append(_("近90天已获退款 %(n)s 次") % {"n": h.refunded_cases})
     if h.refunds_after_confirm:
         score += min(30, 15 * h.refunds_after_confirm)
-        reasons.append(f"{h.refunds_after_confirm} 次在确认收货（货款已放给商家）后申请并获得退款")
+        reasons.append(_("%(n)s 次在确认收货（货款已放给商家）后申请并获得退款") % {"n": h.refunds_after_confirm})
     if h.reused_items:
         score += 35
-        reasons.append(f"买家提交的 {h.reused_items} 份证据与其他售后单中的文件相同或近似")
+        reasons.append(_("买家提交的 %(n)s 份证据与其他售后单中的文件相同或近似") % {"n": h.reused_items})
     if not reasons:
-        reasons.append("近90天无其他售后或退款记录")
+        reasons.append(_("近90天无其他售后或退款记录"))
     return {"score": max(0, min(100, score)), "reasons": reasons}

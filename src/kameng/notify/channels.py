@@ -15,6 +15,7 @@ from django.db import transaction
 from kameng.accounts.models import Role, User
 from kameng.aftersales import inbox
 from kameng.aftersales.models import RefundCase
+from kameng.aftersales.notifications import render_in
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.timers import jobs
@@ -97,14 +98,26 @@ def send_test(user: User, kind: str) -> Dispatch:
 
 
 def notify(
-    user: User, event: str, title: str, body: str, *, case: RefundCase | None = None, in_app: bool = True
+    user: User,
+    event: str,
+    title: str,
+    template: str,
+    params: dict | None = None,
+    *,
+    case: RefundCase | None = None,
+    in_app: bool = True,
 ) -> None:
-    """Tell `user`: in-app now (in the caller's transaction), and on every channel after it commits."""
+    """Tell `user`: in-app now (in the caller's transaction), and on every channel after it commits.
+
+    `template` is the Chinese text with `{field}`s filled from `params` (aftersales.notifications):
+    the in-app notice is rendered in its reader's language; the channels get the Chinese text."""
     now = clock_now()
+    params = params or {}
+    body = render_in("zh-hans", template, params)
     channels = list(Channel.objects.filter(user=user))
     if in_app:
         sent = tuple((channel.kind, masked(channel.url)) for channel in channels)
-        inbox.deliver(user, kind=event, text=body, now=now, case=case, channels=sent)
+        inbox.deliver(user, kind=event, template=template, params=params, now=now, case=case, channels=sent)
     for channel in channels:
         _dispatch(channel, event, title, body, now)
 

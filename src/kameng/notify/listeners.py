@@ -10,7 +10,6 @@ from kameng.aftersales.services import on_case_event
 from kameng.catalog.models import Listing
 from kameng.catalog.stock import on_low_stock
 from kameng.clock.services import now as clock_now
-from kameng.money import yuan
 from kameng.orders.events import on_message, on_order_event
 from kameng.orders.models import Message, Order, OrderEvent
 from kameng.timers import services as timers
@@ -51,7 +50,13 @@ def order_event(event: OrderEvent) -> None:
             order.shop.owner,
             "new_order",
             title,
-            f"新订单 {order.number}：{order.snapshot['title']} × {order.quantity}，{yuan(order.amount)}",
+            "新订单 {order}：{title} × {quantity}，{amount}",
+            {
+                "order": order.number,
+                "title": order.snapshot["title"],
+                "quantity": order.quantity,
+                "amount": order.amount,
+            },
         )
     webhooks.emit(merchant, hook, _order_data(order, event.type))
 
@@ -76,7 +81,13 @@ def message_posted(message: Message) -> None:
     """The buyer hears in-app of the merchant's chat messages (the merchant has its own inbox)."""
     order = message.order
     if message.author_id != order.buyer_id:
-        notify(order.buyer, "message", "", f"订单 {order.number} 有新留言：{message.body[:200]}")
+        notify(
+            order.buyer,
+            "message",
+            "",
+            "订单 {order} 有新留言：{body}",
+            {"order": order.number, "body": message.body[:200]},
+        )
 
 
 # ---- refund cases ----------------------------------------------------------------------------------
@@ -91,7 +102,8 @@ def case_event(event: CaseEvent) -> None:
             merchant,
             "case_opened",
             f"[卡盟] 售后单 {case.pk}",
-            f"订单 {case.order.number} 的买家申请售后，申请退款 {yuan(case.requested_amount)}",
+            "订单 {order} 的买家申请售后，申请退款 {amount}",
+            {"order": case.order.number, "amount": case.requested_amount},
         )
         hook = "refund.opened"
     elif status == CaseStatus.CLOSED:
@@ -100,15 +112,19 @@ def case_event(event: CaseEvent) -> None:
         hook = "refund.updated"
     if event.type == "decide":
         _tell_channels(
-            merchant, "decision", f"[卡盟] 售后单 {case.pk} 已裁决", f"售后单 {case.pk} 平台已裁决，请查看。"
+            merchant,
+            "decision",
+            f"[卡盟] 售后单 {case.pk} 已裁决",
+            "售后单 {case} 平台已裁决，请查看。",
+            {"case": case.pk},
         )
     _arm_reminders(case, status)
     webhooks.emit(merchant.pk, hook, _case_data(case, status, event.type))
 
 
-def _tell_channels(user, event: str, title: str, body: str) -> None:
+def _tell_channels(user, event: str, title: str, template: str, params: dict) -> None:
     """Case notices are in-app already (aftersales); the merchant's channels hear of them here."""
-    notify(user, event, title, body, in_app=False)
+    notify(user, event, title, template, params, in_app=False)
 
 
 def _case_data(case: RefundCase, status: str, event_type: str) -> dict:
@@ -144,12 +160,12 @@ def remind_merchant(target: str, now: datetime) -> None:
         return
     if not (now < case.merchant_respond_by <= now + timedelta(hours=int(hours), minutes=1)):
         return  # the deadline moved: its own reminder is armed
-    body = f"售后单 {case.pk}（订单 {case.order.number}）需要你在 {int(hours)} 小时内处理，超时将按规则处理。"
     notify(
         case.shop.owner,
         f"deadline_{hours}h",
         f"[卡盟] 售后单 {case.pk} 即将超时",
-        body,
+        "售后单 {case}（订单 {order}）需要你在 {hours} 小时内处理，超时将按规则处理。",
+        {"case": case.pk, "order": case.order.number, "hours": int(hours)},
         case=case,
         in_app=int(hours) == 2,
     )
@@ -159,12 +175,17 @@ def remind_merchant(target: str, now: datetime) -> None:
 
 
 def low_stock(listing: Listing, available: int) -> None:
-    body = f"商品「{listing.title}」可售库存只剩 {available} 条，请及时补货。"
-    notify(listing.shop.owner, "low_stock", "[卡盟] 库存不足", body)
+    notify(
+        listing.shop.owner,
+        "low_stock",
+        "[卡盟] 库存不足",
+        "商品「{title}」可售库存只剩 {available} 条，请及时补货。",
+        {"title": listing.title, "available": available},
+    )
 
 
 def withdrawal_paid(withdrawal: Withdrawal) -> None:
-    notify(withdrawal.user, "payout", "[卡盟] 提现已到账", f"提现 {yuan(withdrawal.amount)} 已打款。")
+    notify(withdrawal.user, "payout", "[卡盟] 提现已到账", "提现 {amount} 已打款。", {"amount": withdrawal.amount})
     if withdrawal.user.role == "merchant":
         webhooks.emit(
             withdrawal.user_id,

@@ -31,6 +31,7 @@ from kameng.aftersales.models import CaseEvent, CaseStatus
 from kameng.catalog.models import ShopStatus
 from kameng.errors import DomainError, Error
 from kameng.labels import label
+from kameng.ledger import memos
 from kameng.ledger.models import JournalEntry
 from kameng.money import yuan
 from kameng.orders.events import event_label
@@ -148,7 +149,7 @@ def _money_entry(e) -> Entry:
         " ".join(targets),
         f"{e.memo} {yuan(amount)}".strip(),
         {"amount": amount, "key": e.idempotency_key, "postings": legs},
-        f"{e.memo} {yuan(amount)}".strip(),
+        f"{memos.shown(e.memo)} {yuan(amount)}".strip(),
     )
 
 

@@ -16,7 +16,6 @@ from django.db import transaction
 from kameng.accounts.models import User
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
-from kameng.money import plain_yuan
 from kameng.timers import jobs
 from kameng.wallet import payments
 from kameng.wallet.models import Payment, PaymentRefund, RefundStatus
@@ -100,12 +99,18 @@ def tell_buyer_refunded(payment: Payment, refund: PaymentRefund) -> None:
     order = Order.objects.select_related("buyer").filter(pk=payment.ref).first()
     if order is None:
         return
-    where = "已原路退回" if refund.status != RefundStatus.WALLET else "支付渠道不支持原路退款，已存入您的钱包余额"
-    text = (
-        f"订单 {order.number} 未能成交（付款到账时订单已超时取消或库存已售罄），"
-        f"您支付的 ¥{plain_yuan(refund.amount)} {where}（退款单号 {refund.out_refund_no}）。"
-    )
-    notices.send(order.buyer, order, "payment_refunded", text, clock_now())
+    if refund.status != RefundStatus.WALLET:
+        template = (
+            "订单 {order} 未能成交（付款到账时订单已超时取消或库存已售罄），"
+            "您支付的 {refund} 已原路退回（退款单号 {refund_no}）。"
+        )
+    else:
+        template = (
+            "订单 {order} 未能成交（付款到账时订单已超时取消或库存已售罄），"
+            "支付渠道不支持原路退款，您支付的 {refund} 已存入您的钱包余额（退款单号 {refund_no}）。"
+        )
+    params = {"order": order.number, "refund": refund.amount, "refund_no": refund.out_refund_no}
+    notices.send(order.buyer, order, "payment_refunded", template, params, clock_now())
 
 
 def _email_guest(order: Order) -> None:

@@ -12,7 +12,9 @@ from kameng.accounts.models import User
 
 from .models import Order
 
-Listener = Callable[[User, Order, str, str, datetime], None]
+# (user, order, kind, template, params, now): `template` is Chinese with `{field}`s filled from
+# `params` when the notice is read, in the reader's language (aftersales.notifications).
+Listener = Callable[[User, Order, str, str, dict, datetime], None]
 _LISTENERS: list[Listener] = []
 
 
@@ -21,6 +23,6 @@ def on_order_notice(listener: Listener) -> Listener:
     return listener
 
 
-def send(user: User, order: Order, kind: str, text: str, now: datetime) -> None:
+def send(user: User, order: Order, kind: str, template: str, params: dict, now: datetime) -> None:
     for listener in _LISTENERS:
-        listener(user, order, kind, text, now)
+        listener(user, order, kind, template, params, now)

@@ -90,12 +90,13 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
     """The published formula. Parts below 0.05 points are left out of the explanation."""
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     i = inputs
-    parts: list[tuple[str, float, str]] = [("base", w["base"], "基础分")]
+    parts: list[tuple[str, float, str, str]] = [("base", w["base"], "基础分", "base score")]
     parts.append(
         (
             "tenure",
             min(w["tenure_max"], w["tenure_max"] * i.tenure_days / w["tenure_full_days"]),
             f"入驻 {i.tenure_days} 天",
+            f"{i.tenure_days} days on the platform",
         )
     )
     parts.append(
@@ -103,6 +104,7 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
             "volume",
             min(w["volume_max"], w["volume_max"] * i.orders / w["volume_full_orders"]),
             f"近90天 {i.orders} 笔订单",
+            f"{i.orders} orders in 90 days",
         )
     )
     if i.rating_count and i.rating_average is not None:
@@ -111,6 +113,7 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
                 "rating",
                 (i.rating_average - 3) * w["rating_per_star"],
                 f"{i.rating_count} 条评价，平均 {i.rating_average:.1f} 星",
+                f"{i.rating_count} ratings, {i.rating_average:.1f} stars on average",
             )
         )
     # What the merchant did, never what a buyer merely claimed (rules.md): refunds that happened,
@@ -120,6 +123,7 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
             "disputes",
             -min(w["dispute_max"], w["dispute_per_rate"] * i.refunds / max(i.orders, w["dispute_min_orders"])),
             f"近90天 {i.refunds} 个售后以退款结束",
+            f"{i.refunds} cases ended in a refund in 90 days",
         )
     )
     parts.append(
@@ -127,9 +131,17 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
             "faults",
             -min(w["fault_max"], w["fault_per_rate"] * i.merchant_faults / max(i.resolved, w["fault_min_cases"])),
             f"{i.merchant_faults} 个案件判定商家责任",
+            f"{i.merchant_faults} cases decided against the merchant",
         )
     )
-    parts.append(("timeouts", -min(w["timeout_max"], w["timeout_each"] * i.timeouts), f"{i.timeouts} 次协商超时未回复"))
+    parts.append(
+        (
+            "timeouts",
+            -min(w["timeout_max"], w["timeout_each"] * i.timeouts),
+            f"{i.timeouts} 次协商超时未回复",
+            f"{i.timeouts} negotiation deadlines missed",
+        )
+    )
     if i.median_response_seconds is not None:
         hours = i.median_response_seconds / 3600
         parts.append(
@@ -137,6 +149,7 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
                 "response",
                 -min(w["response_max"], w["response_max"] * hours / w["response_full_hours"]),
                 f"首次响应中位时长 {hours:.1f} 小时",
+                f"median first response {hours:.1f} hours",
             )
         )
     parts.append(
@@ -144,6 +157,7 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
             "off_platform",
             -min(w["off_platform_max"], w["off_platform_each"] * i.off_platform),
             f"{i.off_platform} 条引导站外交易的留言",
+            f"{i.off_platform} chat messages pushing off-platform payment",
         )
     )
     parts.append(
@@ -151,9 +165,10 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
             "overturned",
             -min(w["overturned_max"], w["overturned_each"] * i.overturned_refusals),
             f"{i.overturned_refusals} 次拒绝退款后被推翻",
+            f"{i.overturned_refusals} refusals later overturned",
         )
     )
-    total = sum(points for _code, points, _text in parts)
+    total = sum(points for _code, points, _zh, _en in parts)
     score = max(0, min(100, round(total)))
     return CreditResult(
         score=score,
@@ -162,8 +177,8 @@ def credit_score(inputs: CreditInputs, weights: dict | None = None, floors: dict
         merchant_fault_rate=_ratio(i.merchant_faults, i.cases),
         refund_rate=_ratio(i.refunds, i.orders),
         parts=[
-            {"code": code, "points": round(points, 1), "text": text}
-            for code, points, text in parts
+            {"code": code, "points": round(points, 1), "text": text, "text_en": text_en}
+            for code, points, text, text_en in parts
             if code == "base" or abs(points) >= 0.05
         ],
     )
@@ -481,7 +496,7 @@ REFUND_STANDARDS: dict[str, list[dict]] = {
             "scenario_en": "not as described (level, items, binding)",
             "ratio": "100%",
         },
-        {"scenario": "被卖家找回", "scenario_en": "reclaimed by the seller (找回)", "ratio": "100%"},
+        {"scenario": "被卖家找回", "scenario_en": "reclaimed by the seller", "ratio": "100%"},
     ],
     "game_boosting": [
         {

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F, Min
+from django.utils import translation
 
 from kameng.accounts.models import Role, User
 from kameng.aftersales.models import OPEN_STATUSES, CaseEvent, CaseStatus
@@ -386,11 +387,25 @@ def credit_out(record: MerchantCredit) -> dict:
         "merchant_faults_90d": record.faults_90d,
         "off_platform_90d": record.off_platform_90d,
         "overturned_refusals_90d": record.overturned_refusals_90d,
-        "reasons": [p["text"] for p in record.parts if p["points"] < 0],
-        "parts": [{**part, "cases": [str(c) for c in part.get("cases", [])]} for part in record.parts],
+        "reasons": [_part_text(p) for p in record.parts if p["points"] < 0],
+        "parts": [
+            {
+                "code": part["code"],
+                "points": part["points"],
+                "text": _part_text(part),
+                "cases": [str(c) for c in part.get("cases", [])],
+            }
+            for part in record.parts
+        ],
         "formula_version": rules.FORMULA_VERSION,
         "computed_at": record.computed_at.isoformat(),
     }
+
+
+def _part_text(part: dict) -> str:
+    """A part's explanation in the active language (records stored before `text_en` stay Chinese)."""
+    english = (translation.get_language() or "").startswith("en")
+    return str(part.get("text_en") or part["text"]) if english else str(part["text"])
 
 
 def credit_for_shop(shop: Shop) -> dict:

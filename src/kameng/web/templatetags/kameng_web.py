@@ -8,6 +8,7 @@ from kameng import money
 from kameng.accounts.models import Role
 from kameng.catalog.models import ListingKind, ShopStatus
 from kameng.labels import label
+from kameng.ledger import memos
 from kameng.policy import laws
 from kameng.policy.defaults import CategoryClass
 from kameng.policy.services import get_policy
@@ -25,6 +26,40 @@ def law(name: str) -> str:
     if not isinstance(entry, laws.Law):
         raise template.TemplateSyntaxError(f"{name} is not a law of kameng.policy.laws")
     return entry.cite_en if (translation.get_language() or "").startswith("en") else entry.short
+
+
+@register.filter
+def memo(text: str) -> str:
+    """A journal entry's memo in the active language (kameng.ledger.memos)."""
+    return memos.shown(text)
+
+
+@register.filter
+def cite(text: str) -> str:
+    """A stored citation (the short Chinese form of kameng.policy.laws, several joined by "；") in
+    the active language; a citation the table does not know is shown as stored."""
+    text = str(text or "")
+    if not (translation.get_language() or "").startswith("en"):
+        return text
+    for entry in sorted(laws.LAWS, key=lambda e: -len(e.short)):
+        text = text.replace(entry.short, entry.cite_en)
+    return text.replace("；", "; ")
+
+
+@register.filter
+def platform_text(text: str) -> str:
+    """A text the platform wrote and a row keeps a copy of (a listing's special terms): its
+    translation in the active language, from the catalogue."""
+    return gettext(str(text)) if text else ""
+
+
+@register.filter
+def bilingual(text: str) -> str:
+    """A policy value written "中文 / English": the half of the active language (as is otherwise)."""
+    zh, sep, en = str(text or "").partition(" / ")
+    if not sep:
+        return zh
+    return en if (translation.get_language() or "").startswith("en") else zh
 
 
 @register.filter

@@ -1,25 +1,73 @@
 """The buyer's complaint page: pick a channel, fill the missing details, read the text, download the ZIP."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from kameng.accounts.services import PROFILE_LIMITS, update_profile
 from kameng.complaints import services
 from kameng.complaints.rules import CHANNELS, PROFILE_FIELDS
 from kameng.errors import DomainError, ErrorKind
+from kameng.policy.laws import ARBITRATION_4, COMPLAINT_14, COMPLAINT_21, SMALL_CLAIMS
 
 
 class ProfileForm(forms.Form):
-    real_name = forms.CharField(
-        label=PROFILE_FIELDS["real_name"], required=False, max_length=PROFILE_LIMITS["real_name"]
-    )
-    phone = forms.CharField(label=PROFILE_FIELDS["phone"], required=False, max_length=PROFILE_LIMITS["phone"])
-    address = forms.CharField(label=PROFILE_FIELDS["address"], required=False, max_length=PROFILE_LIMITS["address"])
+    real_name = forms.CharField(label=_lazy("姓名"), required=False, max_length=PROFILE_LIMITS["real_name"])
+    phone = forms.CharField(label=_lazy("联系电话"), required=False, max_length=PROFILE_LIMITS["phone"])
+    address = forms.CharField(label=_lazy("通讯地址"), required=False, max_length=PROFILE_LIMITS["address"])
+
+
+def _reason(channel: str, available: bool, reason: str) -> str:
+    """Why a channel is (not) available: complaints' Chinese sentence, or its English version."""
+    if not (get_language() or "").startswith("en"):
+        return reason
+    commission = settings.ARBITRATION_COMMISSION
+    if channel == "arbitration" and not available:
+        return (
+            "The platform's user agreement has no arbitration clause, and an arbitration commission only takes "
+            f"cases with a written arbitration agreement ({ARBITRATION_4.cite_en}), so no arbitration application is offered; "
+            "please choose the small-claims court instead."
+        )
+    english = {
+        "arbitration": (
+            f"The platform's user agreement lets the buyer choose arbitration by {commission} "
+            "(an optional clause: you may also sue in court)."
+        ),
+        "court": (
+            f"Small money disputes with clear facts go to the small-claims procedure ({SMALL_CLAIMS.cite_en}); you can file "
+            "online through the People's Court Online Service."
+        ),
+        "12315": (
+            f"The market regulator decides within seven working days whether to accept the complaint ({COMPLAINT_14.cite_en}) "
+            f"and ends its mediation if no agreement is reached within forty-five working days ({COMPLAINT_21.cite_en})."
+        ),
+        "police": (
+            "Report only a suspected fraud (false advertising, taking payment without delivering, "
+            "taking back an account already sold)."
+        ),
+    }
+    return english.get(channel, reason)
+
+
+def _shown(channel: dict) -> dict:
+    """A channel of complaints.services.channels_for in the active language."""
+    return {
+        **channel,
+        "title": _(channel["title"]),
+        "document": _(channel["document"]),
+        "recipient": _(channel["recipient"]),
+        "when_to_use": _(channel["when_to_use"]),
+        "reason": _reason(channel["channel"], channel["available"], channel["reason"]),
+        "missing_text": _("、").join(_(label) for label in channel["missing_labels"]),
+    }
 
 
 def _case_for(case_id, user):
@@ -47,11 +95,11 @@ def complaint_page(request, case_id: int):
             except DomainError as exc:
                 form.add_error(exc.param if exc.param in form.fields else None, exc.message())
             else:
-                messages.success(request, "已保存你的联系信息，维权材料已更新。")
+                messages.success(request, _("已保存你的联系信息，维权材料已更新。"))
                 return redirect(page_url)
     else:
         form = ProfileForm(initial={name: getattr(user, name) for name in PROFILE_FIELDS})
-    channels = services.channels_for(case)
+    channels = [_shown(c) for c in services.channels_for(case)]
     current = next(c for c in channels if c["channel"] == channel)
     services.prepare_soon(case, channel)  # the download usually follows: build the package off this request
     return render(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0004_case_replacement'),
+        ('aftersales', '0007_publish_final_decisions'),
     ]
 
     operations = [
