@@ -96,9 +96,14 @@ def pay_checkout(payment: Payment) -> None:
 def tell_buyer_refunded(payment: Payment, refund: PaymentRefund) -> None:
     """Money for an order that could not take it went back by its original route: the buyer hears
     of it at once (in-app, and by email where there is an address, a guest's included)."""
-    order = Order.objects.select_related("buyer").filter(pk=payment.ref).first()
-    if order is None:
-        return
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).select_related("buyer").filter(pk=payment.ref).first()
+        if order is None:
+            return
+        if state_of(order) == lifecycle.AWAITING:
+            # Refused while still awaiting payment (its reserved key gone): cancel it now rather than
+            # leave it payable until its deadline, each payment refunded again.
+            transition(order, Event.PAYMENT_REFUSED, actor=Actor.SYSTEM, user=None, now=clock_now())
     if refund.status != RefundStatus.WALLET:
         template = (
             "订单 {order} 未能成交（付款到账时订单已超时取消或库存已售罄），"
