@@ -19,13 +19,13 @@ from pathlib import Path
 
 from _common import BenchDatabase, Server, machine, make_market, percentiles, request
 
-STATUS_BY_PERCENT = (  # mod(g, 100) below the bound → status
-    (70, "closed"),
-    (80, "awaiting_merchant"),
-    (85, "awaiting_buyer"),
-    (95, "in_arbitration"),
-    (98, "decided"),
-    (100, "in_appeal"),
+STATUS_BY_PERCENT = (  # mod(g, 100) below the bound → status, and the phase (aftersales.models.Phase) under it
+    (70, "closed", "closed"),
+    (80, "awaiting_merchant", "awaiting_merchant"),
+    (85, "awaiting_buyer", "awaiting_buyer_rejected"),
+    (95, "in_arbitration", "in_arbitration"),
+    (98, "decided", "appeal_window"),
+    (100, "in_appeal", "in_appeal"),
 )
 
 
@@ -116,7 +116,12 @@ def generate(n_cases: int, events_per_case: int, merchants: int, buyers: int) ->
             },
         )
         print(f"  orders: {time.perf_counter() - t0:.1f}s", flush=True)
-        status = "CASE " + " ".join(f"WHEN mod(g, 100) < {bound} THEN '{s}'" for bound, s in STATUS_BY_PERCENT) + " END"
+        status = (
+            "CASE " + " ".join(f"WHEN mod(g, 100) < {bound} THEN '{s}'" for bound, s, _ in STATUS_BY_PERCENT) + " END"
+        )
+        phase = (
+            "CASE " + " ".join(f"WHEN mod(g, 100) < {bound} THEN '{p}'" for bound, _, p in STATUS_BY_PERCENT) + " END"
+        )
         decision = (
             "jsonb_build_object('outcome', 'refund_partial', 'amount', 10000, 'rationale', '部分退款', "
             f"'arbitrator', '{arbitrator.pk}', 'decided_at', now()::text, 'final', false)"
@@ -132,6 +137,7 @@ def generate(n_cases: int, events_per_case: int, merchants: int, buyers: int) ->
                 "buyer_id": pick(b0, buyers),
                 "shop_id": pick(s0, merchants),
                 "status": status,
+                "phase": phase,
                 "created_at": f"now() - ({n_cases} - g) * interval '20 seconds'",
                 "decide_by": "CASE WHEN mod(g, 100) >= 85 AND mod(g, 100) < 95 OR mod(g, 100) >= 98 "
                 "THEN now() + (mod(g, 7200) - 1440) * interval '1 minute' END",

@@ -89,13 +89,39 @@ RAW_PG = {
 }
 
 
+_ORDER_COLUMNS = (
+    "buyer_id, shop_id, listing_id, listing_version_id, snapshot, snapshot_sha256, quantity, amount, deposit_amount, "
+    "balance_due, refunded_amount, status, escrow_status, special_terms_accepted, topup_target, created_at"
+)
+
+
+def order_insert() -> tuple[str, list]:
+    """RAW_PG["order"] plus every column the order model has grown since (pay_with, …), with its default:
+    the same row the application writes, whichever commit's schema the database has."""
+    from django.db import connection
+
+    from kameng.orders.models import Order
+
+    named = {c.strip() for c in _ORDER_COLUMNS.split(",")} | {"id", "number"}
+    extra = [f for f in Order._meta.concrete_fields if f.column not in named]
+    if not extra:
+        return RAW_PG["order"], []
+    sql = (
+        RAW_PG["order"]
+        .replace(", created_at) VALUES", ", created_at, " + ", ".join(f.column for f in extra) + ") VALUES")
+        .replace("%s) RETURNING", "%s" + ", %s" * len(extra) + ") RETURNING")
+    )
+    return sql, [f.get_db_prep_save(f.get_default(), connection) for f in extra]
+
+
 def raw_purchase(cur, listing_id, buyer_id, buyer_name, now):
     """The purchase, statement by statement, as a careful hand-written transaction would do it."""
     cur.execute(RAW_PG["listing"], [listing_id])
     _, price, version, _, _, _, shop_id = cur.fetchone()
     cur.execute(RAW_PG["version"], [listing_id, version])
     version_id, data, sha = cur.fetchone()
-    cur.execute(RAW_PG["order"], [buyer_id, shop_id, listing_id, version_id, data, sha, price, now])
+    sql, defaults = order_insert()
+    cur.execute(sql, [buyer_id, shop_id, listing_id, version_id, data, sha, price, now, *defaults])
     order_id = cur.fetchone()[0]
     cur.execute(RAW_PG["number"], [f"KM{now:%Y%m%d}{order_id:08d}", order_id])
     wallet, escrow = f"wallet:user:{buyer_id}", f"escrow:order:{order_id}"

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sweep.py --db postgres --orders 100000 --cases 10000 --sweepers 1
     .venv/bin/python bench/sweep.py --db postgres --orders 100000 --cases 10000 --sweepers 2
+    .venv/bin/python bench/sweep.py --db postgres --orders 20000 --cases 2000 --sweepers 1,2   # one build, two rounds
 
 Builds `--orders` delivered card-key orders through the purchase service (each arms its escrow
 release timer, due after the listing's 24 h verification window) and opens `--cases` refund cases
@@ -9,7 +10,9 @@ on other orders (each arms the merchant's 48 h deadline). The shared test clock 
 the release timers are due, and `--sweepers` processes sweep them with the real handler (lock the
 order, release escrow to the merchant in the ledger, events). The clock moves 24 h more: the
 merchant deadlines are due, and the sweep refunds each buyer in full (merchant silence). The
-ledger check runs at the end.
+ledger check runs at the end. With `--sweepers 1,2` the build makes `--orders` per round and moves
+the second round's release timers 72 h later: after the merchant deadlines, the clock moves on and
+two sweepers sweep the second round.
 """
 
 import argparse
@@ -21,7 +24,7 @@ from pathlib import Path
 from _common import PYTHON, BenchDatabase, machine
 
 
-def build(orders: int, cases: int) -> None:
+def build(orders: int, cases: int) -> list[int]:
     from _common import make_market
 
     from kameng.accounts.services import user_for_token
@@ -31,8 +34,10 @@ def build(orders: int, cases: int) -> None:
     market = make_market(buyers=8, stock=orders + cases + 10)
     buyers = [user_for_token(token) for token in market["buyer_tokens"]]
     t0 = time.perf_counter()
+    built = []
     for i in range(orders + cases):
         order = purchase(acting_user=buyers[i % len(buyers)], listing_id=market["listing"].pk)
+        built.append(order.pk)
         if i >= orders:
             open_case(
                 acting_user=order.buyer,
@@ -44,6 +49,7 @@ def build(orders: int, cases: int) -> None:
         if (i + 1) % 10_000 == 0:
             print(f"  {i + 1:,} orders in {time.perf_counter() - t0:.0f}s", flush=True)
     print(f"built {orders:,} delivered orders and {cases:,} open cases in {time.perf_counter() - t0:.0f}s", flush=True)
+    return built[:orders]
 
 
 def due_by_kind() -> dict[str, int]:
@@ -90,7 +96,11 @@ def main() -> dict:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--orders", type=int, default=100_000, help="delivered orders whose escrow release falls due")
     parser.add_argument("--cases", type=int, default=10_000, help="open cases whose merchant deadline falls due")
-    parser.add_argument("--sweepers", type=int, default=1, help="sweeping processes running at once")
+    parser.add_argument(
+        "--sweepers",
+        default="1",
+        help="sweeping processes running at once; a list (1,2) sweeps one round of orders each",
+    )
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--sweeper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -107,17 +117,31 @@ def main() -> dict:
     try:
         db.kameng("init")
         db.use_here()
-        build(args.orders, args.cases)
-        from kameng.clock.services import advance
+        rounds = [int(n) for n in str(args.sweepers).split(",")]
+        built = build(args.orders * len(rounds), args.cases)
+        from datetime import timedelta
 
+        from django.db.models import F
+
+        from kameng.clock.services import advance
+        from kameng.orders.lifecycle import RELEASE_TIMER
+        from kameng.timers.models import Timer
+
+        for k in range(1, len(rounds)):  # later rounds fall due 72 h apart, after the merchant deadlines
+            ids = built[k * args.orders : (k + 1) * args.orders]
+            Timer.objects.filter(kind=RELEASE_TIMER, target__in=[f"order:{i}" for i in ids]).update(
+                due_at=F("due_at") + timedelta(hours=72 * k)
+            )
+        steps = [("releases", 25, rounds[0]), ("merchant deadlines", 24, rounds[0])]
+        steps += [(f"releases, round {k + 1}", 72 if k > 1 else 48, n) for k, n in enumerate(rounds) if k]
         results = {}
-        for label, hours in (("releases", 25), ("merchant deadlines", 24)):
+        for label, hours, sweepers in steps:
             advance(hours * 3600)
             due = due_by_kind()
-            result = sweep_with(db, args.sweepers)
-            results[label] = result
+            result = sweep_with(db, sweepers)
+            results[f"{label} ({sweepers})"] = result
             print(
-                f"{label}: due {due}; {args.sweepers} sweeper(s) ran {result['ran']:,} timers in "
+                f"{label}: due {due}; {sweepers} sweeper(s) ran {result['ran']:,} timers in "
                 f"{result['seconds']:.1f}s: {result['per_second']:,.0f}/s",
                 flush=True,
             )

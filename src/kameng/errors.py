@@ -111,6 +111,12 @@ class Error(Enum):
         "只能注册为买家或商家",
         "You can only register as a buyer or a merchant",
     )
+    ACCOUNT_EMAIL_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_email",
+        "邮箱地址格式不正确（可以不填）",
+        "That is not a valid e-mail address (it may be left empty)",
+    )
     ACCOUNT_USERNAME_INVALID = (
         K.INVALID_REQUEST,
         "invalid_username",
@@ -754,6 +760,12 @@ class Error(Enum):
         "Another arbitrator has taken this case",
     )
     DECISION_OUTCOME_INVALID = (K.INVALID_REQUEST, "invalid_outcome", "裁决结果无效", "Invalid outcome")
+    DECISION_RULE_UNKNOWN = (
+        K.INVALID_REQUEST,
+        "unknown_rule",
+        "未知的规则编号（可引用的规则见 GET /policies 的 rules）",
+        "Unknown rule id (the rules a decision can cite are GET /policies `rules`)",
+    )
     DECISION_RATIONALE_REQUIRED = (
         K.INVALID_REQUEST,
         "rationale_required",
@@ -972,6 +984,8 @@ class Error(Enum):
     )
     STATS_DAYS_INVALID = (K.INVALID_REQUEST, "invalid_days", "days 必须在 1 到 365 之间", "days must be 1 to 365")
     STATS_WEEKS_INVALID = (K.INVALID_REQUEST, "invalid_weeks", "weeks 必须在 1 到 52 之间", "weeks must be 1 to 52")
+    PRECEDENT_REASON_INVALID = (K.INVALID_REQUEST, "invalid_reason", "未知的售后原因", "Unknown refund reason")
+    PRECEDENT_OUTCOME_INVALID = (K.INVALID_REQUEST, "invalid_outcome", "未知的裁决结果", "Unknown decision outcome")
 
     # ---- complaints: the buyer's documents for 12315, arbitration or the police -------------------------
     COMPLAINT_CHANNEL_INVALID = (

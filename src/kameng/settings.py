@@ -106,6 +106,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "kameng.api.middleware.RequestIdMiddleware",  # first: every answer, even a failed one, has its id
     "kameng.ops.metrics.RequestMetricsMiddleware",
+    "kameng.policy.middleware.PolicyOncePerRequestMiddleware",  # get_policy() reads the table once per request
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

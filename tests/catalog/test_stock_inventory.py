@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 
@@ -195,8 +196,12 @@ def test_a_paid_checkout_whose_reserved_key_is_gone_is_refunded_at_once_and_the_
     assert refund.status == "succeeded" and refund.amount == 2500 and "no stock" in refund.reason
     assert [c["money"] for c in epay.refund_calls] == ["25.00"]
     seen = api.get(f"/orders/{order['id']}", token=buyer.token).data
-    assert seen["status"] == "awaiting_payment" and seen["delivery"] is None and seen["escrow"]["amount"] == 0
+    # Cancelled at once, not left payable (and refundable again) until its deadline.
+    assert seen["status"] == "cancelled" and seen["delivery"] is None and seen["escrow"]["amount"] == 0
     assert ledger.balance(ledger.wallet_code(buyer.pk)) == 0 and ledger.balance(ledger.wallet_code(merchant.pk)) == 0
-    (text,) = Notification.objects.filter(user=buyer, kind="payment_refunded").values_list("text", flat=True)
-    assert order["number"] in text and "¥25.00" in text and "原路退回" in text
+    notice = Notification.objects.get(user=buyer, kind="payment_refunded")
+    assert order["number"] in notice.text and "¥25.00" in notice.text and "原路退回" in notice.text
+    with translation.override("en"):
+        shown = notice.shown()
+    assert order["number"] in shown and "went back by the way you paid" in shown
     assert ledger.check().ok

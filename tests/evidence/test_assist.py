@@ -12,7 +12,7 @@ from kameng.evidence.models import CaseAnalysis, EvidenceExtract
 
 from .conftest import encode, pattern_image, png_bytes, text_image, video_bytes
 
-ASSIST_KEYS = {"checklist", "promises", "findings", "contradictions", "buyer_risk", "reused_evidence"}
+ASSIST_KEYS = {"checklist", "promises", "findings", "contradictions", "buyer_risk", "reused_evidence", "similar_cases"}
 
 
 @pytest.fixture

@@ -129,3 +129,31 @@ def test_ledger_check_cli_exits_0_when_sound_and_1_when_broken(db, capsys):
     assert "PROBLEM: account wallet:user:1" in out
     Account.objects.filter(code=ledger.wallet_code(1)).update(balance=10000)  # leave the books sound
     assert main(["ledger", "check"]) == 0
+
+
+def test_replaying_a_posted_key_after_the_money_moved_on_is_a_no_op_not_a_shortage(db):
+    # The key is claimed by INSERT … ON CONFLICT after the balance check; a replay whose balances no
+    # longer cover it (the wallet was spent since) must still answer "posted before".
+    fund(1, 1000)
+    with transaction.atomic():
+        assert ledger.transfer("purchase:5", "purchase", ledger.wallet_code(1), ledger.escrow_code(5), 1000)
+    with transaction.atomic():
+        assert ledger.transfer("purchase:5", "purchase", ledger.wallet_code(1), ledger.escrow_code(5), 1000) is None
+    assert ledger.balance(ledger.wallet_code(1)) == 0
+    assert JournalEntry.objects.filter(idempotency_key="purchase:5").count() == 1
+
+
+def test_accounts_a_caller_holds_are_not_locked_again_and_their_balances_move(db):
+    fund(1, 5000)
+    wallet, escrow = ledger.wallet_code(1), ledger.escrow_code(3)
+    with transaction.atomic():
+        held = ledger.lock_accounts([wallet, escrow])
+        assert ledger.lock_accounts([escrow], held=held) is held
+        ledger.post("purchase:3", "purchase", [ledger.Transfer(wallet, escrow, 2000)], held=held)
+        # The caller's objects are the ones that moved: a second effect splits by fresh balances.
+        assert (held[wallet].balance, held[escrow].balance) == (3000, 2000)
+        ledger.post("purchase:3:more", "purchase", [ledger.Transfer(wallet, escrow, 3000)], held=held)
+        with pytest.raises(DomainError):
+            ledger.post("purchase:3:too-much", "purchase", [ledger.Transfer(wallet, escrow, 1)], held=held)
+    assert ledger.balance(wallet) == 0 and ledger.balance(escrow) == 5000
+    assert ledger.check().ok

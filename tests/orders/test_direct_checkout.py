@@ -13,6 +13,7 @@ import pytest
 from kameng.clock import services as clock
 from kameng.ledger import services as ledger
 from kameng.orders.models import OrderEvent
+from kameng.timers import services as timers
 from kameng.wallet.models import Payment, PaymentRefund
 
 
@@ -113,9 +114,13 @@ def test_a_payment_after_the_deadline_is_refused_even_before_the_timer_ran(api, 
     clock.advance(15 * 60)  # the deadline passed; the sweeper has not run the payment timer yet
     with committing():
         sandbox_pay(api, order, buyer)
-    assert api.get(f"/orders/{order['id']}", token=buyer.token).data["status"] == "awaiting_payment"
+    # Refunded, and cancelled at once: the deadline is checked when the payment arrives.
+    assert api.get(f"/orders/{order['id']}", token=buyer.token).data["status"] == "cancelled"
     assert PaymentRefund.objects.filter(payment__out_trade_no=order["payment"]["out_trade_no"]).count() == 1
-    assert wallet(buyer) == 0 and "paid" not in events(order)
+    assert wallet(buyer) == 0 and "paid" not in events(order) and "cancelled" in events(order)
+    clock.advance(60)
+    timers.sweep()  # the payment timer then finds nothing to do
+    assert api.get(f"/orders/{order['id']}", token=buyer.token).data["status"] == "cancelled"
 
 
 def test_a_buyer_has_at_most_three_unpaid_orders(api, buyer, make_listing, merchant, fund, advance):

@@ -120,6 +120,8 @@ MATRIX = {
     ("GET", "/refunds/{case_id}/complaint/channels"): BUYER_ACTION,
     ("GET", "/policies"): EVERYONE,
     ("GET", "/stats"): EVERYONE,
+    ("GET", "/precedents"): EVERYONE,  # anonymized: no names, shops, orders, contacts or evidence
+    ("GET", "/arbitration/consistency"): ADMIN_ONLY,
     ("GET", "/shops/{shop_id}/credit"): EVERYONE,
     ("GET", "/shops/{shop_id}/reviews"): EVERYONE,
     # Reviews are on O2, which never had a case: arbitrators do not see it at all.

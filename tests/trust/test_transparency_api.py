@@ -91,7 +91,8 @@ def test_stats_count_disputes_resolution_times_and_decisions_inside_the_sla(
     s = res.data
     assert (s["orders"], s["cases"], s["dispute_rate"]) == (5, 4, 0.8)
     assert s["resolved"] == 4
-    assert s["median_resolution_seconds"] == 5400  # of 0 s, 1 h, 2 h and 8 days
+    # of 0 s, 1 h, 2 h and 8 days, plus the real seconds the requests took on a loaded machine
+    assert 5400 <= s["median_resolution_seconds"] < 5400 + 60
     assert (s["decided"], s["decided_within_sla"], s["decided_within_sla_share"]) == (2, 1, 0.5)
     assert s["by_outcome"] == {"refund_full": 2, "withdrawn": 1, "no_refund": 1}
     assert s["by_category"]["software_license"]["cases"] == 3 and s["by_category"]["game_account"]["cases"] == 1

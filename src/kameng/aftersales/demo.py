@@ -96,6 +96,7 @@ def _decided(order, users, now):
         acting_user=users["arbitrator"],
         outcome="refund_full",
         rationale=RATIONALE_OFFICE,
+        rule=f"category.{order.snapshot['category']}",  # the rationale applies the category's refund rule
     )
 
 

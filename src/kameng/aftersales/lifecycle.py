@@ -49,6 +49,7 @@ class Facts(Protocol):
     def refundable(self) -> int: ...  # what the order can still refund (locks the order)
     def new_evidence(self) -> bool: ...  # the actor added evidence after the decision
     def category_rule(self) -> str: ...  # the refund rule of the order's category, as the policy says now
+    def decision_rule(self, rule_id: str) -> Any: ...  # the rulebook's Rule a decision may cite, or None
     def send_replacement(self, content: str, now: datetime) -> dict: ...  # 补发: sends it, says what was sent
 
 
@@ -153,6 +154,12 @@ def outcome_known(a: Attempt) -> bool:
     return a.input["outcome"] in Outcome.values
 
 
+@check(Error.DECISION_RULE_UNKNOWN, "rule")
+def rule_known(a: Attempt) -> bool:
+    """`rule` is optional; when given it must be a rule a decision can cite (kameng.policy.rulebook)."""
+    return not a.input["rule"] or a.facts.decision_rule(a.input["rule"]) is not None
+
+
 @check(Error.DECISION_RATIONALE_REQUIRED, "rationale")
 def rationale_written(a: Attempt) -> bool:
     return len(a.input["rationale"]) >= 10
@@ -202,7 +209,14 @@ def new_evidence_since_decision(a: Attempt) -> bool:
 
 binding_in_appeal = binding.refusing(Error.APPEAL_DECISION_MUST_BIND, "outcome")
 binding_after_compromise = binding.refusing(Error.COMPROMISE_DECLINED_MUST_BIND, "outcome")
-DECIDES = (not_claimed_by_another, outcome_known, rationale_written, decided_amount_valid, within_refundable)
+DECIDES = (
+    not_claimed_by_another,
+    outcome_known,
+    rule_known,
+    rationale_written,
+    decided_amount_valid,
+    within_refundable,
+)
 
 
 # ---- effects: fields written, event data ------------------------------------------------------------
@@ -220,7 +234,16 @@ def _record(a: Attempt, *, final: bool) -> dict:
         "decided_at": a.now.isoformat(),
         "final": final,
         "category_rule": a.facts.category_rule(),
+        **_rule_record(a),
     }
+
+
+def _rule_record(a: Attempt) -> dict:
+    """The rule applied, by its rulebook id, with its wording as it stood when the decision was made."""
+    rule = a.facts.decision_rule(a.input["rule"]) if a.input["rule"] else None
+    if rule is None:
+        return {"rule": None}
+    return {"rule": rule.id, "rule_text": rule.text, "rule_text_en": rule.text_en}
 
 
 def first_response(a: Attempt) -> dict:
@@ -557,7 +580,12 @@ AMOUNT = Input("OfferIn", (Field("amount", Kind.AMOUNT),))
 REASON = Input("ReasonIn", (Field("reason", Kind.TEXT),))
 DECISION = Input(
     "DecideIn",
-    (Field("outcome", Kind.CHOICE), Field("amount", Kind.OPTIONAL_AMOUNT), Field("rationale", Kind.TEXT)),
+    (
+        Field("outcome", Kind.CHOICE),
+        Field("amount", Kind.OPTIONAL_AMOUNT),
+        Field("rationale", Kind.TEXT),
+        Field("rule", Kind.OPTIONAL_TEXT),  # a rule id from GET /policies `rules`
+    ),
 )
 ANSWER = Input("CompromiseIn", (Field("accept", Kind.FLAG),))
 
@@ -641,6 +669,9 @@ class _NoFacts:
         raise AssertionError("offering needs no facts")
 
     def category_rule(self) -> str:
+        raise AssertionError("offering needs no facts")
+
+    def decision_rule(self, rule_id: str) -> Any:
         raise AssertionError("offering needs no facts")
 
     def send_replacement(self, content: str, now: datetime) -> dict:

@@ -175,6 +175,9 @@ class Notification(models.Model):
     params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    # Where it went besides this inbox: [{channel: "in_app"|"email"|a notification channel's kind,
+    # to: the masked address}] (kameng.aftersales.inbox); empty for notices older than the field.
+    delivered_to = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "-id"], name="notification_user")]
@@ -186,3 +189,44 @@ class Notification(models.Model):
         from .notifications import render
 
         return render(self.template, self.params)
+
+
+class Precedent(models.Model):
+    """A final decision, published anonymized (GET /precedents, /precedents/): written in the transaction
+    that makes the decision final (kameng.aftersales.precedents.publish), once per case. The parties, the
+    shop, the order and the evidence are not in it; the rationale is scrubbed of names and contacts.
+    The first decision and what the appeal did to it are kept for the arbitrators' consistency figures."""
+
+    case = models.OneToOneField(RefundCase, on_delete=models.PROTECT, related_name="precedent")
+    category = models.CharField(max_length=40)
+    reason = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20)  # the standing decision's Outcome
+    requested_amount = models.PositiveBigIntegerField()
+    refunded_amount = models.PositiveBigIntegerField()
+    rule = models.CharField(max_length=64, blank=True, default="")  # a kameng.policy.rulebook id
+    rule_text = models.TextField(blank=True, default="")
+    rule_text_en = models.TextField(blank=True, default="")
+    rationale = models.TextField()  # scrubbed
+    decided_at = models.DateTimeField()  # when the standing decision was made
+    published_at = models.DateTimeField()  # when it became final
+    first_arbitrator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="first_precedents"
+    )
+    first_outcome = models.CharField(max_length=20)
+    first_amount = models.PositiveBigIntegerField()
+    appealed = models.BooleanField(default=False)
+    changed_on_appeal = models.BooleanField(default=False)  # the appeal changed the outcome or the amount
+    reversed_on_appeal = models.BooleanField(default=False)  # the appeal changed the outcome
+
+    class Meta:
+        indexes = [
+            # the public list's filters, newest first (each filter alone or with the others)
+            models.Index(fields=["category", "reason", "outcome", "-id"], name="precedent_filters"),
+            models.Index(fields=["category", "-id"], name="precedent_category"),
+            models.Index(fields=["reason", "-id"], name="precedent_reason"),
+            models.Index(fields=["outcome", "-id"], name="precedent_outcome"),
+            # similar cases: same category and reason, nearest amount (two ordered scans)
+            models.Index(fields=["category", "reason", "requested_amount"], name="precedent_similar"),
+            # the consistency figures, per arbitrator
+            models.Index(fields=["first_arbitrator", "appealed"], name="precedent_arbitrator"),
+        ]

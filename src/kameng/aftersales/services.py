@@ -30,11 +30,12 @@ from kameng.evidence.models import Evidence
 from kameng.evidence.uploads import inspect_upload
 from kameng.orders import services as orders
 from kameng.orders.models import Order
+from kameng.policy import rulebook
 from kameng.policy.services import Policy, add_working_days, get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
-from . import lifecycle, notifications, rules
+from . import inbox, lifecycle, notifications, precedents, rules
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -53,7 +54,6 @@ from .models import (
     Actor,
     CaseEvent,
     CaseStatus,
-    Notification,
     Phase,
     Reason,
     RefundCase,
@@ -214,6 +214,8 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
             data={**stated, **data},
             at=a.now,
         )
+    if row.settle == lifecycle.Settle.DECISION:  # the decision became final: published, in this transaction
+        precedents.publish(case, refunded=stated.get("refund", 0), now=a.now)
     if row.gathers_chat:
         add_fresh_chat_log(case, a.now)
     if entering is not None:
@@ -276,6 +278,9 @@ class _Facts:
 
     def category_rule(self) -> str:
         return self.policy().category(self.order().snapshot["category"])["rule"]
+
+    def decision_rule(self, rule_id: str) -> rulebook.Rule | None:
+        return rulebook.find_decision_rule(rule_id, self.policy().categories)
 
     def send_replacement(self, content: str, now: datetime) -> dict:
         items, sent = orders.deliver_replacement(self.order(), content=content, now=now)
@@ -410,16 +415,10 @@ def _send(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -
 
 
 def _notify(user: User, case: RefundCase, kind: str, template: str, params: dict, now: datetime) -> None:
-    text = notifications.render_in("zh-hans", template, params)
-    Notification.objects.create(
-        user=user, case=case, kind=kind, text=text[:500], template=template, params=params, created_at=now
+    """In the reader's language, like the page; e-mailed too when the user has an address."""
+    inbox.deliver(
+        user, kind=kind, template=template, params=params, now=now, case=case, subject=(CASE_SUBJECT, {"case": case.pk})
     )
-    if user.email:
-        # After commit: on Celery when a broker is configured, in this process otherwise. In the
-        # reader's language, like the page.
-        subject = notifications.render_in(user.language, CASE_SUBJECT, {"case": case.pk})
-        body = notifications.render_in(user.language, template, params)
-        jobs.enqueue("send_notification_email", user.email, subject, body)
 
 
 CASE_SUBJECT = "[卡盟] 售后单 {case}"
@@ -601,9 +600,12 @@ def decide(
     outcome: str,
     rationale: str,
     amount: int | None = None,
+    rule: str = "",
     now: datetime | None = None,
 ) -> RefundCase:
-    return act(case, "decide", acting_user=acting_user, now=now, outcome=outcome, rationale=rationale, amount=amount)
+    return act(
+        case, "decide", acting_user=acting_user, now=now, outcome=outcome, rationale=rationale, amount=amount, rule=rule
+    )
 
 
 def respond_compromise(case: RefundCase, *, acting_user: User, accept: bool, now: datetime | None = None) -> RefundCase:

@@ -3,15 +3,19 @@
 (Upload, download and manifest live with the refund-case endpoints.)
 """
 
+from typing import Annotated
+
 from ninja import Router
 
 from kameng.accounts.models import Role
+from kameng.aftersales import precedents
+from kameng.aftersales.models import Outcome
 from kameng.aftersales.services import get_case_for
 from kameng.arbitration.assist import assist_for, preview_file
-from kameng.errors import DomainError, Error
+from kameng.errors import DomainError, Error, is_english
 from kameng.ops.storage import download_response
 
-from .contract import Out, PathId, download, raises
+from .contract import Fen, Id, Out, PathId, download, enum_of, raises
 
 router = Router(tags=["evidence"])
 
@@ -55,6 +59,21 @@ class ReusedOut(Out):
     same_order: bool
 
 
+class SimilarRuleOut(Out):
+    id: str
+    text: str
+
+
+class SimilarCaseOut(Out):
+    """A final case like this one (same category and reason, nearest amount) and how it was decided."""
+
+    case: Id
+    outcome: Annotated[str, enum_of(Outcome)]
+    rule: SimilarRuleOut | None
+    requested_amount: Fen
+    refunded_amount: Fen
+
+
 class AssistOut(Out):
     checklist: Checklist
     promises: list[str]
@@ -62,6 +81,7 @@ class AssistOut(Out):
     contradictions: list[ContradictionOut]
     buyer_risk: BuyerRiskOut
     reused_evidence: list[ReusedOut]
+    similar_cases: list[SimilarCaseOut]
 
 
 @router.get("/refunds/{case_id}/assist", response=AssistOut, exclude_none=True)
@@ -74,7 +94,18 @@ def assist(request, case_id: PathId):
     case = get_case_for(case_id, request.auth)
     if request.auth.role not in (Role.ARBITRATOR, Role.ADMIN):
         raise DomainError(Error.EVIDENCE_ASSIST_ARBITRATORS_ONLY)
-    return assist_for(case)
+    english = is_english()
+    similar = [
+        {
+            "case": str(p.case_id),
+            "outcome": p.outcome,
+            "rule": precedents.rule_ref(p, english),
+            "requested_amount": p.requested_amount,
+            "refunded_amount": p.refunded_amount,
+        }
+        for p in precedents.similar_to(case)
+    ]
+    return {**assist_for(case), "similar_cases": similar}
 
 
 @router.get(

@@ -27,7 +27,7 @@ from kameng.aftersales.models import (
 )
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
-from kameng.errors import DomainError, Error
+from kameng.errors import DomainError, Error, is_english
 from kameng.evidence.models import Evidence
 from kameng.evidence.services import download_name
 from kameng.ops.storage import download_response
@@ -75,6 +75,13 @@ class EvidenceOut(Out):
     uploaded_at: Timestamp
 
 
+class DecisionRuleOut(Out):
+    """The rule a decision applied (GET /policies `rules`; the rules page's #rule-<id>)."""
+
+    id: str
+    text: str
+
+
 class DecisionOut(Out):
     outcome: Annotated[str, enum_of(Outcome)]
     amount: Fen | None
@@ -83,6 +90,7 @@ class DecisionOut(Out):
     decided_at: Timestamp
     final: bool
     category_rule: str | None
+    rule: DecisionRuleOut | None
 
 
 class AppealOut(Out):
@@ -174,6 +182,11 @@ class ManifestOut(Out):
     head: str | None
 
 
+class DeliveredTo(Out):
+    channel: str  # "in_app", "email", or a notification channel's kind (telegram, wecom, …)
+    to: str  # the address, masked ("b***@example.com"); "" for in-app
+
+
 class NotificationOut(Out):
     id: Id
     kind: str
@@ -181,6 +194,7 @@ class NotificationOut(Out):
     case: Id | None
     created_at: Timestamp
     read: bool
+    delivered_to: list[DeliveredTo]  # where it was sent: always in-app, and the e-mail / channels it also went to
 
 
 def evidence_out(item) -> dict:
@@ -208,7 +222,16 @@ def decision_out(record: dict | None, *, final: bool | None = None) -> dict | No
         "decided_at": record["decided_at"],
         "final": record.get("final", False) if final is None else final,
         "category_rule": record.get("category_rule"),
+        "rule": decision_rule_out(record),
     }
+
+
+def decision_rule_out(record: dict) -> dict | None:
+    """{id, text} of the rule a decision applied, in the caller's language; None when it cited none."""
+    if not record.get("rule"):
+        return None
+    english = is_english()
+    return {"id": record["rule"], "text": record.get("rule_text_en" if english else "rule_text") or record["rule"]}
 
 
 def next_step_out(step: lifecycle.NextStep) -> dict:
@@ -500,6 +523,7 @@ ACTION_ERRORS = (
     Error.OFFER_AMOUNT_INVALID,
     Error.REJECTION_REASON_REQUIRED,
     Error.DECISION_OUTCOME_INVALID,
+    Error.DECISION_RULE_UNKNOWN,
     Error.DECISION_RATIONALE_REQUIRED,
     Error.DECISION_AMOUNT_INVALID,
     Error.APPEAL_CONFLICT_OF_INTEREST,
@@ -579,5 +603,6 @@ def notifications(request, limit: Limit = 20, starting_after: Cursor = None):
             "case": str(n.case_id) if n.case_id else None,
             "created_at": iso(n.created_at),
             "read": n.read_at is not None,
+            "delivered_to": n.delivered_to or [{"channel": "in_app", "to": ""}],
         },
     )

@@ -6,15 +6,17 @@ from ninja import Router, Schema, Status
 from pydantic import Field, StrictInt, WithJsonSchema
 
 from kameng.accounts.models import Role
+from kameng.aftersales import precedents
+from kameng.aftersales.models import Outcome, Precedent, Reason
 from kameng.catalog.models import Shop, ShopStatus
-from kameng.errors import DomainError, Error
+from kameng.errors import DomainError, Error, is_english
 from kameng.orders.services import get_order_for
 from kameng.trust import services
 from kameng.trust.models import Review, SanctionEvent
 from kameng.trust.policies import published_policies
 from kameng.trust.stats import platform_stats
 
-from .base import paginate, require_role
+from .base import iso, paginate, require_role
 from .catalog import Credit, RefundRatio, ReviewOut, ReviewSummary, UnfairClause
 from .contract import Cursor, Fen, Id, Limit, Out, PathId, QueryInt, Timestamp, enum_of, page_of, raises
 
@@ -144,6 +146,15 @@ class LawOut(Out):
     text_en: str
 
 
+class RuleOut(Out):
+    """A rule a decision or a sanction cites, by its stable id (the rules page's #rule-<id>)."""
+
+    id: str
+    text: str  # in the caller's language (Accept-Language)
+    text_en: str
+    laws: list[str]  # the articles behind it, from the law table
+
+
 class PoliciesOut(Out):
     """The published rules: categories and refund standards, deadlines, fast track, the credit formula."""
 
@@ -156,6 +167,7 @@ class PoliciesOut(Out):
     unfair_clauses: list[UnfairClause]
     off_platform_payment: OffPlatformPolicy
     laws: list[LawOut]
+    rules: list[RuleOut]
     settlement: SettlementPolicy
 
 
@@ -292,3 +304,83 @@ def all_sanctions(request, limit: Limit = 20, starting_after: Cursor = None):
     """Every sanction, newest first (admins and arbitrators)."""
     require_role(request, Role.ADMIN, Role.ARBITRATOR)
     return paginate(SanctionEvent.objects.all(), limit, starting_after, services.sanction_out)
+
+
+class PrecedentRuleOut(Out):
+    """The rule the decision applied, as worded when it was made (GET /policies `rules`)."""
+
+    id: str
+    text: str
+
+
+class PrecedentOut(Out):
+    """A final decision, anonymized: no names, shop names, order numbers, contacts or evidence."""
+
+    id: Id
+    category: str
+    reason: Annotated[str, enum_of(Reason)]
+    outcome: Annotated[str, enum_of(Outcome)]
+    requested_amount: Fen
+    refunded_amount: Fen
+    rule: PrecedentRuleOut | None
+    rationale: str
+    decided_at: Timestamp
+
+
+def precedent_out(precedent: Precedent, english: bool) -> dict:
+    return {
+        "id": str(precedent.pk),
+        "category": precedent.category,
+        "reason": precedent.reason,
+        "outcome": precedent.outcome,
+        "requested_amount": precedent.requested_amount,
+        "refunded_amount": precedent.refunded_amount,
+        "rule": precedents.rule_ref(precedent, english),
+        "rationale": precedent.rationale,
+        "decided_at": iso(precedent.decided_at),
+    }
+
+
+@router.get("/precedents", response=page_of(PrecedentOut), auth=None)
+@raises(Error.LIMIT_OUT_OF_RANGE, Error.CURSOR_INVALID, Error.PRECEDENT_REASON_INVALID, Error.PRECEDENT_OUTCOME_INVALID)
+def list_precedents(
+    request,
+    category: str = "",
+    reason: Annotated[str, enum_of(Reason)] | None = None,
+    outcome: Annotated[str, enum_of(Outcome)] | None = None,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
+):
+    """Final decisions, published anonymized, newest first; filters by category, reason and outcome."""
+    if reason and reason not in Reason.values:
+        raise DomainError(Error.PRECEDENT_REASON_INVALID, param="reason")
+    if outcome and outcome not in Outcome.values:
+        raise DomainError(Error.PRECEDENT_OUTCOME_INVALID, param="outcome")
+    english = is_english()
+    qs = precedents.published(category=category, reason=reason or "", outcome=outcome or "")
+    return paginate(qs, limit, starting_after, lambda p: precedent_out(p, english))
+
+
+class ConsistencyOut(Out):
+    """One arbitrator's first decisions that became final, and what appeals did to them."""
+
+    arbitrator: Id
+    username: str
+    decisions: int
+    appealed: int
+    changed: int  # the appeal changed the outcome or the amount
+    reversed: int  # the appeal changed the outcome
+    changed_share: float | None
+    reversed_share: float | None
+
+
+class ConsistencyList(Out):
+    data: list[ConsistencyOut]
+
+
+@router.get("/arbitration/consistency", response=ConsistencyList)
+@raises(Error.WRONG_ROLE)
+def arbitration_consistency(request):
+    """Per arbitrator: the share of final decisions changed or reversed on appeal (admins)."""
+    require_role(request, Role.ADMIN)
+    return {"data": precedents.consistency()}

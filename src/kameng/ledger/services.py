@@ -57,30 +57,58 @@ def kind_of(code: AccountCode) -> AccountKind:
     return kind
 
 
-def _create_missing(codes: list[AccountCode]) -> None:
-    """One INSERT … ON CONFLICT DO NOTHING: a concurrent movement may create the same account first."""
-    Account.objects.bulk_create([Account(code=code, kind=kind_of(code)) for code in codes], ignore_conflicts=True)
+def _create_missing(codes: list[AccountCode]) -> dict[AccountCode, Account]:
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING: the rows it returns are new and ours (locked by this
+    transaction as it inserted them); a code missing from the answer was created by a concurrent
+    movement first, and the caller locks it like any existing account."""
+    fields = ["id", "code", "kind", "balance"]
+    table = connection.ops.quote_name(Account._meta.db_table)
+    params: list = []
+    for code in codes:
+        params += [code, str(kind_of(code).value)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("code", "kind", "balance") VALUES {", ".join(["(%s, %s, 0)"] * len(codes))} '
+            f'ON CONFLICT ("code") DO NOTHING RETURNING {", ".join(connection.ops.quote_name(f) for f in fields)}',
+            params,
+        )
+        rows = cursor.fetchall()
+    created = (Account.from_db(connection.alias, fields, row) for row in rows)
+    return {AccountCode(a.code): a for a in created}
 
 
-def lock_accounts(codes: Iterable[AccountCode]) -> dict[AccountCode, Account]:
+def lock_accounts(
+    codes: Iterable[AccountCode], *, held: dict[AccountCode, Account] | None = None
+) -> dict[AccountCode, Account]:
     """Lock these accounts (creating missing ones) in code order, and return them by code.
 
     The one way to hold balances still: fixed order, so two movements never deadlock. Whoever
     reads balances before posting (to split an amount, to refuse one) locks every account the
     entry will touch in this one call; `post` then re-locks only rows it already holds.
+
+    `held`: accounts this transaction locked already (what an earlier call returned, balances kept
+    current by `post`): only the codes missing from it are locked, and they are added to it. An
+    order's transition locks every account its row may touch once and hands them down.
     """
     assert connection.in_atomic_block, "ledger.lock_accounts must run inside a transaction"
-    ordered = sorted(set(codes))
+    wanted = set(codes)
+    if held is not None and wanted <= held.keys():
+        return held
+    ordered = sorted(wanted - held.keys() if held is not None else wanted)
     locked = _lock_existing(ordered)
-    if len(locked) < len(ordered):  # first use of an account: create it, then lock what was missing
-        _create_missing([code for code in ordered if code not in locked])
-        locked = _lock_existing(ordered)
-    return locked
+    if len(locked) < len(ordered):  # first use of an account: create it (a new order's escrow, say)
+        missing = [code for code in ordered if code not in locked]
+        locked.update(_create_missing(missing))
+        if raced := [code for code in missing if code not in locked]:
+            locked.update(_lock_existing(raced))
+    if held is None:
+        return locked
+    held.update(locked)
+    return held
 
 
 def _lock_existing(ordered: list[AccountCode]) -> dict[AccountCode, Account]:
-    """One statement: re-locking rows this transaction holds already (a transition locks every account
-    first, the escrow split and `post` lock them again) costs nothing more."""
+    """One statement: re-locking rows this transaction holds already costs nothing more."""
     locked = Account.objects.select_for_update().filter(code__in=ordered).order_by("code")
     return {AccountCode(a.code): a for a in locked}
 
@@ -107,11 +135,15 @@ def post(
     order_id=None,
     case_id=None,
     actor: str = "",
+    held: dict[AccountCode, Account] | None = None,
+    now=None,
 ) -> JournalEntry | None:
     """Write one balanced journal entry; returns None if this key was already posted.
 
     Must run inside the caller's transaction so the money moves with the state change.
     Raises DomainError(INSUFFICIENT_FUNDS) if a wallet or escrow would go negative.
+    `held`: the accounts the caller locked already (see `lock_accounts`); their balances move here.
+    `now`: the entry's time, when the caller has read the clock already.
     """
     assert connection.in_atomic_block, "ledger.post must run inside a transaction"
     transfers = [t for t in transfers if t.amount]
@@ -124,31 +156,63 @@ def post(
         deltas[t.source] = deltas.get(t.source, 0) - t.amount
         deltas[t.destination] = deltas.get(t.destination, 0) + t.amount
     codes = sorted(deltas)
-    accounts = lock_accounts(codes)
-    # Checked under the accounts' locks: a concurrent twin (same key, so the same accounts) has either
-    # committed — and this sees its entry — or not started. Should one still slip through, the unique
-    # key refuses the insert and the whole transaction rolls back: nothing moves twice.
-    if JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
-        return None
+    accounts = lock_accounts(codes, held=held)
     for code in codes:
         account = accounts[code]
         if account.kind in NON_NEGATIVE and account.balance + deltas[code] < 0:
+            # Posted before? Then this is a replay (the balances moved since), not a shortage.
+            if JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
+                return None
             raise DomainError(Error.INSUFFICIENT_FUNDS)
-    entry = JournalEntry.objects.create(
-        idempotency_key=idempotency_key,
-        kind=kind,
-        memo=memo[:255],
-        order_id=order_id,
-        case_id=case_id,
-        actor=actor,
-        created_at=clock_now(),
+    # The key is claimed under the accounts' locks: a concurrent twin (same key, so the same accounts)
+    # has either committed — and ON CONFLICT finds its entry: nothing moves twice — or not started.
+    entry = _insert_entry(
+        JournalEntry(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            memo=memo[:255],
+            order_id=order_id,
+            case_id=case_id,
+            actor=actor,
+            created_at=now or clock_now(),
+        )
     )
+    if entry is None:
+        return None
     Posting.objects.bulk_create([Posting(entry=entry, account=accounts[c], amount=d) for c, d in deltas.items() if d])
-    for code in codes:
-        if deltas[code]:
-            account = accounts[code]
-            account.balance += deltas[code]
-            account.save(update_fields=["balance"])
+    changed = [accounts[code] for code in codes if deltas[code]]
+    for account in changed:
+        account.balance += deltas[AccountCode(account.code)]
+    if len(changed) == 1:
+        changed[0].save(update_fields=["balance"])
+    else:
+        Account.objects.bulk_update(changed, ["balance"])  # one UPDATE … CASE for all of them
+    return entry
+
+
+_ENTRY_FIELDS = ("idempotency_key", "kind", "memo", "order_id", "case_id", "actor", "created_at")
+
+
+def _insert_entry(entry: JournalEntry) -> JournalEntry | None:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, in one statement (PostgreSQL and
+    SQLite ≥ 3.35 alike): None when the key was posted before."""
+    table = connection.ops.quote_name(JournalEntry._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f) for f in _ENTRY_FIELDS)
+    values = [getattr(entry, f) for f in _ENTRY_FIELDS]
+    values[1] = str(EntryKind(entry.kind).value)  # the text, whatever a driver makes of an enum
+    values[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))}) "
+            f'ON CONFLICT ("idempotency_key") DO NOTHING RETURNING "id"',
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry.pk = row[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
 
 

@@ -77,10 +77,11 @@ def deliveries_of(endpoint: Endpoint):
 def emit(user_id: int, event: str, data: dict) -> None:
     """Queue `event` for every endpoint of the user subscribed to it (inside the event's transaction)."""
     assert event in EVENTS, event
-    now = clock_now()
+    now = None
     for endpoint in Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True):
         if event not in endpoint.events:
             continue
+        now = now or clock_now()  # read only when there is something to send (most users have no endpoint)
         payload = json.dumps(
             {"type": event, "timestamp": now.astimezone(UTC).isoformat(), "data": data},
             ensure_ascii=False,

@@ -96,16 +96,25 @@ def pay_checkout(payment: Payment) -> None:
 def tell_buyer_refunded(payment: Payment, refund: PaymentRefund) -> None:
     """Money for an order that could not take it went back by its original route: the buyer hears
     of it at once (in-app, and by email where there is an address, a guest's included)."""
-    order = Order.objects.select_related("buyer").filter(pk=payment.ref).first()
-    if order is None:
-        return
-    template = (
-        "订单 {order} 未能成交（付款到账时订单已超时取消或库存已售罄），您支付的 {amount} 已原路退回（退款单号 {ref}）。"
-        if refund.status != RefundStatus.WALLET
-        else "订单 {order} 未能成交（付款到账时订单已超时取消或库存已售罄），"
-        "您支付的 {amount} 支付渠道不支持原路退款，已存入您的钱包余额（退款单号 {ref}）。"
-    )
-    params = {"order": order.number, "amount": refund.amount, "ref": refund.out_refund_no}
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).select_related("buyer").filter(pk=payment.ref).first()
+        if order is None:
+            return
+        if state_of(order) == lifecycle.AWAITING:
+            # Refused while still awaiting payment (its reserved key gone): cancel it now rather than
+            # leave it payable until its deadline, each payment refunded again.
+            transition(order, Event.PAYMENT_REFUSED, actor=Actor.SYSTEM, user=None, now=clock_now())
+    if refund.status != RefundStatus.WALLET:
+        template = (
+            "订单 {order} 未能成交（付款到账时订单已超时取消或库存已售罄），"
+            "您支付的 {refund} 已原路退回（退款单号 {refund_no}）。"
+        )
+    else:
+        template = (
+            "订单 {order} 未能成交（付款到账时订单已超时取消或库存已售罄），"
+            "支付渠道不支持原路退款，您支付的 {refund} 已存入您的钱包余额（退款单号 {refund_no}）。"
+        )
+    params = {"order": order.number, "refund": refund.amount, "refund_no": refund.out_refund_no}
     notices.send(order.buyer, order, "payment_refunded", template, params, clock_now())
 
 

@@ -15,11 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kameng.ledger import services as ledger
-from kameng.ledger.models import EntryKind
+from kameng.ledger.models import Account, EntryKind
 from kameng.policy.services import get_policy
 
 from .lifecycle import TOUCHES, AccountRole, Effect
 from .models import Order
+
+# The accounts a transition locked already (ledger.lock_accounts), handed down to the posting code.
+Held = dict[ledger.AccountCode, Account] | None
 
 # ---- decisions (pure) ----------------------------------------------------------------------
 
@@ -97,13 +100,17 @@ def accounts_for(order: Order, effects: Iterable[Effect]) -> set[ledger.AccountC
 
 
 def _commission_bp(order: Order) -> int:
-    return get_policy().commission_bp(order.snapshot["category"])
+    """Read once per order object: a transition asks for it to lock accounts, the release again to split."""
+    bp = order.__dict__.get("_commission_bp")
+    if bp is None:
+        bp = order.__dict__["_commission_bp"] = get_policy().commission_bp(order.snapshot["category"])
+    return bp
 
 
 # ---- moving the money ----------------------------------------------------------------------
 
 
-def take_payment(order: Order, *, actor: str) -> int:
+def take_payment(order: Order, *, actor: str, held: Held = None, now=None) -> int:
     """下单: the price, or the deposit (定金) of a staged payment, from the buyer's wallet into escrow."""
     ledger.transfer(
         f"purchase:{order.pk}",
@@ -114,11 +121,13 @@ def take_payment(order: Order, *, actor: str) -> int:
         order_id=order.pk,
         actor=actor,
         memo=f"订单 {order.number}",
+        held=held,
+        now=now,
     )
     return order.paid_amount
 
 
-def collect_balance(order: Order) -> int:
+def collect_balance(order: Order, *, held: Held = None, now=None) -> int:
     """Staged payment: take the balance (尾款) from the buyer's wallet into escrow; returns what moved.
 
     Short of money: raises insufficient funds and nothing moves (the whole transition rolls back).
@@ -134,6 +143,8 @@ def collect_balance(order: Order) -> int:
         order_id=order.pk,
         actor=order.buyer.username,
         memo=f"订单 {order.number} 尾款",
+        held=held,
+        now=now,
     )
     return order.balance_due
 
@@ -144,35 +155,49 @@ def warranty_amount(order: Order) -> int:
     return min(order.amount, per_unit * order.quantity) if per_unit else order.amount
 
 
-def release(order: Order, *, actor: str, now) -> tuple[int, int]:
+def release(order: Order, *, actor: str, now, held: Held = None) -> tuple[int, int]:
     """Pay what escrow holds to the merchant, net of any merchant debt, keeping the warranty share
     while the warranty runs; returns (released, kept)."""
     escrow = ledger.escrow_code(order.pk)
     # The debt is read under its lock: a refund of another order may book more, a release recover it.
-    held = ledger.lock_accounts([escrow])[escrow].balance
-    kept = warranty_share(held, warranty_amount(order), order.warranty_until, now)
-    _pay_merchant(order, held - kept, key=f"release:{order.pk}", actor=actor, memo=f"订单 {order.number} 放款")
-    return held - kept, kept
+    amount = ledger.lock_accounts([escrow], held=held)[escrow].balance
+    kept = warranty_share(amount, warranty_amount(order), order.warranty_until, now)
+    _pay_merchant(
+        order,
+        amount - kept,
+        key=f"release:{order.pk}",
+        actor=actor,
+        memo=f"订单 {order.number} 放款",
+        held=held,
+        now=now,
+    )
+    return amount - kept, kept
 
 
-def release_warranty(order: Order, *, actor: str) -> int:
+def release_warranty(order: Order, *, actor: str, held: Held = None, now=None) -> int:
     """找回包赔 ended: the share escrow kept goes to the merchant (what a reclaim refund left of it)."""
     escrow = ledger.escrow_code(order.pk)
-    held = ledger.lock_accounts([escrow])[escrow].balance
+    amount = ledger.lock_accounts([escrow], held=held)[escrow].balance
     _pay_merchant(
-        order, held, key=f"release:{order.pk}:warranty", actor=actor, memo=f"订单 {order.number} 包赔期满放款"
+        order,
+        amount,
+        key=f"release:{order.pk}:warranty",
+        actor=actor,
+        memo=f"订单 {order.number} 包赔期满放款",
+        held=held,
+        now=now,
     )
-    return held
+    return amount
 
 
-def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str) -> None:
+def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str, held: Held = None, now=None) -> None:
     if not amount:
         return
     escrow = ledger.escrow_code(order.pk)
     wallet = ledger.wallet_code(order.shop.owner_id)
     debt = ledger.debt_code(order.shop.owner_id)
     bp = _commission_bp(order)
-    locked = ledger.lock_accounts([escrow, wallet, debt, *([ledger.PLATFORM_COMMISSION] if bp else [])])
+    locked = ledger.lock_accounts([escrow, wallet, debt, *([ledger.PLATFORM_COMMISSION] if bp else [])], held=held)
     split = release_split(amount, locked[debt].balance, bp)
     ledger.post(
         key,
@@ -185,10 +210,14 @@ def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str)
         order_id=order.pk,
         actor=actor,
         memo=memo,
+        held=locked,
+        now=now,
     )
 
 
-def refund(order: Order, amount: int, *, key: str, case_id=None, actor: str = "system") -> RefundSplit | None:
+def refund(
+    order: Order, amount: int, *, key: str, case_id=None, actor: str = "system", held: Held = None, now=None
+) -> RefundSplit | None:
     """Move `amount` into the buyer's wallet as `refund_split` says, once per key (None: posted before)."""
     buyer = ledger.wallet_code(order.buyer_id)
     escrow = ledger.escrow_code(order.pk)
@@ -196,7 +225,7 @@ def refund(order: Order, amount: int, *, key: str, case_id=None, actor: str = "s
     debt = ledger.debt_code(order.shop.owner_id)
     # The balances we split the refund by, under their locks: a concurrent withdrawal or release
     # cannot change them between reading and posting.
-    locked = ledger.lock_accounts([buyer, escrow, merchant_wallet, debt])
+    locked = ledger.lock_accounts([buyer, escrow, merchant_wallet, debt], held=held)
     split = refund_split(amount, locked[escrow].balance, locked[merchant_wallet].balance)
     transfers = [
         ledger.Transfer(escrow, buyer, split.from_escrow),
@@ -211,5 +240,7 @@ def refund(order: Order, amount: int, *, key: str, case_id=None, actor: str = "s
         case_id=case_id,
         actor=actor,
         memo=f"订单 {order.number} 退款",
+        held=locked,
+        now=now,
     )
     return split if entry is not None else None

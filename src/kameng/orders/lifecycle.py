@@ -81,6 +81,7 @@ class Event(StrEnum):
     PAID = "paid"  # 下单: the buyer pays the price, or the deposit (定金) of a staged payment
     WARRANTY_DUE = "warranty_due"  # 找回包赔 ended: the warranty timer releases the share escrow kept
     PAYMENT_EXPIRED = "payment_expired"  # the direct checkout was not paid in time: the timer cancels it
+    PAYMENT_REFUSED = "payment_refused"  # its payment came but could not be honoured (no stock): refunded, cancelled
     BALANCE_PAID = "balance_paid"  # 付尾款: the buyer moves a staged payment's balance into escrow early
     DELIVERED = "delivered"  # 发货: by the merchant, or by the platform from stock (card keys)
     CONFIRMED = "confirmed"  # 确认收货: the buyer releases the escrow
@@ -273,6 +274,7 @@ TABLE: tuple[Row, ...] = (
     Row(NEW,              ev.CHECKOUT,    B, AWAITING,         ALWAYS,              (fx.NOTE_AWAITING,)),
     Row(AWAITING,         ev.PAID,        S, PAID_HELD,        PAYMENT_OPEN,        (fx.TAKE_PAYMENT,)),
     Row(AWAITING,         ev.PAYMENT_EXPIRED, S, CANCELLED,    ALWAYS,              (fx.CANCEL,)),
+    Row(AWAITING,         ev.PAYMENT_REFUSED, S, CANCELLED,    ALWAYS,              (fx.CANCEL,)),
     # 发货: a staged payment's balance (尾款) goes into escrow first; refused while the buyer is short
     Row(PAID_HELD,        ev.DELIVERED,   M, DELIVERED_HELD,   ALWAYS,              DELIVER),
     Row(PAID_HELD,        ev.DELIVERED,   S, DELIVERED_HELD,   ALWAYS,              DELIVER),

@@ -120,16 +120,18 @@ def transition(
             return False
         raise DomainError(NOT_ALLOWED.get(event, Error.ESCROW_NOT_ALLOWED))
     codes = escrow.accounts_for(order, row.effects)
-    if codes:
-        ledger.lock_accounts(codes)
+    held = ledger.lock_accounts(codes) if codes else {}  # the effects post with these, locking nothing more
     changed = _Changes()
     for effect in row.effects:
-        if not _apply(effect, order, user, now, move, changed):
+        if not _apply(effect, order, user, now, move, changed, held):
             return False  # posted before: nothing moves twice, nothing changes
     order.status, order.escrow_status = row.target
     if order.status == OrderStatus.COMPLETED and order.balance_due:  # the table never does this (tested)
         raise AssertionError(f"order {order.pk} would complete with a balance of {order.balance_due} due")
     order.save(update_fields=["status", "escrow_status", *changed.fields])
+    escrow_account = held.get(ledger.escrow_code(order.pk))
+    if escrow_account is not None:  # what the answer shows (escrow_balance), known without reading it back
+        order.__dict__["escrow_balance"] = escrow_account.balance
     if row.cancels:
         timers.cancel(row.cancels.timer, f"order:{order.pk}")
     if row.arms:
@@ -163,11 +165,13 @@ class _Changes:
             self.fields.append(name)
 
 
-def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, changed: _Changes) -> bool:
+def _apply(
+    effect: Effect, order: Order, user: User | None, now, move: Move, changed: _Changes, held: escrow.Held
+) -> bool:
     """Run one effect; False if it was done before (a refund's key was posted)."""
     note = effect.writes  # the OrderEvent type the effect appends ("" for none)
     if effect is Effect.TAKE_PAYMENT:
-        amount = escrow.take_payment(order, actor=order.buyer.username)
+        amount = escrow.take_payment(order, actor=order.buyer.username, held=held, now=now)
         _event(order, note, user, now, amount=amount)
     elif effect is Effect.RECORD_DELIVERY:
         snapshot = order.snapshot
@@ -183,18 +187,20 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
         stock.release_reserved(order)
         _event(order, note, user, now)
     elif effect is Effect.COLLECT_BALANCE:
-        collected = escrow.collect_balance(order)
+        collected = escrow.collect_balance(order, held=held, now=now)
         if collected:
             _event(order, note, user, now, amount=collected)
             changed.set(order, balance_due=0)
     elif effect is Effect.RELEASE:
-        released, kept = escrow.release(order, actor=user.username if user is not None else "system", now=now)
+        released, kept = escrow.release(
+            order, actor=user.username if user is not None else "system", now=now, held=held
+        )
         changed.set(order, completed_at=now)
         _event(order, note, user, now, amount=released, **({"warranty_kept": kept} if kept else {}))
         if kept and order.warranty_until is not None:  # kept only while a warranty runs
             timers.schedule(lifecycle.WARRANTY_TIMER, f"order:{order.pk}", order.warranty_until, now=now)
     elif effect is Effect.RELEASE_WARRANTY:
-        released = escrow.release_warranty(order, actor="system")
+        released = escrow.release_warranty(order, actor="system", held=held, now=now)
         _event(order, note, user, now, amount=released)
     elif effect is Effect.RESTART_WINDOW:
         # The replacement is what the buyer now checks: a full verification window (and 找回包赔) from
@@ -212,7 +218,9 @@ def _apply(effect: Effect, order: Order, user: User | None, now, move: Move, cha
                 changed.set(order, warranty_until=warranty_until)
         _event(order, note, user, now, release_at=release_at.isoformat())
     elif effect is Effect.REFUND:
-        split = escrow.refund(order, move.amount, key=move.key, case_id=move.case_id, actor=move.ledger_actor)
+        split = escrow.refund(
+            order, move.amount, key=move.key, case_id=move.case_id, actor=move.ledger_actor, held=held, now=now
+        )
         if split is None:
             return False
         changed.set(order, refunded_amount=order.refunded_amount + move.amount)
@@ -317,7 +325,8 @@ def buyable(user: User, listing_id, quantity, accept_special_terms: bool, topup_
     if user.role != Role.BUYER:
         raise DomainError(Error.ORDER_BUYER_ONLY)
     try:
-        listing = Listing.objects.select_related("shop").get(pk=int(listing_id))
+        # The shop's owner too: the purchase tells them (notify.listeners, the new-order notification).
+        listing = Listing.objects.select_related("shop__owner").get(pk=int(listing_id))
     except (TypeError, ValueError, Listing.DoesNotExist):
         raise DomainError(Error.LISTING_NOT_FOUND) from None
     if listing.status != "active" or listing.shop.status == ShopStatus.SUSPENDED:

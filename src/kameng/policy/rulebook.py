@@ -16,13 +16,26 @@ class Rule:
     text_en: str
     laws: tuple[Law, ...] = ()
 
-    def out(self) -> dict:
+    @property
+    def anchor(self) -> str:
+        """The rules page's anchor: /rules/#rule-<id>."""
+        return f"rule-{self.id}"
+
+    def text_for(self, english: bool) -> str:
+        return self.text_en if english else self.text
+
+    def out(self, english: bool = False) -> dict:
+        """GET /policies `rules` item: `text` in the caller's language, `text_en` always."""
         return {
             "id": self.id,
-            "text": self.text,
+            "text": self.text_for(english),
             "text_en": self.text_en,
             "laws": [law.short for law in self.laws],
         }
+
+    def ref(self, english: bool = False) -> dict:
+        """A decision's `rule`: {id, text}."""
+        return {"id": self.id, "text": self.text_for(english)}
 
 
 def _category_rules(categories: dict) -> list[Rule]:
@@ -126,3 +139,17 @@ def all_rules(categories: dict) -> list[Rule]:
 
 def find(rule_id: str, categories: dict) -> Rule | None:
     return next((rule for rule in all_rules(categories) if rule.id == rule_id), None)
+
+
+def decision_rules(categories: dict, first_category: str | None = None) -> list[Rule]:
+    """The rules a refund decision can cite (the credit rules are for sanctions): the category refund
+    rules and the general ones; `first_category`'s own rule first (the decide form's order)."""
+    rules = [*_category_rules(categories), *GENERAL]
+    if first_category:
+        own = f"category.{first_category}"
+        rules.sort(key=lambda rule: rule.id != own)  # stable: the rest keep the rulebook's order
+    return rules
+
+
+def find_decision_rule(rule_id: str, categories: dict) -> Rule | None:
+    return next((rule for rule in decision_rules(categories) if rule.id == rule_id), None)

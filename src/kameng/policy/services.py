@@ -1,7 +1,11 @@
 """The policy object: defaults merged with the operator's overrides."""
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +23,7 @@ CHINA = ZoneInfo("Asia/Shanghai")  # working days are counted on the Chinese cal
 
 @dataclass(frozen=True)
 class Policy:
-    values: dict[str, Any]
+    values: Mapping[str, Any]
 
     def __getattr__(self, key: str) -> Any:
         try:
@@ -39,12 +43,34 @@ class Policy:
         return bp if isinstance(bp, int) and 0 <= bp <= 10_000 else 0
 
 
+# A request reads the policy once (kameng.policy.middleware opens this scope around each request):
+# a purchase, a refund case and its deadlines ask for it several times. Outside a scope (timers,
+# jobs, the shell, tests calling services) every call reads the table, as before.
+_request_policy: ContextVar[list[Policy] | None] = ContextVar("kameng_request_policy", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within this block get_policy() reads the table at most once (set_policy forgets what it read)."""
+    token = _request_policy.set([])
+    try:
+        yield
+    finally:
+        _request_policy.reset(token)
+
+
 def get_policy() -> Policy:
+    memo = _request_policy.get()
+    if memo:
+        return memo[0]
     values = dict(DEFAULTS)
     for key, value in PolicySetting.objects.values_list("key", "value"):
         if key in values:
             values[key] = value
-    return Policy(values)
+    policy = Policy(MappingProxyType(values))  # read-only: one request's callers share it
+    if memo is not None:
+        memo.append(policy)
+    return policy
 
 
 def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
@@ -53,6 +79,9 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
     if type(value) is not type(DEFAULTS[key]):
         raise TypeError(f"{key} must be {type(DEFAULTS[key]).__name__}")
     _check(key, value)
+    memo = _request_policy.get()
+    if memo:
+        memo.clear()  # this request reads the new value from here on
     with transaction.atomic():
         previous = PolicySetting.objects.filter(key=key).values_list("value", flat=True).first()
         PolicySetting.objects.update_or_create(
@@ -67,6 +96,8 @@ def set_policy(key: str, value: Any, *, acting_user, now: datetime) -> None:
             data={"key": key, "old": previous if previous is not None else DEFAULTS[key], "new": value},
             at=now,
         )
+    if memo:
+        memo.clear()  # and anything read while writing it
 
 
 def _whole(value, low: int, high: int) -> bool:

@@ -31,8 +31,9 @@ MAX_ATTEMPTS = 5
 BATCH = {"postgresql": 100, "sqlite": 20}  # SQLite: the batch holds the write lock, keep it short
 BATCH_LOCK_TIMEOUT = "100ms"  # a batch never waits long on a request (which may wait on the batch)
 BATCH_BITE = 25  # timers locked per query inside a batch
-BATCH_SECONDS = 0.05  # and holds what its handlers locked no longer than this (plus one handler)
-_batch = threading.local()  # the ids a running batch holds, and which of them were cancelled
+BATCH_SECONDS = 0.25  # and holds what its handlers locked about this long (then it commits)
+BATCH_MIN = 10  # but runs at least this many first: one slow handler (a loaded machine) does not make it a batch of one
+_batch = threading.local()  # the ids a running batch holds, which were cancelled, and the timer running now
 
 
 def handler(kind: str):
@@ -57,8 +58,25 @@ def cancel(kind: str, target: str) -> int:
     row), and waiting back would deadlock. Handlers re-check their state under that lock, so
     the skipped run finds nothing left to do.
     """
-    pending_timers = Timer.objects.filter(kind=kind, target=target, status=TimerStatus.PENDING)
+    if getattr(_batch, "running", None) == (kind, target):
+        # A handler cancelling its own timer (leaving the state that armed it): the sweep marks that
+        # timer done as it commits, and schedule() keeps one pending timer per kind and target.
+        return 0
     held = getattr(_batch, "held", None)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # One statement: the pending timers nobody else holds, cancelled, their ids returned.
+        table = connection.ops.quote_name(Timer._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s WHERE id IN (SELECT id FROM {table} WHERE kind = %s AND "
+                f"target = %s AND status = %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                [TimerStatus.CANCELLED.value, kind, target, TimerStatus.PENDING.value],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if held:
+            _batch.cancelled.update(set(ids) & held)  # a handler cancelled a timer of its own batch: skip it
+        return len(ids)
+    pending_timers = Timer.objects.filter(kind=kind, target=target, status=TimerStatus.PENDING)
     if connection.features.has_select_for_update_skip_locked and connection.in_atomic_block:
         ids = list(pending_timers.select_for_update(skip_locked=True).values_list("pk", flat=True))
         pending_timers = Timer.objects.filter(pk__in=ids)
@@ -111,7 +129,11 @@ def run_one_due(now: datetime | None = None) -> bool:
             with transaction.atomic():
                 if fn is None:
                     raise LookupError(f"no handler for timer kind {timer.kind!r}")
-                fn(timer.target, now)
+                _batch.running = (timer.kind, timer.target)
+                try:
+                    fn(timer.target, now)
+                finally:
+                    _batch.running = None
         except Exception as exc:  # a failing handler must not block the others
             log.exception("timer %s failed", timer.pk)
             timer.attempts += 1
@@ -138,8 +160,8 @@ def _take_due_bite(now: datetime, count: int, exclude: set[int]) -> list[Timer]:
 def run_due_batch(now: datetime, size: int) -> int | None:
     """Run up to `size` due timers in one transaction and mark them done together.
 
-    Stops early after BATCH_SECONDS: timers taken but not reached stay pending for the next
-    batch. Returns how many were dealt with (0: none due), or None when the batch rolled back (a
+    Stops early after BATCH_SECONDS once BATCH_MIN ran: timers taken but not reached stay pending
+    for the next batch. Returns how many were dealt with (0: none due), or None when the batch rolled back (a
     handler raised or waited too long for a lock); the caller then runs them one by one.
     """
     # The common idle case: one query, no transaction. ORDER BY due_at keeps it on the partial
@@ -154,14 +176,18 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                     cursor.execute(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'")
             ran, dealt, started = [], 0, time.monotonic()
             _batch.held, _batch.cancelled = set(), set()
-            while dealt < size and not (dealt and time.monotonic() - started > BATCH_SECONDS):
+
+            def out_of_time() -> bool:
+                return dealt >= BATCH_MIN and time.monotonic() - started > BATCH_SECONDS
+
+            while dealt < size and not out_of_time():
                 # Small bites, so a second sweeper finds unlocked due timers beside this one.
                 bite = _take_due_bite(now, min(BATCH_BITE, size - dealt), exclude=_batch.held)
                 if not bite:
                     break
                 _batch.held.update(t.pk for t in bite)
                 for timer in bite:
-                    if dealt and time.monotonic() - started > BATCH_SECONDS:
+                    if out_of_time():
                         break  # taken but not reached: stays pending for the next batch
                     dealt += 1
                     if timer.pk in _batch.cancelled:
@@ -169,14 +195,16 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                     fn = HANDLERS.get(timer.kind)
                     if fn is None:
                         raise LookupError(f"no handler for timer kind {timer.kind!r}")
+                    _batch.running = (timer.kind, timer.target)
                     fn(timer.target, now)
+                    _batch.running = None
                     ran.append(timer.pk)
             Timer.objects.filter(pk__in=ran).update(status=TimerStatus.DONE, ran_at=now)
     except Exception:
         log.info("timer batch rolled back; running its timers one by one", exc_info=True)
         return None
     finally:
-        _batch.held = _batch.cancelled = None
+        _batch.held = _batch.cancelled = _batch.running = None
     return dealt
 
 

@@ -3,7 +3,8 @@
 import re
 
 from kameng.catalog.clauses import published_clauses
-from kameng.errors import DomainError, Error
+from kameng.errors import DomainError, Error, is_english
+from kameng.policy import rulebook
 from kameng.policy.defaults import SPECIAL_TERMS
 from kameng.policy.laws import PUBLISHED
 from kameng.policy.services import get_policy
@@ -46,7 +47,9 @@ def ratios_text(rows: list[dict]) -> str:
     return "\n".join(f"{r['scenario']} | {r.get('scenario_en', '')} | {r['ratio']}" for r in rows)
 
 
-def published_policies() -> dict:
+def published_policies(english: bool | None = None) -> dict:
+    """`english`: the language of each rule's `text` (None: the active language; `text_en` is always there)."""
+    english = is_english() if english is None else english
     policy = get_policy()
     weights = policy.values.get("credit_weights") or {}
     suspend_after = int(policy.values.get("suspend_after_overturned_refusals") or rules.SUSPEND_AFTER_OVERTURNED)
@@ -97,4 +100,5 @@ def published_policies() -> dict:
         "unfair_clauses": published_clauses(),
         "off_platform_payment": {"flag": FLAG, "warning": WARNING, "warning_en": WARNING_EN},
         "laws": LAWS,
+        "rules": [rule.out(english) for rule in rulebook.all_rules(policy.categories)],
     }

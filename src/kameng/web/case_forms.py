@@ -177,11 +177,19 @@ class DecideForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("至少 10 个字。写明认定的事实、引用的证据和适用的规则；双方都会看到。"),
     )
+    rule = forms.ChoiceField(
+        label=_("适用规则"),
+        required=False,
+        help_text=_("选择裁决所依据的平台规则（规则页有每条规则的说明）；本类目的退款标准排在最前。"),
+    )
 
-    def __init__(self, *args, allow_compromise: bool = True, **kwargs):
+    def __init__(self, *args, allow_compromise: bool = True, rules: list[tuple[str, str]] = (), **kwargs):  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
         choices = [(o.value, o.label) for o in Outcome if o != Outcome.COMPROMISE or allow_compromise]
         self.fields["outcome"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField
+        self.fields["rule"].choices = [("", _("（不引用具体规则）")), *rules]  # type: ignore[attr-defined]
+        if rules and not self.is_bound:
+            self.initial.setdefault("rule", rules[0][0])  # the case's own category rule, first
 
     def clean(self):
         data = super().clean()

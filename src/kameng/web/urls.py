@@ -35,6 +35,8 @@ urlpatterns = [
     path("", include((complaint_patterns, "complaints"))),  # before the case pages under refunds/
     path("rules/", trust.rules_page, name="trust-rules"),
     path("agreement/", trust.agreement_page, name="trust-agreement"),
+    path("precedents/", trust.precedents_page, name="trust-precedents"),
+    path("staff/consistency/", trust.staff_consistency, name="trust-staff-consistency"),
     path("merchants/<int:shop_id>/", trust.merchant_profile, name="trust-merchant"),
     path("staff/sanctions/", trust.staff_sanctions, name="trust-staff-sanctions"),
     path("staff/audit/", audit.audit_page, name="security-audit"),

@@ -17,9 +17,8 @@ from kameng.aftersales.models import CaseStatus, Phase
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError
 
-from ..case_forms import DecideForm
 from ..pages import role_required
-from .cases import attach, get_case, may_propose_compromise, review_context
+from .cases import attach, decide_form_for, get_case, review_context
 
 staff_only = role_required("arbitrator", "admin")
 
@@ -37,6 +36,9 @@ class _AmountFacts:
         raise AssertionError("the amount checks never ask")
 
     def category_rule(self) -> str:
+        raise AssertionError("the amount checks never ask")
+
+    def decision_rule(self, rule_id: str) -> object:
         raise AssertionError("the amount checks never ask")
 
     def send_replacement(self, content: str, now: datetime) -> dict:
@@ -109,7 +111,7 @@ def review(request, case_id: int):
 def decide(request, case_id: int):
     """The decision form posts here twice: first to show what will happen, then (confirmed) to decide."""
     case = get_case(request, case_id)
-    form = DecideForm(request.POST, allow_compromise=may_propose_compromise(case))
+    form = decide_form_for(case, request.POST)
     if not form.is_valid() or request.POST.get("edit"):
         return render(request, "web/arbitration/review.html", review_context(request, case, decide_form=form))
     data = form.cleaned_data
@@ -128,11 +130,17 @@ def decide(request, case_id: int):
                 "raw": request.POST,
                 "refund": {"refund_full": case.requested_amount, "no_refund": 0}.get(data["outcome"], data["amount"]),
                 "final": lifecycle.leads_to(case.phase, "decide", Phase.CLOSED),  # on appeal: final at once
+                "rule": dict(form.fields["rule"].choices).get(data.get("rule") or ""),  # type: ignore[attr-defined]
             },
         )
     try:
         aftersales.decide(
-            case, acting_user=request.user, outcome=data["outcome"], rationale=data["rationale"], amount=data["amount"]
+            case,
+            acting_user=request.user,
+            outcome=data["outcome"],
+            rationale=data["rationale"],
+            amount=data["amount"],
+            rule=data.get("rule") or "",
         )
     except DomainError as exc:
         attach(form, exc)

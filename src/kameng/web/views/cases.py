@@ -19,11 +19,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kameng.aftersales import lifecycle
+from kameng.aftersales import lifecycle, precedents
 from kameng.aftersales import services as aftersales
+from kameng.aftersales.inbox import mask_email
 from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseStatus, Notification, Outcome, Phase, RefundCase
 from kameng.arbitration.assist import assist_for, preview_file
 from kameng.clock.services import now as clock_now
@@ -33,8 +35,10 @@ from kameng.evidence.services import download_name
 from kameng.evidence.uploads import inspect_upload
 from kameng.labels import label
 from kameng.money import plain_yuan
+from kameng.notify.models import ChannelKind
 from kameng.ops.storage import download_response
 from kameng.orders import services as order_services
+from kameng.policy import rulebook
 from kameng.policy.services import get_policy
 from kameng.trust.credit import credit_for_shop
 
@@ -132,6 +136,15 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
     actions = lifecycle.offered(case, role, now)
     may_add_evidence = case.phase != Phase.CLOSED and role in (Actor.BUYER, Actor.MERCHANT, Actor.ARBITRATOR)
     decision = lifecycle.standing_decision(case)
+    english = (get_language() or "").startswith("en")
+    decision_rule = (
+        {
+            "id": decision["rule"],
+            "text": decision.get("rule_text_en" if english else "rule_text") or decision["rule"],
+        }
+        if decision and decision.get("rule")
+        else None
+    )
     events = list(case.events.select_related("actor").order_by("pk"))
     return {
         "case": case,
@@ -146,6 +159,7 @@ def case_context(request, case: RefundCase, *, forms: dict | None = None, eviden
         "evidence_groups": evidence_groups(case),
         "evidence_form": (evidence_form or EvidenceForm()) if may_add_evidence else None,
         "decision": decision,
+        "decision_rule": decision_rule,
         "decision_final": bool(decision and decision.get("final")) or case.phase == Phase.CLOSED,
         "compromise_pending": case.phase == Phase.COMPROMISE_PROPOSED,
         "appeal_decided": bool(case.appeal and case.appeal.get("decision")),
@@ -235,11 +249,37 @@ def review_context(
             "claimed_by_other": claimed_by_other,
             "can_claim": "claim" in context["actions"] and not case.claimed_by_id and not conflict,
             "can_decide": "decide" in context["actions"] and not claimed_by_other and not conflict,
-            "decide_form": decide_form or DecideForm(allow_compromise=may_propose_compromise(case)),
+            "decide_form": decide_form or decide_form_for(case),
+            "similar_cases": similar_cases(case),
             "is_arbitrator": user.role == Actor.ARBITRATOR,
         }
     )
     return context
+
+
+def similar_cases(case: RefundCase) -> list[dict]:
+    """Final cases like this one (same category and reason, nearest amount) and how they were decided."""
+    english = (get_language() or "").startswith("en")
+    return [
+        {
+            "precedent": p,
+            "rule": precedents.rule_ref(p, english),
+            "same_amount": p.requested_amount == case.requested_amount,
+        }
+        for p in precedents.similar_to(case)
+    ]
+
+
+def decide_form_for(case: RefundCase, data=None) -> DecideForm:
+    """The decision form: its outcomes for the case's phase, and the rules a decision can cite, the
+    case's own category rule first (kameng.policy.rulebook)."""
+    english = (get_language() or "").startswith("en")
+    category = (case.order.snapshot or {}).get("category", "")
+    rules = [
+        (rule.id, f"{rule.id} · {rule.text_for(english)}")
+        for rule in rulebook.decision_rules(get_policy().categories, first_category=category)
+    ]
+    return DecideForm(data, allow_compromise=may_propose_compromise(case), rules=rules)
 
 
 def may_propose_compromise(case: RefundCase) -> bool:
@@ -585,15 +625,22 @@ def merchant_inbox(request):
     )
 
 
+SENT_VIA = {"in_app": gettext_lazy("站内信"), **dict(ChannelKind.choices)}  # email: 邮件
+
+
 @login_required
 @require_GET
 def notifications(request):
-    """In-app notices (also emailed): when a case needs you, and 24 h before a deadline."""
+    """In-app notices, each saying where else it was sent (the e-mail address masked, channels)."""
     mine = Notification.objects.filter(user=request.user).select_related("case").order_by("-pk")
+    page = Paginator(mine, 30).get_page(request.GET.get("page"))
+    for notice in page.object_list:
+        notice.sent_to = [
+            {"label": SENT_VIA.get(d["channel"], d["channel"]), "to": d.get("to", "")}
+            for d in (notice.delivered_to or [{"channel": "in_app", "to": ""}])
+        ]
     return render(
         request,
         "web/cases/notifications.html",
-        {
-            "page": Paginator(mine, 30).get_page(request.GET.get("page")),
-        },
+        {"page": page, "email": mask_email(request.user.email) if request.user.email else ""},
     )

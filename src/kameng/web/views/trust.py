@@ -12,11 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.models import Role
-from kameng.aftersales.models import Resolution
+from kameng.aftersales import precedents
+from kameng.aftersales.models import Outcome, Reason, Resolution
 from kameng.catalog.models import Shop, ShopStatus
 from kameng.complaints.rules import arbitration_clause
 from kameng.errors import DomainError
 from kameng.labels import label
+from kameng.policy import rulebook
+from kameng.policy.services import get_policy
 from kameng.trust import services
 from kameng.trust.models import MerchantCredit, Review, SanctionEvent
 from kameng.trust.policies import published_policies
@@ -57,6 +60,24 @@ def duration_text(seconds: float | None) -> str | None:
     return _("%(h)s 小时") % {"h": f"{seconds / 3600:.1f}"}
 
 
+def rulebook_view(english: bool) -> list[dict]:
+    """Every rule a decision or a sanction can cite, with the laws behind it from the law table."""
+    sanctions = {rule.id for rule in rulebook.SANCTIONS}
+    return [
+        {
+            "id": rule.id,
+            "text": rule.text,
+            "text_en": rule.text_en,
+            "for_sanctions": rule.id in sanctions,
+            "laws": [
+                {"cite": law.cite_en if english else law.short, "gist": law.gist_en if english else law.gist}
+                for law in rule.laws
+            ],
+        }
+        for rule in rulebook.all_rules(get_policy().categories)
+    ]
+
+
 def rules_page(request):
     """平台规则与统计: refund standards, deadlines, the credit formula and live statistics."""
     english = _english()
@@ -85,6 +106,7 @@ def rules_page(request):
         "formula_terms": [t["en"] if english else t["zh"] for t in policies["credit_formula"]["terms"]],
         "sanction_rules": [s["en"] if english else s["zh"] for s in policies["credit_formula"]["sanctions"]],
         "category_rows": category_rows,
+        "rulebook": rulebook_view(english),
         "chart_dispute": charts.bar_chart(
             [(week_label(w), w["dispute_rate"]) for w in weekly],
             title=_("每周纠纷率（售后案件数 ÷ 订单数）"),
@@ -122,6 +144,55 @@ def rules_page(request):
         else None,
     }
     return render(request, "web/trust/rules.html", context)
+
+
+PRECEDENTS_PER_PAGE = 20
+
+
+def precedents_page(request):
+    """已公开的裁决 (判例): final decisions, anonymized, newest first; filters by category, reason and
+    outcome; keyset paging (?before=<id>) so a million precedents page as fast as ten."""
+    english = _english()
+    policy = get_policy()
+    category = request.GET.get("category", "")
+    reason = request.GET.get("reason", "")
+    outcome = request.GET.get("outcome", "")
+    category = category if category in policy.categories else ""
+    reason = reason if reason in Reason.values else ""
+    outcome = outcome if outcome in Outcome.values else ""
+    qs = precedents.published(category=category, reason=reason, outcome=outcome).order_by("-pk")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        qs = qs.filter(pk__lt=int(before))
+    rows = list(qs[: PRECEDENTS_PER_PAGE + 1])
+    items = [{"p": p, "rule": precedents.rule_ref(p, english)} for p in rows[:PRECEDENTS_PER_PAGE]]
+    more = len(rows) > PRECEDENTS_PER_PAGE
+    return render(
+        request,
+        "web/trust/precedents.html",
+        {
+            "items": items,
+            "more": more,
+            "next_before": items[-1]["p"].pk if more and items else None,
+            "paged": before.isdigit(),
+            "filters": {"category": category, "reason": reason, "outcome": outcome},
+            "categories": [
+                (code, (data.get("name_en") if english else data.get("name")) or code)
+                for code, data in policy.categories.items()
+            ],
+            "reasons": [(r.value, r.label) for r in Reason],
+            "outcomes": [(o.value, o.label) for o in Outcome],
+        },
+    )
+
+
+def staff_consistency(request):
+    """Admins: per arbitrator, the share of final decisions the appeal changed or reversed."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.user.role != Role.ADMIN:
+        raise PermissionDenied
+    return render(request, "web/trust/staff_consistency.html", {"rows": precedents.consistency()})
 
 
 def merchant_profile(request, shop_id: int):

@@ -1,0 +1,93 @@
+"""Where a refund lifecycle's time goes inside one web process: the buyer's POST /refunds and the
+merchant's POST /refunds/{id}/accept through Django's test client (the full middleware and API
+stack, no network): statements of each, then a CPU profile (cProfile on process time) of N
+lifecycles, and what the jobs queued after the commit cost.
+
+    .venv/bin/python bench/profile_refund.py --db postgres --lifecycles 60
+"""
+
+import argparse
+import collections
+import cProfile
+import io
+import pstats
+import sys
+import time
+from pathlib import Path
+
+from _common import BenchDatabase, machine, make_market
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--lifecycles", type=int, default=60)
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    db = BenchDatabase(args.db, "kameng_bench_profile_refund")
+    try:
+        db.kameng("init")
+        db.use_here()
+        market = make_market(buyers=1, stock=args.lifecycles + 10)
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from kameng.accounts.services import user_for_token
+        from kameng.orders.services import purchase
+
+        buyer_token = market["buyer_tokens"][0]
+        buyer = user_for_token(buyer_token)
+        merchant_token = market["merchant_token"]
+        orders = [purchase(acting_user=buyer, listing_id=market["listing"].pk) for _ in range(args.lifecycles + 3)]
+        client = Client()
+
+        def lifecycle(order, capture=False):
+            body = {"order": str(order.pk), "reason": "defective", "description": "激活码无效", "amount": order.amount}
+            with CaptureQueriesContext(connection) as opened:
+                res = client.post(
+                    "/api/v1/refunds",
+                    body,
+                    content_type="application/json",
+                    headers={"Authorization": f"Bearer {buyer_token}"},
+                )
+            assert res.status_code == 201, res.content
+            with CaptureQueriesContext(connection) as accepted:
+                res = client.post(
+                    f"/api/v1/refunds/{res.json()['id']}/accept",
+                    {},
+                    content_type="application/json",
+                    headers={"Authorization": f"Bearer {merchant_token}"},
+                )
+            assert res.status_code == 200, res.content
+            if capture:
+                for label, q in (("POST /refunds", opened), ("POST /refunds/{id}/accept", accepted)):
+                    kinds = collections.Counter(" ".join(s["sql"].split()[:3]).upper()[:60] for s in q.captured_queries)
+                    print(f"{label}: {len(q.captured_queries)} statements")
+                    print("   " + "; ".join(f"{k} ×{n}" for k, n in kinds.most_common(12)))
+
+        lifecycle(orders[0])
+        lifecycle(orders[1])
+        lifecycle(orders[2], capture=True)
+        profiler = cProfile.Profile(time.process_time)
+        cpu, wall = time.process_time(), time.perf_counter()
+        profiler.enable()
+        for order in orders[3:]:
+            lifecycle(order)
+        profiler.disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        n = len(orders) - 3
+        print(
+            f"{n} lifecycles in one process: {wall / n * 1000:.0f} ms wall, {cpu / n * 1000:.1f} ms CPU each (with cProfile)"
+        )
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+        print(out.getvalue())
+    finally:
+        db.drop()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()
