@@ -111,6 +111,12 @@ class Error(Enum):
         "只能注册为买家或商家",
         "You can only register as a buyer or a merchant",
     )
+    ACCOUNT_EMAIL_INVALID = (
+        K.INVALID_REQUEST,
+        "invalid_email",
+        "邮箱地址格式不正确（可以不填）",
+        "That is not a valid e-mail address (it may be left empty)",
+    )
     ACCOUNT_USERNAME_INVALID = (
         K.INVALID_REQUEST,
         "invalid_username",

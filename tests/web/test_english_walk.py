@@ -16,10 +16,10 @@ SKIP = re.compile(r"^/(logout|language|api|admin|django-admin|static|media|healt
 
 def _visible(html: str) -> str:
     html = re.sub(r"<script.*?</script>|<style.*?</style>|<textarea.*?</textarea>", "", html, flags=re.S)
-    # Kept in Chinese on purpose, and marked so (lang="zh-Hans"): the language switch's own name,
-    # quoted Chinese wording (a void clause), documents filed as they are (evidence files, the
-    # complaint to a Chinese authority).
-    html = re.sub(r'<(\w+)[^>]*\blang="zh-Hans"[^>]*>.*?</\1>', "", html, flags=re.S)
+    # Kept in Chinese on purpose, and marked so (lang="zh" / "zh-Hans"): the language switch's own
+    # name, quoted Chinese wording (a void clause), documents filed as they are (evidence files, the
+    # complaint to a Chinese authority), a rule's text in the other language next to it (lang="en" on a Chinese page).
+    html = re.sub(r'<(\w+)[^>]*\blang="(?:zh|zh-Hans|en)"[^>]*>.*?</\1>', "", html, flags=re.S)
     # <q>: a quotation of what a user wrote (a promise, a finding the assist quotes).
     html = re.sub(r"<q\b[^>]*>.*?</q>", "", html, flags=re.S)
     import html as htmllib
@@ -180,8 +180,9 @@ def test_no_page_shows_a_raw_code(demo_pages, language):
     codes = demo_pages["codes"]
     hits: dict[str, set[str]] = {}
     for where, line in _lines(demo_pages, language, strip_typed=True):
-        if codes.search(line) or (language == "zh-hans" and RAW_WORDS.search(line)):
-            hits.setdefault(line, set()).add(where)
+        found = codes.search(line) or (language == "zh-hans" and RAW_WORDS.search(line))
+        if found:
+            hits.setdefault(f"[{found[0]}] {line}", set()).add(where)
     assert not hits, _report(hits)
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 
 from kameng.clock.services import now
@@ -22,7 +23,21 @@ from . import otp
 from .models import ApiToken, Role, User
 
 
-def create_user(username: str, password: str, role: str, *, validate: bool = True) -> User:
+def clean_email(email: str | None) -> str:
+    """An optional e-mail address (where notifications are also sent): "" when none, else checked."""
+    email = (email or "").strip()
+    if not email:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError(Error.ACCOUNT_EMAIL_INVALID, param="email") from None
+    if len(email) > 254:
+        raise DomainError(Error.ACCOUNT_EMAIL_INVALID, param="email")
+    return email
+
+
+def create_user(username: str, password: str, role: str, *, validate: bool = True, email: str = "") -> User:
     if role not in {r.value for r in Role}:
         raise DomainError(Error.ACCOUNT_ROLE_UNKNOWN, param="role")
     username = (username or "").strip()
@@ -34,6 +49,7 @@ def create_user(username: str, password: str, role: str, *, validate: bool = Tru
         is_staff=(role == Role.ADMIN),
         is_superuser=(role == Role.ADMIN),
         date_joined=now(),
+        email=clean_email(email),
     )
     if validate:
         try:
@@ -57,11 +73,12 @@ class Issued:
     expires_at: datetime
 
 
-def register(username: str, password: str, role: str) -> tuple[User, Issued]:
-    """Self-registration: buyers and merchants only; staff come from the CLI."""
+def register(username: str, password: str, role: str, *, email: str = "") -> tuple[User, Issued]:
+    """Self-registration: buyers and merchants only; staff come from the CLI. The e-mail address is
+    optional: with one, the user's notifications also go there (the notification page says so)."""
     if role not in (Role.BUYER, Role.MERCHANT):
         raise DomainError(Error.ACCOUNT_ROLE_NOT_REGISTRABLE, param="role")
-    user = create_user(username, password, role)
+    user = create_user(username, password, role, email=email)
     return user, issue(user)
 
 

@@ -175,6 +175,9 @@ class Notification(models.Model):
     params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    # Where it went besides this inbox: [{channel: "in_app"|"email"|a notification channel's kind,
+    # to: the masked address}] (kameng.aftersales.inbox); empty for notices older than the field.
+    delivered_to = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "-id"], name="notification_user")]

@@ -35,7 +35,7 @@ from kameng.policy.services import Policy, add_working_days, get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
 
-from . import lifecycle, notifications, precedents, rules
+from . import inbox, lifecycle, notifications, precedents, rules
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -54,7 +54,6 @@ from .models import (
     Actor,
     CaseEvent,
     CaseStatus,
-    Notification,
     Phase,
     Reason,
     RefundCase,
@@ -416,16 +415,10 @@ def _send(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -
 
 
 def _notify(user: User, case: RefundCase, kind: str, template: str, params: dict, now: datetime) -> None:
-    text = notifications.render_in("zh-hans", template, params)
-    Notification.objects.create(
-        user=user, case=case, kind=kind, text=text[:500], template=template, params=params, created_at=now
+    """In the reader's language, like the page; e-mailed too when the user has an address."""
+    inbox.deliver(
+        user, kind=kind, template=template, params=params, now=now, case=case, subject=(CASE_SUBJECT, {"case": case.pk})
     )
-    if user.email:
-        # After commit: on Celery when a broker is configured, in this process otherwise. In the
-        # reader's language, like the page.
-        subject = notifications.render_in(user.language, CASE_SUBJECT, {"case": case.pk})
-        body = notifications.render_in(user.language, template, params)
-        jobs.enqueue("send_notification_email", user.email, subject, body)
 
 
 CASE_SUBJECT = "[卡盟] 售后单 {case}"

@@ -13,12 +13,10 @@ from kameng.orders.lifecycle import WARRANTY_TIMER
 from kameng.orders.models import Order
 from kameng.orders.notices import on_order_notice
 from kameng.orders.services import release_warranty as release_order_warranty
-from kameng.timers.jobs import enqueue, job
+from kameng.timers.jobs import job
 from kameng.timers.services import handler
 
-from . import lifecycle, services
-from .models import Notification
-from .notifications import render_in
+from . import inbox, lifecycle, services
 
 
 def _register(kind: str, run: Callable[[int, datetime], None]) -> None:
@@ -44,11 +42,9 @@ def send_notification_email(to: str, subject: str, body: str) -> int:
 @on_order_notice
 def notify_about_order(user: User, order: Order, kind: str, template: str, params: dict, now: datetime) -> None:
     """An order's notice (orders.notices) in the user's notifications, and by email after commit."""
-    text = render_in("zh-hans", template, params)
-    Notification.objects.create(user=user, kind=kind, text=text[:500], template=template, params=params, created_at=now)
-    if user.email:
-        subject = render_in(user.language, ORDER_SUBJECT, {"order": order.number})
-        enqueue("send_notification_email", user.email, subject, render_in(user.language, template, params))
+    inbox.deliver(
+        user, kind=kind, template=template, params=params, now=now, subject=(ORDER_SUBJECT, {"order": order.number})
+    )
 
 
 ORDER_SUBJECT = "[卡盟] 订单 {order}"

@@ -21,6 +21,7 @@ class RegisterIn(Schema):
     password: str
     role: Annotated[str, enum_of(Role.BUYER, Role.MERCHANT)]  # staff accounts only come from the CLI
     challenge: str | None = None  # a solved GET /auth/challenge, once an address registers often
+    email: str | None = None  # optional: notifications are also e-mailed there (v1.1 addition)
 
 
 class CredentialsIn(Schema):
@@ -73,11 +74,11 @@ def challenge(request):
 
 @router.post("/auth/register", response={201: AuthOut}, auth=None)
 @raises(Error.ACCOUNT_ROLE_NOT_REGISTRABLE, Error.ACCOUNT_USERNAME_INVALID, Error.ACCOUNT_PASSWORD_WEAK)
-@raises(Error.ACCOUNT_USERNAME_TAKEN)
+@raises(Error.ACCOUNT_USERNAME_TAKEN, Error.ACCOUNT_EMAIL_INVALID)
 def register(request, payload: RegisterIn):
-    """Creates a buyer or merchant account and its first token."""
+    """Creates a buyer or merchant account and its first token (`email` optional: notifications go there too)."""
     ratelimit.limit_registration(request, payload.challenge)
-    user, issued = services.register(payload.username, payload.password, payload.role)
+    user, issued = services.register(payload.username, payload.password, payload.role, email=payload.email or "")
     return Status(201, auth_out(user, issued))
 
 

@@ -182,6 +182,11 @@ class ManifestOut(Out):
     head: str | None
 
 
+class DeliveredTo(Out):
+    channel: str  # "in_app", "email", or a notification channel's kind (telegram, wecom, …)
+    to: str  # the address, masked ("b***@example.com"); "" for in-app
+
+
 class NotificationOut(Out):
     id: Id
     kind: str
@@ -189,6 +194,7 @@ class NotificationOut(Out):
     case: Id | None
     created_at: Timestamp
     read: bool
+    delivered_to: list[DeliveredTo]  # where it was sent: always in-app, and the e-mail / channels it also went to
 
 
 def evidence_out(item) -> dict:
@@ -597,5 +603,6 @@ def notifications(request, limit: Limit = 20, starting_after: Cursor = None):
             "case": str(n.case_id) if n.case_id else None,
             "created_at": iso(n.created_at),
             "read": n.read_at is not None,
+            "delivered_to": n.delivered_to or [{"channel": "in_app", "to": ""}],
         },
     )

@@ -13,7 +13,8 @@ import apprise
 from django.db import transaction
 
 from kameng.accounts.models import Role, User
-from kameng.aftersales.models import Notification, RefundCase
+from kameng.aftersales import inbox
+from kameng.aftersales.models import RefundCase
 from kameng.aftersales.notifications import render_in
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
@@ -113,11 +114,11 @@ def notify(
     now = clock_now()
     params = params or {}
     body = render_in("zh-hans", template, params)
+    channels = list(Channel.objects.filter(user=user))
     if in_app:
-        Notification.objects.create(
-            user=user, case=case, kind=event, text=body[:500], template=template, params=params, created_at=now
-        )
-    for channel in Channel.objects.filter(user=user):
+        sent = tuple((channel.kind, masked(channel.url)) for channel in channels)
+        inbox.deliver(user, kind=event, template=template, params=params, now=now, case=case, channels=sent)
+    for channel in channels:
         _dispatch(channel, event, title, body, now)
 
 

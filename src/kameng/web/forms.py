@@ -64,6 +64,13 @@ class RegisterForm(forms.Form):
     password2 = forms.CharField(
         label=_("再次输入密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
+    email = forms.CharField(
+        label=_("邮箱（选填）"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text=_("填写后，订单和售后通知除站内信外也会发到这个邮箱；不填只收站内信。"),
+    )
     role = forms.ChoiceField(
         label=_("我要注册为"),
         initial="buyer",

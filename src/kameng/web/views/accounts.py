@@ -81,7 +81,9 @@ def register(request):
             data = form.cleaned_data
             try:
                 ratelimit.limit_registration(request, request.POST.get("challenge"))
-                user, _token = account_services.register(data["username"], data["password"], data["role"])
+                user, _token = account_services.register(
+                    data["username"], data["password"], data["role"], email=data["email"]
+                )
             except ratelimit.RateLimited as exc:
                 form.add_error(None, _("注册过于频繁，请 %(seconds)d 秒后再试") % {"seconds": exc.retry_after})
                 response = render(request, "web/auth/register.html", {"form": form}, status=429)

@@ -19,12 +19,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kameng.aftersales import lifecycle, precedents
 from kameng.aftersales import services as aftersales
+from kameng.aftersales.inbox import mask_email
 from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseStatus, Notification, Outcome, Phase, RefundCase
 from kameng.arbitration.assist import assist_for, preview_file
 from kameng.clock.services import now as clock_now
@@ -34,6 +35,7 @@ from kameng.evidence.services import download_name
 from kameng.evidence.uploads import inspect_upload
 from kameng.labels import label
 from kameng.money import plain_yuan
+from kameng.notify.models import ChannelKind
 from kameng.ops.storage import download_response
 from kameng.orders import services as order_services
 from kameng.policy import rulebook
@@ -623,15 +625,22 @@ def merchant_inbox(request):
     )
 
 
+SENT_VIA = {"in_app": gettext_lazy("站内信"), **dict(ChannelKind.choices)}  # email: 邮件
+
+
 @login_required
 @require_GET
 def notifications(request):
-    """In-app notices (also emailed): when a case needs you, and 24 h before a deadline."""
+    """In-app notices, each saying where else it was sent (the e-mail address masked, channels)."""
     mine = Notification.objects.filter(user=request.user).select_related("case").order_by("-pk")
+    page = Paginator(mine, 30).get_page(request.GET.get("page"))
+    for notice in page.object_list:
+        notice.sent_to = [
+            {"label": SENT_VIA.get(d["channel"], d["channel"]), "to": d.get("to", "")}
+            for d in (notice.delivered_to or [{"channel": "in_app", "to": ""}])
+        ]
     return render(
         request,
         "web/cases/notifications.html",
-        {
-            "page": Paginator(mine, 30).get_page(request.GET.get("page")),
-        },
+        {"page": page, "email": mask_email(request.user.email) if request.user.email else ""},
     )

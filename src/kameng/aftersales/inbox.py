@@ -1,0 +1,57 @@
+"""The user's notifications (消息): every notice is an in-app Notification, and says where else it
+went — the user's e-mail address (masked: b***@example.com), a merchant's notification channels
+(their URLs masked) — so the notification page can show "sent to: in-app · e-mail b***@…". The
+e-mail itself leaves after the transaction commits (kameng.timers.jobs)."""
+
+from datetime import datetime
+
+from kameng.accounts.models import User
+from kameng.timers import jobs
+
+from .models import Notification
+from .notifications import render_in
+
+IN_APP, EMAIL = "in_app", "email"
+
+
+def mask_email(address: str) -> str:
+    """ "buyer1@example.com" → "b***@example.com": enough to recognise one's own address, no more."""
+    local, _, domain = (address or "").partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def deliver(
+    user: User,
+    *,
+    kind: str,
+    template: str,
+    params: dict,
+    now: datetime,
+    case=None,
+    subject: tuple[str, dict] | None = None,
+    channels: tuple[tuple[str, str], ...] = (),
+) -> Notification:
+    """In-app now (stored as its template and parameters, shown in the reader's language); by e-mail
+    too when `subject` (template, parameters) is given and the user has an address, in the user's
+    language; `channels` ((kind, masked address) the caller sends on) are recorded as sent."""
+    sent = [{"channel": IN_APP, "to": ""}]
+    emailed = bool(subject and user.email)
+    if emailed:
+        sent.append({"channel": EMAIL, "to": mask_email(user.email)})
+    sent += [{"channel": channel, "to": to} for channel, to in channels]
+    text = render_in("zh-hans", template, params)
+    notice = Notification.objects.create(
+        user=user,
+        case=case,
+        kind=kind,
+        text=text[:500],
+        template=template,
+        params=params,
+        created_at=now,
+        delivered_to=sent,
+    )
+    if emailed and subject:
+        # After commit: on Celery when a broker is configured, in this process otherwise.
+        title = render_in(user.language, subject[0], subject[1])
+        jobs.enqueue("send_notification_email", user.email, title, render_in(user.language, template, params))
+    return notice
