@@ -213,6 +213,23 @@ class Shots:
         self.n += 1
         page.screenshot(path=str(self.dir / f"{self.n:02d}-{step}.png"), full_page=True)
 
+    def fits(self, page, step: str) -> None:
+        """Screenshot this step, then insist the page fits its width: no horizontal scroll, nothing sticking out."""
+        result = page.evaluate(OVERFLOW_JS)
+        self(page, step)
+        assert result["scrollWidth"] <= result["width"], (step, result)
+        assert not result["offenders"], (step, result)
+
+
+def log_in(page, username: str, english: bool = False) -> None:
+    """Sign in on the login page (Chinese, the default), then switch to English if asked."""
+    page.goto("/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    if english:
+        page.get_by_role("button", name="English").click()
+
 
 @pytest.fixture
 def shots(request):

@@ -6,7 +6,7 @@ page; an admin creates an arbitrator and disables one on the staff page."""
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import OVERFLOW_JS, PASSWORD
+from .conftest import PASSWORD, log_in
 
 WORDS = {
     "zh": {
@@ -35,22 +35,6 @@ WORDS = {
 VIEWS = [("zh", 1280), ("en", 375)]
 
 
-def _sign_in(page, username: str, english: bool) -> None:
-    page.goto("/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    if english:
-        page.get_by_role("button", name="English").click()
-
-
-def _fits(page, shots, step: str) -> None:
-    result = page.evaluate(OVERFLOW_JS)
-    shots(page, step)
-    assert result["scrollWidth"] <= result["width"], (step, result)
-    assert not result["offenders"], (step, result)
-
-
 def _case(server, *, keys: list[str]) -> tuple[dict, dict, dict, dict]:
     merchant, listing = server.merchant_with_card_listing(title="Office 2021 激活码", price=12000, keys=keys)
     buyer = server.register("buyer")
@@ -71,17 +55,17 @@ def test_the_buyer_sees_the_replacement_key_and_accepts_it(server, new_page, sho
     assert status == 200, replaced
 
     page = new_page(width=width, height=900 if width > 400 else 812)
-    _sign_in(page, buyer["username"], language == "en")
+    log_in(page, buyer["username"], language == "en")
     page.goto(f"/refunds/{case['id']}")
     block = page.get_by_test_id("replacement")
     expect(block).to_contain_text(words["replacement"])
     expect(block).to_contain_text("OFF-SECOND-0002")  # the new key, secret to everyone but the parties
-    _fits(page, shots, "replacement")
+    shots.fits(page, "replacement")
     page.locator("#actions").get_by_role("link", name=words["accept"]).click()
     page.get_by_test_id("confirm-action").click()
     steps = page.get_by_test_id("steps")
     expect(steps.locator("[data-step=closed]")).to_have_attribute("data-state", "current")
-    _fits(page, shots, "replacement-accepted")
+    shots.fits(page, "replacement-accepted")
     status, seen = server.api("GET", f"/refunds/{case['id']}", token=buyer["token"])
     assert status == 200 and seen["status"] == "closed" and seen["resolution"] == "replaced", seen
     assert page.console_errors == []
@@ -100,7 +84,7 @@ def test_the_order_chat_is_shown_read_only_to_the_buyer_and_the_arbitrator(serve
     assert server.api("POST", f"/refunds/{case['id']}/escalate", {"reason": "仍然无效"}, token=buyer["token"])[0] == 200
 
     page = new_page(width=width, height=900 if width > 400 else 812)
-    _sign_in(page, buyer["username"], language == "en")
+    log_in(page, buyer["username"], language == "en")
     page.goto(f"/refunds/{case['id']}")
     chat = page.get_by_test_id("order-chat")
     expect(chat).to_contain_text(words["chat"])
@@ -109,18 +93,18 @@ def test_the_order_chat_is_shown_read_only_to_the_buyer_and_the_arbitrator(serve
     expect(chat.locator(f"a[href='/orders/{order['id']}/#chat'], a[href='/orders/{order['id']}#chat']")).to_have_count(
         1
     )
-    _fits(page, shots, "case-chat")
+    shots.fits(page, "case-chat")
 
     arbitrator = server.unique("arb")
     made = server.kameng("user", "create", "--username", arbitrator, "--password", PASSWORD, "--role", "arbitrator")
     assert made.returncode == 0, made.stderr
     staff = new_page(width=width, height=900 if width > 400 else 812)
-    _sign_in(staff, arbitrator, language == "en")
+    log_in(staff, arbitrator, language == "en")
     staff.goto(f"/arbitration/{case['id']}")
     chat = staff.get_by_test_id("order-chat")
     expect(chat).to_contain_text(said)
     expect(chat.locator("textarea, input[type=text]")).to_have_count(0)
-    _fits(staff, shots, "review-chat")
+    shots.fits(staff, "review-chat")
     assert page.console_errors == [] and staff.console_errors == []
 
 
@@ -131,7 +115,7 @@ def test_an_admin_creates_an_arbitrator_and_disables_one(server, new_page, shots
     made = server.kameng("user", "create", "--username", admin, "--password", PASSWORD, "--role", "admin")
     assert made.returncode == 0, made.stderr
     page = new_page(width=width, height=900 if width > 400 else 812)
-    _sign_in(page, admin, language == "en")
+    log_in(page, admin, language == "en")
     page.goto("/staff/arbitrators/")
     name = server.unique("judge")
     page.get_by_label(words["user"], exact=True).fill(name)
@@ -139,11 +123,11 @@ def test_an_admin_creates_an_arbitrator_and_disables_one(server, new_page, shots
     page.get_by_role("button", name=words["create"]).click()
     row = page.get_by_test_id("arbitrators").locator("tr", has_text=name)
     expect(row).to_contain_text(words["active"])
-    _fits(page, shots, "arbitrator-created")
+    shots.fits(page, "arbitrator-created")
     row.get_by_role("button", name=words["disable"]).click()
     row = page.get_by_test_id("arbitrators").locator("tr", has_text=name)
     expect(row).to_contain_text(words["disabled"])
-    _fits(page, shots, "arbitrator-disabled")
+    shots.fits(page, "arbitrator-disabled")
     status, _ = server.api("POST", "/auth/token", {"username": name, "password": "Strong-pass-2026!"})
     assert status == 401  # a disabled account cannot log in
     assert page.console_errors == []

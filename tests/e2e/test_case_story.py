@@ -6,7 +6,7 @@ at 1280 and 375 px, with screenshots under tests/e2e/artifacts/."""
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import OVERFLOW_JS, PASSWORD
+from .conftest import PASSWORD
 
 TEXTS = {
     "zh": {
@@ -62,28 +62,22 @@ def test_the_buyer_sees_where_the_case_stands_and_escalates_with_a_reason(server
     if language == "en":
         page.get_by_role("button", name="English").click()
 
-    def fits(step: str) -> None:
-        result = page.evaluate(OVERFLOW_JS)
-        shots(page, step)
-        assert result["scrollWidth"] <= result["width"], (step, result)
-        assert not result["offenders"], (step, result)
-
     page.goto(f"/refunds/{case_id}")
     steps = page.get_by_test_id("steps")
     expect(steps.locator("[aria-current=step]")).to_have_attribute("data-step", "negotiation")
     expect(page.get_by_test_id("next-step")).to_contain_text(words["waiting"])
     expect(page.get_by_test_id("next-step")).to_contain_text(words["otherwise"])
     expect(page.locator("#actions .btn-primary")).to_have_count(0)  # the low offer is not pushed
-    fits("case-with-offer")
+    shots.fits(page, "case-with-offer")
 
     page.get_by_role("button", name=words["escalate"]).click()  # no reason yet: asked for one, once
     expect(page.locator("#id_escalate-reason_error")).to_have_count(1)
     page.get_by_label(words["reason"]).fill("Key still invalid" if language == "en" else "激活码仍然无效")
     page.get_by_role("button", name=words["escalate"]).click()
     expect(page.get_by_test_id("confirm-said")).to_be_visible()
-    fits("escalate-confirm")
+    shots.fits(page, "escalate-confirm")
     page.get_by_test_id("confirm-action").click()
     expect(steps.locator("[aria-current=step]")).to_have_attribute("data-step", "arbitration")
     expect(page.get_by_test_id("next-step")).to_contain_text(words["arbitrator"])
-    fits("case-in-arbitration")
+    shots.fits(page, "case-in-arbitration")
     assert page.console_errors == []

@@ -5,8 +5,6 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import OVERFLOW_JS
-
 
 def test_buyer_registers_tops_up_buys_a_card_key_and_confirms(server, new_page, shots):
     merchant, listing = server.merchant_with_card_listing(
@@ -97,12 +95,6 @@ def test_buyer_pages_fit_a_375px_phone(server, new_page, shots):
     page.get_by_role("button", name="登录").click()
     expect(page.locator(".whoami")).to_contain_text(buyer["username"])
 
-    def fits(step: str) -> None:
-        result = page.evaluate(OVERFLOW_JS)
-        shots(page, step)
-        assert result["scrollWidth"] <= result["width"], (step, result)
-        assert not result["offenders"], (step, result)
-
     for path, step in (
         ("/", "home"),
         (f"/listings/{listing['id']}", "listing"),
@@ -110,19 +102,19 @@ def test_buyer_pages_fit_a_375px_phone(server, new_page, shots):
         ("/wallet/", "wallet"),
     ):
         page.goto(path)
-        fits(step)
+        shots.fits(page, step)
 
     page.goto(f"/listings/{listing['id']}")
     page.get_by_role("button", name="立即购买（平台担保）").click()
     expect(page.get_by_test_id("card-keys")).to_contain_text("PHONE-KEY-0001")
-    fits("order")
+    shots.fits(page, "order")
     page.goto("/orders/")
-    fits("orders")
+    shots.fits(page, "orders")
     page.get_by_label("充值金额（元）").count()  # (the wallet form lives on /wallet/)
     page.goto("/wallet/")
     page.get_by_label("充值金额（元）").fill("50")
     page.get_by_role("button", name="去支付").click()
-    fits("sandbox-pay")
+    shots.fits(page, "sandbox-pay")
     assert page.console_errors == []
 
 

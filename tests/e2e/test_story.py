@@ -16,8 +16,6 @@ from django.utils import translation
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import expect
 
-from .conftest import OVERFLOW_JS
-
 PASSWORD = "e2e-pass-word-123"  # what the suite's `server.register` gives every account
 
 
@@ -261,18 +259,12 @@ def test_the_buyers_refund_request_fits_a_375px_phone(server, new_page, shots):
     page = new_page(width=375, height=812)
     sign_in(page, t, buyer["username"], english=False)
 
-    def fits(step: str) -> None:
-        result = page.evaluate(OVERFLOW_JS)
-        shots(page, step)
-        assert result["scrollWidth"] <= result["width"], (step, result)
-        assert not result["offenders"], (step, result)
-
     page.goto(f"/listings/{listing['id']}")
     page.get_by_role("button", name=t("立即购买（平台担保）")).click()
     expect(page.get_by_test_id("card-keys")).to_contain_text("PHONE-CASE-0001")
     order_number = page.locator("h1").inner_text().split()[-1]
     page.get_by_role("link", name=t("申请售后")).click()
-    fits("refund-form")
+    shots.fits(page, "refund-form")
     page.get_by_role("radio", name=t.starting("描述不符")).check()
     page.get_by_label(t("问题描述")).fill("充值后到账不足，少了 200 点券。")
     page.get_by_label(t("申请退款金额（元）")).fill("120")
@@ -282,18 +274,18 @@ def test_the_buyers_refund_request_fits_a_375px_phone(server, new_page, shots):
     expect(page.locator("#id_amount_error")).to_contain_text("¥98.00")
     expect(page.get_by_label(t("申请退款金额（元）"))).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label(t("问题描述"))).to_have_value("充值后到账不足，少了 200 点券。")
-    fits("refund-form-error")
+    shots.fits(page, "refund-form-error")
     page.get_by_label(t("申请退款金额（元）")).fill("49.5")
     page.get_by_label(t("问题证据（截图、录屏、错误提示）")).set_input_files(files=evidence)
     page.get_by_role("button", name=t("提交售后申请")).click()
     expect(page).to_have_url(re.compile(r"/refunds/\d+$"), timeout=60000)
     expect(page.get_by_test_id("requested-amount")).to_have_text("¥49.50")
-    fits("case-page")
+    shots.fits(page, "case-page")
     page.get_by_role("link", name=t("撤回申请")).click()
-    fits("withdraw-confirm")
+    shots.fits(page, "withdraw-confirm")
     page.get_by_test_id("confirm-action").click()
     expect(page.get_by_test_id("case-status")).to_have_text(t("已结束"))
     nav(page, t, "我的售后").click()
     expect(page.get_by_test_id("closed-cases")).to_contain_text(t("买家撤回"))
-    fits("my-cases")
+    shots.fits(page, "my-cases")
     assert page.console_errors == []
