@@ -173,18 +173,36 @@ def _save(request, form, key: str, value, *, field: str | None = None) -> bool:
     return True
 
 
+def _save_changed(request, form, changes: list[tuple[str, object, object, str | None]]) -> int | None:
+    """Save each (key, new, current, field) whose new value differs, in order; how many were saved,
+    or None as soon as one is refused (its error is on the form)."""
+    saved = 0
+    for key, value, current, field in changes:
+        if value != current:
+            if not _save(request, form, key, value, field=field):
+                return None
+            saved += 1
+    return saved
+
+
 def _save_sanctions(request, current, form: SanctionsForm) -> bool:
     data = form.cleaned_data
     floors = {g: data[f"grade_{g.lower()}"] for g in "ABCD"}
-    changed = 0
-    if floors != dict(grades(current.grade_floors)[:4]):
-        if not _save(request, form, "grade_floors", floors):
-            return False
-        changed += 1
-    if data["suspend_after"] != current.suspend_after_overturned_refusals:
-        if not _save(request, form, "suspend_after_overturned_refusals", data["suspend_after"], field="suspend_after"):
-            return False
-        changed += 1
+    changed = _save_changed(
+        request,
+        form,
+        [
+            ("grade_floors", floors, dict(grades(current.grade_floors)[:4]), None),
+            (
+                "suspend_after_overturned_refusals",
+                data["suspend_after"],
+                current.suspend_after_overturned_refusals,
+                "suspend_after",
+            ),
+        ],
+    )
+    if changed is None:
+        return False
     if changed:
         trust_services.credit_rules_changed(clock_now())  # effective at once, not at the daily refresh
         messages.success(request, _("已保存处罚阈值；所有店铺的信用和处罚按新阈值重新计算。"))
@@ -196,15 +214,16 @@ def _save_sanctions(request, current, form: SanctionsForm) -> bool:
 def _save_commission(request, current, form: CommissionForm) -> bool:
     data = form.cleaned_data
     rates = {code: data[f"bp_{code}"] for code in current.categories if data[f"bp_{code}"]}
-    changed = 0
-    if rates != {code: bp for code, bp in current.values["commission_bp"].items() if bp}:
-        if not _save(request, form, "commission_bp", rates):
-            return False
-        changed += 1
-    if data["settlement_days"] != current.settlement_days:
-        if not _save(request, form, "settlement_days", data["settlement_days"], field="settlement_days"):
-            return False
-        changed += 1
+    changed = _save_changed(
+        request,
+        form,
+        [
+            ("commission_bp", rates, {code: bp for code, bp in current.values["commission_bp"].items() if bp}, None),
+            ("settlement_days", data["settlement_days"], current.settlement_days, "settlement_days"),
+        ],
+    )
+    if changed is None:
+        return False
     if changed:
         messages.success(request, _("已保存佣金与结算周期，之后的放款按新设置计算。"))
     else:
