@@ -220,12 +220,13 @@ def main():
     parser.add_argument("--buyers", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--keep", action="store_true", help="keep the kameng_bench database")
-    parser.add_argument("--reuse", action="store_true", help="measure a kameng_bench kept by an earlier --keep run")
+    parser.add_argument("--name", default="kameng_bench", help="the PostgreSQL database (default kameng_bench)")
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", action="store_true", help="measure a database kept by an earlier --keep run")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
-    db = BenchDatabase("postgres", "kameng_bench", keep=args.keep, reuse=args.reuse)
+    db = BenchDatabase("postgres", args.name, keep=args.keep, reuse=args.reuse)
     try:
         db.use_here()
         if args.reuse:

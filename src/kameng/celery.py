@@ -46,6 +46,11 @@ def configure(app: Celery, broker_url: str, env=os.environ) -> Celery:
                 "schedule": interval,
                 "options": {"expires": max(10.0, interval * 5)},
             },
+            "compact-case-counts": {  # kameng.casecounts.services.COMPACT_SECONDS (this layer cannot import it)
+                "task": "kameng.compact_case_counts",
+                "schedule": 10.0,
+                "options": {"expires": 30.0},
+            },
         },
     )
     return app

@@ -17,6 +17,7 @@ from django.db import close_old_connections
 from kameng.accounts import otp
 from kameng.accounts.models import User
 from kameng.accounts.services import create_user
+from kameng.casecounts import services as case_counts
 from kameng.demo import load_demo
 from kameng.errors import DomainError
 from kameng.evidence import verify
@@ -167,7 +168,8 @@ def cmd_restore(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    """Sweep due timers until stopped. Several workers may run; each timer still runs once."""
+    """Sweep due timers until stopped. Several workers may run; each timer still runs once. Every
+    case_counts.COMPACT_SECONDS it also folds the case count deltas (one compactor at a time)."""
     if args.celery:
         return cmd_celery_worker(args)
     stop = {"now": False}
@@ -178,12 +180,16 @@ def cmd_worker(args) -> int:
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     if not args.quiet:
         print(f"kameng worker: sweeping timers every {args.interval}s", flush=True)
+    compacted_at = float("-inf")
     try:
         while not stop["now"]:
             try:
                 ran = sweep()
                 if ran and not args.quiet:
                     print(f"ran {ran} timer(s)", flush=True)
+                if time.monotonic() - compacted_at >= case_counts.COMPACT_SECONDS:
+                    compacted_at = time.monotonic()
+                    case_counts.compact()
             except Exception as exc:  # keep sweeping; the database may come back
                 print(f"sweep failed: {exc!r}", file=sys.stderr, flush=True)
             finally:

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "kameng.wallet",
     "kameng.orders",
     "kameng.aftersales",
+    "kameng.casecounts",
     "kameng.evidence",
     "kameng.arbitration",
     "kameng.trust",

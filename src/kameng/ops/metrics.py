@@ -1,5 +1,6 @@
 """Prometheus metrics: request latency (recorded by RequestMetricsMiddleware) and the
-marketplace's health read from the database at scrape time — open cases by status, overdue
+marketplace's health read from the database at scrape time — open cases by status (from the
+counts the database keeps, kameng.casecounts: a handful of rows at any number of cases), overdue
 arbitrations, timer lag, and the ledger check (cached: recomputed at most every
 KAMENG_LEDGER_CHECK_SECONDS, default 300, because it reads every posting).
 
@@ -12,11 +13,11 @@ import threading
 import time
 
 from django.conf import settings
-from django.db.models import Count
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
 from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
+from kameng.casecounts.services import counts as case_counts
 from kameng.clock.services import now as clock_now
 from kameng.ledger.services import check
 from kameng.timers.models import Timer, TimerStatus
@@ -80,15 +81,15 @@ class MarketplaceCollector:
         now = clock_now()
 
         cases = GaugeMetricFamily("kameng_cases_open", "Refund cases not yet closed, by status", labels=["status"])
-        counts = dict(
-            RefundCase.objects.filter(status__in=[str(s) for s in OPEN_STATUSES])
-            .values_list("status")
-            .annotate(n=Count("*"))
-            .values_list("status", "n")
-        )  # COUNT(*): index-only
+        counted = case_counts()
         for status in OPEN_STATUSES:
-            cases.add_metric([str(status)], counts.get(str(status), 0))
+            cases.add_metric([str(status)], counted.by_status.get(str(status), 0))
         yield cases
+        yield GaugeMetricFamily(
+            "kameng_case_count_deltas",
+            "Case status changes not yet compacted into the counts (the worker compacts every few seconds)",
+            value=counted.pending_deltas,
+        )
 
         overdue = RefundCase.objects.filter(
             status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL], decide_by__lt=now

@@ -10,6 +10,11 @@ def sweep_timers() -> int:
     return jobs.run("sweep_timers")
 
 
+@app.task(name="kameng.compact_case_counts")
+def compact_case_counts() -> int:
+    return jobs.run("compact_case_counts")
+
+
 @app.task(name="kameng.analyse_case")
 def analyse_case(case_id: int):
     return jobs.run("analyse_case", case_id)

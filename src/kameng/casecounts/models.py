@@ -1,0 +1,22 @@
+from django.db import models
+
+
+class CaseCountBase(models.Model):
+    """Cases per status as of the last compaction. Only compact() writes these rows."""
+
+    status = models.CharField(max_length=32, primary_key=True)
+    n = models.BigIntegerField()
+
+    class Meta:
+        db_table = "casecounts_base"
+
+
+class CaseCountDelta(models.Model):
+    """Appended by the database triggers on aftersales_refundcase, never by Python code: +n for cases
+    entering `status`, -n for cases leaving it. compact() moves them into CaseCountBase."""
+
+    status = models.CharField(max_length=32)
+    delta = models.BigIntegerField()
+
+    class Meta:
+        db_table = "casecounts_delta"
