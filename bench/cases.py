@@ -4,6 +4,14 @@
     .venv/bin/python bench/cases.py                 # fill kameng_bench, measure, drop it
     .venv/bin/python bench/cases.py --keep          # keep kameng_bench for exploring (drop it later:
                                                     #   psql -c 'DROP DATABASE kameng_bench')
+    .venv/bin/python bench/cases.py --reuse --clients 8   # measure the kept database again, with 8
+                                                    #   concurrent clients on the case page as well
+    PYTHONPATH=<old checkout>/src .venv/bin/python bench/cases.py --reuse   # the same against old code
+
+--clients N adds a run of N threads with keep-alive connections fetching random case pages as fast as
+they can: requests/s, p50/p95/p99, and the CPU each side spent per request (the gunicorn workers',
+the PostgreSQL backends' and this client's own, from /proc), so a client starving the server on a
+small machine shows in the figures.
 
 The generator makes one real order and case through the services (the template), then clones
 them with INSERT … SELECT generate_series: 1,000 merchants with a shop and a listing each, 20,000
@@ -12,12 +20,13 @@ arbitrator, a fifth of those overdue) and ten events per case.
 """
 
 import argparse
+import os
 import random
 import sys
 import time
 from pathlib import Path
 
-from _common import BenchDatabase, Server, machine, make_market, percentiles, request
+from _common import BenchDatabase, Server, load, machine, make_market, percentiles, request
 
 STATUS_BY_PERCENT = (  # mod(g, 100) below the bound → status, and the phase (aftersales.models.Phase) under it
     (70, "closed", "closed"),
@@ -205,6 +214,55 @@ def measure(port: int, path_for, token: str, count: int) -> dict:
     return {"count": count, "non_200": bad, **percentiles(times)}
 
 
+def cpu_seconds(pids) -> dict[int, float]:
+    """User + system CPU seconds of each process (all its threads) from /proc/<pid>/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
+def backend_pids() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [r[0] for r in cur.fetchall()]
+
+
+def concurrent(server: Server, path_for, token: str, count: int, clients: int) -> dict:
+    """`count` GETs from `clients` threads; the CPU the web workers, the database and the client spent."""
+    workers = server.worker_pids()
+    before_web, before_db = cpu_seconds(workers), cpu_seconds(backend_pids())
+    before_client = os.times()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def job(i):
+        def call(conn):
+            conn.request("GET", path_for(i), headers=headers)
+            response = conn.getresponse()
+            response.read()
+            return response.status == 200
+
+        return call
+
+    result = load(server.port, [job(i) for i in range(count)], clients)
+    after_client = os.times()
+    after_web, after_db = cpu_seconds(workers), cpu_seconds(backend_pids())
+    spent = lambda after, before: sum(v - before.get(pid, 0.0) for pid, v in after.items())  # noqa: E731
+    result["web_cpu_ms"] = spent(after_web, before_web) * 1000 / result["count"]
+    result["db_cpu_ms"] = spent(after_db, before_db) * 1000 / result["count"]
+    result["client_cpu_ms"] = (
+        (after_client.user - before_client.user + after_client.system - before_client.system) * 1000 / result["count"]
+    )
+    return result
+
+
 def show(name: str, r: dict) -> None:
     print(
         f"  {name:<44} n={r['count']:<5} p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  "
@@ -220,6 +278,12 @@ def main():
     parser.add_argument("--buyers", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per web worker")
+    parser.add_argument("--clients", type=int, default=0, help="also run N concurrent clients on the case page")
+    parser.add_argument(
+        "--concurrent-requests", type=int, default=4000, help="case pages fetched by the concurrent clients"
+    )
+    parser.add_argument("--metrics-requests", type=int, default=200)
     parser.add_argument("--name", default="kameng_bench", help="the PostgreSQL database (default kameng_bench)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", action="store_true", help="measure a database kept by an earlier --keep run")
@@ -230,17 +294,19 @@ def main():
     try:
         db.use_here()
         if args.reuse:
+            db.kameng("migrate")  # a database kept before newer migrations (a no-op with old code)
             data = existing()
         else:
             db.kameng("init")
             data = generate(args.cases, args.events_per_case, args.merchants, args.buyers)
-        server = Server(db, workers=args.workers)
+        server = Server(db, workers=args.workers, threads=args.threads)
         rng = random.Random(8)
         try:
             first, n = data["first_case"], data["cases"]
             for _ in range(50):  # warm both workers
                 request("GET", server.port, f"/api/v1/refunds/{first + rng.randrange(n)}", token=data["arb_token"])
                 request("GET", server.port, "/api/v1/arbitration/queue", token=data["arb_token"])
+                request("GET", server.port, "/metrics")
             print(f"HTTP against kameng serve --workers {args.workers}, one client, sequential requests:")
             show(
                 "GET /refunds/{random of 1M} (arbitrator)",
@@ -263,7 +329,31 @@ def main():
                 "GET /refunds (merchant of the template shop)",
                 measure(server.port, lambda i: "/api/v1/refunds", data["merchant_token"], args.requests // 4),
             )
-            show("GET /metrics (counts over 1M cases)", measure(server.port, lambda i: "/metrics", None, 20))
+            show(
+                f"GET /metrics (open cases of {n:,})",
+                measure(server.port, lambda i: "/metrics", None, args.metrics_requests),
+            )
+            if args.clients:
+                r = concurrent(
+                    server,
+                    lambda i: f"/api/v1/refunds/{first + rng.randrange(n)}",
+                    data["arb_token"],
+                    args.concurrent_requests,
+                    args.clients,
+                )
+                print(
+                    f"HTTP against kameng serve --workers {args.workers} --threads {args.threads}, "
+                    f"{args.clients} concurrent clients (threads, keep-alive), load avg {os.getloadavg()[0]:.2f} after:"
+                )
+                print(
+                    f"  GET /refunds/{{random}}  {r['per_second']:.1f} requests/s  n={r['count']}  "
+                    f"p50 {r['p50_ms']:.1f} ms  p95 {r['p95_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  "
+                    f"failures {r['failures']}"
+                )
+                print(
+                    f"  CPU per request: web workers {r['web_cpu_ms']:.2f} ms, PostgreSQL backends "
+                    f"{r['db_cpu_ms']:.2f} ms, this client {r['client_cpu_ms']:.2f} ms"
+                )
         finally:
             server.stop()
     finally:

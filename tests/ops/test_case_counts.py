@@ -2,13 +2,16 @@
 after every kind of transition, after compaction, and with transitions and compactions racing on
 PostgreSQL; /metrics reads its open cases from them."""
 
+from datetime import timedelta
+
 import pytest
 from django.db.models import Count
 from prometheus_client.parser import text_string_to_metric_families
 
 from kameng.aftersales.models import OPEN_STATUSES, RefundCase
-from kameng.casecounts.models import CaseCountDelta
-from kameng.casecounts.services import compact, counts, recount
+from kameng.casecounts.models import CaseCountDelta, Gauge
+from kameng.casecounts.services import OVERDUE, compact, counts, overdue, recount, refresh
+from kameng.clock.services import now as clock_now
 
 REJECT = {"reason": "激活码已被买家使用，系统显示激活成功"}
 
@@ -90,3 +93,15 @@ def test_racing_transitions_and_compactions_keep_the_counts_exact(cases, race, b
     assert counts().by_status == direct_count() == {"closed": 4, "awaiting_buyer": 4}
     compact()
     assert counts().by_status == direct_count() and counts().pending_deltas == 0
+
+
+def test_the_overdue_gauge_is_the_workers_figure_while_fresh_and_measured_when_stale(cases, db):
+    cases(1)
+    now = clock_now()
+    assert refresh() >= 1  # the worker's step: compaction, then the overdue count
+    assert Gauge.objects.get(name=OVERDUE).value == 0
+    Gauge.objects.filter(name=OVERDUE).update(value=7, measured_at=now - timedelta(seconds=10))
+    assert overdue(now) == (7, 10.0)  # fresh enough: no COUNT in the scrape
+    Gauge.objects.filter(name=OVERDUE).update(measured_at=now - timedelta(seconds=120))
+    assert overdue(now) == (0, 0.0)  # stale (no worker): measured again, and kept
+    assert Gauge.objects.get(name=OVERDUE).measured_at == now

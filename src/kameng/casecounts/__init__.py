@@ -6,4 +6,8 @@ for one another on a shared counter row. `counts()` sums the per-status base row
 one statement; `compact()` (the timer worker runs it every COMPACT_SECONDS, Celery beat likewise)
 folds the deltas into the base, so a read costs the number of statuses plus the transitions since
 the last compaction, not the number of cases.
+
+The overdue arbitrations cannot be counted that way (a case becomes overdue by the clock, not by a
+write); `refresh()`, the worker's periodic step, compacts and also measures that count into a Gauge
+row, which /metrics reads with its age (and measures itself when the row is older than a minute).
 """

@@ -5,4 +5,4 @@ from . import services
 
 @job("compact_case_counts")
 def compact_case_counts() -> int:
-    return services.compact()
+    return services.refresh()

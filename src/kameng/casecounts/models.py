@@ -20,3 +20,15 @@ class CaseCountDelta(models.Model):
 
     class Meta:
         db_table = "casecounts_delta"
+
+
+class Gauge(models.Model):
+    """A figure too costly to compute on every scrape (it grows with a backlog, not with transitions),
+    measured by the worker every COMPACT_SECONDS: `arbitrations_overdue`."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField()
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "casecounts_gauge"

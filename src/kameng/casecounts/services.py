@@ -1,10 +1,18 @@
 """Read and compact the case counts (see the package docstring)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
 
+from kameng.aftersales.models import CaseStatus, RefundCase
+from kameng.clock.services import now as clock_now
+
+from .models import Gauge
+
 COMPACT_SECONDS = 10.0  # how often the timer worker (and Celery beat) folds the deltas into the base
+STALE_SECONDS = 60.0  # a gauge older than this (no worker running?) is measured by its reader
+OVERDUE = "arbitrations_overdue"
 ADVISORY_LOCK = 0x6B616D_6363  # one compactor at a time on PostgreSQL ("kam" "cc")
 
 READ = """
@@ -81,3 +89,31 @@ def recount() -> None:
         cur.execute(
             "INSERT INTO casecounts_base (status, n) SELECT status, COUNT(*) FROM aftersales_refundcase GROUP BY status"
         )
+
+
+def measure_overdue(now: datetime) -> int:
+    """Count the cases in arbitration or appeal past decide_by (an index range over every overdue
+    case: tens of thousands in a backlog) and keep the figure for the scrapes."""
+    value = RefundCase.objects.filter(
+        status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL], decide_by__lt=now
+    ).count()
+    Gauge.objects.update_or_create(name=OVERDUE, defaults={"value": value, "measured_at": now})
+    return value
+
+
+def overdue(now: datetime) -> tuple[int, float]:
+    """(overdue arbitrations, age of that figure in seconds): the worker's measurement, or a fresh one
+    when it is missing or older than STALE_SECONDS by the clock."""
+    row = Gauge.objects.filter(name=OVERDUE).first()
+    if row is not None:
+        age = (now - row.measured_at).total_seconds()
+        if 0 <= age <= STALE_SECONDS:
+            return row.value, age
+    return measure_overdue(now), 0.0
+
+
+def refresh() -> int:
+    """The worker's periodic step: compact the counts, measure the gauges. Returns the deltas folded."""
+    folded = compact()
+    measure_overdue(clock_now())
+    return folded

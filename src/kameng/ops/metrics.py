@@ -1,7 +1,8 @@
 """Prometheus metrics: request latency (recorded by RequestMetricsMiddleware) and the
 marketplace's health read from the database at scrape time — open cases by status (from the
 counts the database keeps, kameng.casecounts: a handful of rows at any number of cases), overdue
-arbitrations, timer lag, and the ledger check (cached: recomputed at most every
+arbitrations (measured by the worker every few seconds, measured here when that figure is missing or
+older than a minute), timer lag, and the ledger check (cached: recomputed at most every
 KAMENG_LEDGER_CHECK_SECONDS, default 300, because it reads every posting).
 
 Under `kameng serve` several gunicorn workers each record latencies; `serve` points
@@ -16,8 +17,9 @@ from django.conf import settings
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
-from kameng.aftersales.models import OPEN_STATUSES, CaseStatus, RefundCase
+from kameng.aftersales.models import OPEN_STATUSES
 from kameng.casecounts.services import counts as case_counts
+from kameng.casecounts.services import overdue as overdue_arbitrations
 from kameng.clock.services import now as clock_now
 from kameng.ledger.services import check
 from kameng.timers.models import Timer, TimerStatus
@@ -91,11 +93,14 @@ class MarketplaceCollector:
             value=counted.pending_deltas,
         )
 
-        overdue = RefundCase.objects.filter(
-            status__in=[CaseStatus.IN_ARBITRATION, CaseStatus.IN_APPEAL], decide_by__lt=now
-        ).count()
+        overdue, age = overdue_arbitrations(now)
         yield GaugeMetricFamily(
             "kameng_arbitrations_overdue", "Cases in arbitration or appeal past decide_by", value=overdue
+        )
+        yield GaugeMetricFamily(
+            "kameng_arbitrations_overdue_age_seconds",
+            "How old kameng_arbitrations_overdue is (the worker measures it every few seconds)",
+            value=age,
         )
 
         due = Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now)

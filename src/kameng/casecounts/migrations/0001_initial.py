@@ -1,4 +1,4 @@
-"""Case counts by status: the two tables, the triggers on aftersales_refundcase that keep them, and
+"""Case counts by status: the two tables (and the worker-measured gauges), the triggers on aftersales_refundcase that keep them, and
 the base filled from a direct COUNT.
 
 PostgreSQL: an INSERT (or DELETE) statement on cases appends one delta row per status it touched
@@ -102,6 +102,15 @@ class Migration(migrations.Migration):
                 ("delta", models.BigIntegerField()),
             ],
             options={"db_table": "casecounts_delta"},
+        ),
+        migrations.CreateModel(
+            name="Gauge",
+            fields=[
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("value", models.BigIntegerField()),
+                ("measured_at", models.DateTimeField()),
+            ],
+            options={"db_table": "casecounts_gauge"},
         ),
         migrations.RunPython(forwards, backwards),
     ]
