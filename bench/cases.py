@@ -200,18 +200,33 @@ def existing() -> dict:
     }
 
 
-def measure(port: int, path_for, token: str, count: int) -> dict:
+def measure(server: Server, path_for, token: str, count: int) -> dict:
+    """`count` sequential GETs on one keep-alive connection; latencies and the CPU per request the
+    web workers and the PostgreSQL backends spent (load-independent, unlike the latencies)."""
     import http.client
 
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    workers = server.worker_pids()
+    before_web, before_db = cpu_seconds(workers), cpu_seconds(backend_pids())
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     times, bad = [], 0
     for i in range(count):
         t0 = time.perf_counter()
-        status, body = request("GET", port, path_for(i), token=token, conn=conn)
+        status, body = request("GET", server.port, path_for(i), token=token, conn=conn)
         times.append(time.perf_counter() - t0)
         bad += status != 200
     conn.close()
-    return {"count": count, "non_200": bad, **percentiles(times)}
+    after_web, after_db = cpu_seconds(workers), cpu_seconds(backend_pids())
+    return {
+        "count": count,
+        "non_200": bad,
+        **percentiles(times),
+        "web_cpu_ms": spent(after_web, before_web) * 1000 / count,
+        "db_cpu_ms": spent(after_db, before_db) * 1000 / count,
+    }
+
+
+def spent(after: dict[int, float], before: dict[int, float]) -> float:
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
 
 
 def cpu_seconds(pids) -> dict[int, float]:
@@ -254,7 +269,6 @@ def concurrent(server: Server, path_for, token: str, count: int, clients: int) -
     result = load(server.port, [job(i) for i in range(count)], clients)
     after_client = os.times()
     after_web, after_db = cpu_seconds(workers), cpu_seconds(backend_pids())
-    spent = lambda after, before: sum(v - before.get(pid, 0.0) for pid, v in after.items())  # noqa: E731
     result["web_cpu_ms"] = spent(after_web, before_web) * 1000 / result["count"]
     result["db_cpu_ms"] = spent(after_db, before_db) * 1000 / result["count"]
     result["client_cpu_ms"] = (
@@ -266,7 +280,8 @@ def concurrent(server: Server, path_for, token: str, count: int, clients: int) -
 def show(name: str, r: dict) -> None:
     print(
         f"  {name:<44} n={r['count']:<5} p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  "
-        f"p99 {r['p99_ms']:6.1f} ms  max {r['max_ms']:6.1f} ms" + (f"  NON-200: {r['non_200']}" if r["non_200"] else "")
+        f"p99 {r['p99_ms']:6.1f} ms  max {r['max_ms']:6.1f} ms  CPU/req web {r['web_cpu_ms']:5.2f} + db "
+        f"{r['db_cpu_ms']:5.2f} ms" + (f"  NON-200: {r['non_200']}" if r["non_200"] else "")
     )
 
 
@@ -286,15 +301,17 @@ def main():
     parser.add_argument("--metrics-requests", type=int, default=200)
     parser.add_argument("--name", default="kameng_bench", help="the PostgreSQL database (default kameng_bench)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
-    parser.add_argument("--reuse", action="store_true", help="measure a database kept by an earlier --keep run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure (and keep) a database kept by an earlier --keep run"
+    )
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
-    db = BenchDatabase("postgres", args.name, keep=args.keep, reuse=args.reuse)
+    db = BenchDatabase("postgres", args.name, keep=args.keep or args.reuse, reuse=args.reuse)
     try:
         db.use_here()
         if args.reuse:
-            db.kameng("migrate")  # a database kept before newer migrations (a no-op with old code)
+            db.kameng("init")  # migrates a database kept before newer migrations (a no-op with old code)
             data = existing()
         else:
             db.kameng("init")
@@ -311,7 +328,7 @@ def main():
             show(
                 "GET /refunds/{random of 1M} (arbitrator)",
                 measure(
-                    server.port,
+                    server,
                     lambda i: f"/api/v1/refunds/{first + rng.randrange(n)}",
                     data["arb_token"],
                     args.requests,
@@ -319,19 +336,19 @@ def main():
             )
             show(
                 "GET /arbitration/queue (50 earliest)",
-                measure(server.port, lambda i: "/api/v1/arbitration/queue", data["arb_token"], args.requests),
+                measure(server, lambda i: "/api/v1/arbitration/queue", data["arb_token"], args.requests),
             )
             show(
                 "GET /arbitration/queue?limit=20",
-                measure(server.port, lambda i: "/api/v1/arbitration/queue?limit=20", data["arb_token"], args.requests),
+                measure(server, lambda i: "/api/v1/arbitration/queue?limit=20", data["arb_token"], args.requests),
             )
             show(
                 "GET /refunds (merchant of the template shop)",
-                measure(server.port, lambda i: "/api/v1/refunds", data["merchant_token"], args.requests // 4),
+                measure(server, lambda i: "/api/v1/refunds", data["merchant_token"], args.requests // 4),
             )
             show(
                 f"GET /metrics (open cases of {n:,})",
-                measure(server.port, lambda i: "/metrics", None, args.metrics_requests),
+                measure(server, lambda i: "/metrics", None, args.metrics_requests),
             )
             if args.clients:
                 r = concurrent(
