@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test run test check lock makemessages compilemessages browser openapi-lint-tools clean bench
+.PHONY: install install-test run test suite check lock makemessages compilemessages browser openapi-lint-tools clean bench
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "kameng needs Python 3.12 or newer (Django 6)"; exit 1; }
@@ -53,11 +53,17 @@ $(OPENAPI_LINT)/node_modules/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_
 
 openapi-lint-tools: $(OPENAPI_LINT)/node_modules/.installed
 
+# `make test`: the static checks, then the whole suite. `make suite`: the suite alone (.ci/run's
+# PostgreSQL pass: the static checks do not depend on the database, so CI runs them once).
 # The suite runs on every core (pytest-xdist; each worker has its own test database and data
-# directory) and prints its 20 slowest tests. PYTEST_WORKERS=0 runs it in one process.
+# directory; `--dist worksteal` lets an idle worker take tests queued on a busy one, and
+# tests/conftest.py starts the known slow modules first) and prints its 20 slowest tests.
+# PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= auto
-test: install browser check openapi-lint-tools
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --durations=20 $(PYTEST_ARGS)
+test: check suite
+
+suite: install browser openapi-lint-tools
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(if $(filter 0,$(PYTEST_WORKERS)),,--dist worksteal) --durations=20 $(PYTEST_ARGS)
 
 # Benchmarks (issue 19): the quick version of each, one summary table; bench/RESULTS.md keeps the full runs.
 bench: install
