@@ -6,13 +6,6 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import OVERFLOW_JS
-
-
-def no_sideways_scroll(page) -> None:
-    result = page.evaluate(OVERFLOW_JS)
-    assert result["scrollWidth"] <= result["width"] and not result["offenders"], (page.url, result)
-
 
 def test_a_guest_buys_pays_sees_the_key_and_looks_the_order_up_later(server, new_page, shots):
     _merchant, listing = server.merchant_with_card_listing(
@@ -24,15 +17,13 @@ def test_a_guest_buys_pays_sees_the_key_and_looks_the_order_up_later(server, new
     expect(page.get_by_role("heading", name="免注册购买", exact=True)).to_be_visible()
     page.get_by_label("联系方式").fill("13812345678")
     page.get_by_label("查询密码").fill("cha-dan-e2e-1")
-    no_sideways_scroll(page)
-    shots(page, "guest-buy")
+    shots.fits(page, "guest-buy")
     page.get_by_test_id("guest-buy").click()
 
     expect(page.get_by_test_id("awaiting-payment")).to_contain_text("待付款")
     number = page.get_by_test_id("order-number").inner_text()
     assert re.fullmatch(r"KM\d{16}", number), number
-    no_sideways_scroll(page)
-    shots(page, "awaiting-payment")
+    shots.fits(page, "awaiting-payment")
     page.get_by_test_id("go-pay").click()
     expect(page.get_by_test_id("pay-amount")).to_have_text("¥25.00")
     page.get_by_role("link", name="去沙箱支付").click()
@@ -41,8 +32,7 @@ def test_a_guest_buys_pays_sees_the_key_and_looks_the_order_up_later(server, new
     page.get_by_test_id("back-to-order").click()
     expect(page.get_by_test_id("card-keys")).to_contain_text("TXV-E2E-0001")
     expect(page.get_by_test_id("order-status")).to_have_text("已发货，待确认")
-    no_sideways_scroll(page)
-    shots(page, "paid-with-key")
+    shots.fits(page, "paid-with-key")
 
     other = new_page(width=375, height=800, locale="en-US")  # another device, in English
     other.goto("/guest/lookup")
@@ -55,6 +45,5 @@ def test_a_guest_buys_pays_sees_the_key_and_looks_the_order_up_later(server, new
     other.locator("#id_query_password").fill("cha-dan-e2e-1")
     other.get_by_test_id("lookup").click()
     expect(other.get_by_test_id("card-keys")).to_contain_text("TXV-E2E-0001")
-    no_sideways_scroll(other)
-    shots(other, "looked-up")
+    shots.fits(other, "looked-up")
     assert not page.console_errors and not other.console_errors, (page.console_errors, other.console_errors)

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import Workbook
 from playwright.sync_api import expect
 
-from .conftest import OVERFLOW_JS, PASSWORD
+from .conftest import PASSWORD
 
 ZH = {
     "locale": "zh-CN",
@@ -56,11 +56,6 @@ EN = {
 LANGUAGES = pytest.mark.parametrize("t", [ZH, EN], ids=["zh-1280", "en-375"])
 
 
-def no_sideways_scroll(page) -> None:
-    result = page.evaluate(OVERFLOW_JS)
-    assert result["scrollWidth"] <= result["width"] and not result["offenders"], (page.url, result)
-
-
 def signed_in_page(new_page, user: dict, t: dict):
     page = new_page(width=t["width"], height=900, locale=t["locale"])
     page.goto("/login/")
@@ -93,8 +88,7 @@ def test_stock_import_from_pasted_text_and_an_xlsx_file_with_its_report(server, 
     expect(page.get_by_test_id("preview-new")).to_have_text("2")
     expect(page.get_by_test_id("preview-invalid")).to_have_text("1")
     expect(page.get_by_test_id("invalid-lines")).to_contain_text(t["invalid"])
-    no_sideways_scroll(page)
-    shots(page, "paste-preview")
+    shots.fits(page, "paste-preview")
     page.get_by_role("button", name=re.compile(t["confirm"].format(n=2))).click()
     expect(page.get_by_role("status")).to_contain_text(t["added"].format(added=2, dup=2, stock=3))
     shots(page, "paste-added")
@@ -115,8 +109,7 @@ def test_stock_import_from_pasted_text_and_an_xlsx_file_with_its_report(server, 
     expect(page.get_by_test_id("preview-lines")).to_have_text("3")
     expect(page.get_by_test_id("preview-new")).to_have_text("2")
     expect(page.get_by_test_id("preview-invalid")).to_have_text("0")
-    no_sideways_scroll(page)
-    shots(page, "xlsx-preview")
+    shots.fits(page, "xlsx-preview")
     page.get_by_role("button", name=re.compile(t["confirm"].format(n=2))).click()
     expect(page.get_by_role("status")).to_contain_text(t["added"].format(added=2, dup=1, stock=5))
     shots(page, "xlsx-added")
@@ -169,16 +162,14 @@ def test_a_json_channel_is_saved_tested_and_the_message_arrives(server, new_page
     channel.get_by_label(t["url"]).fill(f"json://127.0.0.1:{receiver.port}/kameng")
     channel.get_by_role("button", name=t["save"], exact=True).click()
     expect(page.get_by_role("status")).to_contain_text(t["saved"])
-    no_sideways_scroll(page)
-    shots(page, "channel-saved")
+    shots.fits(page, "channel-saved")
 
     page.get_by_test_id("channel-json").get_by_role("button", name=t["test"]).click()
     expect(page.get_by_role("status")).to_contain_text(t["tested"])
     page.reload()  # the sending runs after its commit; the log shows what it answered
     expect(page.get_by_test_id("dispatch-status").first).to_have_text(t["sent"])
     expect(page.get_by_test_id("dispatches")).to_contain_text("[卡盟] 测试通知")
-    no_sideways_scroll(page)
-    shots(page, "test-sent")
+    shots.fits(page, "test-sent")
     assert len(receiver.bodies) == 1
     assert receiver.bodies[0]["title"] == "[卡盟] 测试通知" and "通知渠道已配置成功" in receiver.bodies[0]["message"]
     assert page.console_errors == []
@@ -206,8 +197,7 @@ def test_the_merchant_reads_a_statement_that_reconciles_and_downloads_it(server,
     expect(page.get_by_test_id("closing")).to_have_text("¥29.80")
     expect(page.get_by_test_id("reconciles")).to_have_text("对账平衡" if t is ZH else "Reconciled")
     expect(page.get_by_test_id("statement-lines").locator("tbody tr")).to_have_count(3)
-    no_sideways_scroll(page)
-    shots(page, "statement")
+    shots.fits(page, "statement")
     with page.expect_download() as download:
         page.get_by_test_id("statement-csv").click()
     data = download.value.path().read_bytes()

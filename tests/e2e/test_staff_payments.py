@@ -6,7 +6,7 @@ tests/e2e/artifacts/."""
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import OVERFLOW_JS, PASSWORD
+from .conftest import PASSWORD
 
 
 @pytest.mark.parametrize("width", [1280, 375])
@@ -28,9 +28,7 @@ def test_an_admin_rechecks_a_pending_topup(server, new_page, shots, width):
     expect(row.locator("td").nth(2)).to_have_text("¥43.21")
     expect(row).to_contain_text("钱包充值")
     expect(row).to_contain_text(buyer["username"])
-    result = page.evaluate(OVERFLOW_JS)
-    shots(page, "pending")
-    assert result["scrollWidth"] <= result["width"], result
+    shots.fits(page, "pending")
 
     row.get_by_role("link", name="向渠道查询").click()
     expect(page.get_by_test_id("confirm-said")).to_contain_text(topup["out_trade_no"])
