@@ -55,15 +55,161 @@ def pytest_configure(config):
     )
 
 
+# Test files that take the longest (whole-suite runs' JUnit times, both passes): they start first, so
+# that under pytest-xdist (`make test` runs `--dist worksteal`) a 90-second test does not begin near
+# the end and finish the run alone while the other worker idles. Only the order changes; a file's own
+# tests keep their order and stay together (module fixtures are set up once), and pytest-django's
+# order stays the first key: tests in a rolled-back transaction before those that commit and flush.
+# Slowest first.
+SLOW_FIRST = (
+    # Measured: JUnit seconds per file in one whole SQLite pass at load 10-13 (2026-12-01, 1717
+    # tests); the PostgreSQL-only crash-safety test (~90 s quiet) first. Refresh from a run's
+    # --junitxml when files grow.
+    "security/test_crash_safety_pg.py",
+    "security/test_backup_restore.py",  # 294 s
+    "ops/test_celery.py",  # 281
+    "web/test_english_walk.py",  # 219
+    "security/test_fuzz_api.py",  # 200
+    "e2e/test_story.py",  # 184
+    "ops/test_serve_supervision.py",  # 151
+    "security/test_web_security.py",  # 113
+    "ops/test_serve_refusals.py",  # 95
+    "ops/test_workers.py",  # 94
+    "e2e/test_case_replacement_chat_staff.py",  # 92
+    "security/test_ops_exposure.py",  # 89
+    "evidence/test_assist.py",  # 79
+    "web/test_case_pages.py",  # 74
+    "e2e/test_shop_tools.py",  # 72
+    "e2e/test_staff_pages_phone.py",  # 69
+    "e2e/test_staff_payments.py",  # 63
+    "e2e/test_e2e_buyer.py",  # 59
+    "orders/test_properties.py",  # 59
+    "e2e/test_case_story.py",  # 56
+    "security/test_authorization_matrix.py",  # 50
+    "aftersales/test_phase_migration.py",  # 47, commits: first of the tests that flush
+    "timers/test_timers.py",  # 45
+    "security/test_races_pg.py",
+)
+
+
+def _start_rank(item) -> tuple[bool, int]:
+    marker = item.get_closest_marker("django_db")
+    commits = bool(
+        {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+        or (marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+    )
+    try:
+        name = Path(str(item.fspath)).resolve().relative_to(Path(__file__).resolve().parent).as_posix()
+    except ValueError:
+        name = ""
+    return commits, SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:  # a test asking for the `postgres` fixture is a postgres test (for -m selection)
         if "postgres" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.postgres)
+    items.sort(key=_start_rank)  # stable: everything else keeps its collection order
 
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres"):
         _require_postgres()  # before any fixture touches the database
+
+
+def _pg_template_name(test_name: str) -> str:
+    """The migrated template the xdist workers' PostgreSQL test databases are cloned from."""
+    return f"{test_name.rsplit('_gw', 1)[0]}_tpl"[:63]
+
+
+def _pg_admin(db: dict, sql: str):
+    import psycopg
+
+    with psycopg.connect(
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or 5432,
+        user=db["USER"],
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        cursor = conn.execute(sql)
+        return cursor.fetchall() if cursor.description else None
+
+
+def _migrations_digest() -> str:
+    import hashlib
+
+    import kameng
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(kameng.__file__).parent.glob("*/migrations/*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _ensure_pg_template(db: dict, template: str) -> None:
+    """Migrate the template once for all workers (under a file lock); a template whose migrations are
+    not this checkout's (its comment holds their digest) is made again."""
+    import fcntl
+    import subprocess
+    import tempfile
+
+    digest = _migrations_digest()
+    with open(Path(tempfile.gettempdir()) / f"kameng-{template}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = _pg_admin(
+            db,
+            f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{template}'",
+        )
+        if found and found[0][0] == digest:
+            return
+        _pg_admin(db, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        _pg_admin(db, f'CREATE DATABASE "{template}"')
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+        env = {k: v for k, v in os.environ.items() if k != "KAMENG_TEST_DATABASE_NAME"}
+        env |= {
+            "DJANGO_SETTINGS_MODULE": "kameng.settings",
+            "KAMENG_DATA_DIR": tempfile.mkdtemp(prefix="kameng-tpl-"),
+            "KAMENG_DATABASE_URL": (
+                f"postgresql://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{template}"
+            ),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "--noinput", "--run-syncdb", "-v", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        _pg_admin(db, f"COMMENT ON DATABASE \"{template}\" IS '{digest}'")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On PostgreSQL under pytest-xdist, each worker's test database is a clone of one template that
+    is migrated once (CREATE DATABASE … TEMPLATE; Django's own migrate then finds nothing to apply),
+    instead of every worker running all migrations itself."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if os.environ.get("PYTEST_XDIST_WORKER") and db["ENGINE"] == "django.db.backends.postgresql":
+        template = _pg_template_name(db["TEST"]["NAME"])
+        _ensure_pg_template(db, template)
+        db["TEST"]["TEMPLATE"] = template
+
+
+def pytest_sessionfinish(session):
+    """The controller of an xdist run drops the template once every worker is done."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        name = db["TEST"]["NAME"] or f"test_{db['NAME']}"
+        _pg_admin(db, f'DROP DATABASE IF EXISTS "{_pg_template_name(name)}" WITH (FORCE)')
 
 
 @pytest.fixture(autouse=True, scope="session")
