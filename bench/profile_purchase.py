@@ -22,6 +22,7 @@ def main():
     parser.add_argument(
         "--cpu", action="store_true", help="cProfile on CPU time (process_time) instead of pyinstrument's wall clock"
     )
+    parser.add_argument("--plain", action="store_true", help="CPU time per purchase only, with no profiler")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     db = BenchDatabase(args.db, "kameng_bench_profile")
@@ -52,6 +53,13 @@ def main():
                 print("   ", q["sql"][:240])
         if args.cpu:
             cpu_profile(buy, args.purchases)
+            return
+        if args.plain:
+            cpu = time.process_time()
+            for _ in range(args.purchases):
+                buy()
+            cpu = time.process_time() - cpu
+            print(f"{args.purchases} purchases, no profiler: {cpu / args.purchases * 1000:.2f} ms CPU each")
             return
         try:
             from pyinstrument import Profiler

@@ -9,6 +9,9 @@ the standardwebhooks package with the endpoint's `whsec_<base64>` secret.
 import base64
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC
 
 import requests
@@ -37,6 +40,36 @@ RETRY_TIMER = "notify.retry_webhook"
 TIMEOUT_SECONDS = 10
 MAX_ENDPOINTS = 10
 
+# Within read_once(): each user's live endpoints as first read (a purchase emits order.paid and
+# order.delivered to the same merchant: one lookup, not two). Outside it every emit reads them.
+_endpoints_once: ContextVar[dict[int, list[Endpoint]] | None] = ContextVar("webhook_endpoints_once", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within this block emit() reads a user's endpoints at most once (creating or deleting one forgets them)."""
+    token = _endpoints_once.set({})
+    try:
+        yield
+    finally:
+        _endpoints_once.reset(token)
+
+
+def _live_endpoints(user_id: int) -> list[Endpoint]:
+    memo = _endpoints_once.get()
+    if memo is not None and user_id in memo:
+        return memo[user_id]
+    endpoints = list(Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True))
+    if memo is not None:
+        memo[user_id] = endpoints
+    return endpoints
+
+
+def _forget(user_id: int) -> None:
+    memo = _endpoints_once.get()
+    if memo is not None:
+        memo.pop(user_id, None)
+
 
 def create_endpoint(user: User, *, url: str, events: list[str]) -> Endpoint:
     if user.role != Role.MERCHANT:
@@ -47,6 +80,7 @@ def create_endpoint(user: User, *, url: str, events: list[str]) -> Endpoint:
     if endpoints_of(user).count() >= MAX_ENDPOINTS:
         raise DomainError(Error.WEBHOOK_TOO_MANY)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    _forget(user.pk)
     return Endpoint.objects.create(
         user=user, url=url, events=list(dict.fromkeys(events)), secret=secret, created_at=clock_now()
     )
@@ -68,6 +102,7 @@ def delete_endpoint(user: User, endpoint_id) -> None:
     endpoint = get_endpoint(user, endpoint_id)
     endpoint.deleted_at = clock_now()
     endpoint.save(update_fields=["deleted_at"])
+    _forget(user.pk)
 
 
 def deliveries_of(endpoint: Endpoint):
@@ -78,7 +113,7 @@ def emit(user_id: int, event: str, data: dict) -> None:
     """Queue `event` for every endpoint of the user subscribed to it (inside the event's transaction)."""
     assert event in EVENTS, event
     now = None
-    for endpoint in Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True):
+    for endpoint in _live_endpoints(user_id):
         if event not in endpoint.events:
             continue
         now = now or clock_now()  # read only when there is something to send (most users have no endpoint)

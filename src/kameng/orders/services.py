@@ -102,8 +102,29 @@ def may(order: Order, user: User, event: Event) -> bool:
     return actor is not None and lifecycle.allows(state_of(order), event, actor)
 
 
+@dataclass
+class Pending:
+    """The transitions of an order created in the same transaction (the wallet purchase), written to
+    the order's row once at the end instead of once per transition: the fields they set, and the timers
+    they armed. The rows every transition writes (events, entries, postings, timers) are the same; a
+    new order has no timer that this block did not arm, so cancelling one it did not arm is skipped."""
+
+    fields: set[str] = field(default_factory=set)
+    armed: set[str] = field(default_factory=set)
+
+    def write(self, order: Order) -> None:
+        order.save(update_fields=sorted(self.fields))
+
+
 def transition(
-    order: Order, event: Event, *, actor: Actor, user: User | None, now: datetime, move: Move = Move()
+    order: Order,
+    event: Event,
+    *,
+    actor: Actor,
+    user: User | None,
+    now: datetime,
+    move: Move = Move(),
+    pending: Pending | None = None,
 ) -> bool:
     """Apply the table's row for (the order's state, event, actor) whose guard holds. The caller holds
     the order's row lock inside a transaction (or has just created the order).
@@ -112,7 +133,8 @@ def transition(
     transitions never wait for each other's accounts in opposite orders); then the effects run in the
     row's order, the target state is stored, and the deadline timers of the states left and entered
     are cancelled and armed. Returns False if nothing changed: a stale timer, or a refund posted
-    before under its key.
+    before under its key. With `pending` (a new order's transitions) the row is stored by
+    `pending.write` after the last of them.
     """
     row = lifecycle.find(state_of(order), event, actor, _facts(order, now, move))
     if row is None:
@@ -128,14 +150,20 @@ def transition(
     order.status, order.escrow_status = row.target
     if order.status == OrderStatus.COMPLETED and order.balance_due:  # the table never does this (tested)
         raise AssertionError(f"order {order.pk} would complete with a balance of {order.balance_due} due")
-    order.save(update_fields=["status", "escrow_status", *changed.fields])
+    if pending is None:
+        order.save(update_fields=["status", "escrow_status", *changed.fields])
+    else:
+        pending.fields.update(("status", "escrow_status", *changed.fields))
     escrow_account = held.get(ledger.escrow_code(order.pk))
     if escrow_account is not None:  # what the answer shows (escrow_balance), known without reading it back
         order.__dict__["escrow_balance"] = escrow_account.balance
-    if row.cancels:
+    if row.cancels and (pending is None or row.cancels.timer in pending.armed):
         timers.cancel(row.cancels.timer, f"order:{order.pk}")
     if row.arms:
-        timers.schedule(row.arms.timer, f"order:{order.pk}", getattr(order, row.arms.field), now=now)
+        fresh = pending is not None and row.arms.timer not in pending.armed  # no such timer to replace
+        timers.schedule(row.arms.timer, f"order:{order.pk}", getattr(order, row.arms.field), now=now, replace=not fresh)
+        if pending is not None:
+            pending.armed.add(row.arms.timer)
     return True
 
 
@@ -312,12 +340,28 @@ def purchase(
     listing = buyable(acting_user, listing_id, quantity, accept_special_terms, topup_target)
     now = clock_now()
     with transaction.atomic():
-        order = new_order(acting_user, listing, quantity, accept_special_terms, topup_target, now)
-        transition(order, Event.PAID, actor=Actor.BUYER, user=acting_user, now=now)
+        # The order's row is written twice: inserted, then its number and final state in one update.
+        pending = Pending(fields={"number"})
+        order = new_order(acting_user, listing, quantity, accept_special_terms, topup_target, now, save_number=False)
+        transition(order, Event.PAID, actor=Actor.BUYER, user=acting_user, now=now, pending=pending)
         if listing.kind == "card_key":
-            take_stock(order, now)
-            transition(order, Event.DELIVERED, actor=Actor.SYSTEM, user=None, now=now)
+            items = stock.take(order.listing, order.quantity, order, now)
+            if items is None:
+                raise DomainError(Error.OUT_OF_STOCK)
+            transition(order, Event.DELIVERED, actor=Actor.SYSTEM, user=None, now=now, pending=pending)
+            _known_items(order, items)
+        pending.write(order)
     return order
+
+
+def _known_items(order: Order, items) -> None:
+    """The answer shows the delivered keys: they are the rows just taken, so `order.stock_items.all()`
+    answers from them as from a prefetch (Django's own prefetch cache) instead of reading them back."""
+    for item in items:
+        item.order, item.delivered_at = order, order.delivered_at
+    related = order.stock_items.all()
+    related.__dict__.update(_result_cache=list(items), _prefetch_done=True)  # as prefetch_related_objects does
+    order.__dict__.setdefault("_prefetched_objects_cache", {})["stock_items"] = related
 
 
 def buyable(user: User, listing_id, quantity, accept_special_terms: bool, topup_target: str) -> Listing:
@@ -344,8 +388,18 @@ def buyable(user: User, listing_id, quantity, accept_special_terms: bool, topup_
     return listing
 
 
-def new_order(user: User, listing: Listing, quantity: int, accept_special_terms: bool, topup_target: str, now):
-    """The order row, in the table's NEW state until the purchase or checkout row runs."""
+def new_order(
+    user: User,
+    listing: Listing,
+    quantity: int,
+    accept_special_terms: bool,
+    topup_target: str,
+    now,
+    *,
+    save_number: bool = True,
+):
+    """The order row, in the table's NEW state until the purchase or checkout row runs. Its number
+    comes from its id; save_number=False leaves storing it to the caller's next save of the row."""
     version = current_version(listing)
     amount = listing.price * quantity
     deposit = math.ceil(amount * listing.deposit_percent / 100) if listing.deposit_percent else amount
@@ -370,7 +424,8 @@ def new_order(user: User, listing: Listing, quantity: int, accept_special_terms:
         created_at=now,
     )
     order.number = f"KM{now:%Y%m%d}{order.pk:08d}"
-    order.save(update_fields=["number"])
+    if save_number:
+        order.save(update_fields=["number"])
     return order
 
 

@@ -44,9 +44,11 @@ def handler(kind: str):
     return register
 
 
-def schedule(kind: str, target: str, due_at: datetime, *, now: datetime | None = None) -> Timer:
-    """Schedule a timer; an existing pending timer of the same kind and target is replaced."""
-    cancel(kind, target)
+def schedule(kind: str, target: str, due_at: datetime, *, now: datetime | None = None, replace: bool = True) -> Timer:
+    """Schedule a timer; an existing pending timer of the same kind and target is replaced.
+    replace=False: the caller knows there is none (its target was created in this transaction)."""
+    if replace:
+        cancel(kind, target)
     return Timer.objects.create(kind=kind, target=target, due_at=due_at, created_at=now or clock_now())
 
 
