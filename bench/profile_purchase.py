@@ -22,6 +22,7 @@ def main():
     parser.add_argument(
         "--cpu", action="store_true", help="cProfile on CPU time (process_time) instead of pyinstrument's wall clock"
     )
+    parser.add_argument("--callees", default="", help="with --cpu: also print what functions matching this call")
     parser.add_argument("--plain", action="store_true", help="CPU time per purchase only, with no profiler")
     args = parser.parse_args()
     print(f"machine: {machine()}")
@@ -52,7 +53,7 @@ def main():
             for q in queries.captured_queries:
                 print("   ", q["sql"][:240])
         if args.cpu:
-            cpu_profile(buy, args.purchases)
+            cpu_profile(buy, args.purchases, args.callees)
             return
         if args.plain:
             cpu = time.process_time()
@@ -81,7 +82,7 @@ def main():
         db.drop()
 
 
-def cpu_profile(buy, purchases: int) -> None:
+def cpu_profile(buy, purchases: int, callees: str = "") -> None:
     """CPU time only (a loaded machine stretches the wall clock, hardly the CPU a request takes)."""
     import cProfile
     import io
@@ -98,6 +99,10 @@ def cpu_profile(buy, purchases: int) -> None:
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(45)
+        print(out.getvalue())
+    if callees:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(callees)
         print(out.getvalue())
 
 

@@ -71,7 +71,6 @@ RAW_PG = {
     "quantity, amount, deposit_amount, balance_due, refunded_amount, status, escrow_status, "
     "special_terms_accepted, topup_target, created_at) VALUES (%s, %s, %s, %s, %s, %s, 1, %s, 0, 0, 0, "
     "'paid', 'held', false, '', %s) RETURNING id",
-    "number": "UPDATE orders_order SET number = %s WHERE id = %s",
     "escrow": "INSERT INTO ledger_account (code, kind, balance) VALUES (%s, 'escrow', 0)",
     "lock": "SELECT id, code, balance FROM ledger_account WHERE code IN (%s, %s) ORDER BY code FOR UPDATE",
     "entry": "INSERT INTO ledger_journalentry (idempotency_key, kind, memo, order_id, actor, created_at) "
@@ -82,7 +81,8 @@ RAW_PG = {
     "stock": "SELECT id FROM catalog_stockitem WHERE listing_id = %s AND order_id IS NULL ORDER BY id LIMIT 1 "
     "FOR UPDATE SKIP LOCKED",
     "take": "UPDATE catalog_stockitem SET order_id = %s, delivered_at = %s WHERE id = %s AND order_id IS NULL",
-    "deliver": "UPDATE orders_order SET status = 'delivered', delivered_at = %s, after_sale_until = %s, "
+    # The number rides on the delivery's update, as the application's purchase now does (it had its own UPDATE).
+    "deliver": "UPDATE orders_order SET number = %s, status = 'delivered', delivered_at = %s, after_sale_until = %s, "
     "release_at = %s WHERE id = %s",
     "timer": "INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, created_at) "
     "VALUES ('order.release_escrow', %s, %s, 'pending', 0, '', %s)",
@@ -123,7 +123,6 @@ def raw_purchase(cur, listing_id, buyer_id, buyer_name, now):
     sql, defaults = order_insert()
     cur.execute(sql, [buyer_id, shop_id, listing_id, version_id, data, sha, price, now, *defaults])
     order_id = cur.fetchone()[0]
-    cur.execute(RAW_PG["number"], [f"KM{now:%Y%m%d}{order_id:08d}", order_id])
     wallet, escrow = f"wallet:user:{buyer_id}", f"escrow:order:{order_id}"
     cur.execute(RAW_PG["escrow"], [escrow])
     cur.execute(RAW_PG["lock"], [wallet, escrow])
@@ -140,7 +139,8 @@ def raw_purchase(cur, listing_id, buyer_id, buyer_name, now):
     stock_id = cur.fetchone()[0]
     cur.execute(RAW_PG["take"], [order_id, now, stock_id])
     release = now + timedelta(minutes=1440)
-    cur.execute(RAW_PG["deliver"], [now, now + timedelta(days=7), release, order_id])
+    number = f"KM{now:%Y%m%d}{order_id:08d}"
+    cur.execute(RAW_PG["deliver"], [number, now, now + timedelta(days=7), release, order_id])
     cur.execute(RAW_PG["event"], [order_id, "delivered", None, "system", "{}", now])
     cur.execute(RAW_PG["timer"], [f"order:{order_id}", release, now])
 
