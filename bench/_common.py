@@ -24,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# Settings a benchmark may be asked to run with (KAMENG_DB_PREPARE_THRESHOLD=5 …); every other KAMENG_ is dropped.
+PASSED_THROUGH = {"KAMENG_DB_PREPARE_THRESHOLD"}
 PG_ADMIN_URL = os.environ.get("KAMENG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -56,7 +58,9 @@ class BenchDatabase:
         self.backend, self.keep = backend, keep
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith("KAMENG_") and k != "PROMETHEUS_MULTIPROC_DIR"
+            k: v
+            for k, v in os.environ.items()
+            if (not k.startswith("KAMENG_") or k in PASSED_THROUGH) and k != "PROMETHEUS_MULTIPROC_DIR"
         }
         # Rate limits off: one client sends far more than a person would (see kameng.security.ratelimit).
         self.env.update(KAMENG_DATA_DIR=str(self.data_dir), KAMENG_RATE_LIMITS="off", PYTHONUNBUFFERED="1")
