@@ -58,9 +58,9 @@ def kind_of(code: AccountCode) -> AccountKind:
 
 
 def _create_missing(codes: list[AccountCode]) -> dict[AccountCode, Account]:
-    """One INSERT … ON CONFLICT DO NOTHING RETURNING: the rows it returns are new and ours (locked by this
-    transaction as it inserted them); a code missing from the answer was created by a concurrent
-    movement first, and the caller locks it like any existing account."""
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING, in code order: the rows it returns are new and ours
+    (locked by this transaction as it inserted them); a code missing from the answer was created by a
+    concurrent movement first, and the caller locks it with the others, in code order."""
     fields = ["id", "code", "kind", "balance"]
     table = connection.ops.quote_name(Account._meta.db_table)
     params: list = []
@@ -86,6 +86,12 @@ def lock_accounts(
     reads balances before posting (to split an amount, to refuse one) locks every account the
     entry will touch in this one call; `post` then re-locks only rows it already holds.
 
+    First use of an account keeps that order too: while any code is missing, the first statement
+    locks nothing; the missing accounts are created (in code order), and only then are all of them
+    locked in one sorted statement. Locking the existing ones first and the new ones after (as this
+    did before) deadlocked on PostgreSQL when another movement of the same parties had created the
+    account meanwhile and locked it first (tests/ledger/test_first_use_pg.py).
+
     `held`: accounts this transaction locked already (what an earlier call returned, balances kept
     current by `post`): only the codes missing from it are locked, and they are added to it. An
     order's transition locks every account its row may touch once and hands them down.
@@ -95,22 +101,38 @@ def lock_accounts(
     if held is not None and wanted <= held.keys():
         return held
     ordered = sorted(wanted - held.keys() if held is not None else wanted)
-    locked = _lock_existing(ordered)
+    locked = _lock_existing(ordered, all_or_none=True)
     if len(locked) < len(ordered):  # first use of an account: create it (a new order's escrow, say)
-        missing = [code for code in ordered if code not in locked]
-        locked.update(_create_missing(missing))
-        if raced := [code for code in missing if code not in locked]:
-            locked.update(_lock_existing(raced))
+        locked = _create_missing([code for code in ordered if code not in locked])
+        if len(locked) < len(ordered):  # some existed (or a concurrent movement created them first)
+            locked = _lock_existing(ordered)
     if held is None:
         return locked
     held.update(locked)
     return held
 
 
-def _lock_existing(ordered: list[AccountCode]) -> dict[AccountCode, Account]:
-    """One statement: re-locking rows this transaction holds already costs nothing more."""
-    locked = Account.objects.select_for_update().filter(code__in=ordered).order_by("code")
-    return {AccountCode(a.code): a for a in locked}
+def _lock_existing(ordered: list[AccountCode], *, all_or_none: bool = False) -> dict[AccountCode, Account]:
+    """One statement: re-locking rows this transaction holds already costs nothing more.
+
+    `all_or_none` (PostgreSQL): lock nothing unless every code exists, so that no lock is taken
+    before a missing account is created (an InitPlan counts them once, before any row is locked).
+    SQLite has no row locks: its write lock serializes movements.
+    """
+    if not (all_or_none and connection.vendor == "postgresql"):
+        locked = Account.objects.select_for_update().filter(code__in=ordered).order_by("code")
+        return {AccountCode(a.code): a for a in locked}
+    fields = ["id", "code", "kind", "balance"]
+    table = connection.ops.quote_name(Account._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(connection.ops.quote_name(f) for f in fields)} FROM {table} "
+            f'WHERE "code" = ANY(%s) AND (SELECT count(*) FROM {table} WHERE "code" = ANY(%s)) = %s '
+            f'ORDER BY "code" FOR UPDATE',
+            [list(ordered), list(ordered), len(ordered)],
+        )
+        rows = cursor.fetchall()
+    return {AccountCode(a.code): a for a in (Account.from_db(connection.alias, fields, row) for row in rows)}
 
 
 def balance(code: AccountCode) -> int:
