@@ -212,6 +212,103 @@ def post(
     return entry
 
 
+class AlreadyPosted(Exception):
+    """A batch met an idempotency key posted before: nothing of it may commit (the caller goes one by one)."""
+
+
+class Batch:
+    """Several balanced entries written together: one INSERT for the entries, one for all their postings,
+    one UPDATE for the balances (each account once, with its deltas summed).
+
+    Every account the entries touch must be locked by the caller already (`lock_accounts`, one sorted
+    call for the whole batch). `add` checks an entry as `post` does and moves the held balances at
+    once, so the next entry's split reads them current; `write` then stores everything. The keys,
+    memos and postings are exactly those `post` writes for the same entries; only the row ids differ.
+    """
+
+    def __init__(self, held: dict[AccountCode, Account], *, now) -> None:
+        assert connection.in_atomic_block, "a ledger batch must run inside a transaction"
+        self.held, self.now = held, now
+        self._entries: list[JournalEntry] = []
+        self._deltas: list[dict[AccountCode, int]] = []
+
+    def add(
+        self,
+        idempotency_key: str,
+        kind: EntryKind,
+        transfers: list[Transfer],
+        *,
+        memo: str = "",
+        order_id=None,
+        case_id=None,
+        actor: str = "",
+    ) -> None:
+        transfers = [t for t in transfers if t.amount]
+        deltas: dict[AccountCode, int] = {}
+        for t in transfers:
+            if not isinstance(t.amount, int) or isinstance(t.amount, bool) or t.amount < 0:
+                raise ValueError(f"amounts are positive integer fen, got {t.amount!r}")
+            deltas[t.source] = deltas.get(t.source, 0) - t.amount
+            deltas[t.destination] = deltas.get(t.destination, 0) + t.amount
+        for code, delta in deltas.items():
+            account = self.held[code]  # KeyError: the caller did not lock it
+            if account.kind in NON_NEGATIVE and account.balance + delta < 0:
+                raise DomainError(Error.INSUFFICIENT_FUNDS)
+        for code, delta in deltas.items():
+            self.held[code].balance += delta
+        self._entries.append(
+            JournalEntry(
+                idempotency_key=idempotency_key,
+                kind=EntryKind(kind),
+                memo=memo[:255],
+                order_id=order_id,
+                case_id=case_id,
+                actor=actor,
+                created_at=self.now,
+            )
+        )
+        self._deltas.append(deltas)
+
+    def write(self) -> list[JournalEntry]:
+        """Store the entries, their postings and the balances; AlreadyPosted if any key was posted before."""
+        if not self._entries:
+            return []
+        ids = _insert_entries(self._entries)
+        if len(ids) < len(self._entries):
+            raise AlreadyPosted(sorted({e.idempotency_key for e in self._entries} - ids.keys())[:5])
+        postings, changed = [], {}
+        for entry, deltas in zip(self._entries, self._deltas, strict=True):
+            entry.pk = ids[entry.idempotency_key]
+            entry._state.adding, entry._state.db = False, connection.alias
+            for code, delta in deltas.items():
+                if delta:
+                    postings.append(Posting(entry=entry, account=self.held[code], amount=delta))
+                    changed[code] = self.held[code]
+        Posting.objects.bulk_create(postings)
+        Account.objects.bulk_update(list(changed.values()), ["balance"])  # one UPDATE … CASE
+        return self._entries
+
+
+def _insert_entries(entries: list[JournalEntry]) -> dict[str, int]:
+    """One INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING: the new entries' ids by key."""
+    table = connection.ops.quote_name(JournalEntry._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f) for f in _ENTRY_FIELDS)
+    params: list = []
+    for entry in entries:
+        values = [getattr(entry, f) for f in _ENTRY_FIELDS]
+        values[1] = str(EntryKind(entry.kind).value)
+        values[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
+        params += values
+    row = f"({', '.join(['%s'] * len(_ENTRY_FIELDS))})"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(entries))} "
+            f'ON CONFLICT ("idempotency_key") DO NOTHING RETURNING "idempotency_key", "id"',
+            params,
+        )
+        return dict(cursor.fetchall())
+
+
 _ENTRY_FIELDS = ("idempotency_key", "kind", "memo", "order_id", "case_id", "actor", "created_at")
 
 

@@ -64,6 +64,26 @@ def append_event(order: Order, type_: str, actor: User | None, now, **data) -> N
         listener(event)
 
 
+def append_events(events: list[tuple[Order, str, User | None, dict]], now) -> None:
+    """`append_event` for many orders at once: one INSERT, then the listeners for each row, in order."""
+    rows = OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order=order,
+                type=type_,
+                actor=actor,
+                actor_role=actor.role if actor is not None else "system",
+                data=data,
+                at=now,
+            )
+            for order, type_, actor, data in events
+        ]
+    )
+    for event in rows:
+        for listener in _event_listeners:
+            listener(event)
+
+
 def message_posted(message: Message) -> None:
     for listener in _message_listeners:
         listener(message)

@@ -27,6 +27,9 @@ from .models import Timer, TimerStatus
 
 log = logging.getLogger(__name__)
 HANDLERS: dict[str, Callable[[str, datetime], None]] = {}
+# kind → fn(targets, now) that runs a batch's timers of that kind together and returns the targets it
+# left to the kind's one-by-one handler (which the batch then runs, in the same transaction).
+BATCH_HANDLERS: dict[str, Callable[[list[str], datetime], list[str]]] = {}
 MAX_ATTEMPTS = 5
 BATCH = {"postgresql": 100, "sqlite": 20}  # SQLite: the batch holds the write lock, keep it short
 BATCH_LOCK_TIMEOUT = "100ms"  # a batch never waits long on a request (which may wait on the batch)
@@ -39,6 +42,19 @@ _batch = threading.local()  # the ids a running batch holds, which were cancelle
 def handler(kind: str):
     def register(fn):
         HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def batch_handler(kind: str):
+    """Register fn(targets, now) for a whole batch's timers of `kind` (besides its @handler, which
+    `run_one_due` and the targets it leaves still use). It must write exactly what the one-by-one
+    handler writes for each target; the batch calls it once, after its other timers ran, so the
+    rows it locks are held only for the batch's last statements."""
+
+    def register(fn):
+        BATCH_HANDLERS[kind] = fn
         return fn
 
     return register
@@ -159,12 +175,24 @@ def _take_due_bite(now: datetime, count: int, exclude: set[int]) -> list[Timer]:
     return list(qs.order_by("due_at", "id").only("id", "kind", "target")[:count])
 
 
+def _run(timer: Timer, now: datetime) -> int:
+    """One timer's handler inside a batch; returns its id."""
+    fn = HANDLERS.get(timer.kind)
+    if fn is None:
+        raise LookupError(f"no handler for timer kind {timer.kind!r}")
+    _batch.running = (timer.kind, timer.target)
+    fn(timer.target, now)
+    _batch.running = None
+    return timer.pk
+
+
 def run_due_batch(now: datetime, size: int) -> int | None:
     """Run up to `size` due timers in one transaction and mark them done together.
 
     Stops early after BATCH_SECONDS once BATCH_MIN ran: timers taken but not reached stay pending
-    for the next batch. Returns how many were dealt with (0: none due), or None when the batch rolled back (a
-    handler raised or waited too long for a lock); the caller then runs them one by one.
+    for the next batch. Timers of a kind with a batch handler run last, together (see batch_handler).
+    Returns how many were dealt with (0: none due), or None when the batch rolled back (a handler
+    raised or waited too long for a lock); the caller then runs them one by one.
     """
     # The common idle case: one query, no transaction. ORDER BY due_at keeps it on the partial
     # index whatever the statistics say (with stale ones, a plain EXISTS may scan the table).
@@ -177,6 +205,7 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'")
             ran, dealt, started = [], 0, time.monotonic()
+            together: dict[str, list[Timer]] = {}  # the timers a batch handler runs, by kind
             _batch.held, _batch.cancelled = set(), set()
 
             def out_of_time() -> bool:
@@ -192,15 +221,19 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                     if out_of_time():
                         break  # taken but not reached: stays pending for the next batch
                     dealt += 1
-                    if timer.pk in _batch.cancelled:
+                    if timer.kind in BATCH_HANDLERS:
+                        together.setdefault(timer.kind, []).append(timer)
                         continue
-                    fn = HANDLERS.get(timer.kind)
-                    if fn is None:
-                        raise LookupError(f"no handler for timer kind {timer.kind!r}")
-                    _batch.running = (timer.kind, timer.target)
-                    fn(timer.target, now)
-                    _batch.running = None
-                    ran.append(timer.pk)
+                    if timer.pk not in _batch.cancelled:
+                        ran.append(_run(timer, now))
+            for kind, group in together.items():
+                group = [t for t in group if t.pk not in _batch.cancelled]
+                left = set(BATCH_HANDLERS[kind]([t.target for t in group], now)) if group else set()
+                for timer in group:
+                    if timer.target in left and timer.pk not in _batch.cancelled:
+                        _run(timer, now)
+                    if timer.pk not in _batch.cancelled:
+                        ran.append(timer.pk)
             Timer.objects.filter(pk__in=ran).update(status=TimerStatus.DONE, ran_at=now)
     except Exception:
         log.info("timer batch rolled back; running its timers one by one", exc_info=True)
