@@ -3,6 +3,8 @@ CPU profile of the sweep with the real handlers, in one process.
 
     .venv/bin/python bench/profile_sweep.py --db postgres --orders 1000
     .venv/bin/python bench/profile_sweep.py --db postgres --orders 1000 --cases 200 --show-sql
+    .venv/bin/python bench/profile_sweep.py --db postgres --orders 1000 --shops 1
+    PYTHONPATH=<old checkout>/src .venv/bin/python bench/profile_sweep.py --db postgres --orders 1000   # before
 
 Builds `--orders` delivered card-key orders (and `--cases` open refund cases) through the services,
 moves the test clock past the verification window, and sweeps them in this process: first one
@@ -28,6 +30,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--cases", type=int, default=0, help="open cases whose merchant deadline is swept after")
+    parser.add_argument("--shops", type=int, default=50, help="shops the orders are bought from, round-robin")
     parser.add_argument("--show-sql", action="store_true", help="print each statement of one release")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
@@ -40,7 +43,7 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).parent))
         from sweep import build
 
-        build(args.orders, args.cases)
+        build(args.orders, args.cases, args.shops)
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 

@@ -3,10 +3,14 @@
     .venv/bin/python bench/sweep.py --db postgres --orders 100000 --cases 10000 --sweepers 1
     .venv/bin/python bench/sweep.py --db postgres --orders 100000 --cases 10000 --sweepers 2
     .venv/bin/python bench/sweep.py --db postgres --orders 20000 --cases 2000 --sweepers 1,2   # one build, two rounds
+    .venv/bin/python bench/sweep.py --db postgres --orders 2000 --cases 200 --sweepers 1,2     # quick
+    .venv/bin/python bench/sweep.py --db postgres --orders 2000 --cases 200 --sweepers 1,2 --shops 1   # one merchant
+    PYTHONPATH=<old checkout>/src .venv/bin/python bench/sweep.py …                       # "before"
 
-Builds `--orders` delivered card-key orders through the purchase service (each arms its escrow
-release timer, due after the listing's 24 h verification window) and opens `--cases` refund cases
-on other orders (each arms the merchant's 48 h deadline). The shared test clock then moves 25 h:
+Builds `--orders` delivered card-key orders through the purchase service, bought round-robin from
+`--shops` shops (default 50; each order arms its escrow release timer, due after the listing's 24 h
+verification window) and opens `--cases` refund cases on other orders (each arms the merchant's
+48 h deadline). The shared test clock then moves 25 h:
 the release timers are due, and `--sweepers` processes sweep them with the real handler (lock the
 order, release escrow to the merchant in the ledger, events). The clock moves 24 h more: the
 merchant deadlines are due, and the sweep refunds each buyer in full (merchant silence). The
@@ -24,19 +28,66 @@ from pathlib import Path
 from _common import PYTHON, BenchDatabase, machine
 
 
-def build(orders: int, cases: int) -> list[int]:
+def shop_listings(shops: int, stock: int) -> list:
+    """`shops` - 1 more merchants, each with a card-key listing of `stock` keys, as make_market's own."""
+    import hashlib
+
+    from kameng.accounts.services import create_user
+    from kameng.catalog.models import StockItem
+    from kameng.catalog.services import create_listing, create_shop
+    from kameng.clock.services import now
+
+    listings = []
+    for k in range(1, shops):
+        merchant = create_user(f"bench-merchant-{k}", "bench-password-1", "merchant", validate=False)
+        create_shop(acting_user=merchant, name=f"压测小店 {k}", description="benchmark")
+        item = create_listing(
+            acting_user=merchant,
+            title="Windows 11 专业版激活码",
+            category="software_license",
+            kind="card_key",
+            price=1000,
+            description="正版授权",
+            promises=["24小时内激活"],
+            after_sale_days=7,
+            verification_minutes=1440,
+            no_reason_refund=False,
+        )
+        at = now()
+        StockItem.objects.bulk_create(
+            [
+                StockItem(
+                    listing=item,
+                    secret=f"KEY-{k}-{i:08d}",
+                    secret_hash=hashlib.sha256(f"KEY-{k}-{i:08d}".encode()).hexdigest(),
+                    created_at=at,
+                )
+                for i in range(stock)
+            ],
+            batch_size=5000,
+        )
+        listings.append(item)
+    return listings
+
+
+def build(orders: int, cases: int, shops: int = 1) -> list[int]:
+    """`orders` delivered orders and `cases` open cases, bought round-robin from `shops` shops (a busy day's
+    releases come from many merchants; one shop puts every release on one merchant's wallet and debt)."""
     from _common import make_market
 
     from kameng.accounts.services import user_for_token
     from kameng.aftersales.services import open_case
     from kameng.orders.services import purchase
 
-    market = make_market(buyers=8, stock=orders + cases + 10)
+    shops = max(1, shops)
+    per_shop = (orders + cases) // shops + 10
+    market = make_market(buyers=8, stock=per_shop)
+    listings = [market["listing"], *shop_listings(shops, per_shop)]
     buyers = [user_for_token(token) for token in market["buyer_tokens"]]
     t0 = time.perf_counter()
     built = []
     for i in range(orders + cases):
-        order = purchase(acting_user=buyers[i % len(buyers)], listing_id=market["listing"].pk)
+        order = purchase(acting_user=buyers[i % len(buyers)], listing_id=listings[i % len(listings)].pk)
         built.append(order.pk)
         if i >= orders:
             open_case(
@@ -48,7 +99,11 @@ def build(orders: int, cases: int) -> list[int]:
             )
         if (i + 1) % 10_000 == 0:
             print(f"  {i + 1:,} orders in {time.perf_counter() - t0:.0f}s", flush=True)
-    print(f"built {orders:,} delivered orders and {cases:,} open cases in {time.perf_counter() - t0:.0f}s", flush=True)
+    print(
+        f"built {orders:,} delivered orders and {cases:,} open cases from {shops} shop(s) "
+        f"in {time.perf_counter() - t0:.0f}s",
+        flush=True,
+    )
     return built[:orders]
 
 
@@ -101,6 +156,7 @@ def main() -> dict:
         default="1",
         help="sweeping processes running at once; a list (1,2) sweeps one round of orders each",
     )
+    parser.add_argument("--shops", type=int, default=50, help="shops the orders are bought from, round-robin")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--sweeper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -118,7 +174,7 @@ def main() -> dict:
         db.kameng("init")
         db.use_here()
         rounds = [int(n) for n in str(args.sweepers).split(",")]
-        built = build(args.orders * len(rounds), args.cases)
+        built = build(args.orders * len(rounds), args.cases, args.shops)
         from datetime import timedelta
 
         from django.db.models import F

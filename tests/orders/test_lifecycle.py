@@ -249,13 +249,17 @@ WRITES = re.compile(
     r".*\b(?:escrow_)?status\s*="
     r"|setattr\(\s*\w+\s*,\s*[\"'](?:escrow_)?status[\"']"
     r"|\bbulk_update\(.*[\"'](?:escrow_)?status[\"']"
-    r"|UPDATE\s+orders_order\b",
+    r"|UPDATE\s+orders_order\b"
+    r'|UPDATE\s+\{table\}\s+SET\s+"(?:escrow_)?status"',  # raw SQL on a quoted table name
     re.IGNORECASE,
 )
 ALLOWED = {
     ("orders/services.py", "    order.status, order.escrow_status = row.target"),  # _enter(), for transition()
     # _release_many(): the batch variant of transition() for release rows, states set by _enter()
-    ("orders/services.py", '    Order.objects.bulk_update(orders, ["status", "escrow_status", "completed_at"])'),
+    (
+        "orders/services.py",
+        """            f'UPDATE {table} SET "status" = v.column2, "escrow_status" = v.column3, "completed_at" = %s '""",
+    ),
 }
 
 

@@ -285,8 +285,25 @@ class Batch:
                     postings.append(Posting(entry=entry, account=self.held[code], amount=delta))
                     changed[code] = self.held[code]
         Posting.objects.bulk_create(postings)
-        Account.objects.bulk_update(list(changed.values()), ["balance"])  # one UPDATE … CASE
+        _store_balances(list(changed.values()))
         return self._entries
+
+
+def _store_balances(accounts: list[Account]) -> None:
+    """One UPDATE … FROM (VALUES (id, balance), …) for all these accounts (PostgreSQL, SQLite ≥ 3.33):
+    cheaper than bulk_update's CASE, whose cost grows with the rows times the rows."""
+    if not accounts:
+        return
+    table = connection.ops.quote_name(Account._meta.db_table)
+    params: list = []
+    for account in accounts:
+        params += [account.pk, account.balance]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} SET "balance" = v.column2 FROM (VALUES {", ".join(["(%s, %s)"] * len(accounts))}) AS v '
+            f'WHERE {table}."id" = v.column1',
+            params,
+        )
 
 
 def _insert_entries(entries: list[JournalEntry]) -> dict[str, int]:
