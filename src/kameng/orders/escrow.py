@@ -215,34 +215,39 @@ def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str,
     )
 
 
-def release_many(orders: list[Order], *, actor: str, now) -> list[int]:
-    """`release` for a bite of orders at once (no warranty share kept: the caller leaves those to
-    `release`), in the given order; returns what each released.
+def escrow_balances(orders: list[Order]) -> list[int]:
+    """What each order's escrow holds, read without locking: every movement of an order's escrow runs
+    under the order's row lock, which the caller holds (`release_many` checks them under their locks)."""
+    codes = [ledger.escrow_code(order.pk) for order in orders]
+    balances = dict(Account.objects.filter(code__in=codes).values_list("code", "balance"))
+    return [balances.get(code, 0) for code in codes]
 
-    Every account of the bite is locked in one sorted call, as late as the bite allows: the orders'
-    escrows, each merchant's wallet and debt once, the commission account once. The splits are those
-    `release` makes, order after order (a merchant's debt recovered by one order is not owed by the
-    next); the entries, postings and balances are written by one ledger batch, so the merchant's
-    wallet is updated once with the bite's summed credit.
+
+def release_many(orders: list[Order], amounts: list[int], *, actor: str, now) -> None:
+    """`release` for a bite of orders at once, releasing `amounts` (what `escrow_balances` read; no
+    warranty share kept: the caller leaves those to `release`), in the given order.
+
+    Every account of the bite is locked in one sorted call, and as late as the bite allows (the
+    caller writes its events and orders first): the orders' escrows, each merchant's wallet and debt
+    once, the commission account once. The splits are those `release` makes, order after order (a
+    merchant's debt recovered by one order is not owed by the next); the entries, postings and
+    balances are written by one ledger batch, so the merchant's wallet is updated once with the
+    bite's summed credit. An escrow that moved since it was read raises (the sweep goes one by one).
     """
     codes: set[ledger.AccountCode] = set()
     for order in orders:
-        codes |= {
-            ledger.escrow_code(order.pk),
-            ledger.wallet_code(order.shop.owner_id),
-            ledger.debt_code(order.shop.owner_id),
-        }
+        owner = order.shop.owner_id
+        codes |= {ledger.escrow_code(order.pk), ledger.wallet_code(owner), ledger.debt_code(owner)}
         if _commission_bp(order):
             codes.add(ledger.PLATFORM_COMMISSION)
     held = ledger.lock_accounts(codes)
     batch = ledger.Batch(held, now=now)
-    released = []
-    for order in orders:
+    for order, amount in zip(orders, amounts, strict=True):
         escrow = ledger.escrow_code(order.pk)
         wallet = ledger.wallet_code(order.shop.owner_id)
         debt = ledger.debt_code(order.shop.owner_id)
-        amount = held[escrow].balance
-        released.append(amount)
+        if held[escrow].balance != amount:
+            raise AssertionError(f"order {order.pk}'s escrow moved under its lock: {amount} → {held[escrow].balance}")
         if not amount:
             continue
         split = release_split(amount, held[debt].balance, _commission_bp(order))
@@ -259,7 +264,6 @@ def release_many(orders: list[Order], *, actor: str, now) -> list[int]:
             memo=f"订单 {order.number} 放款",
         )
     batch.write()
-    return released
 
 
 def refund(

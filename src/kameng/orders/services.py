@@ -605,12 +605,15 @@ def release_due_escrows(order_ids: list[int], now) -> list[int]:
 
 def _release_many(moving: list[tuple[Order, lifecycle.Row]], now) -> None:
     """`transition` for release rows (COLLECT_BALANCE with nothing due, then RELEASE), for many orders:
-    the money in one ledger batch, one INSERT for the events, one UPDATE for the orders.
+    one INSERT for the events, one UPDATE for the orders, then the money in one ledger batch — last,
+    so the merchants' accounts (and the one commission account every release credits) are locked
+    only for the batch's final statements; a second sweeper waits for them briefly, not for the
+    whole batch.
 
     The row's cancel of the release timer is the running timer's own (the sweep marks it done), as
     `timers.cancel` from inside its handler does one by one; the rows arm nothing (checked above)."""
     orders = [order for order, _ in moving]
-    released = escrow.release_many(orders, actor="system", now=now)
+    released = escrow.escrow_balances(orders)
     for order, row in moving:
         _enter(order, row)
         order.completed_at = now
@@ -622,6 +625,7 @@ def _release_many(moving: list[tuple[Order, lifecycle.Row]], now) -> None:
         ],
         now,
     )
+    escrow.release_many(orders, released, actor="system", now=now)
 
 
 def _store_released(orders: list[Order], now) -> None:
