@@ -90,22 +90,63 @@ def test_facts_leave_the_window_after_90_days(api, merchant, stocked, sale, open
     assert (credit["score"], credit["grade"]) == (85, "B")
 
 
-def test_aftersales_can_push_events_and_the_cursor_does_not_count_them_twice(
-    api, merchant, stocked, sale, open_refund, shop
+def test_a_case_event_marks_the_credit_due_and_the_job_after_the_commit_recounts_it(
+    merchant, stocked, sale, open_refund, shop, django_capture_on_commit_callbacks
 ):
     from kameng.aftersales.models import CaseEvent
+    from kameng.timers.models import Timer
     from kameng.trust.models import MerchantCredit, SyncCursor
-    from kameng.trust.services import record_case_event
+    from kameng.trust.services import SHOP_REFRESH, record_case_event
 
     listing = stocked(merchant)
     shop(merchant)  # creates the credit row
     buyer, order = sale(listing)
-    case = open_refund(buyer, order)
-    record_case_event(CaseEvent.objects.get(case_id=case["id"], type="opened"))
-    assert MerchantCredit.objects.get(shop_id=merchant.shop_id).cases_90d == 1
+    stored = lambda: MerchantCredit.objects.get(shop_id=merchant.shop_id)  # noqa: E731
+    before = stored()
+    assert before.cases_90d == 0 and before.refresh_due_at > before.computed_at
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        case = open_refund(buyer, order)
+    # Inside the case's transaction: the fact is stored, the row is marked due (stale, and visibly so),
+    # and a timer stored with them backs up the recount.
+    opened = CaseEvent.objects.get(case_id=case["id"], type="opened")
+    marked = stored()
+    assert marked.cases_90d == 0 and marked.refresh_due_at == opened.at
+    backup = Timer.objects.get(kind=SHOP_REFRESH, target=f"shop:{merchant.shop_id}", status="pending")
+    assert backup.due_at > opened.at
+    for callback in queued:  # the commit: the jobs run (the recount among them)
+        callback()
+    recounted = stored()
+    assert recounted.cases_90d == 1 and recounted.refresh_due_at > recounted.computed_at >= opened.at
+    assert recounted.score != before.score or recounted.dispute_rate != before.dispute_rate
+    backup.refresh_from_db()
+    assert backup.status == "cancelled"  # the job did the timer's work
+    # The push path and the pull path share the facts' keys: the cursor sync counts nothing twice.
+    record_case_event(opened)
     cursor = SyncCursor.objects.filter(source="case_events").values_list("last_id", flat=True).first() or 0
     assert CaseEvent.objects.filter(pk__gt=cursor).exists()  # the pull path has not read it yet
     assert shop(merchant)["credit"]["cases_90d"] == 1  # … and reading it adds nothing twice
+
+
+def test_a_reader_recounts_a_due_credit_and_the_timer_recounts_when_the_job_was_lost(
+    merchant, stocked, sale, open_refund, shop, django_capture_on_commit_callbacks
+):
+    from kameng.clock.services import now as clock_now
+    from kameng.timers.services import sweep
+    from kameng.trust.models import MerchantCredit
+    from kameng.trust.services import SHOP_REFRESH_DELAY
+
+    listing = stocked(merchant)
+    shop(merchant)
+    (b1, o1), (b2, o2) = sale(listing), sale(listing)
+    with django_capture_on_commit_callbacks(execute=False):  # the process dies before its jobs run
+        open_refund(b1, o1)
+    assert MerchantCredit.objects.get(shop_id=merchant.shop_id).cases_90d == 0
+    assert shop(merchant)["credit"]["cases_90d"] == 1  # a reader finds the row due and recounts it itself
+    with django_capture_on_commit_callbacks(execute=False):
+        open_refund(b2, o2)
+    assert MerchantCredit.objects.get(shop_id=merchant.shop_id).cases_90d == 1
+    sweep(clock_now() + SHOP_REFRESH_DELAY)  # no reader, no job: the stored timer recounts it
+    assert MerchantCredit.objects.get(shop_id=merchant.shop_id).cases_90d == 2
 
 
 def test_off_platform_messages_by_the_merchant_count_against_its_credit(api, merchant, stocked, sale, shop):

@@ -52,3 +52,9 @@ def send_payment_refund(refund_id: int) -> str:
 def send_payout(withdrawal_id: int) -> str:
     # No Celery retries: the withdrawal_payout timer asks again until the gateway answers for good.
     return jobs.run("send_payout", withdrawal_id)
+
+
+@app.task(name="kameng.trust.refresh_shop")
+def trust_refresh_shop(shop_id: int) -> None:
+    # No Celery retries: the trust.refresh_shop timer stored with the facts recounts a lost one.
+    return jobs.run("trust.refresh_shop", shop_id)

@@ -5,7 +5,13 @@ How credit stays current without recomputing per request:
 - every countable happening becomes one CreditFact (idempotent by key);
 - `sync` reads orders, case events and messages past a stored cursor, adds their facts and
   refreshes only the shops that got new ones (a few indexed aggregates over that shop's facts);
-- aftersales may push an event at once with `record_case_event(event)` (same path, same keys);
+- aftersales pushes each case event with `record_case_event(event)` (same path, same keys): its
+  facts are stored in the event's transaction and the shop's stored credit is marked due
+  (`refresh_due_at` = the event's time); the recount itself runs after the commit (the job
+  `trust.refresh_shop`), with a timer of the same name as the durable fallback should the process
+  die before the job runs. So a stale credit is always visible as due, every reader that decides
+  (`current_credit`) recomputes a due row itself, and the staleness is bounded by the job's queue
+  and, after a crash, by SHOP_REFRESH_DELAY plus one sweep;
 - the daily timer refreshes rows whose 90-day window moved (`refresh_due_at`), and re-reads
   the cursors' last stretch so a row committed out of id order is never missed.
 """
@@ -24,13 +30,17 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
 from kameng.orders.models import Message, Order
 from kameng.policy.services import add_working_days, get_policy
+from kameng.timers import jobs
 from kameng.timers import services as timers
+from kameng.timers.models import Timer
 
 from . import rules
 from .models import CreditFact, MerchantCredit, Review, SanctionEvent, SyncCursor
 
 REFRESH_TIMER = "trust.refresh_credit"
 REFRESH_TARGET = "platform"
+SHOP_REFRESH = "trust.refresh_shop"  # the job and the timer that recount one shop after a case event
+SHOP_REFRESH_DELAY = timedelta(seconds=30)  # the timer's lag behind the job it backs up
 BATCH = 2000
 RESCAN = 1000  # ids re-read below each cursor by the daily timer
 STATUSES = (rules.ACTIVE, rules.RESTRICTED, rules.SUSPENDED)
@@ -225,13 +235,44 @@ def sync_if_behind(now: datetime | None = None) -> None:
 def record_case_event(event) -> None:
     """Push hook for aftersales: call right after a CaseEvent is created, inside its transaction.
 
-    Adds the event's facts and refreshes the shop's credit (and sanctions) at once. The cursor
-    sync reads the same event later and, finding its facts, does nothing more.
+    Adds the event's facts and marks the shop's credit due; the recount (and the sanctions it
+    triggers) runs once the transaction commits. The cursor sync reads the same event later and,
+    finding its facts, does nothing more.
     """
     now = event.at
-    shops = _add_facts(_facts_for_event(event))
-    for shop_id in shops:
-        refresh_shop(shop_id, now)
+    for shop_id in _add_facts(_facts_for_event(event)):
+        mark_due(shop_id, now)
+
+
+def mark_due(shop_id: int, now: datetime) -> None:
+    """The shop got new facts in this transaction: its stored credit is due from `now` (readers
+    recompute a due row), the job `trust.refresh_shop` recounts it after the commit, and when this
+    made the row due (or there is none yet) a timer backs the job up, stored with the facts."""
+    assert transaction.get_connection().in_atomic_block
+    marked = MerchantCredit.objects.filter(shop_id=shop_id, refresh_due_at__gt=now).update(refresh_due_at=now)
+    if marked or not MerchantCredit.objects.filter(shop_id=shop_id).exists():
+        Timer.objects.create(
+            kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now
+        )
+    jobs.enqueue(SHOP_REFRESH, shop_id)
+
+
+def _shop_target(shop_id: int) -> str:
+    return f"shop:{shop_id}"
+
+
+def refresh_if_due(shop_id: int, now: datetime | None = None) -> MerchantCredit | None:
+    """The job (and the timer) behind `mark_due`: recount the shop when its credit is still due
+    (one cheap read when an earlier job already counted these facts), and cancel the backing timer.
+    Idempotent: running it twice, or after the timer, recounts at most once more."""
+    now = now or clock_now()
+    with transaction.atomic():
+        due = MerchantCredit.objects.filter(shop_id=shop_id).values_list("refresh_due_at", flat=True).first()
+        if due is not None and due > now:
+            return None
+        record = refresh_shop(shop_id, now)
+        timers.cancel(SHOP_REFRESH, _shop_target(shop_id))
+    return record
 
 
 # ---- the stored credit and the sanctions it triggers ----------------------------------------
@@ -242,6 +283,10 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
     since = now - timedelta(days=rules.WINDOW_DAYS)
     with transaction.atomic():
         shop = Shop.objects.select_for_update().get(pk=shop_id)
+        # The stored row is locked before the facts are read: a case transaction marking it due
+        # (mark_due) either committed first, and its facts are counted here, or waits for this
+        # recount and marks the row due again after it.
+        record = MerchantCredit.objects.select_for_update().filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
         facts = CreditFact.objects.filter(shop_id=shop_id, at__gt=since)
         by_kind: dict[str, dict] = {
             row["kind"]: dict(row)
@@ -276,7 +321,6 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
         due = now + timedelta(days=1)
         if oldest is not None:
             due = min(due, oldest + timedelta(days=rules.WINDOW_DAYS, seconds=1))
-        record = MerchantCredit.objects.filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
         record.score, record.grade = result.score, result.grade
         record.orders_90d, record.cases_90d, record.faults_90d = inputs.orders, inputs.cases, inputs.merchant_faults
         record.timeouts_90d, record.refunds_90d = inputs.timeouts, inputs.refunds

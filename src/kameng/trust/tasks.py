@@ -1,7 +1,9 @@
-"""Timer entry point: the daily credit refresh (90-day window moves, cursor catch-up)."""
+"""Timer entry points: the daily credit refresh (90-day window moves, cursor catch-up), and one
+shop's recount after a case event (the job `trust.refresh_shop` and the timer that backs it up)."""
 
 from datetime import timedelta
 
+from kameng.timers.jobs import job
 from kameng.timers.services import handler, schedule
 
 from . import services
@@ -11,3 +13,13 @@ from . import services
 def run_refresh_credit(target, now):
     services.refresh_due_credits(now)
     schedule(services.REFRESH_TIMER, services.REFRESH_TARGET, now + timedelta(days=1), now=now)
+
+
+@job(services.SHOP_REFRESH)
+def refresh_shop_job(shop_id: int) -> None:
+    services.refresh_if_due(shop_id)
+
+
+@handler(services.SHOP_REFRESH)
+def run_refresh_shop(target, now):
+    services.refresh_if_due(int(target.split(":", 1)[1]), now)

@@ -15,6 +15,7 @@ from kameng.accounts.models import Role
 from kameng.aftersales import precedents
 from kameng.aftersales.models import Outcome, Reason, Resolution
 from kameng.catalog.models import Shop, ShopStatus
+from kameng.clock.services import now as clock_now
 from kameng.complaints.rules import arbitration_clause
 from kameng.errors import DomainError
 from kameng.labels import label
@@ -258,8 +259,12 @@ def staff_sanctions(request):
         return redirect("trust-staff-sanctions")
     services.sync_if_behind()
     rows = []
+    now = clock_now()
     for shop in Shop.objects.select_related("owner").order_by("pk")[:500]:
         record = MerchantCredit.objects.filter(shop=shop).first()
+        if record is not None and record.refresh_due_at <= now:  # a case event since: recount before showing it
+            record = services.refresh_shop(shop.pk, now)
+            shop.refresh_from_db(fields=["status"])
         rows.append(
             {
                 "shop": shop,
