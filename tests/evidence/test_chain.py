@@ -99,3 +99,61 @@ def test_evidence_groups_by_the_four_dimensions(buyer, case, upload):
     assert list(groups) == ["listing", "transaction", "communication", "problem"]
     assert [len(items) for items in groups.values()] == [1, 1, 1, 1]
     assert groups["problem"][0].filename == "p.png"
+
+
+def test_appending_texts_together_writes_the_rows_files_and_anchors_of_appending_them_one_by_one(case):
+    """The case opening writes its three system files with append_texts; append_text one by one must
+    give the same evidence rows (but their ids and stored names), the same files and the same anchors."""
+    from django.db import transaction
+
+    from kameng.aftersales.models import RefundCase
+    from kameng.clock.services import now as clock_now
+    from kameng.evidence.models import ChainAnchor
+    from kameng.evidence.services import anchor_mac, append_text, append_texts
+
+    texts = [("problem", "one.txt", "第一份\n"), ("communication", "two.txt", "second"), ("listing", "三.txt", "")]
+    now = clock_now()
+    fields = ("seq", "category", "source", "uploaded_by_id", "filename", "content_type", "size", "sha256", "note")
+    chain_fields = ("prev", "chain", "uploaded_at")
+
+    class Undo(Exception):
+        pass
+
+    def written(use_batch: bool) -> tuple[list, list, list]:
+        out = []
+        try:
+            with transaction.atomic():  # rolled back afterwards: both runs start from the same chain
+                target = RefundCase.objects.select_for_update().get(pk=case["id"])
+                if use_batch:
+                    items = append_texts(target, texts, now=now)
+                else:
+                    items = [append_text(target, category=c, filename=f, text=t, now=now) for c, f, t in texts]
+                ids = [i.pk for i in items]
+                out.append(list(Evidence.objects.filter(pk__in=ids).order_by("seq").values(*fields, *chain_fields)))
+                anchors = ChainAnchor.objects.filter(case_id=case["id"], seq__in=[i.seq for i in items])
+                out.append(list(anchors.order_by("seq").values("seq", "head", "mac", "at")))
+                out.append([Evidence.objects.get(pk=pk).file.open("rb").read() for pk in ids])
+                raise Undo
+        except Undo:
+            pass
+        return out[0], out[1], out[2]
+
+    batch, one_by_one = written(True), written(False)
+    assert batch == one_by_one
+    rows, anchors, files = batch
+    assert [r["seq"] for r in rows] == [4, 5, 6]  # after the three system items of the opening
+    assert files == [t.encode("utf-8") for _, _, t in texts]
+    assert [a["mac"] for a in anchors] == [anchor_mac(int(case["id"]), r["seq"], r["chain"]) for r in rows]
+
+
+def test_the_opening_writes_the_system_files_as_the_first_three_links_of_the_chain(case):
+    from kameng.evidence.models import ChainAnchor
+
+    items = list(Evidence.objects.filter(case_id=case["id"]).order_by("seq"))
+    assert [i.seq for i in items] == [1, 2, 3] and [e["id"] for e in case["evidence"]] == [str(i.pk) for i in items]
+    prev = GENESIS
+    for item in items:
+        assert item.prev == prev and item.chain == chain_link(prev, item.sha256, chain_meta(item))
+        prev = item.chain
+    anchors = ChainAnchor.objects.filter(case_id=case["id"]).order_by("seq")
+    assert [(a.seq, a.head) for a in anchors] == [(i.seq, i.chain) for i in items]

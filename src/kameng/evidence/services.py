@@ -116,6 +116,51 @@ def append_text(case, *, category: str, filename: str, text: str, now, source: s
     )
 
 
+def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = "system", first: bool = False) -> list:
+    """Several text files, each (category, filename, text), appended to the chain at once: the same
+    rows, files and anchors `append_text` writes one by one (tests/evidence/test_chain.py compares
+    them), in two INSERTs instead of three statements per file. `first`: the caller created the case
+    in this transaction, so its chain starts at the genesis (nothing to read)."""
+    assert transaction.get_connection().in_atomic_block
+    last = None if first else Evidence.objects.filter(case=case).order_by("-seq").first()
+    prev, seq = (last.chain, last.seq) if last else (GENESIS, 0)
+    items = []
+    for category, filename, text in texts:
+        data = text.encode("utf-8")
+        seq += 1
+        item = Evidence(
+            case=case,
+            seq=seq,
+            category=category,
+            source=source,
+            uploaded_by=None,
+            filename=filename[:255],
+            content_type="text/plain",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            note="",
+            prev=prev,
+            uploaded_at=now,
+        )
+        item.chain = prev = chain_link(item.prev, item.sha256, chain_meta(item))
+        item.file.save(f"{uuid.uuid4().hex}.{EXTENSIONS.get(item.content_type, 'bin')}", ContentFile(data), save=False)
+        items.append(item)
+    Evidence.objects.bulk_create(items)
+    ChainAnchor.objects.bulk_create(
+        [
+            ChainAnchor(
+                case_id=item.case_id,
+                seq=item.seq,
+                head=item.chain,
+                mac=anchor_mac(item.case_id, item.seq, item.chain),
+                at=item.uploaded_at,
+            )
+            for item in items
+        ]
+    )
+    return items
+
+
 def download_name(item) -> str:
     """The uploader's file name with an extension that matches the checked content, so a
     'photo.png' that was really text downloads as 'photo.png.txt'."""
