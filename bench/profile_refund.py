@@ -23,6 +23,8 @@ def main():
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--lifecycles", type=int, default=60)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--show-sql", action="store_true", help="print every statement of the captured lifecycle")
+    parser.add_argument("--save", help="write the raw cProfile stats to this file (for pstats callers/callees)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     db = BenchDatabase(args.db, "kameng_bench_profile_refund")
@@ -36,6 +38,7 @@ def main():
 
         from kameng.accounts.services import user_for_token
         from kameng.orders.services import purchase
+        from kameng.timers import jobs
 
         buyer_token = market["buyer_tokens"][0]
         buyer = user_for_token(buyer_token)
@@ -66,6 +69,9 @@ def main():
                     kinds = collections.Counter(" ".join(s["sql"].split()[:3]).upper()[:60] for s in q.captured_queries)
                     print(f"{label}: {len(q.captured_queries)} statements")
                     print("   " + "; ".join(f"{k} ×{n}" for k, n in kinds.most_common(12)))
+                    if args.show_sql:
+                        for i, s in enumerate(q.captured_queries, 1):
+                            print(f"   {i:3d}. {s['sql'][:220]}")
 
         lifecycle(orders[0])
         lifecycle(orders[1])
@@ -76,11 +82,16 @@ def main():
         for order in orders[3:]:
             lifecycle(order)
         profiler.disable()
+        requests_cpu = time.process_time() - cpu
+        jobs.drain()  # the jobs queued after the commits (credit recount, evidence analysis) finish here
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         n = len(orders) - 3
         print(
-            f"{n} lifecycles in one process: {wall / n * 1000:.0f} ms wall, {cpu / n * 1000:.1f} ms CPU each (with cProfile)"
+            f"{n} lifecycles in one process: {wall / n * 1000:.0f} ms wall, {cpu / n * 1000:.1f} ms CPU each with the "
+            f"jobs they queued ({requests_cpu / n * 1000:.1f} ms until the last answer; cProfile on the requests' thread)"
         )
+        if args.save:
+            profiler.dump_stats(args.save)
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
         print(out.getvalue())

@@ -322,3 +322,28 @@ def test_fast_track_cases_are_decided_within_24_hours(case_in):
     escalated = [e for e in case["events"] if e["type"] == "escalate"][0]
     assert case["fast_track"] is True
     assert (at(case["deadlines"]["decide_by"]) - at(escalated["at"])).total_seconds() == 24 * H
+
+
+def test_a_new_case_arms_the_timers_that_schedule_would_arm(new_order, open_case):
+    """The opening inserts its deadline and reminder timers at once (the case is new: nothing to cancel);
+    re-arming them through timers.schedule, the path of every later phase, gives the same rows."""
+    from django.db import transaction
+
+    from kameng.aftersales import lifecycle
+    from kameng.aftersales.models import Phase, RefundCase
+    from kameng.aftersales.services import _arm
+    from kameng.policy.services import get_policy
+    from kameng.timers.models import Timer
+
+    case = open_case(new_order())
+    columns = ("kind", "target", "due_at", "status", "attempts", "last_error", "created_at", "ran_at")
+    pending = lambda: list(  # noqa: E731
+        Timer.objects.filter(target=f"case:{case['id']}", status="pending").order_by("kind").values(*columns)
+    )
+    armed = pending()
+    assert [t["kind"] for t in armed] == sorted([lifecycle.MERCHANT_TIMER, lifecycle.REMINDER_TIMER])
+    row = RefundCase.objects.get(pk=case["id"])
+    with transaction.atomic():
+        _arm(row, lifecycle.PHASES[Phase.AWAITING_MERCHANT], armed[0]["created_at"], get_policy())
+    assert pending() == armed
+    assert Timer.objects.filter(target=f"case:{case['id']}", status="cancelled").count() == 2  # schedule replaced both

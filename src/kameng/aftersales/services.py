@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
@@ -34,6 +34,7 @@ from kameng.policy import rulebook
 from kameng.policy.services import Policy, add_working_days, get_policy
 from kameng.timers import jobs
 from kameng.timers import services as timers
+from kameng.timers.models import Timer
 
 from . import inbox, lifecycle, notifications, precedents, rules
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
@@ -336,8 +337,7 @@ def _refund(case: RefundCase, order: Order, amount: int, now: datetime, actor: U
         return
     who = actor.username if actor is not None else "system"
     if orders.refund_to_buyer(order, amount, key=f"refund:case:{case.pk}", now=now, case_id=case.pk, actor=who):
-        case.refunded_amount += amount
-        case.save(update_fields=["refunded_amount"])
+        case.refunded_amount += amount  # saved with the rest of the row by _apply, in this transaction
         _event(case, "refunded", None, now, amount=amount)
 
 
@@ -352,15 +352,23 @@ def _due(deadline: Deadline, case: RefundCase, now: datetime, policy: Policy) ->
     return now + (timedelta(hours=number) if length.unit == "hours" else timedelta(days=number))
 
 
-def _arm(case: RefundCase, phase: lifecycle.PhaseSpec, now: datetime, policy: Policy) -> None:
-    """The phase's deadline timer, and a reminder `deadline_reminder_hours` (24 h) before it."""
+def _arm(case: RefundCase, phase: lifecycle.PhaseSpec, now: datetime, policy: Policy, *, new: bool = False) -> None:
+    """The phase's deadline timer, and a reminder `deadline_reminder_hours` (24 h) before it.
+    `new`: the case was created in this transaction, so no timer of it can be pending yet: the rows
+    `timers.schedule` would write are inserted at once, without its cancel of an earlier one."""
     if phase.deadline is None:
         return
     due = getattr(case, phase.deadline.field)
-    timers.schedule(phase.deadline.timer, f"case:{case.pk}", due, now=now)
+    target = f"case:{case.pk}"
+    wanted = [(phase.deadline.timer, due)]
     remind_at = due - timedelta(hours=policy.deadline_reminder_hours)
     if remind_at > now:
-        timers.schedule(REMINDER_TIMER, f"case:{case.pk}", remind_at, now=now)
+        wanted.append((REMINDER_TIMER, remind_at))
+    if new:
+        Timer.objects.bulk_create([Timer(kind=kind, target=target, due_at=at, created_at=now) for kind, at in wanted])
+        return
+    for kind, at in wanted:
+        timers.schedule(kind, target, at, now=now)
 
 
 def _leave(case: RefundCase, phase: lifecycle.PhaseSpec) -> None:
@@ -456,8 +464,6 @@ def open_case(
             now > window_end
         ):
             raise DomainError(Error.REFUND_WINDOW_CLOSED)
-        if RefundCase.objects.filter(order=order, status__in=OPEN_STATUSES).exists():
-            raise DomainError(Error.CASE_ALREADY_OPEN)
         _refuse_another_round(order)
         refundable = order.refundable_amount
         if amount > refundable:
@@ -497,7 +503,7 @@ def open_case(
         )
         orders.freeze_escrow(order, now)
         _attach_system_evidence(case, order, now)
-        _arm(case, first, now, policy)
+        _arm(case, first, now, policy, new=True)
         for notice in first.notices:
             _send(notice, case, now)
     _after_evidence(case)
@@ -505,28 +511,38 @@ def open_case(
 
 
 def _refuse_another_round(order: Order) -> None:
-    """What the earlier cases on this order leave open: nothing after a ruling or a settlement, and one
-    more request after a withdrawal (rules.md "after a settlement")."""
-    closed = RefundCase.objects.filter(order=order, status=CaseStatus.CLOSED)
-    if closed.filter(decision__isnull=False).exists():
+    """One open case per order; and what the earlier cases on it leave open: nothing after a ruling or
+    a settlement, and one more request after a withdrawal (rules.md "after a settlement"). The
+    order's earlier cases are read in one query (the caller holds the order lock)."""
+    earlier = list(
+        RefundCase.objects.filter(order=order)
+        .annotate(ruled=Q(decision__isnull=False))
+        .values_list("status", "resolution", "ruled")
+    )
+    if any(status in OPEN_STATUSES for status, _, _ in earlier):
+        raise DomainError(Error.CASE_ALREADY_OPEN)
+    closed = [(resolution, ruled) for status, resolution, ruled in earlier if status == CaseStatus.CLOSED]
+    if any(ruled for _, ruled in closed):
         # The platform already ruled on this order (finally, after the appeal window): no second round.
         raise DomainError(Error.CASE_ALREADY_DECIDED)
-    if closed.filter(resolution__in=lifecycle.SETTLED).exists():
+    if any(resolution in lifecycle.SETTLED for resolution, _ in closed):
         raise DomainError(Error.CASE_ALREADY_SETTLED)  # accept, accept_offer, or a fast-track refund of silence
-    if closed.filter(resolution=Resolution.WITHDRAWN).count() >= REOPENS_ALLOWED + 1:
+    if sum(resolution == Resolution.WITHDRAWN for resolution, _ in closed) >= REOPENS_ALLOWED + 1:
         raise DomainError(Error.REOPEN_LIMIT_REACHED)
 
 
 def _attach_system_evidence(case: RefundCase, order: Order, now: datetime) -> None:
-    """The platform's own evidence: listing snapshot, transaction record, chat log (four-dimension chain)."""
-    evidence.append_text(
-        case, category="listing", filename=f"listing-snapshot-{order.number}.txt", text=snapshot_text(order), now=now
-    )
-    evidence.append_text(
-        case, category="transaction", filename=f"transaction-{order.number}.txt", text=transaction_text(order), now=now
-    )
-    evidence.append_text(
-        case, category="communication", filename=f"{CHAT_LOG}{order.number}.txt", text=chat_log_text(order), now=now
+    """The platform's own evidence: listing snapshot, transaction record, chat log (four-dimension chain),
+    the first three links of the new case's chain, written together."""
+    evidence.append_texts(
+        case,
+        [
+            ("listing", f"listing-snapshot-{order.number}.txt", snapshot_text(order)),
+            ("transaction", f"transaction-{order.number}.txt", transaction_text(order)),
+            ("communication", f"{CHAT_LOG}{order.number}.txt", chat_log_text(order)),
+        ],
+        now=now,
+        first=True,
     )
 
 
