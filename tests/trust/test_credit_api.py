@@ -149,6 +149,31 @@ def test_a_reader_recounts_a_due_credit_and_the_timer_recounts_when_the_job_was_
     assert MerchantCredit.objects.get(shop_id=merchant.shop_id).cases_90d == 2
 
 
+def test_a_recount_queued_behind_another_leaves_the_counting_to_the_last_one(
+    merchant, stocked, sale, open_refund, shop, django_capture_on_commit_callbacks
+):
+    from kameng.trust import services
+    from kameng.trust.models import MerchantCredit
+
+    listing = stocked(merchant)
+    shop(merchant)
+    (b1, o1), (b2, o2) = sale(listing), sale(listing)
+    with django_capture_on_commit_callbacks(execute=False) as first:
+        open_refund(b1, o1)
+    with django_capture_on_commit_callbacks(execute=False) as second:
+        open_refund(b2, o2)
+    shop_id = int(merchant.shop_id)
+    counts = [c for c in (*first, *second) if c.__qualname__.startswith("mark_due.")]
+    assert len(counts) == 2
+    for count in counts:  # both commits: two recounts of the shop queued in this process
+        count()
+    assert services._count_queued(shop_id, 0) == 2
+    assert services.refresh_queued(shop_id) is None  # the first to start leaves it to the second
+    assert MerchantCredit.objects.get(shop_id=merchant.shop_id).cases_90d == 0
+    record = services.refresh_queued(shop_id)
+    assert record is not None and record.cases_90d == 2 and services._count_queued(shop_id, 0) == 0
+
+
 def test_off_platform_messages_by_the_merchant_count_against_its_credit(api, merchant, stocked, sale, shop):
     listing = stocked(merchant)
     buyer, order = sale(listing)

@@ -17,6 +17,7 @@ How credit stays current without recomputing per request:
 """
 
 import statistics
+import threading
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -254,7 +255,31 @@ def mark_due(shop_id: int, now: datetime) -> None:
         Timer.objects.create(
             kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now
         )
-    jobs.enqueue(SHOP_REFRESH, shop_id)
+    transaction.on_commit(lambda: _count_queued(shop_id, +1))
+    jobs.enqueue(SHOP_REFRESH, shop_id)  # after the commit, after the count above (on_commit keeps the order)
+
+
+_queued: dict[int, int] = {}  # shop id: recounts queued in this process and not started yet
+_queued_lock = threading.Lock()
+
+
+def _count_queued(shop_id: int, step: int) -> int:
+    with _queued_lock:
+        left = max(0, _queued.get(shop_id, 0) + step)
+        if left:
+            _queued[shop_id] = left
+        else:
+            _queued.pop(shop_id, None)
+        return left
+
+
+def refresh_queued(shop_id: int) -> MerchantCredit | None:
+    """The job: recount the shop, unless a later recount of it is queued in this process behind this
+    one (that one reads the facts after it starts, so it counts these too). Under load one recount
+    serves many case events; on a Celery worker nothing is counted here and every job recounts."""
+    if _count_queued(shop_id, -1):
+        return None
+    return refresh_if_due(shop_id)
 
 
 def _shop_target(shop_id: int) -> str:
