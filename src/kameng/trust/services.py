@@ -307,7 +307,10 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
     """Recount one shop's last 90 days from its facts, store the result, apply sanctions."""
     since = now - timedelta(days=rules.WINDOW_DAYS)
     with transaction.atomic():
-        shop = Shop.objects.select_for_update().get(pk=shop_id)
+        # FOR NO KEY UPDATE: a case transaction inserting a fact of this shop (its foreign key takes
+        # FOR KEY SHARE on the shop) never waits for a recount, so it cannot hold the stored row below
+        # while waiting for the shop (a deadlock with 8 racing case actions on PostgreSQL).
+        shop = Shop.objects.select_for_update(no_key=True).get(pk=shop_id)
         # The stored row is locked before the facts are read: a case transaction marking it due
         # (mark_due) either committed first, and its facts are counted here, or waits for this
         # recount and marks the row due again after it.
