@@ -76,7 +76,9 @@ RAW_PG = {
     "entry": "INSERT INTO ledger_journalentry (idempotency_key, kind, memo, order_id, actor, created_at) "
     "VALUES (%s, 'purchase', %s, %s, %s, %s) RETURNING id",
     "postings": "INSERT INTO ledger_posting (entry_id, account_id, amount) VALUES (%s, %s, %s), (%s, %s, %s)",
-    "balance": "UPDATE ledger_account SET balance = balance + %s WHERE id = %s",
+    # Both balances in one statement, as ledger.post writes an entry's balances (it had two UPDATEs).
+    "balance": "UPDATE ledger_account SET balance = balance + CASE id WHEN %s THEN %s WHEN %s THEN %s END "
+    "WHERE id IN (%s, %s)",
     "event": "INSERT INTO orders_orderevent (order_id, type, actor_id, actor_role, data, at) VALUES (%s, %s, %s, %s, %s, %s)",
     "stock": "SELECT id FROM catalog_stockitem WHERE listing_id = %s AND order_id IS NULL ORDER BY id LIMIT 1 "
     "FOR UPDATE SKIP LOCKED",
@@ -132,8 +134,8 @@ def raw_purchase(cur, listing_id, buyer_id, buyer_name, now):
     cur.execute(RAW_PG["entry"], [f"purchase:{order_id}", f"订单 {order_id}", order_id, buyer_name, now])
     entry_id = cur.fetchone()[0]
     cur.execute(RAW_PG["postings"], [entry_id, accounts[wallet][0], -price, entry_id, accounts[escrow][0], price])
-    cur.execute(RAW_PG["balance"], [-price, accounts[wallet][0]])
-    cur.execute(RAW_PG["balance"], [price, accounts[escrow][0]])
+    wallet_id, escrow_id = accounts[wallet][0], accounts[escrow][0]
+    cur.execute(RAW_PG["balance"], [wallet_id, -price, escrow_id, price, wallet_id, escrow_id])
     cur.execute(RAW_PG["event"], [order_id, "paid", buyer_id, "buyer", json.dumps({"amount": price}), now])
     cur.execute(RAW_PG["stock"], [listing_id])
     stock_id = cur.fetchone()[0]
