@@ -346,7 +346,9 @@ def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
             result.grade, inputs.overturned_refusals, faults=faults, suspend_after=suspend_after
         )
         oldest = min((row["oldest"] for row in by_kind.values()), default=None)
-        due = now + timedelta(days=1)
+        # Due again when the shop's next day on the platform starts (tenure_days goes up by one), or
+        # when the oldest fact leaves the window: a stored credit never shows yesterday's tenure.
+        due = max(shop.created_at + timedelta(days=inputs.tenure_days + 1), now + timedelta(seconds=1))
         if oldest is not None:
             due = min(due, oldest + timedelta(days=rules.WINDOW_DAYS, seconds=1))
         record.score, record.grade = result.score, result.grade
