@@ -53,6 +53,17 @@ def warranty_share(held: int, share: int, warranty_until, now) -> int:
     return min(held, share) if warranty_until is not None and now < warranty_until else 0
 
 
+def release_transfers(
+    escrow: ledger.AccountCode, wallet: ledger.AccountCode, debt: ledger.AccountCode, split: ReleaseSplit
+) -> list[ledger.Transfer]:
+    """A release's movements out of escrow: the single and the batch path post these same three."""
+    return [
+        ledger.Transfer(escrow, wallet, split.to_merchant),
+        ledger.Transfer(escrow, debt, split.to_debt),
+        ledger.Transfer(escrow, ledger.PLATFORM_COMMISSION, split.to_platform),
+    ]
+
+
 @dataclass(frozen=True)
 class RefundSplit:
     from_escrow: int
@@ -202,11 +213,7 @@ def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str,
     ledger.post(
         key,
         EntryKind.RELEASE,
-        [
-            ledger.Transfer(escrow, wallet, split.to_merchant),
-            ledger.Transfer(escrow, debt, split.to_debt),
-            ledger.Transfer(escrow, ledger.PLATFORM_COMMISSION, split.to_platform),
-        ],
+        release_transfers(escrow, wallet, debt, split),
         order_id=order.pk,
         actor=actor,
         memo=memo,
@@ -254,11 +261,7 @@ def release_many(orders: list[Order], amounts: list[int], *, actor: str, now) ->
         batch.add(
             f"release:{order.pk}",
             EntryKind.RELEASE,
-            [
-                ledger.Transfer(escrow, wallet, split.to_merchant),
-                ledger.Transfer(escrow, debt, split.to_debt),
-                ledger.Transfer(escrow, ledger.PLATFORM_COMMISSION, split.to_platform),
-            ],
+            release_transfers(escrow, wallet, debt, split),
             order_id=order.pk,
             actor=actor,
             memo=f"订单 {order.number} 放款",
