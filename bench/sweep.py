@@ -20,6 +20,8 @@ two sweepers sweep the second round.
 """
 
 import argparse
+import math
+import re
 import subprocess
 import sys
 import time
@@ -72,39 +74,218 @@ def shop_listings(shops: int, stock: int) -> list:
 
 def build(orders: int, cases: int, shops: int = 1) -> list[int]:
     """`orders` delivered orders and `cases` open cases, bought round-robin from `shops` shops (a busy day's
-    releases come from many merchants; one shop puts every release on one merchant's wallet and debt)."""
+    releases come from many merchants; one shop puts every release on one merchant's wallet and debt).
+
+    On PostgreSQL only the first lcm(buyers, shops) orders are bought through the purchase service; the
+    rest are copies of them made in bulk SQL (`clone_orders`: the rows the purchase writes, for a new
+    order id) and checked against one more order bought through the service (`same_rows`). The
+    cases are opened through the service on the last `cases` orders, as before."""
     from _common import make_market
 
     from kameng.accounts.services import user_for_token
-    from kameng.aftersales.services import open_case
     from kameng.orders.services import purchase
 
     shops = max(1, shops)
     per_shop = (orders + cases) // shops + 10
-    market = make_market(buyers=8, stock=per_shop)
-    listings = [market["listing"], *shop_listings(shops, per_shop)]
+    market = make_market(buyers=8, stock=per_shop + 1)
+    listings = [market["listing"], *shop_listings(shops, per_shop + 1)]
     buyers = [user_for_token(token) for token in market["buyer_tokens"]]
+    total = orders + cases
+    bought = total
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        bought = min(total, math.lcm(len(buyers), len(listings)))
     t0 = time.perf_counter()
     built = []
-    for i in range(orders + cases):
+    for i in range(bought):
         order = purchase(acting_user=buyers[i % len(buyers)], listing_id=listings[i % len(listings)].pk)
         built.append(order.pk)
-        if i >= orders:
-            open_case(
-                acting_user=order.buyer,
-                order_id=order.pk,
-                reason="defective",
-                description="激活码无效，提示错误代码 0x8007007B",
-                amount=order.amount,
-            )
         if (i + 1) % 10_000 == 0:
             print(f"  {i + 1:,} orders in {time.perf_counter() - t0:.0f}s", flush=True)
+    t1 = time.perf_counter()
+    if bought < total:
+        built += clone_orders(built, total - bought)
+        probe = purchase(
+            acting_user=buyers[0], listing_id=listings[0].pk
+        )  # bought like order 0, compared with its copies
+        copy = built[bought]
+        problems = same_rows(probe.pk, copy)
+        print(
+            f"bought {bought:,} orders through the service in {t1 - t0:.0f}s, copied {total - bought:,} in bulk SQL "
+            f"in {time.perf_counter() - t1:.0f}s; copy {copy} against order {probe.pk} bought now: "
+            f"{problems or 'same rows'}",
+            flush=True,
+        )
+        if problems:
+            raise SystemExit("a copied order differs from a bought one")
+    t2 = time.perf_counter()
+    open_cases(built[orders:])
     print(
         f"built {orders:,} delivered orders and {cases:,} open cases from {shops} shop(s) "
-        f"in {time.perf_counter() - t0:.0f}s",
+        f"in {time.perf_counter() - t0:.0f}s (cases {time.perf_counter() - t2:.0f}s)",
         flush=True,
     )
     return built[:orders]
+
+
+def open_cases(order_ids: list[int]) -> None:
+    from kameng.aftersales.services import open_case
+    from kameng.orders.models import Order
+
+    t0 = time.perf_counter()
+    for k, order in enumerate(Order.objects.filter(pk__in=order_ids).select_related("buyer").order_by("pk")):
+        open_case(
+            acting_user=order.buyer,
+            order_id=order.pk,
+            reason="defective",
+            description="激活码无效，提示错误代码 0x8007007B",
+            amount=order.amount,
+        )
+        if (k + 1) % 1000 == 0:
+            print(f"  {k + 1:,} cases in {time.perf_counter() - t0:.0f}s", flush=True)
+
+
+CLONE_CHUNK = 20_000
+
+
+def clone_orders(templates: list[int], count: int) -> list[int]:
+    """`count` more orders, the k-th a copy of templates[k % len(templates)] under a new id (PostgreSQL).
+
+    Each copy gets what the purchase service writes for a delivered card-key order bought from the
+    wallet: the order row (its number from its id, as orders.services.new_order makes it), the
+    paid and delivered events, the next unsold key of the listing (in id order, the listing's
+    delivery order), the escrow account, the purchase entry with its two postings, the release
+    timer and the merchant's new-order notice; the buyers' wallet balances are set to the sum of
+    their postings, as the ledger keeps them. Ids come from the tables' sequences, so the rows are
+    in the order a run of purchases would have written them. The bench has no webhook endpoints
+    or notification channels (checked), so a purchase writes no deliveries or dispatches."""
+    from django.db import connection, transaction
+
+    from kameng.notify.models import Channel, Endpoint
+
+    assert not Channel.objects.exists() and not Endpoint.objects.exists(), "copies would miss their dispatches"
+    made: list[int] = []
+    while len(made) < count:
+        n = min(CLONE_CHUNK, count - len(made))
+        tmpl = [templates[(len(made) + k) % len(templates)] for k in range(n)]
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id')) FROM generate_series(1, %s)", [n])
+            ids = [row[0] for row in c.fetchall()]
+            c.execute("CREATE TEMP TABLE clone_map (new_id bigint PRIMARY KEY, tmpl bigint) ON COMMIT DROP")
+            c.execute("INSERT INTO clone_map SELECT * FROM unnest(%s::bigint[], %s::bigint[])", [ids, tmpl])
+            c.execute(CLONE_SQL)
+        made += ids
+    with connection.cursor() as c:
+        c.execute(
+            "UPDATE ledger_account a SET balance = s.total FROM (SELECT account_id, SUM(amount) AS total "
+            "FROM ledger_posting GROUP BY account_id) s WHERE a.id = s.account_id AND a.kind = 'wallet'"
+        )
+        c.execute("ANALYZE")
+    return made
+
+
+# One copy's rows per template row; the number of a copy: "KM" + the template's date + the new id, at least 8 digits.
+CLONE_SQL = """
+CREATE TEMP TABLE clone_num ON COMMIT DROP AS
+  SELECT m.new_id, m.tmpl, o.number AS old_number,
+         substr(o.number, 1, 10) || lpad(m.new_id::text, greatest(8, length(m.new_id::text)), '0') AS number
+  FROM clone_map m JOIN orders_order o ON o.id = m.tmpl;
+INSERT INTO orders_order (id, number, snapshot, snapshot_sha256, quantity, amount, deposit_amount, balance_due,
+    refunded_amount, status, escrow_status, release_at, special_terms_accepted, topup_target, delivery_content,
+    delivered_at, after_sale_until, completed_at, created_at, buyer_id, listing_id, listing_version_id, shop_id,
+    pay_with, payment_expires_at, special_terms_confirmation, warranty_until)
+  SELECT n.new_id, n.number, o.snapshot, o.snapshot_sha256, o.quantity, o.amount, o.deposit_amount, o.balance_due,
+    o.refunded_amount, o.status, o.escrow_status, o.release_at, o.special_terms_accepted, o.topup_target,
+    o.delivery_content, o.delivered_at, o.after_sale_until, o.completed_at, o.created_at, o.buyer_id, o.listing_id,
+    o.listing_version_id, o.shop_id, o.pay_with, o.payment_expires_at, o.special_terms_confirmation, o.warranty_until
+  FROM clone_num n JOIN orders_order o ON o.id = n.tmpl ORDER BY n.new_id;
+INSERT INTO orders_orderevent (type, actor_role, data, at, actor_id, order_id)
+  SELECT e.type, e.actor_role, e.data, e.at, e.actor_id, n.new_id
+  FROM clone_num n JOIN orders_orderevent e ON e.order_id = n.tmpl ORDER BY n.new_id, e.id;
+WITH need AS (
+    SELECT n.new_id, o.listing_id, o.delivered_at, row_number() OVER (PARTITION BY o.listing_id ORDER BY n.new_id) AS k
+    FROM clone_num n JOIN orders_order o ON o.id = n.tmpl),
+  free AS (
+    SELECT s.id, s.listing_id, row_number() OVER (PARTITION BY s.listing_id ORDER BY s.id) AS k
+    FROM catalog_stockitem s
+    WHERE s.order_id IS NULL AND s.voided_at IS NULL AND s.listing_id IN (SELECT listing_id FROM need))
+UPDATE catalog_stockitem s SET order_id = need.new_id, delivered_at = need.delivered_at
+  FROM need JOIN free ON free.listing_id = need.listing_id AND free.k = need.k WHERE s.id = free.id;
+INSERT INTO ledger_account (code, kind, balance)
+  SELECT 'escrow:order:' || n.new_id, a.kind, a.balance
+  FROM clone_num n JOIN ledger_account a ON a.code = 'escrow:order:' || n.tmpl ORDER BY n.new_id;
+CREATE TEMP TABLE clone_entry ON COMMIT DROP AS
+  SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS new_entry, j.id AS old_entry, n.*
+  FROM (SELECT * FROM clone_num ORDER BY new_id) n JOIN ledger_journalentry j ON j.order_id = n.tmpl;
+INSERT INTO ledger_journalentry (id, idempotency_key, kind, memo, order_id, case_id, actor, created_at)
+  SELECT ce.new_entry, split_part(j.idempotency_key, ':', 1) || ':' || ce.new_id, j.kind,
+    replace(j.memo, ce.old_number, ce.number), ce.new_id, j.case_id, j.actor, j.created_at
+  FROM clone_entry ce JOIN ledger_journalentry j ON j.id = ce.old_entry ORDER BY ce.new_entry;
+INSERT INTO ledger_posting (amount, account_id, entry_id)
+  SELECT p.amount, coalesce(escrow.id, p.account_id), ce.new_entry
+  FROM clone_entry ce JOIN ledger_posting p ON p.entry_id = ce.old_entry
+  JOIN ledger_account a ON a.id = p.account_id
+  LEFT JOIN ledger_account escrow ON a.code = 'escrow:order:' || ce.tmpl AND escrow.code = 'escrow:order:' || ce.new_id
+  ORDER BY ce.new_entry, p.id;
+INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, created_at, ran_at)
+  SELECT t.kind, 'order:' || n.new_id, t.due_at, t.status, t.attempts, t.last_error, t.created_at, t.ran_at
+  FROM clone_num n JOIN timers_timer t ON t.target = 'order:' || n.tmpl ORDER BY n.new_id, t.id;
+INSERT INTO aftersales_notification (kind, text, created_at, read_at, user_id, case_id, params, template, delivered_to)
+  SELECT x.kind, replace(x.text, n.old_number, n.number), x.created_at, x.read_at, x.user_id, x.case_id,
+    replace(x.params::text, n.old_number, n.number)::jsonb, x.template, x.delivered_to
+  FROM clone_num n JOIN aftersales_notification x ON x.kind = 'new_order' AND x.params ->> 'order' = n.old_number
+  ORDER BY n.new_id, x.id;
+"""
+
+
+def order_rows(order_id: int) -> dict:
+    """Every row a purchase wrote for this order, with its id, number and instant taken out (for `same_rows`)."""
+    from kameng.aftersales.models import Notification
+    from kameng.catalog.models import StockItem
+    from kameng.ledger.models import Account, JournalEntry, Posting
+    from kameng.orders.models import Order, OrderEvent
+    from kameng.timers.models import Timer
+
+    order = Order.objects.get(pk=order_id)
+    at, number = order.created_at, order.number
+
+    def plain(value):
+        if hasattr(value, "tzinfo"):
+            return ("+", (value - at).total_seconds())
+        if isinstance(value, str):
+            value = value.replace(number, "<number>").replace(f"order:{order_id}", "order:<id>")
+            return re.sub(f":{order_id}$", ":<id>", value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    def rows(qs, *drop):
+        return [plain({k: v for k, v in row.items() if k not in ("id", *drop)}) for row in qs.order_by("id").values()]
+
+    entries = JournalEntry.objects.filter(order_id=order_id)
+    return {
+        "order": rows(Order.objects.filter(pk=order_id), "number"),
+        "events": rows(OrderEvent.objects.filter(order_id=order_id), "order_id"),
+        "stock": rows(StockItem.objects.filter(order_id=order_id), "order_id", "secret", "secret_hash", "created_at"),
+        "escrow": rows(Account.objects.filter(code=f"escrow:order:{order_id}")),
+        "entries": rows(entries, "order_id"),
+        "postings": [
+            (p["amount"], plain(p["account__code"]))
+            for p in Posting.objects.filter(entry__in=entries).order_by("id").values("amount", "account__code")
+        ],
+        "timers": rows(Timer.objects.filter(target=f"order:{order_id}")),
+        # created_at: the notice reads the clock itself, a moment after the purchase's own instant
+        "notices": rows(Notification.objects.filter(kind="new_order", params__order=number), "created_at"),
+    }
+
+
+def same_rows(bought: int, copied: int) -> list[str]:
+    """Where the rows of a copied order differ from those of one bought through the service."""
+    a, b = order_rows(bought), order_rows(copied)
+    return [f"{table}: {a[table]} != {b[table]}" for table in a if a[table] != b[table]]
 
 
 def due_by_kind() -> dict[str, int]:
