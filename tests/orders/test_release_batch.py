@@ -156,3 +156,34 @@ def test_a_failing_order_in_the_bite_does_not_lose_the_others(market, monkeypatc
     for name in ("a1", "b1", "b2", "warranty", "staged"):
         assert Order.objects.get(pk=ids[name]).status == "completed", name
     assert ledger.check().ok
+
+
+def test_the_batch_reads_its_merchants_webhook_endpoints_once(api, merchant, make_user, make_listing, buyer, fund, buy):
+    """Releases of several merchants in one bite: one read of their endpoints for the whole bite (one by
+    one it is one read per release), and each subscribed endpoint still gets its order.completed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other = make_user("merchant")
+    assert api.post("/shops", {"name": "第二家小店", "description": "诚信经营"}, token=other.token).status_code == 201
+    listings = [make_listing(merchant, stock=["A-1", "A-2"]), make_listing(other, stock=["B-1", "B-2"])]
+    fund(buyer, 100_000)
+    ids = [int(buy(buyer, listing)["id"]) for listing in listings for _ in range(2)]
+    now = clock_now()
+    for user, url in ((merchant, "https://hooks.example.com/a"), (other, "https://hooks.example.com/b")):
+        Endpoint.objects.create(user=user, url=url, events=["order.completed"], secret="whsec_x", created_at=now)
+    Endpoint.objects.create(
+        user=other, url="https://hooks.example.com/c", events=["order.paid"], secret="whsec_y", created_at=now
+    )
+    move_clock(25 * 3600)
+    endpoints = connection.ops.quote_name(Endpoint._meta.db_table)
+    with CaptureQueriesContext(connection) as queries:
+        timers.sweep(clock_now())  # the four releases (and any other timer due by then)
+    assert sum(endpoints in q["sql"] for q in queries.captured_queries) == 1
+    assert set(Order.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"completed"}
+    sent = sorted(WebhookDelivery.objects.values_list("endpoint__url", "event"))
+    assert (
+        sent
+        == [("https://hooks.example.com/a", "order.completed")] * 2
+        + [("https://hooks.example.com/b", "order.completed")] * 2
+    )

@@ -10,7 +10,7 @@ from kameng.aftersales.services import on_case_event
 from kameng.catalog.models import Listing
 from kameng.catalog.stock import on_low_stock
 from kameng.clock.services import now as clock_now
-from kameng.orders.events import on_message, on_order_event
+from kameng.orders.events import around_order_events, on_message, on_order_event
 from kameng.orders.models import Message, Order, OrderEvent
 from kameng.timers import services as timers
 from kameng.timers.services import handler
@@ -29,6 +29,7 @@ ORDER_WEBHOOKS = {"paid": "order.paid", "delivered": "order.delivered", "escrow_
 
 def register() -> None:
     on_order_event(order_event)
+    around_order_events(order_events)
     on_message(message_posted)
     on_case_event(case_event)
     on_low_stock(low_stock)
@@ -59,6 +60,11 @@ def order_event(event: OrderEvent) -> None:
             },
         )
     webhooks.emit(merchant, hook, _order_data(order, event.type))
+
+
+def order_events(events: list[OrderEvent]):
+    """Many order events at once (a sweep's batch of releases): their merchants' webhook endpoints in one read."""
+    return webhooks.read_once(e.order.shop.owner_id for e in events if e.type in ORDER_WEBHOOKS)
 
 
 def _order_data(order: Order, event_type: str) -> dict:

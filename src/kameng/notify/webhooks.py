@@ -9,7 +9,7 @@ the standardwebhooks package with the endpoint's `whsec_<base64>` secret.
 import base64
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC
@@ -46,10 +46,21 @@ _endpoints_once: ContextVar[dict[int, list[Endpoint]] | None] = ContextVar("webh
 
 
 @contextmanager
-def read_once() -> Iterator[None]:
-    """Within this block emit() reads a user's endpoints at most once (creating or deleting one forgets them)."""
-    token = _endpoints_once.set({})
+def read_once(users: Iterable[int] = ()) -> Iterator[None]:
+    """Within this block emit() reads a user's endpoints at most once (creating or deleting one forgets them).
+    `users`: read these users' endpoints now, in one query (a batch of releases, many merchants).
+    Inside an outer block the outer one's reads are kept."""
+    memo = _endpoints_once.get()
+    token = _endpoints_once.set({} if memo is None else memo)
     try:
+        memo = _endpoints_once.get()
+        assert memo is not None
+        missing = [user for user in dict.fromkeys(users) if user not in memo]
+        if missing:
+            found: dict[int, list[Endpoint]] = {user: [] for user in missing}
+            for endpoint in Endpoint.objects.filter(user_id__in=missing, deleted_at__isnull=True).order_by("pk"):
+                found[endpoint.user_id].append(endpoint)
+            memo.update(found)
         yield
     finally:
         _endpoints_once.reset(token)
@@ -59,7 +70,7 @@ def _live_endpoints(user_id: int) -> list[Endpoint]:
     memo = _endpoints_once.get()
     if memo is not None and user_id in memo:
         return memo[user_id]
-    endpoints = list(Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True))
+    endpoints = list(Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True).order_by("pk"))
     if memo is not None:
         memo[user_id] = endpoints
     return endpoints

@@ -2,11 +2,14 @@
 
 Apps above hear of them as the refund cases' listeners do (aftersales.services.on_case_event):
 `on_order_event(listener)` calls `listener(event)` right after each row is written, inside its
-transaction, and `on_message(listener)` after each chat message. Listeners register in their
+transaction, and `on_message(listener)` after each chat message. `around_order_events(scope)`: when
+many rows are written at once (`append_events`), the listeners run inside `scope(rows)`, a context
+manager (notify reads the merchants' webhook endpoints of all of them there in one query). Listeners register in their
 AppConfig.ready(); nothing slow runs in them (they queue jobs, which run after the commit).
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 
 from django.utils.translation import gettext_lazy as _
 
@@ -18,12 +21,20 @@ OrderEventListener = Callable[[OrderEvent], None]
 MessageListener = Callable[[Message], None]
 _event_listeners: list[OrderEventListener] = []
 _message_listeners: list[MessageListener] = []
+EventsScope = Callable[[list[OrderEvent]], AbstractContextManager[object]]
+_events_scopes: list[EventsScope] = []
 
 
 def on_order_event(listener: OrderEventListener) -> OrderEventListener:
     if listener not in _event_listeners:
         _event_listeners.append(listener)
     return listener
+
+
+def around_order_events(scope: EventsScope) -> EventsScope:
+    if scope not in _events_scopes:
+        _events_scopes.append(scope)
+    return scope
 
 
 def on_message(listener: MessageListener) -> MessageListener:
@@ -65,7 +76,8 @@ def append_event(order: Order, type_: str, actor: User | None, now, **data) -> N
 
 
 def append_events(events: list[tuple[Order, str, User | None, dict]], now) -> None:
-    """`append_event` for many orders at once: one INSERT, then the listeners for each row, in order."""
+    """`append_event` for many orders at once: one INSERT, then the listeners for each row, in order,
+    inside every `around_order_events` scope of the rows."""
     rows = OrderEvent.objects.bulk_create(
         [
             OrderEvent(
@@ -79,9 +91,12 @@ def append_events(events: list[tuple[Order, str, User | None, dict]], now) -> No
             for order, type_, actor, data in events
         ]
     )
-    for event in rows:
-        for listener in _event_listeners:
-            listener(event)
+    with ExitStack() as scopes:
+        for scope in _events_scopes:
+            scopes.enter_context(scope(rows))
+        for event in rows:
+            for listener in _event_listeners:
+                listener(event)
 
 
 def message_posted(message: Message) -> None:
