@@ -34,13 +34,39 @@ def deliver(
     """In-app now (stored as its template and parameters, shown in the reader's language); by e-mail
     too when `subject` (template, parameters) is given and the user has an address, in the user's
     language; `channels` ((kind, masked address) the caller sends on) are recorded as sent."""
+    notice, email = _notice(user, kind, template, params, now, case, subject, channels)
+    notice.save(force_insert=True)
+    _email(email)
+    return notice
+
+
+def deliver_all(
+    users: list[User],
+    *,
+    kind: str,
+    template: str,
+    params: dict,
+    now: datetime,
+    case=None,
+    subject: tuple[str, dict] | None = None,
+) -> list[Notification]:
+    """`deliver` to each of `users`, the notices stored in one INSERT (the same rows, in the same
+    order; the e-mails queued in the same order after them)."""
+    made = [_notice(user, kind, template, params, now, case, subject, ()) for user in users]
+    notices = Notification.objects.bulk_create([notice for notice, _ in made])
+    for _, email in made:
+        _email(email)
+    return notices
+
+
+def _notice(user, kind, template, params, now, case, subject, channels) -> tuple[Notification, tuple | None]:
     sent = [{"channel": IN_APP, "to": ""}]
     emailed = bool(subject and user.email)
     if emailed:
         sent.append({"channel": EMAIL, "to": mask_email(user.email)})
     sent += [{"channel": channel, "to": to} for channel, to in channels]
     text = render_in("zh-hans", template, params)
-    notice = Notification.objects.create(
+    notice = Notification(
         user=user,
         case=case,
         kind=kind,
@@ -50,8 +76,14 @@ def deliver(
         created_at=now,
         delivered_to=sent,
     )
+    email = None
     if emailed and subject:
-        # After commit: on Celery when a broker is configured, in this process otherwise.
         title = render_in(user.language, subject[0], subject[1])
-        jobs.enqueue("send_notification_email", user.email, title, render_in(user.language, template, params))
-    return notice
+        email = (user.email, title, render_in(user.language, template, params))
+    return notice, email
+
+
+def _email(email: tuple | None) -> None:
+    if email is not None:
+        # After commit: on Celery when a broker is configured, in this process otherwise.
+        jobs.enqueue("send_notification_email", *email)

@@ -12,6 +12,7 @@ moment (the demo's overdue case is told days ago).
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,15 +142,32 @@ def act(
     return _transition(case, action, acting_user, now or clock_now(), given)
 
 
+def act_on(case_id: Any, action: str, *, acting_user: User, now: datetime | None = None, **given: Any) -> RefundCase:
+    """`act` on the case with this id as the API names it: CASE_NOT_FOUND unless `acting_user` may see
+    it (as `get_case_for`), then the same path. The case row is read once, locked, with the visibility
+    filter, instead of once to check visibility and once more to lock it."""
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise DomainError(Error.CASE_NOT_FOUND) from None
+    return _transition(pk, action, acting_user, now or clock_now(), given, visible_to=acting_user)
+
+
 def _transition(
-    case_or_id: RefundCase | int, action: str, actor: User | None, now: datetime, given: Mapping
+    case_or_id: RefundCase | int,
+    action: str,
+    actor: User | None,
+    now: datetime,
+    given: Mapping,
+    *,
+    visible_to: User | None = None,
 ) -> RefundCase:
     """Role first (403 whatever the phase), then the phase's deadline (past it, the timeout's outcome is
     applied and committed, then 409 deadline_passed), then the table (409 invalid_state), then the row's
     checks in order; then the row applies, all in one transaction. The system (actor None) runs deadline
     actions and, re-checking under the lock, does nothing when the case has moved on or the deadline moved."""
     with transaction.atomic():
-        case = _lock(case_or_id)
+        case = _lock(case_or_id, visible_to=visible_to)
         role = Actor.SYSTEM if actor is None else role_on_case(case, actor)
         if actor is not None and role not in lifecycle.roles_for(action):
             raise DomainError(Error.CASE_ROLE_NOT_ALLOWED)
@@ -297,14 +315,18 @@ def replacement_items(case: RefundCase, user: User) -> list[str] | None:
     return list(StockItem.objects.filter(pk__in=ids).order_by("id").values_list("secret", flat=True))
 
 
-def _lock(case: RefundCase | int) -> RefundCase:
-    """Lock the case row only (the order row is locked by _Facts.order when money may move)."""
+def _lock(case: RefundCase | int, *, visible_to: User | None = None) -> RefundCase:
+    """Lock the case row only (the order row is locked by _Facts.order when money may move).
+    `visible_to`: only a case that user may see (`visible_cases`), else CASE_NOT_FOUND."""
     pk = case if isinstance(case, int) else case.pk
-    return (
-        RefundCase.objects.select_for_update(of=("self",))
-        .select_related("order", "shop", "buyer", "shop__owner")
-        .get(pk=pk)
-    )
+    cases = (RefundCase.objects if visible_to is None else visible_cases(visible_to)).select_for_update(of=("self",))
+    cases = cases.select_related("order", "shop", "buyer", "shop__owner")
+    if visible_to is None:
+        return cases.get(pk=pk)
+    locked = cases.filter(pk=pk).first()
+    if locked is None:
+        raise DomainError(Error.CASE_NOT_FOUND)
+    return locked
 
 
 def _claim(case: RefundCase, arbitrator: User, now: datetime) -> None:
@@ -418,7 +440,19 @@ def _recipients(to: To, case: RefundCase) -> list[User]:
 
 def _send(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -> None:
     params = _params(notice.text, case, refund)
-    for user in _recipients(notice.to, case):
+    users = _recipients(notice.to, case)
+    if len(users) > 1:  # the parties, staff: their notices in one INSERT
+        inbox.deliver_all(
+            users,
+            kind=notice.kind,
+            template=notice.text,
+            params=params,
+            now=now,
+            case=case,
+            subject=(CASE_SUBJECT, {"case": case.pk}),
+        )
+        return
+    for user in users:
         _notify(user, case, notice.kind, notice.text, params, now)
 
 
@@ -435,10 +469,29 @@ CASE_SUBJECT = "[卡盟] 售后单 {case}"
 # ---- opening -------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A case just opened and the rows of its timeline the opening wrote: its evidence (the three
+    system files) and its events (`opened`), as stored, so the answer needs not read them back."""
+
+    case: RefundCase
+    evidence: list[Evidence]
+    events: list[CaseEvent]
+
+
 def open_case(
     *, acting_user: User, order_id: Any, reason: str, description: str, amount: int, now: datetime | None = None
 ) -> RefundCase:
     """申请售后. Checks in the contract's order: window, one open case, amount, no-reason."""
+    return open_case_with_rows(
+        acting_user=acting_user, order_id=order_id, reason=reason, description=description, amount=amount, now=now
+    ).case
+
+
+def open_case_with_rows(
+    *, acting_user: User, order_id: Any, reason: str, description: str, amount: int, now: datetime | None = None
+) -> Opened:
+    """`open_case`, returning the evidence and events it wrote as well (the API's answer shows them)."""
     if acting_user.role != Role.BUYER:
         raise DomainError(Error.CASE_BUYER_ONLY)
     order = orders.get_order_for(order_id, acting_user)
@@ -492,7 +545,7 @@ def open_case(
                 case.save(force_insert=True)
         except IntegrityError:
             raise DomainError(Error.CASE_ALREADY_OPEN) from None
-        _append_event(
+        opened = _append_event(
             case=case,
             type="opened",
             actor=acting_user,
@@ -502,12 +555,12 @@ def open_case(
             at=now,
         )
         orders.freeze_escrow(order, now)
-        _attach_system_evidence(case, order, now)
+        evidence_rows = _attach_system_evidence(case, order, now)
         _arm(case, first, now, policy, new=True)
         for notice in first.notices:
             _send(notice, case, now)
     _after_evidence(case)
-    return case
+    return Opened(case, evidence_rows, [opened])
 
 
 def _refuse_another_round(order: Order) -> None:
@@ -531,10 +584,10 @@ def _refuse_another_round(order: Order) -> None:
         raise DomainError(Error.REOPEN_LIMIT_REACHED)
 
 
-def _attach_system_evidence(case: RefundCase, order: Order, now: datetime) -> None:
+def _attach_system_evidence(case: RefundCase, order: Order, now: datetime) -> list[Evidence]:
     """The platform's own evidence: listing snapshot, transaction record, chat log (four-dimension chain),
     the first three links of the new case's chain, written together."""
-    evidence.append_texts(
+    return evidence.append_texts(
         case,
         [
             ("listing", f"listing-snapshot-{order.number}.txt", snapshot_text(order)),

@@ -30,6 +30,7 @@ from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error, is_english
 from kameng.evidence.models import Evidence
 from kameng.evidence.services import download_name
+from kameng.notify import webhooks
 from kameng.ops.storage import download_response
 
 from .base import check_limit, cursor_pk, iso, order_bearer, paginate, require_role
@@ -340,14 +341,21 @@ def _timelines(case_ids: list[int]) -> dict:
 @raises(Error.CASE_ALREADY_OPEN, Error.NO_REASON_NOT_ALLOWED, Error.CASE_ALREADY_SETTLED, Error.REOPEN_LIMIT_REACHED)
 def open_case(request, payload: OpenIn):
     """The buyer opens a refund case on an order: the escrow freezes and the merchant must answer."""
-    case = services.open_case(
-        acting_user=request.auth,
-        order_id=payload.order,
-        reason=payload.reason,
-        description=payload.description,
-        amount=payload.amount,
+    with webhooks.read_once():
+        opened = services.open_case_with_rows(
+            acting_user=request.auth,
+            order_id=payload.order,
+            reason=payload.reason,
+            description=payload.description,
+            amount=payload.amount,
+        )
+    case = opened.case
+    # The new case's whole timeline is what the opening wrote: answered from those rows, not read back.
+    timeline = (
+        [evidence_out(item) for item in opened.evidence],
+        [_event_out(*(getattr(event, name) for name in _EVENT_FIELDS)) for event in opened.events],
     )
-    return Status(201, case_out(case, request.auth))
+    return Status(201, case_out(case, request.auth, timelines={case.pk: timeline}))
 
 
 def _by_own_shop(qs, user):
@@ -450,9 +458,11 @@ def get_case(request, case_id: PathId):
 
 
 def act(request, case_id: str, action: str, given: dict[str, Any]) -> dict:
-    """Every case action: the case the caller may see, the action through the lifecycle table."""
-    case = services.get_case_for(case_id, request.auth)
-    return case_out(services.act(case, action, acting_user=request.auth, **given), request.auth)
+    """Every case action: the case the caller may see, the action through the lifecycle table (the
+    case row read once, locked; each webhook endpoint of the merchant read once for all its events)."""
+    with webhooks.read_once():
+        case = services.act_on(case_id, action, acting_user=request.auth, **given)
+    return case_out(case, request.auth)
 
 
 _FIELD_TYPES: dict[lifecycle.Kind, tuple[Any, Any]] = {

@@ -13,6 +13,7 @@ from kameng.clock.services import now as clock_now
 from kameng.orders.events import around_order_events, on_message, on_order_event
 from kameng.orders.models import Message, Order, OrderEvent
 from kameng.timers import services as timers
+from kameng.timers.models import Timer
 from kameng.timers.services import handler
 from kameng.wallet.events import on_withdrawal_paid
 from kameng.wallet.models import Withdrawal
@@ -124,7 +125,7 @@ def case_event(event: CaseEvent) -> None:
             "售后单 {case} 平台已裁决，请查看。",
             {"case": case.pk},
         )
-    _arm_reminders(case, status)
+    _arm_reminders(case, event, status)
     webhooks.emit(merchant.pk, hook, _case_data(case, status, event.type))
 
 
@@ -146,15 +147,37 @@ def _case_data(case: RefundCase, status: str, event_type: str) -> dict:
     }
 
 
-def _arm_reminders(case: RefundCase, status: str) -> None:
+def _arm_reminders(case: RefundCase, event: CaseEvent, status: str) -> None:
+    """The merchant's two reminders (24 h and 2 h before `merchant_respond_by`) follow the case into
+    and out of awaiting_merchant: armed when a case enters it (only `opened` does, and only then is
+    `merchant_respond_by` set), cancelled when it leaves it. An event that keeps the case where it
+    was (a refund booked, evidence added, a claim) changes neither the status nor the deadline, so
+    the armed reminders stand as they are: nothing is read or written for it."""
+    entering = status == CaseStatus.AWAITING_MERCHANT and event.from_status != CaseStatus.AWAITING_MERCHANT
+    leaving = event.from_status == CaseStatus.AWAITING_MERCHANT and status != CaseStatus.AWAITING_MERCHANT
+    if not (entering or leaving):
+        return
     now = clock_now()
+    due = case.merchant_respond_by
+    if entering and due is not None:
+        wanted = [(f"case:{case.pk}:{hours}", due - timedelta(hours=hours)) for hours in REMIND_HOURS]
+        if event.type == "opened":  # a case created in this transaction: no reminder of it can exist yet
+            Timer.objects.bulk_create(
+                [
+                    Timer(kind=DEADLINE_TIMER, target=target, due_at=at, created_at=now)
+                    for target, at in wanted
+                    if at > now
+                ]
+            )
+            return
+        for target, at in wanted:
+            if at > now:
+                timers.schedule(DEADLINE_TIMER, target, at, now=now)
+            else:
+                timers.cancel(DEADLINE_TIMER, target)
+        return
     for hours in REMIND_HOURS:
-        target = f"case:{case.pk}:{hours}"
-        due = case.merchant_respond_by
-        if status == CaseStatus.AWAITING_MERCHANT and due is not None and due - timedelta(hours=hours) > now:
-            timers.schedule(DEADLINE_TIMER, target, due - timedelta(hours=hours), now=now)
-        else:
-            timers.cancel(DEADLINE_TIMER, target)
+        timers.cancel(DEADLINE_TIMER, f"case:{case.pk}:{hours}")
 
 
 @handler(DEADLINE_TIMER)

@@ -20,8 +20,8 @@ import statistics
 import threading
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, F, Min
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Avg, Count, F, Field, Min
 from django.utils import translation
 
 from kameng.accounts.models import Role, User
@@ -176,6 +176,32 @@ def _add_facts(facts: list[CreditFact]) -> set[int]:
     return {f.shop_id for f in fresh}
 
 
+_FACT_COLUMNS = ("shop_id", "kind", "at", "value", "category", "outcome", "key")
+
+
+def _insert_new_facts(facts: list[CreditFact]) -> set[int]:
+    """`_add_facts` in one statement, for the few facts of one case event: INSERT … ON CONFLICT DO
+    NOTHING RETURNING the shops of the rows it stored (a fact already stored is not returned), instead
+    of a SELECT of the keys first. The same rows; PostgreSQL and SQLite (3.35+) both return them."""
+    unique = {f.key: f for f in facts}
+    if not unique:
+        return set()
+    table = CreditFact._meta.db_table
+    fields = [field for name in _FACT_COLUMNS if isinstance(field := CreditFact._meta.get_field(name), Field)]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        field.get_db_prep_save(getattr(fact, field.attname), connection) for fact in unique.values() for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
+            f"VALUES {', '.join([row] * len(unique))} ON CONFLICT DO NOTHING RETURNING {quote('shop_id')}",
+            params,
+        )
+        return {shop_id for (shop_id,) in cursor.fetchall()}
+
+
 def _read_source(name: str, cursor: SyncCursor, now) -> set[int]:
     shops: set[int] = set()
     while True:
@@ -241,7 +267,7 @@ def record_case_event(event) -> None:
     finding its facts, does nothing more.
     """
     now = event.at
-    for shop_id in _add_facts(_facts_for_event(event)):
+    for shop_id in _insert_new_facts(_facts_for_event(event)):
         mark_due(shop_id, now)
 
 

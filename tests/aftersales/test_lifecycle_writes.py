@@ -1,0 +1,152 @@
+"""The refund lifecycle's cheaper writes (issue 19) keep the rows and answers of the paths they replace:
+the opening's answer built from the rows it wrote equals the case read back; the merchant's reminder
+timers are armed on opening and cancelled on leaving awaiting_merchant only; a case event's credit facts
+go in with one INSERT … RETURNING; the parties' notices in one INSERT; an action reads its case once."""
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from kameng.aftersales import inbox
+from kameng.aftersales.models import Notification, RefundCase
+from kameng.catalog.models import Shop
+from kameng.clock.services import now as clock_now
+from kameng.notify.listeners import DEADLINE_TIMER, REMIND_HOURS
+from kameng.timers.models import Timer
+from kameng.trust import services as trust
+from kameng.trust.models import CreditFact
+
+
+def _reminders(case_id):
+    return sorted(
+        Timer.objects.filter(kind=DEADLINE_TIMER, target__startswith=f"case:{case_id}:").values_list(
+            "target", "due_at", "status"
+        )
+    )
+
+
+def _statements(queries, text):
+    return [q["sql"] for q in queries.captured_queries if text in q["sql"]]
+
+
+def test_the_opening_answer_is_the_case_as_read_back(api, buyer, delivered_order, open_case, get_case):
+    case = open_case(delivered_order)
+    assert [e["category"] for e in case["evidence"]] == ["listing", "transaction", "communication"]
+    assert [e["type"] for e in case["events"]] == ["opened"]
+    read = get_case(case, buyer)
+    assert case["evidence"] == read["evidence"]
+    assert case["events"] == read["events"]
+    assert case == read
+
+
+def test_reminders_are_armed_on_opening_kept_by_bookkeeping_and_cancelled_on_leaving(
+    api, buyer, merchant, delivered_order, open_case, act
+):
+    with CaptureQueriesContext(connection) as opening:
+        case = open_case(delivered_order)
+    row = RefundCase.objects.get(pk=int(case["id"]))
+    armed = _reminders(row.pk)
+    assert armed == sorted(
+        (f"case:{row.pk}:{hours}", row.merchant_respond_by - timedelta(hours=hours), "pending")
+        for hours in REMIND_HOURS
+    )
+    # one INSERT for both, no cancel of a reminder a new case cannot have
+    assert len(_statements(opening, f"case:{row.pk}:24")) == 1
+    ids = set(
+        Timer.objects.filter(kind=DEADLINE_TIMER, target__startswith=f"case:{row.pk}:").values_list("id", flat=True)
+    )
+
+    with CaptureQueriesContext(connection) as accepting:
+        act(case, "accept", merchant)
+    # the `refunded` event keeps the case in awaiting_merchant: its reminders are not touched; the
+    # closing `accept` cancels them (one statement each), and nothing re-arms them
+    touching = _statements(accepting, f"case:{row.pk}:")
+    assert len(touching) == len(REMIND_HOURS) and all(sql.lstrip().upper().startswith("UPDATE") for sql in touching)
+    after = _reminders(row.pk)
+    assert [status for _, _, status in after] == ["cancelled"] * len(REMIND_HOURS)
+    assert {t for t, _, _ in after} == {t for t, _, _ in armed}
+    assert (
+        set(
+            Timer.objects.filter(kind=DEADLINE_TIMER, target__startswith=f"case:{row.pk}:").values_list("id", flat=True)
+        )
+        == ids
+    )
+
+
+def test_reminders_are_cancelled_when_the_merchant_offers(api, merchant, delivered_order, open_case, act):
+    case = open_case(delivered_order)
+    act(case, "offer", merchant, {"amount": 100})
+    assert [status for _, _, status in _reminders(int(case["id"]))] == ["cancelled"] * len(REMIND_HOURS)
+
+
+def test_credit_facts_in_one_insert_store_what_the_select_then_insert_stored(merchant, db):
+    shop = Shop.objects.get(owner__username=merchant.username)
+    now = clock_now()
+
+    def facts(prefix):
+        return [
+            CreditFact(shop_id=shop.pk, kind="response", at=now, value=61.5, category="game", key=f"{prefix}:response"),
+            CreditFact(
+                shop_id=shop.pk, kind="resolved", at=now, value=None, outcome="refund_full", key=f"{prefix}:res"
+            ),
+            CreditFact(shop_id=shop.pk, kind="refund", at=now, key=f"{prefix}:refund"),
+        ]
+
+    def stored(prefix):
+        return sorted(
+            (key.split(":", 1)[1], *rest)
+            for key, *rest in CreditFact.objects.filter(key__startswith=f"{prefix}:").values_list(
+                "key", "shop_id", "kind", "at", "value", "category", "outcome"
+            )
+        )
+
+    assert trust._add_facts(facts("old")) == {shop.pk}
+    with CaptureQueriesContext(connection) as one:
+        assert trust._insert_new_facts(facts("new")) == {shop.pk}
+    assert len(one.captured_queries) == 1
+    assert stored("new") == stored("old")
+    # stored already: nothing new, no shop to mark; a mix stores (and reports) only the new one
+    assert trust._insert_new_facts(facts("new")) == set()
+    mixed = [*facts("new"), CreditFact(shop_id=shop.pk, kind="case", at=now, key="new:case")]
+    assert trust._insert_new_facts(mixed) == {shop.pk}
+    assert CreditFact.objects.filter(key__startswith="new:").count() == 4
+
+
+def test_notices_to_several_users_are_the_rows_deliver_writes_one_by_one(buyer, merchant, db):
+    from kameng.accounts.models import User
+
+    users = [User.objects.get(pk=buyer.pk), User.objects.get(pk=merchant.pk)]
+    now = clock_now()
+    kwargs = {
+        "kind": "case_closed",
+        "template": "售后单 {case} 已结束：{closing}",
+        "params": {"case": 7, "closing": "refund_full", "refund": 100},
+        "now": now,
+        "subject": ("[卡盟] 售后单 {case}", {"case": 7}),
+    }
+    one_by_one = [inbox.deliver(user, **kwargs) for user in users]
+    with CaptureQueriesContext(connection) as bulk:
+        together = inbox.deliver_all(users, **kwargs)
+    assert len(_statements(bulk, "INSERT")) == 1
+    fields = ("user_id", "case_id", "kind", "text", "template", "params", "created_at", "read_at", "delivered_to")
+
+    def row(pk):
+        return Notification.objects.filter(pk=pk).values_list(*fields).get()
+
+    assert [row(n.pk) for n in together] == [row(n.pk) for n in one_by_one]
+    assert [n.pk for n in together] == sorted(n.pk for n in together)
+
+
+def test_an_action_reads_its_case_once_and_hides_a_case_the_caller_may_not_see(
+    api, buyer, merchant, make_user, delivered_order, open_case, act
+):
+    case = open_case(delivered_order)
+    other = make_user("merchant")
+    act(case, "accept", other, status=404)
+    act(case, "accept", buyer, status=403)  # the buyer sees it, but may not accept
+    act({"id": "x"}, "accept", merchant, status=404)
+    with CaptureQueriesContext(connection) as accepting:
+        act(case, "accept", merchant)
+    assert len(_statements(accepting, 'FROM "aftersales_refundcase"')) == 1
+    assert len(_statements(accepting, 'FROM "notify_endpoint"')) == 1
