@@ -23,9 +23,12 @@ def main():
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument(
+        "--name", default="kameng_bench_profile_case", help="the PostgreSQL database to create and drop"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    db = BenchDatabase(args.db, "hmetrics_bench_profile_case")
+    db = BenchDatabase(args.db, args.name)
     try:
         db.kameng("init")
         db.use_here()

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
-from kameng.catalog.models import StockItem
+from kameng.catalog.models import Shop, StockItem
 from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
 from kameng.errors import DomainError, Error
@@ -38,6 +38,7 @@ from kameng.timers import services as timers
 from kameng.timers.models import Timer
 
 from . import inbox, lifecycle, notifications, precedents, rules
+from .compiled import Prepared
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -103,10 +104,67 @@ def get_case_for(case_id: Any, user: User) -> RefundCase:
         pk = int(case_id)
     except (TypeError, ValueError):
         raise DomainError(Error.CASE_NOT_FOUND) from None
-    case = visible_cases(user).select_related("order", "shop", "buyer").filter(pk=pk).first()
+    # [:1], not .first(): the key is unique, and .first() would add an ORDER BY to compile and run.
+    case = next(iter(visible_cases(user).select_related("order", "shop", "buyer").filter(pk=pk)[:1]), None)
     if case is None:
         raise DomainError(Error.CASE_NOT_FOUND)
     return case
+
+
+# The case page's reads (GET /refunds/{id}): fixed statements compiled once (see .compiled), the
+# visibility rule still visible_cases's. The case row comes with its shop's owner only (role_on_case);
+# the order and the buyer load on first use (only a replacement's visibility asks for the order).
+_CASE_COLUMNS = tuple(f.attname for f in RefundCase._meta.concrete_fields)
+
+
+def _case_read(role: str, *, by_user: bool) -> Prepared:
+    def build(*args: int) -> QuerySet:
+        user_id, pk = args if by_user else (0, args[0])
+        cases = visible_cases(User(pk=user_id, role=role)).filter(pk=pk)
+        return cases.values_list(*_CASE_COLUMNS, "shop__owner_id")[:1]
+
+    return Prepared(build, arity=2 if by_user else 1)
+
+
+_CASE_READS: dict[str, Prepared] = {
+    Role.BUYER: _case_read(Role.BUYER, by_user=True),
+    Role.MERCHANT: _case_read(Role.MERCHANT, by_user=True),
+    Role.ARBITRATOR: _case_read(Role.ARBITRATOR, by_user=False),
+    Role.ADMIN: _case_read(Role.ADMIN, by_user=False),
+}
+EVIDENCE_COLUMNS = ("id", "category", "source", "filename", "content_type", "size", "sha256", "note", "uploaded_at")
+EVENT_COLUMNS = ("type", "actor_role", "at", "from_status", "to_status", "data")
+_EVIDENCE_READ = Prepared(
+    lambda case_id: Evidence.objects.filter(case_id=case_id).order_by("seq").values_list(*EVIDENCE_COLUMNS), arity=1
+)
+_EVENT_READ = Prepared(
+    lambda case_id: CaseEvent.objects.filter(case_id=case_id).order_by("id").values_list(*EVENT_COLUMNS), arity=1
+)
+
+
+def read_case_for(case_id: Any, user: User) -> RefundCase:
+    """The case `user` may see, for reading (get_case_for's answer and 404s, in one fixed statement):
+    the case's fields and its shop's owner; the order, the buyer and the shop's other fields load
+    on first use."""
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise DomainError(Error.CASE_NOT_FOUND) from None
+    read = _CASE_READS.get(user.role)
+    if read is None or not 0 < pk < 2**63:  # no case for other roles; an id no column can hold
+        raise DomainError(Error.CASE_NOT_FOUND)
+    rows = read.rows(user.pk, pk) if user.role in (Role.BUYER, Role.MERCHANT) else read.rows(pk)
+    if not rows:
+        raise DomainError(Error.CASE_NOT_FOUND)
+    *values, owner_id = rows[0]
+    case = RefundCase.from_db("default", _CASE_COLUMNS, values)
+    RefundCase.shop.field.set_cached_value(case, Shop.from_db("default", ("id", "owner_id"), (case.shop_id, owner_id)))
+    return case
+
+
+def case_timeline(case_id: int) -> tuple[list[tuple], list[tuple]]:
+    """A case's evidence (EVIDENCE_COLUMNS, upload order) and events (EVENT_COLUMNS, in order) as rows."""
+    return _EVIDENCE_READ.rows(case_id), _EVENT_READ.rows(case_id)
 
 
 def role_on_case(case: RefundCase, user: User) -> str | None:

@@ -303,12 +303,28 @@ def case_out(case: RefundCase, user, *, now=None, timelines: dict | None = None)
     if timelines is not None:  # a list page read every case's evidence and events in two queries
         data["evidence"], data["events"] = timelines.get(case.pk, ([], []))
         return data
-    data["evidence"] = [evidence_out(e) for e in case.evidence.order_by("seq")]
-    data["events"] = [_event_out(*row) for row in case.events.order_by("id").values_list(*_EVENT_FIELDS)]
+    evidence, events = services.case_timeline(case.pk)
+    data["evidence"] = [_evidence_row_out(*row) for row in evidence]
+    data["events"] = [_event_out(*row) for row in events]
     return data
 
 
-_EVENT_FIELDS = ("type", "actor_role", "at", "from_status", "to_status", "data")
+_EVENT_FIELDS = services.EVENT_COLUMNS
+
+
+def _evidence_row_out(pk, category, source, filename, content_type, size, sha256, note, uploaded_at) -> dict:
+    """evidence_out of a services.EVIDENCE_COLUMNS row."""
+    return {
+        "id": str(pk),
+        "category": category,
+        "source": source,
+        "filename": filename,
+        "content_type": content_type,
+        "size": size,
+        "sha256": sha256,
+        "note": note,
+        "uploaded_at": iso(uploaded_at),
+    }
 
 
 def _event_out(type_, actor_role, at, from_status, to_status, data) -> dict:
@@ -454,7 +470,7 @@ def _queue_page(qs, limit: int, starting_after: str | None) -> dict:
 @raises(Error.CASE_NOT_FOUND)
 def get_case(request, case_id: PathId):
     """One case: the buyer, the shop's merchant and staff see it; anyone else gets 404."""
-    return case_out(services.get_case_for(case_id, request.auth), request.auth)
+    return case_out(services.read_case_for(case_id, request.auth), request.auth)
 
 
 def act(request, case_id: str, action: str, given: dict[str, Any]) -> dict:

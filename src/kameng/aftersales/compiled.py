@@ -1,0 +1,72 @@
+"""Fixed-shape reads compiled by the ORM once per database, then run with each call's parameters.
+
+Django compiles a queryset to SQL every time it is evaluated (joins, select list, ORDER BY, the
+columns' converters) and keeps nothing; on the case page that compiling was about two thirds of the
+request's CPU (bench/profile_case_page.py). A `Prepared` read is an ordinary values_list queryset,
+built once with stand-in parameter values: the SQL Django makes for it and its columns' converters
+are kept per database alias, and each call runs that same SQL through Django's cursor (parameters
+bound, the statement seen by CaptureQueriesContext and the query log like any other) with the
+stand-ins replaced by the call's values. Only for hot statements whose shape never varies: no
+`__in` lists, no optional filters."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+
+# Stand-ins no real parameter can equal (ids are positive): the compiled parameter list shows where
+# each argument goes.
+_STAND_INS = tuple(-7_319_000_001 - i for i in range(8))
+
+
+class Prepared:
+    """`Prepared(lambda a, b: Model.objects.filter(x=a, y=b).values_list(...), arity=2).rows(1, 2)`:
+    the rows as values_list would give them (converted values, in the listed columns' order)."""
+
+    def __init__(self, build: Callable[..., QuerySet], arity: int):
+        if not 0 < arity <= len(_STAND_INS):
+            raise ValueError(f"arity must be 1..{len(_STAND_INS)}")
+        self._build, self._arity = build, arity
+        self._compiled: dict[str, tuple[str, list[Any], list[int | None], list[tuple[int, list, Any]]]] = {}
+
+    def rows(self, *args: Any, using: str = "default") -> list[tuple]:
+        if len(args) != self._arity:
+            raise TypeError(f"{self._arity} arguments expected, {len(args)} given")
+        compiled = self._compiled.get(using) or self._compile(using)
+        sql, constants, slots, converters = compiled
+        params = [constants[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not converters:
+            return [tuple(row) for row in rows]
+        out = []
+        for row in rows:
+            values = list(row)
+            for pos, convs, expression in converters:
+                value = values[pos]
+                for converter in convs:
+                    value = converter(value, expression, connection)
+                values[pos] = value
+            out.append(tuple(values))
+        return out
+
+    def _compile(self, using: str) -> tuple[str, list[Any], list[int | None], list[tuple[int, list, Any]]]:
+        queryset = self._build(*_STAND_INS[: self._arity])
+        query = queryset.query
+        if query.extra_select or query.annotation_select or not query.values_select:
+            raise ValueError("a Prepared read is a values_list of plain fields")
+        compiler = query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        slots = [_STAND_INS.index(p) if p in _STAND_INS else None for p in params]
+        if sorted({s for s in slots if s is not None}) != list(range(self._arity)):
+            raise ValueError("every argument must reach the SQL as a parameter of its own")
+        if compiler.col_count != len(query.values_select):
+            raise ValueError("the select list is not the values_list's columns")
+        columns = [s[0] for s in compiler.select[: compiler.col_count]]
+        converters = [(pos, convs, expr) for pos, (convs, expr) in compiler.get_converters(columns).items()]
+        compiled = (sql, list(params), slots, converters)
+        self._compiled[using] = compiled
+        return compiled
