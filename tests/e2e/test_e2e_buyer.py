@@ -8,7 +8,8 @@ from playwright.sync_api import expect
 
 def test_buyer_registers_tops_up_buys_a_card_key_and_confirms(server, new_page, shots):
     merchant, listing = server.merchant_with_card_listing(
-        title="Windows 11 专业版激活码",
+        # Unique on the shared e2e server: test_story.py lists a "Windows 11 专业版激活码" of its own.
+        title="Windows 11 专业版激活码（买家流程）",
         price=9900,
         keys=["W11-E2E-0001-AAAA", "W11-E2E-0002-BBBB"],
         description="正版授权。一经售出概不退换。",
@@ -47,7 +48,7 @@ def test_buyer_registers_tops_up_buys_a_card_key_and_confirms(server, new_page, 
     page.get_by_label("搜索商品或店铺").fill("Windows 11")
     page.get_by_label("类目").select_option("software_license")
     page.get_by_role("button", name="搜索").click()
-    page.get_by_role("link", name="Windows 11 专业版激活码").click()
+    page.get_by_role("link", name="Windows 11 专业版激活码（买家流程）", exact=True).click()
     checks = page.locator("section", has=page.get_by_role("heading", name="购买前三查"))
     expect(checks).to_contain_text("此条款无效")
     expect(checks).to_contain_text(re.compile(r"[A-E] 级（\d+ 分）"))
