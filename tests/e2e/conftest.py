@@ -43,6 +43,7 @@ CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "e2e-pass-word-123"
+SERVER_READY_SECONDS = 180
 
 
 def _in_ci() -> bool:
@@ -164,7 +165,8 @@ def server(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
+    # Generous: at a load average of ~10, gunicorn and Django's set-up took longer than a minute.
+    started = time.monotonic()
     while True:
         try:
             with urllib.request.urlopen(server.url + "/", timeout=2) as response:
@@ -172,9 +174,11 @@ def server(tmp_path_factory):
                     break
         except OSError:
             pass
-        if process.poll() is not None or time.monotonic() > deadline:
+        exited = process.poll()
+        if exited is not None or time.monotonic() - started > SERVER_READY_SECONDS:
             process.kill()
-            pytest.fail(f"kameng serve did not come up: {(data_dir / 'serve.log').read_text()[-2000:]}")
+            why = f"exited with {exited}" if exited is not None else f"not ready after {SERVER_READY_SECONDS} s"
+            pytest.fail(f"kameng serve {why}; its output:\n{(data_dir / 'serve.log').read_text()[-4000:]}")
         time.sleep(0.2)
     yield server
     process.terminate()
