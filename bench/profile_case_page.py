@@ -2,7 +2,7 @@
 arbitrator through Django's test client (the full middleware and API stack, no network): its
 statements, the CPU per request without a profiler, then a CPU profile (cProfile on process time).
 
-    .venv/bin/python bench/profile_case_page.py --db postgres --requests 300
+    .venv/bin/python bench/profile_case_page.py --db postgres --requests 300 [--no-cprofile]
 """
 
 import argparse
@@ -23,6 +23,7 @@ def main():
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--no-cprofile", dest="cprofile", action="store_false", help="CPU times without the profiler")
     parser.add_argument(
         "--name", default="kameng_bench_profile_case", help="the PostgreSQL database to create and drop"
     )
@@ -70,6 +71,8 @@ def main():
             f"{args.requests} requests, no profiler: {wall / args.requests * 1000:.2f} ms wall, "
             f"{cpu / args.requests * 1000:.2f} ms CPU each"
         )
+        if not args.cprofile:
+            return
         profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         for _ in range(args.requests):

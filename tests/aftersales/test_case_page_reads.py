@@ -1,4 +1,4 @@
-"""The case page's fixed reads (services.read_case_for, services.case_timeline, aftersales.compiled):
+"""The case page's fixed reads (services.read_case_for, services.case_timeline, kameng.compiled):
 the same answer, byte for byte, as the ORM reads they replaced, for every viewer and case state;
 the same 404s; one statement each for the case, its evidence and its events, the case's without
 an ORDER BY."""
@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from kameng.aftersales import services
-from kameng.aftersales.compiled import Prepared
 from kameng.aftersales.models import CaseEvent, RefundCase
+from kameng.compiled import Prepared
 
 REQUEST_ID = re.compile(rb'"request_id": "[0-9a-f]+"')
 STATES = [

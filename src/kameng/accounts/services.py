@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 
 from kameng.clock.services import now
+from kameng.compiled import Prepared
 from kameng.errors import DomainError, Error
 from kameng.security import lockout
 from kameng.security.lockout import locked_error
@@ -132,11 +133,32 @@ def check_second_factor_at_login(user: User, code: str | None, *, username: str,
         raise
 
 
+# The bearer token's lookup, on every API request: the token and its user in one fixed statement
+# (kameng.compiled), the user's fields all loaded as select_related loaded them. The key is unique;
+# expiry is compared here with the one clock, so the statement's shape never changes.
+_TOKEN_COLUMNS = tuple(f.attname for f in ApiToken._meta.concrete_fields)
+_USER_COLUMNS = tuple(f.attname for f in User._meta.concrete_fields)
+_TOKEN_READ = Prepared(
+    lambda key_hash: ApiToken.objects.filter(key_hash=key_hash).values_list(
+        *_TOKEN_COLUMNS, *(f"user__{column}" for column in _USER_COLUMNS)
+    )[:1],
+    arity=1,
+)
+
+
 def token_for(raw: str) -> ApiToken | None:
     """The live token behind a bearer value: not expired, not revoked, its user active."""
-    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(raw), expires_at__gt=now()).first()
-    if token is None or not token.user.is_active:
+    rows = _TOKEN_READ.rows(ApiToken.hash(raw))
+    if not rows:
         return None
+    split = len(_TOKEN_COLUMNS)
+    token = ApiToken.from_db("default", _TOKEN_COLUMNS, rows[0][:split])
+    if token.expires_at <= now():
+        return None
+    user = User.from_db("default", _USER_COLUMNS, rows[0][split:])
+    if not user.is_active:
+        return None
+    ApiToken.user.field.set_cached_value(token, user)
     return token
 
 

@@ -24,6 +24,7 @@ from kameng.accounts.models import Role, User
 from kameng.catalog.models import Shop, StockItem
 from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
+from kameng.compiled import Prepared
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
@@ -38,7 +39,6 @@ from kameng.timers import services as timers
 from kameng.timers.models import Timer
 
 from . import inbox, lifecycle, notifications, precedents, rules
-from .compiled import Prepared
 from .lifecycle import (  # noqa: F401  (the timer kinds: tasks and tests name them here)
     APPEAL_TIMER,
     BUYER_TIMER,
@@ -111,7 +111,7 @@ def get_case_for(case_id: Any, user: User) -> RefundCase:
     return case
 
 
-# The case page's reads (GET /refunds/{id}): fixed statements compiled once (see .compiled), the
+# The case page's reads (GET /refunds/{id}): fixed statements compiled once (see kameng.compiled), the
 # visibility rule still visible_cases's. The case row comes with its shop's owner only (role_on_case);
 # the order and the buyer load on first use (only a replacement's visibility asks for the order).
 _CASE_COLUMNS = tuple(f.attname for f in RefundCase._meta.concrete_fields)

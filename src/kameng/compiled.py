@@ -7,7 +7,8 @@ built once with stand-in parameter values: the SQL Django makes for it and its c
 are kept per database alias, and each call runs that same SQL through Django's cursor (parameters
 bound, the statement seen by CaptureQueriesContext and the query log like any other) with the
 stand-ins replaced by the call's values. Only for hot statements whose shape never varies: no
-`__in` lists, no optional filters."""
+`__in` lists, no optional filters. Arguments are integers, or text for a text column (the bearer
+token's hash)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +17,18 @@ from django.db import connections
 from django.db.models import QuerySet
 
 # Stand-ins no real parameter can equal (ids are positive): the compiled parameter list shows where
-# each argument goes.
+# each argument goes. A text column's lookup turns its stand-in into the number's text.
 _STAND_INS = tuple(-7_319_000_001 - i for i in range(8))
+_STAND_IN_TEXTS = tuple(str(s) for s in _STAND_INS)
+
+
+def _slot(param: Any) -> int | None:
+    """The argument a compiled parameter stands for, or None for a constant of the query."""
+    if isinstance(param, int) and param in _STAND_INS:
+        return _STAND_INS.index(param)
+    if isinstance(param, str) and param in _STAND_IN_TEXTS:
+        return _STAND_IN_TEXTS.index(param)
+    return None
 
 
 class Prepared:
@@ -60,7 +71,7 @@ class Prepared:
             raise ValueError("a Prepared read is a values_list of plain fields")
         compiler = query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        slots = [_STAND_INS.index(p) if p in _STAND_INS else None for p in params]
+        slots = [_slot(p) for p in params]
         if sorted({s for s in slots if s is not None}) != list(range(self._arity)):
             raise ValueError("every argument must reach the SQL as a parameter of its own")
         if compiler.col_count != len(query.values_select):
