@@ -101,6 +101,7 @@ def _rows() -> dict:
 
 def test_the_batch_release_writes_exactly_the_rows_of_the_one_by_one_release(market, monkeypatch):
     ids = market
+    monkeypatch.setattr(timers, "BATCH_SECONDS", 3600)  # one batch, however loaded the machine
     batched_calls = []
     batch_handler = timers.BATCH_HANDLERS[RELEASE_TIMER]
 

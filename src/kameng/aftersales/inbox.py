@@ -3,6 +3,7 @@ went — the user's e-mail address (masked: b***@example.com), a merchant's noti
 (their URLs masked) — so the notification page can show "sent to: in-app · e-mail b***@…". The
 e-mail itself leaves after the transaction commits (kameng.timers.jobs)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from kameng.accounts.models import User
@@ -53,6 +54,30 @@ def deliver_all(
     """`deliver` to each of `users`, the notices stored in one INSERT (the same rows, in the same
     order; the e-mails queued in the same order after them)."""
     made = [_notice(user, kind, template, params, now, case, subject, ()) for user in users]
+    notices = Notification.objects.bulk_create([notice for notice, _ in made])
+    for _, email in made:
+        _email(email)
+    return notices
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The arguments of one `deliver`, for `deliver_many`."""
+
+    user: User
+    kind: str
+    template: str
+    params: dict
+    now: datetime
+    case: object = None
+    subject: tuple[str, dict] | None = None
+    channels: tuple[tuple[str, str], ...] = ()
+
+
+def deliver_many(deliveries: list[Delivery]) -> list[Notification]:
+    """`deliver` each of `deliveries` (a sweep's batch of reminders, to many users), the notices stored
+    in one INSERT (the same rows, in the same order; the e-mails queued in the same order after them)."""
+    made = [_notice(d.user, d.kind, d.template, d.params, d.now, d.case, d.subject, d.channels) for d in deliveries]
     notices = Notification.objects.bulk_create([notice for notice, _ in made])
     for _, email in made:
         _email(email)

@@ -783,10 +783,44 @@ def flag_overdue_decision(case_id: int, now: datetime) -> None:
 
 def remind_deadline(case_id: int, now: datetime) -> None:
     """`deadline_reminder_hours` before a phase's deadline: tell whoever must act."""
-    case = RefundCase.objects.select_related("buyer", "shop__owner", "claimed_by", "order").get(pk=case_id)
+    case = RefundCase.objects.select_related(*REMINDED_WITH).get(pk=case_id)
+    reminder = _reminder(case)
+    if reminder is not None:
+        _send(reminder, case, now)
+
+
+def remind_deadlines(case_ids: list[int], now: datetime) -> list[int]:
+    """Timer, a sweep's reminders at once: `remind_deadline` for each of these cases, their cases read
+    in one query and every notice in one INSERT (`inbox.deliver_many`: the rows and e-mails
+    `_send` writes, in the same order). Returns the cases left to `remind_deadline` one by one:
+    a case that is not there (it raises there) and one whose notice goes to staff (read per case)."""
+    cases = RefundCase.objects.select_related(*REMINDED_WITH).in_bulk(set(case_ids))
+    left, deliveries = [], []
+    for case_id in case_ids:
+        case = cases.get(case_id)
+        reminder = _reminder(case) if case is not None else None
+        if case is None or (reminder is not None and reminder.to == To.STAFF):
+            left.append(case_id)
+        elif reminder is not None:
+            params = _params(reminder.text, case, 0)
+            subject = (CASE_SUBJECT, {"case": case.pk})
+            deliveries += [
+                inbox.Delivery(user, reminder.kind, reminder.text, params, now, case, subject)
+                for user in _recipients(reminder.to, case)
+            ]
+    inbox.deliver_many(deliveries)
+    return left
+
+
+REMINDED_WITH = ("buyer", "shop__owner", "claimed_by", "order")  # what a reminder's recipients and text read
+
+
+def _reminder(case: RefundCase) -> Notice | None:
+    """The reminder of the case's phase deadline, if the phase has one and it is set."""
     deadline = lifecycle.PHASES[Phase(case.phase)].deadline
     if deadline is not None and getattr(case, deadline.field) is not None:
-        _send(deadline.reminder, case, now)
+        return deadline.reminder
+    return None
 
 
 # ---- evidence uploads by parties -----------------------------------------------------------------------

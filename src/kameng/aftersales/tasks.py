@@ -14,7 +14,7 @@ from kameng.orders.models import Order
 from kameng.orders.notices import on_order_notice
 from kameng.orders.services import release_warranty as release_order_warranty
 from kameng.timers.jobs import job
-from kameng.timers.services import handler
+from kameng.timers.services import batch_handler, handler
 
 from . import inbox, lifecycle, services
 
@@ -32,6 +32,13 @@ def _expiring(action: str) -> Callable[[int, datetime], None]:
 for _deadline in {d.timer: d for d in lifecycle.DEADLINES}.values():
     _register(_deadline.timer, _expiring(_deadline.fires))
 _register(lifecycle.REMINDER_TIMER, services.remind_deadline)
+
+
+@batch_handler(lifecycle.REMINDER_TIMER, early=True)
+def remind_all(targets: list[str], now: datetime) -> list[str]:
+    """A sweep's case reminders together; the cases it leaves run through remind_deadline."""
+    left = services.remind_deadlines([int(t.split(":", 1)[1]) for t in targets], now)
+    return [f"case:{pk}" for pk in left]
 
 
 @job("send_notification_email")

@@ -14,12 +14,12 @@ from kameng.orders.events import around_order_events, on_message, on_order_event
 from kameng.orders.models import Message, Order, OrderEvent
 from kameng.timers import services as timers
 from kameng.timers.models import Timer
-from kameng.timers.services import handler
+from kameng.timers.services import batch_handler, handler
 from kameng.wallet.events import on_withdrawal_paid
 from kameng.wallet.models import Withdrawal
 
 from . import webhooks
-from .channels import notify
+from .channels import Notice, notify, notify_many
 
 DEADLINE_TIMER = "notify.merchant_deadline"
 REMIND_HOURS = (24, 2)  # before the merchant's deadline to answer a case
@@ -183,20 +183,53 @@ def _arm_reminders(case: RefundCase, event: CaseEvent, status: str) -> None:
 @handler(DEADLINE_TIMER)
 def remind_merchant(target: str, now: datetime) -> None:
     """24 h and 2 h before the merchant must answer a case, if it still waits for them."""
+    case_id, hours = _reminder_of(target)
+    case = RefundCase.objects.select_related("shop__owner", "order").filter(pk=case_id).first()
+    notice = _merchant_reminder(case, hours, now)
+    if notice is not None:
+        notify(
+            notice.user,
+            notice.event,
+            notice.title,
+            notice.template,
+            notice.params,
+            case=notice.case,
+            in_app=notice.in_app,
+        )
+
+
+@batch_handler(DEADLINE_TIMER, early=True)
+def remind_merchants(targets: list[str], now: datetime) -> list[str]:
+    """A sweep's merchant reminders together: their cases read in one query, each decided as
+    `remind_merchant` decides it, the notices written by `notify_many`. Leaves nothing."""
+    reminders = [_reminder_of(target) for target in targets]
+    cases = RefundCase.objects.select_related("shop__owner", "order").in_bulk({case_id for case_id, _ in reminders})
+    notices = [_merchant_reminder(cases.get(case_id), hours, now) for case_id, hours in reminders]
+    notify_many([notice for notice in notices if notice is not None])
+    return []
+
+
+def _reminder_of(target: str) -> tuple[int, int]:
+    """ "case:<id>:<hours>" → (id, hours)."""
     _, case_id, hours = target.split(":")
-    case = RefundCase.objects.select_related("shop__owner", "order").filter(pk=int(case_id)).first()
+    return int(case_id), int(hours)
+
+
+def _merchant_reminder(case: RefundCase | None, hours: int, now: datetime) -> Notice | None:
+    """The reminder `hours` before the case's merchant deadline, if the case still waits for the
+    merchant and that deadline is still the one the reminder was armed for."""
     if case is None or case.status != CaseStatus.AWAITING_MERCHANT or case.merchant_respond_by is None:
-        return
-    if not (now < case.merchant_respond_by <= now + timedelta(hours=int(hours), minutes=1)):
-        return  # the deadline moved: its own reminder is armed
-    notify(
+        return None
+    if not (now < case.merchant_respond_by <= now + timedelta(hours=hours, minutes=1)):
+        return None  # the deadline moved: its own reminder is armed
+    return Notice(
         case.shop.owner,
         f"deadline_{hours}h",
         f"[卡盟] 售后单 {case.pk} 即将超时",
         "售后单 {case}（订单 {order}）需要你在 {hours} 小时内处理，超时将按规则处理。",
-        {"case": case.pk, "order": case.order.number, "hours": int(hours)},
+        {"case": case.pk, "order": case.order.number, "hours": hours},
         case=case,
-        in_app=int(hours) == 2,
+        in_app=hours == 2,
     )
 
 

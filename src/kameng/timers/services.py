@@ -30,6 +30,7 @@ HANDLERS: dict[str, Callable[[str, datetime], None]] = {}
 # kind → fn(targets, now) that runs a batch's timers of that kind together and returns the targets it
 # left to the kind's one-by-one handler (which the batch then runs, in the same transaction).
 BATCH_HANDLERS: dict[str, Callable[[list[str], datetime], list[str]]] = {}
+EARLY: set[str] = set()  # kinds whose batch handler runs each bite's timers before the bite's others
 MAX_ATTEMPTS = 5
 BATCH = {"postgresql": 100, "sqlite": 20}  # SQLite: the batch holds the write lock, keep it short
 BATCH_LOCK_TIMEOUT = "100ms"  # a batch never waits long on a request (which may wait on the batch)
@@ -47,14 +48,21 @@ def handler(kind: str):
     return register
 
 
-def batch_handler(kind: str):
+def batch_handler(kind: str, *, early: bool = False):
     """Register fn(targets, now) for a whole batch's timers of `kind` (besides its @handler, which
     `run_one_due` and the targets it leaves still use). It must write exactly what the one-by-one
     handler writes for each target; the batch calls it once, after its other timers ran, so the
-    rows it locks are held only for the batch's last statements."""
+    rows it locks are held only for the batch's last statements.
+
+    early=True: it runs each bite's timers of `kind` instead, before the bite's other timers — for
+    a handler that locks nothing and reads what a later timer may change (a reminder and the
+    deadline it announces, due after it: in the timers' order the reminder sees the case first,
+    and is not cancelled by the deadline's move before it ran)."""
 
     def register(fn):
         BATCH_HANDLERS[kind] = fn
+        if early:
+            EARLY.add(kind)
         return fn
 
     return register
@@ -186,11 +194,33 @@ def _run(timer: Timer, now: datetime) -> int:
     return timer.pk
 
 
+def _run_together(kind: str, group: list[Timer], now: datetime) -> list[int]:
+    """A batch's timers of one kind through its batch handler (then the targets it left, one by one);
+    returns the ids of those that ran."""
+    group = [t for t in group if t.pk not in _batch.cancelled]
+    left = set(BATCH_HANDLERS[kind]([t.target for t in group], now)) if group else set()
+    ran = []
+    for timer in group:
+        if timer.target in left and timer.pk not in _batch.cancelled:
+            _run(timer, now)
+        if timer.pk not in _batch.cancelled:
+            ran.append(timer.pk)
+    return ran
+
+
+def _by_kind(timers: list[Timer]) -> dict[str, list[Timer]]:
+    groups: dict[str, list[Timer]] = {}
+    for timer in timers:
+        groups.setdefault(timer.kind, []).append(timer)
+    return groups
+
+
 def run_due_batch(now: datetime, size: int) -> int | None:
     """Run up to `size` due timers in one transaction and mark them done together.
 
     Stops early after BATCH_SECONDS once BATCH_MIN ran: timers taken but not reached stay pending
-    for the next batch. Timers of a kind with a batch handler run last, together (see batch_handler).
+    for the next batch. Timers of a kind with a batch handler run last, together, or (early kinds) first
+    in their bite (see batch_handler).
     Returns how many were dealt with (0: none due), or None when the batch rolled back (a handler
     raised or waited too long for a lock); the caller then runs them one by one.
     """
@@ -217,7 +247,13 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                 if not bite:
                     break
                 _batch.held.update(t.pk for t in bite)
+                early = [t for t in bite if t.kind in EARLY]
+                for kind, group in _by_kind(early).items():
+                    ran += _run_together(kind, group, now)
+                dealt += len(early)
                 for timer in bite:
+                    if timer.kind in EARLY:
+                        continue
                     if out_of_time():
                         break  # taken but not reached: stays pending for the next batch
                     dealt += 1
@@ -227,13 +263,7 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                     if timer.pk not in _batch.cancelled:
                         ran.append(_run(timer, now))
             for kind, group in together.items():
-                group = [t for t in group if t.pk not in _batch.cancelled]
-                left = set(BATCH_HANDLERS[kind]([t.target for t in group], now)) if group else set()
-                for timer in group:
-                    if timer.target in left and timer.pk not in _batch.cancelled:
-                        _run(timer, now)
-                    if timer.pk not in _batch.cancelled:
-                        ran.append(timer.pk)
+                ran += _run_together(kind, group, now)
             Timer.objects.filter(pk__in=ran).update(status=TimerStatus.DONE, ran_at=now)
     except Exception:
         log.info("timer batch rolled back; running its timers one by one", exc_info=True)
