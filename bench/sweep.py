@@ -338,6 +338,9 @@ def main() -> dict:
         help="sweeping processes running at once; a list (1,2) sweeps one round of orders each",
     )
     parser.add_argument("--shops", type=int, default=50, help="shops the orders are bought from, round-robin")
+    parser.add_argument(
+        "--name", default="kameng_bench_sweep", help="the PostgreSQL database (default kameng_bench_sweep)"
+    )
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--sweeper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -349,7 +352,7 @@ def main() -> dict:
         return {}
 
     print(f"machine: {machine()}")
-    db = BenchDatabase(args.db, "kameng_bench_sweep", keep=args.keep)
+    db = BenchDatabase(args.db, args.name, keep=args.keep)
     db.env["KAMENG_TEST_CLOCK"] = "1"  # the sweepers and this process read one moved clock
     try:
         db.kameng("init")
