@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from kameng.clock.services import now as clock_now
 from kameng.timers import services as timers
@@ -80,6 +80,23 @@ def test_rescheduling_replaces_and_cancelling_stops(db):
     assert timers.sweep(now + timedelta(hours=3)) == 1
     assert RAN == ["order:3"]
     assert Timer.objects.filter(target="order:4").get().status == TimerStatus.CANCELLED
+
+
+def test_cancelling_many_targets_stops_exactly_those(db):
+    now = clock_now()
+    for target in ("case:1:24", "case:1:2", "case:2:24"):
+        timers.schedule("test.tally", target, now, now=now)
+    with transaction.atomic():  # as the case events' listeners call it (PostgreSQL: one statement)
+        assert timers.cancel_many("test.tally", ["case:1:24", "case:1:2", "case:9:2"]) == 2
+    assert timers.cancel_many("test.tally", []) == 0
+    assert timers.sweep(now) == 1
+    assert RAN == ["case:2:24"]
+    status = dict(Timer.objects.values_list("target", "status"))
+    assert status == {
+        "case:1:24": TimerStatus.CANCELLED,
+        "case:1:2": TimerStatus.CANCELLED,
+        "case:2:24": TimerStatus.DONE,
+    }
 
 
 def test_a_timer_scheduled_by_a_handler_runs_in_the_same_sweep_when_due(db):

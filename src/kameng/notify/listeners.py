@@ -157,9 +157,9 @@ def _arm_reminders(case: RefundCase, event: CaseEvent, status: str) -> None:
     leaving = event.from_status == CaseStatus.AWAITING_MERCHANT and status != CaseStatus.AWAITING_MERCHANT
     if not (entering or leaving):
         return
-    now = clock_now()
     due = case.merchant_respond_by
     if entering and due is not None:
+        now = clock_now()
         wanted = [(f"case:{case.pk}:{hours}", due - timedelta(hours=hours)) for hours in REMIND_HOURS]
         if event.type == "opened":  # a case created in this transaction: no reminder of it can exist yet
             Timer.objects.bulk_create(
@@ -176,8 +176,7 @@ def _arm_reminders(case: RefundCase, event: CaseEvent, status: str) -> None:
             else:
                 timers.cancel(DEADLINE_TIMER, target)
         return
-    for hours in REMIND_HOURS:
-        timers.cancel(DEADLINE_TIMER, f"case:{case.pk}:{hours}")
+    timers.cancel_many(DEADLINE_TIMER, [f"case:{case.pk}:{hours}" for hours in REMIND_HOURS])
 
 
 @handler(DEADLINE_TIMER)
