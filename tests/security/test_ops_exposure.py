@@ -67,13 +67,9 @@ def test_api_answers_carry_ratelimit_headers(api, buyer, settings):
 
 def test_api_rate_limits_are_shared_by_every_gunicorn_worker(fresh_db, processes, free_port, wait_for):
     """Three workers, no Redis: 30 requests with one token against a limit of 12 per minute get
-    exactly 12 answers and 18 refusals, whichever worker answers each."""
+    exactly 12 answers and 18 refusals, whichever worker answers each. The buyer registers through
+    the server itself (its own limit), not in a Django process started for it."""
     db = fresh_db("ratelimit")
-    world = db.django(
-        "from kameng.accounts.services import create_user, issue_token\n"
-        "result = {'token': issue_token(create_user('rl-buyer', 'rl-pass-1234', 'buyer', validate=False))}\n",
-        timeout=120,
-    )
     port = free_port()
     env = {**db.env, "KAMENG_RATE_LIMIT_API_TOKEN": "12/60"}
     env.pop("KAMENG_REDIS_URL", None)
@@ -90,8 +86,14 @@ def test_api_rate_limits_are_shared_by_every_gunicorn_worker(fresh_db, processes
         except requests.RequestException:
             return False
 
-    wait_for(healthy, 60, interval=0.25, what="kameng serve")
-    headers = {"Authorization": f"Bearer {world['token']}", "Connection": "close"}
+    wait_for(healthy, 180, interval=0.25, what="kameng serve")  # four Django start-ups on a loaded machine
+    registered = requests.post(
+        f"{base}/api/v1/auth/register",
+        json={"username": "rl-buyer", "password": "rl-pass-1234-word", "role": "buyer"},
+        timeout=30,
+    )
+    assert registered.status_code == 201, registered.text
+    headers = {"Authorization": f"Bearer {registered.json()['token']}", "Connection": "close"}
     statuses = [requests.get(f"{base}/api/v1/me", headers=headers, timeout=10).status_code for _ in range(30)]
     assert statuses.count(200) == 12, statuses
     assert statuses.count(429) == 18, statuses
