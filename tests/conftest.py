@@ -224,6 +224,16 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _job_threads_let_go():
+    """A test that ran jobs on the background pool leaves no connection of a pool thread open behind
+    it (the threads keep theirs between jobs; PostgreSQL would not drop the test database)."""
+    yield
+    from kameng.timers import jobs
+
+    jobs.drain(close=True)
+
+
+@pytest.fixture(autouse=True)
 def _chinese_first():
     """Every test starts in the default language: a page request activates its reader's language
     for the thread (Django's LocaleMiddleware, ours) and nothing switches it back afterwards."""

@@ -58,6 +58,8 @@ LEDGER_CHECK_SECONDS = float(os.environ.get("KAMENG_LEDGER_CHECK_SECONDS", "300"
 JOBS_IN_BACKGROUND = os.environ.get("KAMENG_JOBS_IN_BACKGROUND", "1") != "0"
 JOB_THREADS = max(1, int(os.environ.get("KAMENG_JOB_THREADS", "1")))
 JOB_QUEUE = max(1, int(os.environ.get("KAMENG_JOB_QUEUE", "64")))
+# A job thread closes its kept database connection after this many seconds without work.
+JOB_IDLE_SECONDS = float(os.environ.get("KAMENG_JOB_IDLE_SECONDS", "5"))
 # Images decoded at once per process (upload checks, OCR): each holds up to 48 MiB of pixels.
 EVIDENCE_DECODE_SLOTS = max(1, int(os.environ.get("KAMENG_DECODE_SLOTS", "2")))
 # The server key of the evidence chain's anchors (HMAC): keep it stable, or older anchors stop verifying.
