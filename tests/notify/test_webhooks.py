@@ -260,3 +260,36 @@ def test_a_pinned_request_keeps_the_host_name_in_its_host_header(
     assert request["headers"]["Host"] == f"hooks.example.com:{receiver.port}"
     assert Webhook(hook["secret"]).verify(request["body"], {k.lower(): v for k, v in request["headers"].items()})
     assert dns.connects == [("127.0.0.1", receiver.port)]
+
+
+def test_a_sweep_batch_reads_each_merchants_endpoints_once(api, merchant, buyer, make_listing, fund, buy, open_case):
+    """Two merchant deadlines of one merchant in one batch: four refund events queued, one read of the endpoints."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from kameng.clock.services import advance
+    from kameng.clock.services import now as clock_now
+    from kameng.notify.models import Endpoint, WebhookDelivery
+    from kameng.timers import services as timers
+
+    Endpoint.objects.create(
+        user=merchant,
+        url="https://hooks.example.com/k",
+        events=["refund.updated", "refund.closed"],
+        secret="whsec_x",
+        created_at=clock_now(),
+    )
+    listing = make_listing(merchant, stock=["K-1", "K-2"])
+    fund(buyer, 2 * listing["price"])
+    cases = [open_case(buy(buyer, listing)) for _ in range(2)]
+    advance(49 * 3600)  # past both merchant deadlines (their reminders too)
+    before = WebhookDelivery.objects.count()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert timers.run_due_batch(clock_now(), 100)
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "notify_endpoint"' in q["sql"]]
+    assert len(reads) == 1
+    queued = WebhookDelivery.objects.filter(payload__contains='"refund.')
+    assert WebhookDelivery.objects.count() - before == 4 == queued.count()
+    assert {c["id"] for c in cases} <= {
+        p.split('"id":"')[1].split('"')[0] for p in queued.values_list("payload", flat=True)
+    }

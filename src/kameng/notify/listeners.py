@@ -35,6 +35,7 @@ def register() -> None:
     on_case_event(case_event)
     on_low_stock(low_stock)
     on_withdrawal_paid(withdrawal_paid)
+    timers.around_batch(webhooks.read_once)  # a sweep's batch reads each merchant's endpoints once
 
 
 # ---- orders --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -30,6 +31,8 @@ HANDLERS: dict[str, Callable[[str, datetime], None]] = {}
 # kind → fn(targets, now) that runs a batch's timers of that kind together and returns the targets it
 # left to the kind's one-by-one handler (which the batch then runs, in the same transaction).
 BATCH_HANDLERS: dict[str, Callable[[list[str], datetime], list[str]]] = {}
+# () → a context each batch runs its handlers in (notify: the merchants' webhook endpoints read once per batch)
+AROUND_BATCH: list[Callable[[], AbstractContextManager]] = []
 EARLY: set[str] = set()  # kinds whose batch handler runs each bite's timers before the bite's others
 MAX_ATTEMPTS = 5
 BATCH = {"postgresql": 100, "sqlite": 20}  # SQLite: the batch holds the write lock, keep it short
@@ -66,6 +69,12 @@ def batch_handler(kind: str, *, early: bool = False):
         return fn
 
     return register
+
+
+def around_batch(context: Callable[[], AbstractContextManager]) -> None:
+    """Run every batch's handlers inside `context()` (a higher app's per-batch memo of what its handlers read)."""
+    if context not in AROUND_BATCH:
+        AROUND_BATCH.append(context)
 
 
 def schedule(kind: str, target: str, due_at: datetime, *, now: datetime | None = None, replace: bool = True) -> Timer:
@@ -243,7 +252,9 @@ def run_due_batch(now: datetime, size: int) -> int | None:
     if not due.values_list("pk", flat=True)[:1]:
         return 0
     try:
-        with transaction.atomic():
+        with transaction.atomic(), ExitStack() as around:
+            for context in AROUND_BATCH:
+                around.enter_context(context())
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'")
