@@ -59,8 +59,9 @@ def run(name: str, *args) -> Any:
 def enqueue(name: str, *args, hold: float = 0) -> None:
     """Run job `name` once the current transaction has committed (at once outside one).
 
-    `hold`: on the embedded pool, the job waits that many seconds before it is queued (a caller
-    that coalesces its jobs lets the ones behind it gather); inline and on Celery it runs at once.
+    `hold`: on the embedded pool, the job waits that many seconds before it is queued, and while
+    it waits, the same job with the same arguments is not queued again: one run stands for all of
+    them (it starts after their commits). Inline and on Celery, every job runs, at once.
     """
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
@@ -77,7 +78,8 @@ def _dispatch(name: str, args: tuple, hold: float = 0) -> None:
         except Exception:  # the broker is down: do the work here rather than lose it
             log.exception("could not queue %s%r; running it in-process", name, args)
     if settings.JOBS_IN_BACKGROUND and _waiting.acquire(blocking=False):
-        _pool().submit(_run_in_background, name, args, hold=hold)
+        if _pool().submit(_run_in_background, name, args, hold=hold, key=(name, args) if hold else None) is None:
+            _waiting.release()  # the held one will do it
         return
     _run_logged(name, args)
 
@@ -102,6 +104,7 @@ class JobPool:
         self._ready: collections.deque = collections.deque()
         self._held: list = []  # (due on time.monotonic(), sequence, item)
         self._sequence = itertools.count()
+        self._held_keys: set = set()  # keys of the held jobs that have not started
         self._unfinished = 0
         self._threads = threads
         self._epoch = 0  # drain(close=True) moves it on: every thread closes its connection once
@@ -110,14 +113,21 @@ class JobPool:
         for i in range(threads):
             threading.Thread(target=self._work, name=f"kameng-job_{i}", daemon=True).start()
 
-    def submit(self, fn: Callable[..., Any], *args, hold: float = 0) -> Future:
+    def submit(self, fn: Callable[..., Any], *args, hold: float = 0, key=None) -> Future | None:
+        """Queue fn(*args), `hold` seconds from now; None (nothing queued) when a held job with the
+        same `key` has not started yet."""
         future: Future = Future()
         with self._cond:
+            if key is not None:
+                if key in self._held_keys:
+                    return None
+                self._held_keys.add(key)
             self._unfinished += 1
+            item = (future, fn, args, key)
             if hold > 0:
-                heapq.heappush(self._held, (time.monotonic() + hold, next(self._sequence), (future, fn, args)))
+                heapq.heappush(self._held, (time.monotonic() + hold, next(self._sequence), item))
             else:
-                self._ready.append((future, fn, args))
+                self._ready.append(item)
             self._cond.notify()
         return future
 
@@ -152,7 +162,9 @@ class JobPool:
                 while self._held and self._held[0][0] <= now:
                     self._ready.append(heapq.heappop(self._held)[2])
                 if self._ready:
-                    return self._ready.popleft()
+                    item = self._ready.popleft()
+                    self._held_keys.discard(item[3])  # from now on a new one is held again
+                    return item
                 if self._epoch != epoch:  # after the jobs queued before drain(close=True)
                     return None
                 wake = [t for t in (give_up, self._held[0][0] if self._held else None) if t is not None]
@@ -171,7 +183,7 @@ class JobPool:
                         epoch, self._closed = self._epoch, self._closed + 1
                         self._cond.notify_all()
                 continue
-            future, fn, args = item
+            future, fn, args, _key = item
             paused = time.monotonic() - last > CHECK_AFTER
             if paused and connection.connection is not None and not connection.is_usable():
                 connection.close()  # the server restarted, or dropped us while we waited

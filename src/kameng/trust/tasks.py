@@ -17,7 +17,7 @@ def run_refresh_credit(target, now):
 
 @job(services.SHOP_REFRESH)
 def refresh_shop_job(shop_id: int) -> None:
-    services.refresh_queued(shop_id)
+    services.refresh_if_due(shop_id)
 
 
 @handler(services.SHOP_REFRESH)
