@@ -347,3 +347,22 @@ def test_a_new_case_arms_the_timers_that_schedule_would_arm(new_order, open_case
         _arm(row, lifecycle.PHASES[Phase.AWAITING_MERCHANT], armed[0]["created_at"], get_policy())
     assert pending() == armed
     assert Timer.objects.filter(target=f"case:{case['id']}", status="cancelled").count() == 2  # schedule replaced both
+
+
+def test_a_sweep_batch_of_merchant_deadlines_reads_the_policy_once(merchant, buyer, make_listing, fund, buy, open_case):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from kameng.aftersales.models import RefundCase
+    from kameng.clock.services import advance
+    from kameng.clock.services import now as clock_now
+    from kameng.timers import services as timers
+
+    listing = make_listing(merchant, stock=["K-1", "K-2"])
+    fund(buyer, 2 * listing["price"])
+    cases = [int(open_case(buy(buyer, listing))["id"]) for _ in range(2)]
+    advance(49 * 3600)  # past both merchant deadlines
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert timers.run_due_batch(clock_now(), 100)
+    assert len([q for q in queries.captured_queries if 'FROM "policy_policysetting"' in q["sql"]]) == 1
+    assert set(RefundCase.objects.filter(pk__in=cases).values_list("status", flat=True)) == {"closed"}

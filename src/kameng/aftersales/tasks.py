@@ -13,8 +13,9 @@ from kameng.orders.lifecycle import WARRANTY_TIMER
 from kameng.orders.models import Order
 from kameng.orders.notices import on_order_notice
 from kameng.orders.services import release_warranty as release_order_warranty
+from kameng.policy.services import read_once as read_policy_once
 from kameng.timers.jobs import job
-from kameng.timers.services import batch_handler, handler
+from kameng.timers.services import around_batch, batch_handler, handler
 
 from . import inbox, lifecycle, services
 
@@ -32,6 +33,7 @@ def _expiring(action: str) -> Callable[[int, datetime], None]:
 for _deadline in {d.timer: d for d in lifecycle.DEADLINES}.values():
     _register(_deadline.timer, _expiring(_deadline.fires))
 _register(lifecycle.REMINDER_TIMER, services.remind_deadline)
+around_batch(read_policy_once)  # a sweep's batch of deadlines reads the policy once, not once per case
 
 
 @batch_handler(lifecycle.REMINDER_TIMER, early=True)
