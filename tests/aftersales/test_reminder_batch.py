@@ -95,9 +95,9 @@ def test_batched_reminders_write_exactly_the_rows_of_one_by_one_reminders(cases,
     queued: list = []
     enqueue = jobs.enqueue
 
-    def recording_enqueue(name, *args):
+    def recording_enqueue(name, *args, **options):
         queued.append((name, args))
-        enqueue(name, *args)
+        enqueue(name, *args, **options)
 
     monkeypatch.setattr(jobs, "enqueue", recording_enqueue)
     batched_calls = []
