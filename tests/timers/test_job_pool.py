@@ -52,30 +52,32 @@ def test_a_failed_job_leaves_the_next_one_a_fresh_connection(background, postgre
     assert len(pids) == 2 and pids[0] != pids[1]
 
 
+def connection_open_after(background, between) -> bool:
+    """Whether the job thread that ran one job still holds its connection for the next, after `between()`."""
+    seen = []
+    background("test.pid", lambda: seen.append(backend_pid()))
+    background("test.open", lambda: seen.append(connection.connection is not None))
+    jobs.enqueue("test.pid")
+    between()
+    jobs.enqueue("test.open")
+    jobs.drain()
+    return seen[1]
+
+
 def test_a_job_thread_closes_its_connection_after_waiting_idle(background, postgres, settings):
     import time
 
     settings.JOB_IDLE_SECONDS = 0.05
-    seen = []
-    background("test.pid", lambda: seen.append(backend_pid()))
-    background("test.open", lambda: seen.append(connection.connection is not None))
-    jobs.enqueue("test.pid")
-    jobs.drain()
-    time.sleep(0.5)  # ten idle periods: the thread has given its connection back
-    jobs.enqueue("test.open")
-    jobs.drain()
-    assert seen[1] is False
+
+    def idle():
+        jobs.drain()
+        time.sleep(0.5)  # ten idle periods: the thread has given its connection back
+
+    assert connection_open_after(background, idle) is False
 
 
 def test_drain_close_makes_every_job_thread_give_back_its_connection(background, postgres):
-    seen = []
-    background("test.pid", lambda: seen.append(backend_pid()))
-    background("test.open", lambda: seen.append(connection.connection is not None))
-    jobs.enqueue("test.pid")
-    jobs.drain(close=True)
-    jobs.enqueue("test.open")
-    jobs.drain()
-    assert seen[1] is False
+    assert connection_open_after(background, lambda: jobs.drain(close=True)) is False
 
 
 def test_a_job_whose_connection_broke_while_it_waited_runs_on_a_new_one(background, postgres):

@@ -21,45 +21,6 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def deliver(
-    user: User,
-    *,
-    kind: str,
-    template: str,
-    params: dict,
-    now: datetime,
-    case=None,
-    subject: tuple[str, dict] | None = None,
-    channels: tuple[tuple[str, str], ...] = (),
-) -> Notification:
-    """In-app now (stored as its template and parameters, shown in the reader's language); by e-mail
-    too when `subject` (template, parameters) is given and the user has an address, in the user's
-    language; `channels` ((kind, masked address) the caller sends on) are recorded as sent."""
-    notice, email = _notice(user, kind, template, params, now, case, subject, channels)
-    notice.save(force_insert=True)
-    _email(email)
-    return notice
-
-
-def deliver_all(
-    users: list[User],
-    *,
-    kind: str,
-    template: str,
-    params: dict,
-    now: datetime,
-    case=None,
-    subject: tuple[str, dict] | None = None,
-) -> list[Notification]:
-    """`deliver` to each of `users`, the notices stored in one INSERT (the same rows, in the same
-    order; the e-mails queued in the same order after them)."""
-    made = [_notice(user, kind, template, params, now, case, subject, ()) for user in users]
-    notices = Notification.objects.bulk_create([notice for notice, _ in made])
-    for _, email in made:
-        _email(email)
-    return notices
-
-
 @dataclass(frozen=True)
 class Delivery:
     """The arguments of one `deliver`, for `deliver_many`."""
@@ -74,9 +35,40 @@ class Delivery:
     channels: tuple[tuple[str, str], ...] = ()
 
 
+def deliver(
+    user: User,
+    *,
+    kind: str,
+    template: str,
+    params: dict,
+    now: datetime,
+    case=None,
+    subject: tuple[str, dict] | None = None,
+    channels: tuple[tuple[str, str], ...] = (),
+) -> Notification:
+    """In-app now (stored as its template and parameters, shown in the reader's language); by e-mail
+    too when `subject` (template, parameters) is given and the user has an address, in the user's
+    language; `channels` ((kind, masked address) the caller sends on) are recorded as sent."""
+    return deliver_many([Delivery(user, kind, template, params, now, case, subject, channels)])[0]
+
+
+def deliver_all(
+    users: list[User],
+    *,
+    kind: str,
+    template: str,
+    params: dict,
+    now: datetime,
+    case=None,
+    subject: tuple[str, dict] | None = None,
+) -> list[Notification]:
+    """`deliver` the same notice to each of `users` (see `deliver_many`)."""
+    return deliver_many([Delivery(user, kind, template, params, now, case, subject) for user in users])
+
+
 def deliver_many(deliveries: list[Delivery]) -> list[Notification]:
-    """`deliver` each of `deliveries` (a sweep's batch of reminders, to many users), the notices stored
-    in one INSERT (the same rows, in the same order; the e-mails queued in the same order after them)."""
+    """`deliver` each of `deliveries` (a case's parties, a sweep's batch of reminders), the notices
+    stored in one INSERT (the same rows, in the same order; the e-mails queued in the same order after them)."""
     made = [_notice(d.user, d.kind, d.template, d.params, d.now, d.case, d.subject, d.channels) for d in deliveries]
     notices = Notification.objects.bulk_create([notice for notice, _ in made])
     for _, email in made:

@@ -113,15 +113,7 @@ def notify(
 
     `template` is the Chinese text with `{field}`s filled from `params` (aftersales.notifications):
     the in-app notice is rendered in its reader's language; the channels get the Chinese text."""
-    now = clock_now()
-    params = params or {}
-    body = render_in("zh-hans", template, params)
-    channels = list(Channel.objects.filter(user=user).order_by("pk"))
-    if in_app:
-        sent = tuple((channel.kind, masked(channel.url)) for channel in channels)
-        inbox.deliver(user, kind=event, template=template, params=params, now=now, case=case, channels=sent)
-    for channel in channels:
-        _dispatch(channel, event, title, body, now)
+    notify_many([Notice(user, event, title, template, params or {}, case, in_app)])
 
 
 @dataclass(frozen=True)

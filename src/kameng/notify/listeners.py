@@ -186,16 +186,7 @@ def remind_merchant(target: str, now: datetime) -> None:
     case_id, hours = _reminder_of(target)
     case = RefundCase.objects.select_related("shop__owner", "order").filter(pk=case_id).first()
     notice = _merchant_reminder(case, hours, now)
-    if notice is not None:
-        notify(
-            notice.user,
-            notice.event,
-            notice.title,
-            notice.template,
-            notice.params,
-            case=notice.case,
-            in_app=notice.in_app,
-        )
+    notify_many([notice] if notice is not None else [])
 
 
 @batch_handler(DEADLINE_TIMER, early=True)
