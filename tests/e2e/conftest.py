@@ -218,7 +218,9 @@ class Shots:
         page.screenshot(path=str(self.dir / f"{self.n:02d}-{step}.png"), full_page=True)
 
     def fits(self, page, step: str) -> None:
-        """Screenshot this step, then insist the page fits its width: no horizontal scroll, nothing sticking out."""
+        """Screenshot this step, then insist the page fits its width: no horizontal scroll, nothing sticking out.
+        A step that followed a link measures the new page once it has loaded, not the document being replaced."""
+        page.wait_for_load_state()
         result = page.evaluate(OVERFLOW_JS)
         self(page, step)
         assert result["scrollWidth"] <= result["width"], (step, result)
