@@ -223,8 +223,11 @@ def _transition(
     """Role first (403 whatever the phase), then the phase's deadline (past it, the timeout's outcome is
     applied and committed, then 409 deadline_passed), then the table (409 invalid_state), then the row's
     checks in order; then the row applies, all in one transaction. The system (actor None) runs deadline
-    actions and, re-checking under the lock, does nothing when the case has moved on or the deadline moved."""
-    with transaction.atomic():
+    actions and, re-checking under the lock, does nothing when the case has moved on or the deadline moved.
+
+    The system's transition takes no savepoint of its own: it runs as a timer's handler, inside the
+    transaction (or savepoint) the sweep opened for it, which rolls back as a whole if it raises."""
+    with transaction.atomic(savepoint=actor is not None):
         case = _lock(case_or_id, visible_to=visible_to)
         role = Actor.SYSTEM if actor is None else role_on_case(case, actor)
         if actor is not None and role not in lifecycle.roles_for(action):

@@ -17,6 +17,9 @@ How credit stays current without recomputing per request:
 """
 
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -279,12 +282,38 @@ def mark_due(shop_id: int, now: datetime) -> None:
     made the row due (or there is none yet) a timer backs the job up, stored with the facts."""
     assert transaction.get_connection().in_atomic_block
     marked = MerchantCredit.objects.filter(shop_id=shop_id, refresh_due_at__gt=now).update(refresh_due_at=now)
-    if marked or not MerchantCredit.objects.filter(shop_id=shop_id).exists():
+    if marked or not _has_credit_row(shop_id):
         Timer.objects.create(
             kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now
         )
     # Held on the embedded pool: a recount of this shop already waiting there counts these facts too.
     jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
+
+
+# The shops a sweep's batch found a stored credit row for (see known_credit_rows): a row is never
+# deleted, so within the batch's transaction it stays found.
+_known_credit_rows: ContextVar[set[int] | None] = ContextVar("known_credit_rows", default=None)
+
+
+@contextmanager
+def known_credit_rows() -> Iterator[None]:
+    """Within this block mark_due asks whether a shop has a stored credit row at most once per shop
+    (a sweep's batch of case deadlines marks the same merchants due again and again)."""
+    token = _known_credit_rows.set(set())
+    try:
+        yield
+    finally:
+        _known_credit_rows.reset(token)
+
+
+def _has_credit_row(shop_id: int) -> bool:
+    known = _known_credit_rows.get()
+    if known is not None and shop_id in known:
+        return True
+    found = MerchantCredit.objects.filter(shop_id=shop_id).exists()
+    if found and known is not None:
+        known.add(shop_id)
+    return found
 
 
 def _shop_target(shop_id: int) -> str:

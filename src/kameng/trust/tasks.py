@@ -4,9 +4,11 @@ shop's recount after a case event (the job `trust.refresh_shop` and the timer th
 from datetime import timedelta
 
 from kameng.timers.jobs import job
-from kameng.timers.services import handler, schedule
+from kameng.timers.services import around_batch, handler, schedule
 
 from . import services
+
+around_batch(services.known_credit_rows)  # a sweep's batch asks once per shop whether its credit row exists
 
 
 @handler(services.REFRESH_TIMER)
