@@ -53,6 +53,11 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "postgres: needs a real PostgreSQL; skipped on SQLite, a failure there when CI=true"
     )
+    config.addinivalue_line(
+        "markers",
+        "browser: the browser suite (tests/e2e): Chromium against a `kameng serve` on an embedded SQLite"
+        " database of its own, whatever KAMENG_DATABASE_URL says (.ci/run runs it in its SQLite pass only)",
+    )
 
 
 # Test files that take the longest (whole-suite runs' JUnit times, both passes): they start first, so
@@ -105,10 +110,15 @@ def _start_rank(item) -> tuple[bool, int]:
     return commits, SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
 
 
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:  # a test asking for the `postgres` fixture is a postgres test (for -m selection)
         if "postgres" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.postgres)
+        if Path(str(item.fspath)).resolve().is_relative_to(E2E):
+            item.add_marker(pytest.mark.browser)
     items.sort(key=_start_rank)  # stable: everything else keeps its collection order
 
 

@@ -50,7 +50,8 @@ def _case_with_a_low_offer(server) -> tuple[dict, str]:
     return buyer, case["id"]
 
 
-@pytest.mark.parametrize(("language", "width"), [("zh", 1280), ("zh", 375), ("en", 1280), ("en", 375)])
+# Each language once and each width once (as the other stories): English, the longer text, on the phone.
+@pytest.mark.parametrize(("language", "width"), [("zh", 1280), ("en", 375)])
 def test_the_buyer_sees_where_the_case_stands_and_escalates_with_a_reason(server, new_page, shots, language, width):
     words = TEXTS[language]
     buyer, case_id = _case_with_a_low_offer(server)

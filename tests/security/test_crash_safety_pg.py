@@ -30,7 +30,7 @@ from .conftest import OPS
 pytestmark = pytest.mark.postgres
 
 BUYERS = 6
-KILLS = 5
+KILLS = 3
 LOAD_SECONDS = 2.5
 PROBES = 150
 DUE = "SELECT 1 FROM timers_timer WHERE status = 'pending' AND due_at <= ? LIMIT 1"
