@@ -17,6 +17,12 @@ merchant deadlines are due, and the sweep refunds each buyer in full (merchant s
 ledger check runs at the end. With `--sweepers 1,2` the build makes `--orders` per round and moves
 the second round's release timers 72 h later: after the merchant deadlines, the clock moves on and
 two sweepers sweep the second round.
+
+On PostgreSQL most orders and cases are copies made in bulk SQL of a few bought or opened through
+the services (`clone_orders`, `clone_cases`); one more of each, made through the service after the
+copies, is compared with a copy row by row (`same_rows`, `same_case_rows`; the copied case's evidence
+chain is verified too), and the bench stops if they differ. The copied cases' evidence is not
+analysed (the arbitrator's assist, `analyse_case`; the sweep never reads it).
 """
 
 import argparse
@@ -25,6 +31,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from _common import PYTHON, BenchDatabase, machine
@@ -120,7 +127,11 @@ def build(orders: int, cases: int, shops: int = 1) -> list[int]:
         if problems:
             raise SystemExit("a copied order differs from a bought one")
     t2 = time.perf_counter()
-    open_cases(built[orders:])
+    case_orders = built[orders:]
+    if bought < total and cases > 2 * bought:
+        build_cases(case_orders, bought)
+    else:
+        open_cases(case_orders)
     print(
         f"built {orders:,} delivered orders and {cases:,} open cases from {shops} shop(s) "
         f"in {time.perf_counter() - t0:.0f}s (cases {time.perf_counter() - t2:.0f}s)",
@@ -144,6 +155,258 @@ def open_cases(order_ids: list[int]) -> None:
         )
         if (k + 1) % 1000 == 0:
             print(f"  {k + 1:,} cases in {time.perf_counter() - t0:.0f}s", flush=True)
+
+
+def build_cases(order_ids: list[int], combos: int) -> None:
+    """Cases on `order_ids` (PostgreSQL, copied orders whose k-th has the buyer and shop of the
+    (k % `combos`)-th): the first `combos` opened through the service (templates), the rest but one
+    copied from the template of their buyer and listing in bulk (`clone_cases`); the one left is
+    opened through the service after the copies and compared with a copy of the same template
+    (`same_case_rows`); the bench stops if they differ or the copy's evidence chain does not verify."""
+    from kameng.aftersales.models import RefundCase
+    from kameng.evidence.verify import verify
+    from kameng.orders.models import Order
+
+    templates, probe_order, targets = order_ids[:combos], order_ids[combos], order_ids[combos + 1 :]
+    t0 = time.perf_counter()
+    open_cases(templates)
+    t1 = time.perf_counter()
+    combo = {
+        pk: (buyer, listing)
+        for pk, buyer, listing in Order.objects.filter(pk__in=order_ids).values_list("pk", "buyer_id", "listing_id")
+    }
+    template_of = {
+        combo[order]: pk
+        for pk, order in RefundCase.objects.filter(order_id__in=templates).values_list("pk", "order_id")
+    }
+    pairs = [(order, template_of[combo[order]]) for order in targets]
+    copies = clone_cases(pairs)
+    t2 = time.perf_counter()
+    open_cases([probe_order])
+    probe = RefundCase.objects.get(order_id=probe_order).pk
+    copy = next(
+        case for case, (order, tmpl) in zip(copies, pairs, strict=True) if tmpl == template_of[combo[probe_order]]
+    )
+    problems = same_case_rows(probe, copy)
+    chain = verify(copy)
+    print(
+        f"opened {len(templates) + 1:,} cases through the service in {t1 - t0 + time.perf_counter() - t2:.0f}s, "
+        f"copied {len(copies):,} in bulk SQL in {t2 - t1:.0f}s; copy {copy} against case {probe} opened now: "
+        f"{problems or 'same rows'}; its evidence chain: {'verifies' if chain.ok else chain.problems}",
+        flush=True,
+    )
+    if problems or not chain.ok:
+        raise SystemExit("a copied case differs from one opened through the service")
+
+
+CASE_CHUNK = 2_000
+
+
+def clone_cases(pairs: list[tuple[int, int]]) -> list[int]:
+    """For each (order, template case), a copy of the case on that order under a new id (PostgreSQL);
+    the order has the template's buyer, shop and listing, and no case yet. Returns the new ids.
+
+    Each copy gets what `aftersales.services.open_case` writes (see CASE_CLONE_SQL): the case row
+    (its deadline), the `opened` event, its timers (the merchant deadline, its reminder and the
+    notify reminders, targets `case:<id>` and `case:<id>:<hours>`), the merchant's notice, the
+    order's escrow freeze (the order row, its `escrow_frozen` event, its release timer cancelled),
+    the shop's credit fact; the casecounts triggers add their rows themselves. The three system
+    evidence files are the template's texts with the order number replaced, appended through
+    `evidence.services.append_texts` (its chain, files and anchors) per copy in the chunk's
+    transaction. Then each shop's stored credit is recounted (`trust.services.refresh_shop`, what
+    the opening's `trust.refresh_shop` job does after its commit; its backing timer is not copied).
+    Not copied: the evidence analysis (`analyse_case`, the arbitrator's assist; a background job the
+    sweep's handlers never read): the copies have no EvidenceExtract or CaseAnalysis rows."""
+    from django.db import connection, transaction
+
+    from kameng.aftersales.models import RefundCase
+    from kameng.clock.services import now
+    from kameng.evidence.models import Evidence
+    from kameng.evidence.services import append_texts
+    from kameng.trust.services import refresh_shop
+
+    texts: dict[int, list] = {}  # template case → its system evidence: (category, filename, text, at)
+    for item in Evidence.objects.filter(case_id__in={tmpl for _, tmpl in pairs}).order_by("case_id", "seq"):
+        with item.file.open("rb") as fh:
+            texts.setdefault(item.case_id, []).append(
+                (item.category, item.filename, fh.read().decode("utf-8"), item.uploaded_at)
+            )
+    sql = case_clone_sql()
+    made: list[int] = []
+    for start in range(0, len(pairs), CASE_CHUNK):
+        chunk = pairs[start : start + CASE_CHUNK]
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute(
+                "SELECT nextval(pg_get_serial_sequence('aftersales_refundcase', 'id')) FROM generate_series(1, %s)",
+                [len(chunk)],
+            )
+            ids = [row[0] for row in c.fetchall()]
+            c.execute(
+                "CREATE TEMP TABLE case_map (new_id bigint PRIMARY KEY, tmpl bigint, order_id bigint) ON COMMIT DROP"
+            )
+            c.execute(
+                "INSERT INTO case_map SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])",
+                [ids, [tmpl for _, tmpl in chunk], [order for order, _ in chunk]],
+            )
+            c.execute(sql)
+            c.execute("SELECT new_id, tmpl, old_number, number FROM case_num ORDER BY new_id")
+            for new_id, tmpl, old_number, number in c.fetchall():
+                items = texts[tmpl]
+                append_texts(
+                    RefundCase(pk=new_id),
+                    [
+                        (cat, name.replace(old_number, number), text.replace(old_number, number))
+                        for cat, name, text, _ in items
+                    ],
+                    now=items[0][3],
+                    first=True,
+                )
+        made += ids
+    at = now()
+    for shop in sorted(set(RefundCase.objects.filter(pk__in=made).values_list("shop_id", flat=True))):
+        refresh_shop(shop, at)
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+    return made
+
+
+def case_clone_sql() -> str:
+    """CASE_CLONE_SQL with the column lists of the models as they are (a new column is copied too)."""
+    from kameng.aftersales.models import CaseEvent, Notification, RefundCase
+    from kameng.orders.models import Order, OrderEvent
+    from kameng.trust.models import CreditFact
+
+    def cols(model, alias: str, given: dict[str, str], skip: tuple = ("id",)) -> tuple[str, str]:
+        names = [f.column for f in model._meta.concrete_fields if f.column not in skip or f.column in given]
+        return ", ".join(names), ", ".join(given.get(n, f"{alias}.{n}") for n in names)
+
+    case_cols, case_vals = cols(RefundCase, "c", {"id": "n.new_id", "order_id": "n.order_id"})
+    event_cols, event_vals = cols(CaseEvent, "e", {"case_id": "n.new_id"})
+    oevent_cols, oevent_vals = cols(OrderEvent, "e", {"order_id": "n.order_id"})
+    fact_cols, fact_vals = cols(CreditFact, "f", {"key": "regexp_replace(f.key, '^case:\\d+', 'case:' || n.new_id)"})
+    note_cols, note_vals = cols(
+        Notification,
+        "x",
+        {
+            "case_id": "n.new_id",
+            "text": "replace(x.text, n.old_number, n.number)",
+            "params": "replace(x.params::text, n.old_number, n.number)::jsonb"
+            " || CASE WHEN x.params ? 'case' THEN jsonb_build_object('case', n.new_id) ELSE '{}' END",
+        },
+    )
+    order_set = ", ".join(
+        f"{f.column} = o.{f.column}" for f in Order._meta.concrete_fields if f.column not in ("id", "number")
+    )
+    return CASE_CLONE_SQL.format(**locals())
+
+
+# A copy's rows per template row: the template case's order (`tmpl_order`) is a copy of the same
+# bought order as the copy's, so its row after the freeze is the copy's but for the id and number.
+CASE_CLONE_SQL = """
+CREATE TEMP TABLE case_num ON COMMIT DROP AS
+  SELECT m.new_id, m.tmpl, m.order_id, c.order_id AS tmpl_order, c.created_at AS opened_at,
+         o.number AS old_number, t.number AS number
+  FROM case_map m JOIN aftersales_refundcase c ON c.id = m.tmpl
+  JOIN orders_order o ON o.id = c.order_id JOIN orders_order t ON t.id = m.order_id;
+INSERT INTO aftersales_refundcase ({case_cols})
+  SELECT {case_vals} FROM case_num n JOIN aftersales_refundcase c ON c.id = n.tmpl ORDER BY n.new_id;
+INSERT INTO aftersales_caseevent ({event_cols})
+  SELECT {event_vals} FROM case_num n JOIN aftersales_caseevent e ON e.case_id = n.tmpl ORDER BY n.new_id, e.id;
+INSERT INTO trust_creditfact ({fact_cols})
+  SELECT {fact_vals} FROM case_num n JOIN trust_creditfact f ON f.key = 'case:' || n.tmpl ORDER BY n.new_id, f.id;
+INSERT INTO orders_orderevent ({oevent_cols})
+  SELECT {oevent_vals} FROM case_num n JOIN orders_orderevent e ON e.order_id = n.tmpl_order AND e.at >= n.opened_at
+  ORDER BY n.new_id, e.id;
+UPDATE orders_order t SET {order_set} FROM case_num n JOIN orders_order o ON o.id = n.tmpl_order WHERE t.id = n.order_id;
+UPDATE timers_timer t SET status = s.status, ran_at = s.ran_at
+  FROM case_num n JOIN timers_timer s ON s.target = 'order:' || n.tmpl_order
+  WHERE t.target = 'order:' || n.order_id AND t.kind = s.kind;
+INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, created_at, ran_at)
+  SELECT t.kind, regexp_replace(t.target, '^case:\\d+', 'case:' || n.new_id), t.due_at, t.status, t.attempts,
+    t.last_error, t.created_at, t.ran_at
+  FROM case_num n JOIN timers_timer t ON t.target LIKE 'case:%' AND split_part(t.target, ':', 2) = n.tmpl::text
+  ORDER BY n.new_id, t.id;
+INSERT INTO aftersales_notification ({note_cols})
+  SELECT {note_vals} FROM case_num n JOIN aftersales_notification x ON x.case_id = n.tmpl ORDER BY n.new_id, x.id;
+"""
+
+
+def case_rows(case_id: int) -> dict:
+    """Every row the opening wrote for this case, with its ids, the order number and the instants
+    (from the case's) taken out, for `same_case_rows`: the case's own and its order's freeze (the
+    order row, its instants from the purchase's; its events since the opening; its timers' states;
+    its other rows are the purchase's, `order_rows`). The evidence files are compared by their text; the chain and anchors
+    are `evidence.verify`'s to check."""
+    from django.utils.timezone import localtime
+
+    from kameng.aftersales.models import CaseEvent, Notification, RefundCase
+    from kameng.evidence.models import ChainAnchor, Evidence
+    from kameng.orders.models import Order, OrderEvent
+    from kameng.timers.models import Timer
+    from kameng.trust.models import CreditFact
+
+    case = RefundCase.objects.select_related("order").get(pk=case_id)
+    at, number = case.created_at, case.order.number
+
+    def plain(value):
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", value):
+            value = datetime.fromisoformat(value)  # a notice's deadline, as its params keep it
+        if hasattr(value, "tzinfo"):
+            return ("+", (value - at).total_seconds())
+        if isinstance(value, str):
+            return re.sub(f"^case:{case_id}(:|$)", r"case:<id>\1", value.replace(number, "<number>"))
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    def rows(qs, *drop):
+        return [plain({k: v for k, v in row.items() if k not in ("id", *drop)}) for row in qs.order_by("id").values()]
+
+    def since(value, start):  # the order's own instants, from its purchase
+        return ("+", (value - start).total_seconds()) if hasattr(value, "tzinfo") else value
+
+    def text(item) -> str:
+        with item.file.open("rb") as fh:
+            return fh.read().decode("utf-8")
+
+    target = f"case:{case_id}"
+    evidence = Evidence.objects.filter(case_id=case_id).order_by("seq")
+    order = Order.objects.filter(pk=case.order_id).values()[0]
+    return {
+        "case": rows(RefundCase.objects.filter(pk=case_id), "order_id"),
+        "events": rows(CaseEvent.objects.filter(case_id=case_id), "case_id"),
+        # created_at: the notify reminders read the clock themselves, a moment after the opening's instant
+        "timers": rows(
+            Timer.objects.filter(target=target) | Timer.objects.filter(target__startswith=f"{target}:"), "created_at"
+        ),
+        "notices": [
+            # the text shows the deadline in minutes (the params keep it exactly): the copy's is its template's
+            {
+                **n,
+                "text": re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "<due>", n["text"]),
+                "params": {**n["params"], "case": n["params"].get("case") == case_id},
+            }
+            for n in rows(Notification.objects.filter(case_id=case_id), "case_id")
+        ],
+        "facts": rows(CreditFact.objects.filter(key=target)),
+        "evidence": rows(evidence, "case_id", "file", "sha256", "prev", "chain"),
+        # the transaction record shows the escrow freeze at the opening's instant, to the second
+        "texts": [plain(text(item).replace(f"{localtime(at):%Y-%m-%d %H:%M:%S}", "<opened>")) for item in evidence],
+        "anchors": rows(ChainAnchor.objects.filter(case_id=case_id), "case_id", "head", "mac"),
+        "order": {k: since(v, case.order.created_at) for k, v in order.items() if k not in ("id", "number")},
+        "order_events": rows(OrderEvent.objects.filter(order_id=case.order_id, at__gte=at), "order_id"),
+        "order_timers": list(
+            Timer.objects.filter(target=f"order:{case.order_id}").order_by("id").values("kind", "status")
+        ),
+    }
+
+
+def same_case_rows(opened: int, copied: int) -> list[str]:
+    """Where the rows of a copied case differ from those of one opened through the service."""
+    a, b = case_rows(opened), case_rows(copied)
+    return [f"{table}: {a[table]} != {b[table]}" for table in a if a[table] != b[table]]
 
 
 CLONE_CHUNK = 20_000
