@@ -240,9 +240,16 @@ def _transition(
 
 
 def _run(
-    case: RefundCase, action: str, actor: User | None, role: str | None, now: datetime, given: Mapping
+    case: RefundCase,
+    action: str,
+    actor: User | None,
+    role: str | None,
+    now: datetime,
+    given: Mapping,
+    facts: "_Facts | None" = None,
 ) -> RefundCase:
-    """One action on the locked case: its rows, its checks, its effects (the caller holds the transaction)."""
+    """One action on the locked case: its rows, its checks, its effects (the caller holds the transaction).
+    `facts`: what a batch of timers read for this case already (the order it locked)."""
     rows = lifecycle.rows_for(case.phase, action, role)
     if not rows:
         if actor is None:
@@ -251,7 +258,7 @@ def _run(
     if actor is None and _not_due_yet(case, action, now):
         return case
     attempt = Attempt(
-        case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), _Facts(case, actor)
+        case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), facts or _Facts(case, actor)
     )
     row = lifecycle.choose(rows, attempt)
     _apply(case, row, attempt, actor)
@@ -330,17 +337,15 @@ def _move(case: RefundCase, target: Phase, facts: "_Facts", now: datetime, state
 class _Facts:
     """What the table's guards and writes may ask the database, each asked at most once."""
 
-    def __init__(self, case: RefundCase, actor: User | None):
+    def __init__(self, case: RefundCase, actor: User | None, *, order: Order | None = None):
         self.case, self.actor = case, actor
-        self._order: Order | None = None
+        self._order: Order | None = order  # given: locked already, as order() locks it
         self._policy: Policy | None = None
 
     def order(self) -> Order:
         """The case's order, locked (only when money may move: the case row alone is locked first)."""
         if self._order is None:
-            self._order = (
-                Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer").get(pk=self.case.order_id)
-            )
+            self._order = _locked_orders().get(pk=self.case.order_id)
         return self._order
 
     def policy(self) -> Policy:
@@ -367,6 +372,10 @@ class _Facts:
         return {"items": items, "content": sent, "at": now.isoformat()}
 
 
+def _locked_orders() -> QuerySet[Order]:
+    return Order.objects.select_for_update(of=("self",)).select_related("shop", "buyer")
+
+
 def replacement_items(case: RefundCase, user: User) -> list[str] | None:
     """The keys a replacement sent, for those who may see the order's delivery (the parties); None
     for anyone else (staff see that a replacement was sent, not the secret)."""
@@ -376,12 +385,15 @@ def replacement_items(case: RefundCase, user: User) -> list[str] | None:
     return list(StockItem.objects.filter(pk__in=ids).order_by("id").values_list("secret", flat=True))
 
 
+LOCKED_WITH = ("order", "shop", "buyer", "shop__owner")  # what _lock reads with the case row
+
+
 def _lock(case: RefundCase | int, *, visible_to: User | None = None) -> RefundCase:
     """Lock the case row only (the order row is locked by _Facts.order when money may move).
     `visible_to`: only a case that user may see (`visible_cases`), else CASE_NOT_FOUND."""
     pk = case if isinstance(case, int) else case.pk
     cases = (RefundCase.objects if visible_to is None else visible_cases(visible_to)).select_for_update(of=("self",))
-    cases = cases.select_related("order", "shop", "buyer", "shop__owner")
+    cases = cases.select_related(*LOCKED_WITH)
     if visible_to is None:
         return cases.get(pk=pk)
     locked = cases.filter(pk=pk).first()
@@ -762,6 +774,51 @@ def expire(case_id: int, action: str, now: datetime) -> None:
 def expire_merchant_deadline(case_id: int, now: datetime) -> None:
     """Merchant silence is never rewarded: fast track refunds in full, anything else goes to arbitration."""
     expire(case_id, "merchant_timeout", now)
+
+
+def expire_merchant_deadlines(case_ids: list[int], now: datetime) -> list[int]:
+    """Timer, a sweep's merchant deadlines at once: `expire_merchant_deadline` for each case."""
+    return expire_many(case_ids, lifecycle.MERCHANT_DEADLINE, now)
+
+
+def expire_many(case_ids: list[int], deadline: Deadline, now: datetime) -> list[int]:
+    """Timer, a bite of one deadline's timers at once: `expire` for each of these cases, in the timers'
+    order, through the same `_run` (the same rows, checks and effects, so the same rows written in
+    the same order), with their case rows locked in one statement and the orders of the cases whose
+    row settles (money moves) in one more, both in id order — instead of two statements per case.
+    Returns the cases left to `expire` one by one (the sweeper runs those after these): one that is
+    not there (it raises there, and the sweep rolls back), and one whose order an earlier case of this
+    bite also holds (its order is read after that case wrote it). Runs inside the sweep's batch,
+    which rolls back and reruns its timers one by one if anything here raises."""
+    action = deadline.fires
+    with transaction.atomic(savepoint=False):
+        locking = RefundCase.objects.select_for_update(of=("self",)).select_related(*LOCKED_WITH)
+        cases = {case.pk: case for case in locking.filter(pk__in=case_ids).order_by("pk")}
+        left, moving, orders_taken = [], [], set()
+        for case_id in case_ids:
+            case = cases.get(case_id)
+            if case is None or case.order_id in orders_taken:
+                left.append(case_id)
+                continue
+            orders_taken.add(case.order_id)
+            moving.append(case)
+        settling = [case.order_id for case in moving if _settles(case, action, now)]
+        orders = {o.pk: o for o in _locked_orders().filter(pk__in=settling).order_by("pk")} if settling else {}
+        for case in moving:
+            # The row's cancel of this deadline's timer is the running timer's own, as one by one.
+            with timers.running(deadline.timer, f"case:{case.pk}"):
+                _run(case, action, None, Actor.SYSTEM, now, {}, _Facts(case, None, order=orders.get(case.order_id)))
+    return left
+
+
+def _settles(case: RefundCase, action: str, now: datetime) -> bool:
+    """Whether the system's `action` on the locked case moves money (its row settles), as `_run`
+    would choose the row: then `_Facts.order` would lock the case's order."""
+    rows = lifecycle.rows_for(case.phase, action, Actor.SYSTEM)
+    if not rows or _not_due_yet(case, action, now):
+        return False
+    attempt = Attempt(case, Actor.SYSTEM, None, now, lifecycle.clean(action, {}), _Facts(case, None))
+    return lifecycle.choose(rows, attempt).settle is not None
 
 
 def expire_buyer_deadline(case_id: int, now: datetime) -> None:

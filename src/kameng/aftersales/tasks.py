@@ -43,6 +43,13 @@ def remind_all(targets: list[str], now: datetime) -> list[str]:
     return [f"case:{pk}" for pk in left]
 
 
+@batch_handler(lifecycle.MERCHANT_TIMER)
+def expire_merchant_deadlines(targets: list[str], now: datetime) -> list[str]:
+    """A sweep's merchant deadlines together; the cases it leaves run through the kind's @handler."""
+    left = services.expire_merchant_deadlines([int(t.split(":", 1)[1]) for t in targets], now)
+    return [f"case:{pk}" for pk in left]
+
+
 @job("send_notification_email")
 def send_notification_email(to: str, subject: str, body: str) -> int:
     return send_mail(subject, body, None, [to], fail_silently=False)

@@ -16,8 +16,8 @@ belong in transaction.on_commit, which a rollback discards.
 import logging
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -75,6 +75,18 @@ def around_batch(context: Callable[[], AbstractContextManager]) -> None:
     """Run every batch's handlers inside `context()` (a higher app's per-batch memo of what its handlers read)."""
     if context not in AROUND_BATCH:
         AROUND_BATCH.append(context)
+
+
+@contextmanager
+def running(kind: str, target: str) -> Iterator[None]:
+    """A batch handler doing one target's work as the kind's @handler does it: inside this block
+    that work's cancel of the target's own timer is a no-op, as it is for the running handler (the
+    sweep marks the timer done as it commits)."""
+    _batch.running = (kind, target)
+    try:
+        yield
+    finally:
+        _batch.running = None
 
 
 def schedule(kind: str, target: str, due_at: datetime, *, now: datetime | None = None, replace: bool = True) -> Timer:

@@ -1,0 +1,196 @@
+"""The sweep's batch path for merchant deadlines writes exactly what the one-by-one path writes.
+
+One bite of due `case.merchant_deadline` timers is swept twice from the same start: with the batch
+handler, and (after rolling that back) with the one-by-one handler only. The cases: two fast-track
+ones (refunded in full: ledger, order, case closed, credit facts, notices), one too large for the
+fast track (to arbitration), one the merchant answered while its timer stayed armed (stale), and
+one of a second merchant with a webhook endpoint and a notification channel. Every row the sweep
+may write, and every job it queues, must be the same, ids aside. SQLite here; PostgreSQL in the CI pass.
+"""
+
+import json
+
+import pytest
+from django.db import transaction
+
+from kameng.aftersales import lifecycle
+from kameng.aftersales.models import CaseEvent, Notification, RefundCase
+from kameng.clock.services import advance as move_clock
+from kameng.clock.services import now as clock_now
+from kameng.ledger import services as ledger
+from kameng.ledger.models import Account, JournalEntry, Posting
+from kameng.notify.models import Channel, Dispatch, Endpoint, WebhookDelivery
+from kameng.orders.models import Order, OrderEvent
+from kameng.timers import jobs
+from kameng.timers import services as timers
+from kameng.timers.models import Timer, TimerStatus
+from kameng.trust.models import CreditFact, MerchantCredit
+
+H = 3600
+
+
+@pytest.fixture
+def cases(api, merchant, make_user, make_listing, buyer, fund, buy, open_case, act):
+    other = make_user("merchant")
+    res = api.post("/shops", {"name": "第二家小店", "description": "诚信经营"}, token=other.token)
+    assert res.status_code == 201, res.data
+    now = clock_now()
+    Endpoint.objects.create(
+        user=other, url="https://hooks.example.com/k", events=["refund.closed"], secret="whsec_x", created_at=now
+    )
+    Channel.objects.create(user=other, kind="json", url="json://hooks.example.com/c", created_at=now, updated_at=now)
+    fund(buyer, 200_000)
+    small = make_listing(merchant, stock=[f"A-{i}" for i in range(4)])
+    large = make_listing(merchant, price=30000, stock=["L-1"])  # over the fast track's ¥200
+    theirs = make_listing(other, stock=["B-1"])
+    opened = {
+        "fast": open_case(buy(buyer, small)),
+        "fast2": open_case(buy(buyer, small)),
+        "large": open_case(buy(buyer, large)),
+        "answered": open_case(buy(buyer, small)),
+        "theirs": open_case(buy(buyer, theirs)),
+    }
+    ids = {name: int(case["id"]) for name, case in opened.items()}
+    act(opened["answered"], "reject", merchant, {"reason": "激活码已核实可用，买家操作有误"})
+    # A stale deadline, as a sweeper that held it while the merchant answered leaves it.
+    timers.schedule(lifecycle.MERCHANT_TIMER, f"case:{ids['answered']}", clock_now(), now=clock_now())
+    move_clock(49 * H)  # past every merchant deadline (48 h)
+    return ids
+
+
+def _rows(queued: list) -> dict:
+    """Everything a swept merchant deadline may write or queue, without row ids."""
+    keys = dict(JournalEntry.objects.values_list("id", "idempotency_key"))
+    codes = dict(Account.objects.values_list("id", "code"))
+    dispatches = {d.pk: (d.event, d.title) for d in Dispatch.objects.all()}
+    deliveries = {d.pk: (d.endpoint_id, d.event) for d in WebhookDelivery.objects.all()}
+    by_id = {"notify.send": dispatches, "notify.deliver_webhook": deliveries}  # jobs named by a row's id
+    ordered = {  # the tables whose ids say the order rows were written in: rows by id, ids dropped
+        "case_events": [
+            (e.case_id, e.type, e.actor_id, e.actor_role, e.from_status, e.to_status, json.dumps(e.data), e.at)
+            for e in CaseEvent.objects.order_by("id")
+        ],
+        "order_events": [
+            (e.order_id, e.type, e.actor_id, e.actor_role, json.dumps(e.data, sort_keys=True), e.at)
+            for e in OrderEvent.objects.order_by("id")
+        ],
+        "entries": list(
+            JournalEntry.objects.order_by("id").values_list(
+                "idempotency_key", "kind", "memo", "order_id", "case_id", "actor", "created_at"
+            )
+        ),
+        "notifications": [  # notify() reads the clock as it writes (case notices take `now`): created_at aside
+            (n.user_id, n.case_id or 0, n.kind, n.text, n.template, repr(n.params), repr(n.delivered_to))
+            for n in Notification.objects.order_by("id")
+        ],
+        "credit_facts": list(
+            CreditFact.objects.order_by("id").values_list(
+                "shop_id", "kind", "at", "value", "category", "outcome", "key"
+            )
+        ),
+    }
+    return ordered | {
+        "cases": sorted(
+            (c.pk, c.status, c.phase, c.refunded_amount, c.resolution or "", c.closed_at, c.merchant_timed_out)
+            + (c.merchant_respond_by, c.decide_by)
+            for c in RefundCase.objects.all()
+        ),
+        "orders": sorted(Order.objects.values_list("id", "status", "escrow_status", "completed_at", "refunded_amount")),
+        "postings": sorted(
+            (keys[e], codes[a], amount)
+            for e, a, amount in Posting.objects.values_list("entry_id", "account_id", "amount")
+        ),
+        "accounts": sorted(Account.objects.values_list("code", "kind", "balance")),
+        "timers": sorted(Timer.objects.values_list("kind", "target", "status", "due_at", "ran_at", "attempts")),
+        "credit": sorted(MerchantCredit.objects.values_list("shop_id", "refresh_due_at")),
+        "dispatches": sorted(
+            Dispatch.objects.values_list("user_id", "kind", "channel_id", "event", "title", "body", "status")
+        ),
+        "webhooks": sorted(  # the payload as sent, less its timestamp: the clock's reading as it was queued
+            (endpoint, event, json.dumps({**json.loads(payload), "timestamp": None}, sort_keys=True))
+            for endpoint, event, payload in WebhookDelivery.objects.values_list("endpoint_id", "event", "payload")
+        ),
+        "jobs": sorted((name, by_id[name][args[0]] if name in by_id else args) for name, args in queued),
+    }
+
+
+def test_batched_merchant_deadlines_write_exactly_the_rows_of_one_by_one_deadlines(cases, monkeypatch):
+    ids = cases
+    monkeypatch.setattr(timers, "BATCH_SECONDS", 3600)  # one batch, however loaded the machine
+    queued: list = []
+    enqueue = jobs.enqueue
+
+    def recording_enqueue(name, *args, **options):
+        queued.append((name, args))
+        enqueue(name, *args, **options)
+
+    monkeypatch.setattr(jobs, "enqueue", recording_enqueue)
+    batched_calls = []
+    handle = timers.BATCH_HANDLERS[lifecycle.MERCHANT_TIMER]
+
+    def recording(targets, now):
+        left = handle(targets, now)
+        batched_calls.append((sorted(targets), sorted(left)))
+        return left
+
+    monkeypatch.setitem(timers.BATCH_HANDLERS, lifecycle.MERCHANT_TIMER, recording)
+    now = clock_now()
+    due = sorted(
+        Timer.objects.filter(kind=lifecycle.MERCHANT_TIMER, status="pending", due_at__lte=now).values_list(
+            "target", flat=True
+        )
+    )
+    with transaction.atomic():
+        assert timers.run_due_batch(now, 100)
+        batched = _rows(queued)
+        transaction.set_rollback(True)
+    queued.clear()
+    monkeypatch.delitem(timers.BATCH_HANDLERS, lifecycle.MERCHANT_TIMER)
+    assert timers.run_due_batch(now, 100)
+    one_by_one = _rows(queued)
+
+    # The batch handler had every due deadline and left none to the one-by-one path.
+    assert [(targets, left) for targets, left in batched_calls] == [(due, [])]
+    assert len(due) == 5
+    for name, rows in one_by_one.items():
+        assert batched[name] == rows, name
+    # And what both wrote is merchant silence's outcome.
+    case = {pk: (status, refunded) for pk, status, _, refunded, *_ in one_by_one["cases"]}
+    assert case[ids["fast"]] == case[ids["fast2"]] == ("closed", 9900)
+    assert case[ids["theirs"]] == ("closed", 9900)
+    assert case[ids["large"]] == ("in_arbitration", 0)
+    assert case[ids["answered"]][0] == "awaiting_buyer"
+    assert [k for k, *_ in one_by_one["entries"]].count(f"refund:case:{ids['fast']}") == 1
+    assert {kind for _, kind, *_ in one_by_one["credit_facts"]} >= {"timeout"}
+    assert {event for _, event, _ in one_by_one["webhooks"]} == {"refund.closed"}
+    assert one_by_one["dispatches"]
+    assert not any(
+        kind == lifecycle.MERCHANT_TIMER and status == TimerStatus.PENDING
+        for kind, _, status, *_ in one_by_one["timers"]
+    )
+    assert ledger.check().ok
+
+
+def test_a_failing_case_in_the_bite_does_not_lose_the_others(cases, monkeypatch):
+    """A deadline that raises rolls the batch back; the sweep then runs its timers one by one: the
+    failing one backs off alone, every other case moves on."""
+    from kameng.aftersales import services
+
+    ids = cases
+    broken = ids["fast2"]
+
+    def refuse(event):
+        if event.case_id == broken and event.type == "merchant_timeout":
+            raise RuntimeError("a listener refuses this case")
+
+    monkeypatch.setattr(services, "_listeners", [*services._listeners, refuse])
+    timers.sweep(clock_now())
+
+    timer = Timer.objects.get(kind=lifecycle.MERCHANT_TIMER, target=f"case:{broken}")
+    assert (timer.status, timer.attempts) == (TimerStatus.PENDING, 1) and "refuses" in timer.last_error
+    assert RefundCase.objects.get(pk=broken).status == "awaiting_merchant"
+    assert not JournalEntry.objects.filter(idempotency_key=f"refund:case:{broken}").exists()
+    for name in ("fast", "theirs"):
+        assert RefundCase.objects.get(pk=ids[name]).status == "closed", name
+    assert RefundCase.objects.get(pk=ids["large"]).status == "in_arbitration"
+    assert ledger.check().ok
