@@ -1,7 +1,8 @@
 """The sweep's batch path for merchant deadlines writes exactly what the one-by-one path writes.
 
-One bite of due `case.merchant_deadline` timers is swept twice from the same start: with the batch
-handler, and (after rolling that back) with the one-by-one handler only. The cases: two fast-track
+One bite of due `case.merchant_deadline` timers is swept three times from the same start: with the
+batch handler, (after rolling that back) with the one-by-one handler only in one batch, and with
+each timer in a transaction of its own (`run_one_due`, no per-batch memo). The cases: two fast-track
 ones (refunded in full: ledger, order, case closed, credit facts, notices), one too large for the
 fast track (to arbitration), one the merchant answered while its timer stayed armed (stale), and
 one of a second merchant with a webhook endpoint and a notification channel. Every row the sweep
@@ -146,8 +147,16 @@ def test_batched_merchant_deadlines_write_exactly_the_rows_of_one_by_one_deadlin
         transaction.set_rollback(True)
     queued.clear()
     monkeypatch.delitem(timers.BATCH_HANDLERS, lifecycle.MERCHANT_TIMER)
-    assert timers.run_due_batch(now, 100)
+    with transaction.atomic():
+        assert timers.run_due_batch(now, 100)
+        in_a_batch = _rows(queued)  # one by one, in the sweep's batch (its per-batch memos: policy, credit rows)
+        transaction.set_rollback(True)
+    queued.clear()
+    while timers.run_one_due(now):  # and each in a transaction of its own, without them
+        pass
     one_by_one = _rows(queued)
+    for name, rows in one_by_one.items():
+        assert in_a_batch[name] == rows, name
 
     # The batch handler had every due deadline and left none to the one-by-one path.
     assert [(targets, left) for targets, left in batched_calls] == [(due, [])]
