@@ -632,9 +632,11 @@ def main() -> dict:
 
         for k in range(1, len(rounds)):  # later rounds fall due 72 h apart, after the merchant deadlines
             ids = built[k * args.orders : (k + 1) * args.orders]
-            Timer.objects.filter(kind=RELEASE_TIMER, target__in=[f"order:{i}" for i in ids]).update(
-                due_at=F("due_at") + timedelta(hours=72 * k)
-            )
+            for start in range(0, len(ids), 20_000):  # PostgreSQL takes at most 65,535 parameters a statement
+                targets = [f"order:{i}" for i in ids[start : start + 20_000]]
+                Timer.objects.filter(kind=RELEASE_TIMER, target__in=targets).update(
+                    due_at=F("due_at") + timedelta(hours=72 * k)
+                )
         steps = [("releases", 25, rounds[0]), ("merchant deadlines", 24, rounds[0])]
         steps += [(f"releases, round {k + 1}", 72 if k > 1 else 48, n) for k, n in enumerate(rounds) if k]
         results = {}
