@@ -146,6 +146,58 @@ def test_appending_texts_together_writes_the_rows_files_and_anchors_of_appending
     assert [a["mac"] for a in anchors] == [anchor_mac(int(case["id"]), r["seq"], r["chain"]) for r in rows]
 
 
+def test_appending_texts_writes_the_extract_the_assist_would_read_from_each_stored_file(case):
+    """append_texts stores each file's EvidenceExtract with it (the analysis job after the opening
+    reads nothing back); it must be the row extract_item writes from the stored bytes: every field
+    but the ids and the instant, for plain text, markup, control characters, nothing, and a text
+    longer than the assist keeps."""
+    from django.db import transaction
+
+    from kameng.aftersales.models import RefundCase
+    from kameng.arbitration.assist import extract_item
+    from kameng.clock.services import now as clock_now
+    from kameng.evidence.models import EvidenceExtract
+    from kameng.evidence.services import append_texts
+    from kameng.evidence.uploads import MAX_TEXT_CHARS
+
+    texts = [
+        ("listing", "plain.txt", "商品快照\n100%稳定激活\n"),
+        ("transaction", "markup.txt", "<html><body>订单</body></html>"),
+        ("communication", "controls.txt", "买家：\x07你好\x1b[0m"),
+        ("problem", "empty.txt", ""),
+        ("problem", "long.txt", "码" * (MAX_TEXT_CHARS + 5) + "尾"),
+        ("problem", "wide.txt", "😀" * (MAX_TEXT_CHARS + 1)),
+    ]
+    fields = ("status", "text_source", "text", "frames", "error", "engine", "preview")
+
+    class Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():  # rolled back: the case keeps its own chain
+            target = RefundCase.objects.select_for_update().get(pk=case["id"])
+            items = append_texts(target, texts, now=clock_now())
+            written = list(EvidenceExtract.objects.filter(evidence__in=items).order_by("evidence__seq").values(*fields))
+            EvidenceExtract.objects.filter(evidence__in=items).delete()
+            read = [extract_item(item) for item in items]
+            read_back = [{f: getattr(e, f).name if f == "preview" else getattr(e, f) for f in fields} for e in read]
+            raise Undo
+    except Undo:
+        pass
+    assert written == [{**r, "preview": r["preview"] or ""} for r in read_back]
+    assert [len(w["text"]) for w in written[-2:]] == [MAX_TEXT_CHARS, MAX_TEXT_CHARS]
+    assert all(w["status"] == "done" and w["text_source"] == "text" for w in written)
+
+
+def test_the_opening_leaves_nothing_for_the_assist_to_read_back(case):
+    """The three system files of the opening come with their extracts: analyse_case reads no file."""
+    from kameng.evidence.models import EvidenceExtract
+
+    system = [e["id"] for e in case["evidence"] if e["source"] == "system"]
+    extracts = EvidenceExtract.objects.filter(evidence_id__in=system)
+    assert sorted(str(pk) for pk in extracts.values_list("evidence_id", flat=True)) == sorted(system)
+
+
 def test_the_opening_writes_the_system_files_as_the_first_three_links_of_the_chain(case):
     from kameng.evidence.models import ChainAnchor
 

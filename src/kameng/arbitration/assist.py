@@ -24,14 +24,13 @@ from kameng.aftersales.models import RefundCase
 from kameng.clock.services import now as clock_now
 from kameng.evidence.models import CaseAnalysis, Evidence, EvidenceExtract, ImageHash
 from kameng.evidence.services import GENESIS
-from kameng.evidence.uploads import IMAGE_TYPES, VIDEO_TYPES, text_encoding
+from kameng.evidence.uploads import IMAGE_TYPES, MAX_TEXT_CHARS, VIDEO_TYPES, extract_text
 from kameng.orders.models import Order
 
 from . import media, ocr, rules
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 200_000
 NEAR_DHASH = 5  # bits of 64: within this the 64-bit hashes are candidates (six bands find them)
 NEAR_FINE = 26  # bits of 256: within this a candidate is the same picture (resized, recompressed)
 DISTINCT_FRAME = 6  # video frames further apart than this show different screens (operation)
@@ -87,8 +86,7 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
         if item.content_type == "text/plain":
             with item.file.open("rb") as fh:
                 data = fh.read(MAX_TEXT_CHARS * 4)
-            encoding = text_encoding(data, complete=False) or "utf-8"
-            values.update(text_source="text", text=data.decode(encoding, errors="replace")[:MAX_TEXT_CHARS])
+            values.update(text_source="text", text=extract_text(data))
         elif item.content_type in IMAGE_TYPES:
             with item.file.open("rb") as fh:
                 image = media.open_image(fh)

@@ -11,8 +11,8 @@ from django.db import transaction
 
 from kameng.errors import DomainError, Error
 
-from .models import ChainAnchor, Evidence
-from .uploads import EXTENSIONS
+from .models import ChainAnchor, Evidence, EvidenceExtract
+from .uploads import EXTENSIONS, extract_text
 
 GENESIS = "0" * 64
 CATEGORIES = ("listing", "transaction", "communication", "problem")
@@ -120,11 +120,15 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
     """Several text files, each (category, filename, text), appended to the chain at once: the same
     rows, files and anchors `append_text` writes one by one (tests/evidence/test_chain.py compares
     them), in two INSERTs instead of three statements per file. `first`: the caller created the case
-    in this transaction, so its chain starts at the genesis (nothing to read)."""
+    in this transaction, so its chain starts at the genesis (nothing to read).
+
+    Each file's EvidenceExtract is written with it, in a third INSERT: the row the assist's
+    `extract_item` would write after reading the file back from storage (the same `extract_text`),
+    so the analysis job that follows the commit finds these items read."""
     assert transaction.get_connection().in_atomic_block
     last = None if first else Evidence.objects.filter(case=case).order_by("-seq").first()
     prev, seq = (last.chain, last.seq) if last else (GENESIS, 0)
-    items = []
+    items, extracts = [], []
     for category, filename, text in texts:
         data = text.encode("utf-8")
         seq += 1
@@ -145,6 +149,9 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
         item.chain = prev = chain_link(item.prev, item.sha256, chain_meta(item))
         item.file.save(f"{uuid.uuid4().hex}.{EXTENSIONS.get(item.content_type, 'bin')}", ContentFile(data), save=False)
         items.append(item)
+        extracts.append(
+            EvidenceExtract(evidence=item, status="done", text_source="text", text=extract_text(data), analysed_at=now)
+        )
     Evidence.objects.bulk_create(items)
     ChainAnchor.objects.bulk_create(
         [
@@ -158,6 +165,7 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
             for item in items
         ]
     )
+    EvidenceExtract.objects.bulk_create(extracts)
     return items
 
 

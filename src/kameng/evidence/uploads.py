@@ -327,6 +327,19 @@ def text_encoding(data: bytes, *, complete: bool = True) -> str | None:
     return None
 
 
+MAX_TEXT_CHARS = 200_000  # the characters of one item's text the assist keeps (EvidenceExtract.text)
+
+
+def extract_text(data: bytes) -> str:
+    """The text the assist keeps of a text file: its first MAX_TEXT_CHARS characters, read in the
+    encoding `text_encoding` finds in the first MAX_TEXT_CHARS * 4 bytes (UTF-8 when none fits).
+    The one reading of it, whether the file was just written (`services.append_texts`) or is read
+    back from storage (kameng.arbitration.assist)."""
+    sample = data[: MAX_TEXT_CHARS * 4]
+    encoding = text_encoding(sample, complete=False) or "utf-8"
+    return sample.decode(encoding, errors="replace")[:MAX_TEXT_CHARS]
+
+
 def _decode(data: bytes, encoding: str, complete: bool) -> str | None:
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
