@@ -151,3 +151,25 @@ def test_an_action_reads_its_case_once_and_hides_a_case_the_caller_may_not_see(
         act(case, "accept", merchant)
     assert len(_statements(accepting, 'FROM "aftersales_refundcase"')) == 1
     assert len(_statements(accepting, 'FROM "notify_endpoint"')) == 1
+
+
+def test_the_opening_reads_its_order_once_locked_and_hides_an_order_the_buyer_may_not_see(
+    api, buyer, make_user, delivered_order
+):
+    body = {"order": delivered_order["id"], "reason": "defective", "description": "激活码无效", "amount": 100}
+    other = make_user("buyer")
+    for user, order in ((other, delivered_order["id"]), (buyer, "x"), (buyer, "999999")):
+        res = api.post("/refunds", {**body, "order": order}, token=user.token)
+        assert res.status_code == 404, res.data
+        assert res.data["error"]["code"] == "not_found"
+        assert res.data["error"]["message"] == "订单不存在"  # ORDER_NOT_FOUND, as get_order_for answers
+    # the order is looked up before the input is checked, as before
+    res = api.post("/refunds", {**body, "reason": "nonsense"}, token=other.token)
+    assert res.status_code == 404
+    assert not RefundCase.objects.exists()
+    with CaptureQueriesContext(connection) as opening:
+        res = api.post("/refunds", body, token=buyer.token)
+    assert res.status_code == 201, res.data
+    reads = _statements(opening, 'FROM "orders_order"')
+    assert len(reads) == 1
+    assert "FOR UPDATE" in reads[0] or connection.vendor != "postgresql"

@@ -567,22 +567,19 @@ def open_case_with_rows(
     """`open_case`, returning the evidence and events it wrote as well (the API's answer shows them)."""
     if acting_user.role != Role.BUYER:
         raise DomainError(Error.CASE_BUYER_ONLY)
-    order = orders.get_order_for(order_id, acting_user)
-    if reason not in Reason.values:
-        raise DomainError(Error.CASE_REASON_INVALID, param="reason")
-    description = (description or "").strip()
-    if not description or len(description) > 5000:
-        raise DomainError(Error.CASE_DESCRIPTION_INVALID, param="description")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise DomainError(Error.CASE_AMOUNT_INVALID, param="amount")
     now = now or clock_now()
     policy = get_policy()
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("shop", "buyer", "listing_version")
-            .get(pk=order.pk)
-        )
+        # One locked read that is also the visibility check (404 for another buyer's order), then the
+        # input's checks in the contract's order.
+        order = orders.lock_order_for(order_id, acting_user, "shop__owner", "buyer", "listing_version")
+        if reason not in Reason.values:
+            raise DomainError(Error.CASE_REASON_INVALID, param="reason")
+        description = (description or "").strip()
+        if not description or len(description) > 5000:
+            raise DomainError(Error.CASE_DESCRIPTION_INVALID, param="description")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise DomainError(Error.CASE_AMOUNT_INVALID, param="amount")
         if reason == Reason.RECLAIMED:  # 找回包赔: its own window, the warranty
             if order.warranty_until is None or now > order.warranty_until:
                 raise DomainError(Error.CASE_RECLAIM_OUTSIDE_WARRANTY)
