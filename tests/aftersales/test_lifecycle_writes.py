@@ -173,3 +173,46 @@ def test_the_opening_reads_its_order_once_locked_and_hides_an_order_the_buyer_ma
     reads = _statements(opening, 'FROM "orders_order"')
     assert len(reads) == 1
     assert "FOR UPDATE" in reads[0] or connection.vendor != "postgresql"
+
+
+def test_a_settlement_stores_the_order_once_with_the_events_and_timer_of_its_two_moves(
+    api, buyer, merchant, delivered_order, open_case, act
+):
+    """Accepting refunds the order and then unfreezes (here: settles) its escrow, two moves of the
+    orders table; their events are the same two rows, and the order's row is written once."""
+    from kameng.orders.models import Order, OrderEvent
+
+    case = open_case(delivered_order)
+    order_id = int(delivered_order["id"])
+    before = set(OrderEvent.objects.filter(order_id=order_id).values_list("id", flat=True))
+    with CaptureQueriesContext(connection) as accepting:
+        act(case, "accept", merchant)
+    assert len(_statements(accepting, 'UPDATE "orders_order"')) == 1
+    assert not _statements(accepting, 'FROM "policy_policysetting"')  # closing arms no deadline
+    new = OrderEvent.objects.filter(order_id=order_id).exclude(id__in=before).order_by("id")
+    assert [(e.type, e.actor_role) for e in new] == [("refunded", "system"), ("escrow_closed", "system")]
+    assert new[0].data == {"amount": delivered_order["amount"], "advanced": 0, "case": int(case["id"])}
+    order = Order.objects.get(pk=order_id)
+    assert (order.status, order.escrow_status, order.refunded_amount) == ("refunded", "refunded", order.amount)
+    assert order.completed_at == new[1].at
+
+
+def test_a_partial_settlement_stores_the_order_once_and_arms_its_release_again(
+    api, buyer, merchant, delivered_order, open_case, act
+):
+    from kameng.orders.lifecycle import RELEASE_TIMER
+    from kameng.orders.models import Order, OrderEvent
+
+    order_id = int(delivered_order["id"])
+    case = open_case(delivered_order)
+    act(case, "offer", merchant, {"amount": 100})
+    before = set(OrderEvent.objects.filter(order_id=order_id).values_list("id", flat=True))
+    with CaptureQueriesContext(connection) as accepting:
+        act(case, "accept_offer", buyer)
+    assert len(_statements(accepting, 'UPDATE "orders_order"')) == 1
+    new = OrderEvent.objects.filter(order_id=order_id).exclude(id__in=before).order_by("id")
+    assert [e.type for e in new] == ["refunded", "escrow_unfrozen"]
+    order = Order.objects.get(pk=order_id)
+    assert (order.status, order.escrow_status, order.refunded_amount) == ("delivered", "held", 100)
+    pending = Timer.objects.filter(kind=RELEASE_TIMER, target=f"order:{order_id}", status="pending")
+    assert list(pending.values_list("due_at", flat=True)) == [order.release_at]

@@ -12,6 +12,7 @@ moment (the demo's overdue case is told days ago).
 
 import hashlib
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -257,11 +258,13 @@ def _run(
         raise DomainError(Error.CASE_ACTION_NOT_ALLOWED)
     if actor is None and _not_due_yet(case, action, now):
         return case
-    attempt = Attempt(
-        case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), facts or _Facts(case, actor)
-    )
+    facts = facts or _Facts(case, actor)
+    attempt = Attempt(case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), facts)
     row = lifecycle.choose(rows, attempt)
-    _apply(case, row, attempt, actor)
+    # A settlement refunds the order and then, closing the case, unfreezes its escrow: the order's row
+    # is stored once for both, when the row has applied (orders.one_write; the events are the same).
+    with orders.one_write(facts.order()) if row.settle else nullcontext():
+        _apply(case, row, attempt, actor)
     return case
 
 
@@ -306,7 +309,8 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
     if row.gathers_chat:
         add_fresh_chat_log(case, a.now)
     if entering is not None:
-        _arm(case, entering, a.now, facts.policy())
+        if entering.deadline is not None:  # the policy only when there is a deadline to arm (not on closing)
+            _arm(case, entering, a.now, facts.policy())
         if row.settle:
             orders.unfreeze_escrow(facts.order(), a.now)
         for notice in entering.notices:

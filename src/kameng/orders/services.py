@@ -7,6 +7,8 @@ order's events and arm or cancel the deadline's timer.
 """
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -117,6 +119,29 @@ class Pending:
         order.save(update_fields=sorted(self.fields))
 
 
+_UNSAVED = "_fields_to_store"  # on an order inside `one_write`: the fields its transitions changed
+
+
+@contextmanager
+def one_write(order: Order) -> Iterator[Order]:
+    """The transitions of the locked `order` inside the block store its row once, when the block ends,
+    instead of once each (a case's settlement: the refund, then the case closing). Each still writes
+    its events, entries and timers as it runs and sets its fields on `order`; only the UPDATE of the
+    order's row waits, so nothing inside the block may read that row back from the database. Nested
+    blocks on the same order leave the write to the outer one."""
+    if _UNSAVED in order.__dict__:
+        yield order
+        return
+    unsaved: set[str] = set()
+    order.__dict__[_UNSAVED] = unsaved
+    try:
+        yield order
+    finally:
+        del order.__dict__[_UNSAVED]
+    if unsaved:  # not on an exception: the transaction is rolled back anyway
+        order.save(update_fields=sorted(unsaved))
+
+
 def transition(
     order: Order,
     event: Event,
@@ -149,10 +174,13 @@ def transition(
         if not _apply(effect, order, user, now, move, changed, held):
             return False  # posted before: nothing moves twice, nothing changes
     _enter(order, row)
-    if pending is None:
-        order.save(update_fields=["status", "escrow_status", *changed.fields])
-    else:
+    unsaved = order.__dict__.get(_UNSAVED)
+    if pending is not None:
         pending.fields.update(("status", "escrow_status", *changed.fields))
+    elif unsaved is not None:  # inside one_write: stored when its block ends
+        unsaved.update(("status", "escrow_status", *changed.fields))
+    else:
+        order.save(update_fields=["status", "escrow_status", *changed.fields])
     escrow_account = held.get(ledger.escrow_code(order.pk))
     if escrow_account is not None:  # what the answer shows (escrow_balance), known without reading it back
         order.__dict__["escrow_balance"] = escrow_account.balance
