@@ -21,8 +21,8 @@ two sweepers sweep the second round.
 On PostgreSQL most orders and cases are copies made in bulk SQL of a few bought or opened through
 the services (`clone_orders`, `clone_cases`); one more of each, made through the service after the
 copies, is compared with a copy row by row (`same_rows`, `same_case_rows`; the copied case's evidence
-chain is verified too), and the bench stops if they differ. The copied cases' evidence is not
-analysed (the arbitrator's assist, `analyse_case`; the sweep never reads it).
+chain is verified too), and the bench stops if they differ. The `analyse_case` job (the
+arbitrator's assist; the sweep never reads it) is not run over the copied cases.
 """
 
 import argparse
@@ -212,11 +212,11 @@ def clone_cases(pairs: list[tuple[int, int]]) -> list[int]:
     order's escrow freeze (the order row, its `escrow_frozen` event, its release timer cancelled),
     the shop's credit fact; the casecounts triggers add their rows themselves. The three system
     evidence files are the template's texts with the order number replaced, appended through
-    `evidence.services.append_texts` (its chain, files and anchors) per copy in the chunk's
-    transaction. Then each shop's stored credit is recounted (`trust.services.refresh_shop`, what
-    the opening's `trust.refresh_shop` job does after its commit; its backing timer is not copied).
-    Not copied: the evidence analysis (`analyse_case`, the arbitrator's assist; a background job the
-    sweep's handlers never read): the copies have no EvidenceExtract or CaseAnalysis rows."""
+    `evidence.services.append_texts` (its chain, files, anchors and the files' EvidenceExtract rows)
+    per copy in the chunk's transaction. Then each shop's stored credit is recounted
+    (`trust.services.refresh_shop`, what the opening's `trust.refresh_shop` job does after its
+    commit; its backing timer is not copied). Not run over the copies: the `analyse_case` job (the
+    arbitrator's assist, a background job the sweep's handlers never read): they have no CaseAnalysis."""
     from django.db import connection, transaction
 
     from kameng.aftersales.models import RefundCase
