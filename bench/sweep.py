@@ -348,21 +348,12 @@ def case_rows(case_id: int) -> dict:
     case = RefundCase.objects.select_related("order").get(pk=case_id)
     at, number = case.created_at, case.order.number
 
-    def plain(value):
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", value):
-            value = datetime.fromisoformat(value)  # a notice's deadline, as its params keep it
-        if hasattr(value, "tzinfo"):
-            return ("+", (value - at).total_seconds())
-        if isinstance(value, str):
-            return re.sub(f"^case:{case_id}(:|$)", r"case:<id>\1", value.replace(number, "<number>"))
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value
+    def strip_ids(value: str):
+        if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", value):
+            return datetime.fromisoformat(value)  # a notice's deadline, as its params keep it
+        return re.sub(f"^case:{case_id}(:|$)", r"case:<id>\1", value.replace(number, "<number>"))
 
-    def rows(qs, *drop):
-        return [plain({k: v for k, v in row.items() if k not in ("id", *drop)}) for row in qs.order_by("id").values()]
+    plain, rows = _normaliser(at, strip_ids)
 
     def since(value, start):  # the order's own instants, from its purchase
         return ("+", (value - start).total_seconds()) if hasattr(value, "tzinfo") else value
@@ -502,6 +493,28 @@ INSERT INTO aftersales_notification (kind, text, created_at, read_at, user_id, c
 """
 
 
+def _normaliser(at, strip_ids):
+    """`plain(value)`: a row's value with its instants as seconds from `at` and its strings through
+    `strip_ids` (which takes out ids and numbers; it may turn a string into an instant), nested dicts and
+    lists too; `rows(queryset, *drop)`: every row in id order, plain, without its id and `drop`."""
+
+    def plain(value):
+        if isinstance(value, str):
+            value = strip_ids(value)
+        if hasattr(value, "tzinfo"):
+            return ("+", (value - at).total_seconds())
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    def rows(qs, *drop):
+        return [plain({k: v for k, v in row.items() if k not in ("id", *drop)}) for row in qs.order_by("id").values()]
+
+    return plain, rows
+
+
 def order_rows(order_id: int) -> dict:
     """Every row a purchase wrote for this order, with its id, number and instant taken out (for `same_rows`)."""
     from kameng.aftersales.models import Notification
@@ -513,20 +526,11 @@ def order_rows(order_id: int) -> dict:
     order = Order.objects.get(pk=order_id)
     at, number = order.created_at, order.number
 
-    def plain(value):
-        if hasattr(value, "tzinfo"):
-            return ("+", (value - at).total_seconds())
-        if isinstance(value, str):
-            value = value.replace(number, "<number>").replace(f"order:{order_id}", "order:<id>")
-            return re.sub(f":{order_id}$", ":<id>", value)
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value
+    def strip_ids(value: str) -> str:
+        value = value.replace(number, "<number>").replace(f"order:{order_id}", "order:<id>")
+        return re.sub(f":{order_id}$", ":<id>", value)
 
-    def rows(qs, *drop):
-        return [plain({k: v for k, v in row.items() if k not in ("id", *drop)}) for row in qs.order_by("id").values()]
+    plain, rows = _normaliser(at, strip_ids)
 
     entries = JournalEntry.objects.filter(order_id=order_id)
     return {

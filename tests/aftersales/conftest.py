@@ -139,3 +139,19 @@ def clock_at(advance):
         return now()
 
     return set_
+
+
+@pytest.fixture
+def queued_jobs(monkeypatch) -> list:
+    """Every background job enqueued during the test, as (name, args), in order; the jobs still run."""
+    from kameng.timers import jobs
+
+    queued: list = []
+    enqueue = jobs.enqueue
+
+    def recording_enqueue(name, *args, **options):
+        queued.append((name, args))
+        enqueue(name, *args, **options)
+
+    monkeypatch.setattr(jobs, "enqueue", recording_enqueue)
+    return queued

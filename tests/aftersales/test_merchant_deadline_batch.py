@@ -22,7 +22,6 @@ from kameng.ledger import services as ledger
 from kameng.ledger.models import Account, JournalEntry, Posting
 from kameng.notify.models import Channel, Dispatch, Endpoint, WebhookDelivery
 from kameng.orders.models import Order, OrderEvent
-from kameng.timers import jobs
 from kameng.timers import services as timers
 from kameng.timers.models import Timer, TimerStatus
 from kameng.trust.models import CreditFact, MerchantCredit
@@ -115,17 +114,10 @@ def _rows(queued: list) -> dict:
     }
 
 
-def test_batched_merchant_deadlines_write_exactly_the_rows_of_one_by_one_deadlines(cases, monkeypatch):
+def test_batched_merchant_deadlines_write_exactly_the_rows_of_one_by_one_deadlines(cases, monkeypatch, queued_jobs):
     ids = cases
     monkeypatch.setattr(timers, "BATCH_SECONDS", 3600)  # one batch, however loaded the machine
-    queued: list = []
-    enqueue = jobs.enqueue
-
-    def recording_enqueue(name, *args, **options):
-        queued.append((name, args))
-        enqueue(name, *args, **options)
-
-    monkeypatch.setattr(jobs, "enqueue", recording_enqueue)
+    queued = queued_jobs
     batched_calls = []
     handle = timers.BATCH_HANDLERS[lifecycle.MERCHANT_TIMER]
 

@@ -22,7 +22,6 @@ from kameng.clock.services import advance as move_clock
 from kameng.clock.services import now as clock_now
 from kameng.notify.listeners import DEADLINE_TIMER
 from kameng.notify.models import Channel, Dispatch
-from kameng.timers import jobs
 from kameng.timers import services as timers
 from kameng.timers.models import Timer
 
@@ -89,17 +88,10 @@ def _rows(queued: list) -> dict:
     }
 
 
-def test_batched_reminders_write_exactly_the_rows_of_one_by_one_reminders(cases, monkeypatch):
+def test_batched_reminders_write_exactly_the_rows_of_one_by_one_reminders(cases, monkeypatch, queued_jobs):
     ids = cases
     monkeypatch.setattr(timers, "BATCH_SECONDS", 3600)  # one batch, however loaded the machine
-    queued: list = []
-    enqueue = jobs.enqueue
-
-    def recording_enqueue(name, *args, **options):
-        queued.append((name, args))
-        enqueue(name, *args, **options)
-
-    monkeypatch.setattr(jobs, "enqueue", recording_enqueue)
+    queued = queued_jobs
     batched_calls = []
     for kind in REMINDER_KINDS:
 
