@@ -155,3 +155,32 @@ def queued_jobs(monkeypatch) -> list:
 
     monkeypatch.setattr(jobs, "enqueue", recording_enqueue)
     return queued
+
+
+def record_batches(monkeypatch, kinds) -> list:
+    """Wrap the batch handlers of `kinds`: each call's (sorted targets, sorted targets left) is recorded."""
+    from kameng.timers import services as timers
+
+    calls: list = []
+    for kind in kinds:
+
+        def recording(targets, now, handle=timers.BATCH_HANDLERS[kind]):
+            left = handle(targets, now)
+            calls.append((sorted(targets), sorted(left)))
+            return left
+
+        monkeypatch.setitem(timers.BATCH_HANDLERS, kind, recording)
+    return calls
+
+
+def one_batch_rolled_back(now, read):
+    """Run one sweep batch at `now`, return `read()` of what it wrote, and roll it all back."""
+    from django.db import transaction
+
+    from kameng.timers import services as timers
+
+    with transaction.atomic():
+        assert timers.run_due_batch(now, 100)
+        seen = read()
+        transaction.set_rollback(True)
+    return seen

@@ -12,7 +12,6 @@ may write, and every job it queues, must be the same, ids aside. SQLite here; Po
 import json
 
 import pytest
-from django.db import transaction
 
 from kameng.aftersales import lifecycle
 from kameng.aftersales.models import CaseEvent, Notification, RefundCase
@@ -25,6 +24,8 @@ from kameng.orders.models import Order, OrderEvent
 from kameng.timers import services as timers
 from kameng.timers.models import Timer, TimerStatus
 from kameng.trust.models import CreditFact, MerchantCredit
+
+from .conftest import one_batch_rolled_back, record_batches
 
 H = 3600
 
@@ -118,31 +119,18 @@ def test_batched_merchant_deadlines_write_exactly_the_rows_of_one_by_one_deadlin
     ids = cases
     monkeypatch.setattr(timers, "BATCH_SECONDS", 3600)  # one batch, however loaded the machine
     queued = queued_jobs
-    batched_calls = []
-    handle = timers.BATCH_HANDLERS[lifecycle.MERCHANT_TIMER]
-
-    def recording(targets, now):
-        left = handle(targets, now)
-        batched_calls.append((sorted(targets), sorted(left)))
-        return left
-
-    monkeypatch.setitem(timers.BATCH_HANDLERS, lifecycle.MERCHANT_TIMER, recording)
+    batched_calls = record_batches(monkeypatch, [lifecycle.MERCHANT_TIMER])
     now = clock_now()
     due = sorted(
         Timer.objects.filter(kind=lifecycle.MERCHANT_TIMER, status="pending", due_at__lte=now).values_list(
             "target", flat=True
         )
     )
-    with transaction.atomic():
-        assert timers.run_due_batch(now, 100)
-        batched = _rows(queued)
-        transaction.set_rollback(True)
+    batched = one_batch_rolled_back(now, lambda: _rows(queued))
     queued.clear()
     monkeypatch.delitem(timers.BATCH_HANDLERS, lifecycle.MERCHANT_TIMER)
-    with transaction.atomic():
-        assert timers.run_due_batch(now, 100)
-        in_a_batch = _rows(queued)  # one by one, in the sweep's batch (its per-batch memos: policy, credit rows)
-        transaction.set_rollback(True)
+    # one by one, in the sweep's batch (its per-batch memos: policy, credit rows)
+    in_a_batch = one_batch_rolled_back(now, lambda: _rows(queued))
     queued.clear()
     while timers.run_one_due(now):  # and each in a transaction of its own, without them
         pass

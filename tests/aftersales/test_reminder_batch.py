@@ -14,7 +14,6 @@ queues, must be the same, ids aside. SQLite here; PostgreSQL in the CI pass.
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 
 from kameng.aftersales import lifecycle
 from kameng.aftersales.models import Notification, RefundCase
@@ -24,6 +23,8 @@ from kameng.notify.listeners import DEADLINE_TIMER
 from kameng.notify.models import Channel, Dispatch
 from kameng.timers import services as timers
 from kameng.timers.models import Timer
+
+from .conftest import one_batch_rolled_back, record_batches
 
 H = 3600
 REMINDER_KINDS = (DEADLINE_TIMER, lifecycle.REMINDER_TIMER)
@@ -92,25 +93,14 @@ def test_batched_reminders_write_exactly_the_rows_of_one_by_one_reminders(cases,
     ids = cases
     monkeypatch.setattr(timers, "BATCH_SECONDS", 3600)  # one batch, however loaded the machine
     queued = queued_jobs
-    batched_calls = []
-    for kind in REMINDER_KINDS:
-
-        def recording(targets, now, handle=timers.BATCH_HANDLERS[kind]):
-            left = handle(targets, now)
-            batched_calls.append((sorted(targets), sorted(left)))
-            return left
-
-        monkeypatch.setitem(timers.BATCH_HANDLERS, kind, recording)
+    batched_calls = record_batches(monkeypatch, REMINDER_KINDS)
     now = clock_now()
     due = sorted(
         Timer.objects.filter(kind__in=REMINDER_KINDS, status="pending", due_at__lte=now).values_list(
             "target", flat=True
         )
     )
-    with transaction.atomic():
-        assert timers.run_due_batch(now, 100)
-        batched = _rows(queued)
-        transaction.set_rollback(True)
+    batched = one_batch_rolled_back(now, lambda: _rows(queued))
     queued.clear()
     for kind in REMINDER_KINDS:
         monkeypatch.delitem(timers.BATCH_HANDLERS, kind)
