@@ -251,21 +251,32 @@ def _run(
 ) -> RefundCase:
     """One action on the locked case: its rows, its checks, its effects (the caller holds the transaction).
     `facts`: what a batch of timers read for this case already (the order it locked)."""
-    rows = lifecycle.rows_for(case.phase, action, role)
-    if not rows:
-        if actor is None:
-            return case  # a timer that outlived its phase
-        raise DomainError(Error.CASE_ACTION_NOT_ALLOWED)
-    if actor is None and _not_due_yet(case, action, now):
-        return case
     facts = facts or _Facts(case, actor)
-    attempt = Attempt(case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), facts)
-    row = lifecycle.choose(rows, attempt)
+    chosen = _choose(case, action, actor, role, now, given, facts)
+    if chosen is None:
+        return case
+    row, attempt = chosen
     # A settlement refunds the order and then, closing the case, unfreezes its escrow: the order's row
     # is stored once for both, when the row has applied (orders.one_write; the events are the same).
     with orders.one_write(facts.order()) if row.settle else nullcontext():
         _apply(case, row, attempt, actor)
     return case
+
+
+def _choose(
+    case: RefundCase, action: str, actor: User | None, role: str | None, now: datetime, given: Mapping, facts: "_Facts"
+) -> tuple[Row, Attempt] | None:
+    """The table's row for this action on the locked case, its checks passed, and the attempt it applies
+    to; None when the system's action has nothing to do (a timer that outlived its phase or its deadline)."""
+    rows = lifecycle.rows_for(case.phase, action, role)
+    if not rows:
+        if actor is None:
+            return None  # a timer that outlived its phase
+        raise DomainError(Error.CASE_ACTION_NOT_ALLOWED)
+    if actor is None and _not_due_yet(case, action, now):
+        return None
+    attempt = Attempt(case, role or "", getattr(actor, "pk", None), now, lifecycle.clean(action, given), facts)
+    return lifecycle.choose(rows, attempt), attempt
 
 
 def _not_due_yet(case: RefundCase, action: str, now: datetime) -> bool:
@@ -815,11 +826,8 @@ def expire_many(case_ids: list[int], deadline: Deadline, now: datetime) -> list[
 def _settles(case: RefundCase, action: str, now: datetime) -> bool:
     """Whether the system's `action` on the locked case moves money (its row settles), as `_run`
     would choose the row: then `_Facts.order` would lock the case's order."""
-    rows = lifecycle.rows_for(case.phase, action, Actor.SYSTEM)
-    if not rows or _not_due_yet(case, action, now):
-        return False
-    attempt = Attempt(case, Actor.SYSTEM, None, now, lifecycle.clean(action, {}), _Facts(case, None))
-    return lifecycle.choose(rows, attempt).settle is not None
+    chosen = _choose(case, action, None, Actor.SYSTEM, now, {}, _Facts(case, None))
+    return chosen is not None and chosen[0].settle is not None
 
 
 def expire_buyer_deadline(case_id: int, now: datetime) -> None:

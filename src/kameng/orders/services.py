@@ -312,11 +312,16 @@ def visible_orders(user: User) -> QuerySet[Order]:
     return Order.objects.none()
 
 
-def get_order_for(order_id, user: User) -> Order:
+def _order_pk(order_id) -> int:
+    """An order id as the caller gave it; one that is not a number names no order (ORDER_NOT_FOUND)."""
     try:
-        pk = int(order_id)
+        return int(order_id)
     except (TypeError, ValueError):
         raise DomainError(Error.ORDER_NOT_FOUND) from None
+
+
+def get_order_for(order_id, user: User) -> Order:
+    pk = _order_pk(order_id)
     order = visible_orders(user).select_related("shop", "listing", "buyer").filter(pk=pk).first()
     if order is None:
         raise DomainError(Error.ORDER_NOT_FOUND)
@@ -329,10 +334,7 @@ def lock_order_for(order_id, user: User, *related: str) -> Order:
     locked re-read. The caller holds a transaction. Not for arbitrators: their visibility is a
     DISTINCT join, which PostgreSQL does not lock."""
     assert transaction.get_connection().in_atomic_block
-    try:
-        pk = int(order_id)
-    except (TypeError, ValueError):
-        raise DomainError(Error.ORDER_NOT_FOUND) from None
+    pk = _order_pk(order_id)
     locked = visible_orders(user).select_for_update(of=("self",)).select_related(*related).filter(pk=pk)
     order = next(iter(locked[:1]), None)  # [:1], not .first(): the key is unique (no ORDER BY)
     if order is None:
