@@ -113,7 +113,10 @@ def cmd_reconcile(args) -> int:
     for m in problems:
         stated = "-" if m.statement_amount is None else plain_yuan(m.statement_amount)
         booked = "-" if m.ledger_amount is None else plain_yuan(m.ledger_amount)
-        print(f"{m.problem}\t{m.kind}\t{m.key}\tstatement={stated}\tledger={booked}")
+        references = (
+            f"\tstatement_ref={m.statement_reference}\tledger_ref={m.ledger_reference}" if m.ledger_reference else ""
+        )
+        print(f"{m.problem}\t{m.kind}\t{m.key}\tstatement={stated}\tledger={booked}{references}")
     verdict = f"{len(problems)} mismatches" if problems else "all match"
     print(f"reconcile {args.gateway} {day}: {compared} lines, {verdict}")
     return 1 if problems else 0

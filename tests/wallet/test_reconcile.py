@@ -1,6 +1,6 @@
 """对账: `kameng reconcile --gateway G --date D --statement FILE` reads the daily statement as Alipay
 (业务明细, GBK) and WeChat Pay (交易账单, backtick-prefixed UTF-8) export it, and lists every mismatch
-with the books (missing, extra, amount differs), exit 1 on any."""
+with the books (missing, extra, amount differs, the gateway's trade number differs), exit 1 on any."""
 
 from datetime import timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
@@ -40,8 +40,8 @@ def alipay_statement(rows) -> bytes:
 def wechat_statement(rows) -> bytes:
     """WeChat Pay's 交易账单 (ALL): every value prefixed with a backtick, then a totals block."""
     lines = [WECHAT_HEADER]
-    for out_trade_no, state, total, refund_no, refund in rows:
-        cells = ["2026-12-01 16:00:05", "wx8888888888888888", "1900000109", "0", "", "4200000001", out_trade_no]
+    for transaction_id, out_trade_no, state, total, refund_no, refund in rows:
+        cells = ["2026-12-01 16:00:05", "wx8888888888888888", "1900000109", "0", "", transaction_id, out_trade_no]
         cells += ["oUpF8u", "NATIVE", state, "OTHERS", "CNY", total, "0.00", "", refund_no, refund, "0.00", ""]
         cells += ["", "钱包充值", "", "0.00", "0.60%", total, refund, ""]
         lines.append(",".join(f"`{c}" for c in cells))
@@ -111,6 +111,23 @@ def test_alipay_statement_mismatches_are_listed_and_exit_1(
     code, out = run(tmp_path, capsys, "alipay", day + timedelta(days=1), exact)  # another day's books
     assert code == 1 and "4 mismatches" in out
 
+    # Alipay booked c on another transaction than the one whose notification credited it: the amounts
+    # agree, the trade numbers do not.
+    other = alipay_statement(
+        [
+            (a.gateway_reference, a.out_trade_no, "交易", "123.45", ""),
+            (b.gateway_reference, b.out_trade_no, "交易", "5.00", ""),
+            ("2026120122007777", c.out_trade_no, "交易", "7.00", ""),
+            (a.gateway_reference, a.out_trade_no, "退款", "-3.45", refund.out_refund_no),
+        ]
+    )
+    code, out = run(tmp_path, capsys, "alipay", day, other)
+    assert code == 1 and "1 mismatches" in out
+    assert (
+        f"reference_differs\tpayment\t{c.out_trade_no}\tstatement=7.00\tledger=7.00"
+        f"\tstatement_ref=2026120122007777\tledger_ref={c.gateway_reference}"
+    ) in out
+
 
 def test_wechat_statement_is_read_as_wechat_exports_it(api, buyer, wechatpay, wechatpay_notify, tmp_path, capsys):
     from kameng.wallet.gateways import get_gateway
@@ -121,15 +138,15 @@ def test_wechat_statement_is_read_as_wechat_exports_it(api, buyer, wechatpay, we
         wechatpay_notify(*wechatpay.pay(payment.out_trade_no))
 
     p = paid_topup(api, buyer, 100, "wechatpay", pay)
+    assert p.gateway_reference  # the notification's transaction_id
     day = p.succeeded_at.astimezone(BEIJING).date()
-    code, out = run(
-        tmp_path, capsys, "wechatpay", day, wechat_statement([(p.out_trade_no, "SUCCESS", "1.00", "", "0.00")])
-    )
+    paid = (p.gateway_reference, p.out_trade_no, "SUCCESS", "1.00", "", "0.00")
+    code, out = run(tmp_path, capsys, "wechatpay", day, wechat_statement([paid]))
     assert code == 0 and "1 lines, all match" in out
-    code, out = run(
-        tmp_path, capsys, "wechatpay", day, wechat_statement([(p.out_trade_no, "SUCCESS", "1.10", "", "0.00")])
-    )
+    code, out = run(tmp_path, capsys, "wechatpay", day, wechat_statement([(*paid[:3], "1.10", "", "0.00")]))
     assert code == 1 and "amount_differs" in out
+    code, out = run(tmp_path, capsys, "wechatpay", day, wechat_statement([("4200000009", *paid[1:])]))
+    assert code == 1 and f"reference_differs\tpayment\t{p.out_trade_no}" in out and "statement_ref=4200000009" in out
 
 
 def test_a_file_that_is_not_a_statement_is_an_error(tmp_path, capsys, db):
@@ -169,6 +186,11 @@ def test_epay_order_export_is_reconciled_bom_and_all(api, buyer, epay, epay_noti
     assert f"amount_differs\trefund\t{a.out_trade_no}\tstatement=6.00\tledger=5.00" in out
     assert "missing\tpayment\tKM-NOT-OURS\tstatement=9.99\tledger=-" in out
     assert "3 mismatches" in out
+    # The aggregator's 订单号 for b is not the trade_no its notification gave us.
+    code, out = run(tmp_path, capsys, "epay", day, epay.statement(overrides={b.out_trade_no: {"订单号": "T-OTHER"}}))
+    assert code == 1 and "1 mismatches" in out
+    assert f"reference_differs\tpayment\t{b.out_trade_no}\tstatement=3.50\tledger=3.50" in out
+    assert f"statement_ref=T-OTHER\tledger_ref={b.gateway_reference}" in out
     # An export that leaves b out: b is ours only. GBK (an aggregator's Excel export) reads as well.
     gbk = epay.statement(bom=False).decode().replace(f"{b.out_trade_no}", "KM-GONE").encode("gbk")
     code, out = run(tmp_path, capsys, "epay", day, gbk)

@@ -12,6 +12,11 @@ English, 商户订单号/out_trade_no, 订单号/trade_no, 金额/money, 状态/
 payment refunded (by 退款金额, else in full), 0/未支付 is skipped. The list is the day's orders with
 their state when exported, so a refund is matched per order (key: its out_trade_no) against what
 our books refunded of it through the gateway, whatever the day.
+
+A payment whose amount matches is also matched on the gateway's own trade number (支付宝交易号, 微信订单号,
+易支付 订单号) against the one its notification gave us: a different one means the gateway booked the
+order on another transaction than the one we credited (a replayed or forged notification, a second
+payment of the same order), which the amounts alone would not show.
 """
 
 import csv
@@ -35,15 +40,19 @@ class Line:
     kind: str  # payment | refund
     key: str  # out_trade_no or out_refund_no
     amount: int  # fen
+    reference: str = ""  # the gateway's trade number of a payment, where known
 
 
 @dataclass(frozen=True)
 class Mismatch:
-    problem: str  # missing (in the statement, not in our books) | extra (ours only) | amount_differs
+    # missing (in the statement, not in our books) | extra (ours only) | amount_differs | reference_differs
+    problem: str
     kind: str
     key: str
     statement_amount: int | None
     ledger_amount: int | None
+    statement_reference: str = ""
+    ledger_reference: str = ""
 
 
 def _fen(text: str) -> int:
@@ -83,7 +92,7 @@ def alipay_lines(text: str) -> list[Line]:
     for row in _table(text, "支付宝交易号"):
         kind = row.get("业务类型", "")
         if kind == "交易":
-            lines.append(Line("payment", row["商户订单号"], _fen(row["订单金额（元）"])))
+            lines.append(Line("payment", row["商户订单号"], _fen(row["订单金额（元）"]), row["支付宝交易号"]))
         elif kind == "退款":
             lines.append(Line("refund", row["退款批次号/请求号"], _fen(row["订单金额（元）"])))
     return lines
@@ -93,7 +102,7 @@ def wechatpay_lines(text: str) -> list[Line]:
     lines = []
     for row in _table(text, "交易时间"):
         if row.get("交易状态") == "SUCCESS":
-            lines.append(Line("payment", row["商户订单号"], _fen(row["订单金额"])))
+            lines.append(Line("payment", row["商户订单号"], _fen(row["订单金额"]), row.get("微信订单号", "")))
         elif row.get("交易状态") == "REFUND":
             lines.append(Line("refund", row["商户退款单号"], _fen(row["退款金额"])))
     return lines
@@ -143,7 +152,7 @@ def epay_lines(text: str) -> list[Line]:
         if status not in EPAY_PAID | EPAY_REFUNDED:
             raise StatementError(f"line {number}: unknown 状态 {status!r}")
         money = _fen(cells[where["money"]])
-        table.append(Line("payment", key, money))
+        table.append(Line("payment", key, money, cells[where["trade_no"]]))
         if status in EPAY_REFUNDED:
             refunded = cells[refund_col] if refund_col is not None else ""
             table.append(Line("refund", key, _fen(refunded) if refunded else money))
@@ -172,28 +181,34 @@ def ledger_lines(gateway: str, day: date) -> list[Line]:
             payment__in=paid, status=RefundStatus.SUCCEEDED
         ).values_list("payment__out_trade_no", "amount"):
             refunds[out_trade_no] = refunds.get(out_trade_no, 0) + amount
-        return [Line("payment", p.out_trade_no, p.amount) for p in paid] + [
-            Line("refund", key, amount) for key, amount in refunds.items()
-        ]
+        return [_paid(p) for p in paid] + [Line("refund", key, amount) for key, amount in refunds.items()]
     refunded = PaymentRefund.objects.filter(
         payment__gateway=gateway, status=RefundStatus.SUCCEEDED, done_at__gte=start, done_at__lt=end
     )
-    return [Line("payment", p.out_trade_no, p.amount) for p in paid] + [
-        Line("refund", r.out_refund_no, r.amount) for r in refunded
-    ]
+    return [_paid(p) for p in paid] + [Line("refund", r.out_refund_no, r.amount) for r in refunded]
+
+
+def _paid(payment: Payment) -> Line:
+    return Line("payment", payment.out_trade_no, payment.amount, payment.gateway_reference)
 
 
 def reconcile(gateway: str, day: date, raw: bytes) -> tuple[list[Mismatch], int]:
     """Every mismatch between the statement and our books, and how many lines were compared."""
-    theirs = {(line.kind, line.key): line.amount for line in statement_lines(gateway, raw)}
-    ours = {(line.kind, line.key): line.amount for line in ledger_lines(gateway, day)}
+    theirs = {(line.kind, line.key): line for line in statement_lines(gateway, raw)}
+    ours = {(line.kind, line.key): line for line in ledger_lines(gateway, day)}
     problems = []
     for kind, key in sorted(theirs.keys() | ours.keys()):
         stated, booked = theirs.get((kind, key)), ours.get((kind, key))
         if booked is None:
-            problems.append(Mismatch("missing", kind, key, stated, None))
+            problems.append(Mismatch("missing", kind, key, stated.amount if stated else None, None))
         elif stated is None:
-            problems.append(Mismatch("extra", kind, key, None, booked))
-        elif stated != booked:
-            problems.append(Mismatch("amount_differs", kind, key, stated, booked))
+            problems.append(Mismatch("extra", kind, key, None, booked.amount))
+        elif stated.amount != booked.amount:
+            problems.append(Mismatch("amount_differs", kind, key, stated.amount, booked.amount))
+        elif stated.reference and booked.reference and stated.reference != booked.reference:
+            problems.append(
+                Mismatch(
+                    "reference_differs", kind, key, stated.amount, booked.amount, stated.reference, booked.reference
+                )
+            )
     return problems, len(theirs.keys() | ours.keys())
