@@ -153,3 +153,51 @@ def test_payout_is_told(api, merchant, buyer, make_listing, fund, receiver, run_
     with run_jobs():
         api.post("/wallet/withdrawals", {"amount": 300}, token=merchant.token)
     assert [json.loads(r["body"])["title"] for r in receiver.requests] == ["[卡盟] 提现已到账"]
+
+
+def test_a_merchant_who_reads_english_gets_english_on_their_channels(
+    api, merchant, buyer, make_listing, fund, smtp_server, receiver, run_jobs
+):
+    """Titles and texts are rendered in the user's language when the dispatch is written (Chinese unless
+    they chose English), like the case emails; the in-app notice still renders when it is read."""
+    from kameng.accounts.models import User
+
+    User.objects.filter(pk=merchant.pk).update(language="en")
+    set_channel(api, merchant, "email", mailto(smtp_server))
+    set_channel(api, merchant, "json", json_url(receiver))
+    with run_jobs():
+        api.post("/notifications/channels/email/test", token=merchant.token)
+    assert [subject(m) for m in smtp_server.messages] == ["[kameng] Test notification"]
+    listing = make_listing(merchant, price=250)
+    fund(buyer, 250)
+    with run_jobs():
+        order = api.post("/orders", {"listing": listing["id"]}, token=buyer.token).data
+    posted = receiver.json_bodies()
+    assert [p["title"] for p in posted] == [f"[kameng] New order {order['number']}"]
+    assert posted[0]["message"].startswith(f"New order {order['number']}: ") and posted[0]["message"].endswith("¥2.50")
+    assert subject(smtp_server.messages[-1]) == f"[kameng] New order {order['number']}"
+
+
+def test_every_channel_title_and_text_has_an_english_text_naming_the_same_values():
+    """Each Chinese title and template a listener hands to notify/Notice (read from the source, so a new
+    one cannot be forgotten) has an English translation with the same {fields}."""
+    import ast
+    import inspect
+    import re
+
+    from django.utils import translation
+
+    from kameng.aftersales.notifications import fields
+    from kameng.notify import channels, listeners
+
+    chinese = re.compile(r"[\u3400-\u9fff]")
+    texts = {channels.TEST_TITLE, channels.TEST_TEXT}
+    for call in ast.walk(ast.parse(inspect.getsource(listeners))):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "") in {"notify", "Notice", "_tell_channels"}:
+            texts |= {a.value for a in call.args[2:4] if isinstance(a, ast.Constant) and chinese.search(a.value)}
+    assert len(texts) >= 14, texts  # every listener's title and template
+    for text in sorted(texts):
+        with translation.override("en"):
+            english = translation.gettext(text)
+        assert english != text and not chinese.search(english), text
+        assert fields(english) == fields(text), text

@@ -2,9 +2,10 @@
 (邮件 mailto://, Telegram tgram://, 企业微信 wecombot://, 钉钉 dingtalk://, Bark bark://,
 Server酱 schan://, or any HTTP endpoint with json://).
 
-`notify(user, event, title, body)` writes the in-app notice and one Dispatch per channel inside the
-caller's transaction; each is sent by the job `notify.send` after it commits and retried with
-back-off (kameng.notify.outbox). Nothing is sent inside a transaction.
+`notify(user, event, title, template, params)` writes the in-app notice and one Dispatch per channel
+inside the caller's transaction; each is sent by the job `notify.send` after it commits and retried
+with back-off (kameng.notify.outbox). Nothing is sent inside a transaction. A channel's title and text
+are rendered in the user's language (Chinese unless they chose English), like their emails.
 """
 
 import logging
@@ -96,7 +97,13 @@ def send_test(user: User, kind: str) -> Dispatch:
     if channel is None:
         raise DomainError(Error.NOTIFY_CHANNEL_NOT_SET)
     with transaction.atomic():
-        return _dispatch(channel, "test", "[卡盟] 测试通知", "这是一条测试通知：你的通知渠道已配置成功。", clock_now())
+        return _dispatch(
+            channel, "test", render_in(user.language, TEST_TITLE, {}), render_in(user.language, TEST_TEXT, {}), clock_now()
+        )
+
+
+TEST_TITLE = "[卡盟] 测试通知"
+TEST_TEXT = "这是一条测试通知：你的通知渠道已配置成功。"
 
 
 def notify(
@@ -111,8 +118,9 @@ def notify(
 ) -> None:
     """Tell `user`: in-app now (in the caller's transaction), and on every channel after it commits.
 
-    `template` is the Chinese text with `{field}`s filled from `params` (aftersales.notifications):
-    the in-app notice is rendered in its reader's language; the channels get the Chinese text."""
+    `title` and `template` are Chinese texts with `{field}`s filled from `params`
+    (aftersales.notifications): the in-app notice is rendered when it is read, in its reader's
+    language; the channels get both rendered now in the user's language."""
     notify_many([Notice(user, event, title, template, params or {}, case, in_app)])
 
 
@@ -140,11 +148,13 @@ def notify_many(notices: list[Notice]) -> None:
             channels[channel.user_id].append(channel)
     in_app, rows = [], []
     for n in notices:
-        body = render_in("zh-hans", n.template, n.params)
         if n.in_app:
             sent = tuple((channel.kind, masked(channel.url)) for channel in channels[n.user.pk])
             in_app.append(inbox.Delivery(n.user, n.event, n.template, n.params, now, n.case, channels=sent))
-        rows += [_dispatch_row(channel, n.event, n.title, body, now) for channel in channels[n.user.pk]]
+        if channels[n.user.pk]:
+            title = render_in(n.user.language, n.title, n.params) if n.title else ""
+            body = render_in(n.user.language, n.template, n.params)
+            rows += [_dispatch_row(channel, n.event, title, body, now) for channel in channels[n.user.pk]]
     inbox.deliver_many(in_app)
     for row in Dispatch.objects.bulk_create(rows):
         outbox.queue(row, SEND_JOB)

@@ -48,11 +48,10 @@ def order_event(event: OrderEvent) -> None:
         return
     merchant = order.shop.owner_id
     if event.type == "paid":
-        title = f"[卡盟] 新订单 {order.number}"
         notify(
             order.shop.owner,
             "new_order",
-            title,
+            "[卡盟] 新订单 {order}",
             "新订单 {order}：{title} × {quantity}，{amount}",
             {
                 "order": order.number,
@@ -109,9 +108,9 @@ def case_event(event: CaseEvent) -> None:
         _tell_channels(
             merchant,
             "case_opened",
-            f"[卡盟] 售后单 {case.pk}",
+            "[卡盟] 售后单 {case}",
             "订单 {order} 的买家申请售后，申请退款 {amount}",
-            {"order": case.order.number, "amount": case.requested_amount},
+            {"case": case.pk, "order": case.order.number, "amount": case.requested_amount},
         )
         hook = "refund.opened"
     elif status == CaseStatus.CLOSED:
@@ -122,7 +121,7 @@ def case_event(event: CaseEvent) -> None:
         _tell_channels(
             merchant,
             "decision",
-            f"[卡盟] 售后单 {case.pk} 已裁决",
+            "[卡盟] 售后单 {case} 已裁决",
             "售后单 {case} 平台已裁决，请查看。",
             {"case": case.pk},
         )
@@ -216,7 +215,7 @@ def _merchant_reminder(case: RefundCase | None, hours: int, now: datetime) -> No
     return Notice(
         case.shop.owner,
         f"deadline_{hours}h",
-        f"[卡盟] 售后单 {case.pk} 即将超时",
+        "[卡盟] 售后单 {case} 即将超时",
         "售后单 {case}（订单 {order}）需要你在 {hours} 小时内处理，超时将按规则处理。",
         {"case": case.pk, "order": case.order.number, "hours": hours},
         case=case,
