@@ -98,7 +98,11 @@ def send_test(user: User, kind: str) -> Dispatch:
         raise DomainError(Error.NOTIFY_CHANNEL_NOT_SET)
     with transaction.atomic():
         return _dispatch(
-            channel, "test", render_in(user.language, TEST_TITLE, {}), render_in(user.language, TEST_TEXT, {}), clock_now()
+            channel,
+            "test",
+            render_in(user.language, TEST_TITLE, {}),
+            render_in(user.language, TEST_TEXT, {}),
+            clock_now(),
         )
 
 
