@@ -152,6 +152,25 @@ class Error(Enum):
         "当前密码不正确",
         "The current password is wrong",
     )
+    ACCOUNT_EMAIL_UNCHANGED = (
+        K.INVALID_REQUEST,
+        "email_unchanged",
+        "这已经是你的邮箱",
+        "That is already your e-mail address",
+    )
+    ACCOUNT_EMAIL_REQUIRED = (K.INVALID_REQUEST, "invalid_email", "请填写新的邮箱地址", "Enter the new e-mail address")
+    ACCOUNT_EMAIL_LINK_INVALID = (
+        K.INVALID_REQUEST,
+        "email_link_invalid",
+        "确认链接无效或已被使用，请重新申请更换邮箱",
+        "This confirmation link is not valid or was used already; ask for a new one",
+    )
+    ACCOUNT_EMAIL_LINK_EXPIRED = (
+        K.INVALID_REQUEST,
+        "email_link_expired",
+        "确认链接已超过 24 小时，请重新申请更换邮箱",
+        "This confirmation link is older than 24 hours; ask for a new one",
+    )
     OTP_REQUIRED = (
         K.AUTHENTICATION_REQUIRED,
         "otp_required",

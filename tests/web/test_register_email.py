@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from kameng.accounts.models import User
-from kameng.aftersales.inbox import mask_email
+from kameng.accounts.services import mask_email
 
 PASSWORD = "pass-word-123"
 

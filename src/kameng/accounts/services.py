@@ -38,6 +38,12 @@ def clean_email(email: str | None) -> str:
     return email
 
 
+def mask_email(address: str) -> str:
+    """ "buyer1@example.com" → "b***@example.com": enough to recognise one's own address, no more."""
+    local, _, domain = (address or "").partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
 def create_user(username: str, password: str, role: str, *, validate: bool = True, email: str = "") -> User:
     if role not in {r.value for r in Role}:
         raise DomainError(Error.ACCOUNT_ROLE_UNKNOWN, param="role")
@@ -175,8 +181,15 @@ def logout(token: ApiToken) -> None:
 def change_password(user: User, current_password: str, new_password: str) -> Issued:
     """POST /me/password: every earlier token ends (and, the password hash being new, every page
     session); the caller gets one fresh token."""
-    if len(current_password or "") > 4096 or not user.check_password(current_password or ""):
-        raise DomainError(Error.ACCOUNT_PASSWORD_WRONG, param="current_password")
+    with transaction.atomic():
+        set_new_password(user, current_password, new_password)
+        return issue(user)
+
+
+def set_new_password(user: User, current_password: str, new_password: str) -> None:
+    """The new password, once the current one is given: every token of the user ends, and every page
+    session (their hash is the password's); the account page keeps its own session alive itself."""
+    check_current_password(user, current_password)
     try:
         validate_password(new_password or "", user)
     except ValidationError as exc:
@@ -185,7 +198,11 @@ def change_password(user: User, current_password: str, new_password: str) -> Iss
         user.set_password(new_password)
         user.save(update_fields=["password"])
         user.tokens.all().delete()
-        return issue(user)
+
+
+def check_current_password(user: User, current_password: str) -> None:
+    if len(current_password or "") > 4096 or not user.check_password(current_password or ""):
+        raise DomainError(Error.ACCOUNT_PASSWORD_WRONG, param="current_password")
 
 
 def revoke_everywhere(user: User) -> int:

@@ -7,18 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kameng.accounts.models import User
+from kameng.accounts.services import mask_email
 from kameng.timers import jobs
 
 from .models import Notification
 from .notifications import render_in
 
 IN_APP, EMAIL = "in_app", "email"
-
-
-def mask_email(address: str) -> str:
-    """ "buyer1@example.com" → "b***@example.com": enough to recognise one's own address, no more."""
-    local, _, domain = (address or "").partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
 
 
 @dataclass(frozen=True)

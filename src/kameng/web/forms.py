@@ -52,10 +52,9 @@ class OtpConfirmForm(forms.Form):
     )
 
 
-class RegisterForm(forms.Form):
-    username = forms.CharField(
-        label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
-    )
+class NewPasswordForm(forms.Form):
+    """A new password typed twice (registration, the account page); the services judge its strength."""
+
     password = forms.CharField(
         label=_("密码"),
         help_text=_("至少 8 位，不能全是数字，也不能是常见密码。"),
@@ -63,6 +62,19 @@ class RegisterForm(forms.Form):
     )
     password2 = forms.CharField(
         label=_("再次输入密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password2") and data["password"] != data["password2"]:
+            self.add_error("password2", _("两次输入的密码不一致"))
+        return data
+
+
+class RegisterForm(NewPasswordForm):
+    field_order = ["username", "password", "password2", "email", "role"]
+    username = forms.CharField(
+        label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
     )
     email = forms.CharField(
         label=_("邮箱（选填）"),
@@ -78,11 +90,23 @@ class RegisterForm(forms.Form):
         choices=[("buyer", _("买家：购买卡密、充值、代练等虚拟商品")), ("merchant", _("商家：开店并出售虚拟商品"))],
     )
 
-    def clean(self):
-        data = super().clean()
-        if data.get("password") and data.get("password2") and data["password"] != data["password2"]:
-            self.add_error("password2", _("两次输入的密码不一致"))
-        return data
+
+class EmailChangeForm(forms.Form):
+    email = forms.CharField(label=_("新邮箱"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    current_password = forms.CharField(
+        label=_("当前密码"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class PasswordChangeForm(NewPasswordForm):
+    field_order = ["current_password", "password", "password2"]
+    current_password = forms.CharField(
+        label=_("当前密码"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].label, self.fields["password2"].label = _("新密码"), _("再次输入新密码")
 
 
 class ShopForm(forms.Form):

@@ -49,6 +49,7 @@ urlpatterns = [
     path("logout/", accounts.logout, name="logout"),
     path("account/security/", accounts.account_security, name="account-security"),
     path("account/security/sign-out-everywhere", accounts.sign_out_everywhere, name="sign-out-everywhere"),
+    path("account/email/confirm/<str:token>", accounts.confirm_email, name="confirm-email"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/statement/", statements.statement, name="wallet-statement"),
     path("sandbox/pay/<int:topup_id>", wallet.sandbox_pay, name="sandbox-pay"),

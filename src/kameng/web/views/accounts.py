@@ -1,26 +1,29 @@
-"""Register, log in and log out with Django sessions (the API uses bearer tokens instead), and the
-login form a locked-out caller sees."""
+"""Register, log in and log out with Django sessions (the API uses bearer tokens instead), the
+login form a locked-out caller sees, and the account page: e-mail, password, sign out everywhere,
+and the staff's second factor."""
 
 import base64
 import json
 
 import segno
+from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from kameng.accounts import otp
+from kameng.accounts import email_change, otp
 from kameng.accounts import services as account_services
 from kameng.errors import DomainError, Error, RateLimited
 from kameng.security import ratelimit
 from kameng.security.challenge import new_challenge
 from kameng.security.lockout import cool_off_seconds
 
-from ..forms import LoginForm, OtpConfirmForm, RegisterForm
+from ..forms import EmailChangeForm, LoginForm, OtpConfirmForm, PasswordChangeForm, RegisterForm
 from ..pages import attach_error, login_required
 
 
@@ -120,7 +123,21 @@ def account_security(request):
     staff, two-step verification: a QR code to scan, confirmed with a first code, then the
     recovery codes, shown once."""
     user = request.user
-    context = {"tokens": user.tokens.count(), "staff": user.is_staff_role, "form": OtpConfirmForm()}
+    step = request.POST.get("step") if request.method == "POST" else None
+    if step in ("email", "password"):
+        done = (_change_email if step == "email" else _change_password)(request)
+        if not isinstance(done, dict):
+            return done
+    context = {
+        "tokens": user.tokens.count(),
+        "staff": user.is_staff_role,
+        "form": OtpConfirmForm(),
+        "email": account_services.mask_email(user.email) if user.email else "",
+        "email_form": EmailChangeForm(),
+        "password_form": PasswordChangeForm(),
+    }
+    if step in ("email", "password"):
+        context.update(done)
     if user.is_staff_role:
         context.update(
             has_totp=otp.has_totp(user),
@@ -156,6 +173,54 @@ def _qr_svg(uri: str) -> str:
 
 def _base32(device) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+def _change_email(request):
+    """The confirmation link goes to the new address; the page says where (the form again on an error)."""
+    form = EmailChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            email_change.request_change(request.user, form.cleaned_data["current_password"], form.cleaned_data["email"])
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("确认邮件已发送到 %(email)s，请在 24 小时内打开其中的链接完成更换。")
+                % {"email": account_services.mask_email(form.cleaned_data["email"])},
+            )
+            return redirect("account-security")
+    return {"email_form": form}
+
+
+def _change_password(request):
+    """Every API token and every other browser session ends; this one stays signed in."""
+    form = PasswordChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            account_services.set_new_password(
+                request.user, form.cleaned_data["current_password"], form.cleaned_data["password"]
+            )
+        except DomainError as exc:
+            attach_error(form, exc, aliases={"new_password": "password"})
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("密码已修改；其他设备上的登录和所有 API 令牌已失效。"))
+            return redirect("account-security")
+    return {"password_form": form}
+
+
+@login_required
+def confirm_email(request, token: str):
+    """The link from the confirmation mail: a page with one button (a mail scanner's GET changes nothing)."""
+    if request.method == "POST":
+        try:
+            email_change.confirm_change(request.user, token)
+        except DomainError as exc:
+            return render(request, "web/auth/confirm_email.html", {"error": exc.message()}, status=400)
+        messages.success(request, _("邮箱已更换为 %(email)s。") % {"email": request.user.email})
+        return redirect("account-security")
+    return render(request, "web/auth/confirm_email.html", {})
 
 
 @require_POST

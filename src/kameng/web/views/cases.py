@@ -23,9 +23,9 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kameng.accounts.services import mask_email
 from kameng.aftersales import lifecycle, precedents
 from kameng.aftersales import services as aftersales
-from kameng.aftersales.inbox import mask_email
 from kameng.aftersales.models import OPEN_STATUSES, Actor, CaseStatus, Notification, Outcome, Phase, RefundCase
 from kameng.arbitration.assist import assist_for, preview_file
 from kameng.clock.services import now as clock_now
