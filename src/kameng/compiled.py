@@ -13,8 +13,8 @@ token's hash)."""
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import connection, connections
+from django.db.models import Field, Lookup, QuerySet
 
 # Stand-ins no real parameter can equal (ids are positive): the compiled parameter list shows where
 # each argument goes. A text column's lookup turns its stand-in into the number's text.
@@ -81,3 +81,44 @@ class Prepared:
         compiled = (sql, list(params), slots, converters)
         self._compiled[using] = compiled
         return compiled
+
+
+class AnyOf(Lookup):
+    """`field__any=[…]`: the field is one of these values, as `__in`, but in one array parameter on
+    PostgreSQL (`= ANY(%s)`): the statement's text is the same for any number of values, so the driver's
+    parse cache and the server's prepared statement serve every call (a long IN list is parsed anew each
+    time). SQLite gets the IN list. Registered on every field when the timers app is ready."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        field = self.lhs.output_field
+        return [field.get_prep_value(value) for value in self.rhs]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(value, connection, prepared=True) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", (*lhs_params, values)
+        if not values:
+            return "1 = 0", tuple(lhs_params)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+
+Field.register_lookup(AnyOf)
+
+
+def many_rows(types: tuple[str, ...], rows: list[tuple]) -> tuple[str, list]:
+    """A row source for INSERT … SELECT and UPDATE … FROM (…) AS v: columns column1, column2, … On
+    PostgreSQL `SELECT * FROM unnest(%s::type[], …)` with one array per column, whose text does not
+    change with the number of rows (cached and prepared, as `AnyOf`); elsewhere `VALUES (…), (…)`.
+    `types` are PostgreSQL column types ("bigint", "text", "timestamptz")."""
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f"column{i + 1}" for i in range(len(types)))
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        per_column = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in types]
+        return f"SELECT * FROM unnest({arrays}) AS u({columns})", per_column
+    row = f"({', '.join(['%s'] * len(types))})"
+    return f"VALUES {', '.join([row] * len(rows))}", [value for r in rows for value in r]

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from kameng.clock.services import now as clock_now
+from kameng.compiled import many_rows
 from kameng.errors import DomainError, Error
 
 from .models import NON_NEGATIVE, Account, AccountKind, EntryKind, JournalEntry, Posting
@@ -120,7 +121,7 @@ def _lock_existing(ordered: list[AccountCode], *, all_or_none: bool = False) -> 
     SQLite has no row locks: its write lock serializes movements.
     """
     if not (all_or_none and connection.vendor == "postgresql"):
-        locked = Account.objects.select_for_update().filter(code__in=ordered).order_by("code")
+        locked = Account.objects.select_for_update().filter(code__any=ordered).order_by("code")
         return {AccountCode(a.code): a for a in locked}
     fields = ["id", "code", "kind", "balance"]
     table = connection.ops.quote_name(Account._meta.db_table)
@@ -282,9 +283,9 @@ class Batch:
             entry._state.adding, entry._state.db = False, connection.alias
             for code, delta in deltas.items():
                 if delta:
-                    postings.append(Posting(entry=entry, account=self.held[code], amount=delta))
+                    postings.append((entry.pk, self.held[code].pk, delta))
                     changed[code] = self.held[code]
-        Posting.objects.bulk_create(postings)
+        _insert_postings(postings)
         _store_balances(list(changed.values()))
         return self._entries
 
@@ -295,31 +296,36 @@ def _store_balances(accounts: list[Account]) -> None:
     if not accounts:
         return
     table = connection.ops.quote_name(Account._meta.db_table)
-    params: list = []
-    for account in accounts:
-        params += [account.pk, account.balance]
+    rows, params = many_rows(("bigint", "bigint"), [(account.pk, account.balance) for account in accounts])
     with connection.cursor() as cursor:
         cursor.execute(
-            f'UPDATE {table} SET "balance" = v.column2 FROM (VALUES {", ".join(["(%s, %s)"] * len(accounts))}) AS v '
-            f'WHERE {table}."id" = v.column1',
-            params,
+            f'UPDATE {table} SET "balance" = v.column2 FROM ({rows}) AS v WHERE {table}."id" = v.column1', params
         )
+
+
+def _insert_postings(postings: list[tuple[int, int, int]]) -> None:
+    """One INSERT of (entry id, account id, amount) rows: what Posting.objects.bulk_create writes,
+    without a model instance per row."""
+    table = connection.ops.quote_name(Posting._meta.db_table)
+    rows, params = many_rows(("bigint", "bigint", "bigint"), postings)
+    with connection.cursor() as cursor:
+        cursor.execute(f'INSERT INTO {table} ("entry_id", "account_id", "amount") {rows}', params)
 
 
 def _insert_entries(entries: list[JournalEntry]) -> dict[str, int]:
     """One INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING: the new entries' ids by key."""
     table = connection.ops.quote_name(JournalEntry._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f) for f in _ENTRY_FIELDS)
-    params: list = []
+    values = []
     for entry in entries:
-        values = [getattr(entry, f) for f in _ENTRY_FIELDS]
-        values[1] = str(EntryKind(entry.kind).value)
-        values[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
-        params += values
-    row = f"({', '.join(['%s'] * len(_ENTRY_FIELDS))})"
+        row = [getattr(entry, f) for f in _ENTRY_FIELDS]
+        row[1] = str(EntryKind(entry.kind).value)
+        row[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
+        values.append(tuple(row))
+    rows, params = many_rows(("text", "text", "text", "bigint", "bigint", "text", "timestamptz"), values)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(entries))} "
+            f"INSERT INTO {table} ({columns}) {rows} "
             f'ON CONFLICT ("idempotency_key") DO NOTHING RETURNING "idempotency_key", "id"',
             params,
         )

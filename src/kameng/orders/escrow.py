@@ -226,7 +226,7 @@ def escrow_balances(orders: list[Order]) -> list[int]:
     """What each order's escrow holds, read without locking: every movement of an order's escrow runs
     under the order's row lock, which the caller holds (`release_many` checks them under their locks)."""
     codes = [ledger.escrow_code(order.pk) for order in orders]
-    balances = dict(Account.objects.filter(code__in=codes).values_list("code", "balance"))
+    balances = dict(Account.objects.filter(code__any=codes).values_list("code", "balance"))
     return [balances.get(code, 0) for code in codes]
 
 

@@ -22,6 +22,7 @@ from kameng.catalog.models import Listing, Shop, ShopStatus
 from kameng.catalog.rules import terms_confirmation
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
+from kameng.compiled import many_rows
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
@@ -623,7 +624,7 @@ def release_due_escrows(order_ids: list[int], now) -> list[int]:
             o.pk: o
             for o in Order.objects.select_for_update(of=("self",))
             .select_related("shop", "buyer")
-            .filter(pk__in=order_ids)
+            .filter(pk__any=order_ids)
             .order_by("pk")
         }
         left, moving, waiting = [], [], set()  # waiting: merchants with an order left before this one
@@ -679,15 +680,14 @@ def _store_released(orders: list[Order], now) -> None:
     """One UPDATE … FROM (VALUES (id, status, escrow_status), …) for the released orders (PostgreSQL,
     SQLite ≥ 3.33): the states `_enter` set, and completed_at, the columns transition() saves."""
     table = connection.ops.quote_name(Order._meta.db_table)
-    params: list = [connection.ops.adapt_datetimefield_value(now)]
-    for order in orders:
-        params += [order.pk, order.status, order.escrow_status]
-    rows = ", ".join(["(%s, %s, %s)"] * len(orders))
+    rows, params = many_rows(
+        ("bigint", "text", "text"), [(order.pk, order.status, order.escrow_status) for order in orders]
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE {table} SET "status" = v.column2, "escrow_status" = v.column3, "completed_at" = %s '
-            f'FROM (VALUES {rows}) AS v WHERE {table}."id" = v.column1',
-            params,
+            f'FROM ({rows}) AS v WHERE {table}."id" = v.column1',
+            [connection.ops.adapt_datetimefield_value(now), *params],
         )
 
 

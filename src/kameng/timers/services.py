@@ -211,7 +211,7 @@ def run_one_due(now: datetime | None = None) -> bool:
 
 
 def _take_due_bite(now: datetime, count: int, exclude: set[int]) -> list[Timer]:
-    qs = Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now).exclude(pk__in=exclude)
+    qs = Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now).exclude(pk__any=sorted(exclude))
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True)
     return list(qs.order_by("due_at", "id").only("id", "kind", "target")[:count])
@@ -300,7 +300,7 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                         ran.append(_run(timer, now))
             for kind, group in together.items():
                 ran += _run_together(kind, group, now)
-            Timer.objects.filter(pk__in=ran).update(status=TimerStatus.DONE, ran_at=now)
+            Timer.objects.filter(pk__any=ran).update(status=TimerStatus.DONE, ran_at=now)
     except Exception:
         log.info("timer batch rolled back; running its timers one by one", exc_info=True)
         return None
