@@ -11,9 +11,11 @@ AppConfig.ready(); nothing slow runs in them (they queue jobs, which run after t
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from kameng.accounts.models import User
+from kameng.compiled import many_rows
 
 from .models import Message, Order, OrderEvent
 
@@ -69,8 +71,7 @@ def event_label(type_: str) -> str:
 
 
 def append_event(order: Order, type_: str, actor: User | None, now, **data) -> None:
-    role = actor.role if actor is not None else "system"
-    event = OrderEvent.objects.create(order=order, type=type_, actor=actor, actor_role=role, data=data, at=now)
+    event = OrderEvent.objects.create(order=order, type=type_, actor=actor, actor_role=_role(actor), data=data, at=now)
     for listener in _event_listeners:
         listener(event)
 
@@ -78,25 +79,54 @@ def append_event(order: Order, type_: str, actor: User | None, now, **data) -> N
 def append_events(events: list[tuple[Order, str, User | None, dict]], now) -> None:
     """`append_event` for many orders at once: one INSERT, then the listeners for each row, in order,
     inside every `around_order_events` scope of the rows."""
-    rows = OrderEvent.objects.bulk_create(
-        [
-            OrderEvent(
-                order=order,
-                type=type_,
-                actor=actor,
-                actor_role=actor.role if actor is not None else "system",
-                data=data,
-                at=now,
-            )
-            for order, type_, actor, data in events
-        ]
-    )
+    rows = _insert_events(events, now)
     with ExitStack() as scopes:
         for scope in _events_scopes:
             scopes.enter_context(scope(rows))
         for event in rows:
             for listener in _event_listeners:
                 listener(event)
+
+
+def _insert_events(events: list[tuple[Order, str, User | None, dict]], now) -> list[OrderEvent]:
+    """The rows bulk_create would write, in one INSERT … RETURNING id (fixed text on PostgreSQL, see
+    `many_rows`), and the events as loaded objects with their order and actor attached: without
+    bulk_create's preparing of every field of every object (most of a release batch's event CPU)."""
+    data_field = OrderEvent._meta.get_field("data")
+    at = connection.ops.adapt_datetimefield_value(now)
+    values = [
+        (order.pk, type_, _pk(actor), _role(actor), data_field.get_db_prep_save(data, connection), at)
+        for order, type_, actor, data in events
+    ]
+    rows, params = many_rows(("bigint", "text", "bigint", "text", "jsonb", "timestamptz"), values)
+    table = connection.ops.quote_name(OrderEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("order_id", "type", "actor_id", "actor_role", "data", "at") {rows} RETURNING "id"',
+            params,
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    out = []
+    for (order, type_, actor, data), pk in zip(events, ids, strict=True):
+        event = OrderEvent.from_db(
+            connection.alias, _COLUMNS, (pk, order.pk, type_, _pk(actor), _role(actor), data, now)
+        )
+        _ORDER.set_cached_value(event, order)
+        _ACTOR.set_cached_value(event, actor)
+        out.append(event)
+    return out
+
+
+_ORDER, _ACTOR = OrderEvent._meta.get_field("order"), OrderEvent._meta.get_field("actor")
+_COLUMNS = [f.attname for f in OrderEvent._meta.concrete_fields]  # id, order_id, type, actor_id, actor_role, data, at
+
+
+def _pk(actor: User | None) -> int | None:
+    return actor.pk if actor is not None else None
+
+
+def _role(actor: User | None) -> str:
+    return actor.role if actor is not None else "system"
 
 
 def message_posted(message: Message) -> None:

@@ -620,10 +620,10 @@ def release_due_escrows(order_ids: list[int], now) -> list[int]:
     one by one if anything here raises.
     """
     with transaction.atomic(savepoint=False), read_policy_once():
-        found = {
+        found = {  # the shop for its owner (the merchant's accounts); the buyer's row is not read here
             o.pk: o
             for o in Order.objects.select_for_update(of=("self",))
-            .select_related("shop", "buyer")
+            .select_related("shop")
             .filter(pk__any=order_ids)
             .order_by("pk")
         }

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 
@@ -210,14 +211,22 @@ def run_one_due(now: datetime | None = None) -> bool:
     return True
 
 
-def _take_due_bite(now: datetime, count: int, exclude: set[int]) -> list[Timer]:
+class Due(NamedTuple):
+    """A timer a batch took: what running it needs (a bite's rows, without a model instance each)."""
+
+    pk: int
+    kind: str
+    target: str
+
+
+def _take_due_bite(now: datetime, count: int, exclude: set[int]) -> list[Due]:
     qs = Timer.objects.filter(status=TimerStatus.PENDING, due_at__lte=now).exclude(pk__any=sorted(exclude))
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True)
-    return list(qs.order_by("due_at", "id").only("id", "kind", "target")[:count])
+    return [Due(*row) for row in qs.order_by("due_at", "id").values_list("id", "kind", "target")[:count]]
 
 
-def _run(timer: Timer, now: datetime) -> int:
+def _run(timer: Due, now: datetime) -> int:
     """One timer's handler inside a batch; returns its id."""
     fn = HANDLERS.get(timer.kind)
     if fn is None:
@@ -228,7 +237,7 @@ def _run(timer: Timer, now: datetime) -> int:
     return timer.pk
 
 
-def _run_together(kind: str, group: list[Timer], now: datetime) -> list[int]:
+def _run_together(kind: str, group: list[Due], now: datetime) -> list[int]:
     """A batch's timers of one kind through its batch handler (then the targets it left, one by one);
     returns the ids of those that ran."""
     group = [t for t in group if t.pk not in _batch.cancelled]
@@ -242,8 +251,8 @@ def _run_together(kind: str, group: list[Timer], now: datetime) -> list[int]:
     return ran
 
 
-def _by_kind(timers: list[Timer]) -> dict[str, list[Timer]]:
-    groups: dict[str, list[Timer]] = {}
+def _by_kind(timers: list[Due]) -> dict[str, list[Due]]:
+    groups: dict[str, list[Due]] = {}
     for timer in timers:
         groups.setdefault(timer.kind, []).append(timer)
     return groups
@@ -271,7 +280,7 @@ def run_due_batch(now: datetime, size: int) -> int | None:
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'")
             ran, dealt, started = [], 0, time.monotonic()
-            together: dict[str, list[Timer]] = {}  # the timers a batch handler runs, by kind
+            together: dict[str, list[Due]] = {}  # the timers a batch handler runs, by kind
             _batch.held, _batch.cancelled = set(), set()
 
             def out_of_time() -> bool:
