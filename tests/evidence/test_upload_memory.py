@@ -112,7 +112,10 @@ def test_embedded_jobs_run_on_a_background_thread_not_in_the_request(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_uploaded_evidence_is_analysed_by_the_background_pool(api, buyer, merchant, make_listing, fund, settings):
+def test_uploaded_evidence_is_analysed_by_the_background_pool(
+    api, buyer, merchant, arbitrator, make_listing, fund, settings, upload
+):
+    from kameng.arbitration.assist import analyse_case
     from kameng.evidence.models import CaseAnalysis
 
     listing = make_listing(merchant)
@@ -125,4 +128,18 @@ def test_uploaded_evidence_is_analysed_by_the_background_pool(api, buyer, mercha
         token=buyer.token,
     ).data
     jobs.drain()
-    assert CaseAnalysis.objects.filter(case_id=case["id"]).exists()
+    # The opening queues no analysis: its system files come read, and the first look analyses them.
+    assert not CaseAnalysis.objects.filter(case_id=case["id"]).exists()
+    assert api.get(f"/refunds/{case['id']}/assist", token=arbitrator.token).status_code == 200
+    looked = CaseAnalysis.objects.get(case_id=case["id"])
+    head = api.get(f"/refunds/{case['id']}/evidence/manifest", token=buyer.token).data["head"]
+    assert looked.head == head
+    CaseAnalysis.objects.filter(case_id=case["id"]).delete()
+    assert analyse_case(case["id"]).result == looked.result  # what the job would have stored
+
+    res = upload(case["id"], buyer, "激活码无效，错误代码 0x8007000D".encode(), name="error.txt")
+    assert res.status_code == 201, res.data
+    jobs.drain()
+    analysed = CaseAnalysis.objects.get(case_id=case["id"])
+    assert analysed.head == api.get(f"/refunds/{case['id']}/evidence/manifest", token=buyer.token).data["head"] != head
+    assert any(f["source"] == res.data["id"] for f in analysed.result["findings"])

@@ -644,7 +644,8 @@ def open_case_with_rows(
         _arm(case, first, now, policy, new=True)
         for notice in first.notices:
             _send(notice, case, now)
-    _after_evidence(case)
+    # No analysis job: the system files come with their extracts (append_texts), nothing is left to
+    # read, and the assist analyses the case from them when an arbitrator first asks (assist_for).
     return Opened(case, evidence_rows, [opened])
 
 

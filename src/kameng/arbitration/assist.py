@@ -5,6 +5,8 @@ The job `analyse_case` (kameng.arbitration.tasks) runs after each committed uplo
 KAMENG_BROKER_URL is set, in this process otherwise); `analyse_case(case_id)` reads every new
 item once (OCR of images and video frames, text of text files, perceptual hashes) and stores the
 case's latest analysis; `assist_for(case)` is what the API and the arbitrator's page show. The
+opening queues no job: its three system files come already read (evidence.append_texts writes their
+extracts), so the first `assist_for` analyses the case from them and stores it. The
 rules themselves live in kameng.arbitration.rules. Context for a human decision, never a decision.
 Its results are stored in the evidence vault's tables (EvidenceExtract, ImageHash, CaseAnalysis).
 """
@@ -58,10 +60,13 @@ def analyse_case(case_id: int) -> CaseAnalysis | None:
     for item in case.evidence.filter(extract__isnull=True).order_by("seq"):
         extract_item(item)
     items = list(case.evidence.select_related("extract").order_by("seq"))
-    result = _result(case, items)
-    head = items[-1].chain if items else GENESIS
+    return _store(case, items, _result(case, items), started)
+
+
+def _store(case, items: list[Evidence], result: dict, started: float) -> CaseAnalysis:
+    """Keep `result` as the case's analysis of `items` (its evidence in chain order, every item read)."""
     values = {
-        "head": head,
+        "head": items[-1].chain if items else GENESIS,
         "rules_version": rules.RULES_VERSION,
         "result": result,
         "analysed_at": clock_now(),
@@ -339,9 +344,12 @@ def assist_for(case) -> dict:
     """{checklist, promises, findings, contradictions, buyer_risk, reused_evidence} for `case`.
 
     The stored analysis when it covers the current evidence; otherwise the analysis runs now
-    (jobs run in the caller's thread) or, while a queue or the background pool reads the new
-    items, what can be said from the items already read (no OCR inside a page request).
+    (jobs run in the caller's thread), or is made now from the items and stored when every item
+    has been read (the opening's system files: nothing to OCR), or, while a queue or the background
+    pool reads the new items, is what can be said from the items already read (no OCR inside a
+    page request).
     """
+    started = time.monotonic()
     analysis = CaseAnalysis.objects.filter(case=case).first()
     fresh = (
         analysis is not None and analysis.head == current_head(case) and analysis.rules_version == rules.RULES_VERSION
@@ -353,7 +361,10 @@ def assist_for(case) -> dict:
     ):
         result = dict(analysed.result)
     else:
-        result = _result(case, list(case.evidence.select_related("extract").order_by("seq")))
+        items = list(case.evidence.select_related("extract").order_by("seq"))
+        result = _result(case, items)
+        if all(getattr(item, "extract", None) is not None for item in items):
+            _store(case, items, result, started)  # nothing left to read: this is the analysis
     reused = reused_evidence(case)
     return {
         "checklist": result["checklist"],
