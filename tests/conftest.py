@@ -222,6 +222,51 @@ def pytest_sessionfinish(session):
         _pg_admin(db, f'DROP DATABASE IF EXISTS "{_pg_template_name(name)}" WITH (FORCE)')
 
 
+OPS_HELPERS = "kameng_tests_ops_helpers"
+
+
+def ops_helpers():
+    """tests/ops/conftest.py as a module (IsolatedDatabase, Processes, …): the security suite's
+    real-process tests use them too, and a conftest cannot be imported by its name."""
+    import importlib.util
+
+    if OPS_HELPERS not in sys.modules:
+        spec = importlib.util.spec_from_file_location(OPS_HELPERS, Path(__file__).parent / "ops" / "conftest.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[OPS_HELPERS] = module
+        spec.loader.exec_module(module)
+    return sys.modules[OPS_HELPERS]
+
+
+ops_helpers()  # now, so that tests/security/conftest.py (imported after this file) finds it in sys.modules
+
+
+@pytest.fixture(scope="session")
+def _isolated_template(tmp_path_factory, django_db_setup, django_db_blocker):
+    """The migrated database (`kameng init`, ~8 CPU seconds) that every database of its own for child
+    processes is copied from (isolated_db in tests/ops, fresh_db in tests/security). On SQLite one
+    file serves every xdist worker of the run: the first to need it makes it, under a file lock, in
+    the run's shared temporary folder. On PostgreSQL each worker makes its own template database
+    (CREATE DATABASE … TEMPLATE refuses a source another session is cloning at the same moment)."""
+    import fcntl
+
+    helpers = ops_helpers()
+    shared = os.environ.get("PYTEST_XDIST_WORKER") and not on_postgres()
+    with django_db_blocker.unblock():
+        if not shared:
+            template = helpers.IsolatedDatabase(tmp_path_factory.mktemp("km-template"))
+        else:
+            folder = tmp_path_factory.getbasetemp().parent / "km-shared-template"
+            folder.mkdir(exist_ok=True)
+            with open(folder / "lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                ready = folder / "ready"
+                template = helpers.IsolatedDatabase(folder, made=ready.exists())
+                ready.touch()
+    yield template
+    template.drop()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     """Production hashing (PBKDF2, 1.5M rounds) costs ~1 s per user; tests make hundreds of users."""

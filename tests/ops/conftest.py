@@ -55,7 +55,9 @@ class IsolatedDatabase:
     template: later ones are a file copy (SQLite) or CREATE DATABASE … TEMPLATE (PostgreSQL).
     """
 
-    def __init__(self, tmp_path: Path, template: "IsolatedDatabase | None" = None):
+    def __init__(self, tmp_path: Path, template: "IsolatedDatabase | None" = None, *, made: bool = False):
+        """A copy of `template`, or (without one) a database made here with `kameng init`, or with
+        `made` the SQLite one an earlier process made in `tmp_path` (the shared template)."""
         from django.conf import settings
 
         self.tmp = tmp_path
@@ -77,7 +79,7 @@ class IsolatedDatabase:
             data = Path(self.env["KAMENG_DATA_DIR"])
             data.mkdir(parents=True)
             shutil.copyfile(Path(template.env["KAMENG_DATA_DIR"]) / "kameng.sqlite3", data / "kameng.sqlite3")
-        if template is None:
+        if template is None and not made:
             self.kameng("init")
             self.query(PROBE_TABLE_SQL)
 
@@ -173,14 +175,6 @@ def wait_for():
 
 
 PROBE_TABLE_SQL = "CREATE TABLE ops_probe_run (target VARCHAR(64) NOT NULL, pid INTEGER NOT NULL)"
-
-
-@pytest.fixture(scope="session")
-def _isolated_template(tmp_path_factory, django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        template = IsolatedDatabase(tmp_path_factory.mktemp("km-template"))
-    yield template
-    template.drop()
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 """Fixtures for the security suite: a small marketplace with one of everything and a secret in
 each private place (the `world`), racing helpers, and real kameng processes for crash tests."""
 
-import importlib.util
 import io
 import json
-from pathlib import Path
+import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -158,33 +157,18 @@ def http_post(path, token=None, body=None, headers=None, raw: bytes | None = Non
 # ---- real processes (kameng serve, kameng worker) --------------------------------------------
 
 
-def _ops_helpers():
-    """IsolatedDatabase and Processes from tests/ops/conftest.py (fresh databases and process clean-up)."""
-    path = Path(__file__).resolve().parent.parent / "ops" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("kameng_tests_ops_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-OPS = _ops_helpers()
-
-
-@pytest.fixture(scope="session")
-def _security_template(tmp_path_factory, django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        template = OPS.IsolatedDatabase(tmp_path_factory.mktemp("km-security-template"))
-    yield template
-    template.drop()
+# IsolatedDatabase and Processes from tests/ops/conftest.py (fresh databases and process clean-up),
+# loaded by tests/conftest.py (ops_helpers), which pytest imports before this file.
+OPS = sys.modules["kameng_tests_ops_helpers"]
 
 
 @pytest.fixture
-def fresh_db(tmp_path, db, _security_template):
+def fresh_db(tmp_path, db, _isolated_template):
     """A migrated kameng database of its own (SQLite file or PostgreSQL database) for child processes."""
     made = []
 
     def make(name: str = "db"):
-        database = OPS.IsolatedDatabase(tmp_path / name, _security_template)
+        database = OPS.IsolatedDatabase(tmp_path / name, _isolated_template)
         made.append(database)
         return database
 

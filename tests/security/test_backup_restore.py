@@ -89,13 +89,13 @@ def kameng(db, *args, timeout=300):
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory, _security_template, django_db_blocker):
+def seeded(tmp_path_factory, _isolated_template, django_db_blocker):
     """One seeded installation and its backup, shared by the tests of this module (seeding is slow)."""
     from .conftest import OPS
 
     tmp = tmp_path_factory.mktemp("km-backup")
     with django_db_blocker.unblock():
-        source = OPS.IsolatedDatabase(tmp / "source", _security_template)
+        source = OPS.IsolatedDatabase(tmp / "source", _isolated_template)
     try:
         if source.vendor == "postgresql" and shutil.which("pg_dump") is None:
             pytest.skip("pg_dump is not installed (postgresql-client)")
