@@ -70,7 +70,8 @@ result = {"merchants": merchants, "listings": listings, "buyers": buyers, "admin
 
 
 class Load:
-    """Buyer threads: buy, open a case, and settle it one of several ways; tolerant of a dead server."""
+    """Buyer threads: buy, open a case, and settle it one of several ways; tolerant of a dead server
+    (a purchase that got no answer is sent again with the same Idempotency-Key until one comes)."""
 
     def __init__(self, base: str, world: dict):
         self.base, self.world = base, world
@@ -101,12 +102,16 @@ class Load:
         buyer = self.world["buyers"][i]
         seller = i % 2
         merchant, listing = self.world["merchants"][seller], self.world["listings"][seller]
-        n = 0
+        n, pending = 0, None  # pending: a key that met a dead server, sent again as a client would
         while not self.stop.is_set():
-            n += 1
-            key, body = f"buy-{i}-{n}", {"listing": listing}
+            if pending is None:
+                n += 1
+                pending = f"buy-{i}-{n}"
+            key, body = pending, {"listing": listing}
             self.purchases[key] = (buyer, body, None)
             status, order = self.post("/orders", buyer, body, key=key)
+            if status is not None:
+                pending = None  # answered: the next purchase has a key of its own
             if status != 201:
                 time.sleep(0.2)
                 continue
