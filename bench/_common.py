@@ -99,12 +99,28 @@ class BenchDatabase:
         if self.keep:
             print(f"kept: {self.env.get('KAMENG_DATABASE_URL') or self.data_dir}")
             return
+        if self._django_here():
+            from kameng.timers import jobs
+
+            # The background jobs this process queued (the shops' credit recounts after the sweep)
+            # finish and close their connections first: none runs into a dropped database.
+            try:
+                jobs.drain(close=True)
+            except TimeoutError as exc:
+                print(f"dropping the database anyway: {exc}")
         if self.pg_name:
             from django.db import connections
 
             connections.close_all()
             self.admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    @staticmethod
+    def _django_here() -> bool:
+        """Whether this process set Django up (use_here): only then may it hold background jobs."""
+        from django.apps import apps
+
+        return apps.ready
 
 
 class Server:
