@@ -14,9 +14,11 @@ verification window) and opens `--cases` refund cases on other orders (each arms
 the release timers are due, and `--sweepers` processes sweep them with the real handler (lock the
 order, release escrow to the merchant in the ledger, events). The clock moves 24 h more: the
 merchant deadlines are due, and the sweep refunds each buyer in full (merchant silence). The
-ledger check runs at the end. With `--sweepers 1,2` the build makes `--orders` per round and moves
-the second round's release timers 72 h later: after the merchant deadlines, the clock moves on and
-two sweepers sweep the second round.
+ledger check runs at the end. With `--sweepers 1,2` the build makes `--orders` and `--cases` per
+round and moves the second round's release timers 72 h later, and its cases' deadlines (their
+timers, reminders and `merchant_respond_by`) 120 h later: after the merchant deadlines the clock
+moves on and two sweepers sweep the second round's releases, then its cases' 24 h reminders, then
+its merchant deadlines (with their 2 h reminders, as in the first round).
 
 On PostgreSQL most orders and cases are copies made in bulk SQL of a few bought or opened through
 the services (`clone_orders`, `clone_cases`); one more of each, made through the service after the
@@ -638,27 +640,49 @@ def main() -> dict:
         db.kameng("init")
         db.use_here()
         rounds = [int(n) for n in str(args.sweepers).split(",")]
-        built = build(args.orders * len(rounds), args.cases, args.shops)
+        built = build(args.orders * len(rounds), args.cases * len(rounds), args.shops)
         from datetime import timedelta
 
         from django.db.models import F
 
+        from kameng.aftersales.lifecycle import MERCHANT_TIMER, REMINDER_TIMER
+        from kameng.aftersales.models import RefundCase
         from kameng.clock.services import advance
+        from kameng.notify.listeners import DEADLINE_TIMER as MERCHANT_REMINDER
         from kameng.orders.lifecycle import RELEASE_TIMER
         from kameng.timers.models import Timer
 
-        for k in range(1, len(rounds)):  # later rounds fall due 72 h apart, after the merchant deadlines
-            ids = built[k * args.orders : (k + 1) * args.orders]
-            for start in range(0, len(ids), 20_000):  # PostgreSQL takes at most 65,535 parameters a statement
-                targets = [f"order:{i}" for i in ids[start : start + 20_000]]
-                Timer.objects.filter(kind=RELEASE_TIMER, target__in=targets).update(
-                    due_at=F("due_at") + timedelta(hours=72 * k)
+        def later(kind: str, targets: list[str], by: timedelta) -> None:
+            for start in range(0, len(targets), 20_000):  # PostgreSQL takes at most 65,535 parameters a statement
+                Timer.objects.filter(kind=kind, target__in=targets[start : start + 20_000]).update(
+                    due_at=F("due_at") + by
                 )
-        steps = [("releases", 25, rounds[0]), ("merchant deadlines", 24, rounds[0])]
-        steps += [(f"releases, round {k + 1}", 72 if k > 1 else 48, n) for k, n in enumerate(rounds) if k]
-        results = {}
-        for label, hours, sweepers in steps:
-            advance(hours * 3600)
+
+        # Later rounds: releases fall due 72 h apart, after the first round's merchant deadlines; their
+        # cases' deadlines after the last release round, 48 h apart (the 24 h reminders in a step of their own).
+        steps = [("releases", 25, rounds[0]), ("merchant deadlines", 49, rounds[0])]
+        cases = list(RefundCase.objects.order_by("pk").values_list("pk", flat=True))
+        for k in range(1, len(rounds)):
+            ids = built[k * args.orders : (k + 1) * args.orders]
+            later(RELEASE_TIMER, [f"order:{i}" for i in ids], timedelta(hours=72 * k))
+            steps.append((f"releases, round {k + 1}", 25 + 72 * k, rounds[k]))
+        for k in range(1, len(rounds)):
+            shift = timedelta(hours=72 * (len(rounds) - 1) + 48 * k)
+            ids = cases[k * args.cases : (k + 1) * args.cases]
+            for kind in (MERCHANT_TIMER, REMINDER_TIMER):
+                later(kind, [f"case:{i}" for i in ids], shift)
+            later(MERCHANT_REMINDER, [f"case:{i}:{h}" for i in ids for h in (24, 2)], shift)
+            for start in range(0, len(ids), 20_000):
+                RefundCase.objects.filter(pk__in=ids[start : start + 20_000]).update(
+                    merchant_respond_by=F("merchant_respond_by") + shift
+                )
+            at = shift.total_seconds() // 3600
+            steps.append((f"24 h reminders, round {k + 1}", 25 + at, rounds[k]))
+            steps.append((f"merchant deadlines, round {k + 1}", 49 + at, rounds[k]))
+        results, clock = {}, 0.0
+        for label, at, sweepers in steps:
+            advance((at - clock) * 3600)
+            clock = at
             due = due_by_kind()
             result = sweep_with(db, sweepers)
             results[f"{label} ({sweepers})"] = result

@@ -104,13 +104,13 @@ def test_credit_facts_in_one_insert_store_what_the_select_then_insert_stored(mer
 
     assert trust._add_facts(facts("old")) == {shop.pk}
     with CaptureQueriesContext(connection) as one:
-        assert trust._insert_new_facts(facts("new")) == {shop.pk}
+        assert [f.key for f in trust._insert_new_facts(facts("new"))] == ["new:response", "new:res", "new:refund"]
     assert len(one.captured_queries) == 1
     assert stored("new") == stored("old")
     # stored already: nothing new, no shop to mark; a mix stores (and reports) only the new one
-    assert trust._insert_new_facts(facts("new")) == set()
+    assert trust._insert_new_facts(facts("new")) == []
     mixed = [*facts("new"), CreditFact(shop_id=shop.pk, kind="case", at=now, key="new:case")]
-    assert trust._insert_new_facts(mixed) == {shop.pk}
+    assert [f.key for f in trust._insert_new_facts(mixed)] == ["new:case"]
     assert CreditFact.objects.filter(key__startswith="new:").count() == 4
 
 

@@ -10,6 +10,7 @@ Time is a parameter: each use case takes `now` (default: the clock), so a story 
 moment (the demo's overdue case is told days ago).
 """
 
+import copy
 import hashlib
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
@@ -25,7 +26,7 @@ from kameng.accounts.models import Role, User
 from kameng.catalog.models import Shop, StockItem
 from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
-from kameng.compiled import Prepared
+from kameng.compiled import Prepared, update_rows
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
@@ -69,14 +70,20 @@ REOPENS_ALLOWED = 1  # a withdrawn request may be made once more
 # ---- case events: who hears of them ------------------------------------------------------------------
 
 CaseEventListener = Callable[[CaseEvent], None]
+CaseEventsListener = Callable[[list[CaseEvent]], None]
 _listeners: list[CaseEventListener] = []
+_many: dict[CaseEventListener, CaseEventsListener] = {}  # a listener's many-at-once entry point
 
 
-def on_case_event(listener: CaseEventListener) -> CaseEventListener:
+def on_case_event(listener: CaseEventListener, *, many: CaseEventsListener | None = None) -> CaseEventListener:
     """Call `listener(event)` right after every case event is written, inside its transaction, in the
-    order they registered. Apps above this one register in their AppConfig.ready() (merchant credit)."""
+    order they registered. Apps above this one register in their AppConfig.ready() (merchant credit).
+    `many(events)`: the same for many events at once (a sweep's batch), writing what `listener`
+    writes for each of them in turn; a listener without one hears each of them."""
     if listener not in _listeners:
         _listeners.append(listener)
+    if many is not None:
+        _many[listener] = many
     return listener
 
 
@@ -85,6 +92,19 @@ def _append_event(**fields: Any) -> CaseEvent:
     for listener in _listeners:
         listener(event)
     return event
+
+
+def _append_events(events: list[CaseEvent]) -> list[CaseEvent]:
+    """`_append_event` for many events: one INSERT, then each listener hears all of them, in order."""
+    events = CaseEvent.objects.bulk_create(events)
+    for listener in _listeners:
+        many = _many.get(listener)
+        if many is not None:
+            many(events)
+            continue
+        for event in events:
+            listener(event)
+    return events
 
 
 # ---- reading -------------------------------------------------------------------------------------------
@@ -446,9 +466,13 @@ def _refund(case: RefundCase, order: Order, amount: int, now: datetime, actor: U
     if amount <= 0:
         return
     who = actor.username if actor is not None else "system"
-    if orders.refund_to_buyer(order, amount, key=f"refund:case:{case.pk}", now=now, case_id=case.pk, actor=who):
+    if orders.refund_to_buyer(order, amount, key=_refund_key(case), now=now, case_id=case.pk, actor=who):
         case.refunded_amount += amount  # saved with the rest of the row by _apply, in this transaction
         _event(case, "refunded", None, now, amount=amount)
+
+
+def _refund_key(case: RefundCase) -> str:
+    return f"refund:case:{case.pk}"  # a case refunds once
 
 
 # ---- deadlines: armed on entering a phase, cancelled on leaving it --------------------------------------
@@ -527,28 +551,18 @@ def _recipients(to: To, case: RefundCase) -> list[User]:
 
 
 def _send(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -> None:
+    inbox.deliver_many(_deliveries(notice, case, now, refund=refund))  # the parties, staff: in one INSERT
+
+
+def _deliveries(notice: Notice, case: RefundCase, now: datetime, *, refund: int = 0) -> list[inbox.Delivery]:
+    """The notice's notifications: to each recipient, in the reader's language, e-mailed too when the
+    user has an address."""
     params = _params(notice.text, case, refund)
-    users = _recipients(notice.to, case)
-    if len(users) > 1:  # the parties, staff: their notices in one INSERT
-        inbox.deliver_all(
-            users,
-            kind=notice.kind,
-            template=notice.text,
-            params=params,
-            now=now,
-            case=case,
-            subject=(CASE_SUBJECT, {"case": case.pk}),
-        )
-        return
-    for user in users:
-        _notify(user, case, notice.kind, notice.text, params, now)
-
-
-def _notify(user: User, case: RefundCase, kind: str, template: str, params: dict, now: datetime) -> None:
-    """In the reader's language, like the page; e-mailed too when the user has an address."""
-    inbox.deliver(
-        user, kind=kind, template=template, params=params, now=now, case=case, subject=(CASE_SUBJECT, {"case": case.pk})
-    )
+    subject = (CASE_SUBJECT, {"case": case.pk})
+    return [
+        inbox.Delivery(user, notice.kind, notice.text, params, now, case, subject)
+        for user in _recipients(notice.to, case)
+    ]
 
 
 CASE_SUBJECT = "[卡盟] 售后单 {case}"
@@ -795,10 +809,13 @@ def expire_merchant_deadlines(case_ids: list[int], now: datetime) -> list[int]:
 
 
 def expire_many(case_ids: list[int], deadline: Deadline, now: datetime) -> list[int]:
-    """Timer, a bite of one deadline's timers at once: `expire` for each of these cases, in the timers'
-    order, through the same `_run` (the same rows, checks and effects, so the same rows written in
-    the same order), with their case rows locked in one statement and the orders of the cases whose
-    row settles (money moves) in one more, both in id order — instead of two statements per case.
+    """Timer, a bite of one deadline's timers at once: `expire` for each of these cases, with their
+    case rows locked in one statement and the orders of the cases whose row settles (money moves) in
+    one more, both in id order — instead of two statements per case. Each case's row is chosen as
+    `_run` chooses it (the same rows and checks); a case with nothing to do (not due, or moved on)
+    is left as it is. The cases whose row refunds and settles the order plainly move together
+    (`_settle_together`: the same rows as one by one, in a few statements for all of them), first;
+    the others then run through `_run`, in the timers' order.
     Returns the cases left to `expire` one by one (the sweeper runs those after these): one that is
     not there (it raises there, and the sweep rolls back), and one whose order an earlier case of this
     bite also holds (its order is read after that case wrote it). Runs inside the sweep's batch,
@@ -815,20 +832,112 @@ def expire_many(case_ids: list[int], deadline: Deadline, now: datetime) -> list[
                 continue
             orders_taken.add(case.order_id)
             moving.append(case)
-        settling = [case.order_id for case in moving if _settles(case, action, now)]
+        chosen = {case.pk: _choose(case, action, None, Actor.SYSTEM, now, {}, _Facts(case, None)) for case in moving}
+        settling = [case.order_id for case in moving if (c := chosen[case.pk]) is not None and c[0].settle is not None]
         orders = {o.pk: o for o in _locked_orders().filter(pk__in=settling).order_by("pk")} if settling else {}
+        together = _settling_together(moving, chosen, deadline, orders, now)
+        if together:
+            _settle_together(together, deadline, now)
         for case in moving:
+            if chosen[case.pk] is None or case.pk in together:
+                continue
             # The row's cancel of this deadline's timer is the running timer's own, as one by one.
             with timers.running(deadline.timer, f"case:{case.pk}"):
                 _run(case, action, None, Actor.SYSTEM, now, {}, _Facts(case, None, order=orders.get(case.order_id)))
     return left
 
 
-def _settles(case: RefundCase, action: str, now: datetime) -> bool:
-    """Whether the system's `action` on the locked case moves money (its row settles), as `_run`
-    would choose the row: then `_Facts.order` would lock the case's order."""
-    chosen = _choose(case, action, None, Actor.SYSTEM, now, {}, _Facts(case, None))
-    return chosen is not None and chosen[0].settle is not None
+@dataclass(frozen=True)
+class _Together:
+    """A case whose deadline settles it plainly, for `_settle_together`: its row, and its order's."""
+
+    case: RefundCase
+    row: Row
+    attempt: Attempt
+    settlement: orders.Settlement
+
+
+def _settling_together(
+    moving: list[RefundCase], chosen: dict, deadline: Deadline, locked: dict[int, Order], now: datetime
+) -> dict[int, _Together]:
+    """The cases of `moving` whose row closes the case with a refund and nothing else `_apply` would do
+    besides (no claim, no decision published, no chat gathered, no deadline to arm), on an order that
+    `orders.refund_and_close_many` can settle (`orders.plain_settlement`), paid from the wallet (a
+    gateway-paid order's refund goes back by its route: one by one). By case id, in the given order."""
+    candidates = []
+    for case in moving:
+        found = chosen[case.pk]
+        if found is None or lifecycle.PHASES[Phase(case.phase)].deadline is not deadline:
+            continue
+        row, attempt = found
+        if row.target != Phase.CLOSED or row.settle in (None, lifecycle.Settle.DECISION) or row.claims:
+            continue
+        if row.gathers_chat or row.event is None:
+            continue
+        refund, _ = lifecycle.settlement(row.settle, case)
+        settlement = orders.plain_settlement(
+            locked[case.order_id], refund, key=_refund_key(case), case_id=case.pk, now=now
+        )
+        if settlement is not None:
+            candidates.append(_Together(case, row, attempt, settlement))
+    by_gateway = orders.paid_by_gateway([c.settlement.refund.order for c in candidates])
+    return {c.case.pk: c for c in candidates if c.settlement.refund.order.pk not in by_gateway}
+
+
+def _settle_together(together: dict[int, _Together], deadline: Deadline, now: datetime) -> None:
+    """`_apply` of each of these settling rows, in order, writing what it writes one by one (the
+    notices, the refund and the order's settlement, the two events, the case row, the reminders'
+    cancel), each table in one statement or a few for all of them.
+
+    The refund's event is heard (its listeners run) with the case as it stands when `_refund` books
+    it one by one: refunded, not yet closed. The running deadline timer's own cancel is the sweep's,
+    as one by one (timers.running)."""
+    deliveries: list[inbox.Delivery] = []
+    events: list[CaseEvent] = []
+    fields = {"refunded_amount", "resolution", "closed_at", "phase", "status", deadline.field}
+    for t in together.values():
+        case, row, a = t.case, t.row, t.attempt
+        for notice in row.notices:
+            deliveries += _deliveries(notice, case, now)
+        data = row.records(a) if row.records else {}
+        for write in row.writes:
+            for field, value in write(a).items():
+                setattr(case, field, value)
+                fields.add(field)
+        from_status, refund = case.status, t.settlement.refund.amount
+        case.refunded_amount += refund
+        refunded = copy.copy(case)  # as the refund's listeners hear it one by one
+        events.append(_system_event(refunded, "refunded", now, from_status, from_status, {"amount": refund}))
+        assert row.settle is not None and row.event is not None  # chosen so (_settling_together)
+        resolution = lifecycle.settlement(row.settle, case)[1]
+        case.resolution, case.closed_at = resolution, now
+        setattr(case, deadline.field, None)  # _leave: the phase's deadline cleared
+        entering = lifecycle.PHASES[row.target]
+        case.phase, case.status = row.target, entering.status
+        stated = {"refund": refund, "resolution": resolution}
+        events.append(_system_event(case, row.event, now, from_status, case.status, {**stated, **data}))
+        for notice in entering.notices:
+            deliveries += _deliveries(notice, case, now, refund=refund)
+    orders.refund_and_close_many([t.settlement for t in together.values()], now)
+    _append_events(events)
+    timers.cancel_many(REMINDER_TIMER, [f"case:{pk}" for pk in together])
+    update_rows(RefundCase, [t.case for t in together.values()], sorted(fields))
+    inbox.deliver_many(deliveries)
+
+
+def _system_event(
+    case: RefundCase, type_: str, now: datetime, from_status: str, to_status: str, data: dict
+) -> CaseEvent:
+    return CaseEvent(
+        case=case,
+        type=type_,
+        actor=None,
+        actor_role=Actor.SYSTEM,
+        from_status=from_status,
+        to_status=to_status,
+        data=data,
+        at=now,
+    )
 
 
 def expire_buyer_deadline(case_id: int, now: datetime) -> None:
@@ -872,12 +981,7 @@ def remind_deadlines(case_ids: list[int], now: datetime) -> list[int]:
         if case is None or (reminder is not None and reminder.to == To.STAFF):
             left.append(case_id)
         elif reminder is not None:
-            params = _params(reminder.text, case, 0)
-            subject = (CASE_SUBJECT, {"case": case.pk})
-            deliveries += [
-                inbox.Delivery(user, reminder.kind, reminder.text, params, now, case, subject)
-                for user in _recipients(reminder.to, case)
-            ]
+            deliveries += _deliveries(reminder, case, now)
     inbox.deliver_many(deliveries)
     return left
 

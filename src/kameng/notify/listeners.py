@@ -32,7 +32,7 @@ def register() -> None:
     on_order_event(order_event)
     around_order_events(order_events)
     on_message(message_posted)
-    on_case_event(case_event)
+    on_case_event(case_event, many=case_events)
     on_low_stock(low_stock)
     on_withdrawal_paid(withdrawal_paid)
     timers.around_batch(webhooks.read_once)  # a sweep's batch reads each merchant's endpoints once
@@ -112,11 +112,6 @@ def case_event(event: CaseEvent) -> None:
             "订单 {order} 的买家申请售后，申请退款 {amount}",
             {"case": case.pk, "order": case.order.number, "amount": case.requested_amount},
         )
-        hook = "refund.opened"
-    elif status == CaseStatus.CLOSED:
-        hook = "refund.closed"
-    else:
-        hook = "refund.updated"
     if event.type == "decide":
         _tell_channels(
             merchant,
@@ -126,7 +121,33 @@ def case_event(event: CaseEvent) -> None:
             {"case": case.pk},
         )
     _arm_reminders(case, event, status)
-    webhooks.emit(merchant.pk, hook, _case_data(case, status, event.type))
+    webhooks.emit(merchant.pk, _case_hook(event, status), _case_data(case, status, event.type))
+
+
+def case_events(events: list[CaseEvent]) -> None:
+    """`case_event` for many events at once (a sweep's batch of deadlines): their merchants' endpoints
+    read once, the webhook deliveries in one INSERT, the reminders of the cases leaving
+    awaiting_merchant cancelled in one statement. An event that tells the channels or arms reminders
+    goes through `case_event` itself."""
+    with webhooks.read_once(event.case.shop.owner_id for event in events):
+        hooks, leaving = [], []
+        for event in events:
+            case, status = event.case, event.to_status or event.case.status
+            if event.type in ("opened", "decide") or _enters_awaiting_merchant(event, status):
+                case_event(event)
+                continue
+            if _leaves_awaiting_merchant(event, status):
+                leaving += _reminder_targets(case)
+            hooks.append((case.shop.owner_id, _case_hook(event, status), _case_data(case, status, event.type)))
+        webhooks.emit_many(hooks)
+        if leaving:
+            timers.cancel_many(DEADLINE_TIMER, leaving)
+
+
+def _case_hook(event: CaseEvent, status: str) -> str:
+    if event.type == "opened":
+        return "refund.opened"
+    return "refund.closed" if status == CaseStatus.CLOSED else "refund.updated"
 
 
 def _tell_channels(user, event: str, title: str, template: str, params: dict) -> None:
@@ -153,8 +174,7 @@ def _arm_reminders(case: RefundCase, event: CaseEvent, status: str) -> None:
     `merchant_respond_by` set), cancelled when it leaves it. An event that keeps the case where it
     was (a refund booked, evidence added, a claim) changes neither the status nor the deadline, so
     the armed reminders stand as they are: nothing is read or written for it."""
-    entering = status == CaseStatus.AWAITING_MERCHANT and event.from_status != CaseStatus.AWAITING_MERCHANT
-    leaving = event.from_status == CaseStatus.AWAITING_MERCHANT and status != CaseStatus.AWAITING_MERCHANT
+    entering, leaving = _enters_awaiting_merchant(event, status), _leaves_awaiting_merchant(event, status)
     if not (entering or leaving):
         return
     due = case.merchant_respond_by
@@ -176,7 +196,19 @@ def _arm_reminders(case: RefundCase, event: CaseEvent, status: str) -> None:
             else:
                 timers.cancel(DEADLINE_TIMER, target)
         return
-    timers.cancel_many(DEADLINE_TIMER, [f"case:{case.pk}:{hours}" for hours in REMIND_HOURS])
+    timers.cancel_many(DEADLINE_TIMER, _reminder_targets(case))
+
+
+def _enters_awaiting_merchant(event: CaseEvent, status: str) -> bool:
+    return status == CaseStatus.AWAITING_MERCHANT and event.from_status != CaseStatus.AWAITING_MERCHANT
+
+
+def _leaves_awaiting_merchant(event: CaseEvent, status: str) -> bool:
+    return event.from_status == CaseStatus.AWAITING_MERCHANT and status != CaseStatus.AWAITING_MERCHANT
+
+
+def _reminder_targets(case: RefundCase) -> list[str]:
+    return [f"case:{case.pk}:{hours}" for hours in REMIND_HOURS]
 
 
 @handler(DEADLINE_TIMER)

@@ -122,20 +122,28 @@ def deliveries_of(endpoint: Endpoint):
 
 def emit(user_id: int, event: str, data: dict) -> None:
     """Queue `event` for every endpoint of the user subscribed to it (inside the event's transaction)."""
-    assert event in EVENTS, event
-    now = None
-    for endpoint in _live_endpoints(user_id):
-        if event not in endpoint.events:
-            continue
-        now = now or clock_now()  # read only when there is something to send (most users have no endpoint)
-        payload = json.dumps(
-            {"type": event, "timestamp": now.astimezone(UTC).isoformat(), "data": data},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        row = WebhookDelivery.objects.create(
-            endpoint=endpoint, event=event, message_id=f"msg_{secrets.token_hex(12)}", payload=payload, created_at=now
-        )
+    emit_many([(user_id, event, data)])
+
+
+def emit_many(emits: list[tuple[int, str, dict]]) -> None:
+    """`emit(user_id, event, data)` for each of these, in order: the deliveries in one INSERT."""
+    rows, now = [], None
+    for user_id, event, data in emits:
+        assert event in EVENTS, event
+        for endpoint in _live_endpoints(user_id):
+            if event not in endpoint.events:
+                continue
+            now = now or clock_now()  # read only when there is something to send (most users have no endpoint)
+            payload = json.dumps(
+                {"type": event, "timestamp": now.astimezone(UTC).isoformat(), "data": data},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            message_id = f"msg_{secrets.token_hex(12)}"
+            rows.append(
+                WebhookDelivery(endpoint=endpoint, event=event, message_id=message_id, payload=payload, created_at=now)
+            )
+    for row in WebhookDelivery.objects.bulk_create(rows) if rows else ():
         outbox.queue(row, DELIVER_JOB)
 
 

@@ -269,27 +269,40 @@ def release_many(orders: list[Order], amounts: list[int], *, actor: str, now) ->
     batch.write()
 
 
-def refund(
-    order: Order, amount: int, *, key: str, case_id=None, actor: str = "system", held: Held = None, now=None
-) -> RefundSplit | None:
-    """Move `amount` into the buyer's wallet as `refund_split` says, once per key (None: posted before)."""
-    buyer = ledger.wallet_code(order.buyer_id)
-    escrow = ledger.escrow_code(order.pk)
-    merchant_wallet = ledger.wallet_code(order.shop.owner_id)
-    debt = ledger.debt_code(order.shop.owner_id)
-    # The balances we split the refund by, under their locks: a concurrent withdrawal or release
-    # cannot change them between reading and posting.
-    locked = ledger.lock_accounts([buyer, escrow, merchant_wallet, debt], held=held)
-    split = refund_split(amount, locked[escrow].balance, locked[merchant_wallet].balance)
-    transfers = [
+def refund_accounts(order: Order) -> tuple[ledger.AccountCode, ...]:
+    """The accounts a refund of `order` may touch: the buyer's wallet, the escrow, the merchant's wallet and debt."""
+    owner = order.shop.owner_id
+    return (
+        ledger.wallet_code(order.buyer_id),
+        ledger.escrow_code(order.pk),
+        ledger.wallet_code(owner),
+        ledger.debt_code(owner),
+    )
+
+
+def refund_transfers(order: Order, split: RefundSplit) -> list[ledger.Transfer]:
+    """A refund's movements into the buyer's wallet: the single and the batch path post these same three."""
+    buyer, escrow, merchant_wallet, debt = refund_accounts(order)
+    return [
         ledger.Transfer(escrow, buyer, split.from_escrow),
         ledger.Transfer(merchant_wallet, buyer, split.from_merchant),
         ledger.Transfer(debt, buyer, split.advanced),
     ]
+
+
+def refund(
+    order: Order, amount: int, *, key: str, case_id=None, actor: str = "system", held: Held = None, now=None
+) -> RefundSplit | None:
+    """Move `amount` into the buyer's wallet as `refund_split` says, once per key (None: posted before)."""
+    _, escrow, merchant_wallet, _ = codes = refund_accounts(order)
+    # The balances we split the refund by, under their locks: a concurrent withdrawal or release
+    # cannot change them between reading and posting.
+    locked = ledger.lock_accounts(codes, held=held)
+    split = refund_split(amount, locked[escrow].balance, locked[merchant_wallet].balance)
     entry = ledger.post(
         key,
         EntryKind.REFUND,
-        transfers,
+        refund_transfers(order, split),
         order_id=order.pk,
         case_id=case_id,
         actor=actor,
@@ -298,3 +311,46 @@ def refund(
         now=now,
     )
     return split if entry is not None else None
+
+
+@dataclass(frozen=True)
+class Refund:
+    """One refund of a batch (`refund_many`): `refund`'s arguments."""
+
+    order: Order
+    amount: int
+    key: str
+    case_id: int | None = None
+
+
+def refund_many(refunds: list[Refund], *, actor: str, now) -> list[RefundSplit]:
+    """`refund` for many orders at once, in the given order, each from its escrow alone (the caller
+    refunds frozen escrows, which hold what is refundable); returns their splits.
+
+    As `release_many`: every account of the batch is locked in one sorted call (the escrows, the
+    buyers' wallets, each merchant's wallet and debt once, created when missing as `refund` creates
+    them); the splits are `refund`'s, entry after entry on the held balances; the entries are
+    inserted in one statement, ON CONFLICT (idempotency_key) DO NOTHING RETURNING their keys, then
+    their postings in one and the balances in one. A key posted before raises AlreadyPosted and
+    nothing of the batch may commit (the sweep reruns its timers one by one, where `refund` finds
+    the entry and moves nothing twice); so does an escrow short of its refund."""
+    held = ledger.lock_accounts({code for r in refunds for code in refund_accounts(r.order)})
+    batch = ledger.Batch(held, now=now)
+    splits = []
+    for r in refunds:
+        _, escrow, merchant_wallet, _ = refund_accounts(r.order)
+        split = refund_split(r.amount, held[escrow].balance, held[merchant_wallet].balance)
+        if split.from_escrow != r.amount:
+            raise AssertionError(f"order {r.order.pk}'s escrow holds {held[escrow].balance}, short of {r.amount}")
+        batch.add(
+            r.key,
+            EntryKind.REFUND,
+            refund_transfers(r.order, split),
+            order_id=r.order.pk,
+            case_id=r.case_id,
+            actor=actor,
+            memo=f"订单 {r.order.number} 退款",
+        )
+        splits.append(split)
+    batch.write()
+    return splits

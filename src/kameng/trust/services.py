@@ -30,6 +30,7 @@ from kameng.accounts.models import Role, User
 from kameng.aftersales.models import OPEN_STATUSES, CaseEvent, CaseStatus
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
+from kameng.compiled import many_rows
 from kameng.errors import DomainError, Error
 from kameng.orders.models import Message, Order
 from kameng.policy.services import add_working_days, get_policy
@@ -184,13 +185,16 @@ def _add_facts(facts: list[CreditFact]) -> set[int]:
 _FACT_COLUMNS = ("shop_id", "kind", "at", "value", "category", "outcome", "key")
 
 
-def _insert_new_facts(facts: list[CreditFact]) -> set[int]:
-    """`_add_facts` in one statement, for the few facts of one case event: INSERT … ON CONFLICT DO
-    NOTHING RETURNING the shops of the rows it stored (a fact already stored is not returned), instead
-    of a SELECT of the keys first. The same rows; PostgreSQL and SQLite (3.35+) both return them."""
-    unique = {f.key: f for f in facts}
+def _insert_new_facts(facts: list[CreditFact]) -> list[CreditFact]:
+    """`_add_facts` in one statement: INSERT … ON CONFLICT DO NOTHING RETURNING the keys of the rows it
+    stored (a fact already stored is not returned), instead of a SELECT of the keys first; returns the
+    facts stored, in order. Of facts sharing a key the first is the one stored, as when they come one
+    event after another. The same rows; PostgreSQL and SQLite (3.35+) both return them."""
+    unique: dict[str, CreditFact] = {}
+    for fact in facts:
+        unique.setdefault(fact.key, fact)
     if not unique:
-        return set()
+        return []
     table = CreditFact._meta.db_table
     fields = [field for name in _FACT_COLUMNS if isinstance(field := CreditFact._meta.get_field(name), Field)]
     quote = connection.ops.quote_name
@@ -201,10 +205,11 @@ def _insert_new_facts(facts: list[CreditFact]) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
-            f"VALUES {', '.join([row] * len(unique))} ON CONFLICT DO NOTHING RETURNING {quote('shop_id')}",
+            f"VALUES {', '.join([row] * len(unique))} ON CONFLICT DO NOTHING RETURNING {quote('key')}",
             params,
         )
-        return {shop_id for (shop_id,) in cursor.fetchall()}
+        stored = {key for (key,) in cursor.fetchall()}
+    return [fact for key, fact in unique.items() if key in stored]
 
 
 def _read_source(name: str, cursor: SyncCursor, now) -> set[int]:
@@ -272,8 +277,20 @@ def record_case_event(event) -> None:
     finding its facts, does nothing more.
     """
     now = event.at
-    for shop_id in _insert_new_facts(_facts_for_event(event)):
+    for shop_id in {fact.shop_id for fact in _insert_new_facts(_facts_for_event(event))}:
         mark_due(shop_id, now)
+
+
+def record_case_events(events: list) -> None:
+    """`record_case_event` for many events at once (a sweep's batch of deadlines), in event order: their
+    facts in one INSERT, and the shops each event gave new facts marked due by `mark_due_many`."""
+    facts = {id(event): _facts_for_event(event) for event in events}
+    stored = {id(fact) for fact in _insert_new_facts([fact for event in events for fact in facts[id(event)]])}
+    marks = []
+    for event in events:
+        for shop_id in dict.fromkeys(fact.shop_id for fact in facts[id(event)] if id(fact) in stored):
+            marks.append((shop_id, event.at))
+    mark_due_many(marks)
 
 
 def mark_due(shop_id: int, now: datetime) -> None:
@@ -288,6 +305,53 @@ def mark_due(shop_id: int, now: datetime) -> None:
         )
     # Held on the embedded pool: a recount of this shop already waiting there counts these facts too.
     jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
+
+
+def mark_due_many(marks: list[tuple[int, datetime]]) -> None:
+    """`mark_due(shop_id, now)` for each of these in turn (a shop may come again), in three statements:
+    the rows marked due in one UPDATE … RETURNING, the shops without a stored row in one read, the
+    backing timers in one INSERT. As one by one: a shop's first mark makes the row due (and arms a
+    timer); a later mark of the same moment finds it due already and arms one only while no row exists."""
+    if not marks:
+        return
+    assert transaction.get_connection().in_atomic_block
+    marked = _mark_rows_due(marks)
+    known = _known_credit_rows.get()
+    unknown = {shop_id for shop_id, _ in marks} - marked - (known or set())
+    found = (
+        set(MerchantCredit.objects.filter(shop_id__in=unknown).values_list("shop_id", flat=True)) if unknown else set()
+    )
+    if known is not None:
+        known.update(found | marked)
+    has_row = marked | found | (known or set())
+    timers_armed, seen = [], set()
+    for shop_id, now in marks:
+        if (shop_id in marked and shop_id not in seen) or shop_id not in has_row:
+            timers_armed.append(
+                Timer(kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now)
+            )
+        seen.add(shop_id)
+        jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
+    Timer.objects.bulk_create(timers_armed)
+
+
+def _mark_rows_due(marks: list[tuple[int, datetime]]) -> set[int]:
+    """The first mark of each shop, in one UPDATE: the stored rows not due by then become due; their shops."""
+    first: dict[int, datetime] = {}
+    for shop_id, now in marks:
+        first.setdefault(shop_id, now)
+    table = connection.ops.quote_name(MerchantCredit._meta.db_table)
+    rows, params = many_rows(
+        ("bigint", "timestamptz"),
+        [(shop_id, connection.ops.adapt_datetimefield_value(now)) for shop_id, now in first.items()],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} SET "refresh_due_at" = v.column2 FROM ({rows}) AS v '
+            f'WHERE {table}."shop_id" = v.column1 AND {table}."refresh_due_at" > v.column2 RETURNING "shop_id"',
+            params,
+        )
+        return {shop_id for (shop_id,) in cursor.fetchall()}
 
 
 # The shops a sweep's batch found a stored credit row for (see known_credit_rows): a row is never

@@ -110,6 +110,12 @@ def payment_for(purpose: str, ref: str) -> Payment | None:
     return Payment.objects.filter(purpose=purpose, ref=str(ref), status=PaymentStatus.SUCCEEDED).order_by("pk").first()
 
 
+def paid_refs(purpose: str, refs: list[str]) -> set[str]:
+    """Which of these objects of `purpose` a payment paid (`payment_for` is not None), in one query."""
+    paid = Payment.objects.filter(purpose=purpose, ref__any=refs, status=PaymentStatus.SUCCEEDED)
+    return set(paid.values_list("ref", flat=True))
+
+
 # ---- notifications ---------------------------------------------------------------------------
 
 
