@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection, connections
 from django.db.models import Field, Lookup, Model, QuerySet
+from django.db.models.query import get_related_populators
 
 # Stand-ins no real parameter can equal (ids are positive): the compiled parameter list shows where
 # each argument goes. A text column's lookup turns its stand-in into the number's text.
@@ -79,6 +80,62 @@ class Prepared:
         columns = [s[0] for s in compiler.select[: compiler.col_count]]
         converters = [(pos, convs, expr) for pos, (convs, expr) in compiler.get_converters(columns).items()]
         compiled = (sql, list(params), slots, converters)
+        self._compiled[using] = compiled
+        return compiled
+
+
+class PreparedObjects:
+    """`PreparedObjects(lambda a: Model.objects.select_related(...).filter(pk=a)[:1], arity=1).objects(5)`:
+    model instances with their select_related rows attached, as iterating the queryset gives them,
+    from SQL compiled once per database like `Prepared` (FOR UPDATE included: the first call must then
+    be inside a transaction, as any locking read). No annotations, no deferred fields."""
+
+    def __init__(self, build: Callable[..., QuerySet], arity: int):
+        if not 0 < arity <= len(_STAND_INS):
+            raise ValueError(f"arity must be 1..{len(_STAND_INS)}")
+        self._build, self._arity = build, arity
+        self._compiled: dict[str, tuple] = {}
+
+    def objects(self, *args: Any, using: str = "default") -> list[Model]:
+        if len(args) != self._arity:
+            raise TypeError(f"{self._arity} arguments expected, {len(args)} given")
+        compiled = self._compiled.get(using) or self._compile(using)
+        sql, constants, slots, converters, klass_info, select, fetch_mode = compiled
+        params = [constants[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return []
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, using, fetch_mode)
+        out = []
+        for row in rows:
+            values = list(row)
+            for pos, convs, expression in converters:
+                for converter in convs:
+                    values[pos] = converter(values[pos], expression, connection)
+            obj = klass_info["model"].from_db(using, init_list, values[start:end], fetch_mode=fetch_mode)
+            for populator in populators:
+                populator.populate(values, obj)
+            out.append(obj)
+        return out
+
+    def _compile(self, using: str) -> tuple:
+        queryset = self._build(*_STAND_INS[: self._arity])
+        query = queryset.query
+        if query.values_select or query.annotation_select or query.extra_select or query.deferred_loading[0]:
+            raise ValueError("a PreparedObjects read is of whole model rows")
+        compiler = query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        slots = [_slot(p) for p in params]
+        if sorted({s for s in slots if s is not None}) != list(range(self._arity)):
+            raise ValueError("every argument must reach the SQL as a parameter of its own")
+        columns = [s[0] for s in compiler.select[: compiler.col_count]]
+        converters = [(pos, convs, expr) for pos, (convs, expr) in compiler.get_converters(columns).items()]
+        compiled = (sql, list(params), slots, converters, compiler.klass_info, compiler.select, queryset._fetch_mode)  # type: ignore[attr-defined]
         self._compiled[using] = compiled
         return compiled
 
