@@ -10,6 +10,7 @@ stand-ins replaced by the call's values. Only for hot statements whose shape nev
 `__in` lists, no optional filters. Arguments are integers, or text for a text column (the bearer
 token's hash)."""
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -206,3 +207,44 @@ def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
             f"UPDATE {table} SET {sets} FROM ({rows}) AS v WHERE {table}.{quote(str(meta.pk.column))} = v.column1",
             params,
         )
+
+
+def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
+    """The INSERT bulk_create writes for these new objects, in one fixed-text statement (`many_rows`)
+    … RETURNING their keys, set on the objects as bulk_create sets them: each value prepared by its
+    field (its pre_save, then get_db_prep_save), a foreign key taken from its related object saved
+    before, without bulk_create's per-call compiling. For a model with an automatic primary key."""
+    if not objs:
+        return []
+    pk, fields, types, into, returning = _insert_shape(model, connection.vendor)
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+    rows, params = many_rows(
+        types,
+        [tuple(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields) for obj in objs],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"{into} {rows} {returning}", params)
+        keys = [row[0] for row in cursor.fetchall()]
+    for obj, key in zip(objs, keys, strict=True):
+        setattr(obj, pk.attname, key)
+        obj._state.adding, obj._state.db = False, connection.alias
+    return list(objs)
+
+
+@functools.cache
+def _insert_shape(model: type[Model], vendor: str) -> tuple[Field, list[Field], tuple[str, ...], str, str]:
+    """What `insert_rows` writes for `model` on this kind of database: its key, the other columns, their
+    types, and the statement's text around the rows."""
+    quote, meta = connection.ops.quote_name, model._meta
+    pk = meta.pk
+    assert isinstance(pk, Field)
+    fields = [field for field in meta.concrete_fields if field is not pk and isinstance(field, Field)]
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    return (
+        pk,
+        fields,
+        tuple(str(field.db_type(connection)) for field in fields),
+        f"INSERT INTO {quote(meta.db_table)} ({columns})",
+        f"RETURNING {quote(str(pk.column))}",
+    )

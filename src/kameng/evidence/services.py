@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from kameng.compiled import insert_rows
 from kameng.errors import DomainError, Error
 
 from .models import ChainAnchor, Evidence, EvidenceExtract
@@ -152,8 +153,9 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
         extracts.append(
             EvidenceExtract(evidence=item, status="done", text_source="text", text=extract_text(data), analysed_at=now)
         )
-    Evidence.objects.bulk_create(items)
-    ChainAnchor.objects.bulk_create(
+    insert_rows(Evidence, items)  # bulk_create's rows, each INSERT in fixed text (kameng.compiled)
+    insert_rows(
+        ChainAnchor,
         [
             ChainAnchor(
                 case_id=item.case_id,
@@ -163,9 +165,9 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
                 at=item.uploaded_at,
             )
             for item in items
-        ]
+        ],
     )
-    EvidenceExtract.objects.bulk_create(extracts)
+    insert_rows(EvidenceExtract, extracts)
     return items
 
 
