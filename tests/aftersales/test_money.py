@@ -1,8 +1,13 @@
 """Where a refund's money comes from: escrow, else the merchant's wallet, else the platform
 (先行赔付) against a merchant debt that blocks withdrawals until income settles it."""
 
+import re
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from kameng.ledger.models import JournalEntry
-from kameng.ledger.services import balance
+from kameng.ledger.services import balance, debt_code, wallet_code
 
 from .conftest import RATIONALE
 
@@ -30,6 +35,30 @@ def test_a_refund_comes_out_of_escrow_into_the_buyers_wallet(api, buyer, merchan
     assert got["escrow"]["amount"] == order["amount"] - 12345
 
 
+def _accounts_locked(run) -> set[str]:
+    """The ledger account codes named by the FOR UPDATE statements of `run()`."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    statements = [
+        q["sql"] for q in captured.captured_queries if "ledger_account" in q["sql"] and "FOR UPDATE" in q["sql"]
+    ]
+    assert statements or connection.vendor == "sqlite", "the accept locks its accounts"
+    return {code for sql in statements for code in re.findall(r"(?:wallet|escrow|debt):[a-z]+:\d+", sql)}
+
+
+def test_a_refund_from_a_frozen_escrow_locks_neither_of_the_merchants_accounts(
+    api, buyer, merchant, new_order, open_case, act
+):
+    """A busy shop's accepts do not queue on its wallet and debt rows: the escrow pays the refund."""
+    order = new_order()
+    case = open_case(order, amount=10000)
+    locked = _accounts_locked(lambda: act(case, "accept", merchant))
+    assert balance(wallet_code(merchant.pk)) == 0 and balance(f"escrow:order:{order['id']}") == order["amount"] - 10000
+    if connection.vendor == "postgresql":  # SQLite has no row locks (select_for_update is a no-op there)
+        assert f"escrow:order:{order['id']}" in locked and wallet_code(buyer.pk) in locked
+        assert wallet_code(merchant.pk) not in locked and debt_code(merchant.pk) not in locked
+
+
 def test_after_release_the_merchants_wallet_pays_the_refund(api, buyer, merchant, new_order, open_case, act, wallet):
     order = new_order()
     assert api.post(f"/orders/{order['id']}/confirm", token=buyer.token).status_code == 200
@@ -37,7 +66,9 @@ def test_after_release_the_merchants_wallet_pays_the_refund(api, buyer, merchant
     case = open_case(order, amount=10000)  # within after_sale_until, after confirmation
     got = api.get(f"/orders/{order['id']}", token=buyer.token).data
     assert got["escrow"]["status"] == "released"  # nothing left to freeze
-    act(case, "accept", merchant)
+    locked = _accounts_locked(lambda: act(case, "accept", merchant))
+    if connection.vendor == "postgresql":
+        assert wallet_code(merchant.pk) in locked and debt_code(merchant.pk) in locked
     assert wallet(merchant) == {"balance": 20000, "currency": "CNY", "debt": 0}
     got = api.get(f"/orders/{order['id']}", token=buyer.token).data
     assert got["status"] == "partially_refunded"

@@ -24,7 +24,9 @@ from django.test import Client, override_settings
 from django.urls import Resolver404, get_resolver, resolve
 from django.urls.resolvers import URLPattern, URLResolver
 
-from .conftest import tiny_png, upload
+from kameng.accounts import email_change
+
+from .conftest import PASSWORD, tiny_png, upload
 
 SKIP_PREFIXES = ("/api/", "/django-admin/", "/static/", "/i18n/", "/healthz", "/metrics")
 # Routes that are not pages: POST-only endpoints, downloads, machine endpoints.
@@ -193,7 +195,9 @@ def payload_world(world, api, make_listing, buy, fund):
         {"status": "restricted", "reason": f"处罚 {p['script']}"},
         token=admin.token,
     )
-    return {**world, "xss_listing": listing, "xss_order": order, "xss_case": case}
+    # The link of an e-mail change the buyer asked for (its page is reached only from the mail).
+    token = email_change.request_change(buyer, PASSWORD, "changed@example.com")
+    return {**world, "xss_listing": listing, "xss_order": order, "xss_case": case, "email_token": token}
 
 
 START_PAGES = {
@@ -214,6 +218,7 @@ START_PAGES = {
         f"/orders/{w['o3']['id']}",
         f"/refunds/{w['xss_case']['id']}/complaint/",
         f"/sandbox/pay/{w['topup']['id']}",
+        f"/account/email/confirm/{w['email_token']}",
     ],
     "merchant": lambda w: ["/shop/", "/shop/listings/", "/orders/", f"/orders/{w['o3']['id']}"],
     "merchant2": lambda w: [

@@ -18,7 +18,7 @@ from kameng.ledger import services as ledger
 from kameng.ledger.models import Account, EntryKind
 from kameng.policy.services import get_policy
 
-from .lifecycle import TOUCHES, AccountRole, Effect
+from .lifecycle import TOUCHES, AccountRole, Effect, EscrowStatus
 from .models import Order
 
 # The accounts a transition locked already (ledger.lock_accounts), handed down to the posting code.
@@ -103,11 +103,22 @@ def accounts_for(order: Order, effects: Iterable[Effect]) -> set[ledger.AccountC
         codes[account]
         for effect in effects
         if effect is not Effect.COLLECT_BALANCE or order.balance_due
-        for account in TOUCHES.get(effect, ())
+        for account in (
+            REFUND_FROM_ESCROW if effect is Effect.REFUND and from_escrow(order) else TOUCHES.get(effect, ())
+        )
     }
     if any(e in RELEASES for e in effects) and _commission_bp(order):
         touched.add(ledger.PLATFORM_COMMISSION)
     return touched
+
+
+# A refund while the escrow is frozen: nothing has left it, so it holds what the case may refund, and the
+# merchant's wallet and debt are not touched (nor locked: a busy shop's refunds do not queue on them).
+REFUND_FROM_ESCROW = (AccountRole.BUYER_WALLET, AccountRole.ESCROW)
+
+
+def from_escrow(order: Order) -> bool:
+    return order.escrow_status == EscrowStatus.FROZEN
 
 
 def _commission_bp(order: Order) -> int:
@@ -280,6 +291,20 @@ def refund_accounts(order: Order) -> tuple[ledger.AccountCode, ...]:
     )
 
 
+def refund_locks(order: Order) -> tuple[ledger.AccountCode, ...]:
+    """The accounts a refund of `order` locks first: from a frozen escrow (`from_escrow`) the buyer's
+    wallet and the escrow alone, else all of `refund_accounts`."""
+    codes = refund_accounts(order)
+    return codes[:2] if from_escrow(order) else codes
+
+
+def split_held(order: Order, amount: int, held: dict[ledger.AccountCode, Account]) -> RefundSplit:
+    """`refund_split` on the locked balances (a merchant wallet not locked is not touched: escrow pays)."""
+    _, escrow, merchant_wallet, _ = refund_accounts(order)
+    merchant_balance = held[merchant_wallet].balance if merchant_wallet in held else 0
+    return refund_split(amount, held[escrow].balance, merchant_balance)
+
+
 def refund_transfers(order: Order, split: RefundSplit) -> list[ledger.Transfer]:
     """A refund's movements into the buyer's wallet: the single and the batch path post these same three."""
     buyer, escrow, merchant_wallet, debt = refund_accounts(order)
@@ -293,12 +318,17 @@ def refund_transfers(order: Order, split: RefundSplit) -> list[ledger.Transfer]:
 def refund(
     order: Order, amount: int, *, key: str, case_id=None, actor: str = "system", held: Held = None, now=None
 ) -> RefundSplit | None:
-    """Move `amount` into the buyer's wallet as `refund_split` says, once per key (None: posted before)."""
+    """Move `amount` into the buyer's wallet as `refund_split` says, once per key (None: posted before).
+
+    The balances we split the refund by are read under their locks: a concurrent withdrawal or
+    release cannot change them between reading and posting. From a frozen escrow only the buyer's
+    wallet and the escrow are locked (`accounts_for`); should the escrow not cover the refund after
+    all, the merchant's wallet and debt are locked as well before anything is split."""
     _, escrow, merchant_wallet, _ = codes = refund_accounts(order)
-    # The balances we split the refund by, under their locks: a concurrent withdrawal or release
-    # cannot change them between reading and posting.
-    locked = ledger.lock_accounts(codes, held=held)
-    split = refund_split(amount, locked[escrow].balance, locked[merchant_wallet].balance)
+    locked = ledger.lock_accounts(refund_locks(order), held=held)
+    if locked[escrow].balance < amount and merchant_wallet not in locked:
+        locked = ledger.lock_accounts(codes, held=locked)
+    split = split_held(order, amount, locked)
     entry = ledger.post(
         key,
         EntryKind.REFUND,
@@ -327,19 +357,19 @@ def refund_many(refunds: list[Refund], *, actor: str, now) -> list[RefundSplit]:
     """`refund` for many orders at once, in the given order, each from its escrow alone (the caller
     refunds frozen escrows, which hold what is refundable); returns their splits.
 
-    As `release_many`: every account of the batch is locked in one sorted call (the escrows, the
-    buyers' wallets, each merchant's wallet and debt once, created when missing as `refund` creates
+    As `release_many`: every account of the batch is locked in one sorted call (what `refund` locks
+    of each: of a frozen escrow, it and the buyer's wallet; created when missing as `refund` creates
     them); the splits are `refund`'s, entry after entry on the held balances; the entries are
     inserted in one statement, ON CONFLICT (idempotency_key) DO NOTHING RETURNING their keys, then
     their postings in one and the balances in one. A key posted before raises AlreadyPosted and
     nothing of the batch may commit (the sweep reruns its timers one by one, where `refund` finds
     the entry and moves nothing twice); so does an escrow short of its refund."""
-    held = ledger.lock_accounts({code for r in refunds for code in refund_accounts(r.order)})
+    held = ledger.lock_accounts({code for r in refunds for code in refund_locks(r.order)})
     batch = ledger.Batch(held, now=now)
     splits = []
     for r in refunds:
-        _, escrow, merchant_wallet, _ = refund_accounts(r.order)
-        split = refund_split(r.amount, held[escrow].balance, held[merchant_wallet].balance)
+        _, escrow, _, _ = refund_accounts(r.order)
+        split = split_held(r.order, r.amount, held)
         if split.from_escrow != r.amount:
             raise AssertionError(f"order {r.order.pk}'s escrow holds {held[escrow].balance}, short of {r.amount}")
         batch.add(
