@@ -33,63 +33,10 @@ def _slot(param: Any) -> int | None:
     return None
 
 
-class Prepared:
-    """`Prepared(lambda a, b: Model.objects.filter(x=a, y=b).values_list(...), arity=2).rows(1, 2)`:
-    the rows as values_list would give them (converted values, in the listed columns' order)."""
-
-    def __init__(self, build: Callable[..., QuerySet], arity: int):
-        if not 0 < arity <= len(_STAND_INS):
-            raise ValueError(f"arity must be 1..{len(_STAND_INS)}")
-        self._build, self._arity = build, arity
-        self._compiled: dict[str, tuple[str, list[Any], list[int | None], list[tuple[int, list, Any]]]] = {}
-
-    def rows(self, *args: Any, using: str = "default") -> list[tuple]:
-        if len(args) != self._arity:
-            raise TypeError(f"{self._arity} arguments expected, {len(args)} given")
-        compiled = self._compiled.get(using) or self._compile(using)
-        sql, constants, slots, converters = compiled
-        params = [constants[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        if not converters:
-            return [tuple(row) for row in rows]
-        out = []
-        for row in rows:
-            values = list(row)
-            for pos, convs, expression in converters:
-                value = values[pos]
-                for converter in convs:
-                    value = converter(value, expression, connection)
-                values[pos] = value
-            out.append(tuple(values))
-        return out
-
-    def _compile(self, using: str) -> tuple[str, list[Any], list[int | None], list[tuple[int, list, Any]]]:
-        queryset = self._build(*_STAND_INS[: self._arity])
-        query = queryset.query
-        if query.extra_select or query.annotation_select or not query.values_select:
-            raise ValueError("a Prepared read is a values_list of plain fields")
-        compiler = query.get_compiler(using=using)
-        sql, params = compiler.as_sql()
-        slots = [_slot(p) for p in params]
-        if sorted({s for s in slots if s is not None}) != list(range(self._arity)):
-            raise ValueError("every argument must reach the SQL as a parameter of its own")
-        if compiler.col_count != len(query.values_select):
-            raise ValueError("the select list is not the values_list's columns")
-        columns = [s[0] for s in compiler.select[: compiler.col_count]]
-        converters = [(pos, convs, expr) for pos, (convs, expr) in compiler.get_converters(columns).items()]
-        compiled = (sql, list(params), slots, converters)
-        self._compiled[using] = compiled
-        return compiled
-
-
-class PreparedObjects:
-    """`PreparedObjects(lambda a: Model.objects.select_related(...).filter(pk=a)[:1], arity=1).objects(5)`:
-    model instances with their select_related rows attached, as iterating the queryset gives them,
-    from SQL compiled once per database like `Prepared` (FOR UPDATE included: the first call must then
-    be inside a transaction, as any locking read). No annotations, no deferred fields."""
+class _Compiled:
+    """What `Prepared` and `PreparedObjects` share: a queryset built once from stand-ins, compiled once
+    per database, then run with the real arguments in the stand-ins' places, its values converted as
+    the queryset would convert them."""
 
     def __init__(self, build: Callable[..., QuerySet], arity: int):
         if not 0 < arity <= len(_STAND_INS):
@@ -97,48 +44,96 @@ class PreparedObjects:
         self._build, self._arity = build, arity
         self._compiled: dict[str, tuple] = {}
 
-    def objects(self, *args: Any, using: str = "default") -> list[Model]:
+    def _fetch(self, args: tuple, using: str) -> tuple[tuple, list[tuple]]:
+        """The compiled query (its extras after sql, constants, slots, converters) and its rows for `args`."""
         if len(args) != self._arity:
             raise TypeError(f"{self._arity} arguments expected, {len(args)} given")
         compiled = self._compiled.get(using) or self._compile(using)
-        sql, constants, slots, converters, klass_info, select, fetch_mode = compiled
+        sql, constants, slots = compiled[:3]
         params = [constants[i] if slot is None else args[slot] for i, slot in enumerate(slots)]
-        connection = connections[using]
-        with connection.cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        if not rows:
-            return []
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, using, fetch_mode)
-        out = []
-        for row in rows:
-            values = list(row)
-            for pos, convs, expression in converters:
-                for converter in convs:
-                    values[pos] = converter(values[pos], expression, connection)
-            obj = klass_info["model"].from_db(using, init_list, values[start:end], fetch_mode=fetch_mode)
-            for populator in populators:
-                populator.populate(values, obj)
-            out.append(obj)
-        return out
+            return compiled, cursor.fetchall()
+
+    @staticmethod
+    def _converted(row, converters, using: str) -> list:
+        values = list(row)
+        for pos, convs, expression in converters:
+            for converter in convs:
+                values[pos] = converter(values[pos], expression, connections[using])
+        return values
 
     def _compile(self, using: str) -> tuple:
         queryset = self._build(*_STAND_INS[: self._arity])
-        query = queryset.query
-        if query.values_select or query.annotation_select or query.extra_select or query.deferred_loading[0]:
-            raise ValueError("a PreparedObjects read is of whole model rows")
-        compiler = query.get_compiler(using=using)
+        self._check(queryset.query)
+        compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         slots = [_slot(p) for p in params]
         if sorted({s for s in slots if s is not None}) != list(range(self._arity)):
             raise ValueError("every argument must reach the SQL as a parameter of its own")
         columns = [s[0] for s in compiler.select[: compiler.col_count]]
         converters = [(pos, convs, expr) for pos, (convs, expr) in compiler.get_converters(columns).items()]
-        compiled = (sql, list(params), slots, converters, compiler.klass_info, compiler.select, queryset._fetch_mode)  # type: ignore[attr-defined]
+        compiled = (sql, list(params), slots, converters, *self._extras(queryset, compiler))
         self._compiled[using] = compiled
         return compiled
+
+    def _check(self, query) -> None:
+        raise NotImplementedError
+
+    def _extras(self, queryset: QuerySet, compiler) -> tuple:
+        return ()
+
+
+class Prepared(_Compiled):
+    """`Prepared(lambda a, b: Model.objects.filter(x=a, y=b).values_list(...), arity=2).rows(1, 2)`:
+    the rows as values_list would give them (converted values, in the listed columns' order)."""
+
+    def rows(self, *args: Any, using: str = "default") -> list[tuple]:
+        compiled, rows = self._fetch(args, using)
+        converters = compiled[3]
+        if not converters:
+            return [tuple(row) for row in rows]
+        return [tuple(self._converted(row, converters, using)) for row in rows]
+
+    def _check(self, query) -> None:
+        if query.extra_select or query.annotation_select or not query.values_select:
+            raise ValueError("a Prepared read is a values_list of plain fields")
+
+    def _extras(self, queryset: QuerySet, compiler) -> tuple:
+        if compiler.col_count != len(queryset.query.values_select):
+            raise ValueError("the select list is not the values_list's columns")
+        return ()
+
+
+class PreparedObjects(_Compiled):
+    """`PreparedObjects(lambda a: Model.objects.select_related(...).filter(pk=a)[:1], arity=1).objects(5)`:
+    model instances with their select_related rows attached, as iterating the queryset gives them,
+    from SQL compiled once per database like `Prepared` (FOR UPDATE included: the first call must then
+    be inside a transaction, as any locking read). No annotations, no deferred fields."""
+
+    def objects(self, *args: Any, using: str = "default") -> list[Model]:
+        compiled, rows = self._fetch(args, using)
+        if not rows:
+            return []
+        converters, klass_info, select, fetch_mode = compiled[3:]
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, using, fetch_mode)
+        out = []
+        for row in rows:
+            values = self._converted(row, converters, using)
+            obj = klass_info["model"].from_db(using, init_list, values[start:end], fetch_mode=fetch_mode)
+            for populator in populators:
+                populator.populate(values, obj)
+            out.append(obj)
+        return out
+
+    def _check(self, query) -> None:
+        if query.values_select or query.annotation_select or query.extra_select or query.deferred_loading[0]:
+            raise ValueError("a PreparedObjects read is of whole model rows")
+
+    def _extras(self, queryset: QuerySet, compiler) -> tuple:
+        return (compiler.klass_info, compiler.select, queryset._fetch_mode)  # type: ignore[attr-defined]
 
 
 class AnyOf(Lookup):
