@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client
 
+from kameng.orders.models import Order
 from kameng.wallet.models import Payment
 
 PASSWORD = "cha-dan-2026"
@@ -83,3 +84,11 @@ def test_a_visitor_buys_without_an_account_pays_and_sees_the_key(client, card):
     found = stranger.post("/guest/lookup", {"number": number, "query_password": PASSWORD})
     assert found.status_code == 302 and found["Location"] == f"/guest/orders/{payment.ref}"
     assert "NE-0001" in page(stranger, found["Location"])
+
+
+def test_a_visitor_who_buys_in_english_is_a_guest_of_that_language(client, card):
+    client.cookies["django_language"] = "en"
+    body = {"quantity": 1, "contact": "guest@example.com", "query_password": PASSWORD, "pay_with": "sandbox"}
+    assert client.post(f"/guest/buy/{card['id']}", body).status_code == 302
+    payment = Payment.objects.get(purpose="order")
+    assert Order.objects.select_related("buyer").get(pk=payment.ref).buyer.language == "en"

@@ -25,9 +25,9 @@ def card(make_listing, merchant):
     return make_listing(merchant, title="Steam 充值卡 50 元", price=5000, stock=["STEAM-0001", "STEAM-0002"])
 
 
-def guest_buy(api, listing, **overrides):
+def guest_buy(api, listing, headers=None, **overrides):
     body = {"listing": listing["id"], "contact": "guest@example.com", "query_password": PASSWORD, "pay_with": "epay"}
-    return api.post("/guest/orders", {**body, **overrides})
+    return api.post("/guest/orders", {**body, **overrides}, headers=headers)
 
 
 def bearer(token):
@@ -52,6 +52,29 @@ def test_a_guest_buys_pays_at_the_gateway_and_gets_the_key_on_the_page_and_by_em
     (email,) = mail.outbox
     assert email.to == ["guest@example.com"] and order["number"] in email.subject
     assert "STEAM-0001" in email.body and "STEAM-0002" not in email.body
+    assert email.subject == f"[卡盟] 订单 {order['number']}" and "卡密：" in email.body
+
+
+def test_a_guest_who_bought_in_english_gets_the_email_in_english(
+    api, card, epay, epay_notify, django_capture_on_commit_callbacks
+):
+    res = guest_buy(api, card, headers={"Accept-Language": "en"})
+    assert res.status_code == 201, res.data
+    order = res.data["order"]
+    assert GuestAccess.objects.get(order_id=order["id"]).order.buyer.language == "en"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        epay_notify(epay.pay(order["payment"]["pay_url"]))
+    (email,) = mail.outbox
+    assert email.subject == f"[kameng] Order {order['number']}"
+    assert email.body.splitlines() == [
+        f"Your order {order['number']} is paid; the platform holds the money in escrow.",
+        "Item: Steam 充值卡 50 元",
+        "Card keys:",
+        "STEAM-0001",
+        "If anything is wrong, contact the merchant or request a refund on the “Look up an order” page; "
+        "never pay outside the platform.",
+    ]
 
 
 def test_guest_checkout_refusals(api, card):

@@ -3,6 +3,7 @@ and the lookup per order number too). The use cases are kameng.orders.guest."""
 
 from typing import Annotated
 
+from django.utils import translation
 from ninja import Router, Schema, Status
 
 from kameng.errors import Error
@@ -54,6 +55,7 @@ def create_guest_order(request, payload: GuestOrderIn):
         quantity=payload.quantity,
         accept_special_terms=payload.accept_special_terms,
         topup_target=payload.topup_target or "",
+        language=translation.get_language(),
     )
     return Status(201, _found(order, token))
 

@@ -12,6 +12,8 @@ longer be honoured goes back by its original route (wallet.payments refunds it, 
 from datetime import timedelta
 
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from kameng.accounts.models import User
 from kameng.clock.services import now as clock_now
@@ -119,18 +121,27 @@ def tell_buyer_refunded(payment: Payment, refund: PaymentRefund) -> None:
 
 
 def _email_guest(order: Order) -> None:
-    """A guest who left an email address gets the order, and its card keys, by email (after commit)."""
+    """A guest who left an email address gets the order, and its card keys, by email (after commit),
+    in the language they bought in."""
     access = GuestAccess.objects.filter(order=order).first()
     if access is None or "@" not in access.contact:
         return
-    lines = [f"您的订单 {order.number} 已付款，款项由平台担保。", f"商品：{order.snapshot['title']}"]
     keys = list(order.stock_items.filter(delivered_at__isnull=False).order_by("pk").values_list("secret", flat=True))
-    if keys:
-        lines += ["卡密：", *keys]
-    else:
-        lines.append("商家发货后，请用订单号和查询密码在“查单”页查看交付内容。")
-    lines.append("如有问题，请在查单页联系商家或申请售后；请勿站外付款。")
-    jobs.enqueue("send_notification_email", access.contact, f"[卡盟] 订单 {order.number}", "\n".join(lines))
+    with translation.override(order.buyer.language or "zh-hans"):
+        lines = [
+            gettext("您的订单 {order} 已付款，款项由平台担保。").format(order=order.number),
+            gettext("商品：{title}").format(title=order.snapshot["title"]),
+        ]
+        if keys:
+            lines += [gettext("卡密："), *keys]
+        else:
+            lines.append(gettext("商家发货后，请用订单号和查询密码在“查单”页查看交付内容。"))
+        lines.append(gettext("如有问题，请在查单页联系商家或申请售后；请勿站外付款。"))
+        subject = gettext(GUEST_SUBJECT).format(order=order.number)
+    jobs.enqueue("send_notification_email", access.contact, subject, "\n".join(lines))
+
+
+GUEST_SUBJECT = "[卡盟] 订单 {order}"
 
 
 def expire_checkout(order_id: int, now) -> None:

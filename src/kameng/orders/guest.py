@@ -14,6 +14,7 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.auth import hashers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -31,15 +32,24 @@ PASSWORD_LENGTH = (6, 64)
 MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
-def place_order(*, listing_id, contact: str, query_password: str, pay_with: str, **terms) -> tuple[Order, str]:
-    """A guest's direct checkout: the order (awaiting payment at `pay_with`) and its lookup_token."""
+def place_order(
+    *, listing_id, contact: str, query_password: str, pay_with: str, language: str = "", **terms
+) -> tuple[Order, str]:
+    """A guest's direct checkout: the order (awaiting payment at `pay_with`) and its lookup_token.
+    `language` is the one the guest bought in (zh-hans / en): their emails and notices are in it."""
     email, phone = _contact(contact)
     _check_password(query_password)
     if pay_with not in checkout.GATEWAYS:
         raise DomainError(Error.ORDER_PAY_WITH_INVALID, param="pay_with")
     now = clock_now()
     with transaction.atomic():
-        guest = User(username=f"guest:{secrets.token_hex(8)}", role=Role.BUYER, email=email, phone=phone)
+        guest = User(
+            username=f"guest:{secrets.token_hex(8)}",
+            role=Role.BUYER,
+            email=email,
+            phone=phone,
+            language=language if language in dict(settings.LANGUAGES) else "",
+        )
         guest.set_unusable_password()
         guest.save()
         order = checkout.start_checkout(acting_user=guest, listing_id=listing_id, pay_with=pay_with, **terms)

@@ -6,6 +6,7 @@ by the purchase or a successful lookup); nothing else identifies a guest."""
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kameng.catalog import services as catalog_services
@@ -56,6 +57,7 @@ def guest_buy(request, listing_id: int):
                 quantity=data.get("quantity") or 1,
                 accept_special_terms=bool(data.get("accept_special_terms")),
                 topup_target=data.get("topup_target") or "",
+                language=translation.get_language(),
             )
         except DomainError as exc:  # a RateLimited too
             attach_error(form, exc)
