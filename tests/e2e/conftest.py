@@ -72,11 +72,24 @@ class Server:
     def __init__(self, url: str, env: dict, data_dir: Path):
         self.url, self.env, self.data_dir = url, env, data_dir
         self._n = 0
+        self._staff: dict[tuple[str, str], str] = {}
 
     def kameng(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "kameng.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
         )
+
+    def staff(self, role: str, language: str = "zh") -> str:
+        """The username of the session's one staff account with this role (arbitrator, admin) for stories
+        in this language (switching to English is kept on the account), made with `kameng user create`
+        the first time it is asked for: each CLI run pays Django's start-up."""
+        key = (role, language)
+        if key not in self._staff:
+            username = self.unique(role[:3])
+            made = self.kameng("user", "create", "--username", username, "--password", PASSWORD, "--role", role)
+            assert made.returncode == 0, made.stderr
+            self._staff[key] = username
+        return self._staff[key]
 
     def api(self, method: str, path: str, body=None, token: str | None = None):
         data = json.dumps(body).encode() if body is not None else None
@@ -145,7 +158,9 @@ def server(tmp_path_factory):
         {
             "KAMENG_DATA_DIR": str(data_dir),
             "KAMENG_TEST_CLOCK": "1",
-            "DJANGO_SETTINGS_MODULE": "kameng.settings",
+            # kameng's settings with a fast password hasher (kameng_e2e_settings.py, next to this file).
+            "DJANGO_SETTINGS_MODULE": "kameng_e2e_settings",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
             # Every browser story registers its own users from 127.0.0.1 against this one server.
             "KAMENG_RATE_LIMIT_REGISTER_IP": "1000/3600",
             "KAMENG_RATE_LIMIT_REGISTER_CHALLENGE_IP": "1000/3600",

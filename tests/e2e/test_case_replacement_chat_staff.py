@@ -6,7 +6,7 @@ page; an admin creates an arbitrator and disables one on the staff page."""
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, log_in
+from .conftest import log_in
 
 WORDS = {
     "zh": {
@@ -95,9 +95,7 @@ def test_the_order_chat_is_shown_read_only_to_the_buyer_and_the_arbitrator(serve
     )
     shots.fits(page, "case-chat")
 
-    arbitrator = server.unique("arb")
-    made = server.kameng("user", "create", "--username", arbitrator, "--password", PASSWORD, "--role", "arbitrator")
-    assert made.returncode == 0, made.stderr
+    arbitrator = server.staff("arbitrator", language)
     staff = new_page(width=width, height=900 if width > 400 else 812)
     log_in(staff, arbitrator, language == "en")
     staff.goto(f"/arbitration/{case['id']}")
@@ -111,9 +109,7 @@ def test_the_order_chat_is_shown_read_only_to_the_buyer_and_the_arbitrator(serve
 @pytest.mark.parametrize(("language", "width"), VIEWS)
 def test_an_admin_creates_an_arbitrator_and_disables_one(server, new_page, shots, language, width):
     words = WORDS[language]
-    admin = server.unique("ops")
-    made = server.kameng("user", "create", "--username", admin, "--password", PASSWORD, "--role", "admin")
-    assert made.returncode == 0, made.stderr
+    admin = server.staff("admin", language)
     page = new_page(width=width, height=900 if width > 400 else 812)
     log_in(page, admin, language == "en")
     page.goto("/staff/arbitrators/")

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, log_in
+from .conftest import log_in
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -22,9 +22,7 @@ def test_statistics_and_audit_read_on_a_phone(server, new_page, shots, language)
     status, case = server.api("POST", "/refunds", body, token=buyer["token"])
     assert status == 201, case
     assert server.api("POST", f"/refunds/{case['id']}/accept", token=merchant["token"])[0] == 200
-    admin = server.unique("ops")
-    made = server.kameng("user", "create", "--username", admin, "--password", PASSWORD, "--role", "admin")
-    assert made.returncode == 0, made.stderr
+    admin = server.staff("admin", language)
 
     page = new_page(width=375, height=812)
     log_in(page, admin, english)

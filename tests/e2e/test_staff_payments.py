@@ -14,9 +14,7 @@ def test_an_admin_rechecks_a_pending_topup(server, new_page, shots, width):
     buyer = server.register("buyer")
     status, topup = server.api("POST", "/wallet/topups", {"amount": 4321}, token=buyer["token"])
     assert status == 201, topup
-    admin = server.unique("ops")
-    made = server.kameng("user", "create", "--username", admin, "--password", PASSWORD, "--role", "admin")
-    assert made.returncode == 0, made.stderr
+    admin = server.staff("admin")
 
     page = new_page(width=width, height=900)
     page.goto("/login/")

@@ -181,9 +181,7 @@ def test_the_whole_after_sales_story(lang, server, new_page, shots):
     expect(page.locator("[data-deadline=decide_by]")).to_be_visible()
 
     # ---- the arbitrator claims from the queue and decides ----
-    arbitrator = server.unique("arb")
-    made = server.kameng("user", "create", "--username", arbitrator, "--password", PASSWORD, "--role", "arbitrator")
-    assert made.returncode == 0, made.stderr
+    arbitrator = server.staff("arbitrator", lang)
     desk = new_page(locale=locale)
     sign_in(desk, t, arbitrator, english=english)
     nav(desk, t, "仲裁队列").click()
