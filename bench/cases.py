@@ -58,7 +58,7 @@ def clone(cursor, table: str, template_id: int, count: int, overrides: dict[str,
         t0 = time.perf_counter()
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t, "
-            f"generate_series(%s, %s) AS g WHERE t.id = %s",
+            f"generate_series(%s::bigint, %s::bigint) AS g WHERE t.id = %s",
             [start, end, template_id],
         )
         if count >= chunk:
