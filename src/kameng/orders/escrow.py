@@ -102,19 +102,14 @@ def accounts_for(order: Order, effects: Iterable[Effect]) -> set[ledger.AccountC
     touched = {
         codes[account]
         for effect in effects
-        if effect is not Effect.COLLECT_BALANCE or order.balance_due
-        for account in (
-            REFUND_FROM_ESCROW if effect is Effect.REFUND and from_escrow(order) else TOUCHES.get(effect, ())
-        )
+        if effect is not Effect.REFUND and (effect is not Effect.COLLECT_BALANCE or order.balance_due)
+        for account in TOUCHES.get(effect, ())
     }
+    if Effect.REFUND in effects:
+        touched.update(refund_locks(order))  # the one statement of which accounts a refund locks
     if any(e in RELEASES for e in effects) and _commission_bp(order):
         touched.add(ledger.PLATFORM_COMMISSION)
     return touched
-
-
-# A refund while the escrow is frozen: nothing has left it, so it holds what the case may refund, and the
-# merchant's wallet and debt are not touched (nor locked: a busy shop's refunds do not queue on them).
-REFUND_FROM_ESCROW = (AccountRole.BUYER_WALLET, AccountRole.ESCROW)
 
 
 def from_escrow(order: Order) -> bool:
@@ -293,7 +288,9 @@ def refund_accounts(order: Order) -> tuple[ledger.AccountCode, ...]:
 
 def refund_locks(order: Order) -> tuple[ledger.AccountCode, ...]:
     """The accounts a refund of `order` locks first: from a frozen escrow (`from_escrow`) the buyer's
-    wallet and the escrow alone, else all of `refund_accounts`."""
+    wallet and the escrow alone (nothing has left the escrow, so it holds what the case may refund, and
+    the merchant's wallet and debt are neither touched nor locked: a busy shop's refunds do not queue on
+    them), else all of `refund_accounts`. `accounts_for` (a transition's locks) asks this too."""
     codes = refund_accounts(order)
     return codes[:2] if from_escrow(order) else codes
 

@@ -9,7 +9,9 @@ How credit stays current without recomputing per request:
   facts are stored in the event's transaction and the shop's stored credit is marked due
   (`refresh_due_at` = the event's time); the recount itself runs after the commit (the job
   `trust.refresh_shop`), with a timer of the same name as the durable fallback should the process
-  die before the job runs. So a stale credit is always visible as due, every reader that decides
+  die before the job runs. On PostgreSQL the mark never waits for the row (`mark_due_many`): when a
+  recount or another case event holds it, the row is marked due just after the commit instead. So
+  a stale credit is visible as due (but for that instant after a commit), every reader that decides
   (`current_credit`) recomputes a due row itself, and the staleness is bounded by the job's hold
   (SHOP_REFRESH_HOLD) and queue and, after a crash, by SHOP_REFRESH_DELAY plus one sweep;
 - the daily timer refreshes rows whose 90-day window moved (`refresh_due_at`), and re-reads
@@ -296,50 +298,117 @@ def record_case_events(events: list) -> None:
 def mark_due(shop_id: int, now: datetime) -> None:
     """The shop got new facts in this transaction: its stored credit is due from `now` (readers
     recompute a due row), the job `trust.refresh_shop` recounts it after the commit, and when this
-    made the row due (or there is none yet) a timer backs the job up, stored with the facts."""
-    assert transaction.get_connection().in_atomic_block
-    marked = MerchantCredit.objects.filter(shop_id=shop_id, refresh_due_at__gt=now).update(refresh_due_at=now)
-    if marked or not _has_credit_row(shop_id):
-        Timer.objects.create(
-            kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now
-        )
-    # Held on the embedded pool: a recount of this shop already waiting there counts these facts too.
-    jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
+    made the row due (or there is none yet, or it could not be marked now) a timer backs the job up,
+    stored with the facts. `mark_due_many` for one mark."""
+    mark_due_many([(shop_id, now)])
 
 
 def mark_due_many(marks: list[tuple[int, datetime]]) -> None:
-    """`mark_due(shop_id, now)` for each of these in turn (a shop may come again), in three statements:
-    the rows marked due in one UPDATE … RETURNING, the shops without a stored row in one read, the
-    backing timers in one INSERT. As one by one: a shop's first mark makes the row due (and arms a
-    timer); a later mark of the same moment finds it due already and arms one only while no row exists."""
+    """`mark_due(shop_id, now)` for each of these in turn (a shop may come again). As one by one: a
+    shop's first mark makes the row due (and arms a timer); a later mark of the same moment finds it
+    due already and arms one only while no row exists.
+
+    On PostgreSQL a case event never waits for the shop's credit row (every case event of one shop
+    used to queue on it behind the first one's request). One statement (`_lock_rows_due`) takes the
+    row FOR KEY SHARE, SKIP LOCKED: the mode that conflicts only with the recount's FOR UPDATE, so
+    any number of case transactions hold it together, and a recount starting before they commit waits
+    for them and counts their facts. A row found due stays so until they commit; a row not due is
+    marked due in the same statement unless another case transaction is marking it (SKIP LOCKED
+    again). Two cases are left to just after the commit (`_mark_due_after_commit`, one statement of
+    its own that holds nothing else), each with its backing timer armed in the transaction, so that
+    a crash before it still recounts: a row a recount holds (that recount may have read the facts
+    before this commit: the statement waits for it and marks the row due again), and a row another
+    case transaction is marking (in case that one rolls back). The reads that follow, and the
+    timers, in one statement each, as on SQLite (one UPDATE of the rows not due: the database's
+    write lock serializes the rest)."""
     if not marks:
         return
     assert transaction.get_connection().in_atomic_block
-    marked = _mark_rows_due(marks)
+    first = _first_marks(marks)
+    late: dict[int, tuple[datetime, bool]] = {}  # shop → (its first mark, wait for a recount)
+    if connection.vendor == "postgresql":
+        rows = _lock_rows_due(first)
+        returned = set(rows)
+        marked = {shop_id for shop_id, (_due, made_due) in rows.items() if made_due}
+        late = {shop_id: (first[shop_id], False) for shop_id, (due, made_due) in rows.items() if not (due or made_due)}
+    else:
+        marked = returned = _mark_rows_due(first)
     known = _known_credit_rows.get()
-    unknown = {shop_id for shop_id, _ in marks} - marked - (known or set())
+    unknown = set(first) - returned - (known or set())
     found = (
         set(MerchantCredit.objects.filter(shop_id__in=unknown).values_list("shop_id", flat=True)) if unknown else set()
     )
     if known is not None:
-        known.update(found | marked)
-    has_row = marked | found | (known or set())
+        known.update(found | returned)
+    has_row = returned | found | (known or set())
+    if connection.vendor == "postgresql":  # a stored row the statement left out is one a recount holds now
+        late.update((shop_id, (first[shop_id], True)) for shop_id in (has_row & set(first)) - returned)
     timers_armed, seen = [], set()
     for shop_id, now in marks:
-        if (shop_id in marked and shop_id not in seen) or shop_id not in has_row:
+        if ((shop_id in marked or shop_id in late) and shop_id not in seen) or shop_id not in has_row:
             timers_armed.append(
                 Timer(kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now)
             )
         seen.add(shop_id)
+    if late:
+        # Registered before the jobs' callbacks: a job that runs at once finds the row due.
+        transaction.on_commit(lambda: _mark_due_after_commit(late), robust=True)
+    for shop_id, _now in marks:
         jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
     Timer.objects.bulk_create(timers_armed)
 
 
-def _mark_rows_due(marks: list[tuple[int, datetime]]) -> set[int]:
-    """The first mark of each shop, in one UPDATE: the stored rows not due by then become due; their shops."""
+def _first_marks(marks: list[tuple[int, datetime]]) -> dict[int, datetime]:
     first: dict[int, datetime] = {}
     for shop_id, now in marks:
         first.setdefault(shop_id, now)
+    return first
+
+
+def _lock_rows_due(first: dict[int, datetime]) -> dict[int, tuple[bool, bool]]:
+    """PostgreSQL: the stored rows of these shops that no recount holds, each taken FOR KEY SHARE (SKIP
+    LOCKED), and of those not due by the shop's first mark the ones no other case transaction is
+    marking, marked due (FOR NO KEY UPDATE, SKIP LOCKED); shop → (was due, marked now). A shop left out
+    has no row or one a recount holds."""
+    table = connection.ops.quote_name(MerchantCredit._meta.db_table)
+    rows, params = many_rows(
+        ("bigint", "timestamptz"),
+        [(shop_id, connection.ops.adapt_datetimefield_value(now)) for shop_id, now in first.items()],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH k AS (SELECT c.shop_id, c.refresh_due_at <= v.column2 AS due, v.column2 AS at "
+            f"FROM {table} c JOIN ({rows}) AS v ON c.shop_id = v.column1 FOR KEY SHARE OF c SKIP LOCKED), "
+            f"m AS (UPDATE {table} c SET refresh_due_at = k.at FROM k WHERE c.shop_id = k.shop_id AND NOT k.due "
+            f"AND c.shop_id IN (SELECT l.shop_id FROM {table} l WHERE l.shop_id IN "
+            f"(SELECT shop_id FROM k WHERE NOT due) FOR NO KEY UPDATE SKIP LOCKED) RETURNING c.shop_id) "
+            f"SELECT k.shop_id, k.due, m.shop_id IS NOT NULL FROM k LEFT JOIN m ON m.shop_id = k.shop_id",
+            params,
+        )
+        return {shop_id: (due, made_due) for shop_id, due, made_due in cursor.fetchall()}
+
+
+def _mark_due_after_commit(late: dict[int, tuple[datetime, bool]]) -> None:
+    """Right after the commit of case events that could not mark their shops' rows due in their
+    transaction: one UPDATE of its own. A row a recount held (`wait`) is updated whatever it shows,
+    so the statement waits for that recount to commit and then makes its row due; another row only
+    when it is still not due (the case transaction that was marking it rolled back). A crash before
+    this leaves the backing timers, which recount without asking (`refresh_if_due(force=True)`)."""
+    table = connection.ops.quote_name(MerchantCredit._meta.db_table)
+    rows, params = many_rows(
+        ("bigint", "timestamptz", "boolean"),
+        [(shop_id, connection.ops.adapt_datetimefield_value(at), wait) for shop_id, (at, wait) in late.items()],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} SET "refresh_due_at" = LEAST({table}."refresh_due_at", v.column2) FROM ({rows}) AS v '
+            f'WHERE {table}."shop_id" = v.column1 AND (v.column3 OR {table}."refresh_due_at" > v.column2)',
+            params,
+        )
+
+
+def _mark_rows_due(first: dict[int, datetime]) -> set[int]:
+    """The first mark of each shop, in one UPDATE: the stored rows not due by then become due; their shops."""
     table = connection.ops.quote_name(MerchantCredit._meta.db_table)
     rows, params = many_rows(
         ("bigint", "timestamptz"),
@@ -370,49 +439,46 @@ def known_credit_rows() -> Iterator[None]:
         _known_credit_rows.reset(token)
 
 
-def _has_credit_row(shop_id: int) -> bool:
-    known = _known_credit_rows.get()
-    if known is not None and shop_id in known:
-        return True
-    found = MerchantCredit.objects.filter(shop_id=shop_id).exists()
-    if found and known is not None:
-        known.add(shop_id)
-    return found
-
-
 def _shop_target(shop_id: int) -> str:
     return f"shop:{shop_id}"
 
 
-def refresh_if_due(shop_id: int, now: datetime | None = None) -> MerchantCredit | None:
+def refresh_if_due(shop_id: int, now: datetime | None = None, *, force: bool = False) -> MerchantCredit | None:
     """The job (and the timer) behind `mark_due`: recount the shop when its credit is still due
-    (one cheap read when an earlier job already counted these facts), and cancel the backing timer.
-    Idempotent: running it twice, or after the timer, recounts at most once more."""
+    (one cheap read when an earlier job already counted these facts), and cancel the backing timers.
+    Idempotent: running it twice, or after the timer, recounts at most once more.
+
+    `force` (the timer): recount whether due or not. A backing timer still pending means no recount
+    has counted its transaction's facts (a recount cancels the timers it finds before it reads the
+    facts), and its row may not show it: the case event's after-commit mark did not run (a crash)."""
     now = now or clock_now()
     with transaction.atomic():
-        due = MerchantCredit.objects.filter(shop_id=shop_id).values_list("refresh_due_at", flat=True).first()
-        if due is not None and due > now:
-            return None
-        record = refresh_shop(shop_id, now)
-        timers.cancel(SHOP_REFRESH, _shop_target(shop_id))
-    return record
+        if not force:
+            due = MerchantCredit.objects.filter(shop_id=shop_id).values_list("refresh_due_at", flat=True).first()
+            if due is not None and due > now:
+                return None
+        return refresh_shop(shop_id, now, cancel_timers=True)
 
 
 # ---- the stored credit and the sanctions it triggers ----------------------------------------
 
 
-def refresh_shop(shop_id: int, now: datetime) -> MerchantCredit:
-    """Recount one shop's last 90 days from its facts, store the result, apply sanctions."""
+def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False) -> MerchantCredit:
+    """Recount one shop's last 90 days from its facts, store the result, apply sanctions.
+    `cancel_timers`: cancel the shop's pending backing timers (`mark_due`) once its row is locked,
+    before the facts are read: every timer cancelled was committed with facts this recount reads."""
     since = now - timedelta(days=rules.WINDOW_DAYS)
     with transaction.atomic():
         # FOR NO KEY UPDATE: a case transaction inserting a fact of this shop (its foreign key takes
         # FOR KEY SHARE on the shop) never waits for a recount, so it cannot hold the stored row below
         # while waiting for the shop (a deadlock with 8 racing case actions on PostgreSQL).
         shop = Shop.objects.select_for_update(no_key=True).get(pk=shop_id)
-        # The stored row is locked before the facts are read: a case transaction marking it due
-        # (mark_due) either committed first, and its facts are counted here, or waits for this
-        # recount and marks the row due again after it.
+        # The stored row is locked before the facts are read: a case transaction that marked it (mark_due
+        # holds it FOR KEY SHARE or FOR NO KEY UPDATE) has committed first, and its facts are counted
+        # here; one that found it locked by this recount marks it due again after this commit.
         record = MerchantCredit.objects.select_for_update().filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
+        if cancel_timers:
+            timers.cancel(SHOP_REFRESH, _shop_target(shop_id))
         facts = CreditFact.objects.filter(shop_id=shop_id, at__gt=since)
         by_kind: dict[str, dict] = {
             row["kind"]: dict(row)

@@ -24,4 +24,4 @@ def refresh_shop_job(shop_id: int) -> None:
 
 @handler(services.SHOP_REFRESH)
 def run_refresh_shop(target, now):
-    services.refresh_if_due(int(target.split(":", 1)[1]), now)
+    services.refresh_if_due(int(target.split(":", 1)[1]), now, force=True)

@@ -1,0 +1,182 @@
+"""A shop's case events never wait for its stored credit row (PostgreSQL, real connections).
+
+Each case transaction here runs on a thread with its own connection and `SET LOCAL lock_timeout`, so a
+case event that waited for the row would fail the test with LockNotAvailable, not make it slow. The
+other side (a case transaction or a recount) is held open by the test until the first has marked.
+"""
+
+import threading
+
+import pytest
+from django.db import OperationalError, connection, transaction
+
+from kameng.clock.services import now as clock_now
+from kameng.timers.models import Timer
+from kameng.timers.services import sweep
+from kameng.trust import rules, services
+from kameng.trust.models import CreditFact, MerchantCredit
+
+pytestmark = pytest.mark.postgres
+NO_WAIT = "SET LOCAL lock_timeout = '200ms'"  # a wait for a row lock fails the statement
+
+
+class Held(threading.Thread):
+    """`work()` on a thread of its own (its own connection), inside one transaction that stays open
+    after `work` until `release()`; `ready` is set once `work` returned. Errors reach `join_checked`."""
+
+    def __init__(self, work, *, no_wait=False):
+        super().__init__(daemon=True)
+        self.work, self.no_wait = work, no_wait
+        self.ready, self.go = threading.Event(), threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                if self.no_wait:
+                    with connection.cursor() as cursor:
+                        cursor.execute(NO_WAIT)
+                self.work()
+                self.ready.set()
+                assert self.go.wait(60), "never released"
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+        finally:
+            self.ready.set()
+            connection.close()
+
+    def started(self):
+        self.start()
+        assert self.ready.wait(60), "the held transaction never got going"
+        assert self.error is None, self.error
+        return self
+
+    def release(self):
+        self.go.set()
+
+    def join_checked(self):
+        self.join(60)
+        assert not self.is_alive(), "hung"
+        assert self.error is None, self.error
+
+
+def _case_event(shop_id: int, n: int):
+    """What record_case_event does for an opening: a new fact of the shop, and its credit marked due."""
+
+    def work():
+        now = clock_now()
+        CreditFact.objects.create(shop_id=shop_id, kind="case", at=now, key=f"case:test-{n}")
+        services.mark_due(shop_id, now)
+
+    return work
+
+
+def _committed(work) -> None:
+    held = Held(work).started()
+    held.release()
+    held.join_checked()
+
+
+def _stored(shop_id: int) -> MerchantCredit:
+    return MerchantCredit.objects.get(shop_id=shop_id)
+
+
+@pytest.fixture
+def counted(postgres, merchant, shop, monkeypatch):
+    """A shop whose stored credit is current (not due) and counts no case yet. The recount jobs the case
+    events queue do not run (the tests run the recounts they mean: the jobs would run at each commit)."""
+    monkeypatch.setattr(services.jobs, "enqueue", lambda *args, **kwargs: None)
+    shop(merchant)
+    shop_id = int(merchant.shop_id)
+    services.refresh_shop(shop_id, clock_now())
+    assert _stored(shop_id).cases_90d == 0 and _stored(shop_id).refresh_due_at > clock_now()
+    return shop_id
+
+
+def test_a_case_event_does_not_wait_while_another_case_event_of_the_shop_is_marking_its_credit(counted):
+    first = Held(_case_event(counted, 1)).started()  # marks the row due, its transaction still open
+    second = Held(_case_event(counted, 2), no_wait=True)
+    second.start()
+    assert second.ready.wait(60)
+    assert second.error is None, second.error  # it marked without waiting for the first
+    second.release()  # it commits (and, after its commit, waits for the first to settle the row)
+    first.release()
+    first.join_checked()
+    second.join_checked()
+    assert _stored(counted).refresh_due_at <= clock_now()  # due: a reader recounts it
+    services.refresh_if_due(counted)
+    assert _stored(counted).cases_90d == 2
+
+
+def test_a_case_event_does_not_wait_for_a_recount_and_its_facts_are_counted_after_it(counted, monkeypatch):
+    # The recount is held after it read the facts (before the case event committed) and before it
+    # stores the row: what it stores misses the second case, so the row must become due again.
+    read_facts, store = threading.Event(), threading.Event()
+    score = rules.credit_score
+
+    def held_score(*args, **kwargs):
+        if threading.current_thread() is recount:
+            read_facts.set()
+            assert store.wait(60)
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(rules, "credit_score", held_score)
+    _committed(_case_event(counted, 1))  # the row is due
+    recount = threading.Thread(target=lambda: (services.refresh_if_due(counted), connection.close()), daemon=True)
+    recount.start()
+    assert read_facts.wait(60)
+    second = Held(_case_event(counted, 2), no_wait=True).started()  # the recount holds the row
+    second.release()  # commits; after its commit it waits for the recount, then marks the row due
+    store.set()
+    recount.join(60)
+    second.join_checked()
+    stored = _stored(counted)
+    assert stored.cases_90d == 1  # the recount counted the first case only …
+    assert stored.refresh_due_at <= clock_now()  # … and the row is due again for the second
+    services.refresh_if_due(counted)
+    assert _stored(counted).cases_90d == 2
+
+
+def test_a_recount_waits_for_every_case_event_that_found_the_credit_due(counted):
+    _committed(_case_event(counted, 1))  # the row is due now
+    later = Held(_case_event(counted, 2), no_wait=True).started()  # finds it due: takes it FOR KEY SHARE
+    with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(NO_WAIT)
+        services.refresh_shop(counted, clock_now())  # would count without the open case's fact
+    later.release()
+    later.join_checked()
+    services.refresh_if_due(counted)
+    assert _stored(counted).cases_90d == 2
+
+
+def test_when_the_after_commit_mark_is_lost_the_backing_timer_recounts(counted, monkeypatch):
+    read_facts, store = threading.Event(), threading.Event()
+    score = rules.credit_score
+
+    def held_score(*args, **kwargs):
+        if threading.current_thread() is recount:
+            read_facts.set()
+            assert store.wait(60)
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(rules, "credit_score", held_score)
+    _committed(_case_event(counted, 1))
+    recount = threading.Thread(target=lambda: (services.refresh_if_due(counted), connection.close()), daemon=True)
+    recount.start()
+    assert read_facts.wait(60)
+    lost = []
+    monkeypatch.setattr(services, "_mark_due_after_commit", lost.append)  # the process dies at the commit
+    second = Held(_case_event(counted, 2), no_wait=True).started()
+    second.release()
+    second.join_checked()
+    store.set()
+    recount.join(60)
+    assert lost  # it was left to after the commit …
+    stored = _stored(counted)
+    assert stored.cases_90d == 1 and stored.refresh_due_at > clock_now()  # … so the row shows no sign of it
+    target = f"shop:{counted}"
+    assert Timer.objects.filter(kind=services.SHOP_REFRESH, target=target, status="pending").exists()
+    sweep(clock_now() + services.SHOP_REFRESH_DELAY)  # the timer stored with its facts recounts
+    assert _stored(counted).cases_90d == 2
+    assert not Timer.objects.filter(kind=services.SHOP_REFRESH, target=target, status="pending").exists()
