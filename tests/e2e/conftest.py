@@ -9,6 +9,7 @@ test thread never shares a connection with anything asynchronous.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -44,6 +45,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "e2e-pass-word-123"
 SERVER_READY_SECONDS = 180
+CHILD_SETTINGS = Path(__file__).resolve().parents[1] / "child_settings"
 
 
 def _in_ci() -> bool:
@@ -150,7 +152,7 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server(tmp_path_factory, request):
     require_chromium()
     data_dir = tmp_path_factory.mktemp("kameng-e2e")
     env = {k: v for k, v in os.environ.items() if k not in ("KAMENG_DATABASE_URL", "KAMENG_BROKER_URL")}
@@ -158,9 +160,9 @@ def server(tmp_path_factory):
         {
             "KAMENG_DATA_DIR": str(data_dir),
             "KAMENG_TEST_CLOCK": "1",
-            # kameng's settings with a fast password hasher (kameng_e2e_settings.py, next to this file).
-            "DJANGO_SETTINGS_MODULE": "kameng_e2e_settings",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
+            # kameng's settings with a fast password hasher (tests/child_settings/kameng_test_settings.py).
+            "DJANGO_SETTINGS_MODULE": "kameng_test_settings",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(CHILD_SETTINGS), os.environ.get("PYTHONPATH")])),
             # Every browser story registers its own users from 127.0.0.1 against this one server.
             "KAMENG_RATE_LIMIT_REGISTER_IP": "1000/3600",
             "KAMENG_RATE_LIMIT_REGISTER_CHALLENGE_IP": "1000/3600",
@@ -171,8 +173,16 @@ def server(tmp_path_factory):
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     port = _free_port()
     server = Server(f"http://127.0.0.1:{port}", env, data_dir)
-    init = server.kameng("init")
-    assert init.returncode == 0, init.stderr
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # A copy of the run's migrated SQLite template (tests/conftest.py, _isolated_template: one
+        # `kameng init` for every xdist worker and every subprocess test), not an init of its own.
+        template = request.getfixturevalue("_isolated_template")
+        shutil.copyfile(Path(template.env["KAMENG_DATA_DIR"]) / "kameng.sqlite3", data_dir / "kameng.sqlite3")
+    else:  # the suite's database is PostgreSQL: this server's SQLite database is migrated here
+        init = server.kameng("init")
+        assert init.returncode == 0, init.stderr
     log = open(data_dir / "serve.log", "w")  # noqa: SIM115  (open while the server runs)
     process = subprocess.Popen(
         [sys.executable, "-m", "kameng.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],

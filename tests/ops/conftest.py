@@ -19,6 +19,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 PROBE_MAIN = str(HERE / "probe_main.py")
+CHILD_SETTINGS = HERE.parent / "child_settings"
 # What a child process must not inherit from the test run.
 SCRUBBED = (
     "KAMENG_TEST_CLOCK",
@@ -65,6 +66,9 @@ class IsolatedDatabase:
         self.env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
         self.env["KAMENG_DATA_DIR"] = str(tmp_path / "data")
         self.env["PYTHONUNBUFFERED"] = "1"
+        # kameng's settings with a fast password hasher (tests/child_settings/kameng_test_settings.py).
+        self.env["DJANGO_SETTINGS_MODULE"] = "kameng_test_settings"
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHILD_SETTINGS), os.environ.get("PYTHONPATH")]))
         db = settings.DATABASES["default"]
         self.vendor = "postgresql" if db["ENGINE"].endswith("postgresql") else "sqlite"
         self.pg_name = None
