@@ -84,8 +84,14 @@ def _stored(shop_id: int) -> MerchantCredit:
 @pytest.fixture
 def counted(postgres, merchant, shop, monkeypatch):
     """A shop whose stored credit is current (not due) and counts no case yet. The recount jobs the case
-    events queue do not run (the tests run the recounts they mean: the jobs would run at each commit)."""
-    monkeypatch.setattr(services.jobs, "enqueue", lambda *args, **kwargs: None)
+    events queue do not run (the tests run the recounts they mean: the jobs would run at each commit);
+    the after-commit marks (`trust.mark_due`) do, at each commit."""
+    enqueue = services.jobs.enqueue
+    monkeypatch.setattr(
+        services.jobs,
+        "enqueue",
+        lambda name, *args, **kwargs: None if name == services.SHOP_REFRESH else enqueue(name, *args, **kwargs),
+    )
     shop(merchant)
     shop_id = int(merchant.shop_id)
     services.refresh_shop(shop_id, clock_now())
@@ -166,7 +172,7 @@ def test_when_the_after_commit_mark_is_lost_the_backing_timer_recounts(counted, 
     recount.start()
     assert read_facts.wait(60)
     lost = []
-    monkeypatch.setattr(services, "_mark_due_after_commit", lost.append)  # the process dies at the commit
+    monkeypatch.setattr(services, "mark_due_after_commit", lost.append)  # the process dies at the commit
     second = Held(_case_event(counted, 2), no_wait=True).started()
     second.release()
     second.join_checked()

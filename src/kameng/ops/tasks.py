@@ -58,3 +58,9 @@ def send_payout(withdrawal_id: int) -> str:
 def trust_refresh_shop(shop_id: int) -> None:
     # No Celery retries: the trust.refresh_shop timer stored with the facts recounts a lost one.
     return jobs.run("trust.refresh_shop", shop_id)
+
+
+@app.task(name="kameng.trust.mark_due")
+def trust_mark_due(late: list) -> None:
+    # No Celery retries: the backing timers stored with the facts recount a lost one.
+    return jobs.run("trust.mark_due", late)

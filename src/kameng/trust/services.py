@@ -47,6 +47,7 @@ REFRESH_TIMER = "trust.refresh_credit"
 REFRESH_TARGET = "platform"
 SHOP_REFRESH = "trust.refresh_shop"  # the job and the timer that recount one shop after a case event
 SHOP_REFRESH_DELAY = timedelta(seconds=30)  # the timer's lag behind the job it backs up
+MARK_DUE = "trust.mark_due"  # the job that marks a row due after the commit of a case event it held up
 # The embedded job waits this long, and the shop's case events in the meantime join it: one recount
 # for a case opened and accepted within a second (it was one per event, 18% of a lifecycle's CPU).
 SHOP_REFRESH_HOLD = 1.0
@@ -314,9 +315,9 @@ def mark_due_many(marks: list[tuple[int, datetime]]) -> None:
     any number of case transactions hold it together, and a recount starting before they commit waits
     for them and counts their facts. A row found due stays so until they commit; a row not due is
     marked due in the same statement unless another case transaction is marking it (SKIP LOCKED
-    again). Two cases are left to just after the commit (`_mark_due_after_commit`, one statement of
-    its own that holds nothing else), each with its backing timer armed in the transaction, so that
-    a crash before it still recounts: a row a recount holds (that recount may have read the facts
+    again). Two cases are left to just after the commit (the job `trust.mark_due`, one statement that
+    holds nothing else, off the request), each with its backing timer armed in the transaction, so
+    that a crash before it still recounts: a row a recount holds (that recount may have read the facts
     before this commit: the statement waits for it and marks the row due again), and a row another
     case transaction is marking (in case that one rolls back). The reads that follow, and the
     timers, in one statement each, as on SQLite (one UPDATE of the rows not due: the database's
@@ -351,8 +352,8 @@ def mark_due_many(marks: list[tuple[int, datetime]]) -> None:
             )
         seen.add(shop_id)
     if late:
-        # Registered before the jobs' callbacks: a job that runs at once finds the row due.
-        transaction.on_commit(lambda: _mark_due_after_commit(late), robust=True)
+        # Queued before the recounts: a recount that runs at once finds the row due.
+        jobs.enqueue(MARK_DUE, [[shop_id, at.isoformat(), wait] for shop_id, (at, wait) in late.items()])
     for shop_id, _now in marks:
         jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
     Timer.objects.bulk_create(timers_armed)
@@ -388,16 +389,21 @@ def _lock_rows_due(first: dict[int, datetime]) -> dict[int, tuple[bool, bool]]:
         return {shop_id: (due, made_due) for shop_id, due, made_due in cursor.fetchall()}
 
 
-def _mark_due_after_commit(late: dict[int, tuple[datetime, bool]]) -> None:
-    """Right after the commit of case events that could not mark their shops' rows due in their
-    transaction: one UPDATE of its own. A row a recount held (`wait`) is updated whatever it shows,
-    so the statement waits for that recount to commit and then makes its row due; another row only
-    when it is still not due (the case transaction that was marking it rolled back). A crash before
-    this leaves the backing timers, which recount without asking (`refresh_if_due(force=True)`)."""
+def mark_due_after_commit(late: list) -> None:
+    """The job `trust.mark_due`, queued by case events that could not mark their shops' rows due in
+    their transaction (`[shop id, ISO time, wait]` each): one UPDATE right after their commit, off the
+    request (on the embedded pool it runs at once, the recounts are held). A row a recount held (`wait`)
+    is updated whatever it shows, so the statement waits for that recount to commit and then makes the
+    row due; another row only when it is still not due (the case transaction that was marking it
+    rolled back). A lost job leaves the backing timers, which recount without asking
+    (`refresh_if_due(force=True)`)."""
     table = connection.ops.quote_name(MerchantCredit._meta.db_table)
     rows, params = many_rows(
         ("bigint", "timestamptz", "boolean"),
-        [(shop_id, connection.ops.adapt_datetimefield_value(at), wait) for shop_id, (at, wait) in late.items()],
+        [
+            (int(shop_id), connection.ops.adapt_datetimefield_value(datetime.fromisoformat(at)), bool(wait))
+            for shop_id, at, wait in late
+        ],
     )
     with connection.cursor() as cursor:
         cursor.execute(

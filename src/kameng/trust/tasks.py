@@ -22,6 +22,11 @@ def refresh_shop_job(shop_id: int) -> None:
     services.refresh_if_due(shop_id)
 
 
+@job(services.MARK_DUE)
+def mark_due_job(late: list) -> None:
+    services.mark_due_after_commit(late)
+
+
 @handler(services.SHOP_REFRESH)
 def run_refresh_shop(target, now):
     services.refresh_if_due(int(target.split(":", 1)[1]), now, force=True)
