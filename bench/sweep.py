@@ -580,6 +580,19 @@ def due_by_kind() -> dict[str, int]:
     return {row["kind"]: row["n"] for row in rows}
 
 
+def order_updates() -> tuple[int, int] | None:
+    """PostgreSQL: (row updates, of them HOT) of orders_order so far (pg_stat_user_tables)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'orders_order'")
+        row = cursor.fetchone()
+    return (int(row[0]), int(row[1])) if row else None
+
+
 def sweep_with(db: BenchDatabase, sweepers: int) -> dict:
     """Run `sweepers` processes until nothing is due; the rate is over the slowest one's sweeping time."""
     from django.db import connections
@@ -684,11 +697,16 @@ def main() -> dict:
             advance((at - clock) * 3600)
             clock = at
             due = due_by_kind()
+            updates = order_updates()
             result = sweep_with(db, sweepers)
             results[f"{label} ({sweepers})"] = result
+            hot = ""
+            if updates is not None and (after := order_updates()) is not None:
+                result["order_updates"], result["order_hot_updates"] = after[0] - updates[0], after[1] - updates[1]
+                hot = f" (orders_order: {result['order_updates']:,} row updates, {result['order_hot_updates']:,} HOT)"
             print(
                 f"{label}: due {due}; {sweepers} sweeper(s) ran {result['ran']:,} timers in "
-                f"{result['seconds']:.1f}s: {result['per_second']:,.0f}/s",
+                f"{result['seconds']:.1f}s: {result['per_second']:,.0f}/s{hot}",
                 flush=True,
             )
         from kameng.ledger.services import check

@@ -1,5 +1,6 @@
 """The database guards the books by itself (migration 0002), whatever code writes to it: postings
-and entries are append-only, an entry whose postings do not sum to zero never commits (PostgreSQL),
+and entries are append-only, an entry whose postings do not sum to zero never commits (PostgreSQL:
+migrations 0002 and 0003),
 and no wallet or escrow balance is ever negative."""
 
 import pytest
@@ -81,6 +82,84 @@ def test_postgres_refuses_an_entry_whose_postings_do_not_sum_to_zero_at_commit(p
         Account.objects.filter(pk=wallet.pk).update(balance=10500)
         Account.objects.filter(pk=gateway.pk).update(balance=-10500)
     assert Posting.objects.filter(entry__idempotency_key="two-rows").count() == 2
+    assert _queued() == 0  # the commit-time queue (migration 0003) is empty once checked
+
+
+def _queued() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_entry_to_check")
+        return cursor.fetchone()[0]
+
+
+def _insert_postings(rows: list[tuple[int, int, int]]) -> None:
+    """One INSERT statement of (entry id, account id, amount) rows, as ledger.Batch writes them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_posting (entry_id, account_id, amount) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(rows)),
+            [value for row in rows for value in row],
+        )
+
+
+def _balances_follow_postings() -> None:
+    """These tests write postings past `ledger.post`: bring the cached balances along (the teardown checks the books)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledger_account a SET balance = (SELECT COALESCE(SUM(amount), 0) FROM ledger_posting p "
+            "WHERE p.account_id = a.id)"
+        )
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_unbalanced_entries_written_in_one_statement(postgres):
+    fund(1, 10000)
+    wallet = Account.objects.get(code=ledger.wallet_code(1))
+    gateway = Account.objects.get(code=ledger.GATEWAY_SANDBOX)
+
+    def entry(key: str) -> int:
+        return JournalEntry.objects.create(idempotency_key=key, kind=EntryKind.TOPUP, created_at=now()).pk
+
+    # Two entries in one statement whose rows sum to zero together, but not each: both are refused.
+    with pytest.raises(IntegrityError) as err, transaction.atomic():
+        a, b = entry("forged-a"), entry("forged-b")
+        _insert_postings([(a, wallet.pk, 700), (b, gateway.pk, -700)])
+    assert "does not sum to zero (700)" in str(err.value) or "does not sum to zero (-700)" in str(err.value)
+    # A statement that brings an entry back to zero, in the same transaction, is let through.
+    with transaction.atomic():
+        a, b = entry("split-a"), entry("split-b")
+        _insert_postings([(a, wallet.pk, 300), (b, gateway.pk, -300)])
+        _insert_postings([(a, gateway.pk, -300), (b, wallet.pk, 300)])
+    assert _queued() == 0
+    # Many balanced entries in one statement: nothing is queued for the commit.
+    with transaction.atomic():
+        ids = [entry(f"batch-{i}") for i in range(50)]
+        _insert_postings([row for pk in ids for row in ((pk, wallet.pk, 10), (pk, gateway.pk, -10))])
+        assert _queued() == 0
+    assert Posting.objects.filter(entry__idempotency_key__startswith="batch-").count() == 100
+    # Inside a savepoint (a nested atomic block) the check still waits for the outer commit.
+    with pytest.raises(IntegrityError) as err, transaction.atomic():
+        with transaction.atomic():
+            forged = entry("forged-nested")
+            _insert_postings([(forged, wallet.pk, 5)])
+        assert _queued() == 1
+    assert "does not sum to zero (5)" in str(err.value)
+    assert not JournalEntry.objects.filter(idempotency_key__startswith="forged").exists()
+    _balances_follow_postings()
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_a_posting_added_to_an_entry_committed_before(postgres):
+    entry = fund(1, 10000)
+    wallet = Account.objects.get(code=ledger.wallet_code(1))
+    gateway = Account.objects.get(code=ledger.GATEWAY_SANDBOX)
+    with pytest.raises(IntegrityError) as err, transaction.atomic():
+        _insert_postings([(entry.pk, wallet.pk, 1)])
+    assert "does not sum to zero (1)" in str(err.value)
+    # Balanced rows added to it keep it at zero: the database lets them in (the ledger's code never does this).
+    with transaction.atomic():
+        _insert_postings([(entry.pk, wallet.pk, 1), (entry.pk, gateway.pk, -1)])
+    assert sum(entry.postings.values_list("amount", flat=True)) == 0
+    _balances_follow_postings()
 
 
 @pytest.mark.postgres

@@ -52,7 +52,7 @@ class JournalEntry(models.Model):
     """One money movement. The idempotency key makes running it twice a no-op by construction.
 
     Append-only, and its postings sum to zero: on PostgreSQL the database refuses anything else
-    (migration 0002); corrections are reversing entries.
+    (migrations 0002 and 0003); corrections are reversing entries.
     """
 
     idempotency_key = models.CharField(max_length=128, unique=True)

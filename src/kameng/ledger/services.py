@@ -1,7 +1,7 @@
 """Moving money. Every movement is one journal entry with a unique idempotency key, written in
 one transaction with the locked balances it changes; `check` proves the books.
 
-On PostgreSQL the database guards the books too (migration 0002): an entry whose postings do
+On PostgreSQL the database guards the books too (migrations 0002, 0003): an entry whose postings do
 not sum to zero does not commit, and postings and entries cannot be updated or deleted. SQLite
 refuses the updates; the checks below hold the rest there."""
 

@@ -10,8 +10,9 @@ __all__ = ["EscrowStatus", "GuestAccess", "GuestToken", "Message", "Order", "Ord
 
 class Order(models.Model):
     number = models.CharField(max_length=32, unique=True, null=True)
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    shop = models.ForeignKey("catalog.Shop", on_delete=models.PROTECT, related_name="orders")
+    # db_index=False: the indexes order_buyer and order_shop below lead with these columns.
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    shop = models.ForeignKey("catalog.Shop", on_delete=models.PROTECT, related_name="orders", db_index=False)
     listing = models.ForeignKey("catalog.Listing", on_delete=models.PROTECT, related_name="orders")
     listing_version = models.ForeignKey("catalog.ListingVersion", on_delete=models.PROTECT, related_name="orders")
     snapshot = models.JSONField()

@@ -2,7 +2,8 @@
 
 PostgreSQL:
 - a deferred constraint trigger: at commit, every journal entry a transaction touched must have
-  postings that sum to zero (deferred, because an entry's postings are inserted one by one);
+  postings that sum to zero (deferred, because an entry's postings are inserted one by one;
+  migration 0003 checks INSERTs per statement instead, and keeps this one for UPDATE and DELETE);
 - postings and journal entries are append-only: UPDATE and DELETE are refused (a correction is
   a reversing entry). TRUNCATE fires no row trigger and stays possible: Django's test teardown
   and `pg_restore --clean` empty tables that way, and whoever may TRUNCATE owns the table and
