@@ -38,7 +38,7 @@ def insert_timers(db, count: int, *, due_from_seconds: float, start: int = 0) ->
             cursor.execute(
                 "INSERT INTO timers_timer (kind, target, due_at, status, attempts, last_error, created_at) "
                 "SELECT %s, 'bench:' || g, %s + g * interval '1 millisecond', 'pending', 0, '', %s "
-                "FROM generate_series(%s, %s) AS g",
+                "FROM generate_series(%s::bigint, %s::bigint) AS g",
                 [KIND, first, now, start, start + count - 1],
             )
             cursor.execute("ANALYZE timers_timer")
