@@ -186,3 +186,21 @@ def test_when_the_after_commit_mark_is_lost_the_backing_timer_recounts(counted, 
     sweep(clock_now() + services.SHOP_REFRESH_DELAY)  # the timer stored with its facts recounts
     assert _stored(counted).cases_90d == 2
     assert not Timer.objects.filter(kind=services.SHOP_REFRESH, target=target, status="pending").exists()
+
+
+def test_a_reader_of_a_due_credit_does_not_wait_for_the_case_events_holding_it(counted):
+    from kameng.catalog.models import Shop
+
+    _committed(_case_event(counted, 1))  # the row is due
+    open_case = Held(_case_event(counted, 2), no_wait=True).started()  # holds it FOR KEY SHARE
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(NO_WAIT)  # a reader that waited for the row would fail here
+        shown = services.current_credit(Shop.objects.get(pk=counted))
+    assert shown.cases_90d == 1  # the committed facts, counted as they stand
+    assert _stored(counted).cases_90d == 0 and _stored(counted).refresh_due_at <= clock_now()  # left to the recount
+    open_case.release()
+    open_case.join_checked()
+    services.refresh_if_due(counted)
+    assert _stored(counted).cases_90d == 2
+    assert services.current_credit(Shop.objects.get(pk=counted)).cases_90d == 2

@@ -12,7 +12,8 @@ How credit stays current without recomputing per request:
   die before the job runs. On PostgreSQL the mark never waits for the row (`mark_due_many`): when a
   recount or another case event holds it, the row is marked due just after the commit instead. So
   a stale credit is visible as due (but for that instant after a commit), every reader that decides
-  (`current_credit`) recomputes a due row itself, and the staleness is bounded by the job's hold
+  (`current_credit`) recomputes a due row itself (without waiting: while case events or a recount
+  hold the row, it counts the committed facts and shows that count unstored), and the staleness is bounded by the job's hold
   (SHOP_REFRESH_HOLD) and queue and, after a crash, by SHOP_REFRESH_DELAY plus one sweep;
 - the daily timer refreshes rows whose 90-day window moved (`refresh_due_at`), and re-reads
   the cursors' last stretch so a row committed out of id order is never missed.
@@ -22,6 +23,7 @@ import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -469,69 +471,39 @@ def refresh_if_due(shop_id: int, now: datetime | None = None, *, force: bool = F
 # ---- the stored credit and the sanctions it triggers ----------------------------------------
 
 
-def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False) -> MerchantCredit:
+def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False, wait: bool = True) -> MerchantCredit:
     """Recount one shop's last 90 days from its facts, store the result, apply sanctions.
     `cancel_timers`: cancel the shop's pending backing timers (`mark_due`) once its row is locked,
-    before the facts are read: every timer cancelled was committed with facts this recount reads."""
-    since = now - timedelta(days=rules.WINDOW_DAYS)
+    before the facts are read: every timer cancelled was committed with facts this recount reads.
+    `wait=False` (a reader): when another transaction holds the shop or its stored row (case events
+    of the shop being recorded hold it FOR KEY SHARE, one after another on a busy shop; or a recount),
+    count the committed facts as they stand, and answer that count unstored, sanctions left to the
+    recount that the holder leads to, instead of waiting for them."""
     with transaction.atomic():
         # FOR NO KEY UPDATE: a case transaction inserting a fact of this shop (its foreign key takes
         # FOR KEY SHARE on the shop) never waits for a recount, so it cannot hold the stored row below
         # while waiting for the shop (a deadlock with 8 racing case actions on PostgreSQL).
-        shop = Shop.objects.select_for_update(no_key=True).get(pk=shop_id)
+        shop = Shop.objects.select_for_update(no_key=True, skip_locked=not wait).filter(pk=shop_id).first()
         # The stored row is locked before the facts are read: a case transaction that marked it (mark_due
         # holds it FOR KEY SHARE or FOR NO KEY UPDATE) has committed first, and its facts are counted
         # here; one that found it locked by this recount marks it due again after this commit.
-        record = MerchantCredit.objects.select_for_update().filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
+        stored = MerchantCredit.objects.select_for_update(skip_locked=not wait).filter(shop_id=shop_id)
+        record = stored.first() if shop is not None else None
+        if shop is None or (record is None and not wait and MerchantCredit.objects.filter(shop_id=shop_id).exists()):
+            if wait:
+                raise Shop.DoesNotExist(shop_id)
+            shop = Shop.objects.get(pk=shop_id)  # busy: the count as it stands, unstored
+            unstored = MerchantCredit.objects.filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
+            _count(shop, unstored, now)
+            return unstored
+        record = record or MerchantCredit(shop=shop)
         if cancel_timers:
             timers.cancel(SHOP_REFRESH, _shop_target(shop_id))
-        facts = CreditFact.objects.filter(shop_id=shop_id, at__gt=since)
-        by_kind: dict[str, dict] = {
-            row["kind"]: dict(row)
-            for row in facts.values("kind").annotate(n=Count("id"), avg=Avg("value"), oldest=Min("at"))
-        }
-        count = lambda kind: by_kind.get(kind, {}).get("n", 0)  # noqa: E731
-        responses = [v for v in facts.filter(kind="response").values_list("value", flat=True) if v is not None]
-        rating = by_kind.get("rating")
-        inputs = rules.CreditInputs(
-            orders=count("order"),
-            cases=count("case"),
-            resolved=count("resolved"),
-            merchant_faults=count("fault"),
-            timeouts=count("timeout"),
-            refunds=count("refund"),
-            median_response_seconds=statistics.median(responses) if responses else None,
-            tenure_days=max(0, (now - shop.created_at).days),
-            rating_average=round(rating["avg"], 2) if rating else None,
-            rating_count=count("rating"),
-            off_platform=count("off_platform"),
-            overturned_refusals=count("overturned"),
+        counted = _count(shop, record, now)
+        inputs, result, behind, suspend_after = counted.inputs, counted.result, counted.behind, counted.suspend_after
+        new_status, override_ends = rules.next_status(
+            shop.status, record.sanction_target, override_baseline=record.override_baseline
         )
-        result = rules.credit_score(inputs, _weights(), _floors())
-        behind = _cases_by_kind(facts)
-        parts = [{**part, "cases": behind.get(rules.PART_FACTS.get(part["code"], ""), [])} for part in result.parts]
-        suspend_after = _suspend_after()
-        faults = sum(count(kind) for kind in rules.FAULT_KINDS)
-        target = rules.sanction_target(
-            result.grade, inputs.overturned_refusals, faults=faults, suspend_after=suspend_after
-        )
-        oldest = min((row["oldest"] for row in by_kind.values()), default=None)
-        # Due again when the shop's next day on the platform starts (tenure_days goes up by one), or
-        # when the oldest fact leaves the window: a stored credit never shows yesterday's tenure.
-        due = max(shop.created_at + timedelta(days=inputs.tenure_days + 1), now + timedelta(seconds=1))
-        if oldest is not None:
-            due = min(due, oldest + timedelta(days=rules.WINDOW_DAYS, seconds=1))
-        record.score, record.grade = result.score, result.grade
-        record.orders_90d, record.cases_90d, record.faults_90d = inputs.orders, inputs.cases, inputs.merchant_faults
-        record.timeouts_90d, record.refunds_90d = inputs.timeouts, inputs.refunds
-        record.off_platform_90d, record.overturned_refusals_90d = inputs.off_platform, inputs.overturned_refusals
-        record.dispute_rate, record.merchant_fault_rate = result.dispute_rate, result.merchant_fault_rate
-        record.refund_rate = result.refund_rate
-        record.median_response_seconds = inputs.median_response_seconds
-        record.rating_average, record.rating_count = inputs.rating_average, inputs.rating_count
-        record.tenure_days, record.parts, record.sanction_target = inputs.tenure_days, parts, target
-        record.computed_at, record.refresh_due_at = now, due
-        new_status, override_ends = rules.next_status(shop.status, target, override_baseline=record.override_baseline)
         if override_ends:
             record.override_baseline = None
         record.save()
@@ -559,6 +531,64 @@ def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False) ->
                 cases=cases,
             )
     return record
+
+
+@dataclass(frozen=True)
+class _Counted:
+    inputs: rules.CreditInputs
+    result: rules.CreditResult
+    behind: dict[str, list[int]]
+    suspend_after: int
+
+
+def _count(shop: Shop, record: MerchantCredit, now: datetime) -> _Counted:
+    """The shop's credit from its committed facts of the last 90 days, set on `record` (not saved)."""
+    since = now - timedelta(days=rules.WINDOW_DAYS)
+    facts = CreditFact.objects.filter(shop_id=shop.pk, at__gt=since)
+    by_kind: dict[str, dict] = {
+        row["kind"]: dict(row)
+        for row in facts.values("kind").annotate(n=Count("id"), avg=Avg("value"), oldest=Min("at"))
+    }
+    count = lambda kind: by_kind.get(kind, {}).get("n", 0)  # noqa: E731
+    responses = [v for v in facts.filter(kind="response").values_list("value", flat=True) if v is not None]
+    rating = by_kind.get("rating")
+    inputs = rules.CreditInputs(
+        orders=count("order"),
+        cases=count("case"),
+        resolved=count("resolved"),
+        merchant_faults=count("fault"),
+        timeouts=count("timeout"),
+        refunds=count("refund"),
+        median_response_seconds=statistics.median(responses) if responses else None,
+        tenure_days=max(0, (now - shop.created_at).days),
+        rating_average=round(rating["avg"], 2) if rating else None,
+        rating_count=count("rating"),
+        off_platform=count("off_platform"),
+        overturned_refusals=count("overturned"),
+    )
+    result = rules.credit_score(inputs, _weights(), _floors())
+    behind = _cases_by_kind(facts)
+    parts = [{**part, "cases": behind.get(rules.PART_FACTS.get(part["code"], ""), [])} for part in result.parts]
+    suspend_after = _suspend_after()
+    faults = sum(count(kind) for kind in rules.FAULT_KINDS)
+    target = rules.sanction_target(result.grade, inputs.overturned_refusals, faults=faults, suspend_after=suspend_after)
+    oldest = min((row["oldest"] for row in by_kind.values()), default=None)
+    # Due again when the shop's next day on the platform starts (tenure_days goes up by one), or
+    # when the oldest fact leaves the window: a stored credit never shows yesterday's tenure.
+    due = max(shop.created_at + timedelta(days=inputs.tenure_days + 1), now + timedelta(seconds=1))
+    if oldest is not None:
+        due = min(due, oldest + timedelta(days=rules.WINDOW_DAYS, seconds=1))
+    record.score, record.grade = result.score, result.grade
+    record.orders_90d, record.cases_90d, record.faults_90d = inputs.orders, inputs.cases, inputs.merchant_faults
+    record.timeouts_90d, record.refunds_90d = inputs.timeouts, inputs.refunds
+    record.off_platform_90d, record.overturned_refusals_90d = inputs.off_platform, inputs.overturned_refusals
+    record.dispute_rate, record.merchant_fault_rate = result.dispute_rate, result.merchant_fault_rate
+    record.refund_rate = result.refund_rate
+    record.median_response_seconds = inputs.median_response_seconds
+    record.rating_average, record.rating_count = inputs.rating_average, inputs.rating_count
+    record.tenure_days, record.parts, record.sanction_target = inputs.tenure_days, parts, target
+    record.computed_at, record.refresh_due_at = now, due
+    return _Counted(inputs, result, behind, suspend_after)
 
 
 def _cases_by_kind(facts) -> dict[str, list[int]]:
@@ -607,7 +637,7 @@ def current_credit(shop: Shop, now: datetime | None = None) -> MerchantCredit:
     sync_if_behind(now)
     record = MerchantCredit.objects.filter(shop_id=shop.pk).first()
     if record is None or record.refresh_due_at <= now:
-        record = refresh_shop(shop.pk, now)
+        record = refresh_shop(shop.pk, now, wait=False)
     shop.status = Shop.objects.values_list("status", flat=True).get(pk=shop.pk)
     return record
 

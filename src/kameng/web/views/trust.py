@@ -263,7 +263,7 @@ def staff_sanctions(request):
     for shop in Shop.objects.select_related("owner").order_by("pk")[:500]:
         record = MerchantCredit.objects.filter(shop=shop).first()
         if record is not None and record.refresh_due_at <= now:  # a case event since: recount before showing it
-            record = services.refresh_shop(shop.pk, now)
+            record = services.refresh_shop(shop.pk, now, wait=False)
             shop.refresh_from_db(fields=["status"])
         rows.append(
             {
