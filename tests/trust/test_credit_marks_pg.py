@@ -60,6 +60,33 @@ class Held(threading.Thread):
         assert self.error is None, self.error
 
 
+class HeldRecount(threading.Thread):
+    """The recount job on a thread of its own, held after it read the facts and before it stores the
+    row (`store()` lets it go on): what it stores misses any fact committed meanwhile."""
+
+    def __init__(self, shop_id: int, monkeypatch):
+        super().__init__(daemon=True, target=lambda: (services.refresh_if_due(shop_id), connection.close()))
+        self.read_facts, self.go = threading.Event(), threading.Event()
+        score = rules.credit_score
+
+        def held_score(*args, **kwargs):
+            if threading.current_thread() is self:
+                self.read_facts.set()
+                assert self.go.wait(60)
+            return score(*args, **kwargs)
+
+        monkeypatch.setattr(rules, "credit_score", held_score)
+
+    def started(self):
+        self.start()
+        assert self.read_facts.wait(60)
+        return self
+
+    def store(self):
+        self.go.set()
+        self.join(60)
+
+
 def _case_event(shop_id: int, n: int):
     """What record_case_event does for an opening: a new fact of the shop, and its credit marked due."""
 
@@ -117,24 +144,11 @@ def test_a_case_event_does_not_wait_while_another_case_event_of_the_shop_is_mark
 def test_a_case_event_does_not_wait_for_a_recount_and_its_facts_are_counted_after_it(counted, monkeypatch):
     # The recount is held after it read the facts (before the case event committed) and before it
     # stores the row: what it stores misses the second case, so the row must become due again.
-    read_facts, store = threading.Event(), threading.Event()
-    score = rules.credit_score
-
-    def held_score(*args, **kwargs):
-        if threading.current_thread() is recount:
-            read_facts.set()
-            assert store.wait(60)
-        return score(*args, **kwargs)
-
-    monkeypatch.setattr(rules, "credit_score", held_score)
     _committed(_case_event(counted, 1))  # the row is due
-    recount = threading.Thread(target=lambda: (services.refresh_if_due(counted), connection.close()), daemon=True)
-    recount.start()
-    assert read_facts.wait(60)
+    recount = HeldRecount(counted, monkeypatch).started()
     second = Held(_case_event(counted, 2), no_wait=True).started()  # the recount holds the row
     second.release()  # commits; after its commit it waits for the recount, then marks the row due
-    store.set()
-    recount.join(60)
+    recount.store()
     second.join_checked()
     stored = _stored(counted)
     assert stored.cases_90d == 1  # the recount counted the first case only …
@@ -157,27 +171,14 @@ def test_a_recount_waits_for_every_case_event_that_found_the_credit_due(counted)
 
 
 def test_when_the_after_commit_mark_is_lost_the_backing_timer_recounts(counted, monkeypatch):
-    read_facts, store = threading.Event(), threading.Event()
-    score = rules.credit_score
-
-    def held_score(*args, **kwargs):
-        if threading.current_thread() is recount:
-            read_facts.set()
-            assert store.wait(60)
-        return score(*args, **kwargs)
-
-    monkeypatch.setattr(rules, "credit_score", held_score)
     _committed(_case_event(counted, 1))
-    recount = threading.Thread(target=lambda: (services.refresh_if_due(counted), connection.close()), daemon=True)
-    recount.start()
-    assert read_facts.wait(60)
+    recount = HeldRecount(counted, monkeypatch).started()
     lost = []
     monkeypatch.setattr(services, "mark_due_after_commit", lost.append)  # the process dies at the commit
     second = Held(_case_event(counted, 2), no_wait=True).started()
     second.release()
     second.join_checked()
-    store.set()
-    recount.join(60)
+    recount.store()
     assert lost  # it was left to after the commit …
     stored = _stored(counted)
     assert stored.cases_90d == 1 and stored.refresh_due_at > clock_now()  # … so the row shows no sign of it

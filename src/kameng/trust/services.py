@@ -368,16 +368,24 @@ def _first_marks(marks: list[tuple[int, datetime]]) -> dict[int, datetime]:
     return first
 
 
+def _credit_table() -> str:
+    return connection.ops.quote_name(MerchantCredit._meta.db_table)
+
+
+def _shop_moments(first: dict[int, datetime]) -> tuple[str, list]:
+    """A VALUES list of (shop id, moment) for the statements below, and its parameters."""
+    return many_rows(
+        ("bigint", "timestamptz"),
+        [(shop_id, connection.ops.adapt_datetimefield_value(now)) for shop_id, now in first.items()],
+    )
+
+
 def _lock_rows_due(first: dict[int, datetime]) -> dict[int, tuple[bool, bool]]:
     """PostgreSQL: the stored rows of these shops that no recount holds, each taken FOR KEY SHARE (SKIP
     LOCKED), and of those not due by the shop's first mark the ones no other case transaction is
     marking, marked due (FOR NO KEY UPDATE, SKIP LOCKED); shop → (was due, marked now). A shop left out
     has no row or one a recount holds."""
-    table = connection.ops.quote_name(MerchantCredit._meta.db_table)
-    rows, params = many_rows(
-        ("bigint", "timestamptz"),
-        [(shop_id, connection.ops.adapt_datetimefield_value(now)) for shop_id, now in first.items()],
-    )
+    table, (rows, params) = _credit_table(), _shop_moments(first)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH k AS (SELECT c.shop_id, c.refresh_due_at <= v.column2 AS due, v.column2 AS at "
@@ -399,7 +407,7 @@ def mark_due_after_commit(late: list) -> None:
     row due; another row only when it is still not due (the case transaction that was marking it
     rolled back). A lost job leaves the backing timers, which recount without asking
     (`refresh_if_due(force=True)`)."""
-    table = connection.ops.quote_name(MerchantCredit._meta.db_table)
+    table = _credit_table()
     rows, params = many_rows(
         ("bigint", "timestamptz", "boolean"),
         [
@@ -417,11 +425,7 @@ def mark_due_after_commit(late: list) -> None:
 
 def _mark_rows_due(first: dict[int, datetime]) -> set[int]:
     """The first mark of each shop, in one UPDATE: the stored rows not due by then become due; their shops."""
-    table = connection.ops.quote_name(MerchantCredit._meta.db_table)
-    rows, params = many_rows(
-        ("bigint", "timestamptz"),
-        [(shop_id, connection.ops.adapt_datetimefield_value(now)) for shop_id, now in first.items()],
-    )
+    table, (rows, params) = _credit_table(), _shop_moments(first)
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE {table} SET "refresh_due_at" = v.column2 FROM ({rows}) AS v '
