@@ -11,7 +11,7 @@ from django.core.mail import send_mail
 from kameng.accounts.models import User
 from kameng.orders.lifecycle import WARRANTY_TIMER
 from kameng.orders.models import Order
-from kameng.orders.notices import on_order_notice
+from kameng.orders.notices import ORDER_SUBJECT, on_order_notice
 from kameng.orders.services import release_warranty as release_order_warranty
 from kameng.policy.services import read_once as read_policy_once
 from kameng.timers.jobs import job
@@ -61,9 +61,6 @@ def notify_about_order(user: User, order: Order, kind: str, template: str, param
     inbox.deliver(
         user, kind=kind, template=template, params=params, now=now, subject=(ORDER_SUBJECT, {"order": order.number})
     )
-
-
-ORDER_SUBJECT = "[卡盟] 订单 {order}"
 
 
 @handler(WARRANTY_TIMER)

@@ -137,11 +137,8 @@ def _email_guest(order: Order) -> None:
         else:
             lines.append(gettext("商家发货后，请用订单号和查询密码在“查单”页查看交付内容。"))
         lines.append(gettext("如有问题，请在查单页联系商家或申请售后；请勿站外付款。"))
-        subject = gettext(GUEST_SUBJECT).format(order=order.number)
+        subject = gettext(notices.ORDER_SUBJECT).format(order=order.number)
     jobs.enqueue("send_notification_email", access.contact, subject, "\n".join(lines))
-
-
-GUEST_SUBJECT = "[卡盟] 订单 {order}"
 
 
 def expire_checkout(order_id: int, now) -> None:

@@ -319,7 +319,7 @@ def refund(
 
     The balances we split the refund by are read under their locks: a concurrent withdrawal or
     release cannot change them between reading and posting. From a frozen escrow only the buyer's
-    wallet and the escrow are locked (`accounts_for`); should the escrow not cover the refund after
+    wallet and the escrow are locked (`refund_locks`); should the escrow not cover the refund after
     all, the merchant's wallet and debt are locked as well before anything is split."""
     _, escrow, merchant_wallet, _ = codes = refund_accounts(order)
     locked = ledger.lock_accounts(refund_locks(order), held=held)

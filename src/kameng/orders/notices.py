@@ -15,6 +15,8 @@ from .models import Order
 # (user, order, kind, template, params, now): `template` is Chinese with `{field}`s filled from
 # `params` when the notice is read, in the reader's language (aftersales.notifications).
 Listener = Callable[[User, Order, str, str, dict, datetime], None]
+# The subject of an order's e-mails (a Chinese msgid with {order}, the order number), the guest's included.
+ORDER_SUBJECT = "[卡盟] 订单 {order}"
 _LISTENERS: list[Listener] = []
 
 

@@ -13,8 +13,9 @@ How credit stays current without recomputing per request:
   recount or another case event holds it, the row is marked due just after the commit instead. So
   a stale credit is visible as due (but for that instant after a commit), every reader that decides
   (`current_credit`) recomputes a due row itself (without waiting: while case events or a recount
-  hold the row, it counts the committed facts and shows that count unstored), and the staleness is bounded by the job's hold
-  (SHOP_REFRESH_HOLD) and queue and, after a crash, by SHOP_REFRESH_DELAY plus one sweep;
+  hold the row, it counts the committed facts and shows that count unstored), and the staleness is
+  bounded by the job's hold (SHOP_REFRESH_HOLD) and queue and, after a crash, by SHOP_REFRESH_DELAY
+  plus one sweep;
 - the daily timer refreshes rows whose 90-day window moved (`refresh_due_at`), and re-reads
   the cursors' last stretch so a row committed out of id order is never missed.
 """
@@ -487,19 +488,15 @@ def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False, wa
         # FOR NO KEY UPDATE: a case transaction inserting a fact of this shop (its foreign key takes
         # FOR KEY SHARE on the shop) never waits for a recount, so it cannot hold the stored row below
         # while waiting for the shop (a deadlock with 8 racing case actions on PostgreSQL).
-        shop = Shop.objects.select_for_update(no_key=True, skip_locked=not wait).filter(pk=shop_id).first()
+        shops = Shop.objects.select_for_update(no_key=True, skip_locked=not wait)
+        shop = shops.get(pk=shop_id) if wait else shops.filter(pk=shop_id).first()
         # The stored row is locked before the facts are read: a case transaction that marked it (mark_due
         # holds it FOR KEY SHARE or FOR NO KEY UPDATE) has committed first, and its facts are counted
         # here; one that found it locked by this recount marks it due again after this commit.
         stored = MerchantCredit.objects.select_for_update(skip_locked=not wait).filter(shop_id=shop_id)
         record = stored.first() if shop is not None else None
         if shop is None or (record is None and not wait and MerchantCredit.objects.filter(shop_id=shop_id).exists()):
-            if wait:
-                raise Shop.DoesNotExist(shop_id)
-            shop = Shop.objects.get(pk=shop_id)  # busy: the count as it stands, unstored
-            unstored = MerchantCredit.objects.filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
-            _count(shop, unstored, now)
-            return unstored
+            return _count_unstored(shop_id, now)  # only without waiting: another transaction holds them
         record = record or MerchantCredit(shop=shop)
         if cancel_timers:
             timers.cancel(SHOP_REFRESH, _shop_target(shop_id))
@@ -534,6 +531,14 @@ def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False, wa
                 rule=rule,
                 cases=cases,
             )
+    return record
+
+
+def _count_unstored(shop_id: int, now: datetime) -> MerchantCredit:
+    """The shop's credit from its committed facts, on a copy of its stored row (or a new one) not saved."""
+    shop = Shop.objects.get(pk=shop_id)
+    record = MerchantCredit.objects.filter(shop_id=shop_id).first() or MerchantCredit(shop=shop)
+    _count(shop, record, now)
     return record
 
 
