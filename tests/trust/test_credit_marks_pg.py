@@ -205,3 +205,53 @@ def test_a_reader_of_a_due_credit_does_not_wait_for_the_case_events_holding_it(c
     services.refresh_if_due(counted)
     assert _stored(counted).cases_90d == 2
     assert services.current_credit(Shop.objects.get(pk=counted)).cases_90d == 2
+
+
+def _shop_timers(shop_id: int) -> list[Timer]:
+    return list(Timer.objects.filter(kind=services.SHOP_REFRESH, target=f"shop:{shop_id}", status="pending"))
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["the job", "the timer"])
+def test_a_recount_kept_from_the_credit_row_by_a_busy_shop_stops_waiting_and_tries_again_later(
+    counted, monkeypatch, force
+):
+    # A busy shop's case events hold its row FOR KEY SHARE one after another, and each newcomer gets in
+    # beside the others while the recount's FOR UPDATE waits: that wait may never end. Here one case
+    # transaction stays open past the recount's bounded wait.
+    monkeypatch.setattr(services, "RECOUNT_LOCK_WAIT", "200ms")
+    _committed(_case_event(counted, 1))  # the row is due, its backing timer pending
+    open_case = Held(_case_event(counted, 2), no_wait=True).started()
+    now = clock_now()
+    assert services.refresh_if_due(counted, now, force=force) is None  # gave up instead of waiting
+    stored = _stored(counted)
+    assert stored.cases_90d == 0 and stored.refresh_due_at <= now  # nothing stored: still due for readers
+    (retry,) = _shop_timers(counted)  # the backing timer, moved to the retry
+    assert retry.due_at == now + services.SHOP_REFRESH_RETRY and retry.attempts == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        assert cursor.fetchone() == ("0",)  # the bound ended with the recount's transaction
+    open_case.release()
+    open_case.join_checked()
+    sweep(now + services.SHOP_REFRESH_DELAY)  # the retry (and the second case's timer) recount
+    assert _stored(counted).cases_90d == 2 and _stored(counted).refresh_due_at > clock_now()
+    assert not _shop_timers(counted)
+
+
+def test_a_sweep_does_not_wait_on_a_busy_shop_and_its_other_timers_run(counted, monkeypatch):
+    from kameng.timers.services import HANDLERS, schedule
+
+    monkeypatch.setattr(services, "RECOUNT_LOCK_WAIT", "200ms")
+    ran = []
+    monkeypatch.setitem(HANDLERS, "test.other", lambda target, now: ran.append(target))
+    _committed(_case_event(counted, 1))
+    open_case = Held(_case_event(counted, 2), no_wait=True).started()  # holds the row past the sweep
+    due = clock_now() + services.SHOP_REFRESH_DELAY
+    schedule("test.other", "x", due)
+    assert sweep(due) >= 2  # the sweep's own lock bound (a batch) or the recount's: neither hangs
+    assert ran == ["x"]
+    (retry,) = _shop_timers(counted)
+    assert retry.due_at == due + services.SHOP_REFRESH_RETRY and retry.attempts == 0 and not retry.last_error
+    open_case.release()
+    open_case.join_checked()
+    sweep(due + services.SHOP_REFRESH_DELAY)
+    assert _stored(counted).cases_90d == 2 and not _shop_timers(counted)

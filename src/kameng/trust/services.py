@@ -15,11 +15,14 @@ How credit stays current without recomputing per request:
   (`current_credit`) recomputes a due row itself (without waiting: while case events or a recount
   hold the row, it counts the committed facts and shows that count unstored), and the staleness is
   bounded by the job's hold (SHOP_REFRESH_HOLD) and queue and, after a crash, by SHOP_REFRESH_DELAY
-  plus one sweep;
+  plus one sweep; on a shop so busy that its case events hold the row without a break, a recount
+  waits RECOUNT_LOCK_WAIT at most and its timer tries again SHOP_REFRESH_RETRY later (readers count
+  the row themselves meanwhile);
 - the daily timer refreshes rows whose 90-day window moved (`refresh_due_at`), and re-reads
   the cursors' last stretch so a row committed out of id order is never missed.
 """
 
+import logging
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Avg, Count, F, Field, Min
 from django.utils import translation
 
@@ -54,8 +57,14 @@ MARK_DUE = "trust.mark_due"  # the job that marks a row due after the commit of 
 # The embedded job waits this long, and the shop's case events in the meantime join it: one recount
 # for a case opened and accepted within a second (it was one per event, 18% of a lifecycle's CPU).
 SHOP_REFRESH_HOLD = 1.0
+# A recount waits at most this long for the shop's credit row (PostgreSQL), then leaves the row due
+# and its timer SHOP_REFRESH_RETRY later: see refresh_if_due.
+RECOUNT_LOCK_WAIT = "1s"
+SHOP_REFRESH_RETRY = timedelta(seconds=5)
 BATCH = 2000
 RESCAN = 1000  # ids re-read below each cursor by the daily timer
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock wait cut short by lock_timeout
+log = logging.getLogger(__name__)
 STATUSES = (rules.ACTIVE, rules.RESTRICTED, rules.SUSPENDED)
 
 
@@ -465,12 +474,43 @@ def refresh_if_due(shop_id: int, now: datetime | None = None, *, force: bool = F
     has counted its transaction's facts (a recount cancels the timers it finds before it reads the
     facts), and its row may not show it: the case event's after-commit mark did not run (a crash)."""
     now = now or clock_now()
-    with transaction.atomic():
-        if not force:
-            due = MerchantCredit.objects.filter(shop_id=shop_id).values_list("refresh_due_at", flat=True).first()
-            if due is not None and due > now:
-                return None
-        return refresh_shop(shop_id, now, cancel_timers=True)
+    try:
+        with transaction.atomic():
+            if not force:
+                due = MerchantCredit.objects.filter(shop_id=shop_id).values_list("refresh_due_at", flat=True).first()
+                if due is not None and due > now:
+                    return None
+            with _lock_wait(RECOUNT_LOCK_WAIT):
+                return refresh_shop(shop_id, now, cancel_timers=True)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+    # A busy shop: its case events hold the row FOR KEY SHARE one after another, and PostgreSQL lets a
+    # newcomer in beside them while our FOR UPDATE waits, so the wait may never end (and it held a job
+    # thread or the sweeper). The row stays due (readers count the facts themselves); the shop's timer,
+    # rescheduled, tries again (a recount cancels it only once it got the row).
+    log.info("credit recount of shop %s: its row stays busy; trying again in %s", shop_id, SHOP_REFRESH_RETRY)
+    with transaction.atomic():  # a timer a sweeper holds is left to it, not waited for
+        timers.schedule(SHOP_REFRESH, _shop_target(shop_id), now + SHOP_REFRESH_RETRY, now=now)
+    return None
+
+
+@contextmanager
+def _lock_wait(limit: str) -> Iterator[None]:
+    """PostgreSQL: within this block (inside a transaction) a lock wait longer than `limit` fails the
+    statement (LockNotAvailable), unless the transaction set a bound of its own (a sweep's batch)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (before,) = cursor.fetchone()
+        if before == "0":
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [limit])
+    yield  # on an error the caller's atomic block rolls back, and the setting with it
+    if before == "0":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
 
 
 # ---- the stored credit and the sanctions it triggers ----------------------------------------
@@ -700,7 +740,7 @@ def refresh_due_credits(now: datetime) -> int:
     sync(now, rescan=RESCAN)
     due = list(MerchantCredit.objects.filter(refresh_due_at__lte=now).values_list("shop_id", flat=True)[:10_000])
     for shop_id in due:
-        refresh_shop(shop_id, now)
+        refresh_if_due(shop_id, now, force=True)  # a busy shop's row: its timer tries again shortly
     return len(due)
 
 
