@@ -18,6 +18,8 @@ hypothesis_settings.load_profile("kameng")
 os.environ.setdefault("KAMENG_TEST_CLOCK", "1")
 sys.path.insert(0, str(Path(__file__).parent))  # `import gateway_simulators` from any test module
 
+import builders  # noqa: E402  (tests/builders.py, found through the path just set)
+
 POSTGRES_REASON = (
     "needs a real PostgreSQL (row locks, SKIP LOCKED, parallel connections): "
     "run with KAMENG_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<db>, as .ci/run does"
@@ -63,7 +65,8 @@ def pytest_configure(config):
 # Test files that take the longest (whole-suite runs' JUnit times, both passes): they start first, so
 # that under pytest-xdist (`make test` runs `--dist worksteal`) a 90-second test does not begin near
 # the end and finish the run alone while the other worker idles. Only the order changes; a file's own
-# tests keep their order and stay together (module fixtures are set up once), and pytest-django's
+# tests keep their order and stay together (module fixtures are set up once; those sharing a world,
+# see _start_rank, come after the others), and pytest-django's
 # order stays the first key: tests in a rolled-back transaction before those that commit and flush.
 # Slowest first.
 SLOW_FIRST = (
@@ -97,7 +100,10 @@ SLOW_FIRST = (
 )
 
 
-def _start_rank(item) -> tuple[bool, int]:
+SHARED_WORLDS = ("_world_built", "_payloads_crawled")
+
+
+def _start_rank(item) -> tuple[bool, int, int]:
     marker = item.get_closest_marker("django_db")
     commits = bool(
         {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
@@ -107,7 +113,11 @@ def _start_rank(item) -> tuple[bool, int]:
         name = Path(str(item.fspath)).resolve().relative_to(Path(__file__).resolve().parent).as_posix()
     except ValueError:
         name = ""
-    return commits, SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+    rank = SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+    # The tests of a module that share its module-scoped, rolled-back worlds (tests/security's `world`,
+    # and test_web_security's payloads on top of it) come after its other tests, the deeper world last,
+    # so that no test runs inside a world's transaction it does not ask for.
+    return commits, rank, sum(name in SHARED_WORLDS for name in getattr(item, "fixturenames", ()))
 
 
 E2E = Path(__file__).resolve().parent / "e2e"
@@ -358,55 +368,14 @@ def race(postgres):
     return Race()
 
 
-class Api:
-    """Thin JSON client over Django's test client, with bearer tokens."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def call(self, method, path, body=None, token=None, headers=None, **extra):
-        hdrs = dict(headers or {})
-        if token:
-            hdrs["Authorization"] = f"Bearer {token}"
-        kwargs = {"headers": hdrs, **extra}
-        if body is not None:
-            kwargs["data"] = json.dumps(body)
-            kwargs["content_type"] = "application/json"
-        response = getattr(self.client, method)(f"/api/v1{path}", **kwargs)
-        try:
-            response.data = response.json()
-        except ValueError:
-            response.data = None
-        return response
-
-    def get(self, path, token=None, **kw):
-        return self.call("get", path, token=token, **kw)
-
-    def post(self, path, body=None, token=None, **kw):
-        return self.call("post", path, body if body is not None else {}, token=token, **kw)
-
-    def patch(self, path, body=None, token=None, **kw):
-        return self.call("patch", path, body, token=token, **kw)
-
-
 @pytest.fixture
 def api(client):
-    return Api(client)
+    return builders.Api(client)
 
 
 @pytest.fixture
 def make_user(api, db):
-    counter = {"n": 0}
-
-    def make(role="buyer", username=None, password="s3cret-pass-123"):
-        from kameng.accounts.services import create_user, issue_token
-
-        counter["n"] += 1
-        user = create_user(username or f"{role}{counter['n']}", password, role, validate=False)
-        user.token = issue_token(user)
-        return user
-
-    return make
+    return builders.user_maker()
 
 
 @pytest.fixture
@@ -435,47 +404,13 @@ def arbitrator(make_user):
 
 @pytest.fixture
 def make_listing(api):
-    def make(merchant, **overrides):
-        body = {
-            "title": "Windows 11 专业版激活码",
-            "category": "software_license",
-            "kind": "card_key",
-            "price": 9900,
-            "description": "正版授权，24小时内激活",
-            "promises": ["100%稳定激活", "24小时内激活"],
-            "after_sale_days": 7,
-            "verification_minutes": 1440,
-            "no_reason_refund": False,
-        }
-        body.update(overrides)
-        stock = body.pop("stock", None)
-        res = api.post("/listings", body, token=merchant.token)
-        assert res.status_code == 201, res.data
-        if body["kind"] == "card_key":
-            items = stock if stock is not None else [f"KEY-{res.data['id']}-{i:04d}" for i in range(5)]
-            if items:
-                added = api.post(f"/listings/{res.data['id']}/stock", {"items": items}, token=merchant.token)
-                assert added.status_code == 200, added.data
-        return res.data
-
-    return make
+    return builders.listing_maker(api)
 
 
 @pytest.fixture
 def fund(api, admin):
     """Top up a user's wallet through the real sandbox flow."""
-
-    def top_up(user, amount):
-        res = api.post("/wallet/topups", {"amount": amount}, token=user.token)
-        assert res.status_code == 201, res.data
-        paid = api.client.post(
-            f"/sandbox/pay/{res.data['id']}",
-            headers={"Accept": "application/json", "Authorization": f"Bearer {user.token}"},
-        )
-        assert paid.status_code == 200, paid.content
-        return res.data["id"]
-
-    return top_up
+    return builders.funder(api)
 
 
 @pytest.fixture
@@ -503,12 +438,7 @@ def epay_notify(api):
 
 @pytest.fixture
 def buy(api):
-    def purchase(buyer, listing, **extra):
-        res = api.post("/orders", {"listing": listing["id"], **extra}, token=buyer.token)
-        assert res.status_code == 201, res.data
-        return res.data
-
-    return purchase
+    return builders.purchaser(api)
 
 
 @pytest.fixture

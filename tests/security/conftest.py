@@ -1,6 +1,7 @@
 """Fixtures for the security suite: a small marketplace with one of everything and a secret in
 each private place (the `world`), racing helpers, and real kameng processes for crash tests."""
 
+import copy
 import io
 import json
 import sys
@@ -8,6 +9,8 @@ import sys
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+
+import builders
 
 PASSWORD = "s3cret-pass-123"  # tests/conftest.py make_user's password
 ROLES = ("anon", "buyer", "buyer2", "merchant", "merchant2", "arbitrator", "admin")
@@ -45,8 +48,7 @@ def upload(api, case_id, user, content: bytes, filename: str, category: str = "p
     return res
 
 
-@pytest.fixture
-def world(api, make_user, make_listing, fund, buy):
+def build_world(api, make_user, make_listing, fund, buy) -> dict:
     """Seven callers and the objects they do or do not own.
 
     buyer owns order O1 (a card key, SOLD_KEY) with a chat message, a refund case with evidence
@@ -128,6 +130,46 @@ def world(api, make_user, make_listing, fund, buy):
         png_evidence=png.data,
     )
     return w
+
+
+@pytest.fixture(scope="module")
+def _world_built(django_db_setup, django_db_blocker):
+    """The world, built once for the tests of a module that ask for it (tests/conftest.py starts
+    them after the module's other tests), in a transaction rolled back when they are done. Each
+    test's own transaction (pytest-django's `db`) is a savepoint inside it, rolled back after the
+    test, so every test sees the world exactly as built, whatever the one before it changed; and
+    each gets its own copy of the Python objects (`world`). Built as the function-scoped fixture
+    built it: the funding admin first (admin1), then the world's seven callers."""
+    from django.db import transaction
+    from django.test import Client
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        api = builders.Api(Client())
+        make_user = builders.user_maker()
+        funder_admin = make_user("admin")  # what `fund` asked for (tests/conftest.py: fund(api, admin))
+        w = build_world(api, make_user, builders.listing_maker(api), builders.funder(api), builders.purchaser(api))
+        yield {"world": w, "admin": funder_admin, "users_made": make_user.counter["n"]}
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def world(_world_built, db):
+    return copy.deepcopy(_world_built["world"])
+
+
+# A test with the world gets the world's funding admin as `admin` (as when the world was built in the
+# test), and users it makes itself are numbered on after the world's.
+@pytest.fixture
+def make_user(request, db):
+    made = request.getfixturevalue("_world_built")["users_made"] if "_world_built" in request.fixturenames else 0
+    return builders.user_maker(made)
+
+
+@pytest.fixture
+def admin(request, make_user):
+    if "_world_built" in request.fixturenames:
+        return copy.deepcopy(request.getfixturevalue("_world_built")["admin"])
+    return make_user("admin")
 
 
 # ---- racing (the callables run by the shared `race` fixture of tests/conftest.py) ------------

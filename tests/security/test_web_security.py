@@ -9,6 +9,7 @@ page route must be reached by the crawl, be the target of a crawled form, or be 
 NOT_PAGES below.
 """
 
+import copy
 import csv
 import io
 import json
@@ -24,6 +25,7 @@ from django.test import Client, override_settings
 from django.urls import Resolver404, get_resolver, resolve
 from django.urls.resolvers import URLPattern, URLResolver
 
+import builders
 from kameng.accounts import email_change
 
 from .conftest import PASSWORD, tiny_png, upload
@@ -159,8 +161,7 @@ def as_client(user) -> Client:
     return client
 
 
-@pytest.fixture
-def payload_world(world, api, make_listing, buy, fund):
+def build_payloads(world, api, make_listing, buy) -> dict:
     """The world, plus user text full of script payloads everywhere a page may show it."""
     p = PAYLOADS
     merchant, buyer, admin = world["merchant2"], world["buyer"], world["admin"]
@@ -233,12 +234,36 @@ START_PAGES = {
 }
 
 
-@pytest.fixture
-def crawled(payload_world):
+def crawl_as_every_role(payload_world) -> dict:
     results = {}
     for role, starts in START_PAGES.items():
         results[role] = crawl(as_client(payload_world[role] if role != "anon" else None), starts(payload_world))
     return results
+
+
+@pytest.fixture(scope="module")
+def _payloads_crawled(_world_built, django_db_blocker):
+    """The payloads on top of the module's world and the crawl of them, made once for the two tests that
+    read them (they run after the module's other world tests, tests/conftest.py), in a savepoint rolled
+    back when they are done. The crawl's pages are only read."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = copy.deepcopy(_world_built["world"])
+        api = builders.Api(Client())
+        payloads = build_payloads(world, api, builders.listing_maker(api), builders.purchaser(api))
+        yield payloads, crawl_as_every_role(payloads)
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def payload_world(_payloads_crawled, db):
+    return copy.deepcopy(_payloads_crawled[0])
+
+
+@pytest.fixture
+def crawled(_payloads_crawled, payload_world):
+    return _payloads_crawled[1]
 
 
 def test_pages_send_a_strict_csp_and_carry_no_inline_code_or_unescaped_user_text(crawled):
