@@ -48,6 +48,7 @@ def test_arbitration_queue_and_due_timers_are_ordered_index_scans(postgres):
     from kameng.aftersales.services import arbitration_queue
     from kameng.clock.services import now
     from kameng.timers.models import Timer, TimerStatus
+    from kameng.timers.services import any_due_statement
 
     queue_sql, params = arbitration_queue()[:51].query.sql_with_params()
     queue_plan = _plan(_inline(queue_sql, params))
@@ -57,3 +58,6 @@ def test_arbitration_queue_and_due_timers_are_ordered_index_scans(postgres):
     due_sql, params = due.query.sql_with_params()
     due_plan = _plan(_inline(due_sql, params))
     assert "timer_pending_due" in due_plan and "Sort" not in due_plan, due_plan
+
+    idle_plan = _plan(_inline(*any_due_statement(now())))  # what an idle sweeper asks each interval
+    assert "timer_pending_due" in idle_plan and "Sort" not in idle_plan, idle_plan
