@@ -6,7 +6,8 @@
 Each benchmark runs as its own command (exactly as RESULTS.md shows it, with smaller sizes) and its
 whole output is kept under var/bench/<name>.log; the table quotes the figures each printed, beside
 the issue's target. Quick sizes are for noticing a regression, not for quoting: the figures of record
-come from the full runs. Ratios are measured side by side within one benchmark's run.
+come from the full runs. Ratios are measured side by side within one benchmark's run, but for the
+refund lifecycles over the purchases: two benchmarks of this run, one after the other (RATIOS).
 """
 
 import argparse
@@ -88,10 +89,19 @@ BENCHES = [
     ),
     Bench(
         "sweep",
-        ["sweep.py", "--db", "postgres", "--orders", "2000", "--cases", "200"],
+        ["sweep.py", "--db", "postgres", "--orders", "2000", "--cases", "200", "--sweepers", "1,2"],
         [
-            Figure("escrow releases swept, one sweeper", r"^releases: .*: ([\d,.]+)/s", ">= 1500", "/s"),
-            Figure("merchant deadlines swept", r"^merchant deadlines: .*: ([\d,.]+)/s", unit="/s"),
+            Figure(
+                "escrow releases swept, one sweeper", r"^releases[^:]*: .* 1 sweeper.*: ([\d,.]+)/s", ">= 1500", "/s"
+            ),
+            Figure(
+                "escrow releases swept, two sweepers", r"^releases[^:]*: .* 2 sweeper.*: ([\d,.]+)/s", ">= 2500", "/s"
+            ),
+            Figure(
+                "merchant deadlines swept, one sweeper",
+                r"^merchant deadlines[^:]*: .* 1 sweeper.*: ([\d,.]+)/s",
+                unit="/s",
+            ),
         ],
     ),
     Bench(
@@ -126,6 +136,39 @@ BENCHES = [
         [Figure("worker peak over baseline, 10 MiB upload", r"\(\+([\d.]+) MiB over the warm baseline\)", unit="MiB")],
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A figure of one benchmark over a figure of another, both from this run (refunds over purchases)."""
+
+    label: str
+    numerator: tuple[str, str]  # (benchmark, figure label)
+    denominator: tuple[str, str]
+    figure: Figure  # its target and unit ("%"); its pattern is unused
+
+
+RATIOS = [
+    Ratio(
+        "refund lifecycles / purchases over HTTP",
+        ("refunds", "refund lifecycles (open → accept)"),
+        ("purchases", "purchases over HTTP"),
+        Figure("", "", ">= 40", "%"),
+    ),
+]
+
+
+def ratios(rows: list[tuple[str, Figure, float | None]]) -> list[tuple[str, Figure, float | None]]:
+    """The RATIOS whose two figures this run has (as rows of the table; a missing side shows MISSING)."""
+    found = {(name, figure.label): value for name, figure, value in rows}
+    out = []
+    for ratio in RATIOS:
+        if ratio.numerator not in found or ratio.denominator not in found:
+            continue  # --only left one side out
+        top, bottom = found[ratio.numerator], found[ratio.denominator]
+        value = 100 * top / bottom if top is not None and bottom else None
+        out.append(("ratio", Figure(ratio.label, "", ratio.figure.target, ratio.figure.unit), value))
+    return out
 
 
 def run(bench: Bench, logs: Path) -> tuple[str, float]:
@@ -163,6 +206,9 @@ def main() -> int:
             value = figure.read(output)
             failed |= value is None
             rows.append((bench.name, figure, value))
+    derived = ratios(rows)
+    failed |= any(value is None for _, _, value in derived)
+    rows += derived
     print()
     print(f"| {'benchmark':<13} | {'figure':<38} | {'quick run':>12} | {'target':>9} | {'':<7} |")
     print(f"|{'-' * 15}|{'-' * 40}|{'-' * 14}|{'-' * 11}|{'-' * 9}|")
