@@ -157,12 +157,25 @@ def _pg_admin(db: dict, sql: str):
         return cursor.fetchall() if cursor.description else None
 
 
+# What makes the template: what `kameng init` does (the cache table too, so that the databases of
+# their own for child processes can be cloned from it as well, _isolated_template), with syncdb as
+# Django's test databases are made.
+TEMPLATE_SCRIPT = """
+import django
+from django.core.management import call_command
+django.setup()
+call_command("migrate", interactive=False, run_syncdb=True, verbosity=0)
+call_command("createcachetable", verbosity=0)
+"""
+
+
 def _migrations_digest() -> str:
     import hashlib
 
     import kameng
 
     digest = hashlib.sha256()
+    digest.update(TEMPLATE_SCRIPT.encode())
     for path in sorted(Path(kameng.__file__).parent.glob("*/migrations/*.py")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -196,7 +209,7 @@ def _ensure_pg_template(db: dict, template: str) -> None:
             ),
         }
         done = subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "--noinput", "--run-syncdb", "-v", "0"],
+            [sys.executable, "-c", TEMPLATE_SCRIPT],
             env=env,
             capture_output=True,
             text=True,
@@ -257,13 +270,19 @@ def _isolated_template(tmp_path_factory, django_db_setup, django_db_blocker):
     processes is copied from (isolated_db in tests/ops, fresh_db in tests/security). On SQLite one
     file serves every xdist worker of the run: the first to need it makes it, under a file lock, in
     the run's shared temporary folder. On PostgreSQL each worker makes its own template database
-    (CREATE DATABASE … TEMPLATE refuses a source another session is cloning at the same moment)."""
+    (CREATE DATABASE … TEMPLATE refuses a source another session is cloning at the same moment),
+    under xdist a clone of the workers' template, migrated once for the run."""
     import fcntl
+
+    from django.conf import settings
 
     helpers = ops_helpers()
     shared = os.environ.get("PYTEST_XDIST_WORKER") and not on_postgres()
+    pg_template = settings.DATABASES["default"]["TEST"].get("TEMPLATE") if on_postgres() else None
     with django_db_blocker.unblock():
-        if not shared:
+        if pg_template:  # the workers' migrated template (django_db_modify_db_settings): no `kameng init`
+            template = helpers.IsolatedDatabase(tmp_path_factory.mktemp("km-template"), pg_template=pg_template)
+        elif not shared:
             template = helpers.IsolatedDatabase(tmp_path_factory.mktemp("km-template"))
         else:
             folder = tmp_path_factory.getbasetemp().parent / "km-shared-template"

@@ -56,9 +56,18 @@ class IsolatedDatabase:
     template: later ones are a file copy (SQLite) or CREATE DATABASE … TEMPLATE (PostgreSQL).
     """
 
-    def __init__(self, tmp_path: Path, template: "IsolatedDatabase | None" = None, *, made: bool = False):
+    def __init__(
+        self,
+        tmp_path: Path,
+        template: "IsolatedDatabase | None" = None,
+        *,
+        made: bool = False,
+        pg_template: str | None = None,
+    ):
         """A copy of `template`, or (without one) a database made here with `kameng init`, or with
-        `made` the SQLite one an earlier process made in `tmp_path` (the shared template)."""
+        `made` the SQLite one an earlier process made in `tmp_path` (the shared template), or on
+        PostgreSQL a clone of `pg_template`, a database already migrated as `kameng init` migrates
+        (the xdist workers' template, tests/conftest.py), given only the probe table."""
         from django.conf import settings
 
         self.tmp = tmp_path
@@ -74,7 +83,8 @@ class IsolatedDatabase:
         self.pg_name = None
         if self.vendor == "postgresql":
             self.pg_name = f"km8_{uuid.uuid4().hex[:12]}"
-            self._admin(f'CREATE DATABASE "{self.pg_name}"' + (f' TEMPLATE "{template.pg_name}"' if template else ""))
+            source = template.pg_name if template else pg_template
+            self._admin(f'CREATE DATABASE "{self.pg_name}"' + (f' TEMPLATE "{source}"' if source else ""))
             auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
             self.env["KAMENG_DATABASE_URL"] = (
                 f"postgresql://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{self.pg_name}"
@@ -83,7 +93,9 @@ class IsolatedDatabase:
             data = Path(self.env["KAMENG_DATA_DIR"])
             data.mkdir(parents=True)
             shutil.copyfile(Path(template.env["KAMENG_DATA_DIR"]) / "kameng.sqlite3", data / "kameng.sqlite3")
-        if template is None and not made:
+        if pg_template and self.pg_name:
+            self.query(PROBE_TABLE_SQL)
+        elif template is None and not made:
             self.kameng("init")
             self.query(PROBE_TABLE_SQL)
 
