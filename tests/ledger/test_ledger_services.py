@@ -157,3 +157,45 @@ def test_accounts_a_caller_holds_are_not_locked_again_and_their_balances_move(db
             ledger.post("purchase:3:too-much", "purchase", [ledger.Transfer(wallet, escrow, 1)], held=held)
     assert ledger.balance(wallet) == 0 and ledger.balance(escrow) == 5000
     assert ledger.check().ok
+
+
+def test_a_replay_with_held_accounts_writes_nothing_and_leaves_their_balances(db):
+    # The entry, its postings and the balances are written together (one statement on PostgreSQL):
+    # a key posted before writes no posting and stores no balance, and the caller's held balances stay.
+    fund(1, 5000)
+    wallet, escrow = ledger.wallet_code(1), ledger.escrow_code(4)
+    with transaction.atomic():
+        assert ledger.transfer("purchase:4", "purchase", wallet, escrow, 2000)
+    postings = Posting.objects.count()
+    with transaction.atomic():
+        held = ledger.lock_accounts([wallet, escrow])
+        assert ledger.post("purchase:4", "purchase", [ledger.Transfer(wallet, escrow, 2000)], held=held) is None
+        assert (held[wallet].balance, held[escrow].balance) == (3000, 2000)
+    assert Posting.objects.count() == postings
+    assert (ledger.balance(wallet), ledger.balance(escrow)) == (3000, 2000)
+    assert ledger.check().ok
+
+
+@pytest.mark.postgres
+def test_an_entry_with_its_postings_and_balances_is_one_statement_on_postgresql(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kameng.clock.services import now
+
+    fund(1, 5000)
+    wallet, escrow, fees = ledger.wallet_code(1), ledger.escrow_code(6), ledger.gateway_code("fees")
+    with transaction.atomic():
+        held, moment = ledger.lock_accounts([wallet, escrow, fees]), now()
+        with CaptureQueriesContext(connection) as statements:
+            entry = ledger.post(
+                "purchase:6",
+                "purchase",
+                [ledger.Transfer(wallet, escrow, 1200), ledger.Transfer(wallet, fees, 300)],
+                held=held,
+                now=moment,
+            )
+    assert len(statements) == 1
+    assert sorted(entry.postings.values_list("amount", flat=True)) == [-1500, 300, 1200]
+    assert (ledger.balance(wallet), ledger.balance(escrow), ledger.balance(fees)) == (3500, 1200, 300)
+    assert ledger.check().ok

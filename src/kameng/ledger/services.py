@@ -189,28 +189,68 @@ def post(
             raise DomainError(Error.INSUFFICIENT_FUNDS)
     # The key is claimed under the accounts' locks: a concurrent twin (same key, so the same accounts)
     # has either committed — and ON CONFLICT finds its entry: nothing moves twice — or not started.
-    entry = _insert_entry(
-        JournalEntry(
-            idempotency_key=idempotency_key,
-            kind=kind,
-            memo=memo[:255],
-            order_id=order_id,
-            case_id=case_id,
-            actor=actor,
-            created_at=now or clock_now(),
-        )
+    entry = JournalEntry(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        memo=memo[:255],
+        order_id=order_id,
+        case_id=case_id,
+        actor=actor,
+        created_at=now or clock_now(),
     )
-    if entry is None:
-        return None
-    Posting.objects.bulk_create([Posting(entry=entry, account=accounts[c], amount=d) for c, d in deltas.items() if d])
     changed = [accounts[code] for code in codes if deltas[code]]
+    postings = [(accounts[c].pk, d) for c, d in deltas.items() if d]
+    balances = [(account.pk, account.balance + deltas[AccountCode(account.code)]) for account in changed]
+    if not _write_entry(entry, postings, balances):
+        return None
     for account in changed:
         account.balance += deltas[AccountCode(account.code)]
-    if len(changed) == 1:
-        changed[0].save(update_fields=["balance"])
-    else:
-        Account.objects.bulk_update(changed, ["balance"])  # one UPDATE … CASE for all of them
     return entry
+
+
+def _write_entry(entry: JournalEntry, postings: list[tuple[int, int]], balances: list[tuple[int, int]]) -> bool:
+    """The entry (ON CONFLICT (idempotency_key) DO NOTHING), its postings (account id, amount) and the
+    accounts' new balances (id, balance); False, and nothing written, when the key was posted before.
+
+    PostgreSQL: one statement, the postings and the balances in data-modifying WITH clauses that write
+    only if the entry's INSERT returned a row (the postings are still one INSERT statement for the
+    sum-to-zero guard, migration 0003). Elsewhere three: `_insert_entry`, `_insert_postings`,
+    `_store_balances`."""
+    if connection.vendor != "postgresql":
+        if _insert_entry(entry) is None:
+            return False
+        _insert_postings([(entry.pk, account, amount) for account, amount in postings])
+        _store_balances_of(balances)
+        return True
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f) for f in _ENTRY_FIELDS)
+    values = _entry_values(entry)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH e AS (INSERT INTO {quote(JournalEntry._meta.db_table)} ({columns}) "
+            f"VALUES ({', '.join(['%s'] * len(values))}) "
+            f'ON CONFLICT ("idempotency_key") DO NOTHING RETURNING "id"), '
+            f'p AS (INSERT INTO {quote(Posting._meta.db_table)} ("entry_id", "account_id", "amount") '
+            "SELECT e.id, u.account, u.amount FROM e, unnest(%s::bigint[], %s::bigint[]) AS u(account, amount)), "
+            f'b AS (UPDATE {quote(Account._meta.db_table)} AS a SET "balance" = v.balance '
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, balance) "
+            'WHERE a."id" = v.id AND EXISTS (SELECT 1 FROM e)) '
+            "SELECT id FROM e",
+            [
+                *values,
+                [account for account, _ in postings],
+                [amount for _, amount in postings],
+                [pk for pk, _ in balances],
+                [balance for _, balance in balances],
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    entry.pk = row[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return True
 
 
 class AlreadyPosted(Exception):
@@ -293,10 +333,15 @@ class Batch:
 def _store_balances(accounts: list[Account]) -> None:
     """One UPDATE … FROM (VALUES (id, balance), …) for all these accounts (PostgreSQL, SQLite ≥ 3.33):
     cheaper than bulk_update's CASE, whose cost grows with the rows times the rows."""
-    if not accounts:
+    _store_balances_of([(account.pk, account.balance) for account in accounts])
+
+
+def _store_balances_of(balances: list[tuple[int, int]]) -> None:
+    """`_store_balances` of (account id, balance) pairs."""
+    if not balances:
         return
     table = connection.ops.quote_name(Account._meta.db_table)
-    rows, params = many_rows(("bigint", "bigint"), [(account.pk, account.balance) for account in accounts])
+    rows, params = many_rows(("bigint", "bigint"), balances)
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE {table} SET "balance" = v.column2 FROM ({rows}) AS v WHERE {table}."id" = v.column1', params
@@ -335,14 +380,20 @@ def _insert_entries(entries: list[JournalEntry]) -> dict[str, int]:
 _ENTRY_FIELDS = ("idempotency_key", "kind", "memo", "order_id", "case_id", "actor", "created_at")
 
 
+def _entry_values(entry: JournalEntry) -> list:
+    """The entry's `_ENTRY_FIELDS` as the database takes them."""
+    values = [getattr(entry, f) for f in _ENTRY_FIELDS]
+    values[1] = str(EntryKind(entry.kind).value)  # the text, whatever a driver makes of an enum
+    values[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
+    return values
+
+
 def _insert_entry(entry: JournalEntry) -> JournalEntry | None:
     """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, in one statement (PostgreSQL and
     SQLite ≥ 3.35 alike): None when the key was posted before."""
     table = connection.ops.quote_name(JournalEntry._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f) for f in _ENTRY_FIELDS)
-    values = [getattr(entry, f) for f in _ENTRY_FIELDS]
-    values[1] = str(EntryKind(entry.kind).value)  # the text, whatever a driver makes of an enum
-    values[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
+    values = _entry_values(entry)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))}) "

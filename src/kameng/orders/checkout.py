@@ -25,9 +25,8 @@ from kameng.wallet.models import Payment, PaymentRefund, RefundStatus
 from . import lifecycle, notices
 from .lifecycle import Actor, Event, OrderStatus
 from .models import GuestAccess, Order
-from .services import ORDER_PAYMENT, buyable, new_order, state_of, take_stock, transition
+from .services import ORDER_PAYMENT, WALLET, buyable, new_order, state_of, take_stock, transition
 
-WALLET = "wallet"  # pay_with: the buyer's balance, at once (orders.services.purchase)
 GATEWAYS = ("sandbox", "epay", "alipay", "wechatpay")  # pay_with for a direct checkout (each on only when configured)
 PAYMENT_WINDOW = timedelta(minutes=15)  # the stock stays reserved this long
 MAX_UNPAID = 3  # direct checkouts one buyer may have waiting for payment at once

@@ -71,7 +71,8 @@ def event_label(type_: str) -> str:
 
 
 def append_event(order: Order, type_: str, actor: User | None, now, **data) -> None:
-    event = OrderEvent.objects.create(order=order, type=type_, actor=actor, actor_role=_role(actor), data=data, at=now)
+    """One row (the INSERT `append_events` writes, without a model's save), then the listeners."""
+    (event,) = _insert_events([(order, type_, actor, data)], now)
     for listener in _event_listeners:
         listener(event)
 

@@ -7,7 +7,7 @@ order's events and arm or cancel the deadline's timer.
 """
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -41,6 +41,7 @@ from .models import Message, Order, OrderStatus
 
 MAX_QUANTITY = 100
 ORDER_PAYMENT = "order"  # the purpose of a gateway payment for an order (its ref: the order's id)
+WALLET = "wallet"  # an order's pay_with when the buyer's wallet paid it at once (no gateway payment)
 
 
 def _lock(order: Order) -> Order:
@@ -117,7 +118,7 @@ class Pending:
     armed: set[str] = field(default_factory=set)
 
     def write(self, order: Order) -> None:
-        order.save(update_fields=sorted(self.fields))
+        _store(order, self.fields)
 
 
 _UNSAVED = "_fields_to_store"  # on an order inside `one_write`: the fields its transitions changed
@@ -140,7 +141,13 @@ def one_write(order: Order) -> Iterator[Order]:
     finally:
         del order.__dict__[_UNSAVED]
     if unsaved:  # not on an exception: the transaction is rolled back anyway
-        order.save(update_fields=sorted(unsaved))
+        _store(order, unsaved)
+
+
+def _store(order: Order, fields: Iterable[str]) -> None:
+    """`order.save(update_fields=fields)` in one fixed-text UPDATE (`update_rows`), without a save's
+    signals and compiling: the order model has no save hooks and no auto-updated fields."""
+    update_rows(Order, [order], sorted(set(fields)))
 
 
 def transition(
@@ -181,7 +188,7 @@ def transition(
     elif unsaved is not None:  # inside one_write: stored when its block ends
         unsaved.update(("status", "escrow_status", *changed.fields))
     else:
-        order.save(update_fields=["status", "escrow_status", *changed.fields])
+        _store(order, ("status", "escrow_status", *changed.fields))
     escrow_account = held.get(ledger.escrow_code(order.pk))
     if escrow_account is not None:  # what the answer shows (escrow_balance), known without reading it back
         order.__dict__["escrow_balance"] = escrow_account.balance
@@ -723,7 +730,7 @@ def refund_to_buyer(order: Order, amount: int, *, key: str, now, case_id=None, a
         raise DomainError(Error.ORDER_REFUND_EXCEEDS_REFUNDABLE, param="amount")
     move = Move(amount=amount, key=key, case_id=case_id, ledger_actor=actor)
     moved = transition(order, Event.REFUNDED, actor=Actor.SYSTEM, user=None, now=now, move=move)
-    paid_by_gateway = payments.payment_for(ORDER_PAYMENT, str(order.pk))
+    paid_by_gateway = _gateway_payment(order)
     if moved and paid_by_gateway is not None:
         back = min(amount, paid_by_gateway.amount - paid_by_gateway.refunded_amount)
         if back > 0:
@@ -768,9 +775,19 @@ def _settlement_rows(order: Order, amount: int, now) -> tuple[lifecycle.Row, lif
     return refunded, closed
 
 
+def _gateway_payment(order: Order):
+    """The gateway payment that paid this order, if one did. Only a direct checkout opens one, and it
+    sets the order's pay_with to its gateway in the same transaction: a wallet purchase has none to read."""
+    if order.pay_with == WALLET:
+        return None
+    return payments.payment_for(ORDER_PAYMENT, str(order.pk))
+
+
 def paid_by_gateway(orders: list[Order]) -> set[int]:
-    """The orders among these that a payment gateway paid (their refunds go back by that route), in one read."""
-    refs = payments.paid_refs(ORDER_PAYMENT, [str(order.pk) for order in orders]) if orders else set()
+    """The orders among these that a payment gateway paid (their refunds go back by that route), in one
+    read of those a direct checkout opened (`_gateway_payment`)."""
+    checkouts = [str(order.pk) for order in orders if order.pay_with != WALLET]
+    refs = payments.paid_refs(ORDER_PAYMENT, checkouts) if checkouts else set()
     return {order.pk for order in orders if str(order.pk) in refs}
 
 
