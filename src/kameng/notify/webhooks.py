@@ -20,6 +20,7 @@ from standardwebhooks import Webhook
 
 from kameng.accounts.models import Role, User
 from kameng.clock.services import now as clock_now
+from kameng.compiled import PreparedObjects
 from kameng.errors import DomainError, Error
 from kameng.timers import jobs
 
@@ -70,10 +71,16 @@ def _live_endpoints(user_id: int) -> list[Endpoint]:
     memo = _endpoints_once.get()
     if memo is not None and user_id in memo:
         return memo[user_id]
-    endpoints = list(Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True).order_by("pk"))
+    endpoints: list[Endpoint] = _ENDPOINTS_READ.objects(user_id)  # type: ignore[assignment]
     if memo is not None:
         memo[user_id] = endpoints
     return endpoints
+
+
+# One user's live endpoints, in the order they were made: a fixed statement compiled once (kameng.compiled).
+_ENDPOINTS_READ = PreparedObjects(
+    lambda user_id: Endpoint.objects.filter(user_id=user_id, deleted_at__isnull=True).order_by("pk"), arity=1
+)
 
 
 def _forget(user_id: int) -> None:
