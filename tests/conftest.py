@@ -1,5 +1,6 @@
 """Shared fixtures: an HTTP client speaking the API, and small builders for users, shops, listings, orders."""
 
+import gc
 import json
 import os
 import sys
@@ -607,3 +608,10 @@ def act(api):
         return res.data
 
     return act_
+
+
+def pytest_collection_finish(session):
+    """What collection loaded (Django, kameng, ~280 test modules and their items) lives until the run
+    ends: out of the cyclic collector's sight, so its full collections walk only what the tests left
+    behind (tests/aftersales + tests/orders on 2 workers: 125-133 CPU s before, 107-118 after)."""
+    gc.freeze()
