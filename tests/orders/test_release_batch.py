@@ -22,6 +22,7 @@ from kameng.notify.models import Endpoint, WebhookDelivery
 from kameng.orders import events as order_events
 from kameng.orders.lifecycle import RELEASE_TIMER
 from kameng.orders.models import Order, OrderEvent
+from kameng.orders.services import release_due_escrows
 from kameng.policy.services import set_policy
 from kameng.timers import services as timers
 from kameng.timers.models import Timer, TimerStatus
@@ -188,3 +189,40 @@ def test_the_batch_reads_its_merchants_webhook_endpoints_once(api, merchant, mak
         == [("https://hooks.example.com/a", "order.completed")] * 2
         + [("https://hooks.example.com/b", "order.completed")] * 2
     )
+
+
+def test_the_batch_reads_each_order_in_its_one_locking_statement_only(
+    api, merchant, make_user, make_listing, buyer, fund, buy
+):
+    """The batch builds its orders from the columns the release and the order events' listeners read:
+    a field it left out would load itself, one statement per order, and the webhook would still go out.
+    So: one read of orders_order for the whole bite, and each release's entry and webhook as they were."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other = make_user("merchant")
+    assert api.post("/shops", {"name": "第二家小店", "description": "诚信经营"}, token=other.token).status_code == 201
+    listings = [make_listing(merchant, stock=["A-1", "A-2"]), make_listing(other, stock=["B-1"], category="gift_card")]
+    fund(buyer, 100_000)
+    ids = [int(buy(buyer, listing)["id"]) for listing in (listings[0], listings[0], listings[1])]
+    now = clock_now()
+    Endpoint.objects.create(
+        user=merchant, url="https://hooks.example.com/a", events=["order.completed"], secret="whsec_x", created_at=now
+    )
+    move_clock(25 * 3600)
+    orders = connection.ops.quote_name(Order._meta.db_table)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        assert release_due_escrows(ids, clock_now()) == []  # the sweep's batch handler: all of them together
+    reads = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and f"FROM {orders}" in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    assert "FOR UPDATE" in reads[0] or not connection.features.has_select_for_update
+    released = Order.objects.filter(pk__in=ids)
+    assert set(released.values_list("status", flat=True)) == {"completed"}
+    memos = dict(JournalEntry.objects.filter(kind=EntryKind.RELEASE).values_list("order_id", "memo"))
+    assert memos == {o.pk: f"订单 {o.number} 放款" for o in released}
+    payloads = [json.loads(p)["data"] for p in WebhookDelivery.objects.values_list("payload", flat=True)]
+    assert sorted(p["id"] for p in payloads) == sorted(str(pk) for pk in ids[:2])
+    assert all(p["number"] and p["listing"] == str(listings[0]["id"]) and p["amount"] for p in payloads), payloads
+    assert ledger.check().ok

@@ -120,7 +120,14 @@ def _commission_bp(order: Order) -> int:
     """Read once per order object: a transition asks for it to lock accounts, the release again to split."""
     bp = order.__dict__.get("_commission_bp")
     if bp is None:
-        bp = order.__dict__["_commission_bp"] = get_policy().commission_bp(order.snapshot["category"])
+        bp = know_category(order, order.snapshot["category"])
+    return bp
+
+
+def know_category(order: Order, category: str) -> int:
+    """The commission of the order's snapshot category, kept on the order object (`_commission_bp`):
+    for an order read without its snapshot (the batch release reads the category alone)."""
+    bp = order.__dict__["_commission_bp"] = get_policy().commission_bp(category)
     return bp
 
 
