@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
 from kameng.catalog.models import Shop, StockItem
 from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
-from kameng.compiled import Prepared, PreparedObjects, update_rows
+from kameng.compiled import Prepared, PreparedObjects, insert_rows, update_rows
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
@@ -530,7 +530,7 @@ def _arm(case: RefundCase, phase: lifecycle.PhaseSpec, now: datetime, policy: Po
     if remind_at > now:
         wanted.append((REMINDER_TIMER, remind_at))
     if new:
-        Timer.objects.bulk_create([Timer(kind=kind, target=target, due_at=at, created_at=now) for kind, at in wanted])
+        insert_rows(Timer, [Timer(kind=kind, target=target, due_at=at, created_at=now) for kind, at in wanted])
         return
     for kind, at in wanted:
         timers.schedule(kind, target, at, now=now)
@@ -698,11 +698,9 @@ def _refuse_another_round(order: Order) -> None:
     """One open case per order; and what the earlier cases on it leave open: nothing after a ruling or
     a settlement, and one more request after a withdrawal (rules.md "after a settlement"). The
     order's earlier cases are read in one query (the caller holds the order lock)."""
-    earlier = list(
-        RefundCase.objects.filter(order=order)
-        .annotate(ruled=Q(decision__isnull=False))
-        .values_list("status", "resolution", "ruled")
-    )
+    earlier = [
+        (status, resolution, decision is not None) for status, resolution, decision in _EARLIER_CASES.rows(order.pk)
+    ]
     if any(status in OPEN_STATUSES for status, _, _ in earlier):
         raise DomainError(Error.CASE_ALREADY_OPEN)
     closed = [(resolution, ruled) for status, resolution, ruled in earlier if status == CaseStatus.CLOSED]
@@ -713,6 +711,14 @@ def _refuse_another_round(order: Order) -> None:
         raise DomainError(Error.CASE_ALREADY_SETTLED)  # accept, accept_offer, or a fast-track refund of silence
     if sum(resolution == Resolution.WITHDRAWN for resolution, _ in closed) >= REOPENS_ALLOWED + 1:
         raise DomainError(Error.REOPEN_LIMIT_REACHED)
+
+
+# The order's earlier cases for _refuse_another_round (a decision is stored as SQL NULL until there is one),
+# in a fixed statement compiled once (kameng.compiled): usually no row at all.
+_EARLIER_CASES = Prepared(
+    lambda order_id: RefundCase.objects.filter(order_id=order_id).values_list("status", "resolution", "decision"),
+    arity=1,
+)
 
 
 def _attach_system_evidence(case: RefundCase, order: Order, now: datetime) -> list[Evidence]:
