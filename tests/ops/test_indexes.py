@@ -48,7 +48,7 @@ def test_arbitration_queue_and_due_timers_are_ordered_index_scans(postgres):
     from kameng.aftersales.services import arbitration_queue
     from kameng.clock.services import now
     from kameng.timers.models import Timer, TimerStatus
-    from kameng.timers.services import any_due_statement
+    from kameng.timers.services import any_due_statement, take_due_statement
 
     queue_sql, params = arbitration_queue()[:51].query.sql_with_params()
     queue_plan = _plan(_inline(queue_sql, params))
@@ -61,3 +61,6 @@ def test_arbitration_queue_and_due_timers_are_ordered_index_scans(postgres):
 
     idle_plan = _plan(_inline(*any_due_statement(now())))  # what an idle sweeper asks each interval
     assert "timer_pending_due" in idle_plan and "Sort" not in idle_plan, idle_plan
+
+    bite_plan = _plan(_inline(*take_due_statement(now(), 25, {3, 1, 2})))  # a batch's next bite
+    assert "timer_pending_due" in bite_plan and "Sort" not in bite_plan, bite_plan

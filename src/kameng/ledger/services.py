@@ -270,7 +270,8 @@ class Batch:
     def __init__(self, held: dict[AccountCode, Account], *, now) -> None:
         assert connection.in_atomic_block, "a ledger batch must run inside a transaction"
         self.held, self.now = held, now
-        self._entries: list[JournalEntry] = []
+        self._at = connection.ops.adapt_datetimefield_value(now)
+        self._entries: list[tuple] = []  # each entry's `_ENTRY_FIELDS`, as the database takes them
         self._deltas: list[dict[AccountCode, int]] = []
 
     def add(
@@ -298,36 +299,29 @@ class Batch:
         for code, delta in deltas.items():
             self.held[code].balance += delta
         self._entries.append(
-            JournalEntry(
-                idempotency_key=idempotency_key,
-                kind=EntryKind(kind),
-                memo=memo[:255],
-                order_id=order_id,
-                case_id=case_id,
-                actor=actor,
-                created_at=self.now,
-            )
+            (idempotency_key, str(EntryKind(kind).value), memo[:255], order_id, case_id, actor, self._at)
         )
         self._deltas.append(deltas)
 
-    def write(self) -> list[JournalEntry]:
-        """Store the entries, their postings and the balances; AlreadyPosted if any key was posted before."""
+    def write(self) -> dict[str, int]:
+        """Store the entries, their postings and the balances; returns the entries' ids by key.
+        AlreadyPosted if any key was posted before."""
         if not self._entries:
-            return []
+            return {}
         ids = _insert_entries(self._entries)
         if len(ids) < len(self._entries):
-            raise AlreadyPosted(sorted({e.idempotency_key for e in self._entries} - ids.keys())[:5])
+            raise AlreadyPosted(sorted({e[0] for e in self._entries} - ids.keys())[:5])
         postings, changed = [], {}
         for entry, deltas in zip(self._entries, self._deltas, strict=True):
-            entry.pk = ids[entry.idempotency_key]
-            entry._state.adding, entry._state.db = False, connection.alias
+            pk = ids[entry[0]]
             for code, delta in deltas.items():
                 if delta:
-                    postings.append((entry.pk, self.held[code].pk, delta))
-                    changed[code] = self.held[code]
+                    account = self.held[code]
+                    postings.append((pk, account.pk, delta))
+                    changed[code] = account
         _insert_postings(postings)
         _store_balances(list(changed.values()))
-        return self._entries
+        return ids
 
 
 def _store_balances(accounts: list[Account]) -> None:
@@ -357,17 +351,12 @@ def _insert_postings(postings: list[tuple[int, int, int]]) -> None:
         cursor.execute(f'INSERT INTO {table} ("entry_id", "account_id", "amount") {rows}', params)
 
 
-def _insert_entries(entries: list[JournalEntry]) -> dict[str, int]:
-    """One INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING: the new entries' ids by key."""
+def _insert_entries(entries: list[tuple]) -> dict[str, int]:
+    """One INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING of these rows (each entry's
+    `_ENTRY_FIELDS`, as the database takes them): the new entries' ids by key."""
     table = connection.ops.quote_name(JournalEntry._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f) for f in _ENTRY_FIELDS)
-    values = []
-    for entry in entries:
-        row = [getattr(entry, f) for f in _ENTRY_FIELDS]
-        row[1] = str(EntryKind(entry.kind).value)
-        row[-1] = connection.ops.adapt_datetimefield_value(entry.created_at)
-        values.append(tuple(row))
-    rows, params = many_rows(("text", "text", "text", "bigint", "bigint", "text", "timestamptz"), values)
+    rows, params = many_rows(("text", "text", "text", "bigint", "bigint", "text", "timestamptz"), entries)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) {rows} "

@@ -235,39 +235,39 @@ def _pay_merchant(order: Order, amount: int, *, key: str, actor: str, memo: str,
     )
 
 
-def escrow_balances(orders: list[Order]) -> list[int]:
-    """What each order's escrow holds, read without locking: every movement of an order's escrow runs
-    under the order's row lock, which the caller holds (`release_many` checks them under their locks)."""
-    codes = [ledger.escrow_code(order.pk) for order in orders]
-    balances = dict(Account.objects.filter(code__any=codes).values_list("code", "balance"))
-    return [balances.get(code, 0) for code in codes]
+def lock_escrows(orders: list[Order]) -> dict[ledger.AccountCode, Account]:
+    """The orders' escrow accounts, locked in one statement (code order): what each holds is what its
+    release pays (`release_many`). Locked before the merchants' accounts, which `release_many` locks
+    last, out of the ledger's code order ("debt:" < "escrow:" < "wallet:"): no movement can wait for
+    these and hold one of those, as every movement of an order's escrow runs under the order's row
+    lock, which the caller holds for all of them."""
+    return ledger.lock_accounts(ledger.escrow_code(order.pk) for order in orders)
 
 
-def release_many(orders: list[Order], amounts: list[int], *, actor: str, now) -> None:
-    """`release` for a bite of orders at once, releasing `amounts` (what `escrow_balances` read; no
-    warranty share kept: the caller leaves those to `release`), in the given order.
+def release_many(orders: list[Order], held: dict[ledger.AccountCode, Account], *, actor: str, now) -> None:
+    """`release` for a bite of orders at once, releasing what each escrow holds (`held`: what
+    `lock_escrows` locked; no warranty share kept: the caller leaves those to `release`), in the given
+    order.
 
-    Every account of the bite is locked in one sorted call, and as late as the bite allows (the
-    caller writes its events and orders first): the orders' escrows, each merchant's wallet and debt
-    once, the commission account once. The splits are those `release` makes, order after order (a
-    merchant's debt recovered by one order is not owed by the next); the entries, postings and
-    balances are written by one ledger batch, so the merchant's wallet is updated once with the
-    bite's summed credit. An escrow that moved since it was read raises (the sweep goes one by one).
+    Each merchant's wallet and debt, and the commission account, are locked once for the bite, in one
+    sorted call, and as late as the bite allows (the caller writes its events and orders first). The
+    splits are those `release` makes, order after order (a merchant's debt recovered by one order is
+    not owed by the next); the entries, postings and balances are written by one ledger batch, so the
+    merchant's wallet is updated once with the bite's summed credit.
     """
     codes: set[ledger.AccountCode] = set()
     for order in orders:
         owner = order.shop.owner_id
-        codes |= {ledger.escrow_code(order.pk), ledger.wallet_code(owner), ledger.debt_code(owner)}
+        codes |= {ledger.wallet_code(owner), ledger.debt_code(owner)}
         if _commission_bp(order):
             codes.add(ledger.PLATFORM_COMMISSION)
-    held = ledger.lock_accounts(codes)
+    held = ledger.lock_accounts(codes, held=held)
     batch = ledger.Batch(held, now=now)
-    for order, amount in zip(orders, amounts, strict=True):
+    for order in orders:
         escrow = ledger.escrow_code(order.pk)
         wallet = ledger.wallet_code(order.shop.owner_id)
         debt = ledger.debt_code(order.shop.owner_id)
-        if held[escrow].balance != amount:
-            raise AssertionError(f"order {order.pk}'s escrow moved under its lock: {amount} → {held[escrow].balance}")
+        amount = held[escrow].balance
         if not amount:
             continue
         split = release_split(amount, held[debt].balance, _commission_bp(order))

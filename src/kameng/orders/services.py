@@ -723,7 +723,8 @@ def _release_many(moving: list[tuple[Order, lifecycle.Row]], now) -> None:
     The row's cancel of the release timer is the running timer's own (the sweep marks it done), as
     `timers.cancel` from inside its handler does one by one; the rows arm nothing (checked above)."""
     orders = [order for order, _ in moving]
-    released = escrow.escrow_balances(orders)
+    escrows = escrow.lock_escrows(orders)
+    released = [escrows[ledger.escrow_code(order.pk)].balance for order in orders]
     for order, row in moving:
         _enter(order, row)
         order.completed_at = now
@@ -735,7 +736,7 @@ def _release_many(moving: list[tuple[Order, lifecycle.Row]], now) -> None:
         ],
         now,
     )
-    escrow.release_many(orders, released, actor="system", now=now)
+    escrow.release_many(orders, escrows, actor="system", now=now)
 
 
 def _store_released(orders: list[Order], now) -> None:
