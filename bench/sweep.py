@@ -28,6 +28,7 @@ arbitrator's assist; the sweep never reads it) is not run over the copied cases.
 """
 
 import argparse
+import gc
 import math
 import re
 import subprocess
@@ -615,6 +616,7 @@ def sweeper_main() -> None:
     """--sweeper: sweep until nothing is due, printing `timers_run seconds`."""
     from kameng.timers.services import sweep
 
+    gc.freeze()  # as `kameng worker` does before it sweeps
     t0 = time.perf_counter()
     ran = 0
     while done := sweep():

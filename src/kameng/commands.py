@@ -1,6 +1,7 @@
 """What each `kameng` command does. kameng.cli parses the command line and sets Django up once, then
 imports this module (a composition root: it may import any app)."""
 
+import gc
 import getpass
 import os
 import shutil
@@ -184,6 +185,7 @@ def cmd_worker(args) -> int:
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     if not args.quiet:
         print(f"kameng worker: sweeping timers every {args.interval}s", flush=True)
+    gc.freeze()  # what the worker loaded lives as long as it does: full collections skip it (see kameng.wsgi)
     compacted_at = float("-inf")
     try:
         while not stop["now"]:
