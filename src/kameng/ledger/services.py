@@ -247,9 +247,7 @@ def _write_entry(entry: JournalEntry, postings: list[tuple[int, int]], balances:
         row = cursor.fetchone()
     if row is None:
         return False
-    entry.pk = row[0]
-    entry._state.adding = False
-    entry._state.db = connection.alias
+    _stored_as(entry, row[0])
     return True
 
 
@@ -392,10 +390,15 @@ def _insert_entry(entry: JournalEntry) -> JournalEntry | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    entry.pk = row[0]
+    _stored_as(entry, row[0])
+    return entry
+
+
+def _stored_as(entry: JournalEntry, pk: int) -> None:
+    """The entry as the database now holds it under `pk` (what a save sets on the instance)."""
+    entry.pk = pk
     entry._state.adding = False
     entry._state.db = connection.alias
-    return entry
 
 
 def transfer(
