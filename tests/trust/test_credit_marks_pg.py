@@ -10,9 +10,10 @@ import threading
 import pytest
 from django.db import OperationalError, connection, transaction
 
+from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
 from kameng.timers.models import Timer
-from kameng.timers.services import sweep
+from kameng.timers.services import HANDLERS, schedule, sweep
 from kameng.trust import rules, services
 from kameng.trust.models import CreditFact, MerchantCredit
 
@@ -190,8 +191,6 @@ def test_when_the_after_commit_mark_is_lost_the_backing_timer_recounts(counted, 
 
 
 def test_a_reader_of_a_due_credit_does_not_wait_for_the_case_events_holding_it(counted):
-    from kameng.catalog.models import Shop
-
     _committed(_case_event(counted, 1))  # the row is due
     open_case = Held(_case_event(counted, 2), no_wait=True).started()  # holds it FOR KEY SHARE
     with transaction.atomic():
@@ -238,8 +237,6 @@ def test_a_recount_kept_from_the_credit_row_by_a_busy_shop_stops_waiting_and_tri
 
 
 def test_a_sweep_does_not_wait_on_a_busy_shop_and_its_other_timers_run(counted, monkeypatch):
-    from kameng.timers.services import HANDLERS, schedule
-
     monkeypatch.setattr(services, "RECOUNT_LOCK_WAIT", "200ms")
     ran = []
     monkeypatch.setitem(HANDLERS, "test.other", lambda target, now: ran.append(target))
