@@ -2,6 +2,7 @@
 kept out of the cyclic garbage collector's sight, so its full collections (every thread of the worker
 stopped, the GIL held) walk only what the requests left behind."""
 
+import gc
 import subprocess
 import sys
 
@@ -21,3 +22,16 @@ def test_the_worker_loads_every_view_at_start_and_freezes_what_it_loaded(isolate
     assert views_loaded  # the URLconf's modules are imported with the application, not at the first request
     assert frozen > 10 * before  # Django, the apps and their views …
     assert tracked < frozen // 100  # … are frozen: what a full collection walks is nearly nothing
+
+
+def test_each_celery_child_freezes_what_its_parent_loaded():
+    from celery.signals import worker_process_init
+
+    import kameng.celery  # noqa: F401  (connects the receiver)
+
+    gc.unfreeze()  # pytest's own freeze after collection (tests/conftest.py)
+    try:
+        worker_process_init.send(sender=None)  # what Celery's prefork pool sends in each new child
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.freeze()
