@@ -1,5 +1,6 @@
 """Shared fixtures: an HTTP client speaking the API, and small builders for users, shops, listings, orders."""
 
+import contextlib
 import gc
 import json
 import os
@@ -219,18 +220,71 @@ def _ensure_pg_template(db: dict, template: str) -> None:
         _pg_admin(db, f"COMMENT ON DATABASE \"{template}\" IS '{digest}'")
 
 
+def _sqlite_snapshot_folder(tmp_path_factory) -> Path:
+    """Where the run's migrated SQLite database is kept: the folder every xdist worker of the run
+    shares (the parent of its own temporary folder), or the one process's own."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "km-migrated"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _restore_from_snapshot(creation, folder: Path) -> None:
+    """The SQLite test database (in memory, one per process) is migrated once for the run: the first
+    process to create it migrates as Django does and copies the result to `folder`/migrated.sqlite3
+    (sqlite3's backup API); every later one copies that file into its in-memory database instead of
+    migrating (~3.5 CPU s a process). The file is also what the databases of their own for child
+    processes start from (_isolated_template), which `kameng init` made before."""
+    import fcntl
+    import sqlite3
+
+    from django.conf import settings
+
+    migrate = creation.create_test_db
+    snapshot = folder / SQLITE_SNAPSHOT
+
+    def create_test_db(verbosity=1, autoclobber=False, serialize=None, keepdb=False):
+        with open(folder / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not snapshot.exists():
+                name = migrate(verbosity=verbosity, autoclobber=autoclobber, serialize=serialize, keepdb=keepdb)
+                partial = folder / "partial.sqlite3"
+                with contextlib.closing(sqlite3.connect(partial)) as target:
+                    creation.connection.connection.backup(target)
+                partial.rename(snapshot)
+                return name
+        name = creation._get_test_db_name()
+        creation.connection.close()
+        settings.DATABASES[creation.connection.alias]["NAME"] = name
+        creation.connection.settings_dict["NAME"] = name
+        creation.connection.ensure_connection()
+        with contextlib.closing(sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)) as source:
+            source.backup(creation.connection.connection)
+        return name
+
+    creation.create_test_db = create_test_db
+
+
+SQLITE_SNAPSHOT = "migrated.sqlite3"
+
+
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """On PostgreSQL under pytest-xdist, each worker's test database is a clone of one template that
     is migrated once (CREATE DATABASE … TEMPLATE; Django's own migrate then finds nothing to apply),
-    instead of every worker running all migrations itself."""
+    instead of every worker running all migrations itself. On SQLite (in memory) likewise, from a
+    file the first process writes (_restore_from_snapshot)."""
     from django.conf import settings
+    from django.db import connections
 
     db = settings.DATABASES["default"]
     if os.environ.get("PYTEST_XDIST_WORKER") and db["ENGINE"] == "django.db.backends.postgresql":
         template = _pg_template_name(db["TEST"]["NAME"])
         _ensure_pg_template(db, template)
         db["TEST"]["TEMPLATE"] = template
+    creation = connections["default"].creation
+    if db["ENGINE"] == "django.db.backends.sqlite3" and creation.is_in_memory_db(creation._get_test_db_name()):
+        _restore_from_snapshot(creation, _sqlite_snapshot_folder(tmp_path_factory))
 
 
 def pytest_sessionfinish(session):
@@ -267,32 +321,26 @@ ops_helpers()  # now, so that tests/security/conftest.py (imported after this fi
 
 @pytest.fixture(scope="session")
 def _isolated_template(tmp_path_factory, django_db_setup, django_db_blocker):
-    """The migrated database (`kameng init`, ~8 CPU seconds) that every database of its own for child
-    processes is copied from (isolated_db in tests/ops, fresh_db in tests/security). On SQLite one
-    file serves every xdist worker of the run: the first to need it makes it, under a file lock, in
-    the run's shared temporary folder. On PostgreSQL each worker makes its own template database
-    (CREATE DATABASE … TEMPLATE refuses a source another session is cloning at the same moment),
-    under xdist a clone of the workers' template, migrated once for the run."""
-    import fcntl
-
+    """The migrated database that every database of its own for child processes is copied from
+    (isolated_db in tests/ops, fresh_db in tests/security, the browser suite's server). On SQLite a
+    copy of the run's migrated test database (_restore_from_snapshot); on PostgreSQL under xdist a
+    clone of the workers' template, migrated once for the run (each worker clones its own: CREATE
+    DATABASE … TEMPLATE refuses a source another session is cloning at the same moment); on
+    PostgreSQL in one process (or with a test database on disk), `kameng init` (~8 CPU seconds) in a
+    database of its own."""
     from django.conf import settings
 
     helpers = ops_helpers()
-    shared = os.environ.get("PYTEST_XDIST_WORKER") and not on_postgres()
+    folder = tmp_path_factory.mktemp("km-template")
+    snapshot = _sqlite_snapshot_folder(tmp_path_factory) / SQLITE_SNAPSHOT
     pg_template = settings.DATABASES["default"]["TEST"].get("TEMPLATE") if on_postgres() else None
     with django_db_blocker.unblock():
-        if pg_template:  # the workers' migrated template (django_db_modify_db_settings): no `kameng init`
-            template = helpers.IsolatedDatabase(tmp_path_factory.mktemp("km-template"), pg_template=pg_template)
-        elif not shared:
-            template = helpers.IsolatedDatabase(tmp_path_factory.mktemp("km-template"))
+        if pg_template:
+            template = helpers.IsolatedDatabase(folder, pg_template=pg_template)
+        elif not on_postgres() and snapshot.exists():
+            template = helpers.IsolatedDatabase(folder, sqlite_file=snapshot)
         else:
-            folder = tmp_path_factory.getbasetemp().parent / "km-shared-template"
-            folder.mkdir(exist_ok=True)
-            with open(folder / "lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                ready = folder / "ready"
-                template = helpers.IsolatedDatabase(folder, made=ready.exists())
-                ready.touch()
+            template = helpers.IsolatedDatabase(folder)
     yield template
     template.drop()
 

@@ -61,13 +61,13 @@ class IsolatedDatabase:
         tmp_path: Path,
         template: "IsolatedDatabase | None" = None,
         *,
-        made: bool = False,
+        sqlite_file: Path | None = None,
         pg_template: str | None = None,
     ):
-        """A copy of `template`, or (without one) a database made here with `kameng init`, or with
-        `made` the SQLite one an earlier process made in `tmp_path` (the shared template), or on
-        PostgreSQL a clone of `pg_template`, a database already migrated as `kameng init` migrates
-        (the xdist workers' template, tests/conftest.py), given only the probe table."""
+        """A copy of `template`, or (without one) a database made here with `kameng init`, or a copy
+        of `sqlite_file` (SQLite), or on PostgreSQL a clone of `pg_template`: these two already
+        migrated as `kameng init` migrates (the run's migrated test database, tests/conftest.py),
+        given only the probe table."""
         from django.conf import settings
 
         self.tmp = tmp_path
@@ -89,13 +89,14 @@ class IsolatedDatabase:
             self.env["KAMENG_DATABASE_URL"] = (
                 f"postgresql://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{self.pg_name}"
             )
-        elif template:
+        elif template or sqlite_file:
             data = Path(self.env["KAMENG_DATA_DIR"])
             data.mkdir(parents=True)
-            shutil.copyfile(Path(template.env["KAMENG_DATA_DIR"]) / "kameng.sqlite3", data / "kameng.sqlite3")
-        if pg_template and self.pg_name:
+            source = Path(template.env["KAMENG_DATA_DIR"]) / "kameng.sqlite3" if template else sqlite_file
+            shutil.copyfile(source, data / "kameng.sqlite3")
+        if template is None and (sqlite_file or pg_template):
             self.query(PROBE_TABLE_SQL)
-        elif template is None and not made:
+        elif template is None:
             self.kameng("init")
             self.query(PROBE_TABLE_SQL)
 
