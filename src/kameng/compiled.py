@@ -11,6 +11,7 @@ stand-ins replaced by the call's values. Only for hot statements whose shape nev
 token's hash)."""
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -175,6 +176,33 @@ def many_rows(types: tuple[str, ...], rows: list[tuple]) -> tuple[str, list]:
         return f"SELECT * FROM unnest({arrays}) AS u({columns})", per_column
     row = f"({', '.join(['%s'] * len(types))})"
     return f"VALUES {', '.join([row] * len(rows))}", [value for r in rows for value in r]
+
+
+def packed_rows(types: tuple[str, ...], rows: list[tuple]) -> tuple[str, list]:
+    """`many_rows` with the rows in one parameter on PostgreSQL: a JSON array of the rows (json.dumps,
+    in C), taken apart in SQL (`jsonb_array_elements`, in the rows' order, as `unnest` gives them), so
+    the driver adapts one string instead of one array per column, value by value in Python (~90% of a
+    release batch's statements' client CPU went to that). The text does not change with the number of
+    rows. Values are JSON's: int, str, None, and for a "jsonb" column any value json.dumps takes
+    (what a JSONField without an encoder stores); a timestamp goes as a parameter of its own. Elsewhere
+    `many_rows`' VALUES, with a jsonb column's value dumped to its text as the JSONField would."""
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f"{_from_json(i, t)} AS column{i + 1}" for i, t in enumerate(types))
+        text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        return f"SELECT {columns} FROM jsonb_array_elements(%s::jsonb) AS u(r)", [text]
+    jsonb = [i for i, t in enumerate(types) if t == "jsonb"]
+    if jsonb:
+        rows = [tuple(json.dumps(v) if i in jsonb else v for i, v in enumerate(row)) for row in rows]
+    return many_rows(types, rows)
+
+
+def _from_json(i: int, type_: str) -> str:
+    """A row's i-th value as a column of `type_` (`packed_rows`): JSON null is NULL."""
+    if type_ == "jsonb":
+        return f"r->{i}"
+    if type_ == "text":
+        return f"r->>{i}"
+    return f"(r->>{i})::{type_}"
 
 
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> None:

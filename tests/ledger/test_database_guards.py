@@ -173,3 +173,20 @@ def test_postgres_still_refuses_an_unbalanced_rewrite_with_the_append_only_trigg
     assert "does not sum to zero (1)" in str(err.value)
     assert Posting.objects.get(pk=posting.pk).amount == 10000
     assert "append-only" in refused("UPDATE ledger_posting SET amount = 10000 WHERE id = %s", [posting.pk])
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_an_unbalanced_entry_in_the_batch_s_own_postings_statement(postgres):
+    # ledger.Batch's postings INSERT takes its rows from one JSON parameter: the sum-to-zero guard
+    # still sees them as one statement, and still refuses an entry that does not sum to zero.
+    fund(1, 10000)
+    wallet = Account.objects.get(code=ledger.wallet_code(1))
+    gateway = Account.objects.get(code=ledger.GATEWAY_SANDBOX)
+    with pytest.raises(IntegrityError) as err, transaction.atomic():
+        entry = JournalEntry.objects.create(idempotency_key="forged-json", kind=EntryKind.TOPUP, created_at=now())
+        ledger._insert_postings([(entry.pk, wallet.pk, 700), (entry.pk, gateway.pk, -600)])
+    assert "does not sum to zero (100)" in str(err.value)
+    with transaction.atomic():
+        entry = JournalEntry.objects.create(idempotency_key="split-json", kind=EntryKind.TOPUP, created_at=now())
+        ledger._insert_postings([(entry.pk, wallet.pk, 400), (entry.pk, gateway.pk, -400)])
+        _balances_follow_postings()

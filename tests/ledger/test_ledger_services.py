@@ -199,3 +199,56 @@ def test_an_entry_with_its_postings_and_balances_is_one_statement_on_postgresql(
     assert sorted(entry.postings.values_list("amount", flat=True)) == [-1500, 300, 1200]
     assert (ledger.balance(wallet), ledger.balance(escrow), ledger.balance(fees)) == (3500, 1200, 300)
     assert ledger.check().ok
+
+
+def test_a_batch_stores_its_entries_exactly_as_given_in_three_statements(db):
+    # The batch's rows go to the database as one JSON parameter a statement on PostgreSQL
+    # (kameng.compiled.packed_rows): text that JSON and SQL quote differently must come back as it was.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kameng.clock.services import now
+
+    fund(1, 9000)
+    wallet, first, second = ledger.wallet_code(1), ledger.escrow_code(11), ledger.escrow_code(12)
+    memo, actor = '订单 "KM\'1" {a,b} \\n NULL 🙂', 'sys"tem\\'
+    with transaction.atomic():
+        moment = now()
+        batch = ledger.Batch(ledger.lock_accounts([wallet, first, second]), now=moment)
+        batch.add("batch:1", "purchase", [ledger.Transfer(wallet, first, 1000)], memo=memo, order_id=11, actor=actor)
+        batch.add("batch:2", "purchase", [ledger.Transfer(wallet, second, 2500), ledger.Transfer(wallet, first, 0)])
+        with CaptureQueriesContext(connection) as statements:
+            ids = batch.write()
+    assert len(statements) == 3  # the entries, their postings, the balances
+    if connection.vendor == "postgresql":
+        assert all("jsonb_array_elements" in q["sql"] for q in statements)
+    one, two = JournalEntry.objects.get(pk=ids["batch:1"]), JournalEntry.objects.get(pk=ids["batch:2"])
+    assert (one.memo, one.actor, one.order_id, one.case_id, one.kind, one.created_at) == (
+        memo,
+        actor,
+        11,
+        None,
+        "purchase",
+        moment,
+    )
+    assert (two.memo, two.actor, two.order_id, two.created_at) == ("", "", None, moment)
+    assert sorted(one.postings.values_list("amount", flat=True)) == [-1000, 1000]
+    assert sorted(two.postings.values_list("amount", flat=True)) == [-2500, 2500]
+    assert (ledger.balance(wallet), ledger.balance(first), ledger.balance(second)) == (5500, 1000, 2500)
+    assert ledger.check().ok
+
+
+def test_a_batch_meeting_a_key_posted_before_writes_nothing(db):
+    from kameng.clock.services import now
+
+    fund(1, 9000)
+    wallet, escrow = ledger.wallet_code(1), ledger.escrow_code(13)
+    with transaction.atomic():
+        ledger.transfer("batch:13", "purchase", wallet, escrow, 1000)
+    postings = Posting.objects.count()
+    with pytest.raises(ledger.AlreadyPosted), transaction.atomic():
+        batch = ledger.Batch(ledger.lock_accounts([wallet, escrow]), now=now())
+        batch.add("batch:13", "purchase", [ledger.Transfer(wallet, escrow, 1000)])
+        batch.write()
+    assert Posting.objects.count() == postings
+    assert (ledger.balance(wallet), ledger.balance(escrow)) == (8000, 1000)

@@ -128,6 +128,24 @@ def test_some_row_applies_whatever_the_amounts_except_a_timer_that_is_early(key)
             assert found is not None, f
 
 
+def test_the_rows_index_gives_what_a_scan_of_the_table_gives_for_every_key_and_any_string_type():
+    # find() and rows() look the key up in an index built once; the orders' columns come back from
+    # the database as plain strings, not the enums, and must find the same rows.
+    keys = itertools.product((NEW, *STATES), Event, Actor)
+    for state, event, actor in keys:
+        scanned = [r for r in TABLE if (r.state, r.event, r.actor) == (state, event, actor)]
+        assert lifecycle.rows(state, event, actor) == scanned
+        plain = (str(state.order), str(state.escrow)), str(event.value), str(actor.value)
+        assert lifecycle.rows(State(*plain[0]), plain[1], plain[2]) == scanned  # type: ignore[arg-type]
+
+
+def test_the_rows_index_follows_a_table_put_in_its_place(monkeypatch):
+    only = lifecycle.Row(NEW, Event.PAID, Actor.BUYER, STATES[2], lifecycle.ALWAYS, ())
+    monkeypatch.setattr(lifecycle, "TABLE", (only,))
+    assert lifecycle.rows(NEW, Event.PAID, Actor.BUYER) == [only]
+    assert lifecycle.rows(STATES[4], Event.RELEASE_DUE, Actor.SYSTEM) == []
+
+
 def test_a_release_after_a_partial_refund_leaves_the_order_partially_refunded():
     f = Facts(paid=1000, refunded=400, release_at=NOW, now=NOW)
     for event, actor in ((Event.CONFIRMED, Actor.BUYER), (Event.RELEASE_DUE, Actor.SYSTEM)):

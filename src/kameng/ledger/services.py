@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from kameng.clock.services import now as clock_now
-from kameng.compiled import many_rows
+from kameng.compiled import packed_rows
 from kameng.errors import DomainError, Error
 
 from .models import NON_NEGATIVE, Account, AccountKind, EntryKind, JournalEntry, Posting
@@ -269,7 +269,7 @@ class Batch:
         assert connection.in_atomic_block, "a ledger batch must run inside a transaction"
         self.held, self.now = held, now
         self._at = connection.ops.adapt_datetimefield_value(now)
-        self._entries: list[tuple] = []  # each entry's `_ENTRY_FIELDS`, as the database takes them
+        self._entries: list[tuple] = []  # each entry's `_ENTRY_FIELDS` but created_at (the batch's `now`)
         self._deltas: list[dict[AccountCode, int]] = []
 
     def add(
@@ -296,9 +296,7 @@ class Batch:
                 raise DomainError(Error.INSUFFICIENT_FUNDS)
         for code, delta in deltas.items():
             self.held[code].balance += delta
-        self._entries.append(
-            (idempotency_key, str(EntryKind(kind).value), memo[:255], order_id, case_id, actor, self._at)
-        )
+        self._entries.append((idempotency_key, str(EntryKind(kind).value), memo[:255], order_id, case_id, actor))
         self._deltas.append(deltas)
 
     def write(self) -> dict[str, int]:
@@ -306,7 +304,7 @@ class Batch:
         AlreadyPosted if any key was posted before."""
         if not self._entries:
             return {}
-        ids = _insert_entries(self._entries)
+        ids = _insert_entries(self._entries, self._at)
         if len(ids) < len(self._entries):
             raise AlreadyPosted(sorted({e[0] for e in self._entries} - ids.keys())[:5])
         postings, changed = [], {}
@@ -333,7 +331,7 @@ def _store_balances_of(balances: list[tuple[int, int]]) -> None:
     if not balances:
         return
     table = connection.ops.quote_name(Account._meta.db_table)
-    rows, params = many_rows(("bigint", "bigint"), balances)
+    rows, params = packed_rows(("bigint", "bigint"), balances)
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE {table} SET "balance" = v.column2 FROM ({rows}) AS v WHERE {table}."id" = v.column1', params
@@ -344,22 +342,24 @@ def _insert_postings(postings: list[tuple[int, int, int]]) -> None:
     """One INSERT of (entry id, account id, amount) rows: what Posting.objects.bulk_create writes,
     without a model instance per row."""
     table = connection.ops.quote_name(Posting._meta.db_table)
-    rows, params = many_rows(("bigint", "bigint", "bigint"), postings)
+    rows, params = packed_rows(("bigint", "bigint", "bigint"), postings)
     with connection.cursor() as cursor:
-        cursor.execute(f'INSERT INTO {table} ("entry_id", "account_id", "amount") {rows}', params)
+        cursor.execute(f'INSERT INTO {table} ("entry_id", "account_id", "amount") SELECT * FROM ({rows}) AS v', params)
 
 
-def _insert_entries(entries: list[tuple]) -> dict[str, int]:
+def _insert_entries(entries: list[tuple], at) -> dict[str, int]:
     """One INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING of these rows (each entry's
-    `_ENTRY_FIELDS`, as the database takes them): the new entries' ids by key."""
+    `_ENTRY_FIELDS` but the last, as the database takes them), all created `at` (adapted for the
+    database): the new entries' ids by key."""
     table = connection.ops.quote_name(JournalEntry._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f) for f in _ENTRY_FIELDS)
-    rows, params = many_rows(("text", "text", "text", "bigint", "bigint", "text", "timestamptz"), entries)
+    rows, params = packed_rows(("text", "text", "text", "bigint", "bigint", "text"), entries)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) {rows} "
+            # WHERE true: SQLite reads an ON CONFLICT after a bare FROM as a join's ON
+            f"INSERT INTO {table} ({columns}) SELECT v.*, %s FROM ({rows}) AS v WHERE true "
             f'ON CONFLICT ("idempotency_key") DO NOTHING RETURNING "idempotency_key", "id"',
-            params,
+            [at, *params],
         )
         return dict(cursor.fetchall())
 

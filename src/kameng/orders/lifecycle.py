@@ -331,8 +331,28 @@ TABLE: tuple[Row, ...] = (
 # ---- reading the table -----------------------------------------------------------------------
 
 
+def _by_key(table: tuple[Row, ...]) -> dict[tuple[State, Event, Actor], tuple[Row, ...]]:
+    index: dict[tuple[State, Event, Actor], tuple[Row, ...]] = {}
+    for r in table:
+        index[r.state, r.event, r.actor] = (*index.get((r.state, r.event, r.actor), ()), r)
+    return index
+
+
+# TABLE's rows by (state, event, actor), in the table's order, built once: `rows` and `find` are one
+# look-up, not a scan of the table per order (the release sweep asks for every order it releases).
+# Built again should TABLE be another tuple (a test's table).
+_index = (TABLE, _by_key(TABLE))
+
+
+def _rows_of(state: State, event: Event, actor: Actor) -> tuple[Row, ...]:
+    global _index
+    if _index[0] is not TABLE:
+        _index = (TABLE, _by_key(TABLE))
+    return _index[1].get((state, event, actor), ())
+
+
 def rows(state: State, event: Event, actor: Actor) -> list[Row]:
-    return [r for r in TABLE if (r.state, r.event, r.actor) == (state, event, actor)]
+    return list(_rows_of(state, event, actor))
 
 
 def allows(state: State, event: Event, actor: Actor) -> bool:
@@ -347,7 +367,7 @@ def actors(event: Event) -> frozenset[Actor]:
 
 def find(state: State, event: Event, actor: Actor, facts: Facts) -> Row | None:
     """The one row whose guard holds, or None (no row for the state, or no guard holds)."""
-    matching = [r for r in rows(state, event, actor) if r.guard(facts)]
+    matching = [r for r in _rows_of(state, event, actor) if r.guard(facts)]
     assert len(matching) <= 1, f"guards overlap for {state} {event} {actor}: {matching}"
     return matching[0] if matching else None
 

@@ -24,7 +24,7 @@ from kameng.catalog.models import Listing, Shop, ShopStatus
 from kameng.catalog.rules import terms_confirmation
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
-from kameng.compiled import PreparedObjects, many_rows, update_rows
+from kameng.compiled import PreparedObjects, packed_rows, update_rows
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
@@ -743,8 +743,8 @@ def _store_released(orders: list[Order], now) -> None:
     """One UPDATE … FROM (VALUES (id, status, escrow_status), …) for the released orders (PostgreSQL,
     SQLite ≥ 3.33): the states `_enter` set, and completed_at, the columns transition() saves."""
     table = connection.ops.quote_name(Order._meta.db_table)
-    rows, params = many_rows(
-        ("bigint", "text", "text"), [(order.pk, order.status, order.escrow_status) for order in orders]
+    rows, params = packed_rows(
+        ("bigint", "text", "text"), [(order.pk, str(order.status), str(order.escrow_status)) for order in orders]
     )
     with connection.cursor() as cursor:
         cursor.execute(
