@@ -69,8 +69,9 @@ $(OPENAPI_LINT)/node_modules/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_
 
 openapi-lint-tools: $(OPENAPI_LINT)/node_modules/.installed
 
-# `make test`: the static checks, then the whole suite. `make suite`: the suite alone (.ci/run's
-# PostgreSQL pass: the static checks do not depend on the database, so CI runs them once).
+# `make test`: the static checks, then the whole suite. `make suite`: the suite alone (.ci/run runs
+# `make check` beside its SQLite pass's `make suite`, and its PostgreSQL pass without the checks: they
+# do not depend on the database, so CI runs them once).
 # The suite runs on every core (pytest-xdist; each worker has its own test database and data
 # directory; `--dist worksteal` lets an idle worker take tests queued on a busy one, and
 # tests/conftest.py starts the known slow modules first) and prints its 20 slowest tests.
