@@ -2,6 +2,7 @@
 it shares with the test. Timers stay database rows; the queue only triggers sweeps and runs the
 registered jobs (here: the complaint package a buyer's page asks for)."""
 
+import contextlib
 import hashlib
 import io
 import json
@@ -17,8 +18,8 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = int(os.environ.get("KAMENG_TEST_REDIS_DB", "13"))  # keep clear of db 0 and of other tests
 
 
-@pytest.fixture
-def redis_broker():
+@contextlib.contextmanager
+def _redis_queue():
     """A Redis database with a unique queue and key prefix; every key under the prefix is removed after."""
     import redis
 
@@ -42,6 +43,12 @@ def redis_broker():
     client.close()
 
 
+@pytest.fixture
+def redis_broker():
+    with _redis_queue() as env:
+        yield env
+
+
 def _sender(env: dict):
     """A Celery app in the test process talking to the same broker, queue and prefix as the worker."""
     from celery import Celery
@@ -51,36 +58,85 @@ def _sender(env: dict):
     return configure(Celery("kameng-test-sender"), env["KAMENG_BROKER_URL"], env)
 
 
-def test_celery_worker_runs_due_timers_when_the_sweep_task_arrives(isolated_db, processes, redis_broker, wait_for):
-    isolated_db.create_probe_table()
-    env = dict(isolated_db.env, **redis_broker)
-    worker = processes.start(
-        [sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "2", "--loglevel", "INFO"],
-        env,
-        "celery-worker",
-    )
-    wait_for(lambda: processes.says(worker, "ready."), 60, what="celery worker ready")
+class ProbeWorker:
+    """The module's database of its own and one Celery worker on it (two pool processes), with the
+    probe timer kind: the sweep-task and beat tests share it (a worker's start is a Django and a
+    Celery start-up, its stop a warm shutdown). Each test starts with no probe timers or runs
+    (`fresh`), and reads the worker's log from where it began (`says`)."""
 
-    isolated_db.schedule_probes(40)
-    assert isolated_db.timer_counts() == {"pending": 40}  # nothing sweeps them but the task
-    sender = _sender(redis_broker)
+    def __init__(self, db, processes, broker):
+        self.db, self.processes, self.broker = db, processes, broker
+        db.env.update(broker)  # the Django processes a test starts on it send to this worker's queue
+        self.env = db.env
+        self.proc = processes.start(
+            [sys.executable, db.probe_main, "celery-worker", "--concurrency", "2", "--loglevel", "INFO"],
+            self.env,
+            "celery-worker",
+        )
+        self.mark = 0
+
+    def fresh(self) -> None:
+        from kameng.timers.models import Timer
+
+        self.db.query(f"DELETE FROM {Timer._meta.db_table} WHERE kind = 'test.probe'")
+        self.db.query("DELETE FROM ops_probe_run")
+        self.mark = len(self.processes.output(self.proc))
+
+    def says(self, text: str) -> bool:
+        """Whether the worker printed `text` since this test began; fails at once if it died."""
+        if text in self.processes.output(self.proc)[self.mark :]:
+            return True
+        if self.proc.poll() is not None:
+            raise AssertionError(f"the celery worker exited with {self.proc.returncode}")
+        return False
+
+
+@pytest.fixture(scope="module")
+def _probe_worker(tmp_path_factory, _isolated_template, django_db_blocker):
+    from .conftest import IsolatedDatabase, Processes, _wait_for
+
+    tmp = tmp_path_factory.mktemp("celery")
+    with django_db_blocker.unblock():
+        db = IsolatedDatabase(tmp / "db", _isolated_template)
+    processes = Processes(tmp)
+    try:
+        with _redis_queue() as broker:
+            worker = ProbeWorker(db, processes, broker)
+            _wait_for(lambda: processes.says(worker.proc, "ready."), 60, what="celery worker ready")
+            yield worker
+            processes.stop_all()
+    finally:
+        processes.stop_all()
+        with django_db_blocker.unblock():
+            db.drop()
+
+
+@pytest.fixture
+def probe_worker(_probe_worker):
+    _probe_worker.fresh()
+    return _probe_worker
+
+
+def test_celery_worker_runs_due_timers_when_the_sweep_task_arrives(probe_worker, wait_for):
+    db, worker = probe_worker.db, probe_worker
+    db.schedule_probes(40)
+    assert db.timer_counts() == {"pending": 40}  # nothing sweeps them but the task
+    sender = _sender(worker.broker)
     sender.send_task("kameng.sweep_timers")
-    wait_for(lambda: isolated_db.timer_counts() == {"done": 40}, 60, interval=0.3, what="the sweep task to run")
-    wait_for(lambda: processes.says(worker, "kameng.sweep_timers"), 10, what="the worker's task log")
+    wait_for(lambda: db.timer_counts() == {"done": 40}, 60, interval=0.3, what="the sweep task to run")
+    wait_for(lambda: worker.says("kameng.sweep_timers"), 10, what="the worker's task log")
 
     # The same, queued by kameng's own dispatch (jobs.enqueue) in a process configured with the broker.
-    isolated_db.schedule_probes(10, prefix="q")
-    isolated_db.env.update(redis_broker)
-    isolated_db.django("""
+    db.schedule_probes(10, prefix="q")
+    db.django("""
         from kameng.timers import jobs
         jobs.enqueue("sweep_timers")  # outside a transaction: sent at once
     """)
-    wait_for(lambda: isolated_db.timer_counts() == {"done": 50}, 60, interval=0.3, what="the enqueued sweep")
+    wait_for(lambda: db.timer_counts() == {"done": 50}, 60, interval=0.3, what="the enqueued sweep")
 
-    runs = isolated_db.probe_runs()
+    runs = db.probe_runs()
     assert len(runs) == 50 and len({t for t, _ in runs}) == 50
-    assert {pid for _, pid in runs} - {worker.pid}, "tasks run in the worker's pool processes"
-    processes.stop(worker)
+    assert {pid for _, pid in runs} - {worker.proc.pid}, "tasks run in the worker's pool processes"
 
 
 def test_celery_worker_builds_the_complaint_package_the_buyers_page_queued(
@@ -145,26 +201,22 @@ def test_every_registered_job_has_its_celery_task():
     assert {jobs.task_name(name) for name in jobs.JOBS} <= set(app.tasks)
 
 
-def test_beat_triggers_the_sweep_every_few_seconds(isolated_db, processes, redis_broker, wait_for, tmp_path):
-    isolated_db.create_probe_table()
-    env = dict(isolated_db.env, KAMENG_SWEEP_INTERVAL="0.5", **redis_broker)
-    worker = processes.start(
-        [sys.executable, isolated_db.probe_main, "celery-worker", "--concurrency", "1"], env, "celery-worker"
-    )
+def test_beat_triggers_the_sweep_every_few_seconds(probe_worker, processes, wait_for, tmp_path):
+    db = probe_worker.db
+    env = dict(probe_worker.env, KAMENG_SWEEP_INTERVAL="0.5")
     beat = processes.start(
         [sys.executable, "-m", "kameng.cli", "beat", "--schedule", str(tmp_path / "beat.db")], env, "beat"
     )
-    wait_for(lambda: processes.says(worker, "ready."), 60, what="celery worker ready")
     wait_for(lambda: processes.says(beat, "beat: Starting"), 60, what="beat start")
 
-    isolated_db.schedule_probes(25)
-    wait_for(lambda: isolated_db.timer_counts() == {"done": 25}, 60, interval=0.3, what="beat-driven sweep")
+    db.schedule_probes(25)
+    wait_for(lambda: db.timer_counts() == {"done": 25}, 60, interval=0.3, what="beat-driven sweep")
     # A timer that falls due later runs on a later beat, with nobody sending anything by hand.
-    isolated_db.schedule_probes(5, prefix="later", seconds_ago=-2)
-    wait_for(lambda: isolated_db.timer_counts() == {"done": 30}, 60, interval=0.3, what="the later timers")
-    assert len(isolated_db.probe_runs()) == 30
+    db.schedule_probes(5, prefix="later", seconds_ago=-2)
+    wait_for(lambda: db.timer_counts() == {"done": 30}, 60, interval=0.3, what="the later timers")
+    assert len(db.probe_runs()) == 30
+    assert probe_worker.says("kameng.sweep_timers")  # the worker ran what beat sent
     processes.stop(beat)
-    processes.stop(worker)
 
 
 def test_jobs_run_in_process_after_commit_without_a_broker(db, settings, django_capture_on_commit_callbacks):
