@@ -6,6 +6,9 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import pytest
+import requests
+
 
 def test_two_workers_run_each_of_300_due_timers_exactly_once(isolated_db, processes, wait_for):
     isolated_db.create_probe_table()
@@ -52,24 +55,53 @@ def _get(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(
-    isolated_db, processes, wait_for, free_port
-):
-    port = free_port()
-    serve = processes.start(
-        [sys.executable, "-m", "kameng.cli", "serve", "--port", str(port), "--workers", "3", "--no-timers"],
-        isolated_db.env,
-        "serve",
-    )
-    base = f"http://127.0.0.1:{port}"
+class ThreeWorkers:
+    """`kameng serve --workers 3 --no-timers` on a database of its own, shared by this module's tests
+    that only send it requests (its start is four Django start-ups, its stop gunicorn's graceful
+    shutdown, ~3 s): 12 API requests a day per token (KAMENG_RATE_LIMIT_API_TOKEN) and no Redis, so
+    the rate limits are counted in the database cache every worker shares."""
 
-    def healthy():
+    def __init__(self, db, processes, port: int):
+        self.db, self.processes = db, processes
+        env = {**db.env, "KAMENG_RATE_LIMIT_API_TOKEN": "12/86400"}
+        env.pop("KAMENG_REDIS_URL", None)
+        self.proc = processes.start(
+            [sys.executable, "-m", "kameng.cli", "serve", "--port", str(port), "--workers", "3", "--no-timers"],
+            env,
+            "serve",
+        )
+        self.base = f"http://127.0.0.1:{port}"
+
+    def healthy(self) -> bool:
         try:
-            return _get(f"{base}/healthz")[0] == 200
+            return _get(f"{self.base}/healthz")[0] == 200
         except OSError:
             return False
 
-    wait_for(healthy, 60, interval=0.25, what="kameng serve to answer /healthz")
+
+@pytest.fixture(scope="module")
+def three_workers(tmp_path_factory, _isolated_template, django_db_blocker):
+    from .conftest import IsolatedDatabase, Processes, _free_port, _wait_for
+
+    tmp = tmp_path_factory.mktemp("serve3")
+    with django_db_blocker.unblock():
+        db = IsolatedDatabase(tmp / "db", _isolated_template)
+    processes = Processes(tmp)
+    try:
+        server = ThreeWorkers(db, processes, _free_port())
+        # Generous: four Django start-ups on a loaded machine.
+        _wait_for(server.healthy, 180, interval=0.25, what="kameng serve to answer /healthz")
+        yield server
+        processes.stop(server.proc)
+        assert server.proc.returncode == 0, processes.output(server.proc)[-3000:]
+    finally:
+        processes.stop_all()
+        with django_db_blocker.unblock():
+            db.drop()
+
+
+def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(three_workers, wait_for):
+    serve, base = three_workers.proc, three_workers.base
     masters = [p for p in _children(serve.pid) if "gunicorn" in _cmdline(p)]
     assert len(masters) == 1
     workers = wait_for(lambda: len(_children(masters[0])) == 3 and _children(masters[0]), 30, what="3 workers")
@@ -86,7 +118,25 @@ def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(
         if row.startswith("kameng_http_request_duration_seconds_count") and 'route="api/v1/listings"' in row
     )
     assert float(line.rsplit(" ", 1)[1]) == 30.0
-    metric_files = os.listdir(Path(isolated_db.env["KAMENG_DATA_DIR"]) / "prometheus")
+    metric_files = os.listdir(Path(three_workers.db.env["KAMENG_DATA_DIR"]) / "prometheus")
     assert len({f.rsplit("_", 1)[-1] for f in metric_files if f.startswith("histogram")}) >= 2, metric_files
-    processes.stop(serve)
-    assert serve.returncode == 0, processes.output(serve)
+
+
+def test_api_rate_limits_are_shared_by_every_gunicorn_worker(three_workers):
+    """Three workers, no Redis: 30 requests with one token against a limit of 12 per day get
+    exactly 12 answers and 18 refusals, whichever worker answers each (issue 16, point 8: the API
+    rate limits are counted once for every worker, in the database cache). The buyer registers
+    through the server itself (its own limit), not in a Django process started for it. (A day, not
+    a minute: windows are fixed, aligned on the clock, so 30 requests that straddle the end of one
+    start counting again; at a load of 7 the 30 took long enough that a minute's end fell among them.)"""
+    base = three_workers.base
+    registered = requests.post(
+        f"{base}/api/v1/auth/register",
+        json={"username": "rl-buyer", "password": "rl-pass-1234-word", "role": "buyer"},
+        timeout=30,
+    )
+    assert registered.status_code == 201, registered.text
+    headers = {"Authorization": f"Bearer {registered.json()['token']}", "Connection": "close"}
+    statuses = [requests.get(f"{base}/api/v1/me", headers=headers, timeout=10).status_code for _ in range(30)]
+    assert statuses.count(200) == 12, statuses
+    assert statuses.count(429) == 18, statuses
