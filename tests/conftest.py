@@ -102,7 +102,7 @@ SLOW_FIRST = (
 )
 
 
-SHARED_WORLDS = ("_world_built", "_payloads_crawled")
+SHARED_WORLDS = ("_world_built", "_payloads_crawled", "_demo_loaded")
 
 
 def _start_rank(item) -> tuple[bool, int, int]:
@@ -116,9 +116,9 @@ def _start_rank(item) -> tuple[bool, int, int]:
     except ValueError:
         name = ""
     rank = SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
-    # The tests of a module that share its module-scoped, rolled-back worlds (tests/security's `world`,
-    # and test_web_security's payloads on top of it) come after its other tests, the deeper world last,
-    # so that no test runs inside a world's transaction it does not ask for.
+    # The tests of a module that share its module-scoped, rolled-back worlds (tests/security's `world`
+    # and test_web_security's payloads on top of it, tests/cli's loaded demo) come after its other
+    # tests, the deeper world last, so that no test runs inside a world's transaction it does not ask for.
     return commits, rank, sum(name in SHARED_WORLDS for name in getattr(item, "fixturenames", ()))
 
 
