@@ -11,13 +11,17 @@ stand-ins replaced by the call's values. Only for hot statements whose shape nev
 token's hash)."""
 
 import functools
+import inspect
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, connections
-from django.db.models import Field, Lookup, Model, QuerySet
+from django.db.models import Field, Lookup, Model, QuerySet, signals
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import get_related_populators
+from django.db.models.query_utils import DeferredAttribute
 
 # Stand-ins no real parameter can equal (ids are positive): the compiled parameter list shows where
 # each argument goes. A text column's lookup turns its stand-in into the number's text.
@@ -205,6 +209,17 @@ def _from_json(i: int, type_: str) -> str:
     return f"(r->>{i})::{type_}"
 
 
+def array_literal(values: Sequence[int | str]) -> str:
+    """A PostgreSQL array's text (`'{1,2}'`, `'{"a","b\\"c"}'`) for a `%s::bigint[]` or `%s::text[]`
+    parameter: one string for the driver to pass, not a list it adapts value by value (`packed_rows`).
+    Integers as they are; strings double-quoted, their backslashes and quotes escaped."""
+    return "{" + ",".join(str(int(v)) if isinstance(v, int) else _quoted(v) for v in values) + "}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> None:
     """One UPDATE … FROM (`many_rows`) AS v storing these objects' `fields`: the values
     `obj.save(update_fields=fields)` stores, each prepared by its field (PostgreSQL, SQLite ≥ 3.33),
@@ -271,3 +286,30 @@ def _insert_shape(model: type[Model], vendor: str) -> tuple[Field, list[Field], 
         f"INSERT INTO {quote(meta.db_table)} ({columns})",
         f"RETURNING {quote(str(pk.column))}",
     )
+
+
+def loaded[M: Model](model: type[M], attnames: Sequence[str], values: Sequence[Any], using: str = "default") -> M:
+    """`model.from_db(using, attnames, values)`: the instance as a query loads it (the fields not named
+    deferred, loading themselves when read), built in ~1.5 µs instead of ~9 (an order of 13 fields):
+    the values go straight into the instance's __dict__, where Model.__init__ would set them one by one
+    through setattr after padding the absent ones. Only where that is all __init__ does: for a model
+    with no pre_init/post_init receivers whose concrete fields' attributes are Django's plain
+    DeferredAttribute (a foreign key's id too); any other model goes through from_db. `attnames` are
+    attribute names (shop_id, not shop)."""
+    if not _plainly_loadable(model):
+        return model.from_db(using, attnames, values)
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(attnames, values, strict=True))
+    state = obj._state = ModelState()
+    state.adding, state.db = False, using
+    return obj
+
+
+@functools.cache
+def _plainly_loadable(model: type[Model]) -> bool:
+    """Whether `loaded` builds what __init__ would (checked once per model: receivers connect when the
+    apps are ready, before anything is loaded)."""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return False
+    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
+    return all(type(inspect.getattr_static(model, f.attname, None)) in plain for f in model._meta.concrete_fields)

@@ -252,3 +252,16 @@ def test_a_batch_meeting_a_key_posted_before_writes_nothing(db):
         batch.write()
     assert Posting.objects.count() == postings
     assert (ledger.balance(wallet), ledger.balance(escrow)) == (8000, 1000)
+
+
+def test_an_account_whose_code_needs_quoting_is_created_then_locked_by_its_code(db):
+    # lock_accounts passes its codes to PostgreSQL as one array literal (kameng.compiled.array_literal).
+    odd = ledger.gateway_code('we"ird\\{a,b} 网关')
+    with transaction.atomic():
+        created = ledger.lock_accounts([odd, ledger.GATEWAY_SANDBOX])
+    with transaction.atomic():
+        locked = ledger.lock_accounts([odd, ledger.GATEWAY_SANDBOX])
+        assert ledger.post("odd:1", "topup", [ledger.Transfer(odd, ledger.GATEWAY_SANDBOX, 10)], held=locked)
+    assert locked[odd].pk == created[odd].pk and locked[odd].code == odd
+    assert Account.objects.filter(code=odd).count() == 1
+    assert ledger.balance(odd) == -10

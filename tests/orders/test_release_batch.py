@@ -226,3 +226,58 @@ def test_the_batch_reads_each_order_in_its_one_locking_statement_only(
     assert sorted(p["id"] for p in payloads) == sorted(str(pk) for pk in ids[:2])
     assert all(p["number"] and p["listing"] == str(listings[0]["id"]) and p["amount"] for p in payloads), payloads
     assert ledger.check().ok
+
+
+def test_the_batch_s_orders_are_what_from_db_builds_and_their_other_fields_load_themselves(
+    buyer, merchant, make_listing, fund, buy
+):
+    """The batch builds its orders without Model.__init__ (kameng.compiled.loaded): the same attributes
+    and state as from_db, and a field it did not read still loads itself when something reads it."""
+    from django.db import connection
+    from django.db.models.signals import post_init
+
+    from kameng.compiled import _plainly_loadable, loaded
+    from kameng.orders.services import _RELEASE_FIELDS
+
+    fund(buyer, 10_000)
+    pk = int(buy(buyer, make_listing(merchant, stock=["K-1"]))["id"])
+    values = list(Order.objects.filter(pk=pk).values_list(*_RELEASE_FIELDS).get())
+    built, expected = loaded(Order, _RELEASE_FIELDS, values), Order.from_db(connection.alias, _RELEASE_FIELDS, values)
+    assert {k: v for k, v in vars(built).items() if k != "_state"} == {
+        k: v for k, v in vars(expected).items() if k != "_state"
+    }
+    assert (built._state.adding, built._state.db, built.get_deferred_fields()) == (
+        False,
+        "default",
+        expected.get_deferred_fields(),
+    )
+    assert built.snapshot == Order.objects.get(pk=pk).snapshot  # deferred: read from the database
+
+    def receiver(**kwargs):
+        pass
+
+    post_init.connect(receiver, sender=Order)
+    try:  # a model whose instances someone hears of being built goes through from_db
+        assert not _plainly_loadable.__wrapped__(Order)
+    finally:
+        post_init.disconnect(receiver, sender=Order)
+    assert _plainly_loadable.__wrapped__(Order)
+
+
+@pytest.mark.postgres
+def test_the_batch_s_fixed_locking_read_gives_the_rows_the_orm_gives(buyer, merchant, make_listing, fund, buy):
+    from kameng.orders.services import _RELEASE_FIELDS, _locked_for_release
+
+    fund(buyer, 50_000)
+    listings = [
+        make_listing(merchant, stock=["K-1", "K-2"]),
+        make_listing(merchant, stock=["G-1"], category="gift_card"),
+    ]
+    ids = [int(buy(buyer, listing)["id"]) for listing in (listings[0], listings[1], listings[0])]
+    orm = (
+        Order.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values_list(*_RELEASE_FIELDS, "shop__owner_id", "snapshot__category")
+    )
+    with transaction.atomic():
+        assert [tuple(row) for row in _locked_for_release([*reversed(ids), 10**12])] == list(orm)

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from kameng.clock.services import now as clock_now
-from kameng.compiled import packed_rows
+from kameng.compiled import array_literal, loaded, packed_rows
 from kameng.errors import DomainError, Error
 
 from .models import NON_NEGATIVE, Account, AccountKind, EntryKind, JournalEntry, Posting
@@ -74,7 +74,7 @@ def _create_missing(codes: list[AccountCode]) -> dict[AccountCode, Account]:
             params,
         )
         rows = cursor.fetchall()
-    created = (Account.from_db(connection.alias, fields, row) for row in rows)
+    created = (loaded(Account, fields, row, connection.alias) for row in rows)
     return {AccountCode(a.code): a for a in created}
 
 
@@ -128,12 +128,12 @@ def _lock_existing(ordered: list[AccountCode], *, all_or_none: bool = False) -> 
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(connection.ops.quote_name(f) for f in fields)} FROM {table} "
-            f'WHERE "code" = ANY(%s) AND (SELECT count(*) FROM {table} WHERE "code" = ANY(%s)) = %s '
+            f'WHERE "code" = ANY(%s::text[]) AND (SELECT count(*) FROM {table} WHERE "code" = ANY(%s::text[])) = %s '
             f'ORDER BY "code" FOR UPDATE',
-            [list(ordered), list(ordered), len(ordered)],
+            [codes := array_literal(ordered), codes, len(ordered)],
         )
         rows = cursor.fetchall()
-    return {AccountCode(a.code): a for a in (Account.from_db(connection.alias, fields, row) for row in rows)}
+    return {AccountCode(a.code): a for a in (loaded(Account, fields, row, connection.alias) for row in rows)}
 
 
 def balance(code: AccountCode) -> int:

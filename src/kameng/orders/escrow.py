@@ -127,7 +127,12 @@ def _commission_bp(order: Order) -> int:
 def know_category(order: Order, category: str) -> int:
     """The commission of the order's snapshot category, kept on the order object (`_commission_bp`):
     for an order read without its snapshot (the batch release reads the category alone)."""
-    bp = order.__dict__["_commission_bp"] = get_policy().commission_bp(category)
+    return know_commission(order, get_policy().commission_bp(category))
+
+
+def know_commission(order: Order, bp: int) -> int:
+    """`know_category` with the category's commission read already (of another order of a batch)."""
+    order.__dict__["_commission_bp"] = bp
     return bp
 
 

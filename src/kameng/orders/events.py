@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from kameng.accounts.models import User
-from kameng.compiled import packed_rows
+from kameng.compiled import loaded, packed_rows
 
 from .models import Message, Order, OrderEvent
 
@@ -104,11 +104,9 @@ def _insert_events(events: list[tuple[Order, str, User | None, dict]], now) -> l
             [connection.ops.adapt_datetimefield_value(now), *params],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    out = []
+    out, alias = [], connection.alias
     for (order, type_, actor, data), pk in zip(events, ids, strict=True):
-        event = OrderEvent.from_db(
-            connection.alias, _COLUMNS, (pk, order.pk, type_, _pk(actor), _role(actor), data, now)
-        )
+        event = loaded(OrderEvent, _COLUMNS, (pk, order.pk, type_, _pk(actor), _role(actor), data, now), alias)
         _ORDER.set_cached_value(event, order)
         _ACTOR.set_cached_value(event, actor)
         out.append(event)
