@@ -65,39 +65,43 @@ def pytest_configure(config):
 
 
 # Test files that take the longest (whole-suite runs' JUnit times, both passes): they start first, so
-# that under pytest-xdist (`make test` runs `--dist worksteal`) a 90-second test does not begin near
+# that under pytest-xdist (`make test` runs `--dist worksteal`) a 40-second test does not begin near
 # the end and finish the run alone while the other worker idles. Only the order changes; a file's own
 # tests keep their order and stay together (module fixtures are set up once; those sharing a world,
 # see _start_rank, come after the others), and pytest-django's
 # order stays the first key: tests in a rolled-back transaction before those that commit and flush.
-# Slowest first.
+# worksteal gives each worker a contiguous half of this order and steals from the end of a queue, so
+# the files at the front all run on the first worker: the browser suite's files are together there,
+# and that worker alone starts the browser suite's `kameng serve` and Chromium (a second worker
+# running one of them would start both again, ~6 s).
 SLOW_FIRST = (
-    # Measured: JUnit seconds per file in one whole SQLite pass at load 10-13 (2026-12-01, 1717
-    # tests); the PostgreSQL-only crash-safety test (~90 s quiet) first. Refresh from a run's
-    # --junitxml when files grow.
+    # Measured: JUnit seconds per file in two whole SQLite passes of 2026-12-03 ~20:30 and ~20:45 UTC
+    # (1790 tests, load 4-6), the first / the second. The PostgreSQL-only crash-safety test (~40 s
+    # quiet) first. Refresh from a run's --junitxml when files grow.
     "security/test_crash_safety_pg.py",
-    "security/test_backup_restore.py",  # 294 s
-    "ops/test_celery.py",  # 281
-    "web/test_english_walk.py",  # 219
-    "security/test_fuzz_api.py",  # 200
-    "e2e/test_story.py",  # 184
-    "ops/test_serve_supervision.py",  # 151
-    "security/test_web_security.py",  # 113
-    "ops/test_serve_refusals.py",  # 95
-    "ops/test_workers.py",  # 94
-    "e2e/test_case_replacement_chat_staff.py",  # 92
-    "security/test_ops_exposure.py",  # 89
-    "evidence/test_assist.py",  # 79
-    "web/test_case_pages.py",  # 74
-    "e2e/test_shop_tools.py",  # 72
-    "e2e/test_staff_pages_phone.py",  # 69
-    "e2e/test_staff_payments.py",  # 63
-    "e2e/test_e2e_buyer.py",  # 59
-    "orders/test_properties.py",  # 59
-    "e2e/test_case_story.py",  # 56
-    "security/test_authorization_matrix.py",  # 50
-    "aftersales/test_phase_migration.py",  # 47, commits: first of the tests that flush
-    "timers/test_timers.py",  # 45
+    "e2e/test_story.py",  # 43 / 71
+    "e2e/test_case_replacement_chat_staff.py",  # 20 / 21
+    "e2e/test_shop_tools.py",  # 16 / 14
+    "e2e/test_e2e_merchant.py",  # 14 / 13
+    "e2e/test_e2e_buyer.py",  # 15 / 11
+    "e2e/test_staff_pages_phone.py",  # 7 / 5
+    "e2e/test_case_story.py",  # 6 / 6
+    "e2e/test_staff_payments.py",  # 5 / 4
+    "e2e/test_guest_checkout.py",  # 5 / 4
+    "security/test_fuzz_api.py",  # 35 / 50
+    "ops/test_celery.py",  # 36 / 40
+    "security/test_backup_restore.py",  # 47 / 21 (the first waited for a `kameng init`)
+    "web/test_english_walk.py",  # 24 / 25
+    "ops/test_serve_supervision.py",  # 15 / 21
+    "aftersales/test_properties.py",  # 11 / 14
+    "aftersales/test_precedents.py",  # 12 / 12
+    "ops/test_workers.py",  # 12 / 10
+    "complaints/test_channels.py",  # 10 / 12
+    "complaints/test_api.py",  # 8 / 14
+    "security/test_web_security.py",  # 8 / 11
+    "security/test_authorization_matrix.py",  # 5 / 12
+    "orders/test_properties.py",  # 4 / 6
+    "aftersales/test_phase_migration.py",  # 3 / 3, commits: first of the tests that flush
     "security/test_races_pg.py",
 )
 
