@@ -8,6 +8,7 @@ same, ids and random message ids aside. SQLite here; PostgreSQL in the CI pass.
 """
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -281,3 +282,39 @@ def test_the_batch_s_fixed_locking_read_gives_the_rows_the_orm_gives(buyer, merc
     )
     with transaction.atomic():
         assert [tuple(row) for row in _locked_for_release([*reversed(ids), 10**12])] == list(orm)
+
+
+def test_a_bite_of_releases_is_a_fixed_number_of_statements_whatever_its_size(
+    api, merchant, make_user, make_listing, buyer, fund, buy
+):
+    """The batch's statements do not grow with its orders (nor its merchants): its one locking read,
+    the policy, the escrows, the orders' UPDATE, the events' INSERT, the merchants' endpoints and
+    accounts, then the ledger batch's entries, postings and balances."""
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other = make_user("merchant")
+    assert api.post("/shops", {"name": "第二家小店", "description": "诚信经营"}, token=other.token).status_code == 201
+    listings = [
+        make_listing(merchant, stock=[f"A-{i}" for i in range(6)]),
+        make_listing(other, stock=["B-1", "B-2", "B-3"]),
+    ]
+    fund(buyer, 200_000)
+
+    def statements(orders: list[int]) -> Counter:
+        now = clock_now()
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            assert release_due_escrows(orders, now) == []
+        return Counter(re.sub(r'"s\d+_x\d+"', "sp", " ".join(q["sql"].split()[:3])) for q in queries.captured_queries)
+
+    first = [int(buy(buyer, listing)["id"]) for listing in listings]  # the merchants' accounts exist after these
+    small = [int(buy(buyer, listings[0])["id"])]
+    large = [int(buy(buyer, listing)["id"]) for listing in (*[listings[0]] * 4, *[listings[1]] * 2)]
+    move_clock(25 * 3600)
+    statements(first)
+    one, six = statements(small), statements(large)
+    assert one == six, (one, six)
+    assert sum(six.values()) <= 12, six  # ten, and the test's savepoint
+    assert ledger.check().ok
