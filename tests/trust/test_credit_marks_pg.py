@@ -93,8 +93,7 @@ def _case_event(shop_id: int, n: int):
 
     def work():
         now = clock_now()
-        CreditFact.objects.create(shop_id=shop_id, kind="case", at=now, key=f"case:test-{n}")
-        services.mark_due(shop_id, now)
+        services.record_facts([(now, [CreditFact(shop_id=shop_id, kind="case", at=now, key=f"case:test-{n}")])])
 
     return work
 

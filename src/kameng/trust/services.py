@@ -9,7 +9,7 @@ How credit stays current without recomputing per request:
   facts are stored in the event's transaction and the shop's stored credit is marked due
   (`refresh_due_at` = the event's time); the recount itself runs after the commit (the job
   `trust.refresh_shop`), with a timer of the same name as the durable fallback should the process
-  die before the job runs. On PostgreSQL the mark never waits for the row (`mark_due_many`): when a
+  die before the job runs. On PostgreSQL the mark never waits for the row (`record_facts`): when a
   recount or another case event holds it, the row is marked due just after the commit instead. So
   a stale credit is visible as due (but for that instant after a commit), every reader that decides
   (`current_credit`) recomputes a due row itself (without waiting: while case events or a recount
@@ -22,6 +22,7 @@ How credit stays current without recomputing per request:
   the cursors' last stretch so a row committed out of id order is never missed.
 """
 
+import functools
 import logging
 import statistics
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from kameng.accounts.models import Role, User
 from kameng.aftersales.models import OPEN_STATUSES, CaseEvent, CaseStatus
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
-from kameng.compiled import many_rows
+from kameng.compiled import insert_rows, many_rows
 from kameng.errors import DomainError, Error
 from kameng.orders.models import Message, Order
 from kameng.policy.services import add_working_days, get_policy
@@ -291,61 +292,58 @@ def record_case_event(event) -> None:
     triggers) runs once the transaction commits. The cursor sync reads the same event later and,
     finding its facts, does nothing more.
     """
-    now = event.at
-    for shop_id in {fact.shop_id for fact in _insert_new_facts(_facts_for_event(event))}:
-        mark_due(shop_id, now)
+    record_facts([(event.at, _facts_for_event(event))])
 
 
 def record_case_events(events: list) -> None:
-    """`record_case_event` for many events at once (a sweep's batch of deadlines), in event order: their
-    facts in one INSERT, and the shops each event gave new facts marked due by `mark_due_many`."""
-    facts = {id(event): _facts_for_event(event) for event in events}
-    stored = {id(fact) for fact in _insert_new_facts([fact for event in events for fact in facts[id(event)]])}
-    marks = []
-    for event in events:
-        for shop_id in dict.fromkeys(fact.shop_id for fact in facts[id(event)] if id(fact) in stored):
-            marks.append((shop_id, event.at))
-    mark_due_many(marks)
+    """`record_case_event` for many events at once (a sweep's batch of deadlines), in event order."""
+    record_facts([(event.at, _facts_for_event(event)) for event in events])
 
 
-def mark_due(shop_id: int, now: datetime) -> None:
-    """The shop got new facts in this transaction: its stored credit is due from `now` (readers
-    recompute a due row), the job `trust.refresh_shop` recounts it after the commit, and when this
-    made the row due (or there is none yet, or it could not be marked now) a timer backs the job up,
-    stored with the facts. `mark_due_many` for one mark."""
-    mark_due_many([(shop_id, now)])
-
-
-def mark_due_many(marks: list[tuple[int, datetime]]) -> None:
-    """`mark_due(shop_id, now)` for each of these in turn (a shop may come again). As one by one: a
-    shop's first mark makes the row due (and arms a timer); a later mark of the same moment finds it
-    due already and arms one only while no row exists.
+def record_facts(happenings: list[tuple[datetime, list[CreditFact]]]) -> None:
+    """Store the facts of these happenings (each its moment and its facts, in order) that are not stored
+    yet, and mark due the shops each happening gave new facts, as one by one: a shop's first mark makes
+    its stored credit due from that moment (readers recompute a due row) and arms the timer
+    `trust.refresh_shop` that backs up the job of that name (the recount after the commit); a later mark
+    of the same shop finds it due already and arms one only while the shop has no stored row. Of facts
+    sharing a key the first is the one stored.
 
     On PostgreSQL a case event never waits for the shop's credit row (every case event of one shop
-    used to queue on it behind the first one's request). One statement (`_lock_rows_due`) takes the
-    row FOR KEY SHARE, SKIP LOCKED: the mode that conflicts only with the recount's FOR UPDATE, so
-    any number of case transactions hold it together, and a recount starting before they commit waits
-    for them and counts their facts. A row found due stays so until they commit; a row not due is
-    marked due in the same statement unless another case transaction is marking it (SKIP LOCKED
-    again). Two cases are left to just after the commit (the job `trust.mark_due`, one statement that
-    holds nothing else, off the request), each with its backing timer armed in the transaction, so
-    that a crash before it still recounts: a row a recount holds (that recount may have read the facts
-    before this commit: the statement waits for it and marks the row due again), and a row another
-    case transaction is marking (in case that one rolls back). The reads that follow, and the
-    timers, in one statement each, as on SQLite (one UPDATE of the rows not due: the database's
-    write lock serializes the rest)."""
-    if not marks:
+    used to queue on it behind the first one's request): the row is taken FOR KEY SHARE, SKIP LOCKED,
+    the mode that conflicts only with the recount's FOR UPDATE, so any number of case transactions hold
+    it together, and a recount starting before they commit waits for them and counts their facts. A
+    row found due stays so until they commit; a row not due is marked due unless another case
+    transaction is marking it (SKIP LOCKED again). Two cases are left to just after the commit (the job
+    `trust.mark_due`, one statement that holds nothing else, off the request), each with its backing
+    timer armed in the transaction, so that a crash before it still recounts: a row a recount holds
+    (that recount may have read the facts before this commit: the job waits for it and marks the row
+    due again), and a row another case transaction is marking (in case that one rolls back). The
+    facts, the marks, the read of which shops have a row and the timers are one statement
+    (`_record_and_mark`). SQLite: the facts' INSERT, then `_mark_due_many` (its write lock serializes
+    the rest)."""
+    if not any(facts for _at, facts in happenings):
         return
     assert transaction.get_connection().in_atomic_block
-    first = _first_marks(marks)
-    late: dict[int, tuple[datetime, bool]] = {}  # shop → (its first mark, wait for a recount)
     if connection.vendor == "postgresql":
-        rows = _lock_rows_due(first)
-        returned = set(rows)
-        marked = {shop_id for shop_id, (_due, made_due) in rows.items() if made_due}
-        late = {shop_id: (first[shop_id], False) for shop_id, (due, made_due) in rows.items() if not (due or made_due)}
-    else:
-        marked = returned = _mark_rows_due(first)
+        _record_and_mark(happenings)
+        return
+    facts = {id(fact): index for index, (_at, group) in enumerate(happenings) for fact in group}
+    stored = _insert_new_facts([fact for _at, group in happenings for fact in group])
+    by_happening: dict[int, dict[int, None]] = {}
+    for fact in stored:
+        by_happening.setdefault(facts[id(fact)], {})[fact.shop_id] = None
+    _mark_due_many(
+        [(shop_id, happenings[index][0]) for index in sorted(by_happening) for shop_id in by_happening[index]]
+    )
+
+
+def _mark_due_many(marks: list[tuple[int, datetime]]) -> None:
+    """SQLite: the marks `record_facts` describes, one UPDATE of the rows not due by each shop's first
+    mark, the shops with no stored row read, and their timers in one INSERT."""
+    if not marks:
+        return
+    first = _first_marks(marks)
+    marked = returned = _mark_rows_due(first)
     known = _known_credit_rows.get()
     unknown = set(first) - returned - (known or set())
     found = (
@@ -354,21 +352,18 @@ def mark_due_many(marks: list[tuple[int, datetime]]) -> None:
     if known is not None:
         known.update(found | returned)
     has_row = returned | found | (known or set())
-    if connection.vendor == "postgresql":  # a stored row the statement left out is one a recount holds now
-        late.update((shop_id, (first[shop_id], True)) for shop_id in (has_row & set(first)) - returned)
     timers_armed, seen = [], set()
     for shop_id, now in marks:
-        if ((shop_id in marked or shop_id in late) and shop_id not in seen) or shop_id not in has_row:
-            timers_armed.append(
-                Timer(kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now)
-            )
+        if (shop_id in marked and shop_id not in seen) or shop_id not in has_row:
+            timers_armed.append(_backing_timer(shop_id, now))
         seen.add(shop_id)
-    if late:
-        # Queued before the recounts: a recount that runs at once finds the row due.
-        jobs.enqueue(MARK_DUE, [[shop_id, at.isoformat(), wait] for shop_id, (at, wait) in late.items()])
     for shop_id, _now in marks:
         jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
-    Timer.objects.bulk_create(timers_armed)
+    insert_rows(Timer, timers_armed)
+
+
+def _backing_timer(shop_id: int, now: datetime) -> Timer:
+    return Timer(kind=SHOP_REFRESH, target=_shop_target(shop_id), due_at=now + SHOP_REFRESH_DELAY, created_at=now)
 
 
 def _first_marks(marks: list[tuple[int, datetime]]) -> dict[int, datetime]:
@@ -390,23 +385,98 @@ def _shop_moments(first: dict[int, datetime]) -> tuple[str, list]:
     )
 
 
-def _lock_rows_due(first: dict[int, datetime]) -> dict[int, tuple[bool, bool]]:
-    """PostgreSQL: the stored rows of these shops that no recount holds, each taken FOR KEY SHARE (SKIP
-    LOCKED), and of those not due by the shop's first mark the ones no other case transaction is
-    marking, marked due (FOR NO KEY UPDATE, SKIP LOCKED); shop → (was due, marked now). A shop left out
-    has no row or one a recount holds."""
-    table, (rows, params) = _credit_table(), _shop_moments(first)
+def _record_and_mark(happenings: list[tuple[datetime, list[CreditFact]]]) -> None:
+    """PostgreSQL: `record_facts` in one statement (`_RECORD_AND_MARK`). Its rows: each fact (the first
+    of its key) with its happening's number, and each candidate mark (a happening and a shop of its
+    facts) with the backing timer it would arm, prepared as `insert_rows` prepares a Timer. It answers
+    the marks made (those with a fact stored), each with whether its shop's row is left to after the
+    commit and whether that waits for a recount."""
+    facts: dict[str, tuple] = {}
+    candidates: dict[tuple[int, int], tuple] = {}
+    fact_fields, timer_fields = _record_fields()
+    for index, (at, group) in enumerate(happenings):
+        for fact in group:
+            if fact.key not in facts:
+                prepared = (f.get_db_prep_save(getattr(fact, f.attname), connection) for f in fact_fields)
+                facts[fact.key] = (index, *prepared)
+            if (index, fact.shop_id) not in candidates:
+                timer = _backing_timer(fact.shop_id, at)
+                candidates[index, fact.shop_id] = (
+                    index,
+                    fact.shop_id,
+                    connection.ops.adapt_datetimefield_value(at),
+                    *(f.get_db_prep_save(f.pre_save(timer, True), connection) for f in timer_fields),
+                )
+    params = [list(column) for column in zip(*facts.values(), strict=True)]
+    params += [list(column) for column in zip(*candidates.values(), strict=True)]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH k AS (SELECT c.shop_id, c.refresh_due_at <= v.column2 AS due, v.column2 AS at "
-            f"FROM {table} c JOIN ({rows}) AS v ON c.shop_id = v.column1 FOR KEY SHARE OF c SKIP LOCKED), "
-            f"m AS (UPDATE {table} c SET refresh_due_at = k.at FROM k WHERE c.shop_id = k.shop_id AND NOT k.due "
-            f"AND c.shop_id IN (SELECT l.shop_id FROM {table} l WHERE l.shop_id IN "
-            f"(SELECT shop_id FROM k WHERE NOT due) FOR NO KEY UPDATE SKIP LOCKED) RETURNING c.shop_id) "
-            f"SELECT k.shop_id, k.due, m.shop_id IS NOT NULL FROM k LEFT JOIN m ON m.shop_id = k.shop_id",
-            params,
-        )
-        return {shop_id: (due, made_due) for shop_id, due, made_due in cursor.fetchall()}
+        cursor.execute(_record_and_mark_statement(), params)
+        made = cursor.fetchall()
+    late = {shop_id: (happenings[index][0], wait) for index, shop_id, is_late, wait in made if is_late}
+    if late:
+        # Queued before the recounts: a recount that runs at once finds the row due.
+        jobs.enqueue(MARK_DUE, [[shop_id, at.isoformat(), wait] for shop_id, (at, wait) in late.items()])
+    for _index, shop_id, _late, _wait in made:
+        jobs.enqueue(SHOP_REFRESH, shop_id, hold=SHOP_REFRESH_HOLD)
+
+
+@functools.cache
+def _record_fields() -> tuple[list[Field], list[Field]]:
+    """The CreditFact columns `_record_and_mark` writes, and the Timer columns (all but the key)."""
+    facts = [field for name in _FACT_COLUMNS if isinstance(field := CreditFact._meta.get_field(name), Field)]
+    timer_pk = Timer._meta.pk
+    timers = [field for field in Timer._meta.concrete_fields if field is not timer_pk and isinstance(field, Field)]
+    return facts, timers
+
+
+@functools.cache
+def _record_and_mark_statement() -> str:
+    """The statement of `_record_and_mark`, one text whatever the number of rows (arrays, `unnest`):
+    - `f` stores the facts not stored yet; `mk` the marks they make (a happening and a shop with a
+      fact stored), `fm` each shop's first;
+    - `k` takes the rows of those shops that no recount holds FOR KEY SHARE (SKIP LOCKED), and `m`
+      marks due the ones not due by the shop's first mark that no other case transaction is marking
+      (FOR NO KEY UPDATE, SKIP LOCKED): as `_mark_rows_due` on SQLite;
+    - `s`: per shop whether it has a stored row (a row `k` left out, which a plain read still sees, is
+      one a recount holds: it is marked after the commit, waiting for that recount) and whether its
+      mark is left to after the commit (a row found not due that another case transaction is marking);
+    - `t` arms the backing timers: a shop's first mark when it was marked due or left to after the
+      commit, and every mark of a shop with no stored row."""
+    quote = connection.ops.quote_name
+    fact_fields, timer_fields = _record_fields()
+    fact_names = [str(f.column) for f in fact_fields]
+    timer_names = [str(f.column) for f in timer_fields]
+    fact_types = ("integer", *(str(f.db_type(connection)) for f in fact_fields))
+    mark_types = ("integer", "bigint", "timestamptz", *(str(f.db_type(connection)) for f in timer_fields))
+    credit, facts, timer = _credit_table(), quote(CreditFact._meta.db_table), quote(Timer._meta.db_table)
+    a_cols = ", ".join(["n", *(f"f_{name}" for name in fact_names)])
+    w_cols = ", ".join(["n", "shop_id", "at", *(f"t_{name}" for name in timer_names)])
+    arrays = lambda types: ", ".join(f"%s::{t}[]" for t in types)  # noqa: E731
+    key = quote("key")
+    return (
+        f"WITH a AS (SELECT * FROM unnest({arrays(fact_types)}) AS a({a_cols})), "
+        f"w AS (SELECT * FROM unnest({arrays(mark_types)}) AS w({w_cols})), "
+        f"f AS (INSERT INTO {facts} ({', '.join(quote(n) for n in fact_names)}) "
+        f"SELECT {', '.join(f'f_{n}' for n in fact_names)} FROM a ON CONFLICT DO NOTHING RETURNING {key}), "
+        f"mk AS (SELECT w.* FROM w WHERE EXISTS (SELECT 1 FROM a JOIN f ON f.{key} = a.f_key "
+        f"WHERE a.n = w.n AND a.f_shop_id = w.shop_id)), "
+        f"fm AS (SELECT DISTINCT ON (shop_id) shop_id, at, n FROM mk ORDER BY shop_id, n), "
+        f"k AS (SELECT c.shop_id, c.refresh_due_at <= fm.at AS due, fm.at "
+        f"FROM {credit} c JOIN fm ON c.shop_id = fm.shop_id FOR KEY SHARE OF c SKIP LOCKED), "
+        f"m AS (UPDATE {credit} c SET refresh_due_at = k.at FROM k WHERE c.shop_id = k.shop_id AND NOT k.due "
+        f"AND c.shop_id IN (SELECT l.shop_id FROM {credit} l WHERE l.shop_id IN "
+        f"(SELECT shop_id FROM k WHERE NOT due) FOR NO KEY UPDATE SKIP LOCKED) RETURNING c.shop_id), "
+        f"s AS (SELECT fm.shop_id, fm.n, m.shop_id IS NOT NULL AS marked, "
+        f"k.shop_id IS NULL AND EXISTS (SELECT 1 FROM {credit} h WHERE h.shop_id = fm.shop_id) AS held, "
+        f"k.shop_id IS NOT NULL AND NOT k.due AND m.shop_id IS NULL AS passed, "
+        f"k.shop_id IS NOT NULL OR EXISTS (SELECT 1 FROM {credit} h WHERE h.shop_id = fm.shop_id) AS has_row "
+        f"FROM fm LEFT JOIN k ON k.shop_id = fm.shop_id LEFT JOIN m ON m.shop_id = fm.shop_id), "
+        f"t AS (INSERT INTO {timer} ({', '.join(quote(n) for n in timer_names)}) "
+        f"SELECT {', '.join(f'mk.t_{n}' for n in timer_names)} FROM mk JOIN s ON s.shop_id = mk.shop_id "
+        f"WHERE NOT s.has_row OR (mk.n = s.n AND (s.marked OR s.held OR s.passed)) ORDER BY mk.n, mk.shop_id) "
+        f"SELECT mk.n, mk.shop_id, s.held OR s.passed, s.held FROM mk JOIN s ON s.shop_id = mk.shop_id "
+        f"ORDER BY mk.n, mk.shop_id"
+    )
 
 
 def mark_due_after_commit(late: list) -> None:
@@ -452,7 +522,7 @@ _known_credit_rows: ContextVar[set[int] | None] = ContextVar("known_credit_rows"
 
 @contextmanager
 def known_credit_rows() -> Iterator[None]:
-    """Within this block mark_due asks whether a shop has a stored credit row at most once per shop
+    """Within this block record_facts (SQLite) asks whether a shop has a stored credit row at most once per shop
     (a sweep's batch of case deadlines marks the same merchants due again and again)."""
     token = _known_credit_rows.set(set())
     try:
@@ -466,7 +536,7 @@ def _shop_target(shop_id: int) -> str:
 
 
 def refresh_if_due(shop_id: int, now: datetime | None = None, *, force: bool = False) -> MerchantCredit | None:
-    """The job (and the timer) behind `mark_due`: recount the shop when its credit is still due
+    """The job (and the timer) behind `record_facts`: recount the shop when its credit is still due
     (one cheap read when an earlier job already counted these facts), and cancel the backing timers.
     Idempotent: running it twice, or after the timer, recounts at most once more.
 
@@ -518,7 +588,7 @@ def _lock_wait(limit: str) -> Iterator[None]:
 
 def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False, wait: bool = True) -> MerchantCredit:
     """Recount one shop's last 90 days from its facts, store the result, apply sanctions.
-    `cancel_timers`: cancel the shop's pending backing timers (`mark_due`) once its row is locked,
+    `cancel_timers`: cancel the shop's pending backing timers (`record_facts`) once its row is locked,
     before the facts are read: every timer cancelled was committed with facts this recount reads.
     `wait=False` (a reader): when another transaction holds the shop or its stored row (case events
     of the shop being recorded hold it FOR KEY SHARE, one after another on a busy shop; or a recount),
@@ -530,7 +600,7 @@ def refresh_shop(shop_id: int, now: datetime, *, cancel_timers: bool = False, wa
         # while waiting for the shop (a deadlock with 8 racing case actions on PostgreSQL).
         shops = Shop.objects.select_for_update(no_key=True, skip_locked=not wait)
         shop = shops.get(pk=shop_id) if wait else shops.filter(pk=shop_id).first()
-        # The stored row is locked before the facts are read: a case transaction that marked it (mark_due
+        # The stored row is locked before the facts are read: a case transaction that marked it (record_facts
         # holds it FOR KEY SHARE or FOR NO KEY UPDATE) has committed first, and its facts are counted
         # here; one that found it locked by this recount marks it due again after this commit.
         stored = MerchantCredit.objects.select_for_update(skip_locked=not wait).filter(shop_id=shop_id)
