@@ -76,8 +76,9 @@ def pytest_configure(config):
 # running one of them would start both again, ~6 s).
 SLOW_FIRST = (
     # Measured: JUnit seconds per file in two whole SQLite passes of 2026-12-03 ~20:30 and ~20:45 UTC
-    # (1790 tests, load 4-6), the first / the second. The PostgreSQL-only crash-safety test (~40 s
-    # quiet) first. Refresh from a run's --junitxml when files grow.
+    # (1790 tests, load 4-6), the first / the second, checked against a PostgreSQL pass at ~21:25
+    # (every single test over 10 s there is in a file listed here). The PostgreSQL-only crash-safety
+    # test (~40 s quiet) first. Refresh from a run's --junitxml when files grow.
     "security/test_crash_safety_pg.py",
     "e2e/test_story.py",  # 43 / 71
     "e2e/test_case_replacement_chat_staff.py",  # 20 / 21
@@ -96,6 +97,7 @@ SLOW_FIRST = (
     "aftersales/test_properties.py",  # 11 / 14
     "aftersales/test_precedents.py",  # 12 / 12
     "ops/test_workers.py",  # 12 / 10
+    "ops/test_serve_refusals.py",  # 3 / 3; 11 s on PostgreSQL (21:21 UTC, load 3.5-6)
     "complaints/test_channels.py",  # 10 / 12
     "complaints/test_api.py",  # 8 / 14
     "security/test_web_security.py",  # 8 / 11
