@@ -1,7 +1,9 @@
 """Tamper evidence: system items are real stored files, the manifest is the case's hash chain,
 and `kameng evidence verify` catches a changed, missing or relinked item."""
 
+import datetime
 import hashlib
+import re
 
 from django.core.files.storage import default_storage
 
@@ -133,14 +135,18 @@ def test_appending_texts_together_writes_the_rows_files_and_anchors_of_appending
                 anchors = ChainAnchor.objects.filter(case_id=case["id"], seq__in=[i.seq for i in items])
                 out.append(list(anchors.order_by("seq").values("seq", "head", "mac", "at")))
                 out.append([Evidence.objects.get(pk=pk).file.open("rb").read() for pk in ids])
+                # stored where FieldFile.save puts a generated name: upload_to's directory, the name kept
+                names = [Evidence.objects.get(pk=pk).file.name for pk in ids]
+                out.append([re.sub(r"[0-9a-f]{32}", "<uuid>", n) for n in names])
                 raise Undo
         except Undo:
             pass
-        return out[0], out[1], out[2]
+        return out[0], out[1], out[2], out[3]
 
     batch, one_by_one = written(True), written(False)
     assert batch == one_by_one
-    rows, anchors, files = batch
+    rows, anchors, files, names = batch
+    assert names == [f"{datetime.datetime.now():evidence/%Y/%m}/<uuid>.txt"] * 3
     assert [r["seq"] for r in rows] == [4, 5, 6]  # after the three system items of the opening
     assert files == [t.encode("utf-8") for _, _, t in texts]
     assert [a["mac"] for a in anchors] == [anchor_mac(int(case["id"]), r["seq"], r["chain"]) for r in rows]

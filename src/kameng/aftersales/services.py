@@ -546,7 +546,8 @@ def _due(deadline: Deadline, case: RefundCase, now: datetime, policy: Policy) ->
 def _arm(case: RefundCase, phase: lifecycle.PhaseSpec, now: datetime, policy: Policy, *, new: bool = False) -> None:
     """The phase's deadline timer, and a reminder `deadline_reminder_hours` (24 h) before it.
     `new`: the case was created in this transaction, so no timer of it can be pending yet: the rows
-    `timers.schedule` would write are inserted at once, without its cancel of an earlier one."""
+    `timers.schedule` would write are armed without its cancel of an earlier one (`timers.arm_new`: with
+    the opening's other new timers, in one INSERT)."""
     if phase.deadline is None:
         return
     due = getattr(case, phase.deadline.field)
@@ -556,7 +557,7 @@ def _arm(case: RefundCase, phase: lifecycle.PhaseSpec, now: datetime, policy: Po
     if remind_at > now:
         wanted.append((REMINDER_TIMER, remind_at))
     if new:
-        insert_rows(Timer, [Timer(kind=kind, target=target, due_at=at, created_at=now) for kind, at in wanted])
+        timers.arm_new([Timer(kind=kind, target=target, due_at=at, created_at=now) for kind, at in wanted])
         return
     for kind, at in wanted:
         timers.schedule(kind, target, at, now=now)
@@ -566,8 +567,7 @@ def _leave(case: RefundCase, phase: lifecycle.PhaseSpec) -> None:
     if phase.deadline is None:
         return
     setattr(case, phase.deadline.field, None)
-    for kind in (phase.deadline.timer, REMINDER_TIMER):
-        timers.cancel(kind, f"case:{case.pk}")
+    timers.cancel_kinds([phase.deadline.timer, REMINDER_TIMER], f"case:{case.pk}")  # one statement for both
 
 
 # ---- notices ----------------------------------------------------------------------------------------
@@ -655,7 +655,8 @@ def open_case_with_rows(
         raise DomainError(Error.CASE_BUYER_ONLY)
     now = now or clock_now()
     policy = get_policy()
-    with transaction.atomic():
+    # The new case's timers (its deadline and reminder, the merchant's two reminders) in one INSERT at the end.
+    with transaction.atomic(), timers.new_timers():
         # One locked read that is also the visibility check (404 for another buyer's order), then the
         # input's checks in the contract's order.
         order = orders.lock_order_for(order_id, acting_user, "shop__owner", "buyer", "listing_version")

@@ -1,8 +1,10 @@
 """Adding evidence to a case and keeping its hash chain."""
 
+import datetime
 import hashlib
 import hmac
 import json
+import posixpath
 import uuid
 
 from django.conf import settings
@@ -148,7 +150,7 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
             uploaded_at=now,
         )
         item.chain = prev = chain_link(item.prev, item.sha256, chain_meta(item))
-        item.file.save(f"{uuid.uuid4().hex}.{EXTENSIONS.get(item.content_type, 'bin')}", ContentFile(data), save=False)
+        item.file = _store_generated(f"{uuid.uuid4().hex}.{EXTENSIONS.get(item.content_type, 'bin')}", data)
         items.append(item)
         extracts.append(
             EvidenceExtract(evidence=item, status="done", text_source="text", text=extract_text(data), analysed_at=now)
@@ -169,6 +171,18 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
     )
     insert_rows(EvidenceExtract, extracts)
     return items
+
+
+_FILE = Evidence._meta.get_field("file")
+
+
+def _store_generated(filename: str, data: bytes) -> str:
+    """The bytes stored under the name `FieldFile.save` gives a generated file name (the field's
+    upload_to directory of the server's local date, `FileField.generate_filename`'s clock), through the
+    field's storage's own `save` (a file system or S3): without FieldFile.save's generate_filename and
+    its checks of a name that is ours (a uuid4 hex and a known extension, valid as it stands)."""
+    directory = datetime.datetime.now().strftime(str(_FILE.upload_to))
+    return _FILE.storage.save(posixpath.join(directory, filename), ContentFile(data), max_length=_FILE.max_length)
 
 
 def download_name(item) -> str:

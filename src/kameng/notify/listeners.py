@@ -10,7 +10,6 @@ from kameng.aftersales.services import on_case_event
 from kameng.catalog.models import Listing
 from kameng.catalog.stock import on_low_stock
 from kameng.clock.services import now as clock_now
-from kameng.compiled import insert_rows
 from kameng.orders.events import around_order_events, on_message, on_order_event
 from kameng.orders.models import Message, Order, OrderEvent
 from kameng.timers import services as timers
@@ -183,13 +182,12 @@ def _arm_reminders(case: RefundCase, event: CaseEvent, status: str) -> None:
         now = clock_now()
         wanted = [(f"case:{case.pk}:{hours}", due - timedelta(hours=hours)) for hours in REMIND_HOURS]
         if event.type == "opened":  # a case created in this transaction: no reminder of it can exist yet
-            insert_rows(  # bulk_create's rows, in a fixed-text statement (kameng.compiled)
-                Timer,
+            timers.arm_new(  # with the opening's other new timers, in one INSERT
                 [
                     Timer(kind=DEADLINE_TIMER, target=target, due_at=at, created_at=now)
                     for target, at in wanted
                     if at > now
-                ],
+                ]
             )
             return
         for target, at in wanted:

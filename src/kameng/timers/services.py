@@ -24,6 +24,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from kameng.clock.services import now as clock_now
+from kameng.compiled import insert_rows
 
 from .models import Timer, TimerStatus
 
@@ -90,6 +91,51 @@ def running(kind: str, target: str) -> Iterator[None]:
         _batch.running = None
 
 
+_new = threading.local()  # the new timers an open `new_timers()` block holds back, to write them together
+
+
+@contextmanager
+def new_timers() -> Iterator[None]:
+    """Inside a transaction: the timers `arm_new` is given in this block (new targets' timers from
+    several apps: a case opening's deadline and reminder, the merchant's two reminders) are inserted
+    together in one statement as the block ends, still inside the transaction; a `cancel` of one of
+    them in the block drops it. Nothing is held back when the block raises (its transaction rolls
+    back). Not for a block that rolls back to a savepoint inside it and goes on (none does): the
+    timers held back there would still be written. A nested block adds to the outer one."""
+    if getattr(_new, "timers", None) is not None:
+        yield
+        return
+    _new.timers = []
+    try:
+        yield
+        held, _new.timers = _new.timers, None
+        _insert(held)
+    finally:
+        _new.timers = None
+
+
+def arm_new(timers: list[Timer]) -> None:
+    """Pending timers of targets created in this transaction (so none of theirs can be pending yet, and
+    `schedule`'s cancel is not needed): inserted at once in one fixed-text statement, or with the
+    others of an open `new_timers()` block when it ends."""
+    held = getattr(_new, "timers", None)
+    if held is not None:
+        held.extend(timers)
+    else:
+        _insert(timers)
+
+
+def _insert(timers: list[Timer]) -> None:
+    if timers:
+        insert_rows(Timer, timers)  # bulk_create's rows, in fixed text (kameng.compiled)
+
+
+def _drop_collected(kinds: list[str], targets: list[str]) -> None:
+    held = getattr(_new, "timers", None)
+    if held:
+        held[:] = [t for t in held if not (t.kind in kinds and t.target in targets)]
+
+
 def schedule(kind: str, target: str, due_at: datetime, *, now: datetime | None = None, replace: bool = True) -> Timer:
     """Schedule a timer; an existing pending timer of the same kind and target is replaced.
     replace=False: the caller knows there is none (its target was created in this transaction)."""
@@ -110,9 +156,10 @@ def cancel(kind: str, target: str) -> int:
         # A handler cancelling its own timer (leaving the state that armed it): the sweep marks that
         # timer done as it commits, and schedule() keeps one pending timer per kind and target.
         return 0
+    _drop_collected([kind], [target])
     held = getattr(_batch, "held", None)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
-        return _cancel_in_one_statement(kind, [target])
+        return _cancel_in_one_statement([kind], [target])
     pending_timers = Timer.objects.filter(kind=kind, target=target, status=TimerStatus.PENDING)
     if connection.features.has_select_for_update_skip_locked and connection.in_atomic_block:
         ids = list(pending_timers.select_for_update(skip_locked=True).values_list("pk", flat=True))
@@ -125,22 +172,35 @@ def cancel(kind: str, target: str) -> int:
     return pending_timers.update(status=TimerStatus.CANCELLED)
 
 
+def cancel_kinds(kinds: list[str], target: str) -> int:
+    """`cancel` of several kinds of one target (a case phase's deadline and its reminder): one statement
+    on PostgreSQL."""
+    kinds = [k for k in kinds if getattr(_batch, "running", None) != (k, target)]
+    _drop_collected(kinds, [target])
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        return _cancel_in_one_statement(kinds, [target]) if kinds else 0
+    return sum(cancel(kind, target) for kind in kinds)
+
+
 def cancel_many(kind: str, targets: list[str]) -> int:
     """`cancel` for several targets of one kind (a case's two reminders): one statement on PostgreSQL."""
     targets = [t for t in targets if getattr(_batch, "running", None) != (kind, t)]
+    _drop_collected([kind], targets)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
-        return _cancel_in_one_statement(kind, targets) if targets else 0
+        return _cancel_in_one_statement([kind], targets) if targets else 0
     return sum(cancel(kind, target) for target in targets)
 
 
-def _cancel_in_one_statement(kind: str, targets: list[str]) -> int:
-    """PostgreSQL, in a transaction: the pending timers nobody else holds, cancelled, their ids returned."""
+def _cancel_in_one_statement(kinds: list[str], targets: list[str]) -> int:
+    """PostgreSQL, in a transaction: the pending timers of these kinds and targets nobody else holds,
+    cancelled, their ids returned."""
     table = connection.ops.quote_name(Timer._meta.db_table)
+    kind = "kind = %s" if len(kinds) == 1 else "kind = ANY(%s)"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s WHERE id IN (SELECT id FROM {table} WHERE kind = %s AND "
+            f"UPDATE {table} SET status = %s WHERE id IN (SELECT id FROM {table} WHERE {kind} AND "
             f"target = ANY(%s) AND status = %s FOR UPDATE SKIP LOCKED) RETURNING id",
-            [TimerStatus.CANCELLED.value, kind, targets, TimerStatus.PENDING.value],
+            [TimerStatus.CANCELLED.value, kinds[0] if len(kinds) == 1 else kinds, targets, TimerStatus.PENDING.value],
         )
         ids = [row[0] for row in cursor.fetchall()]
     held = getattr(_batch, "held", None)

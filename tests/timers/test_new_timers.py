@@ -1,0 +1,75 @@
+"""New targets' timers held back by `timers.new_timers()` go in together: one INSERT as the block ends,
+inside the transaction; a cancel in the block drops one; a block that raises writes none."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from kameng.clock.services import now as clock_now
+from kameng.timers import services as timers
+from kameng.timers.models import Timer
+
+
+def _timer(kind: str, target: str) -> Timer:
+    now = clock_now()
+    return Timer(kind=kind, target=target, due_at=now + timedelta(hours=1), created_at=now)
+
+
+def _inserts(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "timers_timer"')]
+
+
+def _pending() -> list[tuple[str, str]]:
+    return sorted(Timer.objects.filter(status="pending").values_list("kind", "target"))
+
+
+def test_the_timers_of_one_block_are_one_insert_at_its_end(db):
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with timers.new_timers():
+            timers.arm_new([_timer("a.deadline", "x:1"), _timer("a.reminder", "x:1")])
+            timers.arm_new([_timer("b.reminder", "x:1:24")])
+            with timers.new_timers():  # nested: the outer block writes
+                timers.arm_new([_timer("b.reminder", "x:1:2")])
+            assert _inserts(queries) == []
+        assert len(_inserts(queries)) == 1
+    assert _pending() == [
+        ("a.deadline", "x:1"),
+        ("a.reminder", "x:1"),
+        ("b.reminder", "x:1:2"),
+        ("b.reminder", "x:1:24"),
+    ]
+    assert all(t.pk for t in Timer.objects.all())
+
+
+def test_a_cancel_in_the_block_drops_a_timer_held_back(db):
+    with transaction.atomic(), timers.new_timers():
+        timers.arm_new([_timer("a.deadline", "x:1"), _timer("a.reminder", "x:1"), _timer("b.reminder", "x:1:24")])
+        timers.cancel_kinds(["a.deadline", "a.reminder"], "x:1")
+        timers.cancel_many("b.reminder", ["x:1:2"])  # not held: nothing to drop
+    assert _pending() == [("b.reminder", "x:1:24")]
+    with transaction.atomic(), timers.new_timers():
+        timers.arm_new([_timer("c.deadline", "y:1")])
+        timers.cancel("c.deadline", "y:1")
+    assert _pending() == [("b.reminder", "x:1:24")]
+
+
+def test_a_block_that_raises_writes_nothing_and_arm_new_outside_one_writes_at_once(db):
+    with pytest.raises(RuntimeError), transaction.atomic(), timers.new_timers():
+        timers.arm_new([_timer("a.deadline", "x:1")])
+        raise RuntimeError
+    assert _pending() == []
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        timers.arm_new([_timer("a.deadline", "x:2")])
+        assert len(_inserts(queries)) == 1
+    assert _pending() == [("a.deadline", "x:2")]
+
+
+def test_cancelling_two_kinds_of_one_target_is_one_statement_on_postgresql(db):
+    Timer.objects.bulk_create([_timer("a.deadline", "x:1"), _timer("a.reminder", "x:1"), _timer("a.reminder", "x:2")])
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert timers.cancel_kinds(["a.deadline", "a.reminder"], "x:1") == 2
+    if connection.vendor == "postgresql":
+        assert len(queries.captured_queries) == 1
+    assert _pending() == [("a.reminder", "x:2")]
