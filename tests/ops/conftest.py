@@ -270,6 +270,22 @@ class Processes:
                 self.stop(proc)
 
 
+@contextlib.contextmanager
+def shared_children(tmp_path_factory, name: str, template, django_db_blocker):
+    """An isolated database and the child processes that a module's tests share (for module-scoped
+    fixtures): at the end the children are stopped and the database is dropped."""
+    tmp = tmp_path_factory.mktemp(name)
+    with django_db_blocker.unblock():
+        db = IsolatedDatabase(tmp / "db", template)
+    processes = Processes(tmp)
+    try:
+        yield db, processes
+    finally:
+        processes.stop_all()
+        with django_db_blocker.unblock():
+            db.drop()
+
+
 @pytest.fixture
 def processes(tmp_path):
     procs = Processes(tmp_path)

@@ -93,22 +93,16 @@ class ProbeWorker:
 
 @pytest.fixture(scope="module")
 def _probe_worker(tmp_path_factory, _isolated_template, django_db_blocker):
-    from .conftest import IsolatedDatabase, Processes, _wait_for
+    from .conftest import _wait_for, shared_children
 
-    tmp = tmp_path_factory.mktemp("celery")
-    with django_db_blocker.unblock():
-        db = IsolatedDatabase(tmp / "db", _isolated_template)
-    processes = Processes(tmp)
-    try:
-        with _redis_queue() as broker:
-            worker = ProbeWorker(db, processes, broker)
-            _wait_for(lambda: processes.says(worker.proc, "ready."), 60, what="celery worker ready")
-            yield worker
-            processes.stop_all()
-    finally:
-        processes.stop_all()
-        with django_db_blocker.unblock():
-            db.drop()
+    with (
+        shared_children(tmp_path_factory, "celery", _isolated_template, django_db_blocker) as (db, processes),
+        _redis_queue() as broker,
+    ):
+        worker = ProbeWorker(db, processes, broker)
+        _wait_for(lambda: processes.says(worker.proc, "ready."), 60, what="celery worker ready")
+        yield worker
+        processes.stop_all()  # before the broker's queues go
 
 
 @pytest.fixture

@@ -81,23 +81,15 @@ class ThreeWorkers:
 
 @pytest.fixture(scope="module")
 def three_workers(tmp_path_factory, _isolated_template, django_db_blocker):
-    from .conftest import IsolatedDatabase, Processes, _free_port, _wait_for
+    from .conftest import _free_port, _wait_for, shared_children
 
-    tmp = tmp_path_factory.mktemp("serve3")
-    with django_db_blocker.unblock():
-        db = IsolatedDatabase(tmp / "db", _isolated_template)
-    processes = Processes(tmp)
-    try:
+    with shared_children(tmp_path_factory, "serve3", _isolated_template, django_db_blocker) as (db, processes):
         server = ThreeWorkers(db, processes, _free_port())
         # Generous: four Django start-ups on a loaded machine.
         _wait_for(server.healthy, 180, interval=0.25, what="kameng serve to answer /healthz")
         yield server
         processes.stop(server.proc)
         assert server.proc.returncode == 0, processes.output(server.proc)[-3000:]
-    finally:
-        processes.stop_all()
-        with django_db_blocker.unblock():
-            db.drop()
 
 
 def test_serve_with_three_workers_runs_three_gunicorn_processes_sharing_metrics(three_workers, wait_for):
