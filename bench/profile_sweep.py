@@ -63,8 +63,7 @@ def main() -> None:
         from kameng.timers import services as timers
         from kameng.timers.services import BATCH, run_due_batch, sweep
 
-        gc.collect()
-        gc.freeze()  # what is loaded now (Django, the apps, the built market) stays: as `kameng worker` freezes it
+        gc.freeze()  # what is loaded now (Django, the apps, the built market) stays, as `kameng worker` freezes it
         # The cases' merchant deadline is 48 h after they opened: their 24 h reminders fall due with the
         # releases, the 2 h reminders 21 h later, the deadlines 3 h after those.
         steps = [("escrow release", 25), ("2 h reminder", 21), ("merchant deadline", 3)]
