@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from PIL import Image, ImageDraw
 
-from kameng.evidence.uploads import MAX_DECODED_BYTES, inspect_upload
+from kameng.evidence.uploads import MAX_DECODED_BYTES
 from kameng.timers import jobs
 
 MiB = 1024 * 1024
