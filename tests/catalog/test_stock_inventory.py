@@ -144,6 +144,18 @@ def test_no_stock_shows_restocking_and_refuses_orders_cleanly(api, merchant, buy
     assert api.get(f"/listings/{empty_listing['id']}").data["restocking"] is False
 
 
+def test_more_keys_than_are_left_takes_none_of_them(api, merchant, buyer, fund, make_listing):
+    listing = make_listing(merchant, stock=["LEFT-1", "LEFT-2"], price=100)
+    fund(buyer, 1000)
+    res = api.post("/orders", {"listing": listing["id"], "quantity": 3}, token=buyer.token)
+    assert res.status_code == 409 and res.data["error"]["code"] == "out_of_stock"
+    assert api.get(f"/listings/{listing['id']}").data["stock_available"] == 2  # neither key left the stock
+    assert api.get("/wallet", token=buyer.token).data["balance"] == 1000
+    two = api.post("/orders", {"listing": listing["id"], "quantity": 2}, token=buyer.token)
+    assert two.status_code == 201, two.data
+    assert two.data["delivery"]["items"] == ["LEFT-1", "LEFT-2"]  # oldest first, in that order
+
+
 def test_random_delivery_order_takes_any_unsold_key(api, merchant, buyer, fund, make_listing):
     keys = [f"RND-{i:03d}" for i in range(40)]
     listing = make_listing(merchant, stock=keys, price=100)

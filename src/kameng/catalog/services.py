@@ -1,10 +1,11 @@
 """Use cases for shops, listings and stock. The only code that writes catalog models."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import BigIntegerField, Case, IntegerField, Q, Value, When
 
 from kameng.accounts.models import Role, User
 from kameng.clock.services import now as clock_now
+from kameng.compiled import PreparedObjects
 from kameng.errors import DomainError, Error
 from kameng.policy.defaults import CUSTOMIZED
 from kameng.policy.services import get_policy
@@ -208,7 +209,23 @@ def update_listing(listing: Listing, *, acting_user: User, **changes) -> Listing
 
 
 def current_version(listing: Listing) -> ListingVersion:
-    return ListingVersion.objects.get(listing=listing, version=listing.version)
+    """The version the listing was read at (every purchase reads it: a fixed statement, kameng.compiled)."""
+    found = _CURRENT_VERSION.objects(listing.pk, listing.version)
+    if not found:
+        raise ListingVersion.DoesNotExist(f"listing {listing.pk} has no version {listing.version}")
+    version = found[0]
+    assert isinstance(version, ListingVersion)
+    return version
+
+
+# The version's number as an expression: a plain value would be checked against the column's range,
+# and the compiled read's stand-in is negative (kameng.compiled).
+_CURRENT_VERSION = PreparedObjects(
+    lambda listing_id, number: ListingVersion.objects.filter(
+        listing_id=listing_id, version=Value(number, output_field=BigIntegerField())
+    )[:1],
+    arity=2,
+)
 
 
 def add_stock(listing: Listing, *, acting_user: User, items: list[str]) -> dict:

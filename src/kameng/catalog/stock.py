@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from kameng.accounts.models import User
 from kameng.clock.services import now as clock_now
+from kameng.compiled import loaded
 from kameng.errors import DomainError, Error
 from kameng.spreadsheet import csv_document, csv_safe
 
@@ -279,6 +280,12 @@ def take(listing: Listing, quantity: int, order, delivered_at: datetime | None) 
     On PostgreSQL the rows are taken with SKIP LOCKED, so two purchases never wait for each other's
     keys; the update's own `order IS NULL` makes a double delivery impossible even without locks.
     """
+    if connection.vendor == "postgresql":
+        items = _take_in_one_statement(listing, quantity, order, delivered_at)
+        if items is None:
+            return None
+        _tell_if_low(listing, quantity)
+        return items
     qs = unsold(listing).order_by("?" if listing.delivery_order == DeliveryOrder.RANDOM else "id")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True)
@@ -292,6 +299,40 @@ def take(listing: Listing, quantity: int, order, delivered_at: datetime | None) 
     if taken != len(ids):
         return None
     _tell_if_low(listing, quantity)
+    return items
+
+
+_ITEM_COLUMNS = tuple(str(f.column) for f in StockItem._meta.concrete_fields)
+_ITEM_ATTNAMES = tuple(f.attname for f in StockItem._meta.concrete_fields)
+
+
+def _take_in_one_statement(
+    listing: Listing, quantity: int, order, delivered_at: datetime | None
+) -> list[StockItem] | None:
+    """`take` on PostgreSQL in one fixed-text statement: the keys picked in delivery order with SKIP
+    LOCKED, given to the order only when there are `quantity` of them (else nothing changes), and
+    returned as updated. The picked set is materialized once (a CTE read twice)."""
+    table = connection.ops.quote_name(StockItem._meta.db_table)
+    order_by = "random()" if listing.delivery_order == DeliveryOrder.RANDOM else "id"
+    returning = ", ".join(f"s.{connection.ops.quote_name(c)}" for c in _ITEM_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH picked AS MATERIALIZED (SELECT id FROM {table} WHERE listing_id = %s AND order_id IS NULL "
+            f"AND voided_at IS NULL ORDER BY {order_by} LIMIT %s FOR UPDATE SKIP LOCKED) "
+            f"UPDATE {table} s SET order_id = %s, delivered_at = %s "
+            f"WHERE s.id = ANY(ARRAY(SELECT id FROM picked)) AND s.order_id IS NULL AND s.voided_at IS NULL "
+            f"AND (SELECT count(*) FROM picked) = %s RETURNING {returning}",
+            [listing.pk, quantity, order.pk, delivered_at, quantity],
+        )
+        rows = cursor.fetchall()
+    if len(rows) != quantity:
+        # Too few free keys: none was given (the statement counts them). A key sold between the pick and
+        # the update (the update checks again, as `take` elsewhere) leaves the caller's transaction to
+        # roll back the others, as there.
+        return None
+    items = [loaded(StockItem, _ITEM_ATTNAMES, row) for row in rows]
+    if listing.delivery_order != DeliveryOrder.RANDOM:
+        items.sort(key=lambda item: item.pk)  # the delivery order (RETURNING keeps none)
     return items
 
 

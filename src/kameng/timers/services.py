@@ -141,7 +141,9 @@ def schedule(kind: str, target: str, due_at: datetime, *, now: datetime | None =
     replace=False: the caller knows there is none (its target was created in this transaction)."""
     if replace:
         cancel(kind, target)
-    return Timer.objects.create(kind=kind, target=target, due_at=due_at, created_at=now or clock_now())
+    timer = Timer(kind=kind, target=target, due_at=due_at, created_at=now or clock_now())
+    _insert([timer])  # the INSERT `create` writes, in fixed text
+    return timer
 
 
 def cancel(kind: str, target: str) -> int:
