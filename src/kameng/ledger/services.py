@@ -120,17 +120,19 @@ def _lock_existing(ordered: list[AccountCode], *, all_or_none: bool = False) -> 
     before a missing account is created (an InitPlan counts them once, before any row is locked).
     SQLite has no row locks: its write lock serializes movements.
     """
-    if not (all_or_none and connection.vendor == "postgresql"):
+    if connection.vendor != "postgresql":
         locked = Account.objects.select_for_update().filter(code__any=ordered).order_by("code")
         return {AccountCode(a.code): a for a in locked}
     fields = ["id", "code", "kind", "balance"]
     table = connection.ops.quote_name(Account._meta.db_table)
+    codes = array_literal(ordered)
+    # Fixed text either way (the ORM's would be compiled anew at each first use of an account).
+    every = f' AND (SELECT count(*) FROM {table} WHERE "code" = ANY(%s::text[])) = %s' if all_or_none else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(connection.ops.quote_name(f) for f in fields)} FROM {table} "
-            f'WHERE "code" = ANY(%s::text[]) AND (SELECT count(*) FROM {table} WHERE "code" = ANY(%s::text[])) = %s '
-            f'ORDER BY "code" FOR UPDATE',
-            [codes := array_literal(ordered), codes, len(ordered)],
+            f'WHERE "code" = ANY(%s::text[]){every} ORDER BY "code" FOR UPDATE',
+            [codes, codes, len(ordered)] if all_or_none else [codes],
         )
         rows = cursor.fetchall()
     return {AccountCode(a.code): a for a in (loaded(Account, fields, row, connection.alias) for row in rows)}
