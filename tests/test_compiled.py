@@ -1,0 +1,70 @@
+"""kameng.compiled's writes store what Django's own writes store: `insert_rows` (one row, and many: the
+packed JSON rows on PostgreSQL, arrays where a value is not JSON's) against bulk_create, and
+`update_rows` (one row, many rows) against save(update_fields=…). Run on both databases."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from kameng.aftersales.models import Notification
+from kameng.compiled import _as_json_rows, insert_rows, update_rows
+
+pytestmark = pytest.mark.django_db
+
+AT = datetime(2026, 12, 7, 23, 59, 58, 123456, tzinfo=UTC)
+COLUMNS = ("user_id", "case_id", "kind", "text", "template", "params", "created_at", "read_at", "delivered_to")
+
+
+def notices(user, count: int, tag: str) -> list[Notification]:
+    return [
+        Notification(
+            user=user,
+            kind=f"{tag}-{i}",
+            text=f"售后单 {i} 'quoted' \"double\" \\ back",
+            template="售后单 {case}",
+            params={"case": i, "amount": 1999, "nested": {"list": [1, "二", None, True]}, "text": "a\nb"},
+            created_at=AT + timedelta(seconds=i),
+            read_at=None if i % 2 else AT,
+            delivered_to=[{"channel": "email", "to": "b***@example.com"}] if i else [],
+        )
+        for i in range(count)
+    ]
+
+
+def stored(tag: str) -> list[tuple]:
+    """The rows of one side, in order, with the side's tag taken out of `kind`."""
+    rows = Notification.objects.filter(kind__startswith=f"{tag}-").order_by("kind").values_list(*COLUMNS)
+    return [(*row[:2], row[2].removeprefix(f"{tag}-"), *row[3:]) for row in rows]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_insert_rows_stores_what_bulk_create_stores_and_sets_the_keys(buyer, count):
+    ours = insert_rows(Notification, notices(buyer, count, "ours"))
+    Notification.objects.bulk_create(notices(buyer, count, "django"))
+    assert all(n.pk is not None and not n._state.adding for n in ours)
+    assert [n.pk for n in ours] == sorted(n.pk for n in ours)  # in the order given
+    assert Notification.objects.get(pk=ours[-1].pk).kind == f"ours-{count - 1}"
+    assert stored("ours") == stored("django")
+    assert stored("ours")[0][5]["nested"] == {"list": [1, "二", None, True]}
+
+
+def test_rows_with_a_value_json_cannot_carry_are_not_packed():
+    at = AT.isoformat()
+    assert _as_json_rows([(1, "a", None, True, 1.5, AT)]) == [(1, "a", None, True, 1.5, at)]
+    assert _as_json_rows([(1, date(2026, 12, 7))]) is None  # a date: many_rows' arrays instead
+    assert _as_json_rows([(1, b"bytes")]) is None
+    assert _as_json_rows([(1, datetime(2026, 12, 7, 23, 0))]) is None  # a naive time: no zone to keep
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_update_rows_stores_what_save_with_update_fields_stores(buyer, count):
+    ours = insert_rows(Notification, notices(buyer, count, "ours"))
+    theirs = insert_rows(Notification, notices(buyer, count, "django"))
+    for group in (ours, theirs):
+        for n in group:
+            n.read_at, n.params = AT + timedelta(days=1), {**n.params, "seen": "是"}
+    update_rows(Notification, ours, ["read_at", "params"])
+    for n in theirs:
+        n.save(update_fields=["read_at", "params"])
+    assert stored("ours") == stored("django")
+    assert all(row[7] == AT + timedelta(days=1) and row[5]["seen"] == "是" for row in stored("ours"))
