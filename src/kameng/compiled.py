@@ -257,9 +257,10 @@ def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
 def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
     """The INSERT bulk_create writes for these new objects, in one fixed-text statement … RETURNING their
     keys (one row as the `create` statement's VALUES row; more as `packed_rows` on PostgreSQL where
-    every value is JSON's, else `many_rows`), set on the objects as bulk_create sets them: each value prepared by its
-    field (its pre_save, then get_db_prep_save), a foreign key taken from its related object saved
-    before, without bulk_create's per-call compiling. For a model with an automatic primary key."""
+    every value is JSON's, else `many_rows`), set on the objects as bulk_create sets them: each value
+    prepared by its field (its pre_save, then get_db_prep_save), a foreign key taken from its related
+    object saved before, without bulk_create's per-call compiling. For a model with an automatic
+    primary key."""
     if not objs:
         return []
     pk, fields, types, into, returning = _insert_shape(model, connection.vendor)
@@ -270,7 +271,7 @@ def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
         # One row as the ORM's own INSERT gives it, typed by its columns: the driver adapts each value
         # once, where one-element arrays cost it about twice as much (most inserts are of one row).
         rows, params = f"VALUES ({', '.join(['%s'] * len(fields))})", list(values[0])
-    elif connection.vendor == "postgresql" and (packed := _as_json_rows(values)) is not None:
+    elif connection.vendor == "postgresql" and (packed := _as_json_rows(values, types)) is not None:
         rows, params = packed_rows(types, packed)  # one string for the driver, not an array per column
     else:
         rows, params = many_rows(types, values)
@@ -283,14 +284,18 @@ def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
     return list(objs)
 
 
-def _as_json_rows(rows: list[tuple]) -> list[tuple] | None:
+def _as_json_rows(rows: list[tuple], types: tuple[str, ...]) -> list[tuple] | None:
     """The rows' prepared values as `packed_rows` takes them: JSON's own kinds as they are, a timestamp
     as its ISO text (cast back by its column), a JSON column's value unwrapped from the driver's Jsonb;
-    None when a value is of another kind (the caller uses `many_rows`)."""
+    None when a value is of another kind, or is SQL NULL in a JSON column (packed, it would arrive as
+    JSON's null): the caller uses `many_rows`."""
+    json_columns = {i for i, t in enumerate(types) if t == "jsonb"}
     out = []
     for row in rows:
         values = []
-        for value in row:
+        for i, value in enumerate(row):
+            if value is None and i in json_columns:
+                return None
             if value is None or isinstance(value, (bool, int, float, str)):
                 values.append(value)
             elif isinstance(value, datetime.datetime) and value.tzinfo is not None:
