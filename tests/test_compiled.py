@@ -8,7 +8,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from kameng.aftersales.models import Notification
-from kameng.compiled import _as_json_rows, insert_rows, update_rows
+from kameng.compiled import as_json_rows, insert_rows, update_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +51,14 @@ def test_insert_rows_stores_what_bulk_create_stores_and_sets_the_keys(buyer, cou
 
 def test_rows_with_a_value_json_cannot_carry_are_not_packed():
     at, types = AT.isoformat(), ("bigint", "text", "text", "boolean", "double precision", "timestamptz")
-    assert _as_json_rows([(1, "a", None, True, 1.5, AT)], types) == [(1, "a", None, True, 1.5, at)]
-    assert _as_json_rows([(1, date(2026, 12, 7))], ("bigint", "date")) is None  # many_rows' arrays instead
-    assert _as_json_rows([(1, b"bytes")], ("bigint", "bytea")) is None
-    assert _as_json_rows([(1, datetime(2026, 12, 7, 23, 0))], ("bigint", "timestamptz")) is None  # naive
+    assert as_json_rows([(1, "a", None, True, 1.5, AT)], types) == [(1, "a", None, True, 1.5, at)]
+    assert as_json_rows([(1, date(2026, 12, 7))], ("bigint", "date")) is None  # many_rows' arrays instead
+    assert as_json_rows([(1, b"bytes")], ("bigint", "bytea")) is None
+    assert as_json_rows([(1, datetime(2026, 12, 7, 23, 0))], ("bigint", "timestamptz")) is None  # naive
     # SQL NULL in a JSON column would be stored as JSON's null once packed (a case's `decision` is NULL
     # until there is one); JSON's own null (Jsonb(None)) is packed as it is.
-    assert _as_json_rows([(1, None)], ("bigint", "jsonb")) is None
-    assert _as_json_rows([(1, Jsonb(None)), (2, Jsonb({"a": 1}))], ("bigint", "jsonb")) == [(1, None), (2, {"a": 1})]
+    assert as_json_rows([(1, None)], ("bigint", "jsonb")) is None
+    assert as_json_rows([(1, Jsonb(None)), (2, Jsonb({"a": 1}))], ("bigint", "jsonb")) == [(1, None), (2, {"a": 1})]
 
 
 @pytest.mark.parametrize("count", [1, 3])

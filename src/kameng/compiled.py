@@ -271,7 +271,7 @@ def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
         # One row as the ORM's own INSERT gives it, typed by its columns: the driver adapts each value
         # once, where one-element arrays cost it about twice as much (most inserts are of one row).
         rows, params = f"VALUES ({', '.join(['%s'] * len(fields))})", list(values[0])
-    elif connection.vendor == "postgresql" and (packed := _as_json_rows(values, types)) is not None:
+    elif connection.vendor == "postgresql" and (packed := as_json_rows(values, types)) is not None:
         rows, params = packed_rows(types, packed)  # one string for the driver, not an array per column
     else:
         rows, params = many_rows(types, values)
@@ -284,7 +284,7 @@ def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
     return list(objs)
 
 
-def _as_json_rows(rows: list[tuple], types: tuple[str, ...]) -> list[tuple] | None:
+def as_json_rows(rows: list[tuple], types: tuple[str, ...]) -> list[tuple] | None:
     """The rows' prepared values as `packed_rows` takes them: JSON's own kinds as they are, a timestamp
     as its ISO text (cast back by its column), a JSON column's value unwrapped from the driver's Jsonb;
     None when a value is of another kind, or is SQL NULL in a JSON column (packed, it would arrive as

@@ -39,7 +39,7 @@ from kameng.accounts.models import Role, User
 from kameng.aftersales.models import OPEN_STATUSES, CaseEvent, CaseStatus
 from kameng.catalog.models import Shop
 from kameng.clock.services import now as clock_now
-from kameng.compiled import insert_rows, many_rows
+from kameng.compiled import as_json_rows, insert_rows, many_rows, packed_rows
 from kameng.errors import DomainError, Error
 from kameng.orders.models import Message, Order
 from kameng.policy.services import add_working_days, get_policy
@@ -407,8 +407,12 @@ def _record_and_mark(happenings: list[tuple[datetime, list[CreditFact]]]) -> Non
                     connection.ops.adapt_datetimefield_value(at),
                     *(f.get_db_prep_save(f.pre_save(timer, True), connection) for f in timer_fields),
                 )
-    params = [list(column) for column in zip(*facts.values(), strict=True)]
-    params += [list(column) for column in zip(*candidates.values(), strict=True)]
+    fact_types, mark_types = _record_types()
+    packed_facts = as_json_rows(list(facts.values()), fact_types)
+    packed_marks = as_json_rows(list(candidates.values()), mark_types)
+    assert packed_facts is not None and packed_marks is not None, "facts and timers hold JSON's values only"
+    # The rows as two JSON parameters (`packed_rows`): the driver adapts two strings, not an array per column.
+    params = [*packed_rows(fact_types, packed_facts)[1], *packed_rows(mark_types, packed_marks)[1]]
     with connection.cursor() as cursor:
         cursor.execute(_record_and_mark_statement(), params)
         made = cursor.fetchall()
@@ -430,8 +434,20 @@ def _record_fields() -> tuple[list[Field], list[Field]]:
 
 
 @functools.cache
+def _record_types() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The column types of `_record_and_mark`'s two row sources: the facts (with their happening's
+    number) and the candidate marks (number, shop, time, and the backing timer's columns)."""
+    fact_fields, timer_fields = _record_fields()
+    return (
+        ("integer", *(str(f.db_type(connection)) for f in fact_fields)),
+        ("integer", "bigint", "timestamptz", *(str(f.db_type(connection)) for f in timer_fields)),
+    )
+
+
+@functools.cache
 def _record_and_mark_statement() -> str:
-    """The statement of `_record_and_mark`, one text whatever the number of rows (arrays, `unnest`):
+    """The statement of `_record_and_mark`, one text whatever the number of rows (each source's rows are
+    one JSON parameter, `packed_rows`):
     - `f` stores the facts not stored yet; `mk` the marks they make (a happening and a shop with a
       fact stored), `fm` each shop's first;
     - `k` takes the rows of those shops that no recount holds FOR KEY SHARE (SKIP LOCKED), and `m`
@@ -446,16 +462,13 @@ def _record_and_mark_statement() -> str:
     fact_fields, timer_fields = _record_fields()
     fact_names = [str(f.column) for f in fact_fields]
     timer_names = [str(f.column) for f in timer_fields]
-    fact_types = ("integer", *(str(f.db_type(connection)) for f in fact_fields))
-    mark_types = ("integer", "bigint", "timestamptz", *(str(f.db_type(connection)) for f in timer_fields))
+    fact_types, mark_types = _record_types()
     credit, facts, timer = _credit_table(), quote(CreditFact._meta.db_table), quote(Timer._meta.db_table)
     a_cols = ", ".join(["n", *(f"f_{name}" for name in fact_names)])
     w_cols = ", ".join(["n", "shop_id", "at", *(f"t_{name}" for name in timer_names)])
-    arrays = lambda types: ", ".join(f"%s::{t}[]" for t in types)  # noqa: E731
     key = quote("key")
     return (
-        f"WITH a AS (SELECT * FROM unnest({arrays(fact_types)}) AS a({a_cols})), "
-        f"w AS (SELECT * FROM unnest({arrays(mark_types)}) AS w({w_cols})), "
+        f"WITH a({a_cols}) AS ({packed_rows(fact_types, [])[0]}), w({w_cols}) AS ({packed_rows(mark_types, [])[0]}), "
         f"f AS (INSERT INTO {facts} ({', '.join(quote(n) for n in fact_names)}) "
         f"SELECT {', '.join(f'f_{n}' for n in fact_names)} FROM a ON CONFLICT DO NOTHING RETURNING {key}), "
         f"mk AS (SELECT w.* FROM w WHERE EXISTS (SELECT 1 FROM a JOIN f ON f.{key} = a.f_key "
