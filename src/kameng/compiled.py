@@ -31,6 +31,13 @@ _STAND_INS = tuple(-7_319_000_001 - i for i in range(8))
 _STAND_IN_TEXTS = tuple(str(s) for s in _STAND_INS)
 
 
+def holds_id(pk: int) -> bool:
+    """Whether a key column can hold `pk` (a positive bigint). A compiled read binds its arguments as
+    they are, where the ORM's lookup would have turned an id no column can hold into no row: callers
+    check first, and answer as for a missing row."""
+    return 0 < pk < 2**63
+
+
 def _slot(param: Any) -> int | None:
     """The argument a compiled parameter stands for, or None for a constant of the query."""
     if isinstance(param, int) and param in _STAND_INS:

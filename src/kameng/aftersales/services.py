@@ -26,7 +26,7 @@ from kameng.accounts.models import Role, User
 from kameng.catalog.models import Shop, StockItem
 from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
-from kameng.compiled import Prepared, PreparedObjects, insert_rows, update_rows
+from kameng.compiled import Prepared, PreparedObjects, holds_id, insert_rows, update_rows
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
@@ -174,7 +174,7 @@ def read_case_for(case_id: Any, user: User) -> RefundCase:
     except (TypeError, ValueError):
         raise DomainError(Error.CASE_NOT_FOUND) from None
     read = _CASE_READS.get(user.role)
-    if read is None or not 0 < pk < 2**63:  # no case for other roles; an id no column can hold
+    if read is None or not holds_id(pk):  # no case for other roles
         raise DomainError(Error.CASE_NOT_FOUND)
     rows = read.rows(user.pk, pk) if user.role in (Role.BUYER, Role.MERCHANT) else read.rows(pk)
     if not rows:
@@ -481,7 +481,7 @@ def _lock(case: RefundCase | int, *, visible_to: User | None = None) -> RefundCa
     pk = case if isinstance(case, int) else case.pk
     role = None if visible_to is None else visible_to.role
     read = _LOCKING_READS.get(role)
-    if read is None or not 0 < pk < 2**63:  # no case for other roles; an id no column can hold
+    if read is None or not holds_id(pk):  # no case for other roles
         found = []
     elif visible_to is not None and role in (Role.BUYER, Role.MERCHANT):
         found = read.objects(visible_to.pk, pk)

@@ -24,7 +24,7 @@ from kameng.catalog.models import Listing, Shop, ShopStatus
 from kameng.catalog.rules import terms_confirmation
 from kameng.catalog.services import current_version
 from kameng.clock.services import now as clock_now
-from kameng.compiled import PreparedObjects, array_literal, insert_rows, loaded, packed_rows, update_rows
+from kameng.compiled import PreparedObjects, array_literal, holds_id, insert_rows, loaded, packed_rows, update_rows
 from kameng.errors import DomainError, Error
 from kameng.ledger import services as ledger
 from kameng.ledger.models import Account
@@ -345,7 +345,7 @@ def lock_order_for(order_id, user: User, *related: str) -> Order:
     DISTINCT join, which PostgreSQL does not lock."""
     assert transaction.get_connection().in_atomic_block
     pk = _order_pk(order_id)
-    if user.role not in (Role.BUYER, Role.MERCHANT, Role.ADMIN) or not 0 < pk < 2**63:
+    if user.role not in (Role.BUYER, Role.MERCHANT, Role.ADMIN) or not holds_id(pk):
         raise DomainError(Error.ORDER_NOT_FOUND)  # no order for other roles; an id no column can hold
     read = _order_locking_read(user.role, tuple(related))
     found = read.objects(pk) if user.role == Role.ADMIN else read.objects(user.pk, pk)
@@ -452,7 +452,7 @@ def buyable(user: User, listing_id, quantity, accept_special_terms: bool, topup_
         pk = int(listing_id)
     except (TypeError, ValueError):
         raise DomainError(Error.LISTING_NOT_FOUND) from None
-    found = _BUYABLE_LISTING.objects(pk) if 0 < pk < 2**63 else []  # no row has an id no column can hold
+    found = _BUYABLE_LISTING.objects(pk) if holds_id(pk) else []
     if not found:
         raise DomainError(Error.LISTING_NOT_FOUND)
     listing = found[0]
