@@ -136,6 +136,10 @@ def test_refund_events(api, merchant, buyer, make_listing, fund, receiver, run_j
     ]
     assert bodies[0]["data"]["id"] == case["id"] and bodies[0]["data"]["status"] == "awaiting_merchant"
     assert bodies[2]["data"]["status"] == "closed" and bodies[2]["data"]["refunded_amount"] == 500
+    # the refund's event, written with the accept's in one INSERT, tells the case as it stood when booked
+    refunded = bodies[1]["data"]
+    assert (refunded["status"], refunded["refunded_amount"], refunded["resolution"]) == ("awaiting_merchant", 500, None)
+    assert bodies[2]["data"]["resolution"] == "refund_full"
 
 
 def test_withdrawal_paid(api, merchant, buyer, make_listing, fund, receiver, run_jobs):

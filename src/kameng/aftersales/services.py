@@ -14,6 +14,7 @@ import copy
 import hashlib
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,6 +94,11 @@ def _append_event(**fields: Any) -> CaseEvent:
     for listener in _listeners:
         listener(event)
     return event
+
+
+# The bookkeeping events (`_event`: a claim, a refund) of the action `_apply` is applying, held back to be
+# written with the action's own event; None outside an action.
+_held_events: ContextVar[list[CaseEvent] | None] = ContextVar("held_case_events", default=None)
 
 
 def _append_events(events: list[CaseEvent]) -> list[CaseEvent]:
@@ -279,8 +285,9 @@ def _run(
         return case
     row, attempt = chosen
     # A settlement refunds the order and then, closing the case, unfreezes its escrow: the order's row
-    # is stored once for both, when the row has applied (orders.one_write; the events are the same).
-    with orders.one_write(facts.order()) if row.settle else nullcontext():
+    # is stored once for both, with its events in one INSERT, when the row has applied (orders.one_write).
+    # The timers the row cancels (the phase left, the reminders notify cancels) go in one statement.
+    with orders.one_write(facts.order()) if row.settle else nullcontext(), timers.cancels_together():
         _apply(case, row, attempt, actor)
     return case
 
@@ -311,7 +318,12 @@ def _not_due_yet(case: RefundCase, action: str, now: datetime) -> bool:
 
 def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
     """The row's notices, fields and claim; its settlement; the phase left and entered; one event;
-    then the timers of the phase entered, the escrow on closing, and the notices of entering it."""
+    then the timers of the phase entered, the escrow on closing, and the notices of entering it.
+
+    The events booked on the way (the claim's, the refund's) are written with the row's own, in one
+    INSERT, and their listeners hear them all at once (`_append_events`: the merchant's webhooks in
+    one INSERT, the credit facts in one statement). Each is heard with the case as it stood when it
+    was booked, as if written there (the refund's: refunded, not yet closed)."""
     facts = a.facts
     assert isinstance(facts, _Facts)
     stored = _as_stored(case)
@@ -321,23 +333,32 @@ def _apply(case: RefundCase, row: Row, a: Attempt, actor: User | None) -> None:
     for write in row.writes:
         for field, value in write(a).items():
             setattr(case, field, value)
-    if row.claims and actor is not None:
-        _claim(case, actor, a.now)
-    from_status = case.status
-    stated = _settle(case, row.settle, facts, a.now, actor) if row.settle else {}
-    entering = _move(case, row.target, facts, a.now, stated) if row.target != case.phase else None
+    held: list[CaseEvent] = []
+    holding = _held_events.set(held)
+    try:
+        if row.claims and actor is not None:
+            _claim(case, actor, a.now)
+        from_status = case.status
+        stated = _settle(case, row.settle, facts, a.now, actor) if row.settle else {}
+        entering = _move(case, row.target, facts, a.now, stated) if row.target != case.phase else None
+    finally:
+        _held_events.reset(holding)
     _store(case, stored)
     if row.event is not None:
-        _append_event(
-            case=case,
-            type=row.event,
-            actor=actor,
-            actor_role=a.role,
-            from_status=from_status,
-            to_status=case.status,
-            data={**stated, **data},
-            at=a.now,
+        held.append(
+            CaseEvent(
+                case=case,
+                type=row.event,
+                actor=actor,
+                actor_role=a.role,
+                from_status=from_status,
+                to_status=case.status,
+                data={**stated, **data},
+                at=a.now,
+            )
         )
+    if held:
+        _append_events(held)
     if row.settle == lifecycle.Settle.DECISION:  # the decision became final: published, in this transaction
         precedents.publish(case, refunded=stated.get("refund", 0), now=a.now)
     if row.gathers_chat:
@@ -504,18 +525,15 @@ def _claim(case: RefundCase, arbitrator: User, now: datetime) -> None:
 
 
 def _event(case: RefundCase, type_: str, actor: User | None, now: datetime, **data: Any) -> None:
-    """A bookkeeping event: the case stays where it is."""
+    """A bookkeeping event: the case stays where it is. Inside an action (`_apply`) it is held back, with
+    a copy of the case as it stands now, and written with the action's own event."""
     role = Actor.SYSTEM if actor is None else (role_on_case(case, actor) or actor.role)
-    _append_event(
-        case=case,
-        type=type_,
-        actor=actor,
-        actor_role=role,
-        from_status=case.status,
-        to_status=case.status,
-        data=data,
-        at=now,
-    )
+    fields = {"actor": actor, "actor_role": role, "from_status": case.status, "to_status": case.status}
+    held = _held_events.get()
+    if held is None:
+        _append_event(case=case, type=type_, data=data, at=now, **fields)
+        return
+    held.append(CaseEvent(case=copy.copy(case), type=type_, data=data, at=now, **fields))
 
 
 def _refund(case: RefundCase, order: Order, amount: int, now: datetime, actor: User | None) -> None:

@@ -8,8 +8,10 @@ manager (notify reads the merchants' webhook endpoints of all of them there in o
 AppConfig.ready(); nothing slow runs in them (they queue jobs, which run after the commit).
 """
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+import copy
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -71,10 +73,42 @@ def event_label(type_: str) -> str:
 
 
 def append_event(order: Order, type_: str, actor: User | None, now, **data) -> None:
-    """One row (the INSERT `append_events` writes, without a model's save), then the listeners."""
+    """One row (the INSERT `append_events` writes, without a model's save), then the listeners; inside
+    a `held_events` block of this order, held back to be written as the block ends."""
+    held = order.__dict__.get(_HELD)
+    if held is not None:
+        heard = copy.copy(order)  # the order as it stands now, for the listeners, without the blocks' markers
+        for marker in [name for name in heard.__dict__ if name.startswith("_") and name != "_state"]:
+            del heard.__dict__[marker]
+        held.append(((heard, type_, actor, data), now))
+        return
     (event,) = _insert_events([(order, type_, actor, data)], now)
     for listener in _event_listeners:
         listener(event)
+
+
+_HELD = "_events_held"  # on an order inside `held_events`: the events held back, each with its moment
+
+
+@contextmanager
+def held_events(order: Order) -> Iterator[None]:
+    """The events of `order` appended inside the block are written as it ends, in one INSERT per moment
+    (`append_events`: one for a case's settlement, whose refund and closing share the action's moment),
+    instead of one each; their listeners hear them then, in order, each with the order as it stood when
+    the event was appended. Nothing inside the block may read the order's events back from the
+    database. Nested blocks on the same order leave the writing to the outer one; nothing is written
+    when the block raises (its transaction rolls back)."""
+    if _HELD in order.__dict__:
+        yield
+        return
+    held: list[tuple[tuple[Order, str, User | None, dict], object]] = []
+    order.__dict__[_HELD] = held
+    try:
+        yield
+    finally:
+        del order.__dict__[_HELD]
+    for now, group in itertools.groupby(held, key=lambda item: item[1]):
+        append_events([event for event, _now in group], now)
 
 
 def append_events(events: list[tuple[Order, str, User | None, dict]], now) -> None:

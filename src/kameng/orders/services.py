@@ -37,7 +37,7 @@ from kameng.wallet import payments
 
 from . import escrow, lifecycle, notices
 from .events import append_event as _event
-from .events import append_events, message_posted
+from .events import append_events, held_events, message_posted
 from .lifecycle import Actor, Effect, Event
 from .models import Message, Order, OrderStatus
 
@@ -129,17 +129,19 @@ _UNSAVED = "_fields_to_store"  # on an order inside `one_write`: the fields its 
 @contextmanager
 def one_write(order: Order) -> Iterator[Order]:
     """The transitions of the locked `order` inside the block store its row once, when the block ends,
-    instead of once each (a case's settlement: the refund, then the case closing). Each still writes
-    its events, entries and timers as it runs and sets its fields on `order`; only the UPDATE of the
-    order's row waits, so nothing inside the block may read that row back from the database. Nested
-    blocks on the same order leave the write to the outer one."""
+    instead of once each (a case's settlement: the refund, then the case closing), and their events
+    in one INSERT just before it (`held_events`). Each still writes its entries and timers as it runs
+    and sets its fields on `order`; only the events and the UPDATE of the order's row wait, so nothing
+    inside the block may read that row or its events back from the database. Nested blocks on the
+    same order leave the writing to the outer one."""
     if _UNSAVED in order.__dict__:
         yield order
         return
     unsaved: set[str] = set()
     order.__dict__[_UNSAVED] = unsaved
     try:
-        yield order
+        with held_events(order):  # and their events, in one INSERT, before the row's UPDATE
+            yield order
     finally:
         del order.__dict__[_UNSAVED]
     if unsaved:  # not on an exception: the transaction is rolled back anyway

@@ -127,7 +127,59 @@ def arm_new(timers: list[Timer]) -> None:
 
 def _insert(timers: list[Timer]) -> None:
     if timers:
+        _run_held_cancels()  # a held cancel must not reach a timer written after it
         insert_rows(Timer, timers)  # bulk_create's rows, in fixed text (kameng.compiled)
+
+
+_cancels = threading.local()  # the cancels an open `cancels_together()` block holds back: (kind, target) pairs
+
+
+@contextmanager
+def cancels_together() -> Iterator[None]:
+    """Inside a transaction on PostgreSQL: the cancels in this block (from several apps: a case leaving
+    a phase cancels its deadline and reminder, and notify, hearing of it, the merchant's two reminders)
+    run as one statement as the block ends, still inside the transaction, instead of one each. They run
+    sooner when the block writes or reads a timer (`schedule`, `arm_new`, `pending`): the timer written
+    after a cancel is never the one it cancels. Elsewhere (SQLite, outside a transaction) every cancel
+    runs at once. Nothing is held back when the block raises (its transaction rolls back). Not for a
+    block that rolls back to a savepoint inside it and goes on (none does). A nested block adds to the
+    outer one."""
+    if getattr(_cancels, "pairs", None) is not None or not (
+        connection.vendor == "postgresql" and connection.in_atomic_block
+    ):
+        yield
+        return
+    _cancels.pairs = {}
+    try:
+        yield
+        _run_held_cancels()
+    finally:
+        _cancels.pairs = None
+
+
+def _hold_cancels(kinds: list[str], targets: list[str]) -> bool:
+    """Hold back the cancel of these kinds and targets (each kind of each target) in an open
+    `cancels_together()` block: True when there is one."""
+    pairs = getattr(_cancels, "pairs", None)
+    if pairs is None:
+        return False
+    for kind in kinds:
+        for target in targets:
+            pairs[kind, target] = None
+    return True
+
+
+def _run_held_cancels() -> None:
+    pairs = getattr(_cancels, "pairs", None)
+    if not pairs:
+        return
+    held = list(pairs)
+    pairs.clear()
+    kinds, targets = list(dict.fromkeys(k for k, _ in held)), list(dict.fromkeys(t for _, t in held))
+    if len(kinds) == 1 or len(targets) == 1:  # every pair of the kinds and targets: the plain statement
+        _cancel_in_one_statement(kinds, targets)
+    else:
+        _cancel_pairs(held)
 
 
 def _drop_collected(kinds: list[str], targets: list[str]) -> None:
@@ -159,6 +211,8 @@ def cancel(kind: str, target: str) -> int:
         # timer done as it commits, and schedule() keeps one pending timer per kind and target.
         return 0
     _drop_collected([kind], [target])
+    if _hold_cancels([kind], [target]):
+        return 0  # cancelled as the block ends
     held = getattr(_batch, "held", None)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         return _cancel_in_one_statement([kind], [target])
@@ -179,6 +233,8 @@ def cancel_kinds(kinds: list[str], target: str) -> int:
     on PostgreSQL."""
     kinds = [k for k in kinds if getattr(_batch, "running", None) != (k, target)]
     _drop_collected(kinds, [target])
+    if _hold_cancels(kinds, [target]):
+        return 0  # cancelled as the block ends
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         return _cancel_in_one_statement(kinds, [target]) if kinds else 0
     return sum(cancel(kind, target) for kind in kinds)
@@ -188,6 +244,8 @@ def cancel_many(kind: str, targets: list[str]) -> int:
     """`cancel` for several targets of one kind (a case's two reminders): one statement on PostgreSQL."""
     targets = [t for t in targets if getattr(_batch, "running", None) != (kind, t)]
     _drop_collected([kind], targets)
+    if _hold_cancels([kind], targets):
+        return 0  # cancelled as the block ends
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         return _cancel_in_one_statement([kind], targets) if targets else 0
     return sum(cancel(kind, target) for target in targets)
@@ -211,7 +269,25 @@ def _cancel_in_one_statement(kinds: list[str], targets: list[str]) -> int:
     return len(ids)
 
 
+def _cancel_pairs(pairs: list[tuple[str, str]]) -> int:
+    """`_cancel_in_one_statement` of these (kind, target) pairs: each kind with its own targets only."""
+    table = connection.ops.quote_name(Timer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s WHERE id IN (SELECT t.id FROM {table} t "
+            f"JOIN unnest(%s::text[], %s::text[]) AS w(kind, target) ON t.kind = w.kind AND t.target = w.target "
+            f"WHERE t.status = %s FOR UPDATE OF t SKIP LOCKED) RETURNING id",
+            [TimerStatus.CANCELLED.value, [k for k, _ in pairs], [t for _, t in pairs], TimerStatus.PENDING.value],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    held = getattr(_batch, "held", None)
+    if held:
+        _batch.cancelled.update(set(ids) & held)  # a handler cancelled a timer of its own batch: skip it
+    return len(ids)
+
+
 def pending(kind: str, target: str) -> Timer | None:
+    _run_held_cancels()
     return Timer.objects.filter(kind=kind, target=target, status=TimerStatus.PENDING).first()
 
 
