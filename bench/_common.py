@@ -260,6 +260,21 @@ def load(port: int, jobs: list, concurrency: int) -> dict:
         "per_second": len(latencies) / wall,
         **percentiles(latencies),
         "failure_sample": failures[:3],
+        "latencies": latencies,
+    }
+
+
+def merged(results: list[dict]) -> dict:
+    """`load`'s figures over several runs of it: the rate over their summed time, the latencies of all."""
+    seconds = sum(r["seconds"] for r in results)
+    count = sum(r["count"] for r in results)
+    return {
+        "count": count,
+        "failures": sum(r["failures"] for r in results),
+        "seconds": seconds,
+        "per_second": count / seconds,
+        **percentiles([s for r in results for s in r["latencies"]]),
+        "failure_sample": [f for r in results for f in r["failure_sample"]][:3],
     }
 
 

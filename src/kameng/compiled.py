@@ -15,7 +15,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, connections
 from django.db.models import Field, Lookup, Model, QuerySet, signals
@@ -270,11 +270,34 @@ def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
     primary key."""
     if not objs:
         return []
+    parts = insert_parts(model, objs)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{parts.into} {parts.rows} {parts.returning}", parts.params)
+        keys = [row[0] for row in cursor.fetchall()]
+    return inserted(model, objs, keys)
+
+
+class InsertParts(NamedTuple):
+    """`insert_rows`' statement in parts, for a caller composing a larger one: `INSERT INTO table
+    (columns)`, the row source (a VALUES row, or `packed_rows`' / `many_rows`' SELECT, whose columns
+    are column1, column2, …), its parameters, `RETURNING key`, and the columns' attnames in order."""
+
+    into: str
+    rows: str
+    params: list
+    returning: str
+    attnames: tuple[str, ...]
+
+
+def insert_parts(model: type[Model], objs: Sequence[Model], *, typed: bool = False) -> InsertParts:
+    """The parts of the INSERT `insert_rows` writes for these objects (not empty), their values prepared
+    as it prepares them. `typed`: a row source whose columns have their columns' types even for one
+    row (not a VALUES row, whose parameters only the INSERT it feeds types), to select from."""
     pk, fields, types, into, returning = _insert_shape(model, connection.vendor)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
     values = [tuple(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields) for obj in objs]
-    if len(values) == 1:
+    if len(values) == 1 and not typed:
         # One row as the ORM's own INSERT gives it, typed by its columns: the driver adapts each value
         # once, where one-element arrays cost it about twice as much (most inserts are of one row).
         rows, params = f"VALUES ({', '.join(['%s'] * len(fields))})", list(values[0])
@@ -282,9 +305,14 @@ def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
         rows, params = packed_rows(types, packed)  # one string for the driver, not an array per column
     else:
         rows, params = many_rows(types, values)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{into} {rows} {returning}", params)
-        keys = [row[0] for row in cursor.fetchall()]
+    return InsertParts(into, rows, params, returning, tuple(f.attname for f in fields))
+
+
+def inserted[M: Model](model: type[M], objs: Sequence[M], keys: Sequence[int]) -> list[M]:
+    """The objects an INSERT of `insert_parts` wrote, with their keys (in the objects' order) set as
+    bulk_create sets them."""
+    pk = model._meta.pk
+    assert pk is not None
     for obj, key in zip(objs, keys, strict=True):
         setattr(obj, pk.attname, key)
         obj._state.adding, obj._state.db = False, connection.alias

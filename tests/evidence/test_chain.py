@@ -5,6 +5,7 @@ import datetime
 import hashlib
 import re
 
+import pytest
 from django.core.files.storage import default_storage
 
 from kameng.cli import main as kameng
@@ -214,4 +215,31 @@ def test_the_opening_writes_the_system_files_as_the_first_three_links_of_the_cha
         assert item.prev == prev and item.chain == chain_link(prev, item.sha256, chain_meta(item))
         prev = item.chain
     anchors = ChainAnchor.objects.filter(case_id=case["id"]).order_by("seq")
+    assert [(a.seq, a.head) for a in anchors] == [(i.seq, i.chain) for i in items]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_appending_texts_is_one_statement_on_postgresql_each_extract_on_its_own_item(case, count):
+    """On PostgreSQL the items, their anchors and their extracts go in one statement (a WITH of the three
+    INSERTs; an extract finds its item's new key by seq), for one text as for several; elsewhere three."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from kameng.aftersales.models import RefundCase
+    from kameng.clock.services import now as clock_now
+    from kameng.evidence.models import ChainAnchor, EvidenceExtract
+    from kameng.evidence.services import append_texts
+
+    texts = [("problem", f"{n}.txt", f"第{n}份") for n in range(count)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        target = RefundCase.objects.select_for_update().get(pk=case["id"])
+        items = append_texts(target, texts, now=clock_now())
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "WITH"))]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 3)
+    extracts = EvidenceExtract.objects.filter(evidence__in=items).order_by("evidence__seq")
+    assert [(e.evidence_id, e.text) for e in extracts] == [
+        (i.pk, t) for i, (_c, _f, t) in zip(items, texts, strict=True)
+    ]
+    assert [(i.extract.pk, i.extract.evidence_id) for i in items] == [(e.pk, e.evidence_id) for e in extracts]
+    anchors = ChainAnchor.objects.filter(case_id=case["id"], seq__in=[i.seq for i in items]).order_by("seq")
     assert [(a.seq, a.head) for a in anchors] == [(i.seq, i.chain) for i in items]

@@ -11,6 +11,7 @@ moment (the demo's overdue case is told days ago).
 """
 
 import copy
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField, QuerySet
 from django.utils import timezone
 
 from kameng.accounts.models import Role, User
@@ -192,8 +193,40 @@ def read_case_for(case_id: Any, user: User) -> RefundCase:
 
 
 def case_timeline(case_id: int) -> tuple[list[tuple], list[tuple]]:
-    """A case's evidence (EVIDENCE_COLUMNS, upload order) and events (EVENT_COLUMNS, in order) as rows."""
-    return _EVIDENCE_READ.rows(case_id), _EVENT_READ.rows(case_id)
+    """A case's evidence (EVIDENCE_COLUMNS, upload order) and events (EVENT_COLUMNS, in order) as rows:
+    on PostgreSQL both in one statement (`_timeline_statement`), elsewhere one read each."""
+    if connection.vendor != "postgresql":
+        return _EVIDENCE_READ.rows(case_id), _EVENT_READ.rows(case_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_timeline_statement(), [case_id, case_id])
+        rows = cursor.fetchall()
+    data = _EVENT_DATA.from_db_value  # the JSONField's own reading of its column, as a read's converter
+    column = _EVENT_DATA.get_col(CaseEvent._meta.db_table)
+    evidence = [tuple(row[2:11]) for row in rows if row[0] == 0]
+    events = [
+        (row[3], row[4], row[10], row[5], row[6], data(row[11], column, connection)) for row in rows if row[0] == 1
+    ]
+    return evidence, events
+
+
+_EVENT_DATA = CaseEvent._meta.get_field("data")
+assert isinstance(_EVENT_DATA, JSONField)
+
+
+@functools.cache
+def _timeline_statement() -> str:
+    """The case's evidence (by seq) and events (by id) as one UNION ALL, each row led by its kind (0, 1)
+    and its order: an evidence row is 0, seq, then EVIDENCE_COLUMNS, then a NULL; an event row is 1, id,
+    NULL, type, actor_role, from_status, to_status, three NULLs, at, data (the columns of one type line
+    up: texts with texts, the two moments, data last)."""
+    q = connection.ops.quote_name
+    evidence = ", ".join(q(c) for c in EVIDENCE_COLUMNS)
+    return (
+        f"SELECT 0, {q('seq')}, {evidence}, NULL FROM {q(Evidence._meta.db_table)} WHERE {q('case_id')} = %s "
+        f"UNION ALL SELECT 1, {q('id')}, NULL, {q('type')}, {q('actor_role')}, {q('from_status')}, "
+        f"{q('to_status')}, NULL, NULL, NULL, {q('at')}, {q('data')} FROM {q(CaseEvent._meta.db_table)} "
+        f"WHERE {q('case_id')} = %s ORDER BY 1, 2"
+    )
 
 
 def role_on_case(case: RefundCase, user: User) -> str | None:

@@ -9,9 +9,9 @@ import uuid
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 
-from kameng.compiled import insert_rows
+from kameng.compiled import insert_parts, insert_rows, inserted
 from kameng.errors import DomainError, Error
 
 from .models import ChainAnchor, Evidence, EvidenceExtract
@@ -155,22 +155,51 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
         extracts.append(
             EvidenceExtract(evidence=item, status="done", text_source="text", text=extract_text(data), analysed_at=now)
         )
+    anchors = [
+        ChainAnchor(
+            case_id=item.case_id,
+            seq=item.seq,
+            head=item.chain,
+            mac=anchor_mac(item.case_id, item.seq, item.chain),
+            at=item.uploaded_at,
+        )
+        for item in items
+    ]
+    if connection.vendor == "postgresql":
+        _insert_links(items, anchors, extracts)
+        return items
     insert_rows(Evidence, items)  # bulk_create's rows, each INSERT in fixed text (kameng.compiled)
-    insert_rows(
-        ChainAnchor,
-        [
-            ChainAnchor(
-                case_id=item.case_id,
-                seq=item.seq,
-                head=item.chain,
-                mac=anchor_mac(item.case_id, item.seq, item.chain),
-                at=item.uploaded_at,
-            )
-            for item in items
-        ],
-    )
+    insert_rows(ChainAnchor, anchors)
     insert_rows(EvidenceExtract, extracts)
     return items
+
+
+def _insert_links(items: list[Evidence], anchors: list[ChainAnchor], extracts: list[EvidenceExtract]) -> None:
+    """PostgreSQL: the three INSERTs of `append_texts` (`insert_rows` of the items, their anchors, their
+    extracts) in one statement, each a part of one WITH; an extract takes its item's new key from the
+    items' INSERT, found by the item's place in the case's chain (seq, unique in the case)."""
+    for extract, item in zip(extracts, items, strict=True):
+        _EXTRACT_OF.delete_cached_value(extract)
+        extract.evidence_id = item.seq  # the join's key until the item's own is known
+    ev, an = insert_parts(Evidence, items), insert_parts(ChainAnchor, anchors)
+    ex = insert_parts(EvidenceExtract, extracts, typed=True)
+    by_seq = ex.attnames.index("evidence_id") + 1
+    columns = ", ".join("ev.id" if i == by_seq else f"x.column{i}" for i in range(1, len(ex.attnames) + 1))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH ev AS ({ev.into} {ev.rows} RETURNING id, seq), an AS ({an.into} {an.rows}), "
+            f"ex AS ({ex.into} SELECT {columns} FROM ({ex.rows}) AS x JOIN ev ON ev.seq = x.column{by_seq} "
+            "RETURNING id, evidence_id) SELECT ev.seq, ev.id, ex.id FROM ev JOIN ex ON ex.evidence_id = ev.id",
+            [*ev.params, *an.params, *ex.params],
+        )
+        keys = {seq: (pk, extract_pk) for seq, pk, extract_pk in cursor.fetchall()}
+    inserted(Evidence, items, [keys[item.seq][0] for item in items])
+    inserted(EvidenceExtract, extracts, [keys[item.seq][1] for item in items])
+    for extract, item in zip(extracts, items, strict=True):
+        extract.evidence = item
+
+
+_EXTRACT_OF = EvidenceExtract._meta.get_field("evidence")
 
 
 _FILE = Evidence._meta.get_field("file")
