@@ -264,6 +264,21 @@ def load(port: int, jobs: list, concurrency: int) -> dict:
     }
 
 
+def backend_cpu(connection) -> float | None:
+    """The CPU seconds this connection's PostgreSQL backend process has used (a local server whose
+    /proc this process may read), else None."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def merged(results: list[dict]) -> dict:
     """`load`'s figures over several runs of it: the rate over their summed time, the latencies of all."""
     seconds = sum(r["seconds"] for r in results)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import BenchDatabase, machine, make_market
+from _common import BenchDatabase, backend_cpu, machine, make_market
 
 
 def main():
@@ -56,11 +56,15 @@ def main():
             cpu_profile(buy, args.purchases, args.callees)
             return
         if args.plain:
-            cpu = time.process_time()
+            backend, cpu = backend_cpu(connection), time.process_time()
             for _ in range(args.purchases):
                 buy()
-            cpu = time.process_time() - cpu
+            cpu, backend_after = time.process_time() - cpu, backend_cpu(connection)
             print(f"{args.purchases} purchases, no profiler: {cpu / args.purchases * 1000:.2f} ms CPU each")
+            if backend is not None and backend_after is not None:
+                print(
+                    f"  the requests' database backend: {(backend_after - backend) / args.purchases * 1000:.2f} ms CPU each"
+                )
             return
         try:
             from pyinstrument import Profiler

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import BenchDatabase, machine, make_market
+from _common import BenchDatabase, backend_cpu, machine, make_market
 
 
 def main():
@@ -95,6 +95,7 @@ def main():
         # thread_time: the profile measures this thread only (process_time would charge the job
         # thread's CPU to whatever this thread was running at the time)
         profiler = cProfile.Profile(time.thread_time)
+        backend = backend_cpu(connection)
         cpu, wall, thread = time.process_time(), time.perf_counter(), time.thread_time()
         if args.cprofile:
             profiler.enable()
@@ -102,6 +103,7 @@ def main():
             lifecycle(order)
         profiler.disable()
         requests_cpu = time.thread_time() - thread
+        backend_after = backend_cpu(connection)
         jobs.drain()  # the jobs queued after the commits (credit recount, evidence analysis) finish here
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         n = len(orders) - 3
@@ -110,6 +112,8 @@ def main():
             f"jobs they queued, {requests_cpu / n * 1000:.1f} ms in the requests' thread"
             + (" (with cProfile)" if args.cprofile else "")
         )
+        if backend is not None and backend_after is not None:
+            print(f"  the requests' database backend: {(backend_after - backend) / n * 1000:.1f} ms CPU each")
         if args.save:
             profiler.dump_stats(args.save)
         if not args.cprofile:

@@ -73,10 +73,12 @@ BENCHES = [
     ),
     Bench(
         "refunds",
-        ["refunds.py", "--db", "postgres", "--lifecycles", "150"],
+        # In rounds with purchases on the same server: the ratio of two rates the machine's swings move together.
+        ["refunds.py", "--db", "postgres", "--lifecycles", "150", "--rounds", "3"],
         [
             Figure("refund lifecycles (open → accept)", r"open → accept: .*per_second=([\d.]+)", unit="/s"),
             Figure("refund lifecycle p95", r"open → accept: .*p95_ms=([\d.]+)", "< 300", "ms"),
+            Figure("lifecycles / purchases, same rounds", r"RATIO lifecycles/purchases = ([\d.]+)%", ">= 40", "%"),
         ],
     ),
     Bench(
@@ -149,11 +151,11 @@ class Ratio:
 
 
 RATIOS = [
-    Ratio(
-        "refund lifecycles / purchases over HTTP",
+    Ratio(  # the target is the refunds run's own, in rounds (the two rates side by side)
+        "lifecycles / purchases, separate runs",
         ("refunds", "refund lifecycles (open → accept)"),
         ("purchases", "purchases over HTTP"),
-        Figure("", "", ">= 40", "%"),
+        Figure("", "", "", "%"),
     ),
 ]
 

@@ -57,7 +57,9 @@ def read_once(users: Iterable[int] = ()) -> Iterator[None]:
         memo = _endpoints_once.get()
         assert memo is not None
         missing = [user for user in dict.fromkeys(users) if user not in memo]
-        if missing:
+        if len(missing) == 1:  # one merchant (an action's events): the fixed read
+            memo[missing[0]] = _ENDPOINTS_READ.objects(missing[0])  # type: ignore[assignment]
+        elif missing:
             found: dict[int, list[Endpoint]] = {user: [] for user in missing}
             for endpoint in Endpoint.objects.filter(user_id__in=missing, deleted_at__isnull=True).order_by("pk"):
                 found[endpoint.user_id].append(endpoint)
