@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _common import ROOT, BenchDatabase, Server, fmt, load, machine, make_market, percentiles, request
+from _common import ROOT, BenchDatabase, Server, fmt, load, machine, make_market, merged, request
 
 sys.path.insert(0, str(ROOT / "tests"))
 from gateway_simulators import EpaySimulator  # noqa: E402  (the same aggregator the tests pay through)
@@ -53,37 +53,6 @@ def checkout_job(port, listing, token, epay, lock, orders):
         return status == 200 and answer == b"success"
 
     return job
-
-
-def merge(results: list[dict], latencies: list[float]) -> dict:
-    count = sum(r["count"] for r in results)
-    seconds = sum(r["seconds"] for r in results)
-    return {
-        "count": count,
-        "failures": sum(r["failures"] for r in results),
-        "seconds": seconds,
-        "per_second": count / seconds,
-        **percentiles(latencies),
-        "failure_sample": [s for r in results for s in r["failure_sample"]][:3],
-    }
-
-
-def timed(jobs, latencies, lock):
-    """The same jobs, each one's wall time kept (load() reports per round; rounds are merged after)."""
-    import time
-
-    def wrap(job):
-        def run(conn):
-            t0 = time.perf_counter()
-            try:
-                return job(conn)
-            finally:
-                with lock:
-                    latencies.append(time.perf_counter() - t0)
-
-        return run
-
-    return [wrap(j) for j in jobs]
 
 
 def statements(market, epay) -> None:
@@ -169,15 +138,13 @@ def main():
         try:
             load(server.port, jobs("wallet", args.warmup) + jobs("epay", args.warmup), args.concurrency)
             results: dict[str, list] = {"wallet": [], "epay": []}
-            latencies: dict[str, list] = {"wallet": [], "epay": []}
             per_round = max(1, args.requests // args.rounds)
             for _ in range(args.rounds):
                 for kind in ("wallet", "epay"):
-                    batch = timed(jobs(kind, per_round), latencies[kind], lock)
-                    results[kind].append(load(server.port, batch, args.concurrency))
+                    results[kind].append(load(server.port, jobs(kind, per_round), args.concurrency))
         finally:
             server.stop()
-        wallet, direct = merge(results["wallet"], latencies["wallet"]), merge(results["epay"], latencies["epay"])
+        wallet, direct = merged(results["wallet"]), merged(results["epay"])  # the rounds' rates and latencies
         shape = f"{args.db} serve --workers {args.workers} --threads {args.threads}, {args.concurrency} clients"
         print(f"serve: {shape}")
         print(f"WALLET  purchase (POST /orders):                              {fmt(wallet)}")
