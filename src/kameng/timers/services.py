@@ -24,7 +24,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from kameng.clock.services import now as clock_now
-from kameng.compiled import insert_rows
+from kameng.compiled import array_literal, insert_rows
 
 from .models import Timer, TimerStatus
 
@@ -253,7 +253,7 @@ def cancel_many(kind: str, targets: list[str]) -> int:
 
 def _cancel_in_one_statement(kinds: list[str], targets: list[str]) -> int:
     """PostgreSQL, in a transaction: the pending timers of these kinds and targets nobody else holds,
-    cancelled, their ids returned."""
+    cancelled; how many."""
     table = connection.ops.quote_name(Timer._meta.db_table)
     kind = "kind = %s" if len(kinds) == 1 else "kind = ANY(%s)"
     with connection.cursor() as cursor:
@@ -262,24 +262,30 @@ def _cancel_in_one_statement(kinds: list[str], targets: list[str]) -> int:
             f"target = ANY(%s) AND status = %s FOR UPDATE SKIP LOCKED) RETURNING id",
             [TimerStatus.CANCELLED.value, kinds[0] if len(kinds) == 1 else kinds, targets, TimerStatus.PENDING.value],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-    held = getattr(_batch, "held", None)
-    if held:
-        _batch.cancelled.update(set(ids) & held)  # a handler cancelled a timer of its own batch: skip it
-    return len(ids)
+        return _cancelled([row[0] for row in cursor.fetchall()])
 
 
 def _cancel_pairs(pairs: list[tuple[str, str]]) -> int:
-    """`_cancel_in_one_statement` of these (kind, target) pairs: each kind with its own targets only."""
+    """`_cancel_in_one_statement` of these (kind, target) pairs: each kind with its own targets only
+    (the two arrays as one string each, `array_literal`)."""
     table = connection.ops.quote_name(Timer._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s WHERE id IN (SELECT t.id FROM {table} t "
             f"JOIN unnest(%s::text[], %s::text[]) AS w(kind, target) ON t.kind = w.kind AND t.target = w.target "
             f"WHERE t.status = %s FOR UPDATE OF t SKIP LOCKED) RETURNING id",
-            [TimerStatus.CANCELLED.value, [k for k, _ in pairs], [t for _, t in pairs], TimerStatus.PENDING.value],
+            [
+                TimerStatus.CANCELLED.value,
+                array_literal([k for k, _ in pairs]),
+                array_literal([t for _, t in pairs]),
+                TimerStatus.PENDING.value,
+            ],
         )
-        ids = [row[0] for row in cursor.fetchall()]
+        return _cancelled([row[0] for row in cursor.fetchall()])
+
+
+def _cancelled(ids: list[int]) -> int:
+    """How many timers a cancel statement cancelled; those of a running batch are noted there, so it skips them."""
     held = getattr(_batch, "held", None)
     if held:
         _batch.cancelled.update(set(ids) & held)  # a handler cancelled a timer of its own batch: skip it
