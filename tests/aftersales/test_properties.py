@@ -414,7 +414,8 @@ DEEP_STORIES = [
 ]
 
 
-# Bounded for CI: 30 random stories (KAMENG_PROPERTY_EXAMPLES to change it) plus the three above;
+# Bounded: 30 random stories by default, 15 in each pass of .ci/run (KAMENG_PROPERTY_EXAMPLES sets it),
+# plus the three above;
 # no shrinking (a failing story of at most 16 steps reads well as it is, and shrinking HTTP
 # stories takes minutes); no example database in the working tree.
 @settings(
