@@ -232,33 +232,44 @@ def _quoted(text: str) -> str:
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> None:
     """One UPDATE … FROM (`many_rows`) AS v storing these objects' `fields`: the values
     `obj.save(update_fields=fields)` stores, each prepared by its field (PostgreSQL, SQLite ≥ 3.33),
-    instead of bulk_update's CASE per column, whose cost grows with the rows times the rows."""
+    instead of bulk_update's CASE per column, whose cost grows with the rows times the rows. The
+    statement's text is made once per model, fields and kind of database (`_update_shape`)."""
     if not objs:
         return
+    columns, types, one_row, many = _update_shape(model, tuple(fields), connection.vendor)
+    values = [
+        (obj.pk, *(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in columns))
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        if len(values) == 1:
+            # One row as `save(update_fields=…)` writes it, typed by its columns: the driver adapts each value
+            # once, where one-element arrays cost it about twice as much (most updates are of one row).
+            cursor.execute(one_row, [*values[0][1:], values[0][0]])
+            return
+        rows, params = many_rows(types, values)
+        cursor.execute(many.replace("{rows}", rows, 1), params)
+
+
+@functools.cache
+def _update_shape(model: type[Model], fields: tuple[str, ...], vendor: str) -> tuple[list[Field], tuple, str, str]:
+    """What `update_rows` writes for these fields of `model` on this kind of database: the fields, the
+    row source's column types (the key's first), the one-row statement, and the many-row statement
+    with a `{rows}` slot for `many_rows`' source."""
     quote, meta = connection.ops.quote_name, model._meta
     columns = [field for name in fields if isinstance(field := meta.get_field(name), Field)]
     assert len(columns) == len(fields), "concrete fields only"
     assert isinstance(meta.pk, Field)
     table, key = quote(meta.db_table), quote(str(meta.pk.column))
-    values = [
-        (obj.pk, *(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in columns))
-        for obj in objs
-    ]
-    if len(values) == 1:
-        # One row as `save(update_fields=…)` writes it, typed by its columns: the driver adapts each value
-        # once, where one-element arrays cost it about twice as much (most updates are of one row).
-        sets = ", ".join(f"{quote(str(field.column))} = %s" for field in columns)
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET {sets} WHERE {key} = %s", [*values[0][1:], values[0][0]])
-        return
     types = (str(meta.pk.db_type(connection)), *(str(field.db_type(connection)) for field in columns))
-    rows, params = many_rows(types, values)
-    sets = ", ".join(f"{quote(str(field.column))} = v.column{i}" for i, field in enumerate(columns, start=2))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {sets} FROM ({rows}) AS v WHERE {table}.{key} = v.column1",
-            params,
-        )
+    one = ", ".join(f"{quote(str(field.column))} = %s" for field in columns)
+    many = ", ".join(f"{quote(str(field.column))} = v.column{i}" for i, field in enumerate(columns, start=2))
+    return (
+        columns,
+        types,
+        f"UPDATE {table} SET {one} WHERE {key} = %s",
+        f"UPDATE {table} SET {many} FROM ({{rows}}) AS v WHERE {table}.{key} = v.column1",
+    )
 
 
 def insert_rows[M: Model](model: type[M], objs: Sequence[M]) -> list[M]:
