@@ -212,6 +212,16 @@ def request(
         return response.status, payload
 
 
+def purchase_job(port: int, listing: str, token: str):
+    """A `load` job: one wallet purchase of `listing` (POST /api/v1/orders), True when it was made."""
+
+    def job(conn):
+        status, _ = request("POST", port, "/api/v1/orders", {"listing": listing}, token, conn=conn)
+        return status == 201
+
+    return job
+
+
 def load(port: int, jobs: list, concurrency: int) -> dict:
     """Run `jobs` (callables taking an HTTP connection, returning True on success) on `concurrency`
     threads with keep-alive connections; returns throughput and latency figures."""

@@ -23,18 +23,10 @@ import threading
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _common import ROOT, BenchDatabase, Server, fmt, load, machine, make_market, merged, request
+from _common import ROOT, BenchDatabase, Server, fmt, load, machine, make_market, merged, purchase_job, request
 
 sys.path.insert(0, str(ROOT / "tests"))
 from gateway_simulators import EpaySimulator  # noqa: E402  (the same aggregator the tests pay through)
-
-
-def wallet_job(port, listing, token):
-    def job(conn):
-        status, _ = request("POST", port, "/api/v1/orders", {"listing": listing}, token, conn=conn)
-        return status == 201
-
-    return job
 
 
 def checkout_job(port, listing, token, epay, lock, orders):
@@ -130,7 +122,7 @@ def main():
                 token = tokens[n % buyers]
                 n += 1
                 if kind == "wallet":
-                    made.append(wallet_job(server.port, listing, token))
+                    made.append(purchase_job(server.port, listing, token))
                 else:
                     made.append(checkout_job(server.port, listing, token, epay, lock, orders))
             return made

@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import timedelta
 
-from _common import BenchDatabase, Server, fmt, load, machine, make_market, request
+from _common import BenchDatabase, Server, fmt, load, machine, make_market, purchase_job
 
 
 def http_purchases(db, market, args) -> dict:
@@ -23,13 +23,7 @@ def http_purchases(db, market, args) -> dict:
     tokens = market["buyer_tokens"]
 
     def buy(i):
-        def job(conn):
-            status, body = request(
-                "POST", server.port, "/api/v1/orders", {"listing": listing}, tokens[i % len(tokens)], conn=conn
-            )
-            return status == 201
-
-        return job
+        return purchase_job(server.port, listing, tokens[i % len(tokens)])
 
     try:
         load(server.port, [buy(i) for i in range(args.warmup)], args.concurrency)

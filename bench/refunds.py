@@ -16,7 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from _common import BenchDatabase, Server, fmt, load, machine, make_market, merged, request
+from _common import BenchDatabase, Server, fmt, load, machine, make_market, merged, purchase_job, request
 
 
 def main():
@@ -79,12 +79,7 @@ def main():
         listing = str(market["listing"].pk)
 
         def buy(i):
-            def job(conn):
-                token = buyers[i % len(buyers)][0]
-                status, _order = request("POST", server.port, "/api/v1/orders", {"listing": listing}, token, conn=conn)
-                return status == 201
-
-            return job
+            return purchase_job(server.port, listing, buyers[i % len(buyers)][0])
 
         rounds = []
         try:
