@@ -201,16 +201,18 @@ def case_timeline(case_id: int) -> tuple[list[tuple], list[tuple]]:
         cursor.execute(_timeline_statement(), [case_id, case_id])
         rows = cursor.fetchall()
     data = _EVENT_DATA.from_db_value  # the JSONField's own reading of its column, as a read's converter
-    column = _EVENT_DATA.get_col(CaseEvent._meta.db_table)
     evidence = [tuple(row[2:11]) for row in rows if row[0] == 0]
     events = [
-        (row[3], row[4], row[10], row[5], row[6], data(row[11], column, connection)) for row in rows if row[0] == 1
+        (row[3], row[4], row[10], row[5], row[6], data(row[11], _EVENT_DATA_COLUMN, connection))
+        for row in rows
+        if row[0] == 1
     ]
     return evidence, events
 
 
 _EVENT_DATA = CaseEvent._meta.get_field("data")
 assert isinstance(_EVENT_DATA, JSONField)
+_EVENT_DATA_COLUMN = _EVENT_DATA.get_col(CaseEvent._meta.db_table)
 
 
 @functools.cache
