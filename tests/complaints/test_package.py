@@ -102,7 +102,7 @@ def test_zip_holds_every_evidence_file_and_a_manifest_whose_hashes_match(
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["size"]
     for entry, item in zip(manifest["files"][2:], items, strict=True):
         assert entry["sha256"] == item.sha256 == entry["evidence"]["recorded_sha256"]
-        assert package.read(entry["path"]) == item.file.open("rb").read()
+        assert package.read(entry["path"]) == item.open().read()
         assert entry["evidence"]["chain"] == item.chain and entry["evidence"]["link_valid"] is True
     assert package.read("evidence/004-problem-激活失败截图.png").startswith(b"\x89PNG")
 

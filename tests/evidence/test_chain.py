@@ -1,32 +1,47 @@
-"""Tamper evidence: system items are real stored files, the manifest is the case's hash chain,
+"""Tamper evidence: system items are held in their rows, uploads are stored files, the manifest is the case's hash chain,
 and `kameng evidence verify` catches a changed, missing or relinked item."""
 
-import datetime
 import hashlib
-import re
 
 import pytest
-from django.core.files.storage import default_storage
 
 from kameng.cli import main as kameng
 from kameng.evidence.models import Evidence
 from kameng.evidence.services import GENESIS, chain_link, chain_meta
 
-from .conftest import png_bytes
+from .conftest import png_bytes, stored_files
 
 
-def test_system_items_are_real_files_with_hashes_readable_through_storage(api, buyer, delivered_order, case):
+def test_system_items_are_held_in_their_rows_with_hashes_and_download_as_written(
+    api, buyer, delivered_order, case, media_root
+):
+    """The opening's three texts are in their rows (`Evidence.text`), not stored files: the opening
+    creates no file at all, and each item downloads as the bytes its sha256 and size record."""
     system = [e for e in case["evidence"] if e["source"] == "system"]
     assert [e["category"] for e in system] == ["listing", "transaction", "communication"]
+    assert stored_files(media_root) == []
     for entry in system:
         item = Evidence.objects.get(pk=entry["id"])
-        with default_storage.open(item.file.name, "rb") as fh:
-            data = fh.read()
+        assert item.file.name == "" and item.text is not None
+        res = api.client.get(
+            f"/api/v1/refunds/{case['id']}/evidence/{entry['id']}/file",
+            headers={"Authorization": f"Bearer {buyer.token}"},
+        )
+        assert res.status_code == 200 and res["Content-Disposition"].startswith("attachment")
+        data = b"".join(res.streaming_content)
+        assert data == item.text.encode("utf-8") == item.open().read()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] == item.sha256
         assert len(data) == entry["size"]
         assert delivered_order["number"] in data.decode("utf-8")
-    snapshot = Evidence.objects.get(pk=system[0]["id"]).file.open("rb").read().decode()
-    assert "100%稳定激活" in snapshot  # the promises as bought
+        assert res["Content-Type"].startswith("text/plain") and res["X-Content-Type-Options"] == "nosniff"
+    assert "100%稳定激活" in Evidence.objects.get(pk=system[0]["id"]).text  # the promises as bought
+
+
+def test_a_changed_system_text_is_caught_by_verify(case, capsys):
+    item = Evidence.objects.get(case_id=case["id"], seq=2)
+    Evidence.objects.filter(pk=item.pk).update(text=item.text + "改过")  # edited behind the platform's back
+    assert kameng(["evidence", "verify", "--case", case["id"]]) == 1
+    assert f"item {item.pk} (#2 {item.filename}): file changed" in capsys.readouterr().out
 
 
 def test_manifest_is_the_hash_chain_in_upload_order(api, buyer, merchant, case, upload):
@@ -104,9 +119,10 @@ def test_evidence_groups_by_the_four_dimensions(buyer, case, upload):
     assert groups["problem"][0].filename == "p.png"
 
 
-def test_appending_texts_together_writes_the_rows_files_and_anchors_of_appending_them_one_by_one(case):
-    """The case opening writes its three system files with append_texts; append_text one by one must
-    give the same evidence rows (but their ids and stored names), the same files and the same anchors."""
+def test_appended_texts_are_held_in_their_rows_and_a_rollback_leaves_nothing(case, media_root):
+    """append_texts (and append_text, one of them) puts each text's bytes in its row, linked and
+    anchored after the opening's three items; rolled back, nothing of it remains, in the database or
+    in storage (a stored file would have outlived the rollback)."""
     from django.db import transaction
 
     from kameng.aftersales.models import RefundCase
@@ -115,42 +131,35 @@ def test_appending_texts_together_writes_the_rows_files_and_anchors_of_appending
     from kameng.evidence.services import anchor_mac, append_text, append_texts
 
     texts = [("problem", "one.txt", "第一份\n"), ("communication", "two.txt", "second"), ("listing", "三.txt", "")]
-    now = clock_now()
-    fields = ("seq", "category", "source", "uploaded_by_id", "filename", "content_type", "size", "sha256", "note")
-    chain_fields = ("prev", "chain", "uploaded_at")
 
     class Undo(Exception):
         pass
 
-    def written(use_batch: bool) -> tuple[list, list, list]:
-        out = []
-        try:
-            with transaction.atomic():  # rolled back afterwards: both runs start from the same chain
-                target = RefundCase.objects.select_for_update().get(pk=case["id"])
-                if use_batch:
-                    items = append_texts(target, texts, now=now)
-                else:
-                    items = [append_text(target, category=c, filename=f, text=t, now=now) for c, f, t in texts]
-                ids = [i.pk for i in items]
-                out.append(list(Evidence.objects.filter(pk__in=ids).order_by("seq").values(*fields, *chain_fields)))
-                anchors = ChainAnchor.objects.filter(case_id=case["id"], seq__in=[i.seq for i in items])
-                out.append(list(anchors.order_by("seq").values("seq", "head", "mac", "at")))
-                out.append([Evidence.objects.get(pk=pk).file.open("rb").read() for pk in ids])
-                # stored where FieldFile.save puts a generated name: upload_to's directory, the name kept
-                names = [Evidence.objects.get(pk=pk).file.name for pk in ids]
-                out.append([re.sub(r"[0-9a-f]{32}", "<uuid>", n) for n in names])
-                raise Undo
-        except Undo:
-            pass
-        return out[0], out[1], out[2], out[3]
-
-    batch, one_by_one = written(True), written(False)
-    assert batch == one_by_one
-    rows, anchors, files, names = batch
-    assert names == [f"{datetime.datetime.now():evidence/%Y/%m}/<uuid>.txt"] * 3
-    assert [r["seq"] for r in rows] == [4, 5, 6]  # after the three system items of the opening
-    assert files == [t.encode("utf-8") for _, _, t in texts]
-    assert [a["mac"] for a in anchors] == [anchor_mac(int(case["id"]), r["seq"], r["chain"]) for r in rows]
+    with pytest.raises(Undo), transaction.atomic():
+        target = RefundCase.objects.select_for_update().get(pk=case["id"])
+        items = append_texts(target, texts[:2], now=clock_now())
+        items.append(append_text(target, category="listing", filename="三.txt", text="", now=clock_now()))
+        rows = list(Evidence.objects.filter(pk__in=[i.pk for i in items]).order_by("seq"))
+        assert [(r.seq, r.category, r.filename, r.source, r.file.name) for r in rows] == [
+            (4, "problem", "one.txt", "system", ""),
+            (5, "communication", "two.txt", "system", ""),
+            (6, "listing", "三.txt", "system", ""),
+        ]
+        for row, (_, _, text) in zip(rows, texts, strict=True):
+            data = text.encode("utf-8")
+            assert row.text == text and row.open().read() == data
+            assert (row.sha256, row.size) == (hashlib.sha256(data).hexdigest(), len(data))
+        prev = Evidence.objects.get(case_id=case["id"], seq=3).chain
+        for row in rows:
+            assert row.prev == prev and row.chain == chain_link(prev, row.sha256, chain_meta(row))
+            prev = row.chain
+        anchors = ChainAnchor.objects.filter(case_id=case["id"], seq__gte=4).order_by("seq")
+        assert [(a.seq, a.head, a.mac) for a in anchors] == [
+            (r.seq, r.chain, anchor_mac(int(case["id"]), r.seq, r.chain)) for r in rows
+        ]
+        raise Undo
+    assert list(Evidence.objects.filter(case_id=case["id"]).values_list("seq", flat=True)) == [1, 2, 3]
+    assert stored_files(media_root) == []
 
 
 def test_appending_texts_writes_the_extract_the_assist_would_read_from_each_stored_file(case):

@@ -69,9 +69,24 @@ def test_evidence_uploaded_through_the_api_lands_in_the_bucket_unchanged_and_pri
     assert hashlib.sha256(stored).hexdigest() == item["sha256"]
     grants = client.get_object_acl(Bucket=BUCKET, Key=key)["Grants"]
     assert all(g["Grantee"].get("Type") == "CanonicalUser" for g in grants), grants  # no AllUsers/AuthenticatedUsers
-    # The system evidence written when the case opened went to the bucket too.
+    # The system evidence written when the case opened is held in its rows: the upload is the one object.
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert set(Evidence.objects.filter(case_id=case_id).values_list("file", flat=True)) <= keys
+    assert keys == {key}
+    system = Evidence.objects.filter(case_id=case_id, source="system")
+    assert system.count() == 3 and set(system.values_list("file", flat=True)) == {""}
+
+
+def test_a_system_item_downloads_from_its_row_not_the_bucket(api, buyer, case_with_upload, on_s3):
+    from kameng.evidence.models import Evidence
+
+    case_id, _item, _data = case_with_upload
+    system = Evidence.objects.filter(case_id=case_id, source="system").order_by("seq").first()
+    res = api.client.get(
+        f"/api/v1/refunds/{case_id}/evidence/{system.pk}/file", headers={"Authorization": f"Bearer {buyer.token}"}
+    )
+    assert res.status_code == 200  # no presigned redirect: there is no object to sign
+    assert b"".join(res.streaming_content) == system.text.encode("utf-8")
+    assert res["X-Content-Type-Options"] == "nosniff" and res["Content-Disposition"].startswith("attachment")
 
 
 def test_evidence_reads_back_through_the_api_with_the_same_sha256(api, buyer, case_with_upload):

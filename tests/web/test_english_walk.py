@@ -219,7 +219,7 @@ def _system_evidence_texts() -> dict[str, str]:
 
     texts = {}
     for item in Evidence.objects.filter(source="system", content_type__startswith="text/"):
-        with item.file.open("rb") as handle:
+        with item.open() as handle:
             texts[f"evidence {item.pk} {item.filename}"] = handle.read().decode("utf-8-sig")
     return texts
 

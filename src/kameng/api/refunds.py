@@ -610,7 +610,7 @@ def evidence_file(request, case_id: PathId, evidence_id: PathId):
     if item is None:
         raise DomainError(Error.EVIDENCE_NOT_FOUND)
     # attachment, nosniff, sandbox CSP; on S3 a redirect to a short-lived presigned URL
-    return download_response(item.file, download_name(item), item.content_type)
+    return download_response(item.stored(), download_name(item), item.content_type)
 
 
 @router.get("/notifications", response=page_of(NotificationOut))

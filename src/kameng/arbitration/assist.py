@@ -89,17 +89,17 @@ def extract_item(item: Evidence) -> EvidenceExtract | None:
     preview_source = None
     try:
         if item.content_type == "text/plain":
-            with item.file.open("rb") as fh:
+            with item.open() as fh:
                 data = fh.read(MAX_TEXT_CHARS * 4)
             values.update(text_source="text", text=extract_text(data))
         elif item.content_type in IMAGE_TYPES:
-            with item.file.open("rb") as fh:
+            with item.open() as fh:
                 image = media.open_image(fh)
             hashes.append((0, image))
             preview_source = image
             values.update(text_source="ocr", text=ocr.read_text(image), engine=ocr.engine_name(), frames=1)
         elif item.content_type in VIDEO_TYPES:
-            with item.file.open("rb") as fh:
+            with item.open() as fh:
                 frames = media.video_frames(fh)
             texts: list[str] = []
             read: list[str] = []

@@ -78,7 +78,7 @@ def build_zip(dossier: Dossier, document: Document, claims: Claims, *, text: str
             digest, size = hashlib.sha256(), 0
             info = zipfile.ZipInfo(entry.path, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
-            with item.file.open("rb") as source, zf.open(info, "w") as target:
+            with item.open() as source, zf.open(info, "w") as target:
                 while chunk := source.read(CHUNK):
                     digest.update(chunk)
                     size += len(chunk)

@@ -1,5 +1,8 @@
+import io
+
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 
 class Evidence(models.Model):
@@ -19,7 +22,11 @@ class Evidence(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
-    file = models.FileField(upload_to="evidence/%Y/%m/", max_length=255)  # generated name
+    file = models.FileField(upload_to="evidence/%Y/%m/", max_length=255, blank=True)  # generated name
+    # A system item's bytes (the UTF-8 of the texts the platform writes: listing snapshot, transaction
+    # record, chat logs), held in its row and written in the same transaction; `file` is empty then.
+    # Everything a party uploads is a stored file and this is NULL.
+    text = models.TextField(null=True, blank=True)
     note = models.TextField(blank=True, default="")
     prev = models.CharField(max_length=64)
     chain = models.CharField(max_length=64)
@@ -28,6 +35,15 @@ class Evidence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="evidence_case_seq")]
         indexes = [models.Index(fields=["case", "seq"], name="evidence_case")]
+
+    def stored(self) -> FieldFile | bytes:
+        """Where the bytes are: the stored file, or a system text's bytes (held in the row)."""
+        return self.file if self.text is None else self.text.encode("utf-8")
+
+    def open(self) -> io.BytesIO | FieldFile:
+        """The bytes as a binary file, to read in chunks: from storage, or from the row."""
+        stored = self.stored()
+        return io.BytesIO(stored) if isinstance(stored, bytes) else stored.open("rb")
 
 
 class ChainAnchor(models.Model):

@@ -1,14 +1,11 @@
 """Adding evidence to a case and keeping its hash chain."""
 
-import datetime
 import hashlib
 import hmac
 import json
-import posixpath
 import uuid
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 
 from kameng.compiled import insert_parts, insert_rows, inserted
@@ -105,29 +102,19 @@ def append(
 
 
 def append_text(case, *, category: str, filename: str, text: str, now, source: str = "system"):
-    data = text.encode("utf-8")
-    return append(
-        case,
-        category=category,
-        source=source,
-        filename=filename,
-        content_type="text/plain",
-        content=ContentFile(data),
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        now=now,
-    )
+    return append_texts(case, [(category, filename, text)], now=now, source=source)[0]
 
 
 def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = "system", first: bool = False) -> list:
-    """Several text files, each (category, filename, text), appended to the chain at once: the same
-    rows, files and anchors `append_text` writes one by one (tests/evidence/test_chain.py compares
-    them), in two INSERTs instead of three statements per file. `first`: the caller created the case
-    in this transaction, so its chain starts at the genesis (nothing to read).
+    """Several texts, each (category, filename, text), appended to the chain at once, each item's bytes
+    (the text's UTF-8) held in its row (`Evidence.text`), not in a stored file: written in the
+    transaction that writes the row, so a rollback leaves nothing behind, and no file (or S3 object)
+    is created in the request. Two INSERTs, or on PostgreSQL one statement. `first`: the caller
+    created the case in this transaction, so its chain starts at the genesis (nothing to read).
 
-    Each file's EvidenceExtract is written with it, in a third INSERT: the row the assist's
-    `extract_item` would write after reading the file back from storage (the same `extract_text`),
-    so the analysis job that follows the commit finds these items read."""
+    Each item's EvidenceExtract is written with it, in a third INSERT: the row the assist's
+    `extract_item` would write after reading the item back (the same `extract_text`), so the
+    analysis job that follows the commit finds these items read."""
     assert transaction.get_connection().in_atomic_block
     last = None if first else Evidence.objects.filter(case=case).order_by("-seq").first()
     prev, seq = (last.chain, last.seq) if last else (GENESIS, 0)
@@ -148,9 +135,9 @@ def append_texts(case, texts: list[tuple[str, str, str]], *, now, source: str = 
             note="",
             prev=prev,
             uploaded_at=now,
+            text=text,
         )
         item.chain = prev = chain_link(item.prev, item.sha256, chain_meta(item))
-        item.file = _store_generated(f"{uuid.uuid4().hex}.{EXTENSIONS.get(item.content_type, 'bin')}", data)
         items.append(item)
         extracts.append(
             EvidenceExtract(evidence=item, status="done", text_source="text", text=extract_text(data), analysed_at=now)
@@ -200,18 +187,6 @@ def _insert_links(items: list[Evidence], anchors: list[ChainAnchor], extracts: l
 
 
 _EXTRACT_OF = EvidenceExtract._meta.get_field("evidence")
-
-
-_FILE = Evidence._meta.get_field("file")
-
-
-def _store_generated(filename: str, data: bytes) -> str:
-    """The bytes stored under the name `FieldFile.save` gives a generated file name (the field's
-    upload_to directory of the server's local date, `FileField.generate_filename`'s clock), through the
-    field's storage's own `save` (a file system or S3): without FieldFile.save's generate_filename and
-    its checks of a name that is ours (a uuid4 hex and a known extension, valid as it stands)."""
-    directory = datetime.datetime.now().strftime(str(_FILE.upload_to))
-    return _FILE.storage.save(posixpath.join(directory, filename), ContentFile(data), max_length=_FILE.max_length)
 
 
 def download_name(item) -> str:

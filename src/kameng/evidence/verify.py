@@ -29,11 +29,12 @@ class Report:
         return not self.problems
 
 
-def file_digest(fieldfile) -> tuple[str, int]:
-    """SHA-256 and size of a stored file, read through the storage API in chunks."""
+def item_digest(item: Evidence) -> tuple[str, int]:
+    """SHA-256 and size of an item's bytes, read in chunks: a stored file through the storage API,
+    a system text from its row."""
     digest = hashlib.sha256()
     size = 0
-    with fieldfile.storage.open(fieldfile.name, "rb") as fh:
+    with item.open() as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -63,7 +64,7 @@ def verify(case_id: int | None = None) -> Report:
         if item.chain != chain_link(item.prev, item.sha256, chain_meta(item)):
             report.problems.append(f"{name}: chain value does not match its content hash and metadata")
         try:
-            digest, size = file_digest(item.file)
+            digest, size = item_digest(item)
         except (FileNotFoundError, OSError, ValueError) as exc:
             report.problems.append(f"{name}: stored file missing ({item.file.name}: {exc.__class__.__name__})")
         else:

@@ -5,6 +5,8 @@ answers with a redirect to a presigned URL that expires in KAMENG_S3_URL_EXPIRE 
 makes the store itself send `Content-Disposition: attachment` and the recorded content type.
 """
 
+import io
+
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
@@ -38,16 +40,19 @@ def presigned_download_url(fieldfile, filename: str, content_type: str, *, expir
     )
 
 
-def download_response(fieldfile, filename: str, content_type: str) -> HttpResponse | FileResponse:
-    """The answer to "give me this stored file" as an attachment named `filename`.
+def download_response(stored, filename: str, content_type: str) -> HttpResponse | FileResponse:
+    """The answer to "give me this stored file" as an attachment named `filename`. `stored` is a
+    FieldFile, or the bytes themselves (an evidence item held in its row, `Evidence.stored()`).
 
     S3: 302 to a presigned URL. Anything else: the bytes, streamed.
     """
     response: HttpResponse | FileResponse
-    if is_s3(fieldfile.storage):
-        response = HttpResponseRedirect(presigned_download_url(fieldfile, filename, content_type))
+    if isinstance(stored, bytes):
+        response = FileResponse(io.BytesIO(stored), as_attachment=True, filename=filename, content_type=content_type)
+    elif is_s3(stored.storage):
+        response = HttpResponseRedirect(presigned_download_url(stored, filename, content_type))
     else:
-        response = FileResponse(fieldfile.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
+        response = FileResponse(stored.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
     for header, value in SAFE_HEADERS.items():
         response[header] = value
     return response

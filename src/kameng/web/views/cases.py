@@ -535,7 +535,7 @@ def _evidence_item(request, case_id, evidence_id):
 def evidence_file(request, case_id: int, evidence_id: int):
     """The stored bytes as an attachment (nosniff, sandboxed): evidence is hostile input."""
     item = _evidence_item(request, case_id, evidence_id)
-    return download_response(item.file, download_name(item), item.content_type)
+    return download_response(item.stored(), download_name(item), item.content_type)
 
 
 @login_required
