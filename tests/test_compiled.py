@@ -8,7 +8,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from kameng.aftersales.models import Notification
-from kameng.compiled import as_json_rows, insert_rows, update_rows
+from kameng.compiled import as_json_rows, copied, insert_rows, update_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +73,29 @@ def test_update_rows_stores_what_save_with_update_fields_stores(buyer, count):
         n.save(update_fields=["read_at", "params"])
     assert stored("ours") == stored("django")
     assert all(row[7] == AT + timedelta(days=1) and row[5]["seen"] == "是" for row in stored("ours"))
+
+
+def test_copied_is_copy_copy_of_an_instance_without_the_pickling(buyer):
+    """`copied` gives what copy.copy gives: the same field values and related objects cached, its own
+    __dict__, ModelState and cache (a later change to either side stays on that side), `without` left out."""
+    import copy
+
+    (notice,) = insert_rows(Notification, notices(buyer, 1, "copied"))
+    loaded = Notification.objects.select_related("user").get(pk=notice.pk)
+    loaded._marker = "held"
+    ours, theirs = copied(loaded, without=["_marker"]), copy.copy(loaded)
+    del theirs.__dict__["_marker"]
+    del theirs.__dict__["_django_version"]  # the pickling's version key, which copy.copy leaves behind
+    for clone in (ours, theirs):
+        assert type(clone) is Notification and clone is not loaded
+        assert {k: v for k, v in clone.__dict__.items() if k != "_state"} == {
+            k: v for k, v in theirs.__dict__.items() if k != "_state"
+        }
+        assert (clone._state.db, clone._state.adding) == ("default", False)
+        assert clone._state.fields_cache == {"user": loaded.user} and clone._state is not loaded._state
+        assert "peers" not in clone._state.__dict__
+    assert "_marker" in loaded.__dict__ and "_marker" not in ours.__dict__
+    ours.kind = "changed"
+    ours._state.fields_cache.clear()
+    assert loaded.kind == "copied-0" and loaded._state.fields_cache == {"user": loaded.user}
+    assert Notification.objects.get(pk=notice.pk).user_id == ours.user_id

@@ -389,6 +389,23 @@ def loaded[M: Model](model: type[M], attnames: Sequence[str], values: Sequence[A
     return obj
 
 
+def copied[M: Model](obj: M, *, without: Sequence[str] = ()) -> M:
+    """`copy.copy(obj)` of a model instance: its own __dict__ (the attributes in `without` left out),
+    its own ModelState and related-object cache, as Django's pickling copies them, without the pickling
+    round trip (`__reduce__`, the model looked up again, a copied ModelState reduced in turn): ~3 µs
+    instead of ~30. For an instance as it stands now, read later (listeners hear held events with it)."""
+    clone = obj.__class__.__new__(obj.__class__)
+    clone.__dict__.update(obj.__dict__)
+    for name in without:
+        clone.__dict__.pop(name, None)
+    state = clone._state = ModelState.__new__(ModelState)
+    state.__dict__.update(obj._state.__dict__)
+    state.__dict__.pop("peers", None)  # weak references to the instances loaded with it: not copied either
+    if "fields_cache" in state.__dict__:
+        state.fields_cache = dict(state.fields_cache)
+    return clone
+
+
 @functools.cache
 def _plainly_loadable(model: type[Model]) -> bool:
     """Whether `loaded` builds what __init__ would (checked once per model: receivers connect when the

@@ -28,7 +28,7 @@ from kameng.accounts.models import Role, User
 from kameng.catalog.models import Shop, StockItem
 from kameng.catalog.rules import no_reason_return_excluded
 from kameng.clock.services import now as clock_now
-from kameng.compiled import Prepared, PreparedObjects, holds_id, insert_rows, update_rows
+from kameng.compiled import Prepared, PreparedObjects, copied, holds_id, insert_rows, update_rows
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
 from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
@@ -568,7 +568,7 @@ def _event(case: RefundCase, type_: str, actor: User | None, now: datetime, **da
     if held is None:
         _append_event(case=case, type=type_, data=data, at=now, **fields)
         return
-    held.append(CaseEvent(case=copy.copy(case), type=type_, data=data, at=now, **fields))
+    held.append(CaseEvent(case=copied(case), type=type_, data=data, at=now, **fields))
 
 
 def _refund(case: RefundCase, order: Order, amount: int, now: datetime, actor: User | None) -> None:
@@ -1026,7 +1026,7 @@ def _settle_together(together: dict[int, _Together], deadline: Deadline, now: da
                 fields.add(field)
         from_status, refund = case.status, t.settlement.refund.amount
         case.refunded_amount += refund
-        refunded = copy.copy(case)  # as the refund's listeners hear it one by one
+        refunded = copied(case)  # as the refund's listeners hear it one by one
         events.append(_system_event(refunded, "refunded", now, from_status, from_status, {"amount": refund}))
         assert row.settle is not None and row.event is not None  # chosen so (_settling_together)
         resolution = lifecycle.settlement(row.settle, case)[1]

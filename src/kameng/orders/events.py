@@ -8,7 +8,6 @@ manager (notify reads the merchants' webhook endpoints of all of them there in o
 AppConfig.ready(); nothing slow runs in them (they queue jobs, which run after the commit).
 """
 
-import copy
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -17,7 +16,7 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from kameng.accounts.models import User
-from kameng.compiled import loaded, packed_rows
+from kameng.compiled import copied, loaded, packed_rows
 
 from .models import Message, Order, OrderEvent
 
@@ -77,9 +76,8 @@ def append_event(order: Order, type_: str, actor: User | None, now, **data) -> N
     a `held_events` block of this order, held back to be written as the block ends."""
     held = order.__dict__.get(_HELD)
     if held is not None:
-        heard = copy.copy(order)  # the order as it stands now, for the listeners, without the blocks' markers
-        for marker in [name for name in heard.__dict__ if name.startswith("_") and name != "_state"]:
-            del heard.__dict__[marker]
+        # the order as it stands now, for the listeners, without the blocks' markers
+        heard = copied(order, without=[name for name in order.__dict__ if name.startswith("_") and name != "_state"])
         held.append(((heard, type_, actor, data), now))
         return
     (event,) = _insert_events([(order, type_, actor, data)], now)
