@@ -55,3 +55,35 @@ def test_the_transaction_record_lists_every_order_event_up_to_the_freeze(api, bu
     assert listed[-1].endswith("（系统）")  # the freeze is the platform's own
     assert any(line.endswith("（买家）") for line in listed)  # the buyer paid
     assert f"买家：{buyer.username}" in text and "担保状态：已冻结" in text
+
+
+def test_the_opening_reads_the_orders_events_and_chat_together_as_each_text_reads_them(
+    api, buyer, merchant, delivered_order, open_case
+):
+    """`order_record` gives the rows `transaction_text` and `chat_log_text` read one by one (flags
+    read as the JSONField reads them); on PostgreSQL in one statement, which the opening uses."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kameng.evidence.documents import chat_log_text, order_record, transaction_text
+    from kameng.orders.models import Order
+
+    order_id = delivered_order["id"]
+    api.post(f"/orders/{order_id}/messages", {"body": "激活码无效"}, token=buyer.token)
+    api.post(f"/orders/{order_id}/messages", {"body": "加我微信 kameng888 私下转账"}, token=merchant.token)
+    order = Order.objects.get(pk=order_id)
+    with CaptureQueriesContext(connection) as queries:
+        events, messages = order_record(order)
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert [m[3] for m in messages] == ["激活码无效", "加我微信 kameng888 私下转账"]
+    assert messages[1][4] == ["off_platform_payment"] and messages[0][1:3] == (buyer.username, "buyer")
+    assert [e[1:] for e in events] == [("paid", "buyer"), ("delivered", "system")]
+    assert transaction_text(order, events) == transaction_text(order)
+    assert chat_log_text(order, messages) == chat_log_text(order)
+
+    with CaptureQueriesContext(connection) as queries:
+        case = open_case(delivered_order)
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("SELECT", "WITH"))]
+    touching = [sql for sql in reads if "orders_message" in sql or "orders_orderevent" in sql]
+    assert len(touching) == (1 if connection.vendor == "postgresql" else 2), touching
+    assert _file_text(api, buyer.token, case, "communication") == chat_log_text(order)

@@ -31,7 +31,7 @@ from kameng.clock.services import now as clock_now
 from kameng.compiled import Prepared, PreparedObjects, copied, holds_id, insert_rows, update_rows
 from kameng.errors import DomainError, Error
 from kameng.evidence import services as evidence
-from kameng.evidence.documents import chat_log_text, snapshot_text, transaction_text
+from kameng.evidence.documents import chat_log_text, order_record, snapshot_text, transaction_text
 from kameng.evidence.models import Evidence
 from kameng.evidence.uploads import inspect_upload
 from kameng.orders import services as orders
@@ -807,12 +807,13 @@ _EARLIER_CASES = Prepared(
 def _attach_system_evidence(case: RefundCase, order: Order, now: datetime) -> list[Evidence]:
     """The platform's own evidence: listing snapshot, transaction record, chat log (four-dimension chain),
     the first three links of the new case's chain, written together."""
+    events, messages = order_record(order)
     return evidence.append_texts(
         case,
         [
             ("listing", f"listing-snapshot-{order.number}.txt", snapshot_text(order)),
-            ("transaction", f"transaction-{order.number}.txt", transaction_text(order)),
-            ("communication", f"{CHAT_LOG}{order.number}.txt", chat_log_text(order)),
+            ("transaction", f"transaction-{order.number}.txt", transaction_text(order, events)),
+            ("communication", f"{CHAT_LOG}{order.number}.txt", chat_log_text(order, messages)),
         ],
         now=now,
         first=True,

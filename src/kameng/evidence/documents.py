@@ -1,8 +1,11 @@
 """System evidence rendered as plain-text documents (listing snapshot, transaction record, chat log)."""
 
+import functools
+
+from django.db import connection
 from django.utils import timezone, translation
 
-from kameng.accounts.models import Role
+from kameng.accounts.models import Role, User
 from kameng.compiled import Prepared
 from kameng.labels import label
 from kameng.money import yuan
@@ -54,12 +57,13 @@ def _snapshot_text(order) -> str:
     return "\n".join(lines) + "\n"
 
 
-def transaction_text(order) -> str:
+def transaction_text(order, events: list[tuple] | None = None) -> str:
+    """`events`: the order's (at, type, actor_role) by id, read already (`order_record`)."""
     with translation.override("zh-hans"):
-        return _transaction_text(order)
+        return _transaction_text(order, _EVENTS_READ.rows(order.pk) if events is None else events)
 
 
-def _transaction_text(order) -> str:
+def _transaction_text(order, events: list[tuple]) -> str:
     lines = [
         "交易记录",
         f"订单号：{order.number}",
@@ -73,7 +77,7 @@ def _transaction_text(order) -> str:
         f"订单状态：{label(OrderStatus, order.status)}；担保状态：{label(EscrowStatus, order.escrow_status)}",
         "订单事件：",
     ]
-    for at, type_, actor_role in _EVENTS_READ.rows(order.pk):
+    for at, type_, actor_role in events:
         who = "系统" if actor_role == "system" else label(Role, actor_role)
         lines.append(f"  {_t(at)}  {event_label(type_)}（{who}）")
     return "\n".join(lines) + "\n"
@@ -98,16 +102,56 @@ _MESSAGES_READ = Prepared(
 )
 
 
-def chat_log_text(order) -> str:
+def chat_log_text(order, messages: list[tuple] | None = None) -> str:
+    """`messages`: the order's (created_at, author's username, author's role, body, flags) by id, read
+    already (`order_record`)."""
     with translation.override("zh-hans"):
-        return _chat_log_text(order)
+        return _chat_log_text(order, _MESSAGES_READ.rows(order.pk) if messages is None else messages)
 
 
-def _chat_log_text(order) -> str:
+def _chat_log_text(order, messages: list[tuple]) -> str:
     lines = [f"交易留言记录（订单 {order.number}）"]
-    for created_at, username, role, body, flags in _MESSAGES_READ.rows(order.pk):
+    for created_at, username, role, body, flags in messages:
         flag = "  [疑似引导站外支付]" if "off_platform_payment" in (flags or []) else ""
         lines.append(f"{_t(created_at)}  {username}（{label(Role, role)}）：{body}{flag}")
     if len(lines) == 1:
         lines.append("（无留言）")
     return "\n".join(lines) + "\n"
+
+
+def order_record(order) -> tuple[list[tuple], list[tuple]]:
+    """The order's events and chat messages as `transaction_text` and `chat_log_text` read them: on
+    PostgreSQL in one statement (`_record_statement`, a case's opening writes both texts), elsewhere
+    the two reads."""
+    if connection.vendor != "postgresql":
+        return _EVENTS_READ.rows(order.pk), _MESSAGES_READ.rows(order.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_record_statement(), [order.pk, order.pk])
+        rows = cursor.fetchall()
+    flags = _FLAGS.from_db_value  # the JSONField's own reading of its column, as a read's converter
+    events = [(at, type_, role) for kind, _id, at, type_, role, _body, _flags in rows if kind == 0]
+    messages = [
+        (at, username, role, body, flags(raw, _FLAGS_COLUMN, connection))
+        for kind, _id, at, username, role, body, raw in rows
+        if kind == 1
+    ]
+    return events, messages
+
+
+_FLAGS = Message._meta.get_field("flags")
+_FLAGS_COLUMN = _FLAGS.get_col(Message._meta.db_table)
+
+
+@functools.cache
+def _record_statement() -> str:
+    """The order's events (by id) and messages (by id, with their authors) as one UNION ALL, each row led
+    by its kind (0, 1) and id: an event row is 0, id, at, type, actor_role, two NULLs; a message row
+    is 1, id, created_at, the author's username and role, body, flags."""
+    q = connection.ops.quote_name
+    events, messages, users = (q(m._meta.db_table) for m in (OrderEvent, Message, User))
+    return (
+        f"SELECT 0, {q('id')}, {q('at')}, {q('type')}, {q('actor_role')}, NULL, NULL FROM {events} "
+        f"WHERE {q('order_id')} = %s UNION ALL SELECT 1, m.{q('id')}, m.{q('created_at')}, u.{q('username')}, "
+        f"u.{q('role')}, m.{q('body')}, m.{q('flags')} FROM {messages} m JOIN {users} u ON u.{q('id')} = "
+        f"m.{q('author_id')} WHERE m.{q('order_id')} = %s ORDER BY 1, 2"
+    )
