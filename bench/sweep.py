@@ -227,8 +227,8 @@ def clone_cases(pairs: list[tuple[int, int]]) -> list[int]:
     notify reminders, targets `case:<id>` and `case:<id>:<hours>`), the merchant's notice, the
     order's escrow freeze (the order row, its `escrow_frozen` event, its release timer cancelled),
     the shop's credit fact; the casecounts triggers add their rows themselves. The three system
-    evidence files are the template's texts with the order number replaced, appended through
-    `evidence.services.append_texts` (its chain, files, anchors and the files' EvidenceExtract rows)
+    evidence texts are the template's with the order number replaced, appended through
+    `evidence.services.append_texts` (its chain, the texts' rows, anchors and EvidenceExtract rows)
     per copy in the chunk's transaction. Then each shop's stored credit is recounted
     (`trust.services.refresh_shop`, what the opening's `trust.refresh_shop` job does after its
     commit; its backing timer is not copied). Not run over the copies: the `analyse_case` job (the
@@ -243,7 +243,7 @@ def clone_cases(pairs: list[tuple[int, int]]) -> list[int]:
 
     texts: dict[int, list] = {}  # template case → its system evidence: (category, filename, text, at)
     for item in Evidence.objects.filter(case_id__in={tmpl for _, tmpl in pairs}).order_by("case_id", "seq"):
-        with item.file.open("rb") as fh:
+        with item.open() as fh:
             texts.setdefault(item.case_id, []).append(
                 (item.category, item.filename, fh.read().decode("utf-8"), item.uploaded_at)
             )
@@ -351,7 +351,7 @@ def case_rows(case_id: int) -> dict:
     """Every row the opening wrote for this case, with its ids, the order number and the instants
     (from the case's) taken out, for `same_case_rows`: the case's own and its order's freeze (the
     order row, its instants from the purchase's; its events since the opening; its timers' states;
-    its other rows are the purchase's, `order_rows`). The evidence files are compared by their text; the chain and anchors
+    its other rows are the purchase's, `order_rows`). The evidence items are compared by their text; the chain and anchors
     are `evidence.verify`'s to check."""
     from django.utils.timezone import localtime
 
@@ -375,7 +375,7 @@ def case_rows(case_id: int) -> dict:
         return ("+", (value - start).total_seconds()) if hasattr(value, "tzinfo") else value
 
     def text(item) -> str:
-        with item.file.open("rb") as fh:
+        with item.open() as fh:
             return fh.read().decode("utf-8")
 
     target = f"case:{case_id}"
@@ -398,7 +398,7 @@ def case_rows(case_id: int) -> dict:
             for n in rows(Notification.objects.filter(case_id=case_id), "case_id")
         ],
         "facts": rows(CreditFact.objects.filter(key=target)),
-        "evidence": rows(evidence, "case_id", "file", "sha256", "prev", "chain"),
+        "evidence": rows(evidence, "case_id", "file", "text", "sha256", "prev", "chain"),  # texts: below
         # the transaction record shows the escrow freeze at the opening's instant, to the second
         "texts": [plain(text(item).replace(f"{localtime(at):%Y-%m-%d %H:%M:%S}", "<opened>")) for item in evidence],
         "anchors": rows(ChainAnchor.objects.filter(case_id=case_id), "case_id", "head", "mac"),

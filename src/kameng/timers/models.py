@@ -28,7 +28,10 @@ class Timer(models.Model):
             # (due_at, id) is the sweeper's ORDER BY, so taking the next timer never sorts, even
             # when thousands fall due at the same instant.
             models.Index(fields=["due_at", "id"], name="timer_pending_due", condition=models.Q(status="pending")),
-            models.Index(fields=["target", "kind"], name="timer_target"),
+            # Cancelling and arming look a target's pending timers up (nothing reads a finished one by
+            # target): partial too, so a finished timer leaves it, and no planner estimate of how many
+            # are pending makes the cancels walk timer_pending_due's entries instead.
+            models.Index(fields=["target", "kind"], name="timer_pending_target", condition=models.Q(status="pending")),
         ]
 
     def __str__(self) -> str:
