@@ -29,8 +29,9 @@ class Timer(models.Model):
             # when thousands fall due at the same instant.
             models.Index(fields=["due_at", "id"], name="timer_pending_due", condition=models.Q(status="pending")),
             # Cancelling and arming look a target's pending timers up (nothing reads a finished one by
-            # target): partial too, so a finished timer leaves it, and no planner estimate of how many
-            # are pending makes the cancels walk timer_pending_due's entries instead.
+            # target): partial too, so a timer that runs or is cancelled adds no entry to it, and a
+            # target's lookup reads pending timers only. (Which of the two partial indexes a cancel
+            # uses is the planner's choice, from the table's statistics.)
             models.Index(fields=["target", "kind"], name="timer_pending_target", condition=models.Q(status="pending")),
         ]
 
