@@ -83,9 +83,10 @@ def _transaction_text(order, events: list[tuple]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The documents' reads, as plain rows in fixed statements compiled once (kameng.compiled): a case's
-# opening writes these texts, and model instances of every event and message (with the author's whole
-# user row) were most of their cost.
+# The documents' reads, as plain rows in fixed statements compiled once (kameng.compiled): model
+# instances of every event and message (with the author's whole user row) were most of the texts' cost.
+# A case's opening on PostgreSQL reads both at once instead (`order_record`); these serve SQLite, and
+# a text written alone (a fresh chat log at escalation or appeal).
 _EVENTS_READ = Prepared(
     lambda order_id: (
         OrderEvent.objects.filter(order_id=order_id).order_by("id").values_list("at", "type", "actor_role")
